@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from langganan.accounts import repository, service
+from langganan.accounts.models import Account
+from langganan.accounts.schemas import AccountCreate, AccountList, AccountOut, BillingInfo, UsageCounts, account_out
+from langganan.kit.pagination import page
+from langganan.kit.web import AnyKey, Ctx, Limit, StartingAfter
+
+router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
+
+
+@router.post("", status_code=201, response_model=AccountOut,
+             summary="Create an account (on Free, or on the trial plan with start_trial)")
+def create_account(body: AccountCreate, ctx: Ctx, _: AnyKey) -> AccountOut:
+    with ctx.unit() as (s, now):
+        account = service.create(s, service.NewAccount(**body.model_dump()), now)
+        return account_out(account)
+
+
+@router.get("", response_model=AccountList, summary="List accounts, or find one by external_id")
+def list_accounts(ctx: Ctx, _: AnyKey, external_id: str | None = None, limit: Limit = 20,
+                  starting_after: StartingAfter = None) -> AccountList:
+    with ctx.unit() as (s, _now):
+        stmt = select(Account)
+        if external_id is not None:
+            stmt = stmt.where(Account.external_id == external_id)
+        rows, more = page(s, stmt, Account.id, limit, starting_after)
+        return AccountList(data=[account_out(a) for a in rows], has_more=more)
+
+
+@router.get("/{account_id}", response_model=AccountOut)
+def get_account(account_id: str, ctx: Ctx, _: AnyKey) -> AccountOut:
+    with ctx.unit() as (s, _now):
+        return account_out(repository.get(s, account_id))
+
+
+@router.put("/{account_id}/billing-info", response_model=AccountOut,
+            summary="Set billing information (required before any paid purchase)")
+def put_billing_info(account_id: str, body: BillingInfo, ctx: Ctx, _: AnyKey) -> AccountOut:
+    with ctx.unit() as (s, now):
+        account = repository.get(s, account_id, for_update=True)
+        service.update_billing_info(s, account, body.model_dump(), now)
+        return account_out(account)
+
+
+@router.put("/{account_id}/usage-counts", response_model=AccountOut,
+            summary="Report the account's current users and contacts")
+def put_usage_counts(account_id: str, body: UsageCounts, ctx: Ctx, _: AnyKey) -> AccountOut:
+    with ctx.unit() as (s, _now):
+        account = repository.get(s, account_id, for_update=True)
+        service.update_usage_counts(s, account, body.users, body.contacts)
+        return account_out(account)

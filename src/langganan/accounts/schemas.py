@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+from langganan.accounts.models import Account
+
+
+class AccountCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    email: str = Field(min_length=3, max_length=320)
+    external_id: str | None = Field(default=None, max_length=200)
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    locale: str = "id"
+    timezone: str = "Asia/Jakarta"
+    start_trial: StrictBool = False
+
+
+class BillingInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    company_name: str = Field(max_length=200)
+    contact_name: str = Field(max_length=200)
+    email: str = Field(max_length=320)
+    phone: str = Field(max_length=40)
+    address: str = Field(max_length=500)
+    city: str = Field(max_length=120)
+    postal_code: str = Field(max_length=20)
+    country: str = Field(max_length=2)
+    tax_id: str | None = Field(default=None, max_length=40)
+
+
+class UsageCounts(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    users: StrictInt | None = Field(default=None, ge=0)
+    contacts: StrictInt | None = Field(default=None, ge=0)
+
+
+class AccountOut(BaseModel):
+    id: str
+    external_id: str | None
+    name: str
+    email: str
+    currency: str
+    locale: str
+    timezone: str
+    created_at: datetime
+    billing_info: BillingInfo | None
+    billing_info_complete: bool
+    usage_counts: dict[str, int]
+
+
+class AccountList(BaseModel):
+    data: list[AccountOut]
+    has_more: bool
+
+
+def account_out(a: Account) -> AccountOut:
+    info = None
+    if a.billing_complete:
+        info = BillingInfo(company_name=a.company_name or "", contact_name=a.contact_name or "",
+                           email=a.billing_email or "", phone=a.phone or "", address=a.address or "",
+                           city=a.city or "", postal_code=a.postal_code or "", country=a.country or "",
+                           tax_id=a.tax_id)
+    return AccountOut(id=a.id, external_id=a.external_id, name=a.name, email=a.email, currency=a.currency,
+                      locale=a.locale, timezone=a.timezone, created_at=a.created_at, billing_info=info,
+                      billing_info_complete=a.billing_complete,
+                      usage_counts={"users": a.users_count, "contacts": a.contacts_count})

@@ -1,0 +1,109 @@
+"""Accounts: one customer of the SaaS (a workspace), its billing information and usage counts."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.orm import Session
+
+from langganan.accounts import repository
+from langganan.accounts.models import Account
+from langganan.catalog import service as catalog_service
+from langganan.events import service as events
+from langganan.kit.errors import Conflict, Unprocessable
+from langganan.kit.ids import new_id
+from langganan.subscriptions import service as subscriptions
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+LOCALES = ("id", "en")
+
+
+@dataclass
+class NewAccount:
+    name: str
+    email: str
+    external_id: str | None = None
+    currency: str | None = None
+    locale: str = "id"
+    timezone: str = "Asia/Jakarta"
+    start_trial: bool = False
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def validate_timezone(tz: str, param: str = "timezone") -> None:
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise Unprocessable("invalid_timezone", f"{tz!r} is not a known IANA time zone.", param=param) from exc
+
+
+def create(session: Session, data: NewAccount, now: datetime) -> Account:
+    catalog = catalog_service.current(session)
+    currency = (data.currency or catalog.currency).upper()
+    if currency != catalog.currency:
+        raise Unprocessable("unsupported_currency",
+                            f"The catalog prices plans in {catalog.currency}, not {currency}.", param="currency")
+    if not EMAIL_RE.match(data.email.strip()):
+        raise Unprocessable("invalid_email", "The email address is not valid.", param="email")
+    if data.locale not in LOCALES:
+        raise Unprocessable("invalid_locale", "Locale must be 'id' or 'en'.", param="locale")
+    validate_timezone(data.timezone)
+    if not data.name.strip():
+        raise Unprocessable("invalid_name", "The account needs a name.", param="name")
+    if data.external_id and repository.by_external_id(session, data.external_id):
+        raise Conflict("external_id_taken", f"An account with external_id {data.external_id!r} exists.",
+                       param="external_id")
+    account = Account(id=new_id("acc"), external_id=data.external_id, name=data.name.strip(),
+                      email=normalise_email(data.email), currency=currency, locale=data.locale,
+                      timezone=data.timezone, created_at=now)
+    session.add(account)
+    session.flush()
+    events.emit(session, "account.created", account.id, {"account_id": account.id}, now)
+    subscriptions.create_initial(session, account, now, start_trial=data.start_trial)
+    return account
+
+
+BILLING_FIELDS = ("company_name", "contact_name", "email", "phone", "address", "city", "postal_code", "country")
+PHONE_RE = re.compile(r"^\+?[0-9 ()\-]{6,20}$")
+
+
+def update_billing_info(session: Session, account: Account, info: dict[str, str | None], now: datetime) -> Account:
+    for name in BILLING_FIELDS:
+        value = (info.get(name) or "").strip()
+        if not value:
+            raise Unprocessable("missing_field", f"Billing information needs {name.replace('_', ' ')}.", param=name)
+    if not EMAIL_RE.match(str(info["email"]).strip()):
+        raise Unprocessable("invalid_email", "The billing email address is not valid.", param="email")
+    if not PHONE_RE.match(str(info["phone"]).strip()):
+        raise Unprocessable("invalid_phone", "The phone number is not valid.", param="phone")
+    country = str(info["country"]).strip().upper()
+    if not re.fullmatch(r"[A-Z]{2}", country):
+        raise Unprocessable("invalid_country", "Country must be a two-letter ISO code such as ID.", param="country")
+    account.company_name = str(info["company_name"]).strip()
+    account.contact_name = str(info["contact_name"]).strip()
+    account.billing_email = normalise_email(str(info["email"]))
+    account.phone = str(info["phone"]).strip()
+    account.address = str(info["address"]).strip()
+    account.city = str(info["city"]).strip()
+    account.postal_code = str(info["postal_code"]).strip()
+    account.country = country
+    account.tax_id = (info.get("tax_id") or "").strip() or None
+    events.emit(session, "account.billing_info_updated", account.id, {"account_id": account.id}, now)
+    return account
+
+
+def update_usage_counts(session: Session, account: Account, users: int | None, contacts: int | None) -> Account:
+    for name, value in (("users", users), ("contacts", contacts)):
+        if value is not None and value < 0:
+            raise Unprocessable("invalid_count", f"{name} must be zero or more.", param=name)
+    if users is not None:
+        account.users_count = users
+    if contacts is not None:
+        account.contacts_count = contacts
+    return account

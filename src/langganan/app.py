@@ -1,0 +1,123 @@
+"""The FastAPI application: API under /v1 (portal and console join it later)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
+from sqlalchemy import func, select, text
+
+from langganan import __version__
+from langganan.accounts.endpoints import router as accounts_router
+from langganan.apikeys import service as apikeys
+from langganan.catalog import service as catalog_service
+from langganan.catalog.endpoints import router as catalog_router
+from langganan.config import Settings
+from langganan.due import run_due
+from langganan.events.endpoints import router as events_router
+from langganan.invoices.endpoints import router as invoices_router
+from langganan.invoices.models import Invoice
+from langganan.kit.clock import Clock, DatabaseClock, WallClock, wall_now
+from langganan.kit.db import Database
+from langganan.kit.idempotency import IdempotencyMiddleware, purge_expired
+from langganan.kit.migrate import is_empty, upgrade
+from langganan.kit.models import EngineClock
+from langganan.kit.web import AppContext, install_error_handlers
+from langganan.payments.endpoints import router as payments_router
+from langganan.payments.gateway import Gateway
+from langganan.payments.sandbox import SandboxGateway
+from langganan.sandbox.endpoints import router as sandbox_router
+from langganan.subscriptions.endpoints import router as subscriptions_router
+
+log = logging.getLogger("langganan")
+
+
+def make_gateway(settings: Settings) -> Gateway:
+    if settings.gateway == "sandbox":
+        return SandboxGateway(settings.sandbox_gateway_secret)
+    raise ValueError(f"unknown gateway {settings.gateway!r}")
+
+
+def make_clock(settings: Settings) -> Clock:
+    return DatabaseClock() if settings.sandbox else WallClock()
+
+
+def prepare(settings: Settings, db: Database, *, migrate_if_empty: bool = True) -> None:
+    """Bring a database to a usable state: schema, catalog, clock row, bootstrap key. Idempotent."""
+    if migrate_if_empty and is_empty(db.engine):
+        upgrade(db.url)
+    with db.transaction() as s:
+        if s.get(EngineClock, 1) is None:
+            s.add(EngineClock(id=1, offset_seconds=0))
+        if catalog_service.repository.latest_id(s) is None:
+            catalog_service.apply(s, catalog_service.load_file(catalog_service.default_catalog_path()), wall_now())
+        if settings.bootstrap_api_key:
+            apikeys.ensure_bootstrap(s, settings.bootstrap_api_key, wall_now())
+
+
+class Worker:
+    """The in-process worker of `serve`: runs due work every few seconds until stopped."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="langganan-worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.ctx.settings.worker_interval_seconds):
+            try:
+                run_due(self.ctx.db, self.ctx.clock.now)
+                purge_expired(self.ctx.db)
+            except Exception:  # keep the worker alive; the next tick retries
+                log.exception("due work failed")
+
+
+def create_app(settings: Settings, db: Database | None = None, *, run_worker: bool = False) -> FastAPI:
+    db = db or Database(settings.database_url)
+    ctx = AppContext(settings=settings, db=db, clock=make_clock(settings), gateway=make_gateway(settings))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        worker = Worker(ctx) if run_worker else None
+        if worker:
+            worker.start()
+        yield
+        if worker:
+            worker.stop()
+
+    app = FastAPI(title="langganan", version=__version__, lifespan=lifespan,
+                  description="Prepaid subscription billing and entitlement engine. Amounts are integers in "
+                              "the currency's minor unit (IDR: whole rupiah).")
+    app.state.ctx = ctx
+    install_error_handlers(app)
+    for router in (catalog_router, accounts_router, subscriptions_router, invoices_router, payments_router,
+                   events_router, sandbox_router):
+        app.include_router(router)
+    app.add_middleware(IdempotencyMiddleware, db=db)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        with db.sessions() as s:
+            s.execute(text("SELECT 1"))
+        return {"status": "ok", "version": __version__, "mode": settings.mode}
+
+    @app.get("/metrics", response_class=PlainTextResponse, tags=["operations"])
+    def metrics() -> str:
+        with db.sessions() as s:
+            rows = s.execute(select(Invoice.status, func.count()).group_by(Invoice.status)).all()
+        lines = ["# HELP langganan_invoices Invoices by status", "# TYPE langganan_invoices gauge"]
+        lines += [f'langganan_invoices{{status="{status}"}} {count}' for status, count in rows]
+        return "\n".join(lines) + "\n"
+
+    return app

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from langganan.catalog.models import CatalogVersion
+
+
+def latest(session: Session) -> CatalogVersion | None:
+    return session.scalars(select(CatalogVersion).order_by(CatalogVersion.version.desc()).limit(1)).first()
+
+
+def by_id(session: Session, catalog_id: int) -> CatalogVersion | None:
+    return session.get(CatalogVersion, catalog_id)
+
+
+def by_digest(session: Session, digest: str) -> CatalogVersion | None:
+    return session.scalars(select(CatalogVersion).where(CatalogVersion.digest == digest)).first()
+
+
+def max_version(session: Session) -> int:
+    return session.scalar(select(func.max(CatalogVersion.version))) or 0
+
+
+def latest_id(session: Session) -> int | None:
+    return session.scalar(select(CatalogVersion.id).order_by(CatalogVersion.version.desc()).limit(1))

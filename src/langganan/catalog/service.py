@@ -1,0 +1,86 @@
+"""Applying the catalog file and reading catalog versions (cached: a version never changes)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import tomllib
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from langganan.catalog import repository
+from langganan.catalog.models import CatalogVersion
+from langganan.catalog.rules import Catalog, CatalogInvalid, parse_catalog
+from langganan.kit.errors import Conflict
+
+_cache: dict[tuple[str, int], Catalog] = {}
+_lock = threading.Lock()
+
+
+def default_catalog_path() -> Path:
+    return Path(str(resources.files("langganan") / "catalog.toml"))
+
+
+def load_file(path: Path) -> dict[str, Any]:
+    with path.open("rb") as fh:
+        content = tomllib.load(fh)
+    parse_catalog(content)  # validate before anything is stored
+    return content
+
+
+def _digest(content: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def _key(session: Session, catalog_id: int) -> tuple[str, int]:
+    return (str(session.get_bind().url), catalog_id)
+
+
+def apply(session: Session, content: dict[str, Any], now: datetime) -> tuple[CatalogVersion, bool]:
+    """Store the content as a new version unless an identical one exists. Returns (row, created)."""
+    parse_catalog(content)
+    digest = _digest(content)
+    existing = repository.by_digest(session, digest)
+    if existing is not None:
+        return existing, False
+    current = repository.max_version(session)
+    declared = int(content["version"])
+    if declared <= current:
+        raise CatalogInvalid(
+            f"catalog content changed but its version ({declared}) is not above the applied one ({current}); "
+            "raise `version` in the file")
+    row = CatalogVersion(version=declared, digest=digest, content=content, applied_at=now)
+    session.add(row)
+    session.flush()
+    return row, True
+
+
+def get(session: Session, catalog_id: int) -> Catalog:
+    key = _key(session, catalog_id)
+    cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    row = repository.by_id(session, catalog_id)
+    if row is None:
+        raise Conflict("catalog_missing", f"Catalog version {catalog_id} does not exist.")
+    parsed = parse_catalog(row.content, catalog_id=row.id)
+    with _lock:
+        _cache[key] = parsed
+    return parsed
+
+
+def current(session: Session) -> Catalog:
+    """The newest applied version (looked up each time: another process may have applied one)."""
+    row_id = repository.latest_id(session)
+    if row_id is None:
+        raise Conflict("catalog_missing", "No catalog has been applied; run `langganan catalog apply`.")
+    return get(session, row_id)
+
+
+def forget_cache() -> None:
+    _cache.clear()

@@ -1,0 +1,188 @@
+"""The langganan command line: serve, migrate, catalog, API keys, the sandbox clock, the worker."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from langganan.config import Settings
+from langganan.kit.db import Database
+
+app = typer.Typer(help="langganan — prepaid subscription billing and entitlements.", no_args_is_help=True)
+catalog_app = typer.Typer(help="The versioned catalog file.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys (stored hashed).", no_args_is_help=True)
+clock_app = typer.Typer(help="The engine clock (sandbox mode).", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(keys_app, name="api-keys")
+app.add_typer(clock_app, name="clock")
+console = Console()
+
+
+def _setup() -> tuple[Settings, Database]:
+    from langganan.app import prepare
+
+    settings = Settings.from_env()
+    db = Database(settings.database_url)
+    prepare(settings, db)
+    return settings, db
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations (Alembic) up to the newest."""
+    from langganan.kit.migrate import upgrade
+
+    settings = Settings.from_env()
+    upgrade(settings.database_url)
+    console.print(f"[green]migrated[/green] {settings.database_url}")
+
+
+@app.command()
+def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="Port")] = 8000,
+          demo: Annotated[bool, typer.Option(help="Load demo accounts and print a ready API key")] = False,
+          worker: Annotated[bool, typer.Option(help="Run due work in-process")] = True) -> None:
+    """Run the API (and the in-process worker) in one process; migrates an empty database."""
+    import uvicorn
+
+    from langganan.app import create_app
+
+    settings, db = _setup()
+    if demo:
+        from langganan.demo import load_demo
+
+        info = load_demo(settings, db)
+        base = f"http://{host}:{port}"
+        console.rule("[bold]langganan demo")
+        console.print(f"API key (admin):   [bold]{info['api_key']}[/bold]")
+        console.print(f"API docs:          {base}/docs")
+        console.print(f"Try:               curl -H 'Authorization: Bearer {info['api_key']}' {base}/v1/plans")
+        table = Table("account", "plan", "status", "id")
+        for row in info["accounts"]:
+            table.add_row(row["name"], row["plan"], row["status"], row["id"])
+        console.print(table)
+    uvicorn.run(create_app(settings, db, run_worker=worker), host=host, port=port, log_level="info")
+
+
+@app.command("worker")
+def worker_cmd(once: Annotated[bool, typer.Option(help="Run what is due once and exit")] = False) -> None:
+    """Run due work (renewals, expiries, period ends); any number may run on one PostgreSQL."""
+    from langganan.app import make_clock
+    from langganan.due import run_due
+
+    settings, db = _setup()
+    clock = make_clock(settings)
+    while True:
+        report = run_due(db, clock.now)
+        if report.total:
+            console.print(f"expired {report.invoices_expired} invoices, rolled {report.periods_rolled} periods")
+        if once:
+            return
+        time.sleep(settings.worker_interval_seconds)
+
+
+@catalog_app.command("apply")
+def catalog_apply(path: Annotated[Path | None, typer.Argument(help="catalog TOML (default: the packaged one)")]
+                  = None) -> None:
+    """Store the catalog file as a new version if it changed."""
+    from langganan.catalog import service
+    from langganan.catalog.rules import CatalogInvalid
+    from langganan.kit.clock import wall_now
+
+    _settings, db = _setup()
+    try:
+        content = service.load_file(path or service.default_catalog_path())
+        with db.transaction() as s:
+            row, created = service.apply(s, content, wall_now())
+    except CatalogInvalid as exc:
+        console.print(f"[red]catalog invalid:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    console.print(f"catalog version {row.version} " + ("[green]applied[/green]" if created else "already applied"))
+
+
+@catalog_app.command("show")
+def catalog_show() -> None:
+    """Print the current catalog's plans."""
+    from langganan.catalog import service
+    from langganan.kit.money import format_money
+
+    _settings, db = _setup()
+    with db.transaction() as s:
+        c = service.current(s)
+    table = Table("plan", "rank", "monthly", "yearly", "users", "contacts", "broadcasts/mo", "credit",
+                  title=f"catalog v{c.version}")
+    for p in c.plans_by_rank():
+        table.add_row(p.name, str(p.rank), format_money(p.prices["month"], c.currency),
+                      format_money(p.prices["year"], c.currency), str(p.limits["users"]), str(p.limits["contacts"]),
+                      str(p.limits["broadcasts_per_month"]),
+                      format_money(p.included_credit.get("conversation", 0), c.currency))
+    console.print(table)
+
+
+@keys_app.command("create")
+def keys_create(role: Annotated[str, typer.Option(help="admin or integration")] = "integration",
+                name: Annotated[str, typer.Option(help="A label for the key")] = "cli") -> None:
+    """Create an API key; the key is shown once and stored hashed."""
+    from langganan.apikeys import service
+    from langganan.kit.clock import wall_now
+    from langganan.kit.errors import DomainError
+
+    _settings, db = _setup()
+    try:
+        with db.transaction() as s:
+            key, token = service.create(s, role=role, name=name, now=wall_now())
+    except DomainError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(2) from exc
+    console.print(f"{key.role} key {key.id}: [bold]{token}[/bold]")
+
+
+@clock_app.command("show")
+def clock_show() -> None:
+    """Print the engine clock."""
+    from langganan.app import make_clock
+
+    settings, db = _setup()
+    with db.transaction() as s:
+        console.print(make_clock(settings).now(s).isoformat())
+
+
+@clock_app.command("advance")
+def clock_advance(days: Annotated[int, typer.Option(min=0)] = 0, hours: Annotated[int, typer.Option(min=0)] = 0,
+                  to: Annotated[str | None, typer.Option(help="RFC 3339 instant")] = None) -> None:
+    """Move the sandbox engine clock forward and run everything that falls due."""
+    from langganan.app import make_clock
+    from langganan.due import run_due
+    from langganan.kit.clock import DatabaseClock
+    from langganan.kit.errors import DomainError
+
+    settings, db = _setup()
+    clock = make_clock(settings)
+    if not isinstance(clock, DatabaseClock):
+        console.print("[red]the clock can only be advanced in sandbox mode[/red]")
+        raise typer.Exit(2)
+    try:
+        with db.transaction() as s:
+            now = clock.now(s)
+            target = datetime.fromisoformat(to) if to else now + timedelta(days=days, hours=hours)
+            if target.tzinfo is None:
+                raise typer.BadParameter("--to needs a UTC offset")
+            clock.advance_to(s, target)
+    except DomainError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(2) from exc
+    report = run_due(db, clock.now)
+    with db.transaction() as s:
+        console.print(json.dumps({"now": clock.now(s).isoformat(), "invoices_expired": report.invoices_expired,
+                                  "periods_rolled": report.periods_rolled}))
+
+
+def main() -> None:
+    app()

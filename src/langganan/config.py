@@ -1,0 +1,64 @@
+"""Configuration from LANGGANAN_* environment variables (see .env.example)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from langganan.kit.money import parse_percent_to_bps
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"LANGGANAN_{name}", default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///langganan.db"
+    mode: str = "sandbox"  # sandbox | live
+    base_url: str = "http://127.0.0.1:8000"
+    bootstrap_api_key: str | None = None
+    gateway: str = "sandbox"
+    sandbox_gateway_secret: str = "sandbox-secret-change-me"
+    invoice_payment_days: int = 3
+    va_expiry_hours: int = 24
+    seller_timezone: str = "Asia/Jakarta"
+    worker_interval_seconds: float = 5.0
+    tax_bps: dict[str, int] = field(default_factory=lambda: {"subscription": 0, "add_on": 0, "top_up": 0})
+    seller: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sandbox(self) -> bool:
+        return self.mode == "sandbox"
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Settings:
+        mode = _env("MODE", "sandbox")
+        if mode not in ("sandbox", "live"):
+            raise ValueError("LANGGANAN_MODE must be sandbox or live")
+        values: dict[str, Any] = dict(
+            database_url=_env("DATABASE_URL", "sqlite:///langganan.db"),
+            mode=mode,
+            base_url=_env("BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            bootstrap_api_key=os.environ.get("LANGGANAN_BOOTSTRAP_API_KEY") or None,
+            gateway=_env("GATEWAY", "sandbox"),
+            sandbox_gateway_secret=_env("SANDBOX_GATEWAY_SECRET", "sandbox-secret-change-me"),
+            invoice_payment_days=int(_env("INVOICE_PAYMENT_DAYS", "3")),
+            va_expiry_hours=int(_env("VA_EXPIRY_HOURS", "24")),
+            seller_timezone=_env("SELLER_TIMEZONE", "Asia/Jakarta"),
+            worker_interval_seconds=float(_env("WORKER_INTERVAL_SECONDS", "5")),
+            tax_bps={kind: parse_percent_to_bps(_env(f"TAX_RATE_{kind.upper()}", "0"))
+                     for kind in ("subscription", "add_on", "top_up")},
+            seller={
+                "name": _env("SELLER_NAME", "PT Langganan Demo Indonesia"),
+                "address": _env("SELLER_ADDRESS", "Jl. Jend. Sudirman Kav. 52-53, Jakarta Selatan 12190"),
+                "npwp": _env("SELLER_NPWP", "01.234.567.8-901.000"),
+                "email": _env("SELLER_EMAIL", "billing@langganan.example"),
+                "bank_name": _env("SELLER_BANK_NAME", "Bank Central Asia"),
+                "bank_account": _env("SELLER_BANK_ACCOUNT", "123-456-7890"),
+                "bank_account_name": _env("SELLER_BANK_ACCOUNT_NAME", "PT Langganan Demo Indonesia"),
+            },
+        )
+        values.update(overrides)
+        return cls(**values)

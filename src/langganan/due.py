@@ -1,0 +1,67 @@
+"""The due-work runner: everything that happens because time passed, found from due-date columns.
+
+Used by `serve`'s in-process worker, `langganan worker` and the sandbox clock. Each item is claimed
+under a row lock (SKIP LOCKED on PostgreSQL) and re-checked, so running it twice or from two
+workers does nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from langganan.invoices import repository as invoices_repo
+from langganan.invoices import service as invoices
+from langganan.kit.db import Database
+from langganan.payments import service as payments
+from langganan.subscriptions import repository as subs_repo
+from langganan.subscriptions import service as subscriptions
+
+BATCH = 200
+
+
+@dataclass
+class DueReport:
+    invoices_expired: int = 0
+    periods_rolled: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.invoices_expired + self.periods_rolled
+
+
+def _expire_invoices(session: Session, now: datetime) -> int:
+    count = 0
+    for invoice in invoices_repo.due_to_expire(session, now, BATCH):
+        assert invoice.expires_at is not None
+        invoices.expire(session, invoice, invoice.expires_at)
+        payments.expire_pending(session, invoice, invoice.expires_at)
+        count += 1
+    return count
+
+
+def _roll_periods(session: Session, now: datetime) -> int:
+    count = 0
+    for sub in subs_repo.due_period_ends(session, now, BATCH):
+        with session.begin_nested():
+            subscriptions.roll_period(session, sub)
+        count += 1
+    return count
+
+
+def run_due(db: Database, now_fn: Callable[[Session], datetime]) -> DueReport:
+    report = DueReport()
+    while True:
+        with db.transaction() as session:
+            now = now_fn(session)
+            expired = _expire_invoices(session, now)
+        with db.transaction() as session:
+            rolled = _roll_periods(session, now)
+        report.invoices_expired += expired
+        report.periods_rolled += rolled
+        if not expired and not rolled:
+            return report

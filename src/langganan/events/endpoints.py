@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from langganan.events import repository
+from langganan.events.schemas import EventList, event_out
+from langganan.kit.web import AnyKey, Ctx, Limit, StartingAfter
+
+router = APIRouter(prefix="/v1", tags=["events"])
+
+
+@router.get("/events", response_model=EventList, summary="The event log, newest first")
+def list_events(ctx: Ctx, _: AnyKey, account_id: str | None = None, type: str | None = None,
+                limit: Limit = 20, starting_after: StartingAfter = None) -> EventList:
+    with ctx.unit() as (s, _now):
+        rows, more = repository.list_events(s, account_id=account_id, type_=type, limit=limit,
+                                            starting_after=starting_after)
+        return EventList(data=[event_out(e) for e in rows], has_more=more)

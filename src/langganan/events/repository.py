@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from langganan.events.models import Event
+from langganan.kit.pagination import page
+
+
+def list_events(session: Session, *, account_id: str | None, type_: str | None, limit: int,
+                starting_after: str | None) -> tuple[Sequence[Event], bool]:
+    stmt = select(Event)
+    if account_id:
+        stmt = stmt.where(Event.account_id == account_id)
+    if type_:
+        stmt = stmt.where(Event.type == type_)
+    return page(session, stmt, Event.id, limit, starting_after)
+
+
+def types_for_account(session: Session, account_id: str) -> list[str]:
+    return list(session.scalars(select(Event.type).where(Event.account_id == account_id).order_by(Event.id)))

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from langganan.accounts import repository as accounts_repo
+from langganan.invoices import repository, service
+from langganan.invoices.schemas import InvoiceList, InvoiceOut, MarkPaidRequest, PayRequest, invoice_view, invoice_views
+from langganan.kit.errors import Unprocessable
+from langganan.kit.web import AdminKey, AnyKey, Ctx, Limit, StartingAfter
+from langganan.payments import service as payments
+from langganan.payments.endpoints import finish_card, open_payment
+
+router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
+
+
+@router.get("", response_model=InvoiceList, summary="List invoices, newest first")
+def list_invoices(ctx: Ctx, _: AnyKey, account_id: str | None = None,
+                  status: Annotated[str | None, Query(description="unpaid, paid, expired, canceled, failed, waived")]
+                  = None, type: Annotated[str | None, Query(description="subscription, renewal, plan_change, "
+                                                             "add_on, top_up, credit_note")] = None,
+                  limit: Limit = 20, starting_after: StartingAfter = None) -> InvoiceList:
+    if status is not None and status not in service.STATUSES:
+        raise Unprocessable("invalid_parameter", f"status must be one of {', '.join(service.STATUSES)}.",
+                            param="status")
+    if type is not None and type not in service.TYPES:
+        raise Unprocessable("invalid_parameter", f"type must be one of {', '.join(service.TYPES)}.", param="type")
+    with ctx.unit() as (s, _now):
+        rows, more = repository.list_invoices(s, account_id=account_id, status=status, type_=type, limit=limit,
+                                              starting_after=starting_after)
+        return InvoiceList(data=invoice_views(s, list(rows)), has_more=more)
+
+
+@router.get("/{invoice_id}", response_model=InvoiceOut)
+def get_invoice(invoice_id: str, ctx: Ctx, _: AnyKey) -> InvoiceOut:
+    with ctx.unit() as (s, _now):
+        return invoice_view(s, repository.get(s, invoice_id))
+
+
+@router.get("/{invoice_id}/pdf", response_class=Response, summary="The invoice as a PDF",
+            responses={200: {"content": {"application/pdf": {}}}})
+def get_invoice_pdf(invoice_id: str, ctx: Ctx, _: AnyKey) -> Response:
+    with ctx.unit() as (s, _now):
+        invoice = repository.get(s, invoice_id)
+        account = accounts_repo.get(s, invoice.account_id)
+        data = invoice_view(s, invoice).model_dump()
+    from langganan.invoices.pdf import render_invoice_pdf  # fpdf2 loads only when a PDF is asked for
+
+    pdf = render_invoice_pdf(data, locale=account.locale, timezone=account.timezone)
+    filename = invoice.number.replace("/", "-") + ".pdf"
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@router.post("/{invoice_id}/pay", response_model=InvoiceOut,
+             summary="Pay an unpaid invoice by saved card (charged now) or bank transfer (virtual account)")
+def pay_invoice(invoice_id: str, body: PayRequest, ctx: Ctx, _: AnyKey) -> InvoiceOut:
+    with ctx.unit() as (s, now):
+        invoice = repository.get(s, invoice_id)
+        payment = open_payment(ctx, s, invoice, body.payment_method, body.payment_method_id, body.bank, now)
+    finish_card(ctx, payment)
+    with ctx.unit() as (s, _now):
+        return invoice_view(s, repository.get(s, invoice_id))
+
+
+@router.post("/{invoice_id}/mark-paid", response_model=InvoiceOut,
+             summary="An operator confirms a bank transfer by hand (admin keys only)")
+def mark_paid(invoice_id: str, body: MarkPaidRequest, ctx: Ctx, _: AdminKey) -> InvoiceOut:
+    with ctx.unit() as (s, now):
+        invoice = repository.get(s, invoice_id)
+        payments.mark_paid_manually(s, invoice, body.reference, body.note, now)
+        return invoice_view(s, invoice)
+
+
+@router.post("/{invoice_id}/cancel", response_model=InvoiceOut, summary="Cancel an unpaid invoice")
+def cancel_invoice(invoice_id: str, ctx: Ctx, _: AnyKey) -> InvoiceOut:
+    with ctx.unit() as (s, now):
+        invoice = repository.get(s, invoice_id, for_update=True)
+        service.cancel(s, invoice, now)
+        payments.expire_pending(s, invoice, now)
+        return invoice_view(s, invoice)

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from langganan.kit.db import Base
+
+
+class Invoice(Base):
+    """Issued invoices never change their content: seller, buyer and lines are copied at issue.
+
+    Only the payment state (status, paid_at) moves, through the invoice service's transitions.
+    """
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        # DESIGN rule 4: one live renewal invoice per (subscription, period start).
+        Index("uq_invoices_renewal_open", "subscription_id", "period_start", unique=True,
+              sqlite_where=text("type = 'renewal' AND status IN ('unpaid', 'paid')"),
+              postgresql_where=text("type = 'renewal' AND status IN ('unpaid', 'paid')")),
+        Index("ix_invoices_account_created", "account_id", "id"),
+        Index("ix_invoices_status_expires", "status", "expires_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    subscription_id: Mapped[str | None] = mapped_column(ForeignKey("subscriptions.id"))
+    type: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    currency: Mapped[str] = mapped_column(String(3))
+    subtotal: Mapped[int] = mapped_column(BigInteger)
+    discount: Mapped[int] = mapped_column(BigInteger, default=0)
+    tax: Mapped[int] = mapped_column(BigInteger, default=0)
+    tax_rate_bps: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(BigInteger)
+    package: Mapped[str | None] = mapped_column(String(200))
+    seller: Mapped[dict[str, Any]]
+    buyer: Mapped[dict[str, Any]]
+    # What paying this invoice does (e.g. switch plan), and the state it was priced against.
+    action: Mapped[dict[str, Any]]
+    period_start: Mapped[datetime | None]
+    period_end: Mapped[datetime | None]
+    original_invoice_id: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"))
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    paid_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    lines: Mapped[list[InvoiceLine]] = relationship(
+        order_by="InvoiceLine.position", lazy="selectin", cascade="all, delete-orphan")
+
+
+class InvoiceLine(Base):
+    __tablename__ = "invoice_lines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(30))
+    description: Mapped[str] = mapped_column(String(300))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_amount: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    period_start: Mapped[datetime | None]
+    period_end: Mapped[datetime | None]
+
+
+class InvoiceSequence(Base):
+    """One gapless counter per calendar month in the seller's time zone (DESIGN rule 12)."""
+
+    __tablename__ = "invoice_sequences"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # 2026/11
+    last_value: Mapped[int] = mapped_column(Integer, default=0)

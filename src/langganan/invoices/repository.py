@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from langganan.invoices.models import Invoice
+from langganan.kit.errors import NotFound
+from langganan.kit.pagination import page
+
+OPEN_PURCHASE_TYPES = ("subscription", "plan_change")
+
+
+def get(session: Session, invoice_id: str, *, for_update: bool = False) -> Invoice:
+    invoice = session.get(Invoice, invoice_id, with_for_update=for_update or None)
+    if invoice is None:
+        raise NotFound("invoice", invoice_id)
+    return invoice
+
+
+def list_invoices(session: Session, *, account_id: str | None, status: str | None, type_: str | None,
+                  limit: int, starting_after: str | None) -> tuple[Sequence[Invoice], bool]:
+    stmt = select(Invoice)
+    if account_id:
+        stmt = stmt.where(Invoice.account_id == account_id)
+    if status:
+        stmt = stmt.where(Invoice.status == status)
+    if type_:
+        stmt = stmt.where(Invoice.type == type_)
+    return page(session, stmt, Invoice.id, limit, starting_after)
+
+
+def open_purchases(session: Session, subscription_id: str) -> Sequence[Invoice]:
+    return session.scalars(select(Invoice).where(
+        Invoice.subscription_id == subscription_id, Invoice.status == "unpaid",
+        Invoice.type.in_(OPEN_PURCHASE_TYPES)).with_for_update()).all()
+
+
+def renewal_for(session: Session, subscription_id: str, period_start: datetime) -> Invoice | None:
+    """The live (unpaid or paid) renewal invoice of a period, if any (at most one, rule 4)."""
+    return session.scalar(select(Invoice).where(
+        Invoice.subscription_id == subscription_id, Invoice.type == "renewal",
+        Invoice.period_start == period_start, Invoice.status.in_(("unpaid", "paid"))))
+
+
+def due_to_expire(session: Session, now: datetime, limit: int) -> Sequence[Invoice]:
+    return session.scalars(select(Invoice).where(
+        Invoice.status == "unpaid", Invoice.expires_at <= now).order_by(Invoice.expires_at)
+        .limit(limit).with_for_update(skip_locked=True)).all()

@@ -1,0 +1,90 @@
+"""Issuing invoices and moving their payment status. Content is frozen at issue (rule 12)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from langganan.accounts.models import Account
+from langganan.config import Settings
+from langganan.events import service as events
+from langganan.invoices.models import Invoice, InvoiceLine
+from langganan.invoices.numbering import next_number
+from langganan.invoices.rules import Line
+from langganan.kit.errors import Conflict
+from langganan.kit.ids import new_id
+from langganan.kit.money import apply_rate_bps
+
+TYPES = ("subscription", "renewal", "plan_change", "add_on", "top_up", "credit_note")
+STATUSES = ("unpaid", "paid", "expired", "canceled", "failed", "waived")
+TAX_KIND = {"subscription": "subscription", "renewal": "subscription", "plan_change": "subscription",
+            "add_on": "add_on", "top_up": "top_up"}
+
+
+def issue(session: Session, settings: Settings, *, account: Account, type_: str, lines: Sequence[Line],
+          action: dict[str, Any], now: datetime, expires_at: datetime | None,
+          subscription_id: str | None = None, package: str | None = None,
+          period_start: datetime | None = None, period_end: datetime | None = None,
+          status: str = "unpaid") -> Invoice:
+    if type_ not in TYPES:
+        raise ValueError(f"unknown invoice type {type_}")
+    discount = -sum(line.amount for line in lines if line.kind == "discount")
+    subtotal = sum(line.amount for line in lines if line.kind != "discount")
+    rate = settings.tax_bps.get(TAX_KIND.get(type_, "subscription"), 0)
+    taxable = max(0, subtotal - discount)
+    tax = apply_rate_bps(taxable, rate)
+    total = taxable + tax
+    invoice = Invoice(
+        id=new_id("inv"), number=next_number(session, now, settings.seller_timezone),
+        account_id=account.id, subscription_id=subscription_id, type=type_, status=status,
+        currency=account.currency, subtotal=subtotal, discount=discount, tax=tax, tax_rate_bps=rate,
+        total=total, package=package, seller=dict(settings.seller), buyer=account.buyer_snapshot(),
+        action=action, period_start=period_start, period_end=period_end, issued_at=now,
+        expires_at=expires_at if status == "unpaid" else None,
+        paid_at=now if status in ("paid", "waived") else None,
+        lines=[InvoiceLine(position=i, kind=line.kind, description=line.description, quantity=line.quantity,
+                           unit_amount=line.unit_amount, amount=line.amount, period_start=line.period_start,
+                           period_end=line.period_end) for i, line in enumerate(lines)],
+    )
+    session.add(invoice)
+    session.flush()
+    events.emit(session, "invoice.created", account.id, summary(invoice), now)
+    if status == "paid":
+        events.emit(session, "invoice.paid", account.id, summary(invoice), now)
+    return invoice
+
+
+def summary(invoice: Invoice) -> dict[str, Any]:
+    return {"invoice_id": invoice.id, "number": invoice.number, "type": invoice.type,
+            "status": invoice.status, "total": invoice.total, "currency": invoice.currency}
+
+
+def _move(session: Session, invoice: Invoice, allowed_from: tuple[str, ...], to: str, now: datetime,
+          event: str) -> Invoice:
+    if invoice.status not in allowed_from:
+        raise Conflict("invoice_not_payable" if to == "paid" else "invoice_not_open",
+                       f"Invoice {invoice.number} is {invoice.status}; it cannot become {to}.")
+    invoice.status = to
+    if to == "paid":
+        invoice.paid_at = now
+    else:
+        invoice.closed_at = now
+    session.flush()
+    events.emit(session, event, invoice.account_id, summary(invoice), now)
+    return invoice
+
+
+def mark_paid(session: Session, invoice: Invoice, now: datetime, *, allow_expired: bool = False) -> Invoice:
+    allowed = ("unpaid", "expired") if allow_expired else ("unpaid",)
+    return _move(session, invoice, allowed, "paid", now, "invoice.paid")
+
+
+def expire(session: Session, invoice: Invoice, now: datetime) -> Invoice:
+    return _move(session, invoice, ("unpaid",), "expired", now, "invoice.expired")
+
+
+def cancel(session: Session, invoice: Invoice, now: datetime) -> Invoice:
+    return _move(session, invoice, ("unpaid",), "canceled", now, "invoice.canceled")

@@ -1,0 +1,66 @@
+"""One engine clock (DESIGN rule 14).
+
+The engine clock decides billing. In live mode it is wall time. In sandbox mode it is wall time
+plus an offset stored in the database, shared by every process and only ever moved forward.
+Wall time (`wall_now`) decides transport and security only.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+
+def wall_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Clock(Protocol):
+    def now(self, session: Session) -> datetime: ...
+
+
+class WallClock:
+    """Live mode: the engine clock is wall time."""
+
+    def now(self, session: Session) -> datetime:
+        return wall_now()
+
+
+class DatabaseClock:
+    """Sandbox mode: wall time + an offset kept in the `engine_clock` row."""
+
+    def now(self, session: Session) -> datetime:
+        from langganan.kit.models import EngineClock
+
+        offset = session.scalar(select(EngineClock.offset_seconds).where(EngineClock.id == 1)) or 0
+        return wall_now() + timedelta(seconds=offset)
+
+    def advance_to(self, session: Session, target: datetime) -> datetime:
+        from langganan.kit.models import EngineClock
+
+        row = session.get(EngineClock, 1, with_for_update=True)
+        if row is None:
+            row = EngineClock(id=1, offset_seconds=0)
+            session.add(row)
+            session.flush()
+        current = wall_now() + timedelta(seconds=row.offset_seconds)
+        if target < current:
+            from langganan.kit.errors import Conflict
+
+            raise Conflict("clock_backwards", "The engine clock never moves backwards.", param="to")
+        row.offset_seconds += int((target - current).total_seconds() + 0.999)
+        session.flush()
+        return wall_now() + timedelta(seconds=row.offset_seconds)
+
+
+class FixedClock:
+    """For tests of pure rules and services: a clock that says what it is told."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self, session: Session) -> datetime:
+        return self.at

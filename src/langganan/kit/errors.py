@@ -1,0 +1,57 @@
+"""Domain errors carry their API error code and HTTP status (API.md error shape)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    status = 400
+    type = "invalid_request_error"
+
+    def __init__(self, code: str, message: str, *, param: str | None = None, **extra: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.param = param
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        err: dict[str, Any] = {"type": self.type, "code": self.code, "message": self.message,
+                               "param": self.param}
+        err.update(self.extra)
+        return {"error": err}
+
+
+class InvalidRequest(DomainError):
+    status = 400
+
+
+class Unprocessable(DomainError):
+    status = 422
+
+
+class Unauthorized(DomainError):
+    status = 401
+    type = "authentication_error"
+
+
+class Forbidden(DomainError):
+    status = 403
+    type = "permission_error"
+
+
+class NotFound(DomainError):
+    status = 404
+
+    def __init__(self, what: str, ident: str, *, param: str | None = None) -> None:
+        super().__init__(f"{what}_not_found", f"No {what.replace('_', ' ')} with id {ident!r}.", param=param)
+
+
+class Conflict(DomainError):
+    status = 409
+
+
+class PaymentRequired(DomainError):
+    status = 402
+    type = "payment_error"

@@ -1,0 +1,131 @@
+"""Idempotency keys (API.md): the same key and body replays the first response; the same key with
+another body is 409 `idempotency_key_reused`. Records are kept at least 24 hours (wall time)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from typing import Any
+
+import anyio
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from langganan.kit.clock import wall_now
+from langganan.kit.db import Database
+from langganan.kit.models import IdempotencyRecord
+
+RETENTION = timedelta(hours=48)
+
+
+def _json(status: int, body: dict[str, Any]) -> tuple[int, bytes]:
+    return status, json.dumps(body).encode()
+
+
+def _err(code: str, message: str) -> tuple[int, bytes]:
+    return _json(409, {"error": {"type": "idempotency_error", "code": code, "message": message,
+                                 "param": "Idempotency-Key"}})
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp, db: Database) -> None:
+        self.app = app
+        self.db = db
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        key = headers.get("idempotency-key")
+        auth = headers.get("authorization")
+        if not key or not auth:
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        scope_id = hashlib.sha256(auth.encode()).hexdigest()[:40]
+        request_hash = hashlib.sha256(scope["path"].encode() + b"\n" + body).hexdigest()
+        replay = await anyio.to_thread.run_sync(self._claim, scope_id, key, request_hash)
+        if replay is not None:
+            status, payload = replay
+            await _send(send, status, payload, replayed=True)
+            return
+
+        sent = False
+
+        async def replay_receive() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        captured: dict[str, Any] = {"status": 500, "body": b"", "headers": []}
+
+        async def capture_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                captured["status"] = message["status"]
+                captured["headers"] = message.get("headers", [])
+            elif message["type"] == "http.response.body":
+                captured["body"] += message.get("body", b"")
+            await send(message)
+
+        try:
+            await self.app(scope, replay_receive, capture_send)
+        finally:
+            await anyio.to_thread.run_sync(self._finish, scope_id, key, captured["status"], captured["body"])
+
+    def _claim(self, scope_id: str, key: str, request_hash: str) -> tuple[int, bytes] | None:
+        with self.db.sessions() as session:
+            with session.begin():
+                found = session.scalar(select(IdempotencyRecord).where(
+                    IdempotencyRecord.api_key_id == scope_id, IdempotencyRecord.key == key))
+                if found is not None:
+                    if found.request_hash != request_hash:
+                        return _err("idempotency_key_reused",
+                                    "This Idempotency-Key was used with a different request body.")
+                    if found.status_code is None:
+                        return _err("idempotency_key_in_progress",
+                                    "A request with this Idempotency-Key is still being processed.")
+                    return found.status_code, (found.response_body or "").encode()
+            try:
+                with session.begin():
+                    session.add(IdempotencyRecord(api_key_id=scope_id, key=key, request_hash=request_hash,
+                                                  created_at=wall_now()))
+            except IntegrityError:
+                return _err("idempotency_key_in_progress",
+                            "A request with this Idempotency-Key is still being processed.")
+        return None
+
+    def _finish(self, scope_id: str, key: str, status: int, body: bytes) -> None:
+        with self.db.transaction() as session:
+            record = session.scalar(select(IdempotencyRecord).where(
+                IdempotencyRecord.api_key_id == scope_id, IdempotencyRecord.key == key))
+            if record is None:
+                return
+            if status >= 500:
+                session.delete(record)  # nothing was done; the client may retry with the same key
+            else:
+                record.status_code = status
+                record.response_body = body.decode()
+
+
+async def _send(send: Send, status: int, payload: bytes, *, replayed: bool) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    if replayed:
+        headers.append((b"idempotent-replayed", b"true"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def purge_expired(db: Database) -> int:
+    with db.transaction() as session:
+        result = session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < wall_now() - RETENTION))
+        return int(getattr(result, "rowcount", 0) or 0)

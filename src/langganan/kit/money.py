@@ -1,0 +1,77 @@
+"""Money: an integer amount in a currency's minor unit. No float ever touches money."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+# Minor-unit exponent per currency, as the catalog defines it (IDR is whole rupiah).
+CURRENCY_EXPONENTS: dict[str, int] = {"IDR": 0, "USD": 2, "SGD": 2, "EUR": 2}
+
+
+def round_half_up(value: Fraction) -> int:
+    """Round a rational amount half up (away from zero on .5) to a whole minor unit."""
+    if value >= 0:
+        return int((value + Fraction(1, 2)).__floor__())
+    return -int((-value + Fraction(1, 2)).__floor__())
+
+
+def prorate(amount: int, numerator: int, denominator: int) -> int:
+    """amount × numerator ÷ denominator, rounded half up to the unit (DESIGN rule 2)."""
+    if denominator <= 0:
+        raise ValueError("denominator must be positive")
+    return round_half_up(Fraction(amount * numerator, denominator))
+
+
+def apply_rate_bps(amount: int, rate_bps: int) -> int:
+    """amount × rate (in basis points, 1100 = 11%), rounded half up."""
+    return round_half_up(Fraction(amount * rate_bps, 10_000))
+
+
+def parse_percent_to_bps(text: str) -> int:
+    """'11' or '11.5' (percent) -> basis points, exactly."""
+    bps = Decimal(text.strip()) * 100
+    if bps != bps.to_integral_value() or bps < 0:
+        raise ValueError(f"tax rate {text!r} must be a non-negative percent with at most 2 decimals")
+    return int(bps.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.amount, int) or isinstance(self.amount, bool):
+            raise TypeError("Money.amount must be an int in the minor unit")
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def _same(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise ValueError(f"currency mismatch: {self.currency} vs {other.currency}")
+
+    def format(self, locale: str = "id") -> str:
+        return format_money(self.amount, self.currency, locale)
+
+
+def format_money(amount: int, currency: str, locale: str = "id") -> str:
+    """Amounts as people write them: Rp15.000, -Rp3.500; other currencies through Babel."""
+    if currency == "IDR":
+        sign = "-" if amount < 0 else ""
+        return f"{sign}Rp{abs(amount):,}".replace(",", ".")
+    from babel.numbers import format_currency
+
+    exp = CURRENCY_EXPONENTS.get(currency, 2)
+    value = Decimal(amount).scaleb(-exp)
+    return str(format_currency(value, currency, locale="id_ID" if locale == "id" else "en_US"))

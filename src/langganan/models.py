@@ -1,0 +1,19 @@
+"""Every table, imported once so the metadata (and Alembic) sees them all."""
+
+from langganan.accounts.models import Account, TrialClaim
+from langganan.apikeys.models import ApiKey
+from langganan.catalog.models import CatalogVersion
+from langganan.events.models import Event
+from langganan.invoices.models import Invoice, InvoiceLine, InvoiceSequence
+from langganan.kit.db import Base
+from langganan.kit.models import EngineClock, IdempotencyRecord
+from langganan.payments.models import GatewayNotification, Payment, PaymentMethod, UnappliedPayment
+from langganan.subscriptions.models import Subscription
+
+metadata = Base.metadata
+
+__all__ = [
+    "Account", "ApiKey", "CatalogVersion", "EngineClock", "Event", "GatewayNotification",
+    "IdempotencyRecord", "Invoice", "InvoiceLine", "InvoiceSequence", "Payment", "PaymentMethod",
+    "Subscription", "TrialClaim", "UnappliedPayment", "metadata",
+]

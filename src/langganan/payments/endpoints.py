@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from anyio import to_thread
+from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
+
+from langganan.accounts import repository as accounts_repo
+from langganan.invoices.models import Invoice
+from langganan.kit.clock import wall_now
+from langganan.kit.errors import NotFound
+from langganan.kit.web import AnyKey, AppContext, Ctx
+from langganan.payments import repository, service
+from langganan.payments.models import Payment
+from langganan.payments.schemas import (
+    NotificationAck,
+    PaymentMethodCreate,
+    PaymentMethodList,
+    PaymentMethodOut,
+    method_out,
+)
+
+router = APIRouter(prefix="/v1", tags=["payments"])
+
+
+def open_payment(ctx: AppContext, session: Session, invoice: Invoice, method: str, payment_method_id: str | None,
+                 bank: str | None, now: datetime) -> Payment:
+    return service.start(session, ctx.settings, ctx.gateway, invoice, method=method,
+                         payment_method_id=payment_method_id, bank=bank, now=now)
+
+
+def finish_card(ctx: AppContext, payment: Payment | None) -> None:
+    """After the request's first transaction committed a pending card payment, charge it (rule 11)."""
+    if payment is not None and payment.method == "card" and payment.status == "pending":
+        service.charge_card(ctx.db, ctx.gateway, payment.id, ctx.clock.now)
+
+
+@router.post("/accounts/{account_id}/payment-methods", status_code=201, response_model=PaymentMethodOut,
+             summary="Save a card from a gateway token")
+def add_payment_method(account_id: str, body: PaymentMethodCreate, ctx: Ctx, _: AnyKey) -> PaymentMethodOut:
+    with ctx.unit() as (s, now):
+        account = accounts_repo.get(s, account_id)
+        return method_out(service.save_method(s, ctx.gateway, account, body.provider_token, now))
+
+
+@router.get("/accounts/{account_id}/payment-methods", response_model=PaymentMethodList)
+def list_payment_methods(account_id: str, ctx: Ctx, _: AnyKey) -> PaymentMethodList:
+    with ctx.unit() as (s, _now):
+        accounts_repo.get(s, account_id)
+        return PaymentMethodList(data=[method_out(pm) for pm in repository.methods_for(s, account_id)])
+
+
+@router.post("/gateways/{provider}/notifications", response_model=NotificationAck,
+             summary="Gateway callbacks, verified by the gateway's own signature (no API key)")
+async def gateway_notification(provider: str, request: Request) -> NotificationAck:
+    ctx: AppContext = request.app.state.ctx
+    if provider != ctx.gateway.name:
+        raise NotFound("gateway", provider)
+    body = await request.body()
+    headers = dict(request.headers)
+    outcome = await to_thread.run_sync(deliver_notification, ctx, headers, body)
+    return NotificationAck(received=True, outcome=outcome)
+
+
+def deliver_notification(ctx: AppContext, headers: dict[str, str], body: bytes) -> str:
+    """The one path every gateway callback takes, over HTTP or in-process from the sandbox."""
+    with ctx.unit() as (s, now):
+        return service.handle_notification(s, ctx.gateway, headers, body, wall_now(), now)

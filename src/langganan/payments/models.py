@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from langganan.kit.db import Base
+
+
+class PaymentMethod(Base):
+    __tablename__ = "payment_methods"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(30))
+    token: Mapped[str] = mapped_column(String(500))
+    brand: Mapped[str] = mapped_column(String(30))
+    last4: Mapped[str] = mapped_column(String(4))
+    exp_month: Mapped[int]
+    exp_year: Mapped[int]
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class Payment(Base):
+    """created → pending → succeeded | failed | expired | canceled, only through the payment service."""
+
+    __tablename__ = "payments"
+    __table_args__ = (Index("ix_payments_invoice", "invoice_id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    invoice_id: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"))
+    method: Mapped[str] = mapped_column(String(20))  # card | bank_transfer | manual
+    provider: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    payment_method_id: Mapped[str | None] = mapped_column(ForeignKey("payment_methods.id"))
+    provider_ref: Mapped[str | None] = mapped_column(String(200))
+    bank: Mapped[str | None] = mapped_column(String(20))
+    va_number: Mapped[str | None] = mapped_column(String(40), unique=True)
+    va_expires_at: Mapped[datetime | None]
+    reference: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(String(500))
+    failure_code: Mapped[str | None] = mapped_column(String(50))
+    failure_message: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class GatewayNotification(Base):
+    """Every gateway callback, stored once: a repeat of the same provider event changes nothing."""
+
+    __tablename__ = "gateway_notifications"
+    __table_args__ = (UniqueConstraint("provider", "event_id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(30))
+    event_id: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]]
+    outcome: Mapped[str] = mapped_column(String(40))
+    received_at: Mapped[datetime]
+
+
+class UnappliedPayment(Base):
+    """Money received that could not be applied to its invoice (DESIGN rule 10): kept, for refund."""
+
+    __tablename__ = "unapplied_payments"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id"))
+    invoice_id: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str] = mapped_column(String(40))  # late | duplicate | overpayment | underpayment
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | refunded
+    created_at: Mapped[datetime]

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from langganan.kit.errors import NotFound
+from langganan.payments.models import Payment, PaymentMethod, UnappliedPayment
+
+
+def payment_method(session: Session, account_id: str, pm_id: str) -> PaymentMethod:
+    pm = session.get(PaymentMethod, pm_id)
+    if pm is None or pm.account_id != account_id:
+        raise NotFound("payment_method", pm_id, param="payment_method_id")
+    return pm
+
+
+def methods_for(session: Session, account_id: str) -> Sequence[PaymentMethod]:
+    return session.scalars(select(PaymentMethod).where(PaymentMethod.account_id == account_id)
+                           .order_by(PaymentMethod.id)).all()
+
+
+def latest_for_invoice(session: Session, invoice_id: str) -> Payment | None:
+    return session.scalar(select(Payment).where(Payment.invoice_id == invoice_id).order_by(Payment.id.desc()).limit(1))
+
+
+def latest_for_invoices(session: Session, invoice_ids: Sequence[str]) -> dict[str, Payment]:
+    out: dict[str, Payment] = {}
+    if not invoice_ids:
+        return out
+    for p in session.scalars(select(Payment).where(Payment.invoice_id.in_(invoice_ids)).order_by(Payment.id)):
+        if p.invoice_id is not None:
+            out[p.invoice_id] = p
+    return out
+
+
+def open_va(session: Session, invoice_id: str, now: datetime) -> Payment | None:
+    return session.scalar(select(Payment).where(
+        Payment.invoice_id == invoice_id, Payment.method == "bank_transfer", Payment.status == "pending",
+        Payment.va_expires_at > now).order_by(Payment.id.desc()).limit(1))
+
+
+def by_va(session: Session, va_number: str) -> Payment | None:
+    return session.scalar(select(Payment).where(Payment.va_number == va_number).with_for_update())
+
+
+def pending_for_invoice(session: Session, invoice_id: str) -> Sequence[Payment]:
+    return session.scalars(select(Payment).where(Payment.invoice_id == invoice_id,
+                                                 Payment.status == "pending")).all()
+
+
+def unapplied(session: Session, account_id: str | None = None) -> Sequence[UnappliedPayment]:
+    stmt = select(UnappliedPayment).order_by(UnappliedPayment.id)
+    if account_id:
+        stmt = stmt.where(UnappliedPayment.account_id == account_id)
+    return session.scalars(stmt).all()

@@ -1,0 +1,138 @@
+"""The built-in sandbox gateway: test cards, simulated virtual-account payments, signed callbacks.
+
+Card tokens are self-describing and signed (no state): the token says which test card it is, so a
+charge with the same idempotency key always gives the same answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Mapping
+from datetime import datetime
+
+from langganan.kit.errors import Unprocessable
+from langganan.payments.gateway import (
+    BANKS,
+    CardDetails,
+    ChargeResult,
+    InvalidCardToken,
+    InvalidSignature,
+    Notification,
+    VirtualAccount,
+)
+
+TEST_CARDS = {
+    "4242424242424242": ("visa", None),
+    "4000000000000002": ("visa", ("card_declined", "The card was declined.")),
+    "4000000000009995": ("visa", ("insufficient_funds", "The card has insufficient funds.")),
+    "5555555555554444": ("mastercard", None),
+}
+BANK_PREFIX = {"bca": "39358", "bni": "8808", "bri": "26215", "mandiri": "88608", "permata": "8625"}
+SIGNATURE_HEADER = "x-sandbox-signature"
+TIMESTAMP_HEADER = "x-sandbox-timestamp"
+TOLERANCE_SECONDS = 300
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class SandboxGateway:
+    name = "sandbox"
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret.encode()
+
+    def _sign(self, data: bytes) -> str:
+        return hmac.new(self._secret, data, hashlib.sha256).hexdigest()
+
+    # -- cards -----------------------------------------------------------------------------
+    def tokenize(self, number: str, exp_month: int, exp_year: int, cvc: str, *, now: datetime) -> str:
+        number = number.replace(" ", "")
+        if number not in TEST_CARDS:
+            raise Unprocessable("invalid_card_number",
+                                "Use a sandbox test card: 4242424242424242, 4000000000000002 or 4000000000009995.",
+                                param="number")
+        if not 1 <= exp_month <= 12:
+            raise Unprocessable("invalid_expiry_month", "The expiry month must be 1 to 12.", param="exp_month")
+        if (exp_year, exp_month) < (now.year, now.month):
+            raise Unprocessable("card_expired", "The card has expired.", param="exp_year")
+        if not (cvc.isdigit() and len(cvc) in (3, 4)):
+            raise Unprocessable("invalid_cvc", "The CVC must be 3 or 4 digits.", param="cvc")
+        body = json.dumps({"n": number, "m": exp_month, "y": exp_year, "r": secrets.token_hex(4)}).encode()
+        return f"tok_sandbox_{_b64(body)}.{self._sign(body)[:32]}"
+
+    def _card(self, token: str) -> dict[str, object]:
+        if not token.startswith("tok_sandbox_") or "." not in token:
+            raise InvalidCardToken()
+        encoded, sig = token[len("tok_sandbox_"):].rsplit(".", 1)
+        try:
+            body = _unb64(encoded)
+        except ValueError as exc:
+            raise InvalidCardToken() from exc
+        if not hmac.compare_digest(self._sign(body)[:32], sig):
+            raise InvalidCardToken()
+        card: dict[str, object] = json.loads(body)
+        return card
+
+    def card_details(self, token: str) -> CardDetails:
+        card = self._card(token)
+        number = str(card["n"])
+        return CardDetails(brand=TEST_CARDS[number][0], last4=number[-4:], exp_month=int(str(card["m"])),
+                           exp_year=int(str(card["y"])))
+
+    def charge(self, *, token: str, amount: int, currency: str, idempotency_key: str,
+               description: str) -> ChargeResult:
+        card = self._card(token)
+        ref = "ch_sbx_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:20]
+        failure = TEST_CARDS[str(card["n"])][1]
+        if failure:
+            return ChargeResult(False, ref, failure[0], failure[1])
+        return ChargeResult(True, ref)
+
+    # -- virtual accounts ----------------------------------------------------------------------
+    def create_virtual_account(self, *, reference: str, amount: int, currency: str, bank: str,
+                               expires_at: datetime) -> VirtualAccount:
+        if bank not in BANKS:
+            raise Unprocessable("invalid_bank", f"Bank must be one of {', '.join(BANKS)}.", param="bank")
+        prefix = BANK_PREFIX[bank]
+        digits = str(secrets.randbelow(10 ** (16 - len(prefix)))).zfill(16 - len(prefix))
+        return VirtualAccount(bank=bank, va_number=prefix + digits, expires_at=expires_at,
+                              provider_ref="va_sbx_" + secrets.token_hex(8))
+
+    def signed_transfer(self, va_number: str, amount: int, currency: str, *,
+                        wall_now: datetime) -> tuple[dict[str, str], bytes]:
+        """What the simulated bank's gateway sends when money lands on a virtual account."""
+        body = json.dumps({"event_id": "sbxevt_" + secrets.token_hex(10), "type": "va.paid",
+                           "va_number": va_number, "amount": amount, "currency": currency,
+                           "transaction_id": "trx_" + secrets.token_hex(8)}).encode()
+        return self.sign(body, wall_now=wall_now), body
+
+    def sign(self, body: bytes, *, wall_now: datetime) -> dict[str, str]:
+        ts = str(int(wall_now.timestamp()))
+        return {TIMESTAMP_HEADER: ts, SIGNATURE_HEADER: self._sign(ts.encode() + b"." + body)}
+
+    def verify_notification(self, headers: Mapping[str, str], body: bytes, wall_now: datetime) -> Notification:
+        lower = {k.lower(): v for k, v in headers.items()}
+        ts, sig = lower.get(TIMESTAMP_HEADER), lower.get(SIGNATURE_HEADER)
+        if not ts or not sig or not ts.isdigit():
+            raise InvalidSignature("The notification is not signed.")
+        if abs(wall_now.timestamp() - int(ts)) > TOLERANCE_SECONDS:
+            raise InvalidSignature("The notification timestamp is too old or in the future.")
+        if not hmac.compare_digest(self._sign(ts.encode() + b"." + body), sig):
+            raise InvalidSignature()
+        try:
+            data = json.loads(body)
+            return Notification(event_id=str(data["event_id"]), va_number=str(data["va_number"]),
+                                amount=int(data["amount"]), currency=str(data["currency"]),
+                                provider_ref=str(data.get("transaction_id", data["event_id"])))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidSignature("The notification body is malformed.") from exc

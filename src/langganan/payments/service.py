@@ -1,0 +1,220 @@
+"""Payments: card charges (rule 11), virtual accounts and their callbacks, manual confirmation.
+
+Every way money arrives ends in `receive`, which applies it to its invoice at most once or holds
+it as an unapplied payment (rule 10): money received is never rejected or lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from langganan.accounts.models import Account
+from langganan.config import Settings
+from langganan.events import service as events
+from langganan.invoices import repository as invoices_repo
+from langganan.invoices import service as invoices
+from langganan.invoices.models import Invoice
+from langganan.kit.db import Database
+from langganan.kit.errors import Conflict, PaymentRequired, Unprocessable
+from langganan.kit.ids import new_id
+from langganan.payments import repository
+from langganan.payments.gateway import Gateway
+from langganan.payments.models import GatewayNotification, Payment, PaymentMethod, UnappliedPayment
+from langganan.subscriptions import service as subscriptions
+
+METHODS = ("card", "bank_transfer")
+
+
+def save_method(session: Session, gateway: Gateway, account: Account, token: str, now: datetime) -> PaymentMethod:
+    card = gateway.card_details(token)
+    if (card.exp_year, card.exp_month) < (now.year, now.month):
+        raise Unprocessable("card_expired", "The card has expired.", param="provider_token")
+    first = not repository.methods_for(session, account.id)
+    pm = PaymentMethod(id=new_id("pm"), account_id=account.id, provider=gateway.name, token=token,
+                       brand=card.brand, last4=card.last4, exp_month=card.exp_month, exp_year=card.exp_year,
+                       is_default=first, created_at=now)
+    session.add(pm)
+    session.flush()
+    events.emit(session, "payment_method.created", account.id,
+                {"payment_method_id": pm.id, "brand": pm.brand, "last4": pm.last4}, now)
+    return pm
+
+
+def can_apply(session: Session, invoice: Invoice) -> bool:
+    return subscriptions.can_apply(session, invoice)
+
+
+def fulfil(session: Session, invoice: Invoice, now: datetime) -> None:
+    """Do what a paid invoice was bought for."""
+    if invoice.type in ("subscription", "plan_change", "renewal"):
+        subscriptions.apply_paid_invoice(session, invoice, now)
+
+
+def start(session: Session, settings: Settings, gateway: Gateway, invoice: Invoice, *, method: str,
+          payment_method_id: str | None, bank: str | None, now: datetime) -> Payment:
+    """Open a payment for an unpaid invoice. A card payment is left pending: the caller commits,
+    then calls `charge_card` (rule 11). A bank transfer gets (or reuses) a virtual account."""
+    invoice = invoices_repo.get(session, invoice.id, for_update=True)
+    if invoice.status != "unpaid":
+        raise Conflict("invoice_not_payable", f"Invoice {invoice.number} is {invoice.status}; it cannot be paid.")
+    if not can_apply(session, invoice):
+        raise Conflict("invoice_not_payable", f"Invoice {invoice.number} no longer matches the subscription; "
+                       "request a new one.")
+    if method not in METHODS:
+        raise Unprocessable("invalid_payment_method", "payment_method must be 'card' or 'bank_transfer'.",
+                            param="payment_method")
+    base = dict(id=new_id("pay"), account_id=invoice.account_id, invoice_id=invoice.id, provider=gateway.name,
+                status="pending", amount=invoice.total, currency=invoice.currency, created_at=now, updated_at=now)
+    if method == "card":
+        if not payment_method_id:
+            raise Unprocessable("payment_method_required", "A card payment needs payment_method_id.",
+                                param="payment_method_id")
+        pm = repository.payment_method(session, invoice.account_id, payment_method_id)
+        payment = Payment(method="card", payment_method_id=pm.id, **base)  # type: ignore[arg-type]
+    else:
+        existing = repository.open_va(session, invoice.id, now)
+        if existing is not None and (bank is None or existing.bank == bank):
+            return existing
+        expires = now + timedelta(hours=settings.va_expiry_hours)
+        if invoice.expires_at is not None:
+            expires = min(expires, invoice.expires_at)
+        va = gateway.create_virtual_account(reference=invoice.id, amount=invoice.total, currency=invoice.currency,
+                                            bank=bank or "bca", expires_at=expires)
+        payment = Payment(method="bank_transfer", bank=va.bank, va_number=va.va_number,  # type: ignore[arg-type]
+                          va_expires_at=va.expires_at, provider_ref=va.provider_ref, **base)
+    session.add(payment)
+    session.flush()
+    events.emit(session, "payment.created", invoice.account_id, _summary(payment), now)
+    return payment
+
+
+def _summary(p: Payment) -> dict[str, object]:
+    return {"payment_id": p.id, "invoice_id": p.invoice_id, "method": p.method, "status": p.status,
+            "amount": p.amount, "currency": p.currency}
+
+
+def charge_card(db: Database, gateway: Gateway, payment_id: str, clock_now: Callable[[Session], datetime]) -> Payment:
+    """Charge a committed pending card payment, then record the outcome in a second transaction.
+
+    A decline is recorded as a failed payment and raised as 402; nothing else changes (rule 11)."""
+    with db.transaction() as session:
+        payment = session.get(Payment, payment_id)
+        assert payment is not None and payment.payment_method_id is not None
+        pm = session.get(PaymentMethod, payment.payment_method_id)
+        assert pm is not None
+        token, amount, currency = pm.token, payment.amount, payment.currency
+    result = gateway.charge(token=token, amount=amount, currency=currency, idempotency_key=payment_id,
+                            description=f"invoice {payment.invoice_id}")
+    with db.transaction() as session:
+        now = clock_now(session)
+        payment = session.get(Payment, payment_id, with_for_update=True)
+        assert payment is not None
+        if payment.status != "pending":
+            return payment
+        payment.provider_ref = result.provider_ref
+        if result.succeeded:
+            receive(session, payment, amount, payment.currency, now)
+            return payment
+        payment.status = "failed"
+        payment.failure_code = result.failure_code
+        payment.failure_message = result.failure_message
+        payment.updated_at = now
+        events.emit(session, "payment.failed", payment.account_id,
+                    {**_summary(payment), "failure_code": result.failure_code}, now)
+    raise PaymentRequired(result.failure_code or "card_declined",
+                          result.failure_message or "The card was declined.",
+                          param="payment_method_id", payment_id=payment_id, invoice_id=payment.invoice_id)
+
+
+def _hold(session: Session, payment: Payment | None, account_id: str | None, invoice_id: str | None,
+          amount: int, currency: str, reason: str, now: datetime) -> None:
+    held = UnappliedPayment(id=new_id("unp"), account_id=account_id, payment_id=payment.id if payment else None,
+                            invoice_id=invoice_id, amount=amount, currency=currency, reason=reason,
+                            created_at=now)
+    session.add(held)
+    events.emit(session, "payment.unapplied", account_id,
+                {"unapplied_payment_id": held.id, "amount": amount, "currency": currency, "reason": reason,
+                 "invoice_id": invoice_id}, now)
+
+
+def receive(session: Session, payment: Payment, amount: int, currency: str, now: datetime) -> str:
+    """Money arrived for `payment`. Apply it to its invoice if it still can be, else hold it."""
+    # A lapsed or replaced virtual account that is paid anyway still counts as its first receipt.
+    if payment.status not in ("pending", "expired", "canceled"):
+        # A second transfer to the same virtual account: recorded, held for refund.
+        _hold(session, payment, payment.account_id, payment.invoice_id, amount, currency, "duplicate", now)
+        return "held_duplicate"
+    payment.status = "succeeded"
+    payment.amount = amount
+    payment.updated_at = now
+    events.emit(session, "payment.succeeded", payment.account_id, _summary(payment), now)
+    invoice = invoices_repo.get(session, payment.invoice_id, for_update=True) if payment.invoice_id else None
+    if invoice is None:
+        _hold(session, payment, payment.account_id, None, amount, currency, "no_invoice", now)
+        return "held_no_invoice"
+    if currency != invoice.currency:
+        _hold(session, payment, payment.account_id, invoice.id, amount, currency, "wrong_currency", now)
+        return "held_wrong_currency"
+    applicable = invoice.status in ("unpaid", "expired") and can_apply(session, invoice)
+    if not applicable:
+        reason = "duplicate" if invoice.status == "paid" else "late"
+        _hold(session, payment, payment.account_id, invoice.id, amount, currency, reason, now)
+        return f"held_{reason}"
+    if amount < invoice.total:
+        _hold(session, payment, payment.account_id, invoice.id, amount, currency, "underpayment", now)
+        return "held_underpayment"
+    invoices.mark_paid(session, invoice, now, allow_expired=True)
+    for other in repository.pending_for_invoice(session, invoice.id):
+        if other.id != payment.id:
+            other.status, other.updated_at = "canceled", now
+    fulfil(session, invoice, now)
+    if amount > invoice.total:
+        _hold(session, payment, payment.account_id, invoice.id, amount - invoice.total, currency,
+              "overpayment", now)
+    return "applied"
+
+
+def handle_notification(session: Session, gateway: Gateway, headers: Mapping[str, str], body: bytes,
+                        wall_now: datetime, now: datetime) -> str:
+    """A gateway callback (HTTP or the sandbox's in-process delivery): verified, then applied once."""
+    note = gateway.verify_notification(headers, body, wall_now)
+    record = GatewayNotification(id=new_id("gwn"), provider=gateway.name, event_id=note.event_id,
+                                 payload={"va_number": note.va_number, "amount": note.amount,
+                                          "currency": note.currency, "provider_ref": note.provider_ref},
+                                 outcome="received", received_at=now)
+    try:
+        with session.begin_nested():
+            session.add(record)
+    except IntegrityError:
+        return "duplicate"
+    payment = repository.by_va(session, note.va_number)
+    if payment is None:
+        _hold(session, None, None, None, note.amount, note.currency, "unknown_virtual_account", now)
+        record.outcome = "held_unknown_virtual_account"
+        return record.outcome
+    record.outcome = receive(session, payment, note.amount, note.currency, now)
+    return record.outcome
+
+
+def mark_paid_manually(session: Session, invoice: Invoice, reference: str, note: str | None,
+                       now: datetime) -> Payment:
+    """An operator confirms a bank transfer by hand."""
+    invoice = invoices_repo.get(session, invoice.id, for_update=True)
+    if invoice.status not in ("unpaid", "expired") or not can_apply(session, invoice):
+        raise Conflict("invoice_not_payable", f"Invoice {invoice.number} is {invoice.status}; it cannot be paid.")
+    payment = Payment(id=new_id("pay"), account_id=invoice.account_id, invoice_id=invoice.id, method="manual",
+                      provider="manual", status="pending", amount=invoice.total, currency=invoice.currency,
+                      reference=reference, note=note, created_at=now, updated_at=now)
+    session.add(payment)
+    session.flush()
+    receive(session, payment, invoice.total, invoice.currency, now)
+    return payment
+
+
+def expire_pending(session: Session, invoice: Invoice, now: datetime) -> None:
+    for p in repository.pending_for_invoice(session, invoice.id):
+        p.status, p.updated_at = "expired", now

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from langganan.accounts import repository as accounts_repo
+from langganan.catalog import service as catalog_service
+from langganan.invoices import repository as invoices_repo
+from langganan.invoices.schemas import InvoiceOut, invoice_view
+from langganan.kit.web import AnyKey, AppContext, Ctx
+from langganan.payments.endpoints import finish_card, open_payment
+from langganan.payments.models import Payment
+from langganan.subscriptions import repository, service
+from langganan.subscriptions.schemas import (
+    CancelRequest,
+    ChangeOut,
+    ChangeRequest,
+    PreviewOut,
+    PreviewRequest,
+    RenewRequest,
+    SubscriptionOut,
+    preview_out,
+    subscription_out,
+)
+
+router = APIRouter(prefix="/v1/accounts/{account_id}/subscription", tags=["subscriptions"])
+
+
+def _view(ctx: AppContext, account_id: str) -> SubscriptionOut:
+    with ctx.unit() as (s, _now):
+        sub = repository.for_account(s, account_id)
+        return subscription_out(sub, catalog_service.get(s, sub.catalog_version_id).version)
+
+
+@router.get("", response_model=SubscriptionOut)
+def get_subscription(account_id: str, ctx: Ctx, _: AnyKey) -> SubscriptionOut:
+    return _view(ctx, account_id)
+
+
+@router.post("/preview", response_model=PreviewOut, summary="What a plan change would cost; creates nothing")
+def preview(account_id: str, body: PreviewRequest, ctx: Ctx, _: AnyKey) -> PreviewOut:
+    with ctx.unit() as (s, now):
+        account = accounts_repo.get(s, account_id)
+        quote, blocked = service.preview(s, account, body.plan, body.interval, now)
+        return preview_out(quote, account.currency, blocked)
+
+
+@router.post("/change", response_model=ChangeOut,
+             summary="Upgrade (invoice now, switch when paid) or schedule a downgrade at period end")
+def change(account_id: str, body: ChangeRequest, ctx: Ctx, _: AnyKey) -> ChangeOut:
+    payment: Payment | None = None
+    with ctx.unit() as (s, now):
+        account = accounts_repo.get(s, account_id)
+        quote, invoice = service.change(s, ctx.settings, account, body.plan, body.interval, now)
+        if invoice is not None and invoice.status == "unpaid":
+            payment = open_payment(ctx, s, invoice, body.payment_method, body.payment_method_id, body.bank, now)
+        invoice_id = invoice.id if invoice else None
+    finish_card(ctx, payment)
+    with ctx.unit() as (s, _now):
+        inv = invoice_view(s, invoices_repo.get(s, invoice_id)) if invoice_id else None
+        return ChangeOut(kind=quote.api_kind, invoice=inv, applies_at=quote.applies_at)
+
+
+@router.post("/renew", response_model=InvoiceOut,
+             summary="The renewal invoice for the period after the current one (returns the open one if any)")
+def renew(account_id: str, body: RenewRequest, ctx: Ctx, _: AnyKey, response: Response) -> InvoiceOut:
+    payment: Payment | None = None
+    with ctx.unit() as (s, now):
+        account = accounts_repo.get(s, account_id)
+        invoice, created = service.renew(s, ctx.settings, account, now)
+        if invoice.status == "unpaid":
+            payment = open_payment(ctx, s, invoice, body.payment_method, body.payment_method_id, body.bank, now)
+        invoice_id = invoice.id
+    response.status_code = 201 if created else 200
+    finish_card(ctx, payment)
+    with ctx.unit() as (s, _now):
+        return invoice_view(s, invoices_repo.get(s, invoice_id))
+
+
+@router.post("/cancel", response_model=SubscriptionOut,
+             summary="Back to Free at period end (default) or now")
+def cancel(account_id: str, body: CancelRequest, ctx: Ctx, _: AnyKey) -> SubscriptionOut:
+    with ctx.unit() as (s, now):
+        account = accounts_repo.get(s, account_id)
+        service.cancel(s, account, body.at_period_end, now)
+    return _view(ctx, account_id)

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from langganan.kit.db import Base
+
+
+class Subscription(Base):
+    """Exactly one per account, always on some plan (Free when nothing else)."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), unique=True)
+    plan_code: Mapped[str] = mapped_column(String(40))
+    interval: Mapped[str] = mapped_column(String(10))  # month | year
+    catalog_version_id: Mapped[int] = mapped_column(ForeignKey("catalog_versions.id"))
+    status: Mapped[str] = mapped_column(String(20))  # trialing | active | past_due
+    currency: Mapped[str] = mapped_column(String(3))
+    # What was actually paid for the plan in this period, after discount (rule 2's "unused time").
+    period_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    anchor_day: Mapped[int] = mapped_column(Integer)
+    current_period_start: Mapped[datetime]
+    current_period_end: Mapped[datetime] = mapped_column(index=True)
+    trial_end: Mapped[datetime | None]
+    cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, default=False)
+    pending_plan: Mapped[str | None] = mapped_column(String(40))
+    pending_interval: Mapped[str | None] = mapped_column(String(10))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    locked_at: Mapped[datetime | None]

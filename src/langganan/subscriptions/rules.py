@@ -1,0 +1,109 @@
+"""Pure subscription rules (DESIGN rules 1-3): which kind a change is and what it costs.
+
+No database, no clock: every function takes the values and `now` it needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from langganan.catalog.rules import LIMIT_NAMES, Plan
+from langganan.invoices.rules import Line
+from langganan.kit.errors import Conflict
+from langganan.kit.money import prorate
+from langganan.kit.periods import add_months_anchored, days_in_period, remaining_days
+
+INTERVAL_LABEL = {"month": "monthly", "year": "yearly"}
+
+
+@dataclass(frozen=True)
+class CurrentTerm:
+    plan: Plan
+    interval: str
+    status: str  # trialing | active | past_due
+    period_start: datetime
+    period_end: datetime
+    anchor_day: int
+    period_amount: int  # what was actually paid for the plan this period, after discount
+    is_default_plan: bool
+
+
+@dataclass(frozen=True)
+class Quote:
+    kind: str  # purchase | upgrade | downgrade | cancel
+    plan: Plan
+    interval: str
+    applies_at: datetime | None  # None: when the invoice is paid
+    lines: list[Line] = field(default_factory=list)
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    new_period_amount: int = 0
+
+    @property
+    def amount_due(self) -> int:
+        return sum(line.amount for line in self.lines)
+
+    @property
+    def api_kind(self) -> str:
+        return "upgrade" if self.kind in ("purchase", "upgrade") else "downgrade"
+
+
+def plan_label(plan: Plan, interval: str) -> str:
+    return f"{plan.name} ({INTERVAL_LABEL[interval]})"
+
+
+def classify(cur: CurrentTerm, target: Plan, interval: str) -> str:
+    """purchase (from Free or a trial), upgrade (now, prorated) or downgrade (at period end)."""
+    if cur.is_default_plan or cur.status == "trialing":
+        if target.is_free:
+            if cur.is_default_plan:
+                raise Conflict("same_plan", f"The account is already on {target.name}.", param="plan")
+            return "downgrade"
+        return "purchase"
+    if target.is_free:
+        return "downgrade"
+    if target.code == cur.plan.code and interval == cur.interval:
+        raise Conflict("same_plan", f"The subscription is already on {plan_label(target, interval)}.",
+                       param="plan")
+    if cur.interval == "year" and interval == "month":
+        return "downgrade"  # year -> month takes effect at period end (rule 2)
+    if target.rank > cur.plan.rank:
+        return "upgrade"
+    if target.rank == cur.plan.rank and cur.interval == "month" and interval == "year":
+        return "upgrade"  # month -> year is an upgrade
+    return "downgrade"
+
+
+def quote_change(cur: CurrentTerm, target: Plan, interval: str, now: datetime, tz: str) -> Quote:
+    kind = classify(cur, target, interval)
+    if kind == "downgrade":
+        return Quote(kind="downgrade", plan=target, interval=interval, applies_at=cur.period_end)
+    price = target.price(interval)
+    if kind == "purchase":
+        line = Line("plan", f"{plan_label(target, interval)} subscription", 1, price, price)
+        return Quote(kind="purchase", plan=target, interval=interval, applies_at=None, lines=[line],
+                     new_period_amount=price)
+    # Upgrade between paid plans: anchor kept, prorated by whole days in the account's zone.
+    new_end = cur.period_end
+    if interval != cur.interval:
+        new_end = add_months_anchored(cur.period_start, 12, cur.anchor_day, tz)
+    old_total = days_in_period(cur.period_start, cur.period_end, tz)
+    old_left = remaining_days(now, cur.period_start, cur.period_end, tz)
+    new_total = days_in_period(cur.period_start, new_end, tz)
+    new_left = remaining_days(now, cur.period_start, new_end, tz)
+    remaining_new = prorate(price, new_left, new_total)
+    unused = min(prorate(cur.period_amount, old_left, old_total), remaining_new)
+    lines = [
+        Line("proration_credit", f"Unused time on {plan_label(cur.plan, cur.interval)} "
+             f"({old_left} of {old_total} days)", 1, -unused, -unused, now, cur.period_end),
+        Line("proration_charge", f"Remaining time on {plan_label(target, interval)} "
+             f"({new_left} of {new_total} days)", 1, remaining_new, remaining_new, now, new_end),
+    ]
+    return Quote(kind="upgrade", plan=target, interval=interval, applies_at=None, lines=lines,
+                 period_start=cur.period_start, period_end=new_end, new_period_amount=price)
+
+
+def exceeded_limits(limits: dict[str, int], usage: dict[str, int]) -> list[str]:
+    """Names of limits the current usage does not fit (rule 9)."""
+    return [name for name in LIMIT_NAMES if name in usage and usage[name] > limits.get(name, 0)]

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from langganan.invoices.schemas import InvoiceOut, LineOut
+from langganan.subscriptions.models import Subscription
+from langganan.subscriptions.rules import Quote
+
+
+class PendingChange(BaseModel):
+    plan: str
+    interval: str
+    applies_at: datetime
+
+
+class SubscriptionOut(BaseModel):
+    id: str
+    account_id: str
+    plan: str
+    interval: str
+    status: str = Field(description="trialing, active or past_due")
+    current_period_start: datetime
+    current_period_end: datetime
+    trial_end: datetime | None
+    cancel_at_period_end: bool
+    pending_change: PendingChange | None
+    promotion: dict[str, object] | None = None
+    add_ons: list[dict[str, object]] = []
+    catalog_version: int
+
+
+class ChangeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    plan: str = Field(min_length=1, max_length=40)
+    interval: str | None = Field(default=None, description="month or year; defaults to the current interval")
+    payment_method: str = Field(default="bank_transfer", description="card or bank_transfer")
+    payment_method_id: str | None = None
+    bank: str | None = None
+
+
+class PreviewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    plan: str = Field(min_length=1, max_length=40)
+    interval: str | None = None
+
+
+class PreviewOut(BaseModel):
+    kind: str = Field(description="upgrade (invoiced now) or downgrade (at period end)")
+    plan: str
+    interval: str
+    amount_due: int
+    currency: str
+    lines: list[LineOut]
+    applies_at: datetime | None = Field(description="null: when the invoice is paid")
+    blocked_by: list[str]
+
+
+class ChangeOut(BaseModel):
+    kind: str
+    invoice: InvoiceOut | None
+    applies_at: datetime | None
+
+
+class RenewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    payment_method: str = "bank_transfer"
+    payment_method_id: str | None = None
+    bank: str | None = None
+
+
+class CancelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    at_period_end: StrictBool = True
+
+
+def subscription_out(sub: Subscription, catalog_version: int) -> SubscriptionOut:
+    pending = None
+    if sub.pending_plan:
+        pending = PendingChange(plan=sub.pending_plan, interval=sub.pending_interval or sub.interval,
+                                applies_at=sub.current_period_end)
+    return SubscriptionOut(id=sub.id, account_id=sub.account_id, plan=sub.plan_code, interval=sub.interval,
+                           status=sub.status, current_period_start=sub.current_period_start,
+                           current_period_end=sub.current_period_end, trial_end=sub.trial_end,
+                           cancel_at_period_end=sub.cancel_at_period_end, pending_change=pending,
+                           catalog_version=catalog_version)
+
+
+def preview_out(quote: Quote, currency: str, blocked: list[str]) -> PreviewOut:
+    return PreviewOut(kind=quote.api_kind, plan=quote.plan.code, interval=quote.interval,
+                      amount_due=quote.amount_due, currency=currency,
+                      lines=[LineOut(description=ln.description, kind=ln.kind, quantity=ln.quantity,
+                                     unit_amount=ln.unit_amount, amount=ln.amount, period_start=ln.period_start,
+                                     period_end=ln.period_end) for ln in quote.lines],
+                      applies_at=quote.applies_at, blocked_by=blocked)
