@@ -52,7 +52,8 @@ def prepare(settings: Settings, db: Database, *, migrate_if_empty: bool = True) 
         upgrade(db.url)
     with db.transaction() as s:
         if s.get(EngineClock, 1) is None:
-            s.add(EngineClock(id=1, offset_seconds=0))
+            frozen = settings.clock_start if settings.sandbox else None
+            s.add(EngineClock(id=1, offset_seconds=0, frozen_at=frozen))
         if catalog_service.repository.latest_id(s) is None:
             catalog_service.apply(s, catalog_service.load_file(catalog_service.default_catalog_path()), wall_now())
         if settings.bootstrap_api_key:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from langganan.kit.money import parse_percent_to_bps
@@ -25,6 +26,7 @@ class Settings:
     va_expiry_hours: int = 24
     seller_timezone: str = "Asia/Jakarta"
     worker_interval_seconds: float = 5.0
+    clock_start: datetime | None = None  # sandbox: freeze the engine clock at this instant on first start
     tax_bps: dict[str, int] = field(default_factory=lambda: {"subscription": 0, "add_on": 0, "top_up": 0})
     seller: dict[str, Any] = field(default_factory=dict)
 
@@ -48,6 +50,8 @@ class Settings:
             va_expiry_hours=int(_env("VA_EXPIRY_HOURS", "24")),
             seller_timezone=_env("SELLER_TIMEZONE", "Asia/Jakarta"),
             worker_interval_seconds=float(_env("WORKER_INTERVAL_SECONDS", "5")),
+            clock_start=datetime.fromisoformat(os.environ["LANGGANAN_CLOCK_START"])
+            if os.environ.get("LANGGANAN_CLOCK_START") else None,
             tax_bps={kind: parse_percent_to_bps(_env(f"TAX_RATE_{kind.upper()}", "0"))
                      for kind in ("subscription", "add_on", "top_up")},
             seller={

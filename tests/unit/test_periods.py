@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import itertools
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -28,7 +29,7 @@ FAST = settings(max_examples=60, deadline=None)
 
 
 def at(tz: str, *args: int) -> datetime:
-    return datetime(*args, tzinfo=ZoneInfo(tz))
+    return datetime(*args).replace(tzinfo=ZoneInfo(tz))
 
 
 def local(instant: datetime, tz: str) -> datetime:
@@ -197,7 +198,7 @@ def test_nth_periods_tile(start_tz: tuple[datetime, str], interval: str) -> None
     anchor, tz = start_tz
     periods = [nth_period(anchor, n, interval, tz) for n in range(13)]
     assert periods[0][0] == anchor
-    for (s, e), (next_s, _) in zip(periods, periods[1:], strict=False):
+    for (s, e), (next_s, _) in itertools.pairwise(periods):
         assert s < e
         assert e == next_s  # half-open: no gap, no overlap
     for s, e in periods:

@@ -30,13 +30,18 @@ class WallClock:
 
 
 class DatabaseClock:
-    """Sandbox mode: wall time + an offset kept in the `engine_clock` row."""
+    """Sandbox mode: wall time + an offset kept in the `engine_clock` row (or a frozen instant)."""
 
     def now(self, session: Session) -> datetime:
         from langganan.kit.models import EngineClock
 
-        offset = session.scalar(select(EngineClock.offset_seconds).where(EngineClock.id == 1)) or 0
-        return wall_now() + timedelta(seconds=offset)
+        row = session.execute(select(EngineClock.offset_seconds, EngineClock.frozen_at)
+                              .where(EngineClock.id == 1)).first()
+        if row is None:
+            return wall_now()
+        if row.frozen_at is not None:
+            return row.frozen_at
+        return wall_now() + timedelta(seconds=row.offset_seconds)
 
     def advance_to(self, session: Session, target: datetime) -> datetime:
         from langganan.kit.models import EngineClock
@@ -46,14 +51,17 @@ class DatabaseClock:
             row = EngineClock(id=1, offset_seconds=0)
             session.add(row)
             session.flush()
-        current = wall_now() + timedelta(seconds=row.offset_seconds)
+        current = row.frozen_at or wall_now() + timedelta(seconds=row.offset_seconds)
         if target < current:
             from langganan.kit.errors import Conflict
 
             raise Conflict("clock_backwards", "The engine clock never moves backwards.", param="to")
-        row.offset_seconds += int((target - current).total_seconds() + 0.999)
+        if row.frozen_at is not None:
+            row.frozen_at = target
+        else:
+            row.offset_seconds += int((target - current).total_seconds() + 0.999)
         session.flush()
-        return wall_now() + timedelta(seconds=row.offset_seconds)
+        return self.now(session)
 
 
 class FixedClock:

@@ -16,6 +16,8 @@ class EngineClock(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     offset_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+    # When set, the engine clock stands still at this instant until advanced (tests, scripted demos).
+    frozen_at: Mapped[datetime | None]
 
 
 class IdempotencyRecord(Base):

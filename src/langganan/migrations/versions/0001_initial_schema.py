@@ -70,6 +70,7 @@ def upgrade() -> None:
     op.create_table('engine_clock',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('offset_seconds', sa.BigInteger(), nullable=False),
+    sa.Column('frozen_at', langganan.kit.db.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('events',

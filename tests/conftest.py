@@ -1,0 +1,192 @@
+"""Test fixtures: every integration/API test runs on SQLite and on PostgreSQL.
+
+PostgreSQL tests run whenever a server is reachable (LANGGANAN_TEST_PG_URL, default the local
+trust-auth server); each test worker gets its own database, built by the Alembic migrations.
+LANGGANAN_REQUIRE_POSTGRES=1 turns "server unreachable" into a failure instead of a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from langganan.app import create_app, prepare
+from langganan.catalog import service as catalog_service
+from langganan.config import Settings
+from langganan.kit.db import Database
+from langganan.kit.migrate import upgrade
+from langganan.models import metadata
+
+PG_ADMIN_URL = os.environ.get("LANGGANAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REQUIRE_PG = os.environ.get("LANGGANAN_REQUIRE_POSTGRES") == "1"
+ADMIN_KEY = "lgn_test_admin_key"
+CLOCK_START = datetime(2026, 1, 15, 3, 0, tzinfo=UTC)  # 10:00 in Jakarta
+
+
+def _pg_reachable() -> str | None:
+    try:
+        engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+
+_PG_PROBLEM: str | None = _pg_reachable()
+
+
+def pytest_report_header() -> list[str]:
+    if _PG_PROBLEM is None:
+        return [f"PostgreSQL tests: ON ({PG_ADMIN_URL})"]
+    return [f"PostgreSQL tests: SKIPPED — server unreachable ({_PG_PROBLEM})"]
+
+
+def _worker_id(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request.config, "workerinput", {}).get("workerid", "main"))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database(request: pytest.FixtureRequest) -> Iterator[str]:
+    if _PG_PROBLEM is not None:
+        if REQUIRE_PG:
+            pytest.fail(f"LANGGANAN_REQUIRE_POSTGRES=1 but PostgreSQL is unreachable: {_PG_PROBLEM}")
+        pytest.skip(f"PostgreSQL unreachable: {_PG_PROBLEM}")
+    name = f"langganan_test_{_worker_id(request)}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_pg(db: Database) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    with db.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A fresh, migrated, empty database on each backend."""
+    catalog_service.forget_cache()
+    if request.param == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        db = Database(f"sqlite:///{path}")
+    else:
+        db = Database(request.getfixturevalue("pg_database"))
+        _truncate_pg(db)
+    yield db
+    db.dispose()
+
+
+def make_settings(db: Database, **overrides: Any) -> Settings:
+    values: dict[str, Any] = dict(database_url=db.url, mode="sandbox", bootstrap_api_key=ADMIN_KEY,
+                                  clock_start=CLOCK_START, sandbox_gateway_secret="test-secret")
+    values.update(overrides)
+    return Settings(**values)
+
+
+@dataclass
+class Env:
+    """A running app on one backend, and helpers a test uses to drive it over HTTP."""
+
+    db: Database
+    settings: Settings
+    client: TestClient
+    headers: dict[str, str]
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.client.get(path, headers=kw.pop("headers", self.headers), **kw)
+
+    def post(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.client.post(path, json=json, headers=kw.pop("headers", self.headers), **kw)
+
+    def put(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.client.put(path, json=json, headers=kw.pop("headers", self.headers), **kw)
+
+    def ok(self, response: Any, status: int = 200) -> Any:
+        assert response.status_code == status, response.text
+        return response.json()
+
+    def account(self, *, billing: bool = True, **fields: Any) -> dict[str, Any]:
+        body = {"name": "Toko Maju", "email": f"owner{len(fields)}{os.urandom(3).hex()}@example.id", **fields}
+        acc = self.ok(self.post("/v1/accounts", body), 201)
+        if billing:
+            self.ok(self.put(f"/v1/accounts/{acc['id']}/billing-info", BILLING))
+        return acc
+
+    def subscription(self, account_id: str) -> dict[str, Any]:
+        return self.ok(self.get(f"/v1/accounts/{account_id}/subscription"))
+
+    def card(self, account_id: str, number: str = "4242424242424242") -> str:
+        token = self.ok(self.post("/v1/sandbox/cards", {"number": number, "exp_month": 12, "exp_year": 2030,
+                                                        "cvc": "123"}), 201)["provider_token"]
+        return str(self.ok(self.post(f"/v1/accounts/{account_id}/payment-methods",
+                                     {"provider_token": token}), 201)["id"])
+
+    def pay_va(self, invoice: dict[str, Any], amount: int | None = None) -> dict[str, Any]:
+        va = invoice["payment"]["va_number"]
+        return dict(self.ok(self.post("/v1/sandbox/bank-transfers",
+                                      {"va_number": va, "amount": invoice["total"] if amount is None else amount})))
+
+    def buy(self, account_id: str, plan: str, interval: str = "month") -> dict[str, Any]:
+        """Purchase or upgrade by bank transfer and pay it; returns the paid invoice."""
+        res = self.ok(self.post(f"/v1/accounts/{account_id}/subscription/change",
+                                {"plan": plan, "interval": interval, "payment_method": "bank_transfer"}))
+        self.pay_va(res["invoice"])
+        return dict(self.ok(self.get(f"/v1/invoices/{res['invoice']['id']}")))
+
+    def advance(self, **body: Any) -> dict[str, Any]:
+        return dict(self.ok(self.post("/v1/sandbox/clock/advance", body)))
+
+    def now(self) -> datetime:
+        return datetime.fromisoformat(self.ok(self.get("/v1/sandbox/clock"))["now"])
+
+    def event_types(self, account_id: str) -> list[str]:
+        out: list[str] = []
+        after = None
+        while True:
+            q = f"/v1/events?account_id={account_id}&limit=100" + (f"&starting_after={after}" if after else "")
+            page = self.ok(self.get(q))
+            out.extend(e["type"] for e in page["data"])
+            if not page["has_more"]:
+                return list(reversed(out))
+            after = page["data"][-1]["id"]
+
+
+BILLING = {"company_name": "PT Toko Maju Jaya", "contact_name": "Siti Rahayu", "email": "finance@tokomaju.id",
+           "phone": "+62 21 555 0101", "address": "Jl. Gatot Subroto No. 10", "city": "Jakarta",
+           "postal_code": "12930", "country": "ID", "tax_id": "01.234.567.8-012.000"}
+
+
+@pytest.fixture
+def env(database: Database) -> Iterator[Env]:
+    settings = make_settings(database)
+    prepare(settings, database, migrate_if_empty=False)
+    with TestClient(create_app(settings, database)) as client:
+        yield Env(db=database, settings=settings, client=client,
+                  headers={"Authorization": f"Bearer {ADMIN_KEY}"})

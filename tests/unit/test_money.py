@@ -1,0 +1,116 @@
+"""Money: integers in the minor unit, half-up rounding, proration, formatting."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from langganan.kit.money import Money, format_money, prorate, round_half_up
+
+FAST = settings(max_examples=100, deadline=None)
+
+amounts = st.integers(min_value=0, max_value=10**12)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (Fraction(5, 2), 3),
+        (Fraction(-5, 2), -3),  # .5 goes away from zero on both signs
+        (Fraction(1, 2), 1),
+        (Fraction(-1, 2), -1),
+        (Fraction(3, 2), 2),
+        (Fraction(-3, 2), -2),
+        (Fraction(249, 100), 2),
+        (Fraction(-249, 100), -2),
+        (Fraction(251, 100), 3),
+        (Fraction(-251, 100), -3),
+        (Fraction(0), 0),
+        (Fraction(7), 7),
+        (Fraction(-7), -7),
+    ],
+)
+def test_round_half_up(value: Fraction, expected: int) -> None:
+    got = round_half_up(value)
+    assert got == expected
+    assert type(got) is int
+
+
+@pytest.mark.parametrize(
+    ("amount", "num", "den", "expected"),
+    [
+        (499000, 21, 30, 349300),
+        (100, 1, 3, 33),
+        (200, 1, 3, 67),
+        (5, 1, 2, 3),
+        (499000, 20, 30, 332667),
+        (999000, 20, 30, 666000),
+        (499000, 0, 30, 0),
+        (499000, 30, 30, 499000),
+    ],
+)
+def test_prorate_examples(amount: int, num: int, den: int, expected: int) -> None:
+    assert prorate(amount, num, den) == expected
+
+
+@pytest.mark.parametrize("den", [0, -1])
+def test_prorate_rejects_non_positive_denominator(den: int) -> None:
+    with pytest.raises(ValueError):
+        prorate(100, 1, den)
+
+
+@FAST
+@given(amounts, st.integers(min_value=1, max_value=400))
+def test_prorate_whole_period_is_the_amount(amount: int, days: int) -> None:
+    assert prorate(amount, days, days) == amount
+
+
+@FAST
+@given(amounts, st.integers(min_value=1, max_value=400), st.data())
+def test_prorate_bounded_and_monotone(amount: int, days: int, data: st.DataObject) -> None:
+    r = data.draw(st.integers(min_value=0, max_value=days))
+    got = prorate(amount, r, days)
+    assert type(got) is int
+    assert 0 <= got <= amount
+    if r < days:
+        assert prorate(amount, r + 1, days) >= got
+    # within half a unit of the exact value
+    assert abs(Fraction(got) - Fraction(amount * r, days)) <= Fraction(1, 2)
+
+
+def test_money_arithmetic() -> None:
+    assert Money(1000, "IDR") + Money(500, "IDR") == Money(1500, "IDR")
+    assert Money(1000, "IDR") - Money(1500, "IDR") == Money(-500, "IDR")
+    assert -Money(300, "IDR") == Money(-300, "IDR")
+
+
+def test_money_currency_mismatch_raises() -> None:
+    with pytest.raises(ValueError, match="currency"):
+        Money(1000, "IDR") + Money(1000, "USD")
+    with pytest.raises(ValueError, match="currency"):
+        Money(1000, "IDR") - Money(1000, "USD")
+
+
+@pytest.mark.parametrize("bad", [1.5, 1.0, True, "100"])
+def test_money_refuses_non_int(bad: object) -> None:
+    with pytest.raises(TypeError):
+        Money(bad, "IDR")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("amount", "expected"),
+    [
+        (0, "Rp0"),
+        (999, "Rp999"),
+        (15000, "Rp15.000"),
+        (1000000, "Rp1.000.000"),
+        (-3500, "-Rp3.500"),
+        (499000, "Rp499.000"),
+    ],
+)
+def test_format_money_idr(amount: int, expected: str) -> None:
+    assert format_money(amount, "IDR") == expected
+    assert Money(amount, "IDR").format() == expected
