@@ -28,8 +28,8 @@ ZONES = [JKT, "UTC", NY, "Europe/London", "Australia/Sydney", "Asia/Kolkata"]
 FAST = settings(max_examples=60, deadline=None)
 
 
-def at(tz: str, *args: int) -> datetime:
-    return datetime(*args).replace(tzinfo=ZoneInfo(tz))
+def at(tz: str, year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(tz))
 
 
 def local(instant: datetime, tz: str) -> datetime:

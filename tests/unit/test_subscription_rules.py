@@ -26,8 +26,8 @@ FREE, STARTER, GROWTH, PRO = PLANS["free"], PLANS["starter"], PLANS["growth"], P
 JKT = "Asia/Jakarta"
 
 
-def wib(*args: int) -> datetime:
-    return datetime(*args).replace(tzinfo=ZoneInfo(JKT))
+def wib(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(JKT))
 
 
 def term(plan: Plan, interval: str = "month", *, status: str = "active", start: datetime | None = None,
