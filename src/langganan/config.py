@@ -10,6 +10,18 @@ from typing import Any
 from langganan.kit.money import parse_percent_to_bps
 
 
+# Seller identity printed on invoices (LANGGANAN_SELLER_NAME, _ADDRESS, _NPWP, _EMAIL, _BANK_NAME, ...).
+DEFAULT_SELLER = {
+    "name": "PT Langganan Demo Indonesia",
+    "address": "Jl. Jend. Sudirman Kav. 52-53, Jakarta Selatan 12190",
+    "npwp": "01.234.567.8-901.000",
+    "email": "billing@langganan.example",
+    "bank_name": "Bank Central Asia",
+    "bank_account": "123-456-7890",
+    "bank_account_name": "PT Langganan Demo Indonesia",
+}
+
+
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"LANGGANAN_{name}", default)
 
@@ -28,7 +40,7 @@ class Settings:
     worker_interval_seconds: float = 5.0
     clock_start: datetime | None = None  # sandbox: freeze the engine clock at this instant on first start
     tax_bps: dict[str, int] = field(default_factory=lambda: {"subscription": 0, "add_on": 0, "top_up": 0})
-    seller: dict[str, Any] = field(default_factory=dict)
+    seller: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_SELLER))
 
     @property
     def sandbox(self) -> bool:
@@ -54,15 +66,7 @@ class Settings:
             if os.environ.get("LANGGANAN_CLOCK_START") else None,
             tax_bps={kind: parse_percent_to_bps(_env(f"TAX_RATE_{kind.upper()}", "0"))
                      for kind in ("subscription", "add_on", "top_up")},
-            seller={
-                "name": _env("SELLER_NAME", "PT Langganan Demo Indonesia"),
-                "address": _env("SELLER_ADDRESS", "Jl. Jend. Sudirman Kav. 52-53, Jakarta Selatan 12190"),
-                "npwp": _env("SELLER_NPWP", "01.234.567.8-901.000"),
-                "email": _env("SELLER_EMAIL", "billing@langganan.example"),
-                "bank_name": _env("SELLER_BANK_NAME", "Bank Central Asia"),
-                "bank_account": _env("SELLER_BANK_ACCOUNT", "123-456-7890"),
-                "bank_account_name": _env("SELLER_BANK_ACCOUNT_NAME", "PT Langganan Demo Indonesia"),
-            },
+            seller={key: _env(f"SELLER_{key.upper()}", default) for key, default in DEFAULT_SELLER.items()},
         )
         values.update(overrides)
         return cls(**values)

@@ -4,27 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import as_file, files
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
-from fpdf.fonts import FontFace
+from fpdf.fonts import FontFace, TTFFont
 
 from langganan.kit.money import format_money
 
-FONT = "dejavu"
-FALLBACK = "fallback"  # CJK glyphs DejaVu lacks; registered only when the invoice needs it
+FONT, FALLBACK = "dejavu", "fallback"
 FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
-FALLBACK_FILE = "DroidSansFallback.ttf"
-INK, MUTED, LINE = (33, 37, 41), (108, 117, 125), (206, 212, 218)
-PAID_GREEN = (25, 135, 84)
+FALLBACK_FILE = "DroidSansFallback.ttf"  # CJK glyphs DejaVu lacks; loaded only when the invoice needs it
+INK, MUTED, RULE = (33, 37, 41), (108, 117, 125), (206, 212, 218)
+SHADE, GREEN = (241, 243, 245), (25, 135, 84)
+Color = tuple[int, int, int]
 
 LABELS: dict[str, dict[str, str]] = {
     "id": {
-        "invoice": "INVOICE", "credit_note": "CREDIT NOTE", "from": "Dari", "bill_to": "Tagihan kepada",
-        "status": "Status", "type": "Jenis", "package": "Paket", "period": "Periode", "issued": "Diterbitkan",
+        "invoice": "INVOICE", "credit_note": "CREDIT NOTE", "bill_to": "Tagihan kepada", "status": "Status",
+        "type": "Jenis", "package": "Paket", "period": "Periode", "issued": "Diterbitkan",
         "due": "Jatuh tempo", "paid": "Dibayar", "original": "Invoice asal", "attn": "u.p.", "tax_id": "NPWP",
         "description": "Deskripsi", "qty": "Kuantitas", "unit": "Harga satuan", "amount": "Jumlah",
         "subtotal": "Subtotal", "discount": "Diskon", "total": "Total", "how_to_pay": "Cara pembayaran",
@@ -32,49 +33,31 @@ LABELS: dict[str, dict[str, str]] = {
         "reference": "Cantumkan nomor {number} pada berita transfer.",
         "va": "Virtual account ({bank}): {va}", "pay_before": ", bayar sebelum {when}",
         "paid_stamp": "LUNAS", "paid_on": "Dibayar {when}", "page": "Halaman",
+        "s.unpaid": "Belum dibayar", "s.paid": "Lunas", "s.expired": "Kedaluwarsa",
+        "s.canceled": "Dibatalkan", "s.failed": "Gagal", "s.waived": "Dibebaskan",
+        "t.subscription": "Langganan", "t.renewal": "Perpanjangan", "t.plan_change": "Perubahan paket",
+        "t.add_on": "Add-on", "t.top_up": "Top up", "t.credit_note": "Nota kredit",
     },
     "en": {
-        "invoice": "INVOICE", "credit_note": "CREDIT NOTE", "from": "From", "bill_to": "Bill to",
-        "status": "Status", "type": "Type", "package": "Package", "period": "Period", "issued": "Issued",
-        "due": "Due", "paid": "Paid", "original": "Original invoice", "attn": "Attn:", "tax_id": "Tax ID",
+        "invoice": "INVOICE", "credit_note": "CREDIT NOTE", "bill_to": "Bill to", "status": "Status",
+        "type": "Type", "package": "Package", "period": "Period", "issued": "Issued", "due": "Due",
+        "paid": "Paid", "original": "Original invoice", "attn": "Attn:", "tax_id": "Tax ID",
         "description": "Description", "qty": "Qty", "unit": "Unit price", "amount": "Amount",
         "subtotal": "Subtotal", "discount": "Discount", "total": "Total", "how_to_pay": "How to pay",
         "transfer": "Bank transfer to {bank} account {account} ({holder})",
         "reference": "Put {number} in the transfer reference.",
         "va": "Virtual account ({bank}): {va}", "pay_before": ", pay before {when}",
         "paid_stamp": "PAID", "paid_on": "Paid on {when}", "page": "Page",
+        "s.unpaid": "Unpaid", "s.paid": "Paid", "s.expired": "Expired", "s.canceled": "Canceled",
+        "s.failed": "Failed", "s.waived": "Waived", "t.subscription": "Subscription", "t.renewal": "Renewal",
+        "t.plan_change": "Plan change", "t.add_on": "Add-on", "t.top_up": "Top-up",
+        "t.credit_note": "Credit note",
     },
-}
-STATUSES = {
-    "id": {"unpaid": "Belum dibayar", "paid": "Lunas", "expired": "Kedaluwarsa", "canceled": "Dibatalkan",
-           "failed": "Gagal", "waived": "Dibebaskan"},
-    "en": {"unpaid": "Unpaid", "paid": "Paid", "expired": "Expired", "canceled": "Canceled",
-           "failed": "Failed", "waived": "Waived"},
-}
-TYPES = {
-    "id": {"subscription": "Langganan", "renewal": "Perpanjangan", "plan_change": "Perubahan paket",
-           "add_on": "Add-on", "top_up": "Top up", "credit_note": "Nota kredit"},
-    "en": {"subscription": "Subscription", "renewal": "Renewal", "plan_change": "Plan change",
-           "add_on": "Add-on", "top_up": "Top-up", "credit_note": "Credit note"},
 }
 MONTHS = {
     "id": ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"],
     "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
 }
-
-
-class _InvoicePDF(FPDF):
-    footer_text = ""
-
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font(FONT, "", 7.5)
-        self.set_text_color(*MUTED)
-        self.cell(0, 5, f"{self.footer_text}  ·  {self.page_no()}/{{nb}}", align="C")
-
-
-def _lang(locale: str) -> str:
-    return "id" if locale.lower().replace("-", "_").split("_")[0] == "id" else "en"
 
 
 def _as_datetime(value: Any) -> datetime | None:
@@ -84,35 +67,74 @@ def _as_datetime(value: Any) -> datetime | None:
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
 
 
-def _fmt_date(value: Any, lang: str, tz: ZoneInfo, *, with_time: bool = True) -> str:
-    dt = _as_datetime(value)
-    if dt is None:
-        return ""
-    dt = dt.astimezone(tz)
-    text = f"{dt.day} {MONTHS[lang][dt.month - 1]} {dt.year}"
-    return f"{text} {dt:%H:%M}" if with_time else text
+@dataclass(frozen=True)
+class _Fmt:
+    lang: str
+    tz: ZoneInfo
+    currency: str
+
+    def label(self, key: str, default: str = "") -> str:
+        return LABELS[self.lang].get(key, default)
+
+    def money(self, amount: Any) -> str:
+        return format_money(int(amount or 0), self.currency, self.lang)
+
+    def date(self, value: Any, *, with_time: bool = True) -> str:
+        dt = _as_datetime(value)
+        if dt is None:
+            return ""
+        dt = dt.astimezone(self.tz)
+        text = f"{dt.day} {MONTHS[self.lang][dt.month - 1]} {dt.year}"
+        return f"{text} {dt:%H:%M}" if with_time else text
+
+    def period(self, start: Any, end: Any) -> str:
+        if _as_datetime(start) is None or _as_datetime(end) is None:
+            return ""
+        return f"{self.date(start, with_time=False)} – {self.date(end, with_time=False)}"
+
+    def rate(self, bps: int) -> str:
+        whole, frac = divmod(bps, 100)
+        text = str(whole) if frac == 0 else f"{whole}.{frac:02d}".rstrip("0")
+        return f"{text.replace('.', ',') if self.lang == 'id' else text}%"
 
 
-def _fmt_period(start: Any, end: Any, lang: str, tz: ZoneInfo) -> str:
-    if _as_datetime(start) is None or _as_datetime(end) is None:
-        return ""
-    return f"{_fmt_date(start, lang, tz, with_time=False)} – {_fmt_date(end, lang, tz, with_time=False)}"
+class _InvoicePDF(FPDF):
+    footer_text = ""
 
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font(FONT, "", 7.5)
+        self.set_text_color(*MUTED)
+        self.cell(0, 5, f"{self.footer_text} {self.page_no()}/{{nb}}", align="C")
 
-def _fmt_rate(bps: int, lang: str) -> str:
-    whole, frac = divmod(bps, 100)
-    text = str(whole) if frac == 0 else f"{whole}.{frac:02d}".rstrip("0")
-    return f"{text.replace('.', ',') if lang == 'id' else text}%"
+    def text_block(self, x: float, w: float, text: Any, *, size: float = 9, bold: bool = False,
+                   color: Color = INK, align: str = "L") -> None:
+        if not text:
+            return
+        self.set_font(FONT, "B" if bold else "", size)
+        self.set_text_color(*color)
+        self.set_x(x)
+        self.multi_cell(w, size * 0.5, str(text), align=align, new_x="LEFT", new_y="NEXT")
+
+    def pair(self, x: float, label: str, value: str, *, widths: tuple[float, float] = (28, 47),
+             bold: bool = False, size: float = 9) -> None:
+        self.set_x(x)
+        self.set_font(FONT, "B" if bold else "", size)
+        self.set_text_color(*(INK if bold else MUTED))
+        self.cell(widths[0], size * 0.55, label)
+        self.set_text_color(*INK)
+        self.multi_cell(widths[1], size * 0.55, value, align="R", new_x="LEFT", new_y="NEXT")
+
+    def rule(self, x1: float = 15, x2: float = 195) -> None:
+        self.set_draw_color(*RULE)
+        self.line(x1, self.get_y(), x2, self.get_y())
 
 
 def _strings(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield value
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
+    elif isinstance(value, Mapping | list | tuple):
+        for item in value.values() if isinstance(value, Mapping) else value:
             yield from _strings(item)
 
 
@@ -120,51 +142,137 @@ def _load_fonts(pdf: FPDF, stack: ExitStack, invoice: Mapping[str, Any]) -> None
     fonts = files("langganan") / "invoices" / "fonts"
     for style, name in FONT_FILES.items():
         pdf.add_font(FONT, style, stack.enter_context(as_file(fonts / name)))
-    cmap = pdf.fonts[FONT].cmap
-    needs_fallback = any(ord(c) not in cmap for text in _strings(invoice) for c in text if not c.isspace())
-    if needs_fallback and (fonts / FALLBACK_FILE).is_file():
+    font = pdf.fonts[FONT]
+    cmap = font.cmap if isinstance(font, TTFFont) else {}
+    if any(ord(c) not in cmap for s in _strings(invoice) for c in s if not c.isspace()) \
+            and (fonts / FALLBACK_FILE).is_file():
         pdf.add_font(FALLBACK, "", stack.enter_context(as_file(fonts / FALLBACK_FILE)))
         pdf.set_fallback_fonts([FALLBACK], exact_match=False)
 
 
-def _write(pdf: FPDF, x: float, w: float, text: str, *, size: float = 9, bold: bool = False,
-           color: tuple[int, int, int] = INK, align: str = "L") -> None:
-    if not text:
-        return
-    pdf.set_font(FONT, "B" if bold else "", size)
-    pdf.set_text_color(*color)
-    pdf.set_x(x)
-    pdf.multi_cell(w, size * 0.5, text, align=align, new_x="LEFT", new_y="NEXT")
+def _header(pdf: _InvoicePDF, inv: Mapping[str, Any], seller: Mapping[str, Any], title: str) -> None:
+    top = pdf.get_y()
+    pdf.text_block(15, 100, seller.get("name"), size=13, bold=True)
+    pdf.ln(1)
+    npwp = seller.get("npwp")
+    for text in (seller.get("address"), npwp and f"NPWP: {npwp}", seller.get("email")):
+        pdf.text_block(15, 100, text, size=8.5, color=MUTED)
+    left_end = pdf.get_y()
+    pdf.set_y(top)
+    pdf.text_block(115, 80, title, size=20, bold=True, align="R")
+    pdf.ln(1)
+    pdf.text_block(115, 80, inv.get("number"), size=10, bold=True, align="R")
+    pdf.set_y(max(left_end, pdf.get_y()) + 5)
+    pdf.rule()
+    pdf.ln(5)
 
 
-def _pair(pdf: FPDF, x: float, label: str, value: str, *, label_w: float = 28, value_w: float = 47,
-          bold: bool = False, size: float = 9) -> None:
-    pdf.set_x(x)
-    pdf.set_font(FONT, "B" if bold else "", size)
-    pdf.set_text_color(*(INK if bold else MUTED))
-    pdf.cell(label_w, size * 0.55, label)
+def _parties(pdf: _InvoicePDF, inv: Mapping[str, Any], buyer: Mapping[str, Any], f: _Fmt) -> None:
+    top = pdf.get_y()
+    pdf.text_block(15, 95, f.label("bill_to"), size=8, bold=True, color=MUTED)
+    pdf.ln(1)
+    pdf.text_block(15, 95, buyer.get("name"), size=10, bold=True)
+    contact, tax_id = buyer.get("contact_name"), buyer.get("tax_id")
+    city = " ".join(str(buyer[k]) for k in ("city", "postal_code") if buyer.get(k))
+    for text in (contact and f"{f.label('attn')} {contact}", buyer.get("email"), buyer.get("phone"),
+                 buyer.get("address"), city, buyer.get("country"),
+                 tax_id and f"{f.label('tax_id')}: {tax_id}"):
+        pdf.text_block(15, 95, text)
+    left_end = pdf.get_y()
+    pdf.set_y(top)
+    status, kind = str(inv.get("status") or ""), str(inv.get("type") or "")
+    facts = [
+        ("status", f.label(f"s.{status}", status)), ("type", f.label(f"t.{kind}", kind)),
+        ("package", str(inv.get("package") or "")),
+        ("period", f.period(inv.get("period_start"), inv.get("period_end"))),
+        ("issued", f.date(inv.get("issued_at"))), ("due", f.date(inv.get("expires_at"))),
+        ("paid", f.date(inv.get("paid_at"))), ("original", str(inv.get("original_invoice_id") or "")),
+    ]
+    for key, value in facts:
+        if value:
+            pdf.pair(120, f.label(key), value)
+    pdf.set_y(max(left_end, pdf.get_y()) + 7)
+
+
+def _lines(pdf: _InvoicePDF, inv: Mapping[str, Any], f: _Fmt) -> None:
+    pdf.set_font(FONT, "", 9)
     pdf.set_text_color(*INK)
-    pdf.multi_cell(value_w, size * 0.55, value, align="R", new_x="LEFT", new_y="NEXT")
+    pdf.set_draw_color(*RULE)
+    heading = FontFace(emphasis="BOLD", fill_color=SHADE)
+    with pdf.table(col_widths=(92, 24, 32, 32), text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"), v_align="TOP",
+                   borders_layout="HORIZONTAL_LINES", headings_style=heading, line_height=4.8,
+                   padding=(1.8, 1.5, 1.8, 1.5)) as table:
+        head = table.row()
+        for key in ("description", "qty", "unit", "amount"):
+            head.cell(f.label(key))
+        for line in inv.get("lines") or []:
+            period = f.period(line.get("period_start"), line.get("period_end"))
+            row = table.row()
+            row.cell(str(line.get("description") or "") + (f"\n{period}" if period else ""))
+            row.cell(str(line.get("quantity") or 0))
+            row.cell(f.money(line.get("unit_amount")))
+            row.cell(f.money(line.get("amount")))
 
 
-def render_invoice_pdf(invoice: Mapping[str, Any], *, locale: str = "id", timezone: str = "Asia/Jakarta") -> bytes:
+def _totals(pdf: _InvoicePDF, inv: Mapping[str, Any], f: _Fmt) -> None:
+    rows = [(f.label("subtotal"), f.money(inv.get("subtotal")))]
+    if inv.get("discount"):
+        rows.append((f.label("discount"), f.money(-abs(int(inv["discount"])))))
+    bps = int(inv.get("tax_rate_bps") or 0)
+    if bps or inv.get("tax"):
+        rows.append((f"PPN {f.rate(bps)}", f.money(inv.get("tax"))))
+    pdf.ln(3)
+    if pdf.will_page_break(6 * len(rows) + 12):  # keep the totals together
+        pdf.add_page()
+    for label, value in rows:
+        pdf.pair(115, label, value, widths=(45, 35))
+    pdf.ln(1)
+    pdf.rule(115)
+    pdf.ln(1.5)
+    pdf.pair(115, f.label("total"), f.money(inv.get("total")), widths=(45, 35), bold=True, size=11)
+    pdf.ln(8)
+
+
+def _settlement(pdf: _InvoicePDF, inv: Mapping[str, Any], seller: Mapping[str, Any], f: _Fmt) -> None:
+    payment: Mapping[str, Any] = inv.get("payment") or {}
+    status, number = inv.get("status"), str(inv.get("number") or "")
+    if status == "paid":
+        pdf.text_block(15, 180, f.label("paid_stamp"), size=18, bold=True, color=GREEN)
+        paid_at = f.date(inv.get("paid_at"))
+        pdf.text_block(15, 180, paid_at and f.label("paid_on").format(when=paid_at), color=MUTED)
+        return
+    if status != "unpaid" or inv.get("type") == "credit_note":
+        return
+    steps = []
+    if seller.get("bank_account"):
+        bank, holder = seller.get("bank_name") or "", seller.get("bank_account_name") or seller.get("name")
+        steps.append(f.label("transfer").format(bank=bank, account=seller["bank_account"], holder=holder))
+        steps.append(f.label("reference").format(number=number))
+    if payment.get("va_number"):
+        when = f.date(payment.get("va_expires_at") or inv.get("expires_at"))
+        bank = str(payment.get("bank") or "").upper()
+        steps.append(f.label("va").format(bank=bank, va=payment["va_number"])
+                     + (f.label("pay_before").format(when=when) if when else ""))
+    if not steps:
+        return
+    if pdf.will_page_break(8 + 6 * len(steps)):
+        pdf.add_page()
+    pdf.text_block(15, 180, f.label("how_to_pay"), size=10, bold=True)
+    pdf.ln(1.5)
+    for step in steps:
+        pdf.text_block(15, 180, f"•  {step}")
+        pdf.ln(0.8)
+
+
+def render_invoice_pdf(
+    invoice: Mapping[str, Any], *, locale: str = "id", timezone: str = "Asia/Jakarta"
+) -> bytes:
     """An issued invoice as PDF bytes: header, seller/buyer, lines, totals, payment instructions."""
-    lang, tz = _lang(locale), ZoneInfo(timezone)
-    lb = LABELS[lang]
-    cur = str(invoice.get("currency") or "IDR")
-
-    def money(amount: Any) -> str:
-        return format_money(int(amount or 0), cur, lang)
-
-    def date(value: Any) -> str:
-        return _fmt_date(value, lang, tz)
-
+    lang = "id" if locale.lower().replace("-", "_").split("_")[0] == "id" else "en"
+    f = _Fmt(lang, ZoneInfo(timezone), str(invoice.get("currency") or "IDR"))
     seller: Mapping[str, Any] = invoice.get("seller") or {}
-    buyer: Mapping[str, Any] = invoice.get("buyer") or {}
-    payment: Mapping[str, Any] = invoice.get("payment") or {}
-    number, status = str(invoice.get("number") or ""), str(invoice.get("status") or "")
-    kind = str(invoice.get("type") or "")
-    title = lb["credit_note"] if kind == "credit_note" else lb["invoice"]
+    number = str(invoice.get("number") or "")
+    title = f.label("credit_note" if invoice.get("type") == "credit_note" else "invoice")
 
     pdf = _InvoicePDF(format="A4", unit="mm")
     with ExitStack() as stack:
@@ -177,113 +285,12 @@ def render_invoice_pdf(invoice: Mapping[str, Any], *, locale: str = "id", timezo
         pdf.set_lang(lang)
         issued = _as_datetime(invoice.get("issued_at"))
         if issued is not None:
-            pdf.set_creation_date(issued)  # deterministic output for the same invoice
-        pdf.footer_text = f"{title} {number}  ·  {lb['page']}"
+            pdf.set_creation_date(issued)  # same invoice, same bytes
+        pdf.footer_text = f"{title} {number}  ·  {f.label('page')}"
         pdf.add_page()
-
-        # Header: seller on the left, title and number on the right.
-        top = pdf.get_y()
-        _write(pdf, 15, 100, str(seller.get("name") or ""), size=13, bold=True)
-        pdf.ln(1)
-        for text in (seller.get("address"), seller.get("npwp") and f"NPWP: {seller['npwp']}", seller.get("email")):
-            _write(pdf, 15, 100, str(text or ""), size=8.5, color=MUTED)
-        left_end = pdf.get_y()
-        pdf.set_y(top)
-        _write(pdf, 115, 80, title, size=20, bold=True, align="R")
-        pdf.ln(1)
-        _write(pdf, 115, 80, number, size=10, bold=True, align="R")
-        pdf.set_y(max(left_end, pdf.get_y()) + 5)
-        pdf.set_draw_color(*LINE)
-        pdf.line(15, pdf.get_y(), 195, pdf.get_y())
-        pdf.ln(5)
-
-        # Buyer on the left, invoice facts on the right.
-        top = pdf.get_y()
-        _write(pdf, 15, 95, lb["bill_to"].upper(), size=7.5, bold=True, color=MUTED)
-        pdf.ln(1)
-        _write(pdf, 15, 95, str(buyer.get("name") or ""), size=10, bold=True)
-        city = " ".join(str(buyer[k]) for k in ("city", "postal_code") if buyer.get(k))
-        for text in (buyer.get("contact_name") and f"{lb['attn']} {buyer['contact_name']}", buyer.get("email"),
-                     buyer.get("phone"), buyer.get("address"), city, buyer.get("country"),
-                     buyer.get("tax_id") and f"{lb['tax_id']}: {buyer['tax_id']}"):
-            _write(pdf, 15, 95, str(text or ""))
-        left_end = pdf.get_y()
-        pdf.set_y(top)
-        facts = [
-            (lb["status"], STATUSES[lang].get(status, status)),
-            (lb["type"], TYPES[lang].get(kind, kind)),
-            (lb["package"], str(invoice.get("package") or "")),
-            (lb["period"], _fmt_period(invoice.get("period_start"), invoice.get("period_end"), lang, tz)),
-            (lb["issued"], date(invoice.get("issued_at"))),
-            (lb["due"], date(invoice.get("expires_at"))),
-            (lb["paid"], date(invoice.get("paid_at"))),
-            (lb["original"], str(invoice.get("original_invoice_id") or "")),
-        ]
-        for label, value in facts:
-            if value:
-                _pair(pdf, 120, label, value)
-        pdf.set_y(max(left_end, pdf.get_y()) + 7)
-
-        # Lines.
-        pdf.set_font(FONT, "", 9)
-        pdf.set_text_color(*INK)
-        pdf.set_draw_color(*LINE)
-        heading = FontFace(emphasis="BOLD", fill_color=(241, 243, 245), color=INK)
-        with pdf.table(col_widths=(98, 20, 31, 31), text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"),
-                       borders_layout="HORIZONTAL_LINES", headings_style=heading, line_height=4.8,
-                       padding=(1.8, 1.5, 1.8, 1.5)) as table:
-            head = table.row()
-            for key in ("description", "qty", "unit", "amount"):
-                head.cell(lb[key])
-            for line in invoice.get("lines") or []:
-                period = _fmt_period(line.get("period_start"), line.get("period_end"), lang, tz)
-                row = table.row()
-                row.cell(str(line.get("description") or "") + (f"\n{period}" if period else ""))
-                row.cell(str(line.get("quantity") or 0))
-                row.cell(money(line.get("unit_amount")))
-                row.cell(money(line.get("amount")))
-
-        # Totals, kept together on one page.
-        totals = [(lb["subtotal"], money(invoice.get("subtotal")))]
-        if invoice.get("discount"):
-            totals.append((lb["discount"], money(-abs(int(invoice["discount"])))))
-        bps = int(invoice.get("tax_rate_bps") or 0)
-        if bps or invoice.get("tax"):
-            totals.append((f"PPN {_fmt_rate(bps, lang)}", money(invoice.get("tax"))))
-        pdf.ln(3)
-        if pdf.will_page_break(6 * len(totals) + 12):
-            pdf.add_page()
-        for label, value in totals:
-            _pair(pdf, 115, label, value, label_w=45, value_w=35)
-        pdf.ln(1)
-        pdf.line(115, pdf.get_y(), 195, pdf.get_y())
-        pdf.ln(1.5)
-        _pair(pdf, 115, lb["total"], money(invoice.get("total")), label_w=45, value_w=35, bold=True, size=11)
-        pdf.ln(8)
-
-        # Payment instructions or the paid note.
-        if status == "unpaid" and kind != "credit_note":
-            steps = []
-            if seller.get("bank_account"):
-                steps.append(lb["transfer"].format(bank=seller.get("bank_name") or "", account=seller["bank_account"],
-                                                   holder=seller.get("bank_account_name") or seller.get("name") or ""))
-                steps.append(lb["reference"].format(number=number))
-            if payment.get("va_number"):
-                when = date(payment.get("va_expires_at") or invoice.get("expires_at"))
-                steps.append(lb["va"].format(bank=str(payment.get("bank") or "").upper(), va=payment["va_number"])
-                             + (lb["pay_before"].format(when=when) if when else ""))
-            if steps:
-                if pdf.will_page_break(8 + 6 * len(steps)):
-                    pdf.add_page()
-                _write(pdf, 15, 180, lb["how_to_pay"], size=10, bold=True)
-                pdf.ln(1.5)
-                for step in steps:
-                    _write(pdf, 15, 180, f"•  {step}")
-                    pdf.ln(0.8)
-        elif status == "paid":
-            if pdf.will_page_break(20):
-                pdf.add_page()
-            _write(pdf, 15, 180, lb["paid_stamp"], size=18, bold=True, color=PAID_GREEN)
-            _write(pdf, 15, 180, lb["paid_on"].format(when=date(invoice.get("paid_at"))) if invoice.get("paid_at")
-                   else "", color=MUTED)
+        _header(pdf, invoice, seller, title)
+        _parties(pdf, invoice, invoice.get("buyer") or {}, f)
+        _lines(pdf, invoice, f)
+        _totals(pdf, invoice, f)
+        _settlement(pdf, invoice, seller, f)
         return bytes(pdf.output())
