@@ -9,7 +9,6 @@ from typing import Any
 
 from langganan.kit.money import parse_percent_to_bps
 
-
 # Seller identity printed on invoices (LANGGANAN_SELLER_NAME, _ADDRESS, _NPWP, _EMAIL, _BANK_NAME, ...).
 DEFAULT_SELLER = {
     "name": "PT Langganan Demo Indonesia",

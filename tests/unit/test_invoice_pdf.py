@@ -65,8 +65,8 @@ def test_unpaid_invoice_in_indonesian() -> None:
         "Growth plan (monthly)", LONG_SEAT_LINE, "Proration credit", "1 Nov 2026 – 1 Des 2026",
         "Rp1.000.000", "Rp150.000", "-Rp3.500", "Rp1.146.500", "-Rp50.000", "Rp138.000", "Rp1.234.500",
         "Tagihan kepada", "Deskripsi", "Kuantitas", "Harga satuan", "Jumlah", "Subtotal", "Diskon", "PPN 11%",
-        "Total", "Belum dibayar", "Langganan", "Diterbitkan 22 Nov 2026 14:05", "Jatuh tempo 29 Nov 2026 14:05",
-        "Surabaya 60271", "NPWP: 02.345.678.9-123.000", "Cara pembayaran",
+        "Total", "Belum dibayar", "Langganan", "Diterbitkan 22 Nov 2026 14:05",
+        "Jatuh tempo 29 Nov 2026 14:05", "Surabaya 60271", "NPWP: 02.345.678.9-123.000", "Cara pembayaran",
         "Transfer bank ke BCA 1234567890 a.n. PT Langganan Nusantara",
         "Virtual account (BCA): 3935812345678901, bayar sebelum 23 Nov 2026 14:05",
     ):

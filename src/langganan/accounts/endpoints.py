@@ -5,7 +5,14 @@ from sqlalchemy import select
 
 from langganan.accounts import repository, service
 from langganan.accounts.models import Account
-from langganan.accounts.schemas import AccountCreate, AccountList, AccountOut, BillingInfo, UsageCounts, account_out
+from langganan.accounts.schemas import (
+    AccountCreate,
+    AccountList,
+    AccountOut,
+    BillingInfo,
+    UsageCounts,
+    account_out,
+)
 from langganan.kit.pagination import page
 from langganan.kit.web import AnyKey, Ctx, Limit, StartingAfter
 

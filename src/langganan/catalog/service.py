@@ -38,7 +38,8 @@ def _digest(content: dict[str, Any]) -> str:
 
 
 def _key(session: Session, catalog_id: int) -> tuple[str, int]:
-    return (str(session.get_bind().url), catalog_id)
+    bind = session.get_bind()
+    return (str(bind.engine.url), catalog_id)
 
 
 def apply(session: Session, content: dict[str, Any], now: datetime) -> tuple[CatalogVersion, bool]:

@@ -7,7 +7,14 @@ from fastapi.responses import Response
 
 from langganan.accounts import repository as accounts_repo
 from langganan.invoices import repository, service
-from langganan.invoices.schemas import InvoiceList, InvoiceOut, MarkPaidRequest, PayRequest, invoice_view, invoice_views
+from langganan.invoices.schemas import (
+    InvoiceList,
+    InvoiceOut,
+    MarkPaidRequest,
+    PayRequest,
+    invoice_view,
+    invoice_views,
+)
 from langganan.kit.errors import Unprocessable
 from langganan.kit.web import AdminKey, AnyKey, Ctx, Limit, StartingAfter
 from langganan.payments import service as payments

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -28,6 +29,7 @@ def next_number(session: Session, issued_at: datetime, seller_tz: str) -> str:
     key = month_key(issued_at, seller_tz)
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     table = InvoiceSequence.__table__
+    assert isinstance(table, Table)
     stmt = insert(table).values(month=key, last_value=1)
     stmt = stmt.on_conflict_do_update(index_elements=[table.c.month],
                                       set_={"last_value": table.c.last_value + 1})

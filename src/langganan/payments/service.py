@@ -74,7 +74,7 @@ def start(session: Session, settings: Settings, gateway: Gateway, invoice: Invoi
             raise Unprocessable("payment_method_required", "A card payment needs payment_method_id.",
                                 param="payment_method_id")
         pm = repository.payment_method(session, invoice.account_id, payment_method_id)
-        payment = Payment(method="card", payment_method_id=pm.id, **base)  # type: ignore[arg-type]
+        payment = Payment(method="card", payment_method_id=pm.id, **base)
     else:
         existing = repository.open_va(session, invoice.id, now)
         if existing is not None and (bank is None or existing.bank == bank):
@@ -84,7 +84,7 @@ def start(session: Session, settings: Settings, gateway: Gateway, invoice: Invoi
             expires = min(expires, invoice.expires_at)
         va = gateway.create_virtual_account(reference=invoice.id, amount=invoice.total, currency=invoice.currency,
                                             bank=bank or "bca", expires_at=expires)
-        payment = Payment(method="bank_transfer", bank=va.bank, va_number=va.va_number,  # type: ignore[arg-type]
+        payment = Payment(method="bank_transfer", bank=va.bank, va_number=va.va_number,
                           va_expires_at=va.expires_at, provider_ref=va.provider_ref, **base)
     session.add(payment)
     session.flush()
