@@ -14,8 +14,8 @@ BUYER_NAME = "Toko Kué Ñyonya 李"
 LONG_SEAT_LINE = "Extra seats for the support team"
 
 
-def _at(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)
+def _at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def sample_invoice(**overrides: Any) -> dict[str, Any]:

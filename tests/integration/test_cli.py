@@ -1,0 +1,46 @@
+"""The command line against real databases: migrate, catalog, API keys, the sandbox clock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from langganan.cli import app
+from langganan.kit.db import Database
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(database: Database, monkeypatch: pytest.MonkeyPatch) -> Database:
+    monkeypatch.setenv("LANGGANAN_DATABASE_URL", database.url)
+    monkeypatch.setenv("LANGGANAN_MODE", "sandbox")
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("LANGGANAN_CLOCK_START", "2026-01-15T03:00:00+00:00")
+    return database
+
+
+def test_migrate_keys_catalog_and_clock(cli_env: Database, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["migrate"]).exit_code == 0
+    out = runner.invoke(app, ["api-keys", "create", "--role", "admin", "--name", "ops"])
+    assert out.exit_code == 0 and "lgn_" in out.output
+    bad = runner.invoke(app, ["api-keys", "create", "--role", "root"])
+    assert bad.exit_code == 2
+
+    assert "already applied" in runner.invoke(app, ["catalog", "apply"]).output
+    catalog = (Path(__file__).parents[2] / "src/langganan/catalog.toml").read_text()
+    changed = tmp_path / "catalog.toml"
+    changed.write_text(catalog.replace("month = 499000", "month = 549000"))
+    refused = runner.invoke(app, ["catalog", "apply", str(changed)])
+    assert refused.exit_code == 2 and "version" in refused.output
+    changed.write_text(catalog.replace("month = 499000", "month = 549000").replace("version = 1", "version = 2"))
+    assert "applied" in runner.invoke(app, ["catalog", "apply", str(changed)]).output
+    shown = runner.invoke(app, ["catalog", "show"])
+    assert "v2" in shown.output and "Rp549.000" in shown.output
+
+    moved = runner.invoke(app, ["clock", "advance", "--days", "31"])
+    assert moved.exit_code == 0 and '"now": "2026-02-15T03:00:00+00:00"' in moved.output
+    back = runner.invoke(app, ["clock", "advance", "--to", "2026-01-01T00:00:00+00:00"])
+    assert back.exit_code == 2
