@@ -63,7 +63,8 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
         console.rule("[bold]langganan demo")
         console.print(f"API key (admin):   [bold]{info['api_key']}[/bold]")
         console.print(f"API docs:          {base}/docs")
-        console.print(f"Try:               curl -H 'Authorization: Bearer {info['api_key']}' {base}/v1/plans")
+        console.print(f"Try:               curl -H 'Authorization: Bearer {info['api_key']}' {base}/v1/plans",
+                      soft_wrap=True)
         table = Table("account", "plan", "status", "id")
         for row in info["accounts"]:
             table.add_row(row["name"], row["plan"], row["status"], row["id"])
