@@ -192,3 +192,23 @@ def test_a_new_plan_change_invoice_cancels_the_older_unpaid_one(env: Env) -> Non
     # Paying the canceled one's virtual account anyway: the money is held, the plan does not change.
     assert env.pay_va(first)["outcome"] == "held_late"
     assert env.subscription(acc["id"])["plan"] == "free"
+
+
+def test_catalog_change_reaches_a_subscription_at_its_next_renewal(env: Env) -> None:
+    import tomllib
+
+    from langganan.catalog import service as catalog_service
+
+    acc = env.account()
+    env.buy(acc["id"], "growth")
+    content = tomllib.loads(catalog_service.default_catalog_path().read_text())
+    content["version"] = 2
+    content["plans"]["growth"]["prices"]["month"] = 549000
+    with env.db.transaction() as s:
+        catalog_service.apply(s, content, env.now())
+    assert env.subscription(acc["id"])["catalog_version"] == 1  # pinned until renewal
+    renewal = env.ok(env.post(f"/v1/accounts/{acc['id']}/subscription/renew", {}), 201)
+    assert renewal["total"] == 549000
+    env.pay_va(renewal)
+    env.advance(to="2026-02-15T10:00:00+07:00")
+    assert env.subscription(acc["id"])["catalog_version"] == 2
