@@ -18,6 +18,7 @@ from langganan.catalog import service as catalog_service
 from langganan.catalog.endpoints import router as catalog_router
 from langganan.config import Settings
 from langganan.due import run_due
+from langganan.entitlements.endpoints import router as entitlements_router
 from langganan.events.endpoints import router as events_router
 from langganan.invoices.endpoints import router as invoices_router
 from langganan.invoices.models import Invoice
@@ -32,6 +33,8 @@ from langganan.payments.gateway import Gateway
 from langganan.payments.sandbox import SandboxGateway
 from langganan.sandbox.endpoints import router as sandbox_router
 from langganan.subscriptions.endpoints import router as subscriptions_router
+from langganan.usage.endpoints import router as usage_router
+from langganan.wallets.endpoints import router as wallets_router
 
 log = logging.getLogger("langganan")
 
@@ -103,7 +106,7 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
     app.state.ctx = ctx
     install_error_handlers(app)
     for router in (catalog_router, accounts_router, subscriptions_router, invoices_router, payments_router,
-                   events_router, sandbox_router):
+                   events_router, sandbox_router, wallets_router, usage_router, entitlements_router):
         app.include_router(router)
     app.add_middleware(IdempotencyMiddleware, db=db)
 

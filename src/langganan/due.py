@@ -19,6 +19,8 @@ from langganan.kit.db import Database
 from langganan.payments import service as payments
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions import service as subscriptions
+from langganan.wallets import repository as wallets_repo
+from langganan.wallets import reservations
 
 BATCH = 200
 
@@ -27,11 +29,13 @@ BATCH = 200
 class DueReport:
     invoices_expired: int = 0
     periods_rolled: int = 0
+    allotments_started: int = 0
+    reservations_expired: int = 0
     errors: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
-        return self.invoices_expired + self.periods_rolled
+        return self.invoices_expired + self.periods_rolled + self.allotments_started + self.reservations_expired
 
 
 def _expire_invoices(session: Session, now: datetime) -> int:
@@ -53,6 +57,24 @@ def _roll_periods(session: Session, now: datetime) -> int:
     return count
 
 
+def _roll_allotments(session: Session, now: datetime) -> int:
+    count = 0
+    for sub in subs_repo.due_allotments(session, now, BATCH):
+        with session.begin_nested():
+            subscriptions.roll_allotment(session, sub)
+        count += 1
+    return count
+
+
+def _release_reservations(session: Session, now: datetime) -> int:
+    count = 0
+    for res in wallets_repo.expired_reservations(session, now, BATCH):
+        with session.begin_nested():
+            reservations.expire(session, res)
+        count += 1
+    return count
+
+
 def run_due(db: Database, now_fn: Callable[[Session], datetime]) -> DueReport:
     report = DueReport()
     while True:
@@ -61,7 +83,13 @@ def run_due(db: Database, now_fn: Callable[[Session], datetime]) -> DueReport:
             expired = _expire_invoices(session, now)
         with db.transaction() as session:
             rolled = _roll_periods(session, now)
+        with db.transaction() as session:
+            allotments = _roll_allotments(session, now)
+        with db.transaction() as session:
+            released = _release_reservations(session, now)
         report.invoices_expired += expired
         report.periods_rolled += rolled
-        if not expired and not rolled:
+        report.allotments_started += allotments
+        report.reservations_expired += released
+        if not (expired or rolled or allotments or released):
             return report

@@ -9,11 +9,14 @@ from langganan.kit.db import Base
 from langganan.kit.models import EngineClock, IdempotencyRecord
 from langganan.payments.models import GatewayNotification, Payment, PaymentMethod, UnappliedPayment
 from langganan.subscriptions.models import Subscription
+from langganan.usage.models import UsageEvent
+from langganan.wallets.models import Reservation, Wallet, WalletEntry
 
 metadata = Base.metadata
 
 __all__ = [
     "Account", "ApiKey", "CatalogVersion", "EngineClock", "Event", "GatewayNotification",
     "IdempotencyRecord", "Invoice", "InvoiceLine", "InvoiceSequence", "Payment", "PaymentMethod",
-    "Subscription", "TrialClaim", "UnappliedPayment", "metadata",
+    "Reservation", "Subscription", "TrialClaim", "UnappliedPayment", "UsageEvent", "Wallet", "WalletEntry",
+    "metadata",
 ]

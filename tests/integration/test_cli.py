@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from langganan import cli
 from langganan.cli import app
 from langganan.kit.db import Database
 
@@ -17,7 +18,7 @@ runner = CliRunner()
 def cli_env(database: Database, monkeypatch: pytest.MonkeyPatch) -> Database:
     monkeypatch.setenv("LANGGANAN_DATABASE_URL", database.url)
     monkeypatch.setenv("LANGGANAN_MODE", "sandbox")
-    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setattr(cli.console, "width", 200)
     monkeypatch.setenv("LANGGANAN_CLOCK_START", "2026-01-15T03:00:00+00:00")
     return database
 

@@ -16,6 +16,7 @@ from langganan.events import service as events
 from langganan.kit.errors import Conflict, Unprocessable
 from langganan.kit.ids import new_id
 from langganan.subscriptions import service as subscriptions
+from langganan.wallets import service as wallets
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LOCALES = ("id", "en")
@@ -65,6 +66,7 @@ def create(session: Session, data: NewAccount, now: datetime) -> Account:
     session.add(account)
     session.flush()
     events.emit(session, "account.created", account.id, {"account_id": account.id}, now)
+    wallets.create_wallets(session, account, now)
     subscriptions.create_initial(session, account, now, start_trial=data.start_trial)
     return account
 

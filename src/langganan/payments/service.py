@@ -25,6 +25,7 @@ from langganan.payments import repository
 from langganan.payments.gateway import Gateway
 from langganan.payments.models import GatewayNotification, Payment, PaymentMethod, UnappliedPayment
 from langganan.subscriptions import service as subscriptions
+from langganan.wallets import service as wallets
 
 METHODS = ("card", "bank_transfer")
 
@@ -52,6 +53,9 @@ def fulfil(session: Session, invoice: Invoice, now: datetime) -> None:
     """Do what a paid invoice was bought for."""
     if invoice.type in ("subscription", "plan_change", "renewal"):
         subscriptions.apply_paid_invoice(session, invoice, now)
+    elif invoice.type == "top_up":
+        wallets.credit_top_up(session, invoice.account_id, invoice.action["wallet"], int(invoice.action["amount"]),
+                              invoice.id, now)
 
 
 def start(session: Session, settings: Settings, gateway: Gateway, invoice: Invoice, *, method: str,

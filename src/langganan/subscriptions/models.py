@@ -29,6 +29,10 @@ class Subscription(Base):
     cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, default=False)
     pending_plan: Mapped[str | None] = mapped_column(String(40))
     pending_interval: Mapped[str | None] = mapped_column(String(10))
+    # Monthly allotment window (DESIGN rule 5): included credit and broadcast quota renew on the anchor day.
+    allotment_start: Mapped[datetime | None]
+    allotment_end: Mapped[datetime | None] = mapped_column(index=True)
+    broadcasts_used: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     locked_at: Mapped[datetime | None]

@@ -25,3 +25,10 @@ def due_period_ends(session: Session, now: datetime, limit: int) -> Sequence[Sub
     return session.scalars(select(Subscription).where(Subscription.current_period_end <= now)
                            .order_by(Subscription.current_period_end).limit(limit)
                            .with_for_update(skip_locked=True)).all()
+
+
+def due_allotments(session: Session, now: datetime, limit: int) -> Sequence[Subscription]:
+    """Yearly subscriptions whose monthly allotment ended inside their period."""
+    return session.scalars(select(Subscription).where(
+        Subscription.allotment_end <= now, Subscription.allotment_end < Subscription.current_period_end)
+        .order_by(Subscription.allotment_end).limit(limit).with_for_update(skip_locked=True)).all()

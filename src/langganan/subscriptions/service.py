@@ -20,7 +20,7 @@ from langganan.invoices.models import Invoice
 from langganan.invoices.rules import Line
 from langganan.kit.errors import Conflict, NotFound, Unprocessable
 from langganan.kit.ids import new_id
-from langganan.kit.periods import anchor_day_of, period_end
+from langganan.kit.periods import add_months_anchored, anchor_day_of, period_end
 from langganan.subscriptions import repository
 from langganan.subscriptions.models import Subscription
 from langganan.subscriptions.rules import (
@@ -30,6 +30,8 @@ from langganan.subscriptions.rules import (
     plan_label,
     quote_change,
 )
+from langganan.wallets import repository as wallets_repo
+from langganan.wallets import service as wallets
 
 
 def _snapshot(sub: Subscription) -> dict[str, Any]:
@@ -42,8 +44,8 @@ def plan_of(session: Session, sub: Subscription) -> Plan:
     return catalog_service.get(session, sub.catalog_version_id).plans[sub.plan_code]
 
 
-def _start_period(sub: Subscription, account: Account, catalog: Catalog, plan: Plan, interval: str,
-                  start: datetime, *, status: str, amount: int) -> None:
+def _start_period(session: Session, sub: Subscription, account: Account, catalog: Catalog, plan: Plan,
+                  interval: str, start: datetime, *, status: str, amount: int) -> None:
     """A new period at `start` on `plan` (purchase, return to Free): the anchor becomes start's day."""
     sub.plan_code = plan.code
     sub.interval = interval
@@ -57,6 +59,16 @@ def _start_period(sub: Subscription, account: Account, catalog: Catalog, plan: P
     sub.pending_plan = None
     sub.pending_interval = None
     sub.updated_at = start
+    start_allotment(session, sub, account, plan, start)
+
+
+def start_allotment(session: Session, sub: Subscription, account: Account, plan: Plan, start: datetime) -> None:
+    """Rule 5: included credit and broadcast quota are monthly allotments on the anchor day."""
+    end = min(add_months_anchored(start, 1, sub.anchor_day, account.timezone), sub.current_period_end)
+    sub.allotment_start, sub.allotment_end, sub.broadcasts_used = start, end, 0
+    wallet = wallets_repo.get(session, account.id, "conversation", for_update=True)
+    wallets.grant(session, wallet, plan.included_credit.get("conversation", 0), end, start,
+                  reference=f"{plan.name} included credit")
 
 
 def create_initial(session: Session, account: Account, now: datetime, *, start_trial: bool) -> Subscription:
@@ -68,10 +80,10 @@ def create_initial(session: Session, account: Account, now: datetime, *, start_t
                            param="start_trial")
         session.add(TrialClaim(email=account.email, account_id=account.id, created_at=now))
         plan = catalog.plans[catalog.trial_plan]
-        _start_period(sub, account, catalog, plan, "month", now, status="trialing", amount=0)
+        _start_period(session, sub, account, catalog, plan, "month", now, status="trialing", amount=0)
         sub.trial_end = sub.current_period_end  # one calendar month
     else:
-        _start_period(sub, account, catalog, catalog.plans[catalog.default_plan], "month", now,
+        _start_period(session, sub, account, catalog, catalog.plans[catalog.default_plan], "month", now,
                       status="active", amount=0)
     session.add(sub)
     session.flush()
@@ -222,7 +234,7 @@ def _to_free(session: Session, sub: Subscription, account: Account, at: datetime
     renewal = invoices_repo.renewal_for(session, sub.id, sub.current_period_end)
     if renewal is not None and renewal.status == "unpaid":
         invoices.cancel(session, renewal, at)
-    _start_period(sub, account, catalog, catalog.plans[catalog.default_plan], "month", at,
+    _start_period(session, sub, account, catalog, catalog.plans[catalog.default_plan], "month", at,
                   status="active", amount=0)
     if trialing:
         events.emit(session, "trial.ended", account.id, {**was, "converted": False}, at)
@@ -268,12 +280,17 @@ def apply_paid_invoice(session: Session, invoice: Invoice, now: datetime) -> Non
     kind = action["kind"]
     if kind == "purchase":
         trialing = sub.status == "trialing"
-        _start_period(sub, account, catalog, plan, action["interval"], now, status="active",
+        _start_period(session, sub, account, catalog, plan, action["interval"], now, status="active",
                       amount=int(action["period_amount"]))
         if trialing:
             events.emit(session, "trial.ended", account.id, {**was, "converted": True}, now)
         events.emit(session, "subscription.upgraded", account.id, {**_snapshot(sub), "previous": was}, now)
     elif kind == "upgrade":
+        old_credit = plan_of(session, sub).included_credit.get("conversation", 0)
+        extra = plan.included_credit.get("conversation", 0) - old_credit
+        if extra > 0 and sub.allotment_end is not None:  # rule 5: the difference at once, expiring with it
+            wallet = wallets_repo.get(session, account.id, "conversation", for_update=True)
+            wallets.grant(session, wallet, extra, sub.allotment_end, now, reference=f"upgrade to {plan.name}")
         sub.plan_code, sub.interval, sub.catalog_version_id = plan.code, action["interval"], catalog.id
         sub.current_period_end = datetime.fromisoformat(action["period_end"])
         sub.period_amount = int(action["period_amount"])
@@ -306,6 +323,7 @@ def roll_period(session: Session, sub: Subscription) -> None:
         sub.current_period_end = period_end(at, "month", sub.anchor_day, account.timezone)
         sub.catalog_version_id = catalog.id
         sub.updated_at = at
+        start_allotment(session, sub, account, catalog.plans[sub.plan_code], at)
         events.emit(session, "subscription.period_started", account.id, _snapshot(sub), at)
         return
     renewal = invoices_repo.renewal_for(session, sub.id, at)
@@ -322,8 +340,17 @@ def roll_period(session: Session, sub: Subscription) -> None:
         sub.current_period_end = datetime.fromisoformat(action["period_end"])
         sub.status = "active"
         sub.updated_at = at
+        start_allotment(session, sub, account, plan_of(session, sub), at)
         events.emit(session, "subscription.renewed", account.id, {**_snapshot(sub), "previous": was}, at)
         return
     # Rule 4 (until the lifecycle adds grace and auto-charge): a period ending unpaid returns to Free.
     reason = "downgrade_unpaid" if sub.pending_plan else "not_renewed"
     _to_free(session, sub, account, at, reason=reason)
+
+
+def roll_allotment(session: Session, sub: Subscription) -> None:
+    """A new monthly allotment inside a longer (yearly) period."""
+    assert sub.allotment_end is not None
+    account = accounts_repo.get(session, sub.account_id)
+    start_allotment(session, sub, account, plan_of(session, sub), sub.allotment_end)
+    events.emit(session, "subscription.allotment_started", account.id, _snapshot(sub), sub.allotment_end)

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from langganan.accounts import repository as accounts_repo
+from langganan.entitlements import service
+from langganan.kit.web import AnyKey, Ctx
+
+router = APIRouter(prefix="/v1/accounts/{account_id}/entitlements", tags=["entitlements"])
+
+
+class LimitOut(BaseModel):
+    limit: int
+    used: int
+    remaining: int
+    resets_at: datetime | None = None
+
+
+class EntitlementsOut(BaseModel):
+    plan: str
+    features: dict[str, bool]
+    limits: dict[str, LimitOut]
+
+
+class CheckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    feature: str | None = None
+    limit: str | None = Field(default=None, description="users, contacts or broadcasts_per_month")
+    quantity: StrictInt = 1
+
+
+class CheckOut(BaseModel):
+    allowed: bool
+    reason: str | None = None
+
+
+@router.get("", response_model=EntitlementsOut)
+def get_entitlements(account_id: str, ctx: Ctx, _: AnyKey) -> EntitlementsOut:
+    with ctx.unit() as (s, _now):
+        account = accounts_repo.get(s, account_id)
+        plan, features, limits, resets = service.limits_for(s, account)
+        return EntitlementsOut(plan=plan, features=features, limits={
+            name: LimitOut(limit=lim.limit, used=lim.used, remaining=lim.remaining,
+                           resets_at=resets if name == "broadcasts_per_month" else None)
+            for name, lim in limits.items()})
+
+
+@router.post("/check", response_model=CheckOut, summary="May this account use a feature or add N more?")
+def check(account_id: str, body: CheckIn, ctx: Ctx, _: AnyKey) -> CheckOut:
+    with ctx.unit() as (s, _now):
+        account = accounts_repo.get(s, account_id)
+        return CheckOut(**service.check(s, account, feature=body.feature, limit=body.limit, quantity=body.quantity))

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+
+class UsageEventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1, max_length=200, description="Your own id for the event; unique per deployment")
+    account_id: str = Field(min_length=1, max_length=40)
+    meter: str = Field(min_length=1, max_length=40, description="conversation_reply or broadcast_message")
+    quantity: StrictInt = Field(default=1, ge=1, le=1_000_000)
+    occurred_at: datetime | None = Field(default=None, description="Recorded and shown, not used for pricing")
+
+
+class UsageBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    events: list[UsageEventIn] = Field(min_length=1, max_length=1000)
+
+
+class UsageOut(BaseModel):
+    id: str
+    status: str = Field(description="accepted, duplicate or rejected")
+    code: str | None = None
+    message: str | None = None
+    amount: int | None = None
+    balance_after: int | None = None
+
+
+class UsageBatchOut(BaseModel):
+    results: list[UsageOut]

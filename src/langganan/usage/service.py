@@ -1,0 +1,150 @@
+"""Usage events priced and debited at receipt (DESIGN rule 7).
+
+One path serves `POST /v1/usage` and `POST /v1/usage/batch`: lock what the events touch (the
+subscriptions of broadcast senders first, then wallets, each in id order so concurrent batches
+never deadlock), look up earlier ids, then walk the events in request order in memory and write
+all accepted events and their ledger entries with two bulk inserts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from langganan.catalog import service as catalog_service
+from langganan.catalog.rules import Meter
+from langganan.subscriptions.models import Subscription
+from langganan.usage.models import UsageEvent
+from langganan.wallets import service as wallets
+from langganan.wallets.models import Wallet, WalletEntry
+
+BROADCAST_METER = "broadcast_message"
+
+
+@dataclass(frozen=True)
+class UsageIn:
+    id: str
+    account_id: str
+    meter: str
+    quantity: int = 1
+    occurred_at: datetime | None = None
+
+    def body_hash(self) -> str:
+        occurred = self.occurred_at.isoformat() if self.occurred_at else ""
+        raw = f"{self.account_id}\x1f{self.meter}\x1f{self.quantity}\x1f{occurred}"
+        return hashlib.md5(raw.encode(), usedforsecurity=False).hexdigest()
+
+
+@dataclass
+class UsageResult:
+    id: str
+    status: str  # accepted | duplicate | rejected
+    code: str | None = None
+    message: str | None = None
+    amount: int | None = None
+    balance_after: int | None = None
+
+
+REJECTIONS = {
+    "insufficient_balance": "The wallet balance does not cover this event.",
+    "quota_exceeded": "The plan's monthly broadcast quota is used up.",
+    "account_not_found": "No account with this id.",
+    "meter_not_found": "No meter with this code.",
+    "event_id_conflict": "This event id was already used with a different body.",
+    "invalid_quantity": "Quantity must be a whole number of at least 1.",
+}
+
+
+def _reject(ev: UsageIn, code: str) -> UsageResult:
+    return UsageResult(id=ev.id, status="rejected", code=code, message=REJECTIONS[code])
+
+
+def broadcast_limit(session: Session, sub: Subscription) -> int:
+    plan = catalog_service.get(session, sub.catalog_version_id).plans[sub.plan_code]
+    return plan.limits["broadcasts_per_month"]
+
+
+def ingest(session: Session, events: list[UsageIn], now: datetime) -> list[UsageResult]:
+    meters = catalog_service.current(session).meters
+    account_ids = sorted({e.account_id for e in events})
+    broadcasters = sorted({e.account_id for e in events if e.meter == BROADCAST_METER})
+    subs: dict[str, Subscription] = {}
+    if broadcasters:
+        subs = {s.account_id: s for s in session.scalars(
+            select(Subscription).where(Subscription.account_id.in_(broadcasters))
+            .order_by(Subscription.id).with_for_update())}
+    wallet_rows = session.scalars(select(Wallet).where(Wallet.account_id.in_(account_ids))
+                                  .order_by(Wallet.id).with_for_update()).all()
+    by_key = {(w.account_id, w.kind): w for w in wallet_rows}
+    for w in wallet_rows:
+        wallets.expire_grant_if_due(session, w, now)
+    ids = list({e.id for e in events})
+    earlier = {row.id: row for row in session.scalars(select(UsageEvent).where(UsageEvent.id.in_(ids)))}
+
+    results: list[UsageResult] = []
+    seen: dict[str, tuple[str, UsageResult]] = {}
+    new_events: list[dict[str, object]] = []
+    new_entries: list[dict[str, object]] = []
+    limits: dict[str, int] = {}
+    for ev in events:
+        digest = ev.body_hash()
+        prior = earlier.get(ev.id)
+        if prior is not None:
+            if prior.body_hash != digest:
+                results.append(_reject(ev, "event_id_conflict"))
+            else:
+                results.append(UsageResult(ev.id, "duplicate", amount=prior.amount, balance_after=prior.balance_after))
+            continue
+        if ev.id in seen:
+            first_hash, first = seen[ev.id]
+            if first_hash != digest:
+                results.append(_reject(ev, "event_id_conflict"))
+            elif first.status == "accepted":
+                results.append(UsageResult(ev.id, "duplicate", amount=first.amount, balance_after=first.balance_after))
+            else:
+                results.append(first)
+            continue
+        result = _price_one(session, ev, meters.get(ev.meter), by_key, subs, limits, now, new_events, new_entries,
+                            digest)
+        seen[ev.id] = (digest, result)
+        results.append(result)
+    if new_events:
+        session.execute(insert(UsageEvent), new_events)
+        session.execute(insert(WalletEntry), new_entries)
+    return results
+
+
+def _price_one(session: Session, ev: UsageIn, meter: Meter | None, by_key: dict[tuple[str, str], Wallet],
+               subs: dict[str, Subscription], limits: dict[str, int], now: datetime,
+               new_events: list[dict[str, object]], new_entries: list[dict[str, object]], digest: str) -> UsageResult:
+    if meter is None:
+        return _reject(ev, "meter_not_found")
+    if ev.quantity < 1:
+        return _reject(ev, "invalid_quantity")
+    wallet = by_key.get((ev.account_id, meter.wallet))
+    if wallet is None:
+        return _reject(ev, "account_not_found")
+    if meter.code == BROADCAST_METER:
+        sub = subs[ev.account_id]
+        if ev.account_id not in limits:
+            limits[ev.account_id] = broadcast_limit(session, sub)
+        if sub.broadcasts_used + ev.quantity > limits[ev.account_id]:
+            return _reject(ev, "quota_exceeded")
+    amount = meter.unit_price * ev.quantity
+    if amount > wallet.balance:
+        return _reject(ev, "insufficient_balance")
+    granted = wallets.split_debit(wallet, amount)
+    balance_after = wallets.move(wallet, -amount, -granted, now)
+    if meter.code == BROADCAST_METER:
+        subs[ev.account_id].broadcasts_used += ev.quantity
+    new_events.append({"id": ev.id, "account_id": ev.account_id, "meter": meter.code, "quantity": ev.quantity,
+                       "amount": amount, "balance_after": balance_after, "body_hash": digest,
+                       "occurred_at": ev.occurred_at, "created_at": now})
+    new_entries.append({"wallet_id": wallet.id, "type": "usage", "amount": -amount, "granted_amount": -granted,
+                        "balance_after": balance_after, "meter": meter.code, "quantity": ev.quantity,
+                        "reference": ev.id, "created_at": now})
+    return UsageResult(ev.id, "accepted", amount=amount, balance_after=balance_after)

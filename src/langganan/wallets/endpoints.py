@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from langganan.accounts import repository as accounts_repo
+from langganan.invoices import repository as invoices_repo
+from langganan.invoices import service as invoices
+from langganan.invoices.rules import Line
+from langganan.invoices.schemas import InvoiceOut, invoice_view
+from langganan.kit.errors import Unprocessable
+from langganan.kit.web import AnyKey, Ctx, Limit
+from langganan.payments.endpoints import finish_card, open_payment
+from langganan.payments.models import Payment
+from langganan.subscriptions.service import require_billing_info
+from langganan.wallets import repository, reservations, service
+from langganan.wallets.schemas import (
+    CaptureIn,
+    EntryList,
+    ReservationIn,
+    ReservationOut,
+    TopUpRequest,
+    WalletList,
+    entry_out,
+    reservation_out,
+    wallet_out,
+)
+
+router = APIRouter(prefix="/v1", tags=["wallets"])
+WALLET_LABEL = {"conversation": "Conversation balance", "broadcast": "Broadcast balance"}
+
+
+@router.get("/accounts/{account_id}/wallets", response_model=WalletList)
+def list_wallets(account_id: str, ctx: Ctx, _: AnyKey) -> WalletList:
+    with ctx.unit() as (s, _now):
+        accounts_repo.get(s, account_id)
+        return WalletList(data=[wallet_out(w) for w in repository.for_account(s, account_id)])
+
+
+@router.get("/accounts/{account_id}/wallets/{kind}/transactions", response_model=EntryList,
+            summary="Usage and Top-Up History: ledger entries, newest first")
+def list_entries(account_id: str, kind: str, ctx: Ctx, _: AnyKey,
+                 type: Annotated[str | None, Query(description="usage, top_up, grant, expiry, reservation, "
+                                                   "adjustment")] = None,
+                 since: datetime | None = None, until: datetime | None = None, limit: Limit = 20,
+                 starting_after: Annotated[str | None, Query(description="an entry id")] = None) -> EntryList:
+    if type is not None and type not in repository.ENTRY_FILTERS:
+        raise Unprocessable("invalid_parameter", f"type must be one of {', '.join(repository.ENTRY_FILTERS)}.",
+                            param="type")
+    if starting_after is not None and not starting_after.isdigit():
+        raise Unprocessable("invalid_parameter", "starting_after must be an entry id.", param="starting_after")
+    with ctx.unit() as (s, _now):
+        wallet = repository.get(s, account_id, kind)
+        rows, more = repository.entries(s, wallet.id, types=repository.ENTRY_FILTERS[type] if type else None,
+                                        since=since, until=until, limit=limit,
+                                        before_id=int(starting_after) if starting_after else None)
+        return EntryList(data=[entry_out(e) for e in rows], has_more=more)
+
+
+@router.post("/accounts/{account_id}/top-ups", response_model=InvoiceOut, status_code=201,
+             summary="Top up a wallet: an invoice; the wallet is credited when it is paid")
+def top_up(account_id: str, body: TopUpRequest, ctx: Ctx, _: AnyKey) -> InvoiceOut:
+    service.check_top_up(body.wallet, body.amount)
+    payment: Payment | None = None
+    with ctx.unit() as (s, now):
+        account = accounts_repo.get(s, account_id)
+        require_billing_info(account)
+        label = WALLET_LABEL[body.wallet]
+        invoice = invoices.issue(s, ctx.settings, account=account, type_="top_up",
+                                 lines=[Line("top_up", f"{label} top-up", 1, body.amount, body.amount)],
+                                 action={"kind": "top_up", "wallet": body.wallet, "amount": body.amount}, now=now,
+                                 expires_at=now + timedelta(days=ctx.settings.invoice_payment_days), package=label)
+        payment = open_payment(ctx, s, invoice, body.payment_method, body.payment_method_id, body.bank, now)
+        invoice_id = invoice.id
+    finish_card(ctx, payment)
+    with ctx.unit() as (s, _now):
+        return invoice_view(s, invoices_repo.get(s, invoice_id))
+
+
+@router.post("/reservations", response_model=ReservationOut, status_code=201,
+             summary="Hold credit for a broadcast campaign")
+def create_reservation(body: ReservationIn, ctx: Ctx, _: AnyKey) -> ReservationOut:
+    with ctx.unit() as (s, now):
+        accounts_repo.get(s, body.account_id)
+        res = reservations.hold(s, body.account_id, body.meter, body.quantity, body.expires_in_seconds, now)
+        return reservation_out(res)
+
+
+@router.post("/reservations/{reservation_id}/capture", response_model=ReservationOut,
+             summary="Capture what was delivered; the rest is released")
+def capture_reservation(reservation_id: str, body: CaptureIn, ctx: Ctx, _: AnyKey) -> ReservationOut:
+    with ctx.unit() as (s, now):
+        return reservation_out(reservations.capture(s, reservation_id, body.quantity, now))
+
+
+@router.post("/reservations/{reservation_id}/release", response_model=ReservationOut)
+def release_reservation(reservation_id: str, ctx: Ctx, _: AnyKey) -> ReservationOut:
+    with ctx.unit() as (s, now):
+        return reservation_out(reservations.release(s, reservation_id, now))

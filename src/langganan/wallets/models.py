@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from langganan.kit.db import Base
+
+
+class Wallet(Base):
+    """A prepaid wallet. `balance` is spendable credit and always equals the sum of its ledger.
+
+    `granted_balance` is the part of `balance` that is free credit from the plan; it is spent first
+    and expires at `granted_expires_at`. Paid credit (balance - granted_balance) never expires.
+    `reserved` is what open reservations hold (already taken out of `balance` by their hold entry).
+    """
+
+    __tablename__ = "wallets"
+    __table_args__ = (UniqueConstraint("account_id", "kind"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # conversation | broadcast
+    currency: Mapped[str] = mapped_column(String(3))
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    granted_balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    granted_expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    reserved: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime]
+
+
+class WalletEntry(Base):
+    """Append-only ledger. `amount` is signed; `granted_amount` is the part that moved granted credit."""
+
+    __tablename__ = "wallet_entries"
+    __table_args__ = (Index("ix_wallet_entries_wallet", "wallet_id", "id"),
+                      Index("ix_wallet_entries_wallet_type", "wallet_id", "type", "id"))
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    wallet_id: Mapped[str] = mapped_column(ForeignKey("wallets.id"))
+    # grant | top_up | usage | hold | capture | release | expiry | adjustment
+    type: Mapped[str] = mapped_column(String(30))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    granted_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    balance_after: Mapped[int] = mapped_column(BigInteger)
+    meter: Mapped[str | None] = mapped_column(String(40))
+    quantity: Mapped[int | None] = mapped_column(BigInteger)
+    reference: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class Reservation(Base):
+    """Credit held for a broadcast campaign: capture what was delivered, release the rest."""
+
+    __tablename__ = "reservations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    wallet_id: Mapped[str] = mapped_column(ForeignKey("wallets.id"))
+    meter: Mapped[str] = mapped_column(String(40))
+    unit_price: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    held_granted: Mapped[int] = mapped_column(BigInteger)
+    grant_expires_at: Mapped[datetime | None]
+    captured_quantity: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(20))  # held | captured | released | expired
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    created_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]

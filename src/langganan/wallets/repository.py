@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from langganan.kit.errors import NotFound
+from langganan.wallets.models import Reservation, Wallet, WalletEntry
+
+ENTRY_FILTERS = {
+    "usage": ("usage", "capture"),
+    "top_up": ("top_up",),
+    "grant": ("grant",),
+    "expiry": ("expiry",),
+    "reservation": ("hold", "capture", "release"),
+    "adjustment": ("adjustment",),
+}
+
+
+def for_account(session: Session, account_id: str) -> list[Wallet]:
+    return list(session.scalars(select(Wallet).where(Wallet.account_id == account_id).order_by(Wallet.kind)))
+
+
+def get(session: Session, account_id: str, kind: str, *, for_update: bool = False) -> Wallet:
+    stmt = select(Wallet).where(Wallet.account_id == account_id, Wallet.kind == kind)
+    if for_update:
+        stmt = stmt.with_for_update()
+    wallet = session.scalar(stmt)
+    if wallet is None:
+        raise NotFound("wallet", f"{account_id}/{kind}", param="kind")
+    return wallet
+
+
+def entries(session: Session, wallet_id: str, *, types: Sequence[str] | None, since: datetime | None,
+            until: datetime | None, limit: int, before_id: int | None) -> tuple[list[WalletEntry], bool]:
+    stmt = select(WalletEntry).where(WalletEntry.wallet_id == wallet_id)
+    if types:
+        stmt = stmt.where(WalletEntry.type.in_(types))
+    if since is not None:
+        stmt = stmt.where(WalletEntry.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(WalletEntry.created_at < until)
+    if before_id is not None:
+        stmt = stmt.where(WalletEntry.id < before_id)
+    rows = list(session.scalars(stmt.order_by(WalletEntry.id.desc()).limit(limit + 1)))
+    return rows[:limit], len(rows) > limit
+
+
+def reservation(session: Session, reservation_id: str, *, for_update: bool = False) -> Reservation:
+    res = session.get(Reservation, reservation_id, with_for_update=for_update or None)
+    if res is None:
+        raise NotFound("reservation", reservation_id)
+    return res
+
+
+def expired_reservations(session: Session, now: datetime, limit: int) -> Sequence[Reservation]:
+    return session.scalars(select(Reservation).where(Reservation.status == "held", Reservation.expires_at <= now)
+                           .order_by(Reservation.expires_at).limit(limit).with_for_update(skip_locked=True)).all()

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from langganan.wallets.models import Reservation, Wallet, WalletEntry
+
+
+class WalletOut(BaseModel):
+    kind: str
+    balance: int = Field(description="Spendable credit (granted + paid); holds are already taken out")
+    granted_balance: int
+    paid_balance: int
+    granted_expires_at: datetime | None
+    reserved: int
+    currency: str
+
+
+class WalletList(BaseModel):
+    data: list[WalletOut]
+    has_more: bool = False
+
+
+class EntryOut(BaseModel):
+    id: str
+    type: str
+    amount: int = Field(description="Signed: credit in, debit out")
+    granted_amount: int
+    balance_after: int
+    meter: str | None
+    quantity: int | None
+    reference: str | None
+    created_at: datetime
+
+
+class EntryList(BaseModel):
+    data: list[EntryOut]
+    has_more: bool
+
+
+class TopUpRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    wallet: str = Field(description="conversation or broadcast")
+    amount: StrictInt = Field(description="Rupiah; conversation 30.000-1.000.000, broadcast 10.000-5.000.000")
+    payment_method: str = "bank_transfer"
+    payment_method_id: str | None = None
+    bank: str | None = None
+
+
+class ReservationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    account_id: str
+    meter: str
+    quantity: StrictInt = Field(ge=1, le=10_000_000)
+    expires_in_seconds: StrictInt | None = None
+
+
+class CaptureIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    quantity: StrictInt = Field(ge=0)
+
+
+class ReservationOut(BaseModel):
+    id: str
+    account_id: str
+    meter: str
+    quantity: int
+    amount: int
+    captured_quantity: int
+    status: str
+    expires_at: datetime
+    created_at: datetime
+
+
+def wallet_out(w: Wallet) -> WalletOut:
+    return WalletOut(kind=w.kind, balance=w.balance, granted_balance=w.granted_balance,
+                     paid_balance=w.balance - w.granted_balance, granted_expires_at=w.granted_expires_at,
+                     reserved=w.reserved, currency=w.currency)
+
+
+def entry_out(e: WalletEntry) -> EntryOut:
+    return EntryOut(id=str(e.id), type=e.type, amount=e.amount, granted_amount=e.granted_amount,
+                    balance_after=e.balance_after, meter=e.meter, quantity=e.quantity, reference=e.reference,
+                    created_at=e.created_at)
+
+
+def reservation_out(r: Reservation) -> ReservationOut:
+    return ReservationOut(id=r.id, account_id=r.account_id, meter=r.meter, quantity=r.quantity, amount=r.amount,
+                          captured_quantity=r.captured_quantity, status=r.status, expires_at=r.expires_at,
+                          created_at=r.created_at)
