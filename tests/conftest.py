@@ -166,6 +166,22 @@ class Env:
     def now(self) -> datetime:
         return datetime.fromisoformat(self.ok(self.get("/v1/sandbox/clock"))["now"])
 
+    def wallet(self, account_id: str, kind: str = "conversation") -> dict[str, Any]:
+        wallets = self.ok(self.get(f"/v1/accounts/{account_id}/wallets"))["data"]
+        return dict(next(w for w in wallets if w["kind"] == kind))
+
+    def top_up(self, account_id: str, wallet: str, amount: int) -> dict[str, Any]:
+        invoice = self.ok(self.post(f"/v1/accounts/{account_id}/top-ups",
+                                    {"wallet": wallet, "amount": amount, "payment_method": "bank_transfer"}), 201)
+        self.pay_va(invoice)
+        return dict(invoice)
+
+    def assert_books(self) -> None:
+        from langganan.verify import violations
+
+        with self.db.transaction() as s:
+            assert violations(s) == []
+
     def event_types(self, account_id: str) -> list[str]:
         out: list[str] = []
         after = None

@@ -185,5 +185,20 @@ def clock_advance(days: Annotated[int, typer.Option(min=0)] = 0, hours: Annotate
                                   "periods_rolled": report.periods_rolled}))
 
 
+@app.command()
+def verify() -> None:
+    """Check the books: wallet balances = ledger sums, holds, usage entries, invoice totals."""
+    from langganan.verify import violations
+
+    _settings, db = _setup()
+    with db.transaction() as s:
+        problems = violations(s)
+    for problem in problems:
+        console.print(f"[red]✗[/red] {problem}")
+    if problems:
+        raise typer.Exit(1)
+    console.print("[green]✓ all invariants hold[/green]")
+
+
 def main() -> None:
     app()

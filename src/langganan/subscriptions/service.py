@@ -67,6 +67,8 @@ def start_allotment(session: Session, sub: Subscription, account: Account, plan:
     end = min(add_months_anchored(start, 1, sub.anchor_day, account.timezone), sub.current_period_end)
     sub.allotment_start, sub.allotment_end, sub.broadcasts_used = start, end, 0
     wallet = wallets_repo.get(session, account.id, "conversation", for_update=True)
+    if wallet.granted_expires_at is not None:  # a new allotment replaces whatever grant was running
+        wallets.expire_grant(session, wallet, min(start, wallet.granted_expires_at))
     wallets.grant(session, wallet, plan.included_credit.get("conversation", 0), end, start,
                   reference=f"{plan.name} included credit")
 
