@@ -13,6 +13,7 @@ from sqlalchemy import func, select, text
 
 from langganan import __version__
 from langganan.accounts.endpoints import router as accounts_router
+from langganan.addons.endpoints import router as addons_router
 from langganan.apikeys import service as apikeys
 from langganan.catalog import service as catalog_service
 from langganan.catalog.endpoints import router as catalog_router
@@ -106,7 +107,8 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
     app.state.ctx = ctx
     install_error_handlers(app)
     for router in (catalog_router, accounts_router, subscriptions_router, invoices_router, payments_router,
-                   events_router, sandbox_router, wallets_router, usage_router, entitlements_router):
+                   events_router, sandbox_router, wallets_router, usage_router, entitlements_router,
+                   addons_router):
         app.include_router(router)
     app.add_middleware(IdempotencyMiddleware, db=db)
 

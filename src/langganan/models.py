@@ -1,6 +1,7 @@
 """Every table, imported once so the metadata (and Alembic) sees them all."""
 
 from langganan.accounts.models import Account, TrialClaim
+from langganan.addons.models import SubscriptionAddOn
 from langganan.apikeys.models import ApiKey
 from langganan.catalog.models import CatalogVersion
 from langganan.events.models import Event
@@ -17,6 +18,7 @@ metadata = Base.metadata
 __all__ = [
     "Account", "ApiKey", "CatalogVersion", "EngineClock", "Event", "GatewayNotification",
     "IdempotencyRecord", "Invoice", "InvoiceLine", "InvoiceSequence", "Payment", "PaymentMethod",
-    "Reservation", "Subscription", "TrialClaim", "UnappliedPayment", "UsageEvent", "Wallet", "WalletEntry",
+    "Reservation", "Subscription", "SubscriptionAddOn", "TrialClaim", "UnappliedPayment", "UsageEvent",
+    "Wallet", "WalletEntry",
     "metadata",
 ]

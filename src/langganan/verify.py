@@ -23,7 +23,8 @@ def violations(session: Session) -> list[str]:
         select(WalletEntry.wallet_id, func.coalesce(func.sum(WalletEntry.amount), 0).label("amount"),
                func.coalesce(func.sum(WalletEntry.granted_amount), 0).label("granted"))
         .group_by(WalletEntry.wallet_id))}
-    held: dict[str, int] = {row[0]: int(row[1]) for row in session.execute(select(Reservation.wallet_id, func.sum(Reservation.amount))
+    held: dict[str, int] = {row[0]: int(row[1]) for row in session.execute(
+        select(Reservation.wallet_id, func.sum(Reservation.amount))
                                 .where(Reservation.status == "held").group_by(Reservation.wallet_id))}
     for w in session.scalars(select(Wallet)):
         row = sums.get(w.id)
@@ -50,7 +51,8 @@ def violations(session: Session) -> list[str]:
         row = lines.get(inv.id)
         sub, disc = (int(row.sub), -int(row.disc)) if row else (0, 0)
         if sub != inv.subtotal or disc != inv.discount:
-            out.append(f"invoice {inv.number}: subtotal/discount {inv.subtotal}/{inv.discount} but lines give {sub}/{disc}")
+            out.append(f"invoice {inv.number}: subtotal/discount {inv.subtotal}/{inv.discount} "
+                       f"but lines give {sub}/{disc}")
         if inv.total != max(0, inv.subtotal - inv.discount) + inv.tax:
             out.append(f"invoice {inv.number}: total {inv.total} != subtotal - discount + tax")
     return out

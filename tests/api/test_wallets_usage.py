@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from tests.conftest import Env
 
 
-def usage(env: Env, event_id: str, account_id: str, meter: str = "conversation_reply", quantity: int = 1):  # noqa: ANN201
+def usage(env: Env, event_id: str, account_id: str, meter: str = "conversation_reply", quantity: int = 1) -> Any:
     return env.post("/v1/usage", {"id": event_id, "account_id": account_id, "meter": meter, "quantity": quantity})
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from langganan.accounts.models import Account
+from langganan.addons import service as addons
 from langganan.kit.errors import Unprocessable
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions.service import plan_of
@@ -27,10 +28,12 @@ class Limit:
 def limits_for(session: Session, account: Account) -> tuple[str, dict[str, bool], dict[str, Limit], datetime | None]:
     sub = subs_repo.for_account(session, account.id)
     plan = plan_of(session, sub)
+    extra = addons.extra_limits(session, sub)
+    total = {name: value + extra.get(name, 0) for name, value in plan.limits.items()}
     limits = {
-        "users": Limit(plan.limits["users"], account.users_count),
-        "contacts": Limit(plan.limits["contacts"], account.contacts_count),
-        "broadcasts_per_month": Limit(plan.limits["broadcasts_per_month"], sub.broadcasts_used),
+        "users": Limit(total["users"], account.users_count),
+        "contacts": Limit(total["contacts"], account.contacts_count),
+        "broadcasts_per_month": Limit(total["broadcasts_per_month"], sub.broadcasts_used),
     }
     return plan.code, plan.features, limits, sub.allotment_end
 

@@ -51,7 +51,7 @@ def can_apply(session: Session, invoice: Invoice) -> bool:
 
 def fulfil(session: Session, invoice: Invoice, now: datetime) -> None:
     """Do what a paid invoice was bought for."""
-    if invoice.type in ("subscription", "plan_change", "renewal"):
+    if invoice.type in ("subscription", "plan_change", "renewal", "add_on"):
         subscriptions.apply_paid_invoice(session, invoice, now)
     elif invoice.type == "top_up":
         wallets.credit_top_up(session, invoice.account_id, invoice.action["wallet"], int(invoice.action["amount"]),

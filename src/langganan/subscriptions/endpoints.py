@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from langganan.accounts import repository as accounts_repo
+from langganan.addons import repository as addons_repo
 from langganan.catalog import service as catalog_service
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices.schemas import InvoiceOut, invoice_view
@@ -28,7 +29,10 @@ router = APIRouter(prefix="/v1/accounts/{account_id}/subscription", tags=["subsc
 def _view(ctx: AppContext, account_id: str) -> SubscriptionOut:
     with ctx.unit() as (s, _now):
         sub = repository.for_account(s, account_id)
-        return subscription_out(sub, catalog_service.get(s, sub.catalog_version_id).version)
+        items: list[dict[str, object]] = [
+            {"id": it.id, "add_on": it.add_on_code, "quantity": it.quantity, "status": it.status,
+             "ends_at": it.ends_at} for it in addons_repo.live_items(s, sub.id)]
+        return subscription_out(sub, catalog_service.get(s, sub.catalog_version_id).version, items)
 
 
 @router.get("", response_model=SubscriptionOut)

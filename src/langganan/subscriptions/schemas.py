@@ -75,7 +75,8 @@ class CancelRequest(BaseModel):
     at_period_end: StrictBool = True
 
 
-def subscription_out(sub: Subscription, catalog_version: int) -> SubscriptionOut:
+def subscription_out(sub: Subscription, catalog_version: int,
+                     add_ons: list[dict[str, object]] | None = None) -> SubscriptionOut:
     pending = None
     if sub.pending_plan:
         pending = PendingChange(plan=sub.pending_plan, interval=sub.pending_interval or sub.interval,
@@ -84,7 +85,7 @@ def subscription_out(sub: Subscription, catalog_version: int) -> SubscriptionOut
                            status=sub.status, current_period_start=sub.current_period_start,
                            current_period_end=sub.current_period_end, trial_end=sub.trial_end,
                            cancel_at_period_end=sub.cancel_at_period_end, pending_change=pending,
-                           catalog_version=catalog_version)
+                           catalog_version=catalog_version, add_ons=add_ons or [])
 
 
 def preview_out(quote: Quote, currency: str, blocked: list[str]) -> PreviewOut:

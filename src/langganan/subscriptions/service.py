@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
 from langganan.accounts.models import Account, TrialClaim
+from langganan.addons import service as addons
 from langganan.catalog import service as catalog_service
 from langganan.catalog.rules import Catalog, Plan
 from langganan.config import Settings
@@ -116,6 +117,12 @@ def _target(session: Session, plan_code: str, interval: str | None, sub: Subscri
     return plan, interval
 
 
+def _with_add_ons(session: Session, sub: Subscription, plan: Plan) -> dict[str, int]:
+    """The plan's limits plus the add-ons that continue into the next period."""
+    extra = addons.extra_limits(session, sub, exclude_stopping=True)
+    return {name: value + extra.get(name, 0) for name, value in plan.limits.items()}
+
+
 def _usage(account: Account) -> dict[str, int]:
     return {"users": account.users_count, "contacts": account.contacts_count}
 
@@ -125,7 +132,7 @@ def preview(session: Session, account: Account, plan_code: str, interval: str | 
     sub = repository.for_account(session, account.id)
     plan, interval = _target(session, plan_code, interval, sub)
     quote = quote_change(current_term(session, sub), plan, interval, now, account.timezone)
-    blocked = exceeded_limits(plan.limits, _usage(account)) if quote.kind == "downgrade" else []
+    blocked = exceeded_limits(_with_add_ons(session, sub, plan), _usage(account)) if quote.kind == "downgrade" else []
     return quote, blocked
 
 
@@ -148,7 +155,7 @@ def change(session: Session, settings: Settings, account: Account, plan_code: st
     term = current_term(session, sub)
     quote = quote_change(term, plan, interval, now, account.timezone)
     if quote.kind == "downgrade":
-        blocked = exceeded_limits(plan.limits, _usage(account))
+        blocked = exceeded_limits(_with_add_ons(session, sub, plan), _usage(account))
         if blocked:
             raise Conflict("limit_exceeded", f"Current usage does not fit {plan.name}: "
                            f"{', '.join(blocked)} over the limit.", param="plan", limits=blocked)
@@ -201,12 +208,13 @@ def renew(session: Session, settings: Settings, account: Account, now: datetime)
     end = period_end(start, sub.interval, sub.anchor_day, account.timezone)
     price = plan.price(sub.interval)  # rule 13: the catalog reaches the subscription at renewal
     line = Line("plan", f"{plan_label(plan, sub.interval)} renewal", 1, price, price, start, end)
+    lines = [line, *addons.renewal_lines(session, sub, start, end)]
     action = {"kind": "renewal", "plan": plan.code, "interval": sub.interval, "catalog_version_id": catalog.id,
               "period_amount": price, "period_start": start.isoformat(), "period_end": end.isoformat()}
-    invoice = invoices.issue(session, settings, account=account, type_="renewal", lines=[line], action=action,
+    invoice = invoices.issue(session, settings, account=account, type_="renewal", lines=lines, action=action,
                              now=now, expires_at=start, subscription_id=sub.id,
                              package=plan_label(plan, sub.interval), period_start=start, period_end=end,
-                             status="paid" if price <= 0 else "unpaid")
+                             status="paid" if sum(ln.amount for ln in lines) <= 0 else "unpaid")
     if invoice.status == "paid":
         apply_paid_invoice(session, invoice, now)
     return invoice, True
@@ -236,6 +244,7 @@ def _to_free(session: Session, sub: Subscription, account: Account, at: datetime
     renewal = invoices_repo.renewal_for(session, sub.id, sub.current_period_end)
     if renewal is not None and renewal.status == "unpaid":
         invoices.cancel(session, renewal, at)
+    addons.on_period_roll(session, sub, at, renewed=False)
     _start_period(session, sub, account, catalog, catalog.plans[catalog.default_plan], "month", at,
                   status="active", amount=0)
     if trialing:
@@ -265,6 +274,8 @@ def can_apply(session: Session, invoice: Invoice) -> bool:
     if kind == "renewal":
         return (sub.current_period_end.isoformat() == action["period_start"]
                 and sub.plan_code != catalog.default_plan)
+    if kind == "add_on":
+        return sub.plan_code != catalog.default_plan and addons.can_apply(sub, invoice)
     return False
 
 
@@ -276,6 +287,9 @@ def apply_paid_invoice(session: Session, invoice: Invoice, now: datetime) -> Non
     assert sub is not None
     account = accounts_repo.get(session, sub.account_id)
     action = invoice.action
+    if action["kind"] == "add_on":
+        addons.activate(session, sub, invoice, now)
+        return
     catalog = catalog_service.get(session, int(action["catalog_version_id"]))
     plan = catalog.plans[action["plan"]]
     was = _snapshot(sub)
@@ -342,6 +356,7 @@ def roll_period(session: Session, sub: Subscription) -> None:
         sub.current_period_end = datetime.fromisoformat(action["period_end"])
         sub.status = "active"
         sub.updated_at = at
+        addons.on_period_roll(session, sub, at, renewed=True)
         start_allotment(session, sub, account, plan_of(session, sub), at)
         events.emit(session, "subscription.renewed", account.id, {**_snapshot(sub), "previous": was}, at)
         return

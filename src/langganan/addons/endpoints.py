@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from langganan.accounts import repository as accounts_repo
+from langganan.addons import repository, service
+from langganan.addons.models import SubscriptionAddOn
+from langganan.invoices import repository as invoices_repo
+from langganan.invoices.schemas import InvoiceOut, invoice_view
+from langganan.kit.web import AnyKey, Ctx
+from langganan.payments.endpoints import finish_card, open_payment
+from langganan.payments.models import Payment
+from langganan.subscriptions import repository as subs_repo
+from langganan.subscriptions.service import plan_of, require_billing_info
+
+router = APIRouter(prefix="/v1/accounts/{account_id}/add-ons", tags=["add-ons"])
+
+
+class BuyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    add_on: str
+    quantity: StrictInt = Field(ge=1, le=service.MAX_QUANTITY)
+    payment_method: str = "bank_transfer"
+    payment_method_id: str | None = None
+    bank: str | None = None
+
+
+class ItemOut(BaseModel):
+    id: str
+    add_on: str
+    quantity: int
+    status: str = Field(description="active (renews with the subscription), stopping (ends at period end)")
+    ends_at: datetime | None
+
+
+class ItemList(BaseModel):
+    data: list[ItemOut]
+    has_more: bool = False
+
+
+def item_out(it: SubscriptionAddOn) -> ItemOut:
+    return ItemOut(id=it.id, add_on=it.add_on_code, quantity=it.quantity, status=it.status, ends_at=it.ends_at)
+
+
+@router.get("", response_model=ItemList, summary="Manage Add-Ons: the active add-ons")
+def list_items(account_id: str, ctx: Ctx, _: AnyKey) -> ItemList:
+    with ctx.unit() as (s, _now):
+        sub = subs_repo.for_account(s, account_id)
+        return ItemList(data=[item_out(it) for it in repository.live_items(s, sub.id)])
+
+
+@router.post("", response_model=InvoiceOut, status_code=201,
+             summary="Buy add-ons: an invoice prorated to the period end; active when paid")
+def buy(account_id: str, body: BuyIn, ctx: Ctx, _: AnyKey) -> InvoiceOut:
+    payment: Payment | None = None
+    with ctx.unit() as (s, now):
+        account = accounts_repo.get(s, account_id)
+        require_billing_info(account)
+        sub = subs_repo.for_account(s, account_id, for_update=True)
+        invoice = service.buy(s, ctx.settings, account, sub, body.add_on, body.quantity, now)
+        payment = open_payment(ctx, s, invoice, body.payment_method, body.payment_method_id, body.bank, now)
+        invoice_id = invoice.id
+    finish_card(ctx, payment)
+    with ctx.unit() as (s, _now):
+        return invoice_view(s, invoices_repo.get(s, invoice_id))
+
+
+@router.post("/{item_id}/stop", response_model=ItemOut,
+             summary="Stop an add-on at period end; 409 limit_exceeded when usage needs it")
+def stop(account_id: str, item_id: str, ctx: Ctx, _: AnyKey) -> ItemOut:
+    with ctx.unit() as (s, now):
+        account = accounts_repo.get(s, account_id)
+        sub = subs_repo.for_account(s, account_id, for_update=True)
+        item = service.stop(s, account, sub, item_id, now, plan_of(s, sub).limits)
+        return item_out(item)

@@ -1,0 +1,63 @@
+"""Buy Add-Ons and Manage Add-Ons (seed c, d): prorated, active when paid, renewed, stopped at period end."""
+
+from __future__ import annotations
+
+from tests.conftest import Env
+
+
+def test_buy_add_ons_prorated_then_they_raise_the_limits(env: Env) -> None:
+    acc = env.account()
+    env.buy(acc["id"], "growth")  # Jan 15 -> Feb 15, 31 days
+    env.advance(days=10)  # 21 days left
+    invoice = env.ok(env.post(f"/v1/accounts/{acc['id']}/add-ons",
+                              {"add_on": "additional_user", "quantity": 3}), 201)
+    assert invoice["type"] == "add_on"
+    assert invoice["total"] == round(50000 * 3 * 21 / 31)  # 101613
+    limits = env.ok(env.get(f"/v1/accounts/{acc['id']}/entitlements"))["limits"]
+    assert limits["users"]["limit"] == 10  # not before it is paid
+    env.pay_va(invoice)
+    limits = env.ok(env.get(f"/v1/accounts/{acc['id']}/entitlements"))["limits"]
+    assert limits["users"]["limit"] == 13
+    items = env.subscription(acc["id"])["add_ons"]
+    assert [(i["add_on"], i["quantity"], i["status"]) for i in items] == [("additional_user", 3, "active")]
+    env.assert_books()
+
+
+def test_add_ons_renew_with_the_subscription_and_stop_at_period_end(env: Env) -> None:
+    acc = env.account()
+    env.buy(acc["id"], "growth")
+    env.pay_va(env.ok(env.post(f"/v1/accounts/{acc['id']}/add-ons",
+                               {"add_on": "additional_contact", "quantity": 2}), 201))
+    renewal = env.ok(env.post(f"/v1/accounts/{acc['id']}/subscription/renew", {}), 201)
+    assert [ln["amount"] for ln in renewal["lines"]] == [499000, 50000]
+    env.pay_va(renewal)
+    env.advance(to="2026-02-15T10:00:00+07:00")
+    item = env.subscription(acc["id"])["add_ons"][0]
+    assert item["status"] == "active"
+
+    env.ok(env.put(f"/v1/accounts/{acc['id']}/usage-counts", {"contacts": 26000}))
+    refused = env.post(f"/v1/accounts/{acc['id']}/add-ons/{item['id']}/stop")
+    assert refused.status_code == 409 and refused.json()["error"]["limits"] == ["contacts"]
+    env.ok(env.put(f"/v1/accounts/{acc['id']}/usage-counts", {"contacts": 100}))
+    stopping = env.ok(env.post(f"/v1/accounts/{acc['id']}/add-ons/{item['id']}/stop"))
+    assert stopping["status"] == "stopping"
+    assert stopping["ends_at"] == env.subscription(acc["id"])["current_period_end"]
+    env.pay_va(env.ok(env.post(f"/v1/accounts/{acc['id']}/subscription/renew", {}), 201))
+    env.advance(to="2026-03-15T10:00:00+07:00")
+    assert env.subscription(acc["id"])["add_ons"] == []
+
+
+def test_add_ons_need_a_paid_plan_and_end_with_it(env: Env) -> None:
+    acc = env.account()
+    refused = env.post(f"/v1/accounts/{acc['id']}/add-ons", {"add_on": "additional_user", "quantity": 1})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "paid_plan_required"
+    env.buy(acc["id"], "growth")
+    bad = env.post(f"/v1/accounts/{acc['id']}/add-ons", {"add_on": "teleporter", "quantity": 1})
+    assert bad.status_code == 404
+    zero = env.post(f"/v1/accounts/{acc['id']}/add-ons", {"add_on": "additional_user", "quantity": 0})
+    assert zero.status_code == 422
+    env.pay_va(env.ok(env.post(f"/v1/accounts/{acc['id']}/add-ons", {"add_on": "additional_user",
+                                                                      "quantity": 1}), 201))
+    env.advance(to="2026-02-15T10:00:00+07:00")  # not renewed: back to Free, add-ons end with the plan
+    assert env.subscription(acc["id"])["plan"] == "free"
+    assert env.subscription(acc["id"])["add_ons"] == []
