@@ -28,6 +28,7 @@ from langganan.kit.db import Database
 from langganan.kit.idempotency import IdempotencyMiddleware, purge_expired
 from langganan.kit.migrate import is_empty, upgrade
 from langganan.kit.models import EngineClock
+from langganan.kit.nul import RefuseNulMiddleware
 from langganan.kit.web import AppContext, install_error_handlers
 from langganan.payments.endpoints import router as payments_router
 from langganan.payments.gateway import Gateway
@@ -111,6 +112,7 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
                    addons_router):
         app.include_router(router)
     app.add_middleware(IdempotencyMiddleware, db=db)
+    app.add_middleware(RefuseNulMiddleware)  # outermost: runs before idempotency records anything
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

@@ -346,3 +346,50 @@ def test_notification_for_unknown_gateway(env: Env) -> None:
     with unchanged(env):
         assert_error(env.client.post("/v1/gateways/midtrans/notifications", content=body, headers=headers),
                      404, "gateway_not_found")
+
+
+# -- the snapshot itself notices a change ----------------------------------------------------------------
+
+def test_snapshot_sees_a_change(env: Env) -> None:
+    acc = env.account()
+    before = snapshot(env, acc["id"])
+    env.ok(env.put(f"/v1/accounts/{acc['id']}/usage-counts", {"users": 1}))
+    env.ok(env.post(f"/v1/accounts/{acc['id']}/subscription/change", {"plan": "growth"}))
+    after = snapshot(env, acc["id"])
+    assert count_changes(before, after).keys() >= {"invoices", "invoice_lines", "payments", "events"}
+
+
+# -- bad input at the edges of what can be stored ------------------------------------------
+
+@pytest.mark.parametrize("users", [2**31, 10**20])
+def test_usage_count_beyond_storable_range(env: Env, users: int) -> None:
+    acc = env.account()
+    with unchanged(env, acc["id"]):
+        assert_error(env.put(f"/v1/accounts/{acc['id']}/usage-counts", {"users": users}), 422,
+                     "invalid_parameter", "users")
+
+
+def test_bank_transfer_amount_beyond_storable_range(env: Env) -> None:
+    acc, invoice = unpaid_invoice(env)
+    with unchanged(env, acc["id"], invoice["id"]):
+        assert_error(env.post("/v1/sandbox/bank-transfers", {"va_number": invoice["payment"]["va_number"],
+                                                             "amount": 10**20}), 422, "invalid_parameter", "amount")
+
+
+def test_nul_character_in_text_field(env: Env) -> None:
+    with unchanged(env):
+        assert_error(env.post("/v1/accounts", {"name": "Toko\x00Maju", "email": "owner@example.id"}), 400,
+                     "invalid_characters")
+
+
+def test_nul_character_in_an_id_or_query_is_refused(env: Env) -> None:
+    with unchanged(env):
+        assert_error(env.get("/v1/accounts/acc%00"), 400, "invalid_characters")
+        assert_error(env.get("/v1/accounts?starting_after=%00"), 400, "invalid_characters")
+
+
+def test_clock_advance_beyond_supported_range(env: Env) -> None:
+    with unchanged(env):
+        assert_error(env.post("/v1/sandbox/clock/advance", {"to": "9999-12-31T00:00:00+00:00"}), 422,
+                     "invalid_parameter", "to")
+    assert env.now() == CLOCK_START

@@ -33,8 +33,8 @@ class BillingInfo(BaseModel):
 
 class UsageCounts(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    users: StrictInt | None = Field(default=None, ge=0)
-    contacts: StrictInt | None = Field(default=None, ge=0)
+    users: StrictInt | None = Field(default=None, ge=0, le=2_000_000_000)
+    contacts: StrictInt | None = Field(default=None, ge=0, le=2_000_000_000)
 
 
 class AccountOut(BaseModel):

@@ -97,10 +97,11 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error(422, "invalid_request_error", code, text, param)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed"}
-        return _error(exc.status_code, "invalid_request_error", codes.get(exc.status_code, "http_error"),
-                      str(exc.detail))
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        known = {404: ("not_found", f"There is no {request.url.path} here; see /docs for the API."),
+                 405: ("method_not_allowed", f"{request.method} is not allowed on {request.url.path}.")}
+        code, message = known.get(exc.status_code, ("http_error", str(exc.detail)))
+        return _error(exc.status_code, "invalid_request_error", code, message)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -24,6 +24,9 @@ def sandbox_only(request: Request) -> None:
 router = APIRouter(prefix="/v1/sandbox", tags=["sandbox"], dependencies=[Depends(sandbox_only)])
 
 
+MAX_ADVANCE = timedelta(days=3660)
+
+
 class CardIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     number: str = Field(min_length=12, max_length=23)
@@ -39,7 +42,7 @@ class CardToken(BaseModel):
 class TransferIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     va_number: str = Field(min_length=4, max_length=40)
-    amount: StrictInt = Field(gt=0, description="What the simulated bank pays, in the minor unit")
+    amount: StrictInt = Field(gt=0, le=10**15, description="What the simulated bank pays, in the minor unit")
     currency: str = "IDR"
 
 
@@ -101,6 +104,8 @@ def advance_clock(body: AdvanceIn, ctx: Ctx, _: AnyKey) -> ClockOut:
         raise Unprocessable("missing_parameter", "Give days, hours or to.", param="days")
     with ctx.unit() as (s, now):
         target = body.to or now + timedelta(days=body.days or 0, hours=body.hours or 0)
+        if target > now + MAX_ADVANCE:
+            raise Unprocessable("invalid_parameter", "The clock moves at most 10 years in one step.", param="to")
         ctx.clock.advance_to(s, target)
     report = run_due(ctx.db, ctx.clock.now)
     with ctx.unit() as (_s, now):
