@@ -7,9 +7,10 @@ workers does nothing twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,7 @@ from langganan.wallets import repository as wallets_repo
 from langganan.wallets import reservations
 
 BATCH = 200
+T = TypeVar("T")
 
 
 @dataclass
@@ -48,31 +50,24 @@ def _expire_invoices(session: Session, now: datetime) -> int:
     return count
 
 
-def _roll_periods(session: Session, now: datetime) -> int:
-    count = 0
-    for sub in subs_repo.due_period_ends(session, now, BATCH):
+def _each(session: Session, rows: Sequence[T], step: Callable[[Session, T], None]) -> int:
+    """Apply `step` to each claimed row inside its own savepoint."""
+    for row in rows:
         with session.begin_nested():
-            subscriptions.roll_period(session, sub)
-        count += 1
-    return count
+            step(session, row)
+    return len(rows)
+
+
+def _roll_periods(session: Session, now: datetime) -> int:
+    return _each(session, subs_repo.due_period_ends(session, now, BATCH), subscriptions.roll_period)
 
 
 def _roll_allotments(session: Session, now: datetime) -> int:
-    count = 0
-    for sub in subs_repo.due_allotments(session, now, BATCH):
-        with session.begin_nested():
-            subscriptions.roll_allotment(session, sub)
-        count += 1
-    return count
+    return _each(session, subs_repo.due_allotments(session, now, BATCH), subscriptions.roll_allotment)
 
 
 def _release_reservations(session: Session, now: datetime) -> int:
-    count = 0
-    for res in wallets_repo.expired_reservations(session, now, BATCH):
-        with session.begin_nested():
-            reservations.expire(session, res)
-        count += 1
-    return count
+    return _each(session, wallets_repo.expired_reservations(session, now, BATCH), reservations.expire)
 
 
 def run_due(db: Database, now_fn: Callable[[Session], datetime]) -> DueReport:

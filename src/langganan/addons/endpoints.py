@@ -4,15 +4,15 @@ from datetime import datetime
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
 from langganan.addons import repository, service
 from langganan.addons.models import SubscriptionAddOn
-from langganan.invoices import repository as invoices_repo
-from langganan.invoices.schemas import InvoiceOut, invoice_view
+from langganan.invoices.models import Invoice
+from langganan.invoices.schemas import InvoiceOut
 from langganan.kit.web import AnyKey, Ctx
-from langganan.payments.endpoints import finish_card, open_payment
-from langganan.payments.models import Payment
+from langganan.payments.endpoints import checkout
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions.service import plan_of, require_billing_info
 
@@ -54,18 +54,14 @@ def list_items(account_id: str, ctx: Ctx, _: AnyKey) -> ItemList:
 
 @router.post("", response_model=InvoiceOut, status_code=201,
              summary="Buy add-ons: an invoice prorated to the period end; active when paid")
-def buy(account_id: str, body: BuyIn, ctx: Ctx, _: AnyKey) -> InvoiceOut:
-    payment: Payment | None = None
-    with ctx.unit() as (s, now):
+def buy(account_id: str, body: BuyIn, ctx: Ctx, _: AnyKey) -> InvoiceOut | None:
+    def build(s: Session, now: datetime) -> Invoice:
         account = accounts_repo.get(s, account_id)
         require_billing_info(account)
         sub = subs_repo.for_account(s, account_id, for_update=True)
-        invoice = service.buy(s, ctx.settings, account, sub, body.add_on, body.quantity, now)
-        payment = open_payment(ctx, s, invoice, body.payment_method, body.payment_method_id, body.bank, now)
-        invoice_id = invoice.id
-    finish_card(ctx, payment)
-    with ctx.unit() as (s, _now):
-        return invoice_view(s, invoices_repo.get(s, invoice_id))
+        return service.buy(s, ctx.settings, account, sub, body.add_on, body.quantity, now)
+
+    return checkout(ctx, build, method=body.payment_method, payment_method_id=body.payment_method_id, bank=body.bank)
 
 
 @router.post("/{item_id}/stop", response_model=ItemOut,

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
 from langganan.invoices import repository, service
+from langganan.invoices.models import Invoice
 from langganan.invoices.schemas import (
     InvoiceList,
     InvoiceOut,
@@ -15,10 +18,10 @@ from langganan.invoices.schemas import (
     invoice_view,
     invoice_views,
 )
-from langganan.kit.errors import Unprocessable
+from langganan.kit.errors import Conflict, Unprocessable
 from langganan.kit.web import AdminKey, AnyKey, Ctx, Limit, StartingAfter
 from langganan.payments import service as payments
-from langganan.payments.endpoints import finish_card, open_payment
+from langganan.payments.endpoints import checkout
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
 
@@ -63,13 +66,14 @@ def get_invoice_pdf(invoice_id: str, ctx: Ctx, _: AnyKey) -> Response:
 
 @router.post("/{invoice_id}/pay", response_model=InvoiceOut,
              summary="Pay an unpaid invoice by saved card (charged now) or bank transfer (virtual account)")
-def pay_invoice(invoice_id: str, body: PayRequest, ctx: Ctx, _: AnyKey) -> InvoiceOut:
-    with ctx.unit() as (s, now):
+def pay_invoice(invoice_id: str, body: PayRequest, ctx: Ctx, _: AnyKey) -> InvoiceOut | None:
+    def build(s: Session, _now: datetime) -> Invoice:
         invoice = repository.get(s, invoice_id)
-        payment = open_payment(ctx, s, invoice, body.payment_method, body.payment_method_id, body.bank, now)
-    finish_card(ctx, payment)
-    with ctx.unit() as (s, _now):
-        return invoice_view(s, repository.get(s, invoice_id))
+        if invoice.status != "unpaid":
+            raise Conflict("invoice_not_payable", f"Invoice {invoice.number} is {invoice.status}; it cannot be paid.")
+        return invoice
+
+    return checkout(ctx, build, method=body.payment_method, payment_method_id=body.payment_method_id, bank=body.bank)
 
 
 @router.post("/{invoice_id}/mark-paid", response_model=InvoiceOut,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from anyio import to_thread
@@ -7,7 +8,9 @@ from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
+from langganan.invoices import repository as invoices_repo
 from langganan.invoices.models import Invoice
+from langganan.invoices.schemas import InvoiceOut, invoice_view
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import NotFound
 from langganan.kit.web import AnyKey, AppContext, Ctx
@@ -28,6 +31,23 @@ def open_payment(ctx: AppContext, session: Session, invoice: Invoice, method: st
                  bank: str | None, now: datetime) -> Payment:
     return service.start(session, ctx.settings, ctx.gateway, invoice, method=method,
                          payment_method_id=payment_method_id, bank=bank, now=now)
+
+
+def checkout(ctx: AppContext, build: Callable[[Session, datetime], Invoice | None], *, method: str,
+             payment_method_id: str | None, bank: str | None) -> InvoiceOut | None:
+    """The purchase flow every paid action shares: issue the invoice and open its payment in one
+    transaction, commit, charge a card outside it (rule 11), then answer with the invoice as it is now."""
+    payment: Payment | None = None
+    with ctx.unit() as (s, now):
+        invoice = build(s, now)
+        if invoice is not None and invoice.status == "unpaid":
+            payment = open_payment(ctx, s, invoice, method, payment_method_id, bank, now)
+        invoice_id = invoice.id if invoice is not None else None
+    finish_card(ctx, payment)
+    if invoice_id is None:
+        return None
+    with ctx.unit() as (s, _now):
+        return invoice_view(s, invoices_repo.get(s, invoice_id))
 
 
 def finish_card(ctx: AppContext, payment: Payment | None) -> None:

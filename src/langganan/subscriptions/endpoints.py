@@ -1,16 +1,19 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Response
+from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
 from langganan.addons import repository as addons_repo
 from langganan.catalog import service as catalog_service
-from langganan.invoices import repository as invoices_repo
-from langganan.invoices.schemas import InvoiceOut, invoice_view
+from langganan.invoices.models import Invoice
+from langganan.invoices.schemas import InvoiceOut
 from langganan.kit.web import AnyKey, AppContext, Ctx
-from langganan.payments.endpoints import finish_card, open_payment
-from langganan.payments.models import Payment
+from langganan.payments.endpoints import checkout
 from langganan.subscriptions import repository, service
+from langganan.subscriptions.rules import Quote
 from langganan.subscriptions.schemas import (
     CancelRequest,
     ChangeOut,
@@ -51,33 +54,27 @@ def preview(account_id: str, body: PreviewRequest, ctx: Ctx, _: AnyKey) -> Previ
 @router.post("/change", response_model=ChangeOut,
              summary="Upgrade (invoice now, switch when paid) or schedule a downgrade at period end")
 def change(account_id: str, body: ChangeRequest, ctx: Ctx, _: AnyKey) -> ChangeOut:
-    payment: Payment | None = None
-    with ctx.unit() as (s, now):
-        account = accounts_repo.get(s, account_id)
-        quote, invoice = service.change(s, ctx.settings, account, body.plan, body.interval, now)
-        if invoice is not None and invoice.status == "unpaid":
-            payment = open_payment(ctx, s, invoice, body.payment_method, body.payment_method_id, body.bank, now)
-        invoice_id = invoice.id if invoice else None
-    finish_card(ctx, payment)
-    with ctx.unit() as (s, _now):
-        inv = invoice_view(s, invoices_repo.get(s, invoice_id)) if invoice_id else None
-        return ChangeOut(kind=quote.api_kind, invoice=inv, applies_at=quote.applies_at)
+    quotes: list[Quote] = []
+
+    def build(s: Session, now: datetime) -> Invoice | None:
+        quote, invoice = service.change(s, ctx.settings, accounts_repo.get(s, account_id), body.plan,
+                                        body.interval, now)
+        quotes.append(quote)
+        return invoice
+
+    inv = checkout(ctx, build, method=body.payment_method, payment_method_id=body.payment_method_id, bank=body.bank)
+    return ChangeOut(kind=quotes[0].api_kind, invoice=inv, applies_at=quotes[0].applies_at)
 
 
 @router.post("/renew", response_model=InvoiceOut,
              summary="The renewal invoice for the period after the current one (returns the open one if any)")
-def renew(account_id: str, body: RenewRequest, ctx: Ctx, _: AnyKey, response: Response) -> InvoiceOut:
-    payment: Payment | None = None
-    with ctx.unit() as (s, now):
-        account = accounts_repo.get(s, account_id)
-        invoice, created = service.renew(s, ctx.settings, account, now)
-        if invoice.status == "unpaid":
-            payment = open_payment(ctx, s, invoice, body.payment_method, body.payment_method_id, body.bank, now)
-        invoice_id = invoice.id
-    response.status_code = 201 if created else 200
-    finish_card(ctx, payment)
-    with ctx.unit() as (s, _now):
-        return invoice_view(s, invoices_repo.get(s, invoice_id))
+def renew(account_id: str, body: RenewRequest, ctx: Ctx, _: AnyKey, response: Response) -> InvoiceOut | None:
+    def build(s: Session, now: datetime) -> Invoice:
+        invoice, created = service.renew(s, ctx.settings, accounts_repo.get(s, account_id), now)
+        response.status_code = 201 if created else 200
+        return invoice
+
+    return checkout(ctx, build, method=body.payment_method, payment_method_id=body.payment_method_id, bank=body.bank)
 
 
 @router.post("/cancel", response_model=SubscriptionOut,

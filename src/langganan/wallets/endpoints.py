@@ -4,16 +4,16 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
-from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
+from langganan.invoices.models import Invoice
 from langganan.invoices.rules import Line
-from langganan.invoices.schemas import InvoiceOut, invoice_view
+from langganan.invoices.schemas import InvoiceOut
 from langganan.kit.errors import Unprocessable
 from langganan.kit.web import AnyKey, Ctx, Limit
-from langganan.payments.endpoints import finish_card, open_payment
-from langganan.payments.models import Payment
+from langganan.payments.endpoints import checkout
 from langganan.subscriptions.service import require_billing_info
 from langganan.wallets import repository, reservations, service
 from langganan.wallets.schemas import (
@@ -61,22 +61,19 @@ def list_entries(account_id: str, kind: str, ctx: Ctx, _: AnyKey,
 
 @router.post("/accounts/{account_id}/top-ups", response_model=InvoiceOut, status_code=201,
              summary="Top up a wallet: an invoice; the wallet is credited when it is paid")
-def top_up(account_id: str, body: TopUpRequest, ctx: Ctx, _: AnyKey) -> InvoiceOut:
+def top_up(account_id: str, body: TopUpRequest, ctx: Ctx, _: AnyKey) -> InvoiceOut | None:
     service.check_top_up(body.wallet, body.amount)
-    payment: Payment | None = None
-    with ctx.unit() as (s, now):
+
+    def build(s: Session, now: datetime) -> Invoice:
         account = accounts_repo.get(s, account_id)
         require_billing_info(account)
         label = WALLET_LABEL[body.wallet]
-        invoice = invoices.issue(s, ctx.settings, account=account, type_="top_up",
-                                 lines=[Line("top_up", f"{label} top-up", 1, body.amount, body.amount)],
-                                 action={"kind": "top_up", "wallet": body.wallet, "amount": body.amount}, now=now,
-                                 expires_at=now + timedelta(days=ctx.settings.invoice_payment_days), package=label)
-        payment = open_payment(ctx, s, invoice, body.payment_method, body.payment_method_id, body.bank, now)
-        invoice_id = invoice.id
-    finish_card(ctx, payment)
-    with ctx.unit() as (s, _now):
-        return invoice_view(s, invoices_repo.get(s, invoice_id))
+        return invoices.issue(s, ctx.settings, account=account, type_="top_up",
+                              lines=[Line("top_up", f"{label} top-up", 1, body.amount, body.amount)],
+                              action={"kind": "top_up", "wallet": body.wallet, "amount": body.amount}, now=now,
+                              expires_at=now + timedelta(days=ctx.settings.invoice_payment_days), package=label)
+
+    return checkout(ctx, build, method=body.payment_method, payment_method_id=body.payment_method_id, bank=body.bank)
 
 
 @router.post("/reservations", response_model=ReservationOut, status_code=201,
