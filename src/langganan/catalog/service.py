@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 import tomllib
 from datetime import datetime
 from importlib import resources
@@ -58,6 +59,7 @@ def apply(session: Session, content: dict[str, Any], now: datetime) -> tuple[Cat
     row = CatalogVersion(version=declared, digest=digest, content=content, applied_at=now)
     session.add(row)
     session.flush()
+    _latest.pop(str(session.get_bind().engine.url), None)
     return row, True
 
 
@@ -75,13 +77,24 @@ def get(session: Session, catalog_id: int) -> Catalog:
     return parsed
 
 
+_LATEST_TTL = 1.0
+_latest: dict[str, tuple[float, int]] = {}
+
+
 def current(session: Session) -> Catalog:
-    """The newest applied version (looked up each time: another process may have applied one)."""
+    """The newest applied version. Another process may apply one, so the id is looked up again
+    after at most a second; a version applied in this process is seen at once."""
+    url = str(session.get_bind().engine.url)
+    hit = _latest.get(url)
+    if hit is not None and hit[0] > time.monotonic():
+        return get(session, hit[1])
     row_id = repository.latest_id(session)
     if row_id is None:
         raise Conflict("catalog_missing", "No catalog has been applied; run `langganan catalog apply`.")
+    _latest[url] = (time.monotonic() + _LATEST_TTL, row_id)
     return get(session, row_id)
 
 
 def forget_cache() -> None:
     _cache.clear()
+    _latest.clear()
