@@ -29,7 +29,6 @@ def _env(name: str, default: str) -> str:
 class Settings:
     database_url: str = "sqlite:///langganan.db"
     mode: str = "sandbox"  # sandbox | live
-    base_url: str = "http://127.0.0.1:8000"
     bootstrap_api_key: str | None = None
     gateway: str = "sandbox"
     sandbox_gateway_secret: str = "sandbox-secret-change-me"
@@ -53,7 +52,6 @@ class Settings:
         values: dict[str, Any] = dict(
             database_url=_env("DATABASE_URL", "sqlite:///langganan.db"),
             mode=mode,
-            base_url=_env("BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
             bootstrap_api_key=os.environ.get("LANGGANAN_BOOTSTRAP_API_KEY") or None,
             gateway=_env("GATEWAY", "sandbox"),
             sandbox_gateway_secret=_env("SANDBOX_GATEWAY_SECRET", "sandbox-secret-change-me"),

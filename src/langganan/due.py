@@ -8,7 +8,7 @@ workers does nothing twice.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
@@ -33,7 +33,6 @@ class DueReport:
     periods_rolled: int = 0
     allotments_started: int = 0
     reservations_expired: int = 0
-    errors: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:

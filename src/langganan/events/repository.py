@@ -18,6 +18,3 @@ def list_events(session: Session, *, account_id: str | None, type_: str | None, 
         stmt = stmt.where(Event.type == type_)
     return page(session, stmt, Event.id, limit, starting_after)
 
-
-def types_for_account(session: Session, account_id: str) -> list[str]:
-    return list(session.scalars(select(Event.type).where(Event.account_id == account_id).order_by(Event.id)))

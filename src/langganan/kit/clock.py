@@ -63,12 +63,3 @@ class DatabaseClock:
         session.flush()
         return self.now(session)
 
-
-class FixedClock:
-    """For tests of pure rules and services: a clock that says what it is told."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def now(self, session: Session) -> datetime:
-        return self.at

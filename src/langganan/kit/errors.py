@@ -48,6 +48,12 @@ class NotFound(DomainError):
         super().__init__(f"{what}_not_found", f"No {what.replace('_', ' ')} with id {ident!r}.", param=param)
 
 
+class NotFoundCode(DomainError):
+    """404 with a code and message of the caller's choosing."""
+
+    status = 404
+
+
 class Conflict(DomainError):
     status = 409
 

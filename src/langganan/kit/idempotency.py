@@ -13,6 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from langganan.kit.asgi import read_body, replaying, send_json
 from langganan.kit.clock import wall_now
 from langganan.kit.db import Database
 from langganan.kit.models import IdempotencyRecord
@@ -44,28 +45,14 @@ class IdempotencyMiddleware:
         if not key or not auth:
             await self.app(scope, receive, send)
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         scope_id = hashlib.sha256(auth.encode()).hexdigest()[:40]
         request_hash = hashlib.sha256(scope["path"].encode() + b"\n" + body).hexdigest()
         replay = await anyio.to_thread.run_sync(self._claim, scope_id, key, request_hash)
         if replay is not None:
             status, payload = replay
-            await _send(send, status, payload, replayed=True)
+            await send_json(send, status, payload, [(b"idempotent-replayed", b"true")])
             return
-
-        sent = False
-
-        async def replay_receive() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
 
         captured: dict[str, Any] = {"status": 500, "body": b"", "headers": []}
 
@@ -78,7 +65,7 @@ class IdempotencyMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, replay_receive, capture_send)
+            await self.app(scope, replaying(body, receive), capture_send)
         finally:
             await anyio.to_thread.run_sync(self._finish, scope_id, key, captured["status"], captured["body"])
 
@@ -115,14 +102,6 @@ class IdempotencyMiddleware:
             else:
                 record.status_code = status
                 record.response_body = body.decode()
-
-
-async def _send(send: Send, status: int, payload: bytes, *, replayed: bool) -> None:
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-    if replayed:
-        headers.append((b"idempotent-replayed", b"true"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
 
 
 def purge_expired(db: Database) -> int:

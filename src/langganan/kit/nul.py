@@ -3,9 +3,9 @@ legitimate name, id or reference contains one. Answered 400 before anything runs
 
 from __future__ import annotations
 
-import json
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from langganan.kit.asgi import read_body, replaying, send_json
 
 _BODY = {"error": {"type": "invalid_request_error", "code": "invalid_characters",
                    "message": "The request contains a NUL character, which no field accepts.", "param": None}}
@@ -19,34 +19,12 @@ class RefuseNulMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b"") or b"\x00" in scope.get(
-                "query_string", b""):
-            await _refuse(send)
+        query = scope.get("query_string", b"")
+        if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
+            await send_json(send, 400, _BODY)
             return
-        chunks: list[bytes] = []
-        more = True
-        while more:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            more = bool(message.get("more_body"))
-        body = b"".join(chunks)
+        body = await read_body(receive)
         if b"\\u0000" in body or b"\x00" in body:
-            await _refuse(send)
+            await send_json(send, 400, _BODY)
             return
-        done = False
-
-        async def replay() -> Message:
-            nonlocal done
-            if not done:
-                done = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-
-async def _refuse(send: Send) -> None:
-    payload = json.dumps(_BODY).encode()
-    await send({"type": "http.response.start", "status": 400,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
-    await send({"type": "http.response.body", "body": payload})
+        await self.app(scope, replaying(body, receive), send)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute, Session
-
-T = TypeVar("T")
 
 
 def page(session: Session, stmt: Select[Any], id_col: InstrumentedAttribute[str], limit: int,

@@ -27,12 +27,6 @@ from langganan.payments.schemas import (
 router = APIRouter(prefix="/v1", tags=["payments"])
 
 
-def open_payment(ctx: AppContext, session: Session, invoice: Invoice, method: str, payment_method_id: str | None,
-                 bank: str | None, now: datetime) -> Payment:
-    return service.start(session, ctx.settings, ctx.gateway, invoice, method=method,
-                         payment_method_id=payment_method_id, bank=bank, now=now)
-
-
 def checkout(ctx: AppContext, build: Callable[[Session, datetime], Invoice | None], *, method: str,
              payment_method_id: str | None, bank: str | None) -> InvoiceOut | None:
     """The purchase flow every paid action shares: issue the invoice and open its payment in one
@@ -41,19 +35,15 @@ def checkout(ctx: AppContext, build: Callable[[Session, datetime], Invoice | Non
     with ctx.unit() as (s, now):
         invoice = build(s, now)
         if invoice is not None and invoice.status == "unpaid":
-            payment = open_payment(ctx, s, invoice, method, payment_method_id, bank, now)
+            payment = service.start(s, ctx.settings, ctx.gateway, invoice, method=method,
+                                    payment_method_id=payment_method_id, bank=bank, now=now)
         invoice_id = invoice.id if invoice is not None else None
-    finish_card(ctx, payment)
+    if payment is not None and payment.method == "card":
+        service.charge_card(ctx.db, ctx.gateway, payment.id, ctx.clock.now)  # may raise 402
     if invoice_id is None:
         return None
     with ctx.unit() as (s, _now):
         return invoice_view(s, invoices_repo.get(s, invoice_id))
-
-
-def finish_card(ctx: AppContext, payment: Payment | None) -> None:
-    """After the request's first transaction committed a pending card payment, charge it (rule 11)."""
-    if payment is not None and payment.method == "card" and payment.status == "pending":
-        service.charge_card(ctx.db, ctx.gateway, payment.id, ctx.clock.now)
 
 
 @router.post("/accounts/{account_id}/payment-methods", status_code=201, response_model=PaymentMethodOut,

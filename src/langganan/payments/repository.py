@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from langganan.kit.errors import NotFound
-from langganan.payments.models import Payment, PaymentMethod, UnappliedPayment
+from langganan.payments.models import Payment, PaymentMethod
 
 
 def payment_method(session: Session, account_id: str, pm_id: str) -> PaymentMethod:
@@ -50,9 +50,3 @@ def pending_for_invoice(session: Session, invoice_id: str) -> Sequence[Payment]:
     return session.scalars(select(Payment).where(Payment.invoice_id == invoice_id,
                                                  Payment.status == "pending")).all()
 
-
-def unapplied(session: Session, account_id: str | None = None) -> Sequence[UnappliedPayment]:
-    stmt = select(UnappliedPayment).order_by(UnappliedPayment.id)
-    if account_id:
-        stmt = stmt.where(UnappliedPayment.account_id == account_id)
-    return session.scalars(stmt).all()

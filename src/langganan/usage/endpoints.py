@@ -3,12 +3,22 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from sqlalchemy.exc import IntegrityError
 
-from langganan.kit.errors import Conflict, NotFound, PaymentRequired, Unprocessable
+from langganan.kit.errors import Conflict, DomainError, NotFoundCode, PaymentRequired, Unprocessable
 from langganan.kit.web import AnyKey, AppContext, Ctx
 from langganan.usage.schemas import UsageBatchIn, UsageBatchOut, UsageEventIn, UsageOut
 from langganan.usage.service import UsageIn, UsageResult, ingest
 
 router = APIRouter(prefix="/v1/usage", tags=["usage"])
+
+# How a rejected single event is answered: the error class (its HTTP status) and the parameter at fault.
+REJECTION_ERRORS: dict[str, tuple[type[DomainError], str]] = {
+    "insufficient_balance": (PaymentRequired, "account_id"),
+    "quota_exceeded": (Conflict, "meter"),
+    "event_id_conflict": (Conflict, "id"),
+    "account_not_found": (NotFoundCode, "account_id"),
+    "meter_not_found": (NotFoundCode, "meter"),
+    "invalid_quantity": (Unprocessable, "quantity"),
+}
 
 
 def _run(ctx: AppContext, events: list[UsageEventIn]) -> list[UsageResult]:
@@ -31,16 +41,9 @@ def report_usage(body: UsageEventIn, ctx: Ctx, _: AnyKey, response: Response) ->
     if result.status == "duplicate":
         response.status_code = 200
     elif result.status == "rejected":
-        code, message = result.code or "rejected", result.message or "The event was rejected."
-        if code == "insufficient_balance":
-            raise PaymentRequired(code, message, param="account_id")
-        if code in ("account_not_found", "meter_not_found"):
-            raise NotFound(code.removesuffix("_not_found"), body.account_id if code.startswith("account")
-                           else body.meter, param=code.removesuffix("_not_found") if code.startswith("meter")
-                           else "account_id")
-        if code == "invalid_quantity":
-            raise Unprocessable(code, message, param="quantity")
-        raise Conflict(code, message, param="id" if code == "event_id_conflict" else "meter")
+        code = result.code or "rejected"
+        error, param = REJECTION_ERRORS[code]
+        raise error(code, result.message or "The event was rejected.", param=param)
     return UsageOut(**result.__dict__)
 
 

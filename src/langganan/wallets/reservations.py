@@ -20,7 +20,7 @@ from langganan.subscriptions.models import Subscription
 from langganan.usage.service import BROADCAST_METER, broadcast_limit
 from langganan.wallets import repository
 from langganan.wallets import service as wallets
-from langganan.wallets.models import Reservation
+from langganan.wallets.models import Reservation, Wallet
 
 DEFAULT_HOLD = timedelta(hours=24)
 MAX_HOLD = timedelta(days=7)
@@ -68,7 +68,8 @@ def hold(session: Session, account_id: str, meter_code: str, quantity: int, expi
 
 
 def _close(session: Session, res: Reservation, captured: int, status: str, at: datetime) -> None:
-    wallet = repository.get(session, res.account_id, _wallet_kind(res), for_update=True)
+    wallet = session.get(Wallet, res.wallet_id, with_for_update=True)
+    assert wallet is not None
     captured_amount = res.unit_price * captured
     back = res.amount - captured_amount
     back_granted = max(0, res.held_granted - captured_amount)  # delivered messages used granted credit first
@@ -93,10 +94,6 @@ def _close(session: Session, res: Reservation, captured: int, status: str, at: d
     res.captured_quantity, res.status, res.closed_at = captured, status, at
     events.emit(session, f"reservation.{status}", res.account_id,
                 {"reservation_id": res.id, "captured_quantity": captured, "released_amount": back}, at)
-
-
-def _wallet_kind(res: Reservation) -> str:
-    return "broadcast" if res.meter == BROADCAST_METER else "conversation"
 
 
 def _open(session: Session, reservation_id: str, now: datetime) -> Reservation:
