@@ -7,6 +7,7 @@ LANGGANAN_REQUIRE_POSTGRES=1 turns "server unreachable" into a failure instead o
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -69,7 +70,9 @@ def pg_database(request: pytest.FixtureRequest) -> Iterator[str]:
         if REQUIRE_PG:
             pytest.fail(f"LANGGANAN_REQUIRE_POSTGRES=1 but PostgreSQL is unreachable: {_PG_PROBLEM}")
         pytest.skip(f"PostgreSQL unreachable: {_PG_PROBLEM}")
-    name = f"langganan_test_{_worker_id(request)}"
+    # one database per checkout and per worker, so two checkouts on one server never collide
+    checkout = hashlib.sha1(str(Path(__file__).resolve().parent).encode()).hexdigest()[:6]
+    name = f"langganan_test_{checkout}_{_worker_id(request)}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
