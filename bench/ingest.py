@@ -53,7 +53,7 @@ Request = tuple[str, bytes]  # path, pre-encoded JSON body
 
 def make_app() -> Any:
     """uvicorn factory of the server subprocess (`ingest:make_app`); the database URL comes from the environment."""
-    settings = Settings(database_url=os.environ["BENCH_DATABASE_URL"], mode="sandbox", bootstrap_api_key=KEY)
+    settings = Settings(database_url=os.environ["BENCH_DATABASE_URL"], mode="live", bootstrap_api_key=KEY)
     return create_app(settings, Database(settings.database_url))
 
 

@@ -35,7 +35,9 @@ from langganan.payments.gateway import Gateway
 from langganan.payments.sandbox import SandboxGateway
 from langganan.sandbox.endpoints import router as sandbox_router
 from langganan.subscriptions.endpoints import router as subscriptions_router
+from langganan.usage.endpoints import grouped_ingest
 from langganan.usage.endpoints import router as usage_router
+from langganan.usage.fastlane import UsageFastLane
 from langganan.wallets.endpoints import router as wallets_router
 
 log = logging.getLogger("langganan")
@@ -106,11 +108,13 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
                   description="Prepaid subscription billing and entitlement engine. Amounts are integers in "
                               "the currency's minor unit (IDR: whole rupiah).")
     app.state.ctx = ctx
+    app.state.usage_group = group = grouped_ingest(ctx)
     install_error_handlers(app)
     for router in (catalog_router, accounts_router, subscriptions_router, invoices_router, payments_router,
                    events_router, sandbox_router, wallets_router, usage_router, entitlements_router,
                    addons_router):
         app.include_router(router)
+    app.add_middleware(UsageFastLane, group=group)  # innermost: after the NUL and idempotency checks
     app.add_middleware(IdempotencyMiddleware, db=db)
     app.add_middleware(RefuseNulMiddleware)  # outermost: runs before idempotency records anything
 

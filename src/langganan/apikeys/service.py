@@ -58,6 +58,14 @@ def token_from_header(authorization: str | None) -> str:
     return authorization[7:].strip()
 
 
+def cached_principal(authorization: str | None) -> Principal | None:
+    """The key behind a bearer token when it was seen in the last CACHE_SECONDS, else None."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        return None
+    hit = _cache.get(hash_token(authorization[7:].strip()))
+    return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+
 def authenticate(session_factory: Callable[[], Session], authorization: str | None) -> Principal:
     """Resolve a bearer token to its key. Known keys are cached briefly (wall time, rule 14)."""
     digest = hash_token(token_from_header(authorization))

@@ -11,13 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from langganan.due import run_due
 from langganan.kit.clock import DatabaseClock, wall_now
 from langganan.kit.errors import NotFound, Unprocessable
-from langganan.kit.web import AnyKey, AppContext, Ctx, get_ctx
+from langganan.kit.web import AnyKey, AppContext, Ctx
 from langganan.payments.endpoints import deliver_notification
 from langganan.payments.sandbox import SandboxGateway
 
 
-def sandbox_only(request: Request) -> None:
-    if not get_ctx(request).settings.sandbox:
+async def sandbox_only(request: Request) -> None:
+    if not request.app.state.ctx.settings.sandbox:
         raise NotFound("endpoint", request.url.path)
 
 

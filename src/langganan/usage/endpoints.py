@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from sqlalchemy.exc import IntegrityError
 
 from langganan.kit.errors import Conflict, DomainError, NotFoundCode, PaymentRequired, Unprocessable
 from langganan.kit.web import AnyKey, AppContext, Ctx
+from langganan.usage.grouping import GroupedIngest
 from langganan.usage.schemas import UsageBatchIn, UsageBatchOut, UsageEventIn, UsageOut
 from langganan.usage.service import UsageIn, UsageResult, ingest
 
@@ -21,8 +22,18 @@ REJECTION_ERRORS: dict[str, tuple[type[DomainError], str]] = {
 }
 
 
-def _run(ctx: AppContext, events: list[UsageEventIn]) -> list[UsageResult]:
-    items = [UsageIn(e.id, e.account_id, e.meter, e.quantity, e.occurred_at) for e in events]
+def rejection_error(result: UsageResult) -> DomainError:
+    code = result.code or "rejected"
+    error, param = REJECTION_ERRORS[code]
+    return error(code, result.message or "The event was rejected.", param=param)
+
+
+def _item(e: UsageEventIn) -> UsageIn:
+    return UsageIn(e.id, e.account_id, e.meter, e.quantity, e.occurred_at)
+
+
+def run_ingest(ctx: AppContext, items: list[UsageIn]) -> list[UsageResult]:
+    """One transaction for `items`, retried whole when a new id raced in from another transaction."""
     for attempt in range(3):
         try:
             with ctx.unit() as (s, now):
@@ -34,20 +45,25 @@ def _run(ctx: AppContext, events: list[UsageEventIn]) -> list[UsageResult]:
     raise AssertionError("unreachable")
 
 
+def grouped_ingest(ctx: AppContext) -> GroupedIngest:
+    """The app's group-commit writer for single events (see usage/grouping.py)."""
+    parallel = 1 if ctx.db.engine.dialect.name == "sqlite" else 2
+    return GroupedIngest(lambda items: run_ingest(ctx, items), parallel=parallel)
+
+
 @router.post("", response_model=UsageOut, status_code=201,
              summary="Report one message: priced and debited now (201), or the first result again (200)")
-def report_usage(body: UsageEventIn, ctx: Ctx, _: AnyKey, response: Response) -> UsageOut:
-    result = _run(ctx, [body])[0]
+async def report_usage(body: UsageEventIn, request: Request, _: AnyKey, response: Response) -> UsageOut:
+    group: GroupedIngest = request.app.state.usage_group
+    result = await group.submit(_item(body))
     if result.status == "duplicate":
         response.status_code = 200
     elif result.status == "rejected":
-        code = result.code or "rejected"
-        error, param = REJECTION_ERRORS[code]
-        raise error(code, result.message or "The event was rejected.", param=param)
+        raise rejection_error(result)
     return UsageOut(**result.__dict__)
 
 
 @router.post("/batch", response_model=UsageBatchOut,
              summary="Up to 1.000 events; each is accepted, a duplicate or rejected, in request order")
 def report_batch(body: UsageBatchIn, ctx: Ctx, _: AnyKey) -> UsageBatchOut:
-    return UsageBatchOut(results=[UsageOut(**r.__dict__) for r in _run(ctx, body.events)])
+    return UsageBatchOut(results=[UsageOut(**r.__dict__) for r in run_ingest(ctx, [_item(e) for e in body.events])])

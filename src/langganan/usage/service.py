@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from langganan.catalog import service as catalog_service
 from langganan.catalog.rules import Meter
@@ -23,6 +25,14 @@ from langganan.wallets import service as wallets
 from langganan.wallets.models import Wallet, WalletEntry
 
 BROADCAST_METER = "broadcast_message"
+# The hot path writes through Core: the rows are plain dicts, no ORM unit of work needed.
+USAGE_EVENTS = cast(Table, UsageEvent.__table__)
+WALLET_ENTRIES = cast(Table, WalletEntry.__table__)
+WALLETS = cast(Table, Wallet.__table__)
+# PostgreSQL: every touched wallet in one statement, from three arrays (a fixed text, so it is never recompiled).
+_PG_BALANCES = text("UPDATE wallets SET balance = new.b, granted_balance = new.g, updated_at = :now "
+                    "FROM unnest(CAST(:ids AS varchar[]), CAST(:b AS bigint[]), CAST(:g AS bigint[])) "
+                    "AS new(wid, b, g) WHERE wallets.id = new.wid")
 
 
 @dataclass(frozen=True)
@@ -90,6 +100,7 @@ def ingest(session: Session, events: list[UsageIn], now: datetime) -> list[Usage
     new_events: list[dict[str, object]] = []
     new_entries: list[dict[str, object]] = []
     limits: dict[str, int] = {}
+    touched: set[str] = set()
     for ev in events:
         digest = ev.body_hash()
         prior = earlier.get(ev.id)
@@ -110,12 +121,33 @@ def ingest(session: Session, events: list[UsageIn], now: datetime) -> list[Usage
             continue
         result = _price_one(session, ev, meters.get(ev.meter), by_key, subs, limits, now, new_events, new_entries,
                             digest)
+        if result.status == "accepted":
+            touched.add(by_key[(ev.account_id, meters[ev.meter].wallet)].id)
         seen[ev.id] = (digest, result)
         results.append(result)
     if new_events:
-        session.execute(insert(UsageEvent), new_events)
-        session.execute(insert(WalletEntry), new_entries)
+        _write_balances(session, [w for w in wallet_rows if w.id in touched], now)
+        session.execute(insert(USAGE_EVENTS), new_events)
+        session.execute(insert(WALLET_ENTRIES), new_entries)
     return results
+
+
+def _write_balances(session: Session, touched: list[Wallet], now: datetime) -> None:
+    """Store the touched wallets' new balances in one statement instead of one ORM UPDATE per wallet.
+
+    The ORM instances already hold the new values; marking them committed keeps the session's
+    flush from writing them a second time.
+    """
+    rows = [{"wid": w.id, "b": w.balance, "g": w.granted_balance} for w in touched]
+    for w in touched:
+        for attr in ("balance", "granted_balance", "updated_at"):
+            set_committed_value(w, attr, getattr(w, attr))
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_PG_BALANCES, {"ids": [r["wid"] for r in rows], "b": [r["b"] for r in rows],
+                                       "g": [r["g"] for r in rows], "now": now})
+    else:
+        session.execute(update(WALLETS).where(WALLETS.c.id == bindparam("wid"))
+                        .values(balance=bindparam("b"), granted_balance=bindparam("g"), updated_at=now), rows)
 
 
 def _price_one(session: Session, ev: UsageIn, meter: Meter | None, by_key: dict[tuple[str, str], Wallet],

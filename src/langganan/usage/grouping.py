@@ -1,0 +1,76 @@
+"""Group commit for single usage events.
+
+Every `POST /v1/usage` would otherwise pay for a whole transaction: BEGIN, the clock, the wallet
+lock, the duplicate check, two inserts and a COMMIT, each a round trip, and one commit per event
+caps a hot wallet at the database's commit rate. Instead, the single events that arrive in one
+process while a group is being written wait for the next group, and each group is one `ingest()`
+call: one transaction, one lock per wallet, one commit. The events keep their own results, in
+arrival order, exactly as if they had come one by one: the pricing walk in `ingest` is per event.
+
+At most `parallel` groups are in flight per event loop (several help PostgreSQL overlap round
+trips; SQLite serialises writers anyway). A group that fails (an id raced in from another process
+and broke the unique key) is retried whole by `run`; if it still fails, every request in it gets
+the error and nothing of it was written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import anyio.to_thread
+
+from langganan.usage.service import UsageIn, UsageResult
+
+Runner = Callable[[list[UsageIn]], list[UsageResult]]
+
+
+@dataclass
+class _LoopState:
+    pending: list[tuple[UsageIn, asyncio.Future[UsageResult]]] = field(default_factory=list)
+    running: int = 0
+
+
+class GroupedIngest:
+    def __init__(self, run: Runner, *, parallel: int = 1, max_group: int = 500) -> None:
+        self.run = run
+        self.parallel = max(1, parallel)
+        self.max_group = max(1, max_group)
+        # one state per event loop: futures belong to the loop that made them
+        self._states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = \
+            weakref.WeakKeyDictionary()
+
+    async def submit(self, event: UsageIn) -> UsageResult:
+        loop = asyncio.get_running_loop()
+        state = self._states.get(loop)
+        if state is None:
+            state = self._states[loop] = _LoopState()
+        future: asyncio.Future[UsageResult] = loop.create_future()
+        state.pending.append((event, future))
+        if state.running < self.parallel:
+            self._start(loop, state)
+        return await future
+
+    def _start(self, loop: asyncio.AbstractEventLoop, state: _LoopState) -> None:
+        group, state.pending = state.pending[:self.max_group], state.pending[self.max_group:]
+        state.running += 1
+        loop.create_task(self._write(loop, state, group))
+
+    async def _write(self, loop: asyncio.AbstractEventLoop, state: _LoopState,
+                     group: list[tuple[UsageIn, asyncio.Future[UsageResult]]]) -> None:
+        try:
+            results = await anyio.to_thread.run_sync(self.run, [event for event, _ in group])
+        except BaseException as exc:  # every waiter learns of it; nothing of the group was written
+            for _, future in group:
+                if not future.done():
+                    future.set_exception(exc)
+        else:
+            for (_, future), result in zip(group, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+        finally:
+            state.running -= 1
+            if state.pending and state.running < self.parallel:
+                self._start(loop, state)

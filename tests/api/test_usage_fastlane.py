@@ -1,0 +1,76 @@
+"""`POST /v1/usage` has two paths: the fast lane (known key, well-formed body) and the FastAPI route
+(everything else). Both must answer every case byte for byte the same way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from langganan.apikeys.service import Principal
+from langganan.kit.web import require_integration
+from tests.conftest import Env
+
+
+@pytest.fixture
+def route_calls(env: Env) -> list[int]:
+    """Counts requests the FastAPI route served (the fast lane never resolves dependencies)."""
+    calls: list[int] = []
+    env.ok(env.get("/v1/events?limit=1"))  # the key is now known (cached), so the fast lane may answer
+
+    async def counting() -> Principal:
+        calls.append(1)
+        return Principal("key_test", "admin")
+
+    env.client.app.dependency_overrides[require_integration] = counting  # type: ignore[attr-defined]
+    yield calls
+    env.client.app.dependency_overrides.clear()  # type: ignore[attr-defined]
+
+
+def send(env: Env, body: dict[str, Any], *, route: bool) -> tuple[int, Any]:
+    headers = {**env.headers, **({"Idempotency-Key": f"k-{body['id']}-{body.get('quantity', 1)}"} if route else {})}
+    response = env.client.post("/v1/usage", json=body, headers=headers)
+    return response.status_code, response.json()
+
+
+def test_both_paths_answer_every_case_alike(env: Env, route_calls: list[int]) -> None:
+    acc = env.account()["id"]
+    poor = env.account()["id"]
+    env.ok(env.post("/v1/usage", {"id": "drain", "account_id": poor, "meter": "conversation_reply",
+                                  "quantity": 500}), 201)  # 500 × Rp30 = the Free grant, balance 0
+    cases = {
+        "accepted": {"account_id": acc, "meter": "conversation_reply", "quantity": 2},
+        "insufficient": {"account_id": poor, "meter": "conversation_reply"},
+        "no account": {"account_id": "acc_nope", "meter": "conversation_reply"},
+        "no meter": {"account_id": acc, "meter": "fax_page"},
+        "quota": {"account_id": acc, "meter": "broadcast_message"},  # Free has no broadcasts
+    }
+    calls_before = len(route_calls)
+    for name, fields in cases.items():
+        fast = send(env, {"id": f"fast-{name}", **fields}, route=False)
+        assert len(route_calls) == calls_before, f"{name}: the fast lane should have answered"
+        slow = send(env, {"id": f"slow-{name}", **fields}, route=True)
+        assert len(route_calls) == calls_before + 1, f"{name}: the route should have answered"
+        calls_before += 1
+        fast_body = {k: v for k, v in fast[1].items() if k != "id"}
+        slow_body = {k: v for k, v in slow[1].items() if k != "id"}
+        if name == "accepted":  # the second debit leaves a lower balance
+            fast_body.pop("balance_after"), slow_body.pop("balance_after")
+        assert (fast[0], fast_body) == (slow[0], slow_body), name
+    # a duplicate replays the first result on both paths
+    dup_fast = send(env, {"id": "fast-accepted", **cases["accepted"]}, route=False)
+    dup_slow = send(env, {"id": "fast-accepted", **cases["accepted"]}, route=True)
+    assert dup_fast[0] == dup_slow[0] == 200
+    assert dup_fast[1] == dup_slow[1]
+    assert dup_fast[1]["status"] == "duplicate"
+    env.assert_books()
+
+
+def test_malformed_bodies_fall_through_to_the_route_and_get_its_errors(env: Env, route_calls: list[int]) -> None:
+    acc = env.account()["id"]
+    before = len(route_calls)
+    response = env.client.post("/v1/usage", json={"id": "x", "account_id": acc, "meter": "conversation_reply",
+                                                  "quantity": 0}, headers=env.headers)
+    assert response.status_code == 422
+    assert response.json()["error"]["param"] == "quantity"
+    assert len(route_calls) == before + 1

@@ -1,0 +1,82 @@
+"""Group commit of single usage events: who shares a transaction, and who hears of its failure."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from langganan.usage.grouping import GroupedIngest
+from langganan.usage.service import UsageIn, UsageResult
+
+
+class GatedRunner:
+    """Stands in for the database write: records each group and holds the first until released."""
+
+    def __init__(self, fail_on: str | None = None) -> None:
+        self.groups: list[list[str]] = []
+        self.release = threading.Event()
+        self.fail_on = fail_on
+
+    def __call__(self, items: list[UsageIn]) -> list[UsageResult]:
+        self.groups.append([i.id for i in items])
+        if len(self.groups) == 1:
+            self.release.wait(5)
+        if self.fail_on and any(i.id == self.fail_on for i in items):
+            raise RuntimeError("write failed")
+        return [UsageResult(i.id, "accepted", amount=30 * i.quantity) for i in items]
+
+
+def event(n: int, quantity: int = 1) -> UsageIn:
+    return UsageIn(f"e{n}", "acc", "conversation_reply", quantity)
+
+
+async def _submit_while_first_runs(group: GroupedIngest, runner: GatedRunner,
+                                   events: list[UsageIn]) -> list[UsageResult | BaseException]:
+    first = asyncio.ensure_future(group.submit(events[0]))
+    while not runner.groups:  # the first group is in the thread, holding the gate
+        await asyncio.sleep(0.001)
+    rest = [asyncio.ensure_future(group.submit(e)) for e in events[1:]]
+    await asyncio.sleep(0.01)
+    runner.release.set()
+    return list(await asyncio.gather(first, *rest, return_exceptions=True))
+
+
+def test_events_arriving_during_a_write_share_the_next_transaction() -> None:
+    runner = GatedRunner()
+    group = GroupedIngest(runner, parallel=1)
+    events = [event(n, quantity=n + 1) for n in range(6)]
+    results = asyncio.run(_submit_while_first_runs(group, runner, events))
+    assert runner.groups == [["e0"], ["e1", "e2", "e3", "e4", "e5"]]
+    # each caller gets its own event's result, not a neighbour's
+    assert [(r.id, r.amount) for r in results if isinstance(r, UsageResult)] == \
+        [(f"e{n}", 30 * (n + 1)) for n in range(6)]
+
+
+def test_groups_are_capped_and_the_rest_follow() -> None:
+    runner = GatedRunner()
+    group = GroupedIngest(runner, parallel=1, max_group=2)
+    results = asyncio.run(_submit_while_first_runs(group, runner, [event(n) for n in range(6)]))
+    assert runner.groups == [["e0"], ["e1", "e2"], ["e3", "e4"], ["e5"]]
+    assert all(isinstance(r, UsageResult) for r in results)
+
+
+def test_a_failed_group_fails_only_its_own_callers() -> None:
+    runner = GatedRunner(fail_on="e3")
+    group = GroupedIngest(runner, parallel=1, max_group=2)
+    results = asyncio.run(_submit_while_first_runs(group, runner, [event(n) for n in range(6)]))
+    assert runner.groups == [["e0"], ["e1", "e2"], ["e3", "e4"], ["e5"]]
+    failed = [i for i, r in enumerate(results) if isinstance(r, BaseException)]
+    assert failed == [3, 4]
+    with pytest.raises(RuntimeError):
+        raise results[3]  # type: ignore[misc]
+
+
+def test_parallel_groups_run_side_by_side() -> None:
+    runner = GatedRunner()
+    group = GroupedIngest(runner, parallel=2)
+    asyncio.run(_submit_while_first_runs(group, runner, [event(n) for n in range(5)]))
+    # the second event starts its own group at once, the rest wait for a free slot
+    assert runner.groups[:2] == [["e0"], ["e1"]]
+    assert sorted(e for g in runner.groups for e in g) == [f"e{n}" for n in range(5)]
