@@ -66,6 +66,25 @@ def test_both_paths_answer_every_case_alike(env: Env, route_calls: list[int]) ->
     env.assert_books()
 
 
+def test_a_batch_gets_the_same_answer_on_both_paths(env: Env, route_calls: list[int]) -> None:
+    acc = env.account()["id"]
+    events = [{"id": "b1", "account_id": acc, "meter": "conversation_reply"},
+              {"id": "b2", "account_id": acc, "meter": "fax_page"},
+              {"id": "b1", "account_id": acc, "meter": "conversation_reply"}]
+    before = len(route_calls)
+    fast = env.client.post("/v1/usage/batch", json={"events": events}, headers=env.headers)
+    assert len(route_calls) == before
+    slow = env.client.post("/v1/usage/batch", json={"events": events},
+                           headers={**env.headers, "Idempotency-Key": "batch-1"})
+    assert len(route_calls) == before + 1
+    assert fast.status_code == slow.status_code == 200
+    statuses = [(r["status"], r["code"]) for r in fast.json()["results"]]
+    assert statuses == [("accepted", None), ("rejected", "meter_not_found"), ("duplicate", None)]
+    # the second time every accepted event is a duplicate with the first result, on the route as on the lane
+    assert [r["status"] for r in slow.json()["results"]] == ["duplicate", "rejected", "duplicate"]
+    assert slow.json()["results"][0] == fast.json()["results"][2]
+
+
 def test_malformed_bodies_fall_through_to_the_route_and_get_its_errors(env: Env, route_calls: list[int]) -> None:
     acc = env.account()["id"]
     before = len(route_calls)
@@ -74,3 +93,21 @@ def test_malformed_bodies_fall_through_to_the_route_and_get_its_errors(env: Env,
     assert response.status_code == 422
     assert response.json()["error"]["param"] == "quantity"
     assert len(route_calls) == before + 1
+
+
+def test_occurred_at_needs_a_utc_offset_and_is_stored_as_the_same_instant(env: Env) -> None:
+    acc = env.account()["id"]
+    naive = env.post("/v1/usage", {"id": "n1", "account_id": acc, "meter": "conversation_reply",
+                                   "occurred_at": "2026-01-15T09:00:00"})
+    assert naive.status_code == 422
+    assert naive.json()["error"]["param"] == "occurred_at"
+    for event_id, path in (("o1", "/v1/usage"), ("o2", "/v1/usage/batch")):
+        body = {"id": event_id, "account_id": acc, "meter": "conversation_reply",
+                "occurred_at": "2026-01-15T09:00:00+07:00"}
+        env.ok(env.post(path, body if path == "/v1/usage" else {"events": [body]}), 201 if path == "/v1/usage" else 200)
+    from langganan.usage.models import UsageEvent
+
+    with env.db.transaction() as s:
+        stored = {e.id: e.occurred_at for e in s.query(UsageEvent).filter(UsageEvent.id.in_(["o1", "o2"]))}
+    assert {k: v.isoformat() for k, v in stored.items()} == {"o1": "2026-01-15T02:00:00+00:00",
+                                                            "o2": "2026-01-15T02:00:00+00:00"}

@@ -64,10 +64,7 @@ def make_engine(url: str, *, pool_size: int = 40) -> Engine:
         return engine
     # Sized to the request thread pool (anyio's 40 threads) so connections are reused, not churned;
     # recycled rather than pinged, which saves a round trip on every checkout.
-    engine = create_engine(url, pool_size=pool_size, max_overflow=10, pool_recycle=1800)
-    # A many-row INSERT goes out as one multi-row statement rather than one statement per row.
-    engine.dialect.use_insertmanyvalues_wo_returning = True
-    return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_recycle=1800)
 
 
 class Database:

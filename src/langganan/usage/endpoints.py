@@ -28,7 +28,7 @@ def rejection_error(result: UsageResult) -> DomainError:
     return error(code, result.message or "The event was rejected.", param=param)
 
 
-def _item(e: UsageEventIn) -> UsageIn:
+def to_usage_in(e: UsageEventIn) -> UsageIn:
     return UsageIn(e.id, e.account_id, e.meter, e.quantity, e.occurred_at)
 
 
@@ -55,7 +55,7 @@ def grouped_ingest(ctx: AppContext) -> GroupedIngest:
              summary="Report one message: priced and debited now (201), or the first result again (200)")
 async def report_usage(body: UsageEventIn, request: Request, _: AnyKey, response: Response) -> UsageOut:
     group: GroupedIngest = request.app.state.usage_group
-    result = await group.submit(_item(body))
+    result = await group.submit(to_usage_in(body))
     if result.status == "duplicate":
         response.status_code = 200
     elif result.status == "rejected":
@@ -66,4 +66,5 @@ async def report_usage(body: UsageEventIn, request: Request, _: AnyKey, response
 @router.post("/batch", response_model=UsageBatchOut,
              summary="Up to 1.000 events; each is accepted, a duplicate or rejected, in request order")
 def report_batch(body: UsageBatchIn, ctx: Ctx, _: AnyKey) -> UsageBatchOut:
-    return UsageBatchOut(results=[UsageOut(**r.__dict__) for r in run_ingest(ctx, [_item(e) for e in body.events])])
+    results = run_ingest(ctx, [to_usage_in(e) for e in body.events])
+    return UsageBatchOut(results=[UsageOut(**r.__dict__) for r in results])

@@ -1,26 +1,27 @@
-"""The fast lane for `POST /v1/usage`, the one endpoint called once per message sent.
+"""The fast lane for `POST /v1/usage` (called once per message sent) and `POST /v1/usage/batch`.
 
 A pure-ASGI middleware in front of the framework. It answers a request itself only when it is the
-plain, common case: a key already known (cached), no Idempotency-Key header, and a body that is a
-valid usage event. Then it skips routing, dependency solving and response validation, hands the
-event to the group-commit writer and writes the same JSON the route would. Anything else (an
-unknown key, a malformed body, an idempotent request) goes on to the FastAPI route unchanged, which
-gives the full error answers; both paths share `ingest`, the rejection table and the response model.
+plain, common case: a key already known (cached), no Idempotency-Key header, and a well-formed
+body. Then it skips routing, dependency solving and response re-validation: a single event goes to
+the group-commit writer, a batch (already one transaction) straight to `ingest`, and it writes the
+same JSON the route would. Anything else (an unknown key, a malformed body, an idempotent request)
+goes on to the FastAPI route unchanged, which gives the full error answers; both paths share
+`ingest`, the rejection table and the response models.
 """
 
 from __future__ import annotations
 
+import anyio.to_thread
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from langganan.apikeys.service import cached_principal
 from langganan.kit.asgi import read_body, replaying, send_json
-from langganan.usage.endpoints import rejection_error
+from langganan.usage.endpoints import rejection_error, to_usage_in
 from langganan.usage.grouping import GroupedIngest
-from langganan.usage.schemas import UsageEventIn, UsageOut
-from langganan.usage.service import UsageIn
+from langganan.usage.schemas import UsageBatchIn, UsageBatchOut, UsageEventIn, UsageOut
 
-PATH = "/v1/usage"
+SINGLE, BATCH = "/v1/usage", "/v1/usage/batch"
 
 
 class UsageFastLane:
@@ -29,7 +30,7 @@ class UsageFastLane:
         self.group = group
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in (SINGLE, BATCH):
             await self.app(scope, receive, send)
             return
         authorization = None
@@ -44,12 +45,19 @@ class UsageFastLane:
             return
         body = await read_body(receive)
         try:
-            event = UsageEventIn.model_validate_json(body)
+            if scope["path"] == BATCH:
+                batch = UsageBatchIn.model_validate_json(body)
+            else:
+                event = UsageEventIn.model_validate_json(body)
         except ValidationError:
             await self.app(scope, replaying(body, receive), send)
             return
-        result = await self.group.submit(UsageIn(event.id, event.account_id, event.meter, event.quantity,
-                                                 event.occurred_at))
+        if scope["path"] == BATCH:
+            results = await anyio.to_thread.run_sync(self.group.run, [to_usage_in(e) for e in batch.events])
+            out = UsageBatchOut(results=[UsageOut(**r.__dict__) for r in results])
+            await send_json(send, 200, out.model_dump_json().encode())
+            return
+        result = await self.group.submit(to_usage_in(event))
         if result.status == "rejected":
             error = rejection_error(result)
             await send_json(send, error.status, error.body())

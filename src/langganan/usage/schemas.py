@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
-
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
 
 
 class UsageEventIn(BaseModel):
@@ -11,7 +9,8 @@ class UsageEventIn(BaseModel):
     account_id: str = Field(min_length=1, max_length=40)
     meter: str = Field(min_length=1, max_length=40, description="conversation_reply or broadcast_message")
     quantity: StrictInt = Field(default=1, ge=1, le=1_000_000)
-    occurred_at: datetime | None = Field(default=None, description="Recorded and shown, not used for pricing")
+    occurred_at: AwareDatetime | None = Field(
+        default=None, description="When the message was sent, with a UTC offset; recorded, not used for pricing")
 
 
 class UsageBatchIn(BaseModel):

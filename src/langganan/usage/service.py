@@ -127,9 +127,22 @@ def ingest(session: Session, events: list[UsageIn], now: datetime) -> list[Usage
         results.append(result)
     if new_events:
         _write_balances(session, [w for w in wallet_rows if w.id in touched], now)
-        session.execute(insert(USAGE_EVENTS), new_events)
-        session.execute(insert(WALLET_ENTRIES), new_entries)
+        _insert(session, USAGE_EVENTS, new_events)
+        _insert(session, WALLET_ENTRIES, new_entries)
     return results
+
+
+def _insert(session: Session, table: Table, rows: list[dict[str, object]]) -> None:
+    """Append rows: COPY on PostgreSQL (one message stream, no per-row statement), executemany elsewhere."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    columns = list(rows[0])
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
 
 
 def _write_balances(session: Session, touched: list[Wallet], now: datetime) -> None:
