@@ -19,9 +19,11 @@ app = typer.Typer(help="langganan — prepaid subscription billing and entitleme
 catalog_app = typer.Typer(help="The versioned catalog file.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys (stored hashed).", no_args_is_help=True)
 clock_app = typer.Typer(help="The engine clock (sandbox mode).", no_args_is_help=True)
+staff_app = typer.Typer(help="Operator console users (passwords stored as scrypt hashes).", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(keys_app, name="api-keys")
 app.add_typer(clock_app, name="clock")
+app.add_typer(staff_app, name="staff")
 console = Console()
 
 
@@ -183,6 +185,28 @@ def clock_advance(days: Annotated[int, typer.Option(min=0)] = 0, hours: Annotate
     with db.transaction() as s:
         console.print(json.dumps({"now": clock.now(s).isoformat(), "invoices_expired": report.invoices_expired,
                                   "periods_rolled": report.periods_rolled}))
+
+
+@staff_app.command("create")
+def staff_create(email: Annotated[str, typer.Option(help="Sign-in email")],
+                 name: Annotated[str, typer.Option(help="Display name")] = "",
+                 password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
+                                                       envvar="LANGGANAN_STAFF_PASSWORD",
+                                                       help="At least 10 characters (prompted when omitted)")]
+                 = "") -> None:
+    """Create a console user who signs in at /console/login."""
+    from langganan.console import service
+    from langganan.kit.clock import wall_now
+    from langganan.kit.errors import DomainError
+
+    _settings, db = _setup()
+    try:
+        with db.transaction() as s:
+            user = service.create_staff(s, email, name, password, wall_now())
+    except DomainError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(2) from exc
+    console.print(f"staff user {user.id} [bold]{user.email}[/bold] created; sign in at /console/login")
 
 
 @app.command()
