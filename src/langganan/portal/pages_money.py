@@ -41,7 +41,7 @@ def _wallet_kind(kind: str) -> str:
 @router.get("/balance", response_class=HTMLResponse)
 def balance_page(p: PortalPage) -> HTMLResponse:
     with p.ctx.unit() as (s, _now):
-        return p.render("portal/balance.html", wallets=wallets_repo.for_account(s, p.account_id),
+        return p.render("portal/balance.html", wallets=views.wallets_in_order(s, p.account_id),
                         limits=wallets.TOP_UP_LIMITS)
 
 

@@ -26,6 +26,7 @@ from langganan.subscriptions.models import Subscription
 from langganan.wallets import repository as wallets_repo
 from langganan.wallets.models import Wallet, WalletEntry
 
+WALLET_ORDER = ("conversation", "broadcast")
 SPEND_TYPES = ("usage", "hold", "release", "capture")
 CHART_DAYS = 14
 
@@ -78,8 +79,13 @@ def overview(session: Session, account: Account) -> Overview:
     return Overview(account=account, sub=sub, catalog=catalog, plan_name=plan.name,
                     is_paid=sub.plan_code != catalog.default_plan and sub.status != "trialing",
                     pending_plan_name=pending.name if pending else None, limits=limits, resets_at=resets_at,
-                    items=add_on_items(session, sub, catalog), wallets=wallets_repo.for_account(session, account.id),
+                    items=add_on_items(session, sub, catalog), wallets=wallets_in_order(session, account.id),
                     invoices=list(recent), unpaid=list(unpaid), promotion=promotion_note(sub))
+
+
+def wallets_in_order(session: Session, account_id: str) -> list[Wallet]:
+    """Conversation first, as the seed lists them."""
+    return sorted(wallets_repo.for_account(session, account_id), key=lambda w: WALLET_ORDER.index(w.kind))
 
 
 def add_on_items(session: Session, sub: Subscription, catalog: Catalog) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
+from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -56,7 +57,10 @@ def render(request: Request, template: str, context: dict[str, Any], *, status: 
     def dt(value: datetime | None, fmt: str = "datetime") -> str:
         return when(value, tz, lang, fmt)
 
-    html = env.get_template(template).render(request=request, t=t, lang=lang, tz=tz, dt=dt, **context)
+    def num(value: int) -> str:
+        return str(format_decimal(value, locale=BABEL_LOCALE[lang]))
+
+    html = env.get_template(template).render(request=request, t=t, lang=lang, tz=tz, dt=dt, num=num, **context)
     response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
     if request.query_params.get("lang") in LANGS:
         response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax", httponly=True,
