@@ -71,6 +71,14 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
         for row in info["accounts"]:
             table.add_row(row["name"], row["plan"], row["status"], row["id"])
         console.print(table)
+        from langganan.accounts import repository as accounts_repo
+        from langganan.kit.clock import wall_now
+        from langganan.portal import service as portal
+
+        with db.transaction() as s:
+            for row in info["accounts"]:
+                _link, token = portal.create_link(s, accounts_repo.get(s, row["id"]), wall_now())
+                console.print(f"Portal ({row['name']}): {base}/portal/session/{token}", soft_wrap=True)
     uvicorn.run(create_app(settings, db, run_worker=worker), host=host, port=port, log_level="info")
 
 

@@ -26,7 +26,8 @@ def test_every_literal_key_the_templates_use_exists() -> None:
 
 def test_translator_fills_placeholders_and_falls_back_to_english() -> None:
     t = translator("id")
-    assert t("topup.limits", low="Rp10.000", high="Rp5.000.000") == "Minimal isi saldo: Rp10.000. Maksimal isi saldo: Rp5.000.000."
+    assert t("topup.limits", low="Rp10.000", high="Rp5.000.000") == \
+        "Minimal isi saldo: Rp10.000. Maksimal isi saldo: Rp5.000.000."
     assert translator("xx")("unsub.yes") == "Yes, Unsubscribe"
     assert t("no.such.key") == "no.such.key" and not t.has("no.such.key")
 
