@@ -48,9 +48,14 @@ _PG_PROBLEM: str | None = _pg_reachable()
 
 
 def pytest_report_header() -> list[str]:
-    if _PG_PROBLEM is None:
-        return [f"PostgreSQL tests: ON ({PG_ADMIN_URL})"]
-    return [f"PostgreSQL tests: SKIPPED — server unreachable ({_PG_PROBLEM})"]
+    from tests.browser.conftest import browser_problem
+
+    lines = [f"PostgreSQL tests: ON ({PG_ADMIN_URL})" if _PG_PROBLEM is None
+             else f"PostgreSQL tests: SKIPPED — server unreachable ({_PG_PROBLEM})"]
+    problem = browser_problem()
+    lines.append("Browser tests: ON (Chromium at /usr/bin/chromium)" if problem is None
+                 else f"Browser tests: SKIPPED — {problem}")
+    return lines
 
 
 def _worker_id(request: pytest.FixtureRequest) -> str:

@@ -1,4 +1,4 @@
-"""The FastAPI application: API under /v1 (portal and console join it later)."""
+"""The FastAPI application: API under /v1, the customer portal under /portal, the console under /console."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import func, select, text
 
 from langganan import __version__
@@ -18,6 +19,7 @@ from langganan.apikeys import service as apikeys
 from langganan.catalog import service as catalog_service
 from langganan.catalog.endpoints import router as catalog_router
 from langganan.config import Settings
+from langganan.console.pages import router as console_router
 from langganan.due import run_due
 from langganan.entitlements.endpoints import router as entitlements_router
 from langganan.events.endpoints import router as events_router
@@ -33,12 +35,16 @@ from langganan.kit.web import AppContext, install_error_handlers
 from langganan.payments.endpoints import router as payments_router
 from langganan.payments.gateway import Gateway
 from langganan.payments.sandbox import SandboxGateway
+from langganan.portal.endpoints import router as portal_api_router
+from langganan.portal.pages import router as portal_router
+from langganan.portal.pages_money import router as portal_money_router
 from langganan.sandbox.endpoints import router as sandbox_router
 from langganan.subscriptions.endpoints import router as subscriptions_router
 from langganan.usage.endpoints import grouped_ingest
 from langganan.usage.endpoints import router as usage_router
 from langganan.usage.fastlane import UsageFastLane
 from langganan.wallets.endpoints import router as wallets_router
+from langganan.web.errors import install_page_errors
 
 log = logging.getLogger("langganan")
 
@@ -112,8 +118,10 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
     install_error_handlers(app)
     for router in (catalog_router, accounts_router, subscriptions_router, invoices_router, payments_router,
                    events_router, sandbox_router, wallets_router, usage_router, entitlements_router,
-                   addons_router):
+                   addons_router, portal_api_router, portal_router, portal_money_router, console_router):
         app.include_router(router)
+    install_page_errors(app)
+    app.mount("/static", StaticFiles(packages=[("langganan", "static")]), name="static")
     app.add_middleware(UsageFastLane, group=group)  # innermost: after the NUL and idempotency checks
     app.add_middleware(IdempotencyMiddleware, db=db)
     app.add_middleware(RefuseNulMiddleware)  # outermost: runs before idempotency records anything

@@ -19,9 +19,11 @@ app = typer.Typer(help="langganan — prepaid subscription billing and entitleme
 catalog_app = typer.Typer(help="The versioned catalog file.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys (stored hashed).", no_args_is_help=True)
 clock_app = typer.Typer(help="The engine clock (sandbox mode).", no_args_is_help=True)
+staff_app = typer.Typer(help="Operator console users (passwords stored as scrypt hashes).", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(keys_app, name="api-keys")
 app.add_typer(clock_app, name="clock")
+app.add_typer(staff_app, name="staff")
 console = Console()
 
 
@@ -69,6 +71,14 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
         for row in info["accounts"]:
             table.add_row(row["name"], row["plan"], row["status"], row["id"])
         console.print(table)
+        from langganan.accounts import repository as accounts_repo
+        from langganan.kit.clock import wall_now
+        from langganan.portal import service as portal
+
+        with db.transaction() as s:
+            for row in info["accounts"]:
+                _link, token = portal.create_link(s, accounts_repo.get(s, row["id"]), wall_now())
+                console.print(f"Portal ({row['name']}): {base}/portal/session/{token}", soft_wrap=True)
     uvicorn.run(create_app(settings, db, run_worker=worker), host=host, port=port, log_level="info")
 
 
@@ -183,6 +193,28 @@ def clock_advance(days: Annotated[int, typer.Option(min=0)] = 0, hours: Annotate
     with db.transaction() as s:
         console.print(json.dumps({"now": clock.now(s).isoformat(), "invoices_expired": report.invoices_expired,
                                   "periods_rolled": report.periods_rolled}))
+
+
+@staff_app.command("create")
+def staff_create(email: Annotated[str, typer.Option(help="Sign-in email")],
+                 name: Annotated[str, typer.Option(help="Display name")] = "",
+                 password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
+                                                       envvar="LANGGANAN_STAFF_PASSWORD",
+                                                       help="At least 10 characters (prompted when omitted)")]
+                 = "") -> None:
+    """Create a console user who signs in at /console/login."""
+    from langganan.console import service
+    from langganan.kit.clock import wall_now
+    from langganan.kit.errors import DomainError
+
+    _settings, db = _setup()
+    try:
+        with db.transaction() as s:
+            user = service.create_staff(s, email, name, password, wall_now())
+    except DomainError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(2) from exc
+    console.print(f"staff user {user.id} [bold]{user.email}[/bold] created; sign in at /console/login")
 
 
 @app.command()

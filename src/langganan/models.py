@@ -4,21 +4,44 @@ from langganan.accounts.models import Account, TrialClaim
 from langganan.addons.models import SubscriptionAddOn
 from langganan.apikeys.models import ApiKey
 from langganan.catalog.models import CatalogVersion
+from langganan.console.models import LoginAttempt, StaffUser
 from langganan.events.models import Event
 from langganan.invoices.models import Invoice, InvoiceLine, InvoiceSequence
 from langganan.kit.db import Base
 from langganan.kit.models import EngineClock, IdempotencyRecord
 from langganan.payments.models import GatewayNotification, Payment, PaymentMethod, UnappliedPayment
+from langganan.portal.models import PortalLink
 from langganan.subscriptions.models import Subscription
 from langganan.usage.models import UsageEvent
 from langganan.wallets.models import Reservation, Wallet, WalletEntry
+from langganan.web.models import WebSession
 
 metadata = Base.metadata
 
 __all__ = [
-    "Account", "ApiKey", "CatalogVersion", "EngineClock", "Event", "GatewayNotification",
-    "IdempotencyRecord", "Invoice", "InvoiceLine", "InvoiceSequence", "Payment", "PaymentMethod",
-    "Reservation", "Subscription", "SubscriptionAddOn", "TrialClaim", "UnappliedPayment", "UsageEvent",
-    "Wallet", "WalletEntry",
+    "Account",
+    "ApiKey",
+    "CatalogVersion",
+    "EngineClock",
+    "Event",
+    "GatewayNotification",
+    "IdempotencyRecord",
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceSequence",
+    "LoginAttempt",
+    "Payment",
+    "PaymentMethod",
+    "PortalLink",
+    "Reservation",
+    "StaffUser",
+    "Subscription",
+    "SubscriptionAddOn",
+    "TrialClaim",
+    "UnappliedPayment",
+    "UsageEvent",
+    "Wallet",
+    "WalletEntry",
+    "WebSession",
     "metadata",
 ]

@@ -45,3 +45,22 @@ def test_migrate_keys_catalog_and_clock(cli_env: Database, tmp_path: Path) -> No
     assert moved.exit_code == 0 and '"now": "2026-02-15T03:00:00+00:00"' in moved.output
     back = runner.invoke(app, ["clock", "advance", "--to", "2026-01-01T00:00:00+00:00"])
     assert back.exit_code == 2
+
+
+def test_staff_create_stores_a_slow_hash_and_refuses_bad_input(cli_env: Database) -> None:
+    from sqlalchemy import select
+
+    from langganan.console.models import StaffUser
+    from langganan.console.service import verify_password
+
+    made = runner.invoke(app, ["staff", "create", "--email", "Ops@Example.id", "--name", "Ops"],
+                         input="correct horse battery\ncorrect horse battery\n")
+    assert made.exit_code == 0, made.output
+    assert "ops@example.id" in made.output and "correct horse" not in made.output
+    with cli_env.transaction() as s:
+        user = s.scalar(select(StaffUser).where(StaffUser.email == "ops@example.id"))
+        assert user is not None and verify_password("correct horse battery", user.password_hash)
+    again = runner.invoke(app, ["staff", "create", "--email", "ops@example.id", "--password", "another long one"])
+    assert again.exit_code == 2 and "already exists" in again.output
+    short = runner.invoke(app, ["staff", "create", "--email", "b@example.id", "--password", "short"])
+    assert short.exit_code == 2 and "at least 10 characters" in short.output

@@ -11,6 +11,7 @@ from langganan.accounts.models import Account
 from langganan.addons import repository
 from langganan.addons.models import SubscriptionAddOn
 from langganan.catalog import service as catalog_service
+from langganan.catalog.rules import AddOn
 from langganan.config import Settings
 from langganan.events import service as events
 from langganan.invoices import service as invoices
@@ -49,19 +50,25 @@ def buy(session: Session, settings: Settings, account: Account, sub: Subscriptio
         raise Unprocessable("invalid_quantity", f"Quantity must be 1 to {MAX_QUANTITY}.", param="quantity")
     if sub.plan_code == catalog.default_plan or sub.status == "trialing":
         raise Conflict("paid_plan_required", "Add-ons are bought on top of a paid plan; upgrade first.")
-    tz = account.timezone
-    total_days = days_in_period(sub.current_period_start, sub.current_period_end, tz)
-    left = remaining_days(now, sub.current_period_start, sub.current_period_end, tz)
+    line = quote(add_on, account, sub, quantity, now)
     unit = add_on.prices[sub.interval]
-    amount = prorate(unit * quantity, left, total_days)
-    line = Line("add_on", f"{add_on.name} × {quantity} ({left} of {total_days} days)", quantity,
-                prorate(unit, left, total_days), amount, now, sub.current_period_end)
     action = {"kind": "add_on", "add_on": code, "quantity": quantity, "unit_price": unit,
               "period_start": sub.current_period_start.isoformat()}
     return invoices.issue(session, settings, account=account, type_="add_on", lines=[line], action=action, now=now,
                           expires_at=min(now + timedelta(days=settings.invoice_payment_days), sub.current_period_end),
                           subscription_id=sub.id, package=f"{add_on.name} × {quantity}",
                           period_start=now, period_end=sub.current_period_end)
+
+
+def quote(add_on: AddOn, account: Account, sub: Subscription, quantity: int, now: datetime) -> Line:
+    """The invoice line for `quantity` units prorated by whole days to the period end (rule 2's count)."""
+    tz = account.timezone
+    total_days = days_in_period(sub.current_period_start, sub.current_period_end, tz)
+    left = remaining_days(now, sub.current_period_start, sub.current_period_end, tz)
+    unit = add_on.prices[sub.interval]
+    return Line("add_on", f"{add_on.name} × {quantity} ({left} of {total_days} days)", quantity,
+                prorate(unit, left, total_days), prorate(unit * quantity, left, total_days), now,
+                sub.current_period_end)
 
 
 def can_apply(sub: Subscription, invoice: Invoice) -> bool:

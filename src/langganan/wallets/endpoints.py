@@ -1,21 +1,18 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
-from langganan.invoices import service as invoices
 from langganan.invoices.models import Invoice
-from langganan.invoices.rules import Line
 from langganan.invoices.schemas import InvoiceOut
 from langganan.kit.errors import Unprocessable
 from langganan.kit.web import AnyKey, Ctx, Limit
 from langganan.payments.endpoints import checkout
-from langganan.subscriptions.service import require_billing_info
-from langganan.wallets import repository, reservations, service
+from langganan.wallets import repository, reservations, service, topups
 from langganan.wallets.schemas import (
     CaptureIn,
     EntryList,
@@ -29,7 +26,6 @@ from langganan.wallets.schemas import (
 )
 
 router = APIRouter(prefix="/v1", tags=["wallets"])
-WALLET_LABEL = {"conversation": "Conversation balance", "broadcast": "Broadcast balance"}
 
 
 @router.get("/accounts/{account_id}/wallets", response_model=WalletList)
@@ -65,13 +61,7 @@ def top_up(account_id: str, body: TopUpRequest, ctx: Ctx, _: AnyKey) -> InvoiceO
     service.check_top_up(body.wallet, body.amount)
 
     def build(s: Session, now: datetime) -> Invoice:
-        account = accounts_repo.get(s, account_id)
-        require_billing_info(account)
-        label = WALLET_LABEL[body.wallet]
-        return invoices.issue(s, ctx.settings, account=account, type_="top_up",
-                              lines=[Line("top_up", f"{label} top-up", 1, body.amount, body.amount)],
-                              action={"kind": "top_up", "wallet": body.wallet, "amount": body.amount}, now=now,
-                              expires_at=now + timedelta(days=ctx.settings.invoice_payment_days), package=label)
+        return topups.issue(s, ctx.settings, accounts_repo.get(s, account_id), body.wallet, body.amount, now)
 
     return checkout(ctx, build, method=body.payment_method, payment_method_id=body.payment_method_id, bank=body.bank)
 

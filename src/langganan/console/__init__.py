@@ -1,0 +1,1 @@
+"""The operator console for the SaaS's own staff."""

@@ -1,0 +1,222 @@
+"""The operator console: staff sign-in, accounts, invoices (confirm a bank transfer by hand), the
+event log, the catalog and, in sandbox mode, the engine clock."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Header, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import func, or_, select
+
+from langganan.accounts.models import Account
+from langganan.addons import repository as addons_repo
+from langganan.catalog import service as catalog_service
+from langganan.console import service
+from langganan.console.models import StaffUser
+from langganan.due import run_due
+from langganan.events import repository as events_repo
+from langganan.invoices import repository as invoices_repo
+from langganan.invoices import service as invoices
+from langganan.invoices.models import Invoice
+from langganan.kit.clock import DatabaseClock, wall_now
+from langganan.kit.errors import NotFound
+from langganan.kit.pagination import page
+from langganan.kit.web import AppContext, get_ctx
+from langganan.payments import repository as payments_repo
+from langganan.payments import service as payments
+from langganan.subscriptions import repository as subs_repo
+from langganan.subscriptions.models import Subscription
+from langganan.wallets import repository as wallets_repo
+from langganan.web import sessions
+from langganan.web.errors import PageError
+from langganan.web.templating import pick_lang, render
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+FormStr = Annotated[str, Form()]
+LOGIN_CSRF_COOKIE = "langganan_console_login"
+PAGE_SIZE = 25
+
+
+@dataclass
+class Console:
+    request: Request
+    ctx: AppContext
+    visitor: sessions.Visitor
+    staff_email: str
+
+    def render(self, template: str, *, http_status: int = 200, **context: Any) -> HTMLResponse:
+        return render(self.request, template, {"csrf": self.visitor.csrf_token, "area": "console",
+                                               "staff_email": self.staff_email,
+                                               "sandbox": self.ctx.settings.sandbox, **context},
+                      status=http_status, lang=pick_lang(self.request, "en"))
+
+
+def console_page(request: Request) -> Console:
+    ctx = get_ctx(request)
+    with ctx.db.sessions() as s:
+        visitor = sessions.resolve(s, "console", request.cookies.get(sessions.COOKIES["console"]))
+        user = s.get(StaffUser, visitor.staff_user_id) if visitor and visitor.staff_user_id else None
+        if visitor is None or user is None or user.disabled_at is not None:
+            raise PageError(401, "error.login_required", redirect="/console/login")
+        return Console(request=request, ctx=ctx, visitor=visitor, staff_email=user.email)
+
+
+def console_form(c: Annotated[Console, Depends(console_page)], csrf_token: FormStr = "",
+                 x_csrf_token: Annotated[str | None, Header()] = None) -> Console:
+    if not sessions.csrf_ok(c.visitor.csrf_token, csrf_token, x_csrf_token):
+        raise PageError(403, "error.csrf")
+    return c
+
+
+ConsolePage = Annotated[Console, Depends(console_page)]
+ConsoleForm = Annotated[Console, Depends(console_form)]
+
+
+def _login_form(request: Request, error: str | None, status: int = 200, email: str = "") -> HTMLResponse:
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    response = render(request, "console/login.html", {"area": "console", "login_csrf": token, "error": error,
+                                                      "email": email, "csrf": None},
+                      status=status, lang=pick_lang(request, "en"))
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, path="/console", httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https")
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request) -> HTMLResponse:
+    return _login_form(request, None)
+
+
+@router.post("/login")
+def login(request: Request, email: FormStr = "", password: FormStr = "", csrf_token: FormStr = "") -> Response:
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
+    if not expected or not sessions.csrf_ok(expected, csrf_token, None):
+        raise PageError(403, "error.csrf")
+    ctx = get_ctx(request)
+    ip = request.client.host if request.client else "unknown"
+    try:
+        with ctx.db.transaction() as s:
+            user = service.authenticate(s, email, password, ip, wall_now())
+            created = sessions.create(s, "console", staff_user_id=user.id) if user else None
+    except service.TooManyAttempts:
+        return _login_form(request, "too_many_attempts", 429, email)
+    if created is None:
+        return _login_form(request, "bad_credentials", 401, email)
+    row, token = created
+    response = RedirectResponse("/console", status_code=303)
+    sessions.set_cookie(response, request, "console", token, row.expires_at)
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")
+    return response
+
+
+@router.post("/logout")
+def logout(c: ConsoleForm) -> Response:
+    with c.ctx.db.transaction() as s:
+        sessions.revoke(s, c.visitor.session_id)
+    response = RedirectResponse("/console/login", status_code=303)
+    sessions.clear_cookie(response, "console")
+    return response
+
+
+@router.get("", response_class=HTMLResponse)
+def accounts_page(c: ConsolePage, q: str = "", after: str | None = None) -> HTMLResponse:
+    with c.ctx.unit() as (s, _now):
+        stmt = select(Account)
+        if q.strip():
+            needle = f"%{q.strip().lower()}%"
+            stmt = stmt.where(or_(Account.id == q.strip(), Account.external_id == q.strip(),
+                                  func.lower(Account.name).like(needle), func.lower(Account.email).like(needle),
+                                  func.lower(Account.company_name).like(needle)))
+        rows, more = page(s, stmt, Account.id, PAGE_SIZE, after or None)
+        plans = {sub.account_id: sub for sub in s.scalars(select(Subscription).where(
+            Subscription.account_id.in_([a.id for a in rows])))}
+        return c.render("console/accounts.html", rows=rows, more=more, q=q, subs=plans)
+
+
+@router.get("/accounts/{account_id}", response_class=HTMLResponse)
+def account_page(account_id: str, c: ConsolePage) -> HTMLResponse:
+    with c.ctx.unit() as (s, _now):
+        account = s.get(Account, account_id)
+        if account is None:
+            raise NotFound("account", account_id)
+        sub = subs_repo.for_account(s, account_id)
+        recent, _ = invoices_repo.list_invoices(s, account_id=account_id, status=None, type_=None, limit=10,
+                                                starting_after=None)
+        evts, _ = events_repo.list_events(s, account_id=account_id, type_=None, limit=20, starting_after=None)
+        return c.render("console/account.html", account=account, sub=sub, items=addons_repo.live_items(s, sub.id),
+                        wallets=wallets_repo.for_account(s, account_id), invoices=recent, events=evts,
+                        cards=payments_repo.methods_for(s, account_id))
+
+
+@router.get("/invoices", response_class=HTMLResponse)
+def invoices_page(c: ConsolePage, status: str = "", type: str = "", q: str = "", after: str | None = None,
+                  msg: str | None = None) -> HTMLResponse:
+    with c.ctx.unit() as (s, _now):
+        stmt = select(Invoice)
+        if status in invoices.STATUSES:
+            stmt = stmt.where(Invoice.status == status)
+        if type in invoices.TYPES:
+            stmt = stmt.where(Invoice.type == type)
+        if q.strip():
+            stmt = stmt.where(or_(Invoice.number == q.strip(), Invoice.account_id == q.strip(),
+                                  Invoice.id == q.strip()))
+        rows, more = page(s, stmt, Invoice.id, PAGE_SIZE, after or None)
+        latest = payments_repo.latest_for_invoices(s, [i.id for i in rows])
+        return c.render("console/invoices.html", rows=rows, more=more, status=status, type=type, q=q, msg=msg,
+                        statuses=invoices.STATUSES, types=invoices.TYPES, payments=latest)
+
+
+@router.post("/invoices/{invoice_id}/mark-paid", response_class=HTMLResponse)
+def mark_paid(invoice_id: str, c: ConsoleForm, reference: FormStr = "", note: FormStr = "") -> Response:
+    reference, note = reference.strip(), note.strip()
+    if not reference or len(reference) > 200 or len(note) > 400:
+        raise PageError(422, "error.bad_request")
+    with c.ctx.unit() as (s, now):
+        invoice = invoices_repo.get(s, invoice_id)
+        payments.mark_paid_manually(s, invoice, reference, f"confirmed by {c.staff_email}" + (f": {note}" if note
+                                                                                                   else ""), now)
+    return RedirectResponse(f"/console/invoices?q={invoice_id}&msg=marked_paid", status_code=303)
+
+
+@router.get("/events", response_class=HTMLResponse)
+def events_page(c: ConsolePage, type: str = "", account_id: str = "", after: str | None = None) -> HTMLResponse:
+    with c.ctx.unit() as (s, _now):
+        rows, more = events_repo.list_events(s, account_id=account_id or None, type_=type or None, limit=PAGE_SIZE,
+                                             starting_after=after or None)
+        return c.render("console/events.html", rows=rows, more=more, type=type, account_id=account_id)
+
+
+@router.get("/catalog", response_class=HTMLResponse)
+def catalog_page(c: ConsolePage) -> HTMLResponse:
+    with c.ctx.unit() as (s, _now):
+        return c.render("console/catalog.html", catalog=catalog_service.current(s))
+
+
+def _sandbox_clock(c: Console) -> DatabaseClock:
+    if not c.ctx.settings.sandbox or not isinstance(c.ctx.clock, DatabaseClock):
+        raise PageError(404, "error.not_found")
+    return c.ctx.clock
+
+
+@router.get("/clock", response_class=HTMLResponse)
+def clock_page(c: ConsolePage, msg: str | None = None) -> HTMLResponse:
+    _sandbox_clock(c)
+    with c.ctx.unit() as (_s, now):
+        return c.render("console/clock.html", now=now, msg=msg)
+
+
+@router.post("/clock")
+def advance_clock(c: ConsoleForm, days: FormStr = "0", hours: FormStr = "0") -> Response:
+    clock = _sandbox_clock(c)
+    if not (days.isdigit() and hours.isdigit()) or int(days) > 3660 or int(hours) > 87840:
+        raise PageError(422, "error.bad_request")
+    if not int(days) and not int(hours):
+        raise PageError(422, "error.bad_request")
+    with c.ctx.unit() as (s, now):
+        clock.advance_to(s, now + timedelta(days=int(days), hours=int(hours)))
+    report = run_due(c.ctx.db, clock.now)
+    return RedirectResponse(f"/console/clock?msg={report.periods_rolled}", status_code=303)

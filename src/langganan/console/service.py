@@ -1,0 +1,92 @@
+"""Console staff: passwords kept as salted scrypt hashes (rule 15), sign-in rate limited per email
+and per client address over a sliding window of wall time."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from langganan.accounts.service import EMAIL_RE, normalise_email
+from langganan.console.models import LoginAttempt, StaffUser
+from langganan.kit.errors import Conflict, DomainError, Unprocessable
+from langganan.kit.ids import new_id
+
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+MIN_PASSWORD = 10
+WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_EMAIL = 5
+MAX_FAILURES_PER_IP = 20
+
+
+class TooManyAttempts(DomainError):
+    status = 429
+    type = "rate_limit_error"
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
+    enc = base64.b64encode
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${enc(salt).decode()}${enc(digest).decode()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = base64.b64decode(digest)
+        got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
+                             dklen=len(expected))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got, expected)
+
+
+# Compared against when the email is unknown, so a wrong email costs the same time as a wrong password.
+_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+
+
+def create_staff(session: Session, email: str, name: str, password: str, now: datetime) -> StaffUser:
+    email = normalise_email(email)
+    if not EMAIL_RE.match(email):
+        raise Unprocessable("invalid_email", "The email address is not valid.", param="email")
+    if len(password) < MIN_PASSWORD:
+        raise Unprocessable("password_too_short", f"Use a password of at least {MIN_PASSWORD} characters.",
+                            param="password")
+    if session.scalar(select(StaffUser.id).where(StaffUser.email == email)):
+        raise Conflict("staff_exists", f"A staff user {email} already exists.", param="email")
+    user = StaffUser(id=new_id("stf"), email=email, name=name.strip() or email, password_hash=hash_password(password),
+                     created_at=now)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _recent_failures(session: Session, by: str, value: str, since: datetime) -> int:
+    column = LoginAttempt.email if by == "email" else LoginAttempt.ip
+    return int(session.scalar(select(func.count()).select_from(LoginAttempt).where(
+        column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.created_at >= since)) or 0)
+
+
+def authenticate(session: Session, email: str, password: str, ip: str, wall_now: datetime) -> StaffUser | None:
+    """The staff user for these credentials, or None. Every checked attempt is recorded (the caller
+    commits either way); too many recent failures for the email or the address refuse the attempt
+    before the password is even checked."""
+    email = normalise_email(email)[:320]
+    ip = ip[:64]
+    since = wall_now - WINDOW
+    if (_recent_failures(session, "email", email, since) >= MAX_FAILURES_PER_EMAIL
+            or _recent_failures(session, "ip", ip, since) >= MAX_FAILURES_PER_IP):
+        raise TooManyAttempts("too_many_attempts", "Too many sign-in attempts; wait a few minutes.")
+    user = session.scalar(select(StaffUser).where(StaffUser.email == email))
+    ok = verify_password(password, user.password_hash if user else _DUMMY_HASH)
+    ok = ok and user is not None and user.disabled_at is None
+    session.add(LoginAttempt(email=email, ip=ip, succeeded=ok, created_at=wall_now))
+    return user if ok else None

@@ -1,0 +1,63 @@
+"""What every portal page needs: the visitor's account (from the session cookie), its language and
+time zone, and for forms a CSRF check that runs before anything changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Form, Header, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from langganan.accounts.models import Account
+from langganan.kit.web import AppContext, get_ctx
+from langganan.web import sessions
+from langganan.web.errors import PageError
+from langganan.web.templating import pick_lang, render
+
+
+@dataclass
+class Portal:
+    request: Request
+    ctx: AppContext
+    visitor: sessions.Visitor
+    account_id: str
+    account_name: str
+    lang: str
+    tz: str
+    currency: str
+
+    def render(self, template: str, *, http_status: int = 200, **context: Any) -> HTMLResponse:
+        return render(self.request, template,
+                      {"csrf": self.visitor.csrf_token, "account_name": self.account_name,
+                       "currency": self.currency, "area": "portal", **context},
+                      status=http_status, lang=self.lang, tz=self.tz)
+
+
+def portal_page(request: Request) -> Portal:
+    ctx = get_ctx(request)
+    with ctx.db.sessions() as s:
+        visitor = sessions.resolve(s, "portal", request.cookies.get(sessions.COOKIES["portal"]))
+        if visitor is None or visitor.account_id is None:
+            raise PageError(401, "error.session_required")
+        account = s.get(Account, visitor.account_id)
+        if account is None:
+            raise PageError(401, "error.session_required")
+        return Portal(request=request, ctx=ctx, visitor=visitor, account_id=account.id,
+                      account_name=account.company_name or account.name, lang=pick_lang(request, account.locale),
+                      tz=account.timezone, currency=account.currency)
+
+
+def portal_form(p: Annotated[Portal, Depends(portal_page)], csrf_token: Annotated[str, Form()] = "",
+                x_csrf_token: Annotated[str | None, Header()] = None) -> Portal:
+    if not sessions.csrf_ok(p.visitor.csrf_token, csrf_token, x_csrf_token):
+        raise PageError(403, "error.csrf")
+    return p
+
+
+PortalPage = Annotated[Portal, Depends(portal_page)]
+PortalForm = Annotated[Portal, Depends(portal_form)]
+
+
+def see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from langganan.accounts import repository as accounts_repo
+from langganan.kit.clock import wall_now
+from langganan.kit.web import AnyKey, Ctx
+from langganan.portal import service
+
+router = APIRouter(prefix="/v1/accounts/{account_id}/portal-sessions", tags=["portal"])
+
+
+class PortalSessionOut(BaseModel):
+    url: str
+    expires_at: datetime
+
+
+@router.post("", status_code=201, response_model=PortalSessionOut,
+             summary="A one-account portal login link (works once, expires after an hour)")
+def create_portal_session(account_id: str, request: Request, ctx: Ctx, _: AnyKey) -> PortalSessionOut:
+    with ctx.unit() as (s, _now):
+        account = accounts_repo.get(s, account_id)
+        link, token = service.create_link(s, account, wall_now())
+    base = str(request.base_url).rstrip("/")
+    return PortalSessionOut(url=f"{base}/portal/session/{token}", expires_at=link.expires_at)

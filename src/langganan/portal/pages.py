@@ -1,0 +1,182 @@
+"""Portal pages: Settings > Subscription and what it opens (upgrade, renew, unsubscribe, add-ons,
+billing information, notifications). Money pages (balance, payment, invoices) are in pages_money."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from langganan.accounts import repository as accounts_repo
+from langganan.accounts import service as accounts
+from langganan.addons import service as addons
+from langganan.catalog import service as catalog_service
+from langganan.kit.clock import wall_now
+from langganan.kit.errors import DomainError
+from langganan.kit.web import get_ctx
+from langganan.portal import feed, views
+from langganan.portal import service as portal_service
+from langganan.portal.deps import PortalForm, PortalPage, see_other
+from langganan.subscriptions import repository as subs_repo
+from langganan.subscriptions import service as subscriptions
+from langganan.web import sessions
+from langganan.web.errors import PageError
+
+router = APIRouter(prefix="/portal", include_in_schema=False)
+FormStr = Annotated[str, Form()]
+
+
+@router.get("/session/{token}")
+def open_session(token: str, request: Request) -> Response:
+    """The login link: trade it for a session cookie, then show the Subscription page."""
+    ctx = get_ctx(request)
+    with ctx.db.transaction() as s:
+        opened = portal_service.open_link(s, token, wall_now())
+    if opened is None:
+        raise PageError(401, "error.link_invalid")
+    row, cookie = opened
+    response = RedirectResponse("/portal", status_code=303)
+    sessions.set_cookie(response, request, "portal", cookie, row.expires_at)
+    return response
+
+
+@router.post("/logout")
+def logout(p: PortalForm) -> Response:
+    with p.ctx.db.transaction() as s:
+        sessions.revoke(s, p.visitor.session_id)
+    response = p.render("portal/signed_out.html")
+    sessions.clear_cookie(response, "portal")
+    return response
+
+
+@router.get("", response_class=HTMLResponse)
+def subscription_page(p: PortalPage, msg: str | None = None) -> HTMLResponse:
+    with p.ctx.unit() as (s, _now):
+        ov = views.overview(s, accounts_repo.get(s, p.account_id))
+        return p.render("portal/subscription.html", ov=ov, msg=msg)
+
+
+@router.get("/upgrade", response_class=HTMLResponse)
+def upgrade_page(p: PortalPage, interval: str = "month") -> HTMLResponse:
+    if interval not in ("month", "year"):
+        interval = "month"
+    with p.ctx.unit() as (s, now):
+        account = accounts_repo.get(s, p.account_id)
+        sub = subs_repo.for_account(s, p.account_id)
+        choices = views.plan_choices(s, account, interval, now)
+        return p.render("portal/upgrade.html", choices=choices, interval=interval, sub=sub,
+                        billing_complete=account.billing_complete,
+                        default_plan=catalog_service.current(s).default_plan)
+
+
+@router.post("/upgrade")
+def upgrade(p: PortalForm, plan: FormStr = "", interval: FormStr = "month") -> Response:
+    with p.ctx.unit() as (s, now):
+        account = accounts_repo.get(s, p.account_id)
+        quote, invoice = subscriptions.change(s, p.ctx.settings, account, plan, interval or None, now)
+    if invoice is not None and invoice.status == "unpaid":
+        return see_other(f"/portal/pay/{invoice.id}")
+    return see_other("/portal?msg=" + ("downgrade_scheduled" if quote.kind == "downgrade" else "upgraded"))
+
+
+@router.post("/renew")
+def renew(p: PortalForm) -> Response:
+    with p.ctx.unit() as (s, now):
+        invoice, _created = subscriptions.renew(s, p.ctx.settings, accounts_repo.get(s, p.account_id), now)
+    if invoice.status == "unpaid":
+        return see_other(f"/portal/pay/{invoice.id}")
+    return see_other("/portal?msg=renewed")
+
+
+@router.post("/unsubscribe")
+def unsubscribe(p: PortalForm) -> Response:
+    with p.ctx.unit() as (s, now):
+        subscriptions.cancel(s, accounts_repo.get(s, p.account_id), True, now)
+    return see_other("/portal?msg=unsubscribed")
+
+
+@router.get("/add-ons", response_class=HTMLResponse)
+def buy_add_ons_page(p: PortalPage, add_on: str | None = None, quantity: int = 1) -> HTMLResponse:
+    quantity = max(1, min(quantity, addons.MAX_QUANTITY))
+    with p.ctx.unit() as (s, now):
+        account = accounts_repo.get(s, p.account_id)
+        sub = subs_repo.for_account(s, p.account_id)
+        catalog = catalog_service.current(s)
+        allowed = sub.plan_code != catalog.default_plan and sub.status != "trialing"
+        chosen = catalog.add_ons.get(add_on) if add_on else None
+        line = addons.quote(chosen, account, sub, quantity, now) if chosen and allowed else None
+        return p.render("portal/add_ons.html", add_ons=list(catalog.add_ons.values()), interval=sub.interval,
+                        allowed=allowed, chosen=chosen, quantity=quantity, line=line,
+                        billing_complete=account.billing_complete, max_quantity=addons.MAX_QUANTITY)
+
+
+@router.post("/add-ons")
+def buy_add_ons(p: PortalForm, add_on: FormStr = "", quantity: FormStr = "1") -> Response:
+    if not quantity.isdigit():
+        raise PageError(422, "error.invalid_quantity")
+    with p.ctx.unit() as (s, now):
+        account = accounts_repo.get(s, p.account_id)
+        subscriptions.require_billing_info(account)
+        sub = subs_repo.for_account(s, p.account_id, for_update=True)
+        invoice = addons.buy(s, p.ctx.settings, account, sub, add_on, int(quantity), now)
+    return see_other(f"/portal/pay/{invoice.id}")
+
+
+@router.get("/add-ons/manage", response_class=HTMLResponse)
+def manage_add_ons_page(p: PortalPage, msg: str | None = None) -> HTMLResponse:
+    with p.ctx.unit() as (s, _now):
+        sub = subs_repo.for_account(s, p.account_id)
+        items = views.add_on_items(s, sub, catalog_service.current(s))
+        return p.render("portal/manage_add_ons.html", items=items, msg=msg)
+
+
+@router.post("/add-ons/{item_id}/stop")
+def stop_add_on(item_id: str, p: PortalForm) -> Response:
+    with p.ctx.unit() as (s, now):
+        account = accounts_repo.get(s, p.account_id)
+        sub = subs_repo.for_account(s, p.account_id, for_update=True)
+        addons.stop(s, account, sub, item_id, now, subscriptions.plan_of(s, sub).limits)
+    return see_other("/portal/add-ons/manage?msg=add_on_stopped")
+
+
+BILLING_FIELDS = ("company_name", "contact_name", "email", "phone", "address", "city", "postal_code", "country",
+                  "tax_id")
+
+
+@router.get("/billing", response_class=HTMLResponse)
+def billing_page(p: PortalPage, msg: str | None = None) -> HTMLResponse:
+    with p.ctx.unit() as (s, _now):
+        a = accounts_repo.get(s, p.account_id)
+        values = {"company_name": a.company_name, "contact_name": a.contact_name, "email": a.billing_email,
+                  "phone": a.phone, "address": a.address, "city": a.city, "postal_code": a.postal_code,
+                  "country": a.country, "tax_id": a.tax_id}
+        return p.render("portal/billing.html", values={k: v or "" for k, v in values.items()}, errors={},
+                        msg=msg, complete=a.billing_complete)
+
+
+@router.post("/billing", response_class=HTMLResponse)
+def save_billing(p: PortalForm, company_name: FormStr = "", contact_name: FormStr = "", email: FormStr = "",
+                 phone: FormStr = "", address: FormStr = "", city: FormStr = "", postal_code: FormStr = "",
+                 country: FormStr = "", tax_id: FormStr = "") -> Response:
+    values = {"company_name": company_name, "contact_name": contact_name, "email": email, "phone": phone,
+              "address": address, "city": city, "postal_code": postal_code, "country": country, "tax_id": tax_id}
+    limits = {"company_name": 200, "contact_name": 200, "email": 320, "phone": 40, "address": 500, "city": 120,
+              "postal_code": 20, "country": 2, "tax_id": 40}
+    too_long = [k for k, v in values.items() if len(v.strip()) > limits[k]]
+    try:
+        if too_long:
+            raise DomainError("too_long", "too long", param=too_long[0])
+        with p.ctx.unit() as (s, now):
+            account = accounts_repo.get(s, p.account_id, for_update=True)
+            accounts.update_billing_info(s, account, dict(values), now)
+    except DomainError as exc:
+        return p.render("portal/billing.html", values=values, errors={exc.param or "": exc.code}, msg=None,
+                        complete=False, http_status=422)
+    return see_other("/portal/billing?msg=billing_saved")
+
+
+@router.get("/notifications", response_class=HTMLResponse)
+def notifications_page(p: PortalPage) -> HTMLResponse:
+    with p.ctx.unit() as (s, _now):
+        return p.render("portal/notifications.html", items=feed.recent(s, p.account_id))

@@ -1,0 +1,215 @@
+"""Portal money pages: WhatsApp Balance (top up, Usage and Top-Up History), payment (card or bank
+transfer, polled until the money lands) and the invoice table, detail and PDF."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form
+from fastapi.responses import HTMLResponse, Response
+
+from langganan.accounts import repository as accounts_repo
+from langganan.invoices import repository as invoices_repo
+from langganan.invoices import service as invoices
+from langganan.invoices.schemas import invoice_view
+from langganan.kit.errors import DomainError, PaymentRequired
+from langganan.payments import repository as payments_repo
+from langganan.payments import service as payments
+from langganan.payments.gateway import BANKS
+from langganan.payments.sandbox import SandboxGateway
+from langganan.portal import views
+from langganan.portal.deps import Portal, PortalForm, PortalPage, see_other
+from langganan.wallets import repository as wallets_repo
+from langganan.wallets import service as wallets
+from langganan.wallets import topups
+from langganan.web.errors import PageError
+
+router = APIRouter(prefix="/portal", include_in_schema=False)
+FormStr = Annotated[str, Form()]
+HISTORY_TYPES = ("usage", "top_up", "grant", "expiry", "reservation", "adjustment")
+PAGE_SIZE = 20
+
+
+def _wallet_kind(kind: str) -> str:
+    if kind not in wallets.KINDS:
+        raise PageError(404, "error.not_found")
+    return kind
+
+
+@router.get("/balance", response_class=HTMLResponse)
+def balance_page(p: PortalPage) -> HTMLResponse:
+    with p.ctx.unit() as (s, _now):
+        return p.render("portal/balance.html", wallets=views.wallets_in_order(s, p.account_id),
+                        limits=wallets.TOP_UP_LIMITS)
+
+
+@router.get("/balance/top-up", response_class=HTMLResponse)
+def top_up_page(p: PortalPage, wallet: str = "conversation") -> HTMLResponse:
+    kind = _wallet_kind(wallet)
+    with p.ctx.unit() as (s, _now):
+        account = accounts_repo.get(s, p.account_id)
+        return _top_up_form(p, kind, "", None, account.billing_complete)
+
+
+def _top_up_form(p: Portal, kind: str, amount: str, error: str | None, billing_complete: bool,
+                 status: int = 200) -> HTMLResponse:
+    low, high = wallets.TOP_UP_LIMITS[kind]
+    return p.render("portal/top_up.html", wallet=kind, low=low, high=high, amount=amount, error=error,
+                    billing_complete=billing_complete, http_status=status)
+
+
+@router.post("/balance/top-up", response_class=HTMLResponse)
+def top_up(p: PortalForm, wallet: FormStr = "conversation", amount: FormStr = "") -> Response:
+    kind = _wallet_kind(wallet)
+    digits = amount.strip().replace(".", "")
+    try:
+        if not digits.isdigit() or len(digits) > 15:
+            raise DomainError("invalid_amount", "invalid amount", param="amount")
+        with p.ctx.unit() as (s, now):
+            invoice = topups.issue(s, p.ctx.settings, accounts_repo.get(s, p.account_id), kind, int(digits), now)
+    except DomainError as exc:
+        with p.ctx.unit() as (s, _now):
+            complete = accounts_repo.get(s, p.account_id).billing_complete
+        return _top_up_form(p, kind, amount, exc.code, complete, status=exc.status)
+    return see_other(f"/portal/pay/{invoice.id}")
+
+
+def _day(value: str | None, tz: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(value), time(), ZoneInfo(tz))
+    except ValueError as exc:
+        raise PageError(422, "error.bad_date") from exc
+
+
+@router.get("/balance/history", response_class=HTMLResponse)
+def usage_history(p: PortalPage, wallet: str = "conversation", type: str = "usage", since: str | None = None,
+                  until: str | None = None, before: str | None = None) -> HTMLResponse:
+    kind = _wallet_kind(wallet)
+    if type not in (*HISTORY_TYPES, "all"):
+        type = "usage"
+    start, end = _day(since, p.tz), _day(until, p.tz)
+    if end is not None:
+        end = end.replace(hour=23, minute=59, second=59)
+    before_id = int(before) if before and before.isdigit() else None
+    with p.ctx.unit() as (s, now):
+        w = wallets_repo.get(s, p.account_id, kind)
+        rows, more = wallets_repo.entries(s, w.id, types=None if type == "all" else wallets_repo.ENTRY_FILTERS[type],
+                                          since=start, until=end, limit=PAGE_SIZE, before_id=before_id)
+        chart = views.daily_spend(s, w, p.tz, now)
+        return p.render("portal/usage_history.html", wallet=kind, rows=rows, more=more, type=type,
+                        since=since or "", until=until or "", chart=chart, types=HISTORY_TYPES,
+                        chart_max=max([v for _d, v in chart] + [1]))
+
+
+@router.get("/balance/top-ups", response_class=HTMLResponse)
+def top_up_history(p: PortalPage, status: str | None = None, after: str | None = None) -> HTMLResponse:
+    if status not in invoices.STATUSES:
+        status = None
+    with p.ctx.unit() as (s, _now):
+        rows, more = invoices_repo.list_invoices(s, account_id=p.account_id, status=status, type_="top_up",
+                                                 limit=PAGE_SIZE, starting_after=after or None)
+        return p.render("portal/top_up_history.html", rows=rows, more=more, status=status or "",
+                        statuses=invoices.STATUSES)
+
+
+def _pay_context(p: Portal, invoice_id: str) -> dict[str, Any]:
+    with p.ctx.unit() as (s, now):
+        invoice = views.own_invoice(s, p.account_id, invoice_id)
+        payment = views.latest_payment(s, invoice)
+        va = payment if (payment is not None and payment.method == "bank_transfer" and payment.status == "pending"
+                         and payment.va_expires_at is not None and payment.va_expires_at > now) else None
+        return {"invoice": invoice, "payment": payment, "va": va, "cards": payments_repo.methods_for(s, p.account_id),
+                "banks": BANKS, "sandbox": isinstance(p.ctx.gateway, SandboxGateway) and p.ctx.settings.sandbox}
+
+
+@router.get("/pay/{invoice_id}", response_class=HTMLResponse)
+def pay_page(invoice_id: str, p: PortalPage) -> HTMLResponse:
+    return p.render("portal/pay.html", **_pay_context(p, invoice_id), error=None)
+
+
+@router.get("/pay/{invoice_id}/status", response_class=HTMLResponse)
+def pay_status(invoice_id: str, p: PortalPage) -> HTMLResponse:
+    """Polled by the payment page (htmx) until the invoice is paid."""
+    return p.render("portal/_pay_status.html", **_pay_context(p, invoice_id))
+
+
+@router.post("/pay/{invoice_id}/bank-transfer")
+def pay_by_transfer(invoice_id: str, p: PortalForm, bank: FormStr = "bca") -> Response:
+    if bank not in BANKS:
+        raise PageError(422, "error.bad_request")
+    with p.ctx.unit() as (s, now):
+        invoice = views.own_invoice(s, p.account_id, invoice_id)
+        payments.start(s, p.ctx.settings, p.ctx.gateway, invoice, method="bank_transfer", payment_method_id=None,
+                       bank=bank, now=now)
+    return see_other(f"/portal/pay/{invoice_id}")
+
+
+@router.post("/pay/{invoice_id}/card", response_class=HTMLResponse)
+def pay_by_card(invoice_id: str, p: PortalForm, payment_method_id: FormStr = "") -> Response:
+    with p.ctx.unit() as (s, now):
+        invoice = views.own_invoice(s, p.account_id, invoice_id)
+        payment = payments.start(s, p.ctx.settings, p.ctx.gateway, invoice, method="card",
+                                 payment_method_id=payment_method_id, bank=None, now=now)
+    try:
+        payments.charge_card(p.ctx.db, p.ctx.gateway, payment.id, p.ctx.clock.now)
+    except PaymentRequired as exc:
+        return p.render("portal/pay.html", **_pay_context(p, invoice_id), error=exc.code, http_status=402)
+    return see_other(f"/portal/pay/{invoice_id}")
+
+
+@router.post("/cards", response_class=HTMLResponse)
+def add_card(p: PortalForm, number: FormStr = "", exp_month: FormStr = "", exp_year: FormStr = "",
+             cvc: FormStr = "", invoice_id: FormStr = "") -> Response:
+    """Sandbox mode: tokenize a test card and save it (a live gateway tokenizes in its own form)."""
+    gateway = p.ctx.gateway
+    if not (isinstance(gateway, SandboxGateway) and p.ctx.settings.sandbox):
+        raise PageError(404, "error.not_found")
+    try:
+        with p.ctx.unit() as (s, now):
+            if invoice_id:
+                views.own_invoice(s, p.account_id, invoice_id)
+            if not (exp_month.isdigit() and exp_year.isdigit()):
+                raise DomainError("invalid_card", "invalid card", param="number")
+            token = gateway.tokenize(number.replace(" ", ""), int(exp_month), int(exp_year), cvc, now=now)
+            payments.save_method(s, gateway, accounts_repo.get(s, p.account_id), token, now)
+    except DomainError as exc:
+        if not invoice_id or exc.status == 404:
+            raise
+        return p.render("portal/pay.html", **_pay_context(p, invoice_id), error=exc.code, http_status=exc.status)
+    return see_other(f"/portal/pay/{invoice_id}" if invoice_id else "/portal")
+
+
+@router.get("/invoices", response_class=HTMLResponse)
+def invoices_page(p: PortalPage, status: str | None = None, type: str | None = None,
+                  after: str | None = None) -> HTMLResponse:
+    status = status if status in invoices.STATUSES else None
+    type = type if type in invoices.TYPES else None
+    with p.ctx.unit() as (s, _now):
+        rows, more = invoices_repo.list_invoices(s, account_id=p.account_id, status=status, type_=type,
+                                                 limit=PAGE_SIZE, starting_after=after or None)
+        return p.render("portal/invoices.html", rows=rows, more=more, status=status or "", type=type or "",
+                        statuses=invoices.STATUSES, types=invoices.TYPES)
+
+
+@router.get("/invoices/{invoice_id}", response_class=HTMLResponse)
+def invoice_page(invoice_id: str, p: PortalPage) -> HTMLResponse:
+    with p.ctx.unit() as (s, _now):
+        invoice = views.own_invoice(s, p.account_id, invoice_id)
+        return p.render("portal/invoice.html", invoice=invoice, payment=views.latest_payment(s, invoice))
+
+
+@router.get("/invoices/{invoice_id}/pdf")
+def invoice_pdf(invoice_id: str, p: PortalPage) -> Response:
+    with p.ctx.unit() as (s, _now):
+        invoice = views.own_invoice(s, p.account_id, invoice_id)
+        data = invoice_view(s, invoice).model_dump()
+    from langganan.invoices.pdf import render_invoice_pdf
+
+    pdf = render_invoice_pdf(data, locale=p.lang, timezone=p.tz)
+    filename = invoice.number.replace("/", "-") + ".pdf"
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})

@@ -1,0 +1,39 @@
+"""Portal login links (POST /v1/accounts/{id}/portal-sessions): a random token stored as its SHA-256,
+valid once and for a short while (wall time, rule 14). Opening it starts a browser session."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from langganan.accounts.models import Account
+from langganan.kit.ids import new_id
+from langganan.portal.models import PortalLink
+from langganan.web import sessions
+from langganan.web.models import WebSession
+
+LINK_LIFETIME = timedelta(hours=1)
+
+
+def create_link(session: Session, account: Account, wall_now: datetime) -> tuple[PortalLink, str]:
+    token = secrets.token_urlsafe(32)
+    link = PortalLink(id=new_id("pls"), account_id=account.id, token_hash=sessions.hash_token(token),
+                      created_at=wall_now, expires_at=wall_now + LINK_LIFETIME)
+    session.add(link)
+    session.flush()
+    return link, token
+
+
+def open_link(session: Session, token: str, wall_now: datetime) -> tuple[WebSession, str] | None:
+    """Trade an unused, unexpired link for a portal browser session; None when the link is no good."""
+    if not token or len(token) > 200:
+        return None
+    link = session.scalar(select(PortalLink).where(PortalLink.token_hash == sessions.hash_token(token))
+                          .with_for_update())
+    if link is None or link.used_at is not None or link.expires_at <= wall_now:
+        return None
+    link.used_at = wall_now
+    return sessions.create(session, "portal", account_id=link.account_id, now=wall_now)

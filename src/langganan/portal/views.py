@@ -1,0 +1,140 @@
+"""Read models of the portal pages, assembled from the domain repositories (queries only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from langganan.accounts.models import Account
+from langganan.addons import repository as addons_repo
+from langganan.catalog import service as catalog_service
+from langganan.catalog.rules import Catalog
+from langganan.entitlements import service as entitlements
+from langganan.invoices import repository as invoices_repo
+from langganan.invoices.models import Invoice
+from langganan.kit.errors import DomainError, NotFound
+from langganan.payments import repository as payments_repo
+from langganan.payments.models import Payment
+from langganan.subscriptions import repository as subs_repo
+from langganan.subscriptions import service as subscriptions
+from langganan.subscriptions.models import Subscription
+from langganan.wallets import repository as wallets_repo
+from langganan.wallets.models import Wallet, WalletEntry
+
+WALLET_ORDER = ("conversation", "broadcast")
+SPEND_TYPES = ("usage", "hold", "release", "capture")
+CHART_DAYS = 14
+
+
+def own_invoice(session: Session, account_id: str, invoice_id: str) -> Invoice:
+    """One of the visitor's invoices; another account's id is simply not found."""
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None or invoice.account_id != account_id:
+        raise NotFound("invoice", invoice_id)
+    return invoice
+
+
+def promotion_note(sub: Subscription) -> dict[str, Any] | None:
+    """The promotion on the subscription, once promotions exist (issue 4 wires this)."""
+    code = getattr(sub, "promotion_code", None)
+    if not code:
+        return None
+    return {"code": code, "percent_off": getattr(sub, "promotion_percent_off", None),
+            "amount_off": getattr(sub, "promotion_amount_off", None),
+            "ends_at": getattr(sub, "promotion_ends_at", None)}
+
+
+@dataclass
+class Overview:
+    account: Account
+    sub: Subscription
+    catalog: Catalog
+    plan_name: str
+    is_paid: bool
+    pending_plan_name: str | None
+    limits: dict[str, entitlements.Limit]
+    resets_at: datetime | None
+    items: list[dict[str, Any]]
+    wallets: list[Wallet]
+    invoices: list[Invoice]
+    unpaid: list[Invoice]
+    promotion: dict[str, Any] | None
+
+
+def overview(session: Session, account: Account) -> Overview:
+    sub = subs_repo.for_account(session, account.id)
+    catalog = catalog_service.current(session)
+    plan = subscriptions.plan_of(session, sub)
+    _code, _features, limits, resets_at = entitlements.limits_for(session, account)
+    pending = catalog.plans.get(sub.pending_plan) if sub.pending_plan else None
+    recent, _ = invoices_repo.list_invoices(session, account_id=account.id, status=None, type_=None, limit=5,
+                                            starting_after=None)
+    unpaid, _ = invoices_repo.list_invoices(session, account_id=account.id, status="unpaid", type_=None, limit=3,
+                                            starting_after=None)
+    return Overview(account=account, sub=sub, catalog=catalog, plan_name=plan.name,
+                    is_paid=sub.plan_code != catalog.default_plan and sub.status != "trialing",
+                    pending_plan_name=pending.name if pending else None, limits=limits, resets_at=resets_at,
+                    items=add_on_items(session, sub, catalog), wallets=wallets_in_order(session, account.id),
+                    invoices=list(recent), unpaid=list(unpaid), promotion=promotion_note(sub))
+
+
+def wallets_in_order(session: Session, account_id: str) -> list[Wallet]:
+    """Conversation first, as the seed lists them."""
+    return sorted(wallets_repo.for_account(session, account_id), key=lambda w: WALLET_ORDER.index(w.kind))
+
+
+def add_on_items(session: Session, sub: Subscription, catalog: Catalog) -> list[dict[str, Any]]:
+    out = []
+    for it in addons_repo.live_items(session, sub.id):
+        add_on = catalog.add_ons.get(it.add_on_code)
+        out.append({"id": it.id, "name": add_on.name if add_on else it.add_on_code, "quantity": it.quantity,
+                    "status": it.status, "renews_at": sub.current_period_end if it.status == "active" else None,
+                    "ends_at": it.ends_at})
+    return out
+
+
+def plan_choices(session: Session, account: Account, interval: str, now: datetime) -> list[dict[str, Any]]:
+    """Every plan with what choosing it means now: the prorated charge, or when a downgrade applies
+    and which limits block it."""
+    sub = subs_repo.for_account(session, account.id)
+    catalog = catalog_service.current(session)
+    out = []
+    for plan in catalog.plans_by_rank():
+        choice: dict[str, Any] = {"plan": plan, "price": plan.price(interval), "current": False, "quote": None,
+                                  "blocked": [], "error": None}
+        if plan.code == sub.plan_code and (interval == sub.interval or plan.is_free) and sub.status != "trialing":
+            choice["current"] = True
+        else:
+            try:
+                quote, blocked = subscriptions.preview(session, account, plan.code, interval, now)
+                choice["quote"], choice["blocked"] = quote, blocked
+            except DomainError as exc:
+                choice["error"] = exc.code
+        out.append(choice)
+    return out
+
+
+def latest_payment(session: Session, invoice: Invoice) -> Payment | None:
+    return payments_repo.latest_for_invoice(session, invoice.id)
+
+
+def daily_spend(session: Session, wallet: Wallet, tz: str, now: datetime,
+                days: int = CHART_DAYS) -> list[tuple[datetime, int]]:
+    """Spend per local day over the last `days` days, in one pass over the wallet's usage entries."""
+    zone = ZoneInfo(tz)
+    today = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    starts = [(today - timedelta(days=days - 1 - i)) for i in range(days + 1)]
+    bounds = [s.astimezone(ZoneInfo("UTC")) for s in starts]
+    columns = [func.coalesce(func.sum(case((and_(WalletEntry.created_at >= bounds[i],
+                                                 WalletEntry.created_at < bounds[i + 1]), WalletEntry.amount),
+                                           else_=0)), 0)
+               for i in range(days)]
+    row = session.execute(select(*columns).where(
+        WalletEntry.wallet_id == wallet.id, WalletEntry.type.in_(SPEND_TYPES),
+        WalletEntry.created_at >= bounds[0], WalletEntry.created_at < bounds[-1])).one()
+    return [(starts[i], -int(row[i] or 0)) for i in range(days)]

@@ -1,0 +1,28 @@
+"""A top-up is an invoice; the wallet is credited only when it is paid (DESIGN: Wallets)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from langganan.accounts.models import Account
+from langganan.config import Settings
+from langganan.invoices import service as invoices
+from langganan.invoices.models import Invoice
+from langganan.invoices.rules import Line
+from langganan.subscriptions.service import require_billing_info
+from langganan.wallets import service
+
+WALLET_LABEL = {"conversation": "Conversation balance", "broadcast": "Broadcast balance"}
+
+
+def issue(session: Session, settings: Settings, account: Account, wallet: str, amount: int,
+          now: datetime) -> Invoice:
+    service.check_top_up(wallet, amount)
+    require_billing_info(account)
+    label = WALLET_LABEL[wallet]
+    return invoices.issue(session, settings, account=account, type_="top_up",
+                          lines=[Line("top_up", f"{label} top-up", 1, amount, amount)],
+                          action={"kind": "top_up", "wallet": wallet, "amount": amount}, now=now,
+                          expires_at=now + timedelta(days=settings.invoice_payment_days), package=label)
