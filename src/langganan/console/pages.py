@@ -25,7 +25,7 @@ from langganan.invoices.models import Invoice
 from langganan.kit.clock import DatabaseClock, wall_now
 from langganan.kit.errors import NotFound
 from langganan.kit.pagination import page
-from langganan.kit.web import AppContext, get_ctx
+from langganan.kit.web import AppContext, app_context
 from langganan.payments import repository as payments_repo
 from langganan.payments import service as payments
 from langganan.subscriptions import repository as subs_repo
@@ -56,7 +56,7 @@ class Console:
 
 
 def console_page(request: Request) -> Console:
-    ctx = get_ctx(request)
+    ctx = app_context(request)
     with ctx.db.sessions() as s:
         visitor = sessions.resolve(s, "console", request.cookies.get(sessions.COOKIES["console"]))
         user = s.get(StaffUser, visitor.staff_user_id) if visitor and visitor.staff_user_id else None
@@ -96,7 +96,7 @@ def login(request: Request, email: FormStr = "", password: FormStr = "", csrf_to
     expected = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
     if not expected or not sessions.csrf_ok(expected, csrf_token, None):
         raise PageError(403, "error.csrf")
-    ctx = get_ctx(request)
+    ctx = app_context(request)
     ip = request.client.host if request.client else "unknown"
     try:
         with ctx.db.transaction() as s:

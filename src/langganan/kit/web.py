@@ -43,11 +43,15 @@ class AppContext:
             yield session, self.clock.now(session)
 
 
+def app_context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
 # The dependencies below are coroutines so that FastAPI runs them on the event loop, not in the
 # thread pool: a request needs no thread hop for them (a known key is answered from the cache).
 async def get_ctx(request: Request) -> AppContext:
-    ctx: AppContext = request.app.state.ctx
-    return ctx
+    return app_context(request)
 
 
 Ctx = Annotated[AppContext, Depends(get_ctx)]

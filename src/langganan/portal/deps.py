@@ -10,7 +10,7 @@ from fastapi import Depends, Form, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from langganan.accounts.models import Account
-from langganan.kit.web import AppContext, get_ctx
+from langganan.kit.web import AppContext, app_context
 from langganan.web import sessions
 from langganan.web.errors import PageError
 from langganan.web.templating import pick_lang, render
@@ -35,7 +35,7 @@ class Portal:
 
 
 def portal_page(request: Request) -> Portal:
-    ctx = get_ctx(request)
+    ctx = app_context(request)
     with ctx.db.sessions() as s:
         visitor = sessions.resolve(s, "portal", request.cookies.get(sessions.COOKIES["portal"]))
         if visitor is None or visitor.account_id is None:

@@ -14,7 +14,7 @@ from langganan.addons import service as addons
 from langganan.catalog import service as catalog_service
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import DomainError
-from langganan.kit.web import get_ctx
+from langganan.kit.web import app_context
 from langganan.portal import feed, views
 from langganan.portal import service as portal_service
 from langganan.portal.deps import PortalForm, PortalPage, see_other
@@ -30,7 +30,7 @@ FormStr = Annotated[str, Form()]
 @router.get("/session/{token}")
 def open_session(token: str, request: Request) -> Response:
     """The login link: trade it for a session cookie, then show the Subscription page."""
-    ctx = get_ctx(request)
+    ctx = app_context(request)
     with ctx.db.transaction() as s:
         opened = portal_service.open_link(s, token, wall_now())
     if opened is None:
