@@ -30,6 +30,11 @@ from langganan.kit.migrate import is_empty, upgrade
 from langganan.kit.models import EngineClock
 from langganan.kit.nul import RefuseNulMiddleware
 from langganan.kit.web import AppContext, install_error_handlers
+from langganan.notifications import alerts
+from langganan.notifications.delivery import Courier
+from langganan.notifications.endpoints import router as notifications_router
+from langganan.notifications.mailer import make_mailer
+from langganan.notifications.worker import run_notifications
 from langganan.payments.endpoints import router as payments_router
 from langganan.payments.gateway import Gateway
 from langganan.payments.sandbox import SandboxGateway
@@ -37,6 +42,7 @@ from langganan.sandbox.endpoints import router as sandbox_router
 from langganan.subscriptions.endpoints import router as subscriptions_router
 from langganan.usage.endpoints import router as usage_router
 from langganan.wallets.endpoints import router as wallets_router
+from langganan.webhooks.endpoints import router as webhooks_router
 
 log = logging.getLogger("langganan")
 
@@ -51,8 +57,13 @@ def make_clock(settings: Settings) -> Clock:
     return DatabaseClock() if settings.sandbox else WallClock()
 
 
+def make_courier(settings: Settings) -> Courier:
+    return Courier(mailer=make_mailer(settings), settings=settings)
+
+
 def prepare(settings: Settings, db: Database, *, migrate_if_empty: bool = True) -> None:
     """Bring a database to a usable state: schema, catalog, clock row, bootstrap key. Idempotent."""
+    alerts.configure(settings)  # the process's default low-balance thresholds
     if migrate_if_empty and is_empty(db.engine):
         upgrade(db.url)
     with db.transaction() as s:
@@ -84,6 +95,7 @@ class Worker:
         while not self._stop.wait(self.ctx.settings.worker_interval_seconds):
             try:
                 run_due(self.ctx.db, self.ctx.clock.now)
+                run_notifications(self.ctx.db, self.ctx.courier)
                 purge_expired(self.ctx.db)
             except Exception:  # keep the worker alive; the next tick retries
                 log.exception("due work failed")
@@ -91,7 +103,8 @@ class Worker:
 
 def create_app(settings: Settings, db: Database | None = None, *, run_worker: bool = False) -> FastAPI:
     db = db or Database(settings.database_url)
-    ctx = AppContext(settings=settings, db=db, clock=make_clock(settings), gateway=make_gateway(settings))
+    ctx = AppContext(settings=settings, db=db, clock=make_clock(settings), gateway=make_gateway(settings),
+                     courier=make_courier(settings))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -101,6 +114,7 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
         yield
         if worker:
             worker.stop()
+        ctx.courier.close()
 
     app = FastAPI(title="langganan", version=__version__, lifespan=lifespan,
                   description="Prepaid subscription billing and entitlement engine. Amounts are integers in "
@@ -109,7 +123,7 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
     install_error_handlers(app)
     for router in (catalog_router, accounts_router, subscriptions_router, invoices_router, payments_router,
                    events_router, sandbox_router, wallets_router, usage_router, entitlements_router,
-                   addons_router):
+                   addons_router, notifications_router, webhooks_router):
         app.include_router(router)
     app.add_middleware(IdempotencyMiddleware, db=db)
     app.add_middleware(RefuseNulMiddleware)  # outermost: runs before idempotency records anything

@@ -8,17 +8,19 @@ from langganan.events.models import Event
 from langganan.invoices.models import Invoice, InvoiceLine, InvoiceSequence
 from langganan.kit.db import Base
 from langganan.kit.models import EngineClock, IdempotencyRecord
+from langganan.notifications.models import Delivery, DeliveryAttempt, Notification, QuotaAlert
 from langganan.payments.models import GatewayNotification, Payment, PaymentMethod, UnappliedPayment
 from langganan.subscriptions.models import Subscription
 from langganan.usage.models import UsageEvent
 from langganan.wallets.models import Reservation, Wallet, WalletEntry
+from langganan.webhooks.models import WebhookEndpoint
 
 metadata = Base.metadata
 
 __all__ = [
-    "Account", "ApiKey", "CatalogVersion", "EngineClock", "Event", "GatewayNotification",
-    "IdempotencyRecord", "Invoice", "InvoiceLine", "InvoiceSequence", "Payment", "PaymentMethod",
-    "Reservation", "Subscription", "SubscriptionAddOn", "TrialClaim", "UnappliedPayment", "UsageEvent",
-    "Wallet", "WalletEntry",
+    "Account", "ApiKey", "CatalogVersion", "Delivery", "DeliveryAttempt", "EngineClock", "Event",
+    "GatewayNotification", "IdempotencyRecord", "Invoice", "InvoiceLine", "InvoiceSequence", "Notification",
+    "Payment", "PaymentMethod", "QuotaAlert", "Reservation", "Subscription", "SubscriptionAddOn", "TrialClaim",
+    "UnappliedPayment", "UsageEvent", "Wallet", "WalletEntry", "WebhookEndpoint",
     "metadata",
 ]
