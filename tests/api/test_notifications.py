@@ -105,7 +105,8 @@ def test_the_in_app_feed_lists_titles_in_the_account_locale_and_marks_them_read(
     assert all(n["read_at"] is None for n in feed["data"])
     assert [n["type"] for n in feed["data"]] == list(reversed(env.event_types(en["id"])))  # newest first
     other_feed = env.ok(env.get(f"/v1/accounts/{other['id']}/notifications?limit=100"))["data"]
-    assert next(n for n in other_feed if n["type"] == "subscription.upgraded")["title"] == "Anda kini menggunakan Growth"
+    upgraded = next(n for n in other_feed if n["type"] == "subscription.upgraded")
+    assert upgraded["title"] == "Anda kini menggunakan Growth"
 
     first = feed["data"][0]
     read = env.ok(env.post(f"/v1/accounts/{en['id']}/notifications/{first['id']}/read"))
