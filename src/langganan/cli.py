@@ -188,7 +188,11 @@ def clock_advance(days: Annotated[int, typer.Option(min=0)] = 0, hours: Annotate
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(2) from exc
     report = run_due(db, clock.now)
-    run_notifications(db, make_courier(settings))
+    courier = make_courier(settings)
+    try:
+        run_notifications(db, courier)
+    finally:
+        courier.close()
     with db.transaction() as s:
         console.print(json.dumps({"now": clock.now(s).isoformat(), "invoices_expired": report.invoices_expired,
                                   "periods_rolled": report.periods_rolled}))
