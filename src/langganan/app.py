@@ -32,6 +32,11 @@ from langganan.kit.migrate import is_empty, upgrade
 from langganan.kit.models import EngineClock
 from langganan.kit.nul import RefuseNulMiddleware
 from langganan.kit.web import AppContext, install_error_handlers
+from langganan.notifications import alerts
+from langganan.notifications.delivery import Courier
+from langganan.notifications.endpoints import router as notifications_router
+from langganan.notifications.mailer import make_mailer
+from langganan.notifications.worker import run_notifications
 from langganan.payments.endpoints import router as payments_router
 from langganan.payments.gateway import Gateway
 from langganan.payments.sandbox import SandboxGateway
@@ -45,6 +50,7 @@ from langganan.usage.endpoints import router as usage_router
 from langganan.usage.fastlane import UsageFastLane
 from langganan.wallets.endpoints import router as wallets_router
 from langganan.web.errors import install_page_errors
+from langganan.webhooks.endpoints import router as webhooks_router
 
 log = logging.getLogger("langganan")
 
@@ -59,8 +65,13 @@ def make_clock(settings: Settings) -> Clock:
     return DatabaseClock() if settings.sandbox else WallClock()
 
 
+def make_courier(settings: Settings) -> Courier:
+    return Courier(mailer=make_mailer(settings), settings=settings)
+
+
 def prepare(settings: Settings, db: Database, *, migrate_if_empty: bool = True) -> None:
     """Bring a database to a usable state: schema, catalog, clock row, bootstrap key. Idempotent."""
+    alerts.configure(settings)  # the process's default low-balance thresholds
     if migrate_if_empty and is_empty(db.engine):
         upgrade(db.url)
     with db.transaction() as s:
@@ -92,6 +103,7 @@ class Worker:
         while not self._stop.wait(self.ctx.settings.worker_interval_seconds):
             try:
                 run_due(self.ctx.db, self.ctx.clock.now)
+                run_notifications(self.ctx.db, self.ctx.courier)
                 purge_expired(self.ctx.db)
             except Exception:  # keep the worker alive; the next tick retries
                 log.exception("due work failed")
@@ -99,7 +111,8 @@ class Worker:
 
 def create_app(settings: Settings, db: Database | None = None, *, run_worker: bool = False) -> FastAPI:
     db = db or Database(settings.database_url)
-    ctx = AppContext(settings=settings, db=db, clock=make_clock(settings), gateway=make_gateway(settings))
+    ctx = AppContext(settings=settings, db=db, clock=make_clock(settings), gateway=make_gateway(settings),
+                     courier=make_courier(settings))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -109,6 +122,7 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
         yield
         if worker:
             worker.stop()
+        ctx.courier.close()
 
     app = FastAPI(title="langganan", version=__version__, lifespan=lifespan,
                   description="Prepaid subscription billing and entitlement engine. Amounts are integers in "
@@ -118,7 +132,8 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
     install_error_handlers(app)
     for router in (catalog_router, accounts_router, subscriptions_router, invoices_router, payments_router,
                    events_router, sandbox_router, wallets_router, usage_router, entitlements_router,
-                   addons_router, portal_api_router, portal_router, portal_money_router, console_router):
+                   addons_router, notifications_router, webhooks_router, portal_api_router, portal_router,
+                   portal_money_router, console_router):
         app.include_router(router)
     install_page_errors(app)
     app.mount("/static", StaticFiles(packages=[("langganan", "static")]), name="static")

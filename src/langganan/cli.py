@@ -85,15 +85,22 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
 @app.command("worker")
 def worker_cmd(once: Annotated[bool, typer.Option(help="Run what is due once and exit")] = False) -> None:
     """Run due work (renewals, expiries, period ends); any number may run on one PostgreSQL."""
-    from langganan.app import make_clock
+    from langganan.app import make_clock, make_courier
     from langganan.due import run_due
+    from langganan.notifications.worker import run_notifications
 
     settings, db = _setup()
     clock = make_clock(settings)
+    courier = make_courier(settings)
     while True:
         report = run_due(db, clock.now)
         if report.total:
             console.print(f"expired {report.invoices_expired} invoices, rolled {report.periods_rolled} periods")
+        sent = run_notifications(db, courier)
+        if sent.dispatched or sent.delivered.total:
+            d = sent.delivered
+            console.print(f"dispatched {sent.dispatched} events; sent {d.succeeded}, retrying {d.retrying}, "
+                          f"failed {d.failed}")
         if once:
             return
         time.sleep(settings.worker_interval_seconds)
@@ -169,10 +176,11 @@ def clock_show() -> None:
 def clock_advance(days: Annotated[int, typer.Option(min=0)] = 0, hours: Annotated[int, typer.Option(min=0)] = 0,
                   to: Annotated[str | None, typer.Option(help="RFC 3339 instant")] = None) -> None:
     """Move the sandbox engine clock forward and run everything that falls due."""
-    from langganan.app import make_clock
+    from langganan.app import make_clock, make_courier
     from langganan.due import run_due
     from langganan.kit.clock import DatabaseClock
     from langganan.kit.errors import DomainError
+    from langganan.notifications.worker import run_notifications
 
     settings, db = _setup()
     clock = make_clock(settings)
@@ -190,6 +198,11 @@ def clock_advance(days: Annotated[int, typer.Option(min=0)] = 0, hours: Annotate
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(2) from exc
     report = run_due(db, clock.now)
+    courier = make_courier(settings)
+    try:
+        run_notifications(db, courier)
+    finally:
+        courier.close()
     with db.transaction() as s:
         console.print(json.dumps({"now": clock.now(s).isoformat(), "invoices_expired": report.invoices_expired,
                                   "periods_rolled": report.periods_rolled}))

@@ -21,6 +21,11 @@ DEFAULT_SELLER = {
 }
 
 
+# Default low-balance alert thresholds per wallet (LANGGANAN_LOW_BALANCE_CONVERSATION, _BROADCAST).
+DEFAULT_LOW_BALANCE = {"conversation": 5_000, "broadcast": 6_500}
+SMTP_TLS_MODES = ("none", "starttls", "ssl")
+
+
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"LANGGANAN_{name}", default)
 
@@ -39,6 +44,20 @@ class Settings:
     clock_start: datetime | None = None  # sandbox: freeze the engine clock at this instant on first start
     tax_bps: dict[str, int] = field(default_factory=lambda: {"subscription": 0, "add_on": 0, "top_up": 0})
     seller: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_SELLER))
+    # Email (LANGGANAN_SMTP_*): no host means the sandbox mailer, which records messages instead of sending.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_tls: str = "starttls"  # none | starttls | ssl
+    smtp_from: str = "langganan <billing@langganan.example>"
+    # Delivery of emails and webhooks (wall time, rule 14): attempts, exponential backoff, timeouts.
+    delivery_max_attempts: int = 8
+    delivery_backoff_seconds: float = 30.0
+    delivery_backoff_max_seconds: float = 6 * 3600.0
+    delivery_timeout_seconds: float = 10.0
+    # Usage alerts: the low-balance threshold of a wallet that has none of its own.
+    low_balance_thresholds: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_LOW_BALANCE))
 
     @property
     def sandbox(self) -> bool:
@@ -49,6 +68,9 @@ class Settings:
         mode = _env("MODE", "sandbox")
         if mode not in ("sandbox", "live"):
             raise ValueError("LANGGANAN_MODE must be sandbox or live")
+        smtp_tls = _env("SMTP_TLS", "starttls").lower()
+        if smtp_tls not in SMTP_TLS_MODES:
+            raise ValueError("LANGGANAN_SMTP_TLS must be none, starttls or ssl")
         values: dict[str, Any] = dict(
             database_url=_env("DATABASE_URL", "sqlite:///langganan.db"),
             mode=mode,
@@ -64,6 +86,18 @@ class Settings:
             tax_bps={kind: parse_percent_to_bps(_env(f"TAX_RATE_{kind.upper()}", "0"))
                      for kind in ("subscription", "add_on", "top_up")},
             seller={key: _env(f"SELLER_{key.upper()}", default) for key, default in DEFAULT_SELLER.items()},
+            smtp_host=os.environ.get("LANGGANAN_SMTP_HOST") or None,
+            smtp_port=int(_env("SMTP_PORT", "465" if smtp_tls == "ssl" else "587")),
+            smtp_username=os.environ.get("LANGGANAN_SMTP_USERNAME") or None,
+            smtp_password=os.environ.get("LANGGANAN_SMTP_PASSWORD") or None,
+            smtp_tls=smtp_tls,
+            smtp_from=_env("SMTP_FROM", "langganan <billing@langganan.example>"),
+            delivery_max_attempts=int(_env("DELIVERY_MAX_ATTEMPTS", "8")),
+            delivery_backoff_seconds=float(_env("DELIVERY_BACKOFF_SECONDS", "30")),
+            delivery_backoff_max_seconds=float(_env("DELIVERY_BACKOFF_MAX_SECONDS", str(6 * 3600))),
+            delivery_timeout_seconds=float(_env("DELIVERY_TIMEOUT_SECONDS", "10")),
+            low_balance_thresholds={kind: int(_env(f"LOW_BALANCE_{kind.upper()}", str(default)))
+                                    for kind, default in DEFAULT_LOW_BALANCE.items()},
         )
         values.update(overrides)
         return cls(**values)

@@ -9,12 +9,14 @@ from langganan.events.models import Event
 from langganan.invoices.models import Invoice, InvoiceLine, InvoiceSequence
 from langganan.kit.db import Base
 from langganan.kit.models import EngineClock, IdempotencyRecord
+from langganan.notifications.models import Delivery, DeliveryAttempt, Notification, QuotaAlert
 from langganan.payments.models import GatewayNotification, Payment, PaymentMethod, UnappliedPayment
 from langganan.portal.models import PortalLink
 from langganan.subscriptions.models import Subscription
 from langganan.usage.models import UsageEvent
 from langganan.wallets.models import Reservation, Wallet, WalletEntry
 from langganan.web.models import WebSession
+from langganan.webhooks.models import WebhookEndpoint
 
 metadata = Base.metadata
 
@@ -22,6 +24,8 @@ __all__ = [
     "Account",
     "ApiKey",
     "CatalogVersion",
+    "Delivery",
+    "DeliveryAttempt",
     "EngineClock",
     "Event",
     "GatewayNotification",
@@ -30,9 +34,11 @@ __all__ = [
     "InvoiceLine",
     "InvoiceSequence",
     "LoginAttempt",
+    "Notification",
     "Payment",
     "PaymentMethod",
     "PortalLink",
+    "QuotaAlert",
     "Reservation",
     "StaffUser",
     "Subscription",
@@ -43,5 +49,6 @@ __all__ = [
     "Wallet",
     "WalletEntry",
     "WebSession",
+    "WebhookEndpoint",
     "metadata",
 ]

@@ -15,6 +15,7 @@ from langganan.accounts.schemas import (
 )
 from langganan.kit.pagination import page
 from langganan.kit.web import AnyKey, Ctx, Limit, StartingAfter
+from langganan.notifications import alerts
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
@@ -56,7 +57,9 @@ def put_billing_info(account_id: str, body: BillingInfo, ctx: Ctx, _: AnyKey) ->
 @router.put("/{account_id}/usage-counts", response_model=AccountOut,
             summary="Report the account's current users and contacts")
 def put_usage_counts(account_id: str, body: UsageCounts, ctx: Ctx, _: AnyKey) -> AccountOut:
-    with ctx.unit() as (s, _now):
+    with ctx.unit() as (s, now):
         account = repository.get(s, account_id, for_update=True)
+        before = account.users_count, account.contacts_count
         service.update_usage_counts(s, account, body.users, body.contacts)
+        alerts.counts_changed(s, account, *before, now)  # 80% / 100% of the users and contacts limits
         return account_out(account)

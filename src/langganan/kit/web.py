@@ -21,6 +21,7 @@ from langganan.config import Settings
 from langganan.kit.clock import Clock
 from langganan.kit.db import Database
 from langganan.kit.errors import DomainError
+from langganan.notifications.delivery import Courier
 from langganan.payments.gateway import Gateway
 
 log = logging.getLogger("langganan")
@@ -32,6 +33,7 @@ class AppContext:
     db: Database
     clock: Clock
     gateway: Gateway
+    courier: Courier  # sends emails and webhooks (notifications.delivery)
 
     def now(self, session: Session) -> datetime:
         return self.clock.now(session)

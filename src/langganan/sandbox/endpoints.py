@@ -12,6 +12,7 @@ from langganan.due import run_due
 from langganan.kit.clock import DatabaseClock, wall_now
 from langganan.kit.errors import NotFound, Unprocessable
 from langganan.kit.web import AnyKey, AppContext, Ctx
+from langganan.notifications.worker import run_notifications
 from langganan.payments.endpoints import deliver_notification
 from langganan.payments.sandbox import SandboxGateway
 
@@ -108,5 +109,6 @@ def advance_clock(body: AdvanceIn, ctx: Ctx, _: AnyKey) -> ClockOut:
             raise Unprocessable("invalid_parameter", "The clock moves at most 10 years in one step.", param="to")
         ctx.clock.advance_to(s, target)
     report = run_due(ctx.db, ctx.clock.now)
+    run_notifications(ctx.db, ctx.courier)  # send what the due work announced
     with ctx.unit() as (_s, now):
         return ClockOut(now=now, invoices_expired=report.invoices_expired, periods_rolled=report.periods_rolled)

@@ -19,6 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from langganan.catalog import service as catalog_service
 from langganan.catalog.rules import Meter
+from langganan.notifications import alerts
 from langganan.subscriptions.models import Subscription
 from langganan.usage.models import UsageEvent
 from langganan.wallets import service as wallets
@@ -90,6 +91,7 @@ def ingest(session: Session, events: list[UsageIn], now: datetime) -> list[Usage
     wallet_rows = session.scalars(select(Wallet).where(Wallet.account_id.in_(account_ids))
                                   .order_by(Wallet.id).with_for_update()).all()
     by_key = {(w.account_id, w.kind): w for w in wallet_rows}
+    alerts.watch(session, now, wallet_rows, subs.values())  # usage alerts, decided on commit
     for w in wallet_rows:
         wallets.expire_grant_if_due(session, w, now)
     ids = list({e.id for e in events})

@@ -11,6 +11,7 @@ from langganan.invoices.models import Invoice
 from langganan.invoices.schemas import InvoiceOut
 from langganan.kit.errors import Unprocessable
 from langganan.kit.web import AnyKey, Ctx, Limit
+from langganan.notifications import alerts
 from langganan.payments.endpoints import checkout
 from langganan.wallets import repository, reservations, service, topups
 from langganan.wallets.schemas import (
@@ -20,6 +21,8 @@ from langganan.wallets.schemas import (
     ReservationOut,
     TopUpRequest,
     WalletList,
+    WalletOut,
+    WalletSettingsIn,
     entry_out,
     reservation_out,
     wallet_out,
@@ -33,6 +36,17 @@ def list_wallets(account_id: str, ctx: Ctx, _: AnyKey) -> WalletList:
     with ctx.unit() as (s, _now):
         accounts_repo.get(s, account_id)
         return WalletList(data=[wallet_out(w) for w in repository.for_account(s, account_id)])
+
+
+@router.put("/accounts/{account_id}/wallets/{kind}", response_model=WalletOut,
+            summary="Wallet settings: the low-balance alert threshold")
+def put_wallet(account_id: str, kind: str, body: WalletSettingsIn, ctx: Ctx, _: AnyKey) -> WalletOut:
+    with ctx.unit() as (s, _now):
+        accounts_repo.get(s, account_id)
+        wallet = repository.get(s, account_id, kind, for_update=True)
+        wallet.low_balance_threshold = body.low_balance_threshold
+        alerts.threshold_changed(wallet)
+        return wallet_out(wallet)
 
 
 @router.get("/accounts/{account_id}/wallets/{kind}/transactions", response_model=EntryList,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from langganan.kit.db import Base
@@ -28,6 +28,11 @@ class Wallet(Base):
     granted_expires_at: Mapped[datetime | None] = mapped_column(index=True)
     reserved: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime]
+    # Usage alerts: this wallet's low-balance threshold (None: the configured default) and which
+    # alerts have fired since the balance was last above their threshold (notifications.rules).
+    low_balance_threshold: Mapped[int | None] = mapped_column(BigInteger)
+    low_balance_alerted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    depleted_alerted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class WalletEntry(Base):

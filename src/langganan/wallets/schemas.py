@@ -4,6 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from langganan.notifications.alerts import low_balance_threshold
 from langganan.wallets.models import Reservation, Wallet, WalletEntry
 
 
@@ -15,6 +16,14 @@ class WalletOut(BaseModel):
     granted_expires_at: datetime | None
     reserved: int
     currency: str
+    low_balance_threshold: int = Field(description="wallet.low_balance fires when the balance drops to this or "
+                                                   "below (0: never); the configured default unless set")
+
+
+class WalletSettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    low_balance_threshold: StrictInt | None = Field(ge=0, le=10**12, description="In the minor unit; null goes back "
+                                                    "to the configured default, 0 turns low-balance alerts off")
 
 
 class WalletList(BaseModel):
@@ -76,7 +85,7 @@ class ReservationOut(BaseModel):
 def wallet_out(w: Wallet) -> WalletOut:
     return WalletOut(kind=w.kind, balance=w.balance, granted_balance=w.granted_balance,
                      paid_balance=w.balance - w.granted_balance, granted_expires_at=w.granted_expires_at,
-                     reserved=w.reserved, currency=w.currency)
+                     reserved=w.reserved, currency=w.currency, low_balance_threshold=low_balance_threshold(w))
 
 
 def entry_out(e: WalletEntry) -> EntryOut:

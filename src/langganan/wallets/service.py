@@ -16,6 +16,7 @@ from langganan.accounts.models import Account
 from langganan.events import service as events
 from langganan.kit.errors import Unprocessable
 from langganan.kit.ids import new_id
+from langganan.notifications import alerts
 from langganan.wallets.models import Wallet, WalletEntry
 
 KINDS = ("conversation", "broadcast")
@@ -42,6 +43,7 @@ def move(wallet: Wallet, amount: int, granted: int, now: datetime) -> int:
 def record(session: Session, wallet: Wallet, type_: str, amount: int, now: datetime, *, granted: int = 0,
            meter: str | None = None, quantity: int | None = None, reference: str | None = None) -> WalletEntry:
     """Move the wallet by `amount` (of which `granted` is granted credit) and append its ledger entry."""
+    alerts.watch(session, now, wallets=(wallet,))
     move(wallet, amount, granted, now)
     entry = WalletEntry(wallet_id=wallet.id, type=type_, amount=amount, granted_amount=granted,
                         balance_after=wallet.balance, meter=meter, quantity=quantity, reference=reference,

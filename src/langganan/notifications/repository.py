@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from langganan.events.models import Event
+from langganan.kit.errors import NotFound
+from langganan.kit.pagination import page
+from langganan.notifications.models import Delivery, DeliveryAttempt, Notification, QuotaAlert
+from langganan.payments.models import Payment
+from langganan.subscriptions.models import Subscription
+
+
+def claim_undispatched(session: Session, limit: int) -> Sequence[Event]:
+    """Events not yet fanned out, oldest first; rows another worker holds are skipped."""
+    return session.scalars(select(Event).where(Event.dispatched_at.is_(None)).order_by(Event.id).limit(limit)
+                           .with_for_update(skip_locked=True)).all()
+
+
+def claim_due_deliveries(session: Session, now: datetime, limit: int) -> Sequence[Delivery]:
+    return session.scalars(select(Delivery).where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+                           .order_by(Delivery.next_attempt_at).limit(limit)
+                           .with_for_update(skip_locked=True)).all()
+
+
+def delivery(session: Session, delivery_id: str, *, for_update: bool = False) -> Delivery | None:
+    return session.get(Delivery, delivery_id, with_for_update=for_update or None)
+
+
+def deliveries_for_endpoint(session: Session, endpoint_id: str, limit: int,
+                            starting_after: str | None) -> tuple[Sequence[Delivery], bool]:
+    return page(session, select(Delivery).where(Delivery.endpoint_id == endpoint_id), Delivery.id, limit,
+                starting_after)
+
+
+def pending_for_endpoint(session: Session, endpoint_id: str) -> Sequence[Delivery]:
+    return session.scalars(select(Delivery).where(Delivery.endpoint_id == endpoint_id,
+                                                  Delivery.status == "pending").with_for_update()).all()
+
+
+def attempts_for(session: Session, delivery_ids: Sequence[str]) -> dict[str, list[DeliveryAttempt]]:
+    out: dict[str, list[DeliveryAttempt]] = {d: [] for d in delivery_ids}
+    if delivery_ids:
+        rows = session.scalars(select(DeliveryAttempt).where(DeliveryAttempt.delivery_id.in_(delivery_ids))
+                               .order_by(DeliveryAttempt.delivery_id, DeliveryAttempt.number))
+        for row in rows:
+            out[row.delivery_id].append(row)
+    return out
+
+
+def feed(session: Session, account_id: str, *, unread: bool, limit: int,
+         starting_after: str | None) -> tuple[Sequence[Notification], bool]:
+    stmt = select(Notification).where(Notification.account_id == account_id)
+    if unread:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    return page(session, stmt, Notification.id, limit, starting_after)
+
+
+def notification(session: Session, account_id: str, notification_id: str, *,
+                 for_update: bool = False) -> Notification:
+    row = session.get(Notification, notification_id, with_for_update=for_update or None)
+    if row is None or row.account_id != account_id:
+        raise NotFound("notification", notification_id, param="notification_id")
+    return row
+
+
+def quota_alerts(session: Session, account_id: str, quota: str) -> dict[int, QuotaAlert]:
+    rows = session.scalars(select(QuotaAlert).where(QuotaAlert.account_id == account_id, QuotaAlert.quota == quota))
+    return {row.level: row for row in rows}
+
+
+def latest_virtual_account(session: Session, invoice_id: str) -> Payment | None:
+    return session.scalar(select(Payment).where(Payment.invoice_id == invoice_id, Payment.va_number.is_not(None))
+                          .order_by(Payment.created_at.desc(), Payment.id.desc()).limit(1))
+
+
+def subscription_of(session: Session, account_id: str) -> Subscription | None:
+    return session.scalar(select(Subscription).where(Subscription.account_id == account_id))

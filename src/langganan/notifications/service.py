@@ -1,0 +1,74 @@
+"""Fan-out: each outbox event becomes an email delivery, webhook deliveries and an in-app notification.
+
+The dispatcher claims events not yet dispatched (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite
+serialises writers) and, in the same transaction, writes their deliveries and feed items and marks
+them dispatched. Unique keys on (event, target) and on the feed's event id make a second fan-out
+of one event impossible, whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from langganan.accounts.models import Account
+from langganan.events.models import Event
+from langganan.kit.ids import new_id
+from langganan.notifications import messages, repository
+from langganan.notifications.models import Delivery, Notification
+from langganan.notifications.rules import subscribes
+from langganan.webhooks import repository as webhooks_repo
+from langganan.webhooks.models import WebhookEndpoint
+
+
+def webhook_payload(event: Event) -> str:
+    """Standard Webhooks' recommended shape: {type, timestamp, data}; data always names the account."""
+    data: dict[str, Any] = {"account_id": event.account_id, **(event.data or {})}
+    return json.dumps({"type": event.type, "timestamp": event.created_at.isoformat(), "data": data},
+                      separators=(",", ":"), sort_keys=True)
+
+
+def _delivery(event: Event, now: datetime, **fields: Any) -> Delivery:
+    return Delivery(id=new_id("dlv"), event_id=event.id, event_type=event.type, account_id=event.account_id,
+                    status="pending", attempts=0, next_attempt_at=now, created_at=now, updated_at=now, **fields)
+
+
+def fan_out(session: Session, event: Event, endpoints: Sequence[WebhookEndpoint], now: datetime) -> None:
+    account = session.get(Account, event.account_id) if event.account_id else None
+    if account is not None:
+        message = messages.message_for(session, event, account)
+        session.add(Notification(id=new_id("ntf"), account_id=account.id, event_id=event.id, type=event.type,
+                                 title=message.subject, body=message.summary, created_at=event.created_at))
+        if message.email is not None and account.email:
+            session.add(_delivery(event, now, channel="email", target="email", recipient=account.email,
+                                  subject=message.subject, body=message.email))
+    subscribed = [e for e in endpoints if subscribes(e.events, event.type)]
+    if subscribed:
+        payload = webhook_payload(event)
+        for endpoint in subscribed:
+            session.add(_delivery(event, now, channel="webhook", target=endpoint.id, endpoint_id=endpoint.id,
+                                  body=payload))
+    event.dispatched_at = now
+
+
+def dispatch(session: Session, now: datetime, limit: int) -> int:
+    """Fan out up to `limit` undispatched events; returns how many were claimed."""
+    events = repository.claim_undispatched(session, limit)
+    if events:
+        endpoints = webhooks_repo.enabled(session)
+        for event in events:
+            fan_out(session, event, endpoints, now)
+        session.flush()
+    return len(events)
+
+
+def mark_read(session: Session, account_id: str, notification_id: str, now: datetime) -> Notification:
+    """Mark a feed item read; reading it again keeps the first time."""
+    row = repository.notification(session, account_id, notification_id, for_update=True)
+    if row.read_at is None:
+        row.read_at = now
+    return row

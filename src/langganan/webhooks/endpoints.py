@@ -1,0 +1,53 @@
+"""Webhook endpoints (admin keys only; integration keys get 403) and their deliveries."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from langganan.kit.clock import wall_now
+from langganan.kit.web import AdminKey, Ctx, Limit, StartingAfter
+from langganan.notifications import repository as notifications_repo
+from langganan.notifications.schemas import DeliveryList, delivery_out
+from langganan.webhooks import repository, service
+from langganan.webhooks.schemas import EndpointCreated, EndpointIn, EndpointList, EndpointOut, endpoint_out
+
+router = APIRouter(prefix="/v1/webhook-endpoints", tags=["webhooks"])
+
+
+@router.post("", status_code=201, response_model=EndpointCreated,
+             summary="Register a URL for signed event deliveries (Standard Webhooks)")
+def create_endpoint(body: EndpointIn, ctx: Ctx, _: AdminKey) -> EndpointCreated:
+    with ctx.unit() as (s, _now):
+        endpoint = service.create(s, body.url, body.events, body.description, wall_now())
+        return EndpointCreated(**endpoint_out(endpoint).model_dump(), secret=endpoint.secret)
+
+
+@router.get("", response_model=EndpointList)
+def list_endpoints(ctx: Ctx, _: AdminKey, limit: Limit = 20, starting_after: StartingAfter = None) -> EndpointList:
+    with ctx.unit() as (s, _now):
+        rows, more = repository.list_endpoints(s, limit, starting_after)
+        return EndpointList(data=[endpoint_out(e) for e in rows], has_more=more)
+
+
+@router.get("/{endpoint_id}", response_model=EndpointOut)
+def get_endpoint(endpoint_id: str, ctx: Ctx, _: AdminKey) -> EndpointOut:
+    with ctx.unit() as (s, _now):
+        return endpoint_out(repository.get(s, endpoint_id))
+
+
+@router.delete("/{endpoint_id}", response_model=EndpointOut,
+               summary="Disable an endpoint: nothing more is sent to it; its deliveries stay visible")
+def delete_endpoint(endpoint_id: str, ctx: Ctx, _: AdminKey) -> EndpointOut:
+    with ctx.unit() as (s, _now):
+        return endpoint_out(service.disable(s, endpoint_id, wall_now()))
+
+
+@router.get("/{endpoint_id}/deliveries", response_model=DeliveryList,
+            summary="Deliveries to this endpoint, newest first, each with its attempts")
+def list_deliveries(endpoint_id: str, ctx: Ctx, _: AdminKey, limit: Limit = 20,
+                    starting_after: StartingAfter = None) -> DeliveryList:
+    with ctx.unit() as (s, _now):
+        repository.get(s, endpoint_id)
+        rows, more = notifications_repo.deliveries_for_endpoint(s, endpoint_id, limit, starting_after)
+        attempts = notifications_repo.attempts_for(s, [d.id for d in rows])
+        return DeliveryList(data=[delivery_out(d, attempts[d.id]) for d in rows], has_more=more)
