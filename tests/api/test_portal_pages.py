@@ -121,3 +121,18 @@ def test_add_on_order_summary_prorates_and_free_accounts_are_told_to_upgrade(env
                       follow_redirects=False)
     invoice = env.ok(env.get(f"/v1/invoices/{r.headers['location'].rsplit('/', 1)[1]}"))
     assert (invoice["type"], invoice["total"]) == ("add_on", round(50000 * 3 * 21 / 31))
+
+
+def test_the_notifications_page_shows_the_feed_in_the_account_language(env: Env) -> None:
+    from langganan.notifications.worker import run_notifications
+
+    acc = env.account(locale="id")
+    env.top_up(acc["id"], "conversation", 50000)
+    run_notifications(env.db, env.client.app.state.ctx.courier)
+    feed = env.ok(env.get(f"/v1/accounts/{acc['id']}/notifications"))["data"]
+    assert feed, "the dispatcher should have filled the feed"
+    page = portal_visitor(env, acc["id"]).client.get("/portal/notifications")
+    assert page.status_code == 200
+    for item in feed:
+        assert item["title"] in page.text
+    assert 'class="unread"' in page.text

@@ -158,3 +158,34 @@ def test_entitlements_and_checks(env: Env) -> None:
     env.buy(acc["id"], "growth")
     assert env.ok(env.post(check, {"feature": "chatbot"}))["allowed"] is True
     assert env.post(check, {"feature": "teleport"}).status_code == 422
+
+
+def test_daily_spend_comes_from_the_hourly_rollup_and_matches_the_ledger(env: Env) -> None:
+    from sqlalchemy import func, select
+
+    from langganan.portal.views import daily_spend
+    from langganan.wallets import repository
+    from langganan.wallets.models import SpendHour, Wallet, WalletEntry
+
+    acc = env.account(timezone="Asia/Jakarta")
+    env.buy(acc["id"], "growth")
+    env.top_up(acc["id"], "broadcast", 100_000)
+    for i in range(3):
+        env.ok(usage(env, f"d1-{i}", acc["id"]), 201)  # 2026-01-15 10:00 Jakarta
+    env.advance(hours=20)  # 2026-01-16 06:00 Jakarta: the next local day
+    env.ok(env.post("/v1/usage/batch", {"events": [
+        {"id": f"d2-{i}", "account_id": acc["id"], "meter": "conversation_reply", "quantity": 2} for i in range(4)]}))
+    res = env.ok(env.post("/v1/reservations", {"account_id": acc["id"], "meter": "broadcast_message",
+                                               "quantity": 10}), 201)
+    env.ok(env.post(f"/v1/reservations/{res['id']}/capture", {"quantity": 7}))  # 3 released
+    now = env.now()
+    with env.db.transaction() as s:
+        for kind, expected_days in (("conversation", [3 * 30, 8 * 30]), ("broadcast", [0, 7 * 650])):
+            wallet = s.scalars(select(Wallet).where(Wallet.account_id == acc["id"], Wallet.kind == kind)).one()
+            ledger = s.scalar(select(func.coalesce(-func.sum(WalletEntry.amount), 0)).where(
+                WalletEntry.wallet_id == wallet.id, WalletEntry.type.in_(repository.SPEND_TYPES)))
+            rollup = s.scalar(select(func.coalesce(func.sum(SpendHour.amount), 0))
+                              .where(SpendHour.wallet_id == wallet.id))
+            assert rollup == ledger == sum(expected_days)
+            chart = daily_spend(s, wallet, "Asia/Jakarta", now, days=3)
+            assert [amount for _, amount in chart] == [0, *expected_days]

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import pytest
 
 from langganan.usage.grouping import GroupedIngest
 from langganan.usage.service import UsageIn, UsageResult
+
+T = TypeVar("T")
 
 
 class GatedRunner:
@@ -26,6 +31,12 @@ class GatedRunner:
         if self.fail_on and any(i.id == self.fail_on for i in items):
             raise RuntimeError("write failed")
         return [UsageResult(i.id, "accepted", amount=30 * i.quantity) for i in items]
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run in a thread of its own: a session-wide Playwright loop may be running in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def event(n: int, quantity: int = 1) -> UsageIn:
@@ -47,7 +58,7 @@ def test_events_arriving_during_a_write_share_the_next_transaction() -> None:
     runner = GatedRunner()
     group = GroupedIngest(runner, parallel=1)
     events = [event(n, quantity=n + 1) for n in range(6)]
-    results = asyncio.run(_submit_while_first_runs(group, runner, events))
+    results = run(_submit_while_first_runs(group, runner, events))
     assert runner.groups == [["e0"], ["e1", "e2", "e3", "e4", "e5"]]
     # each caller gets its own event's result, not a neighbour's
     assert [(r.id, r.amount) for r in results if isinstance(r, UsageResult)] == \
@@ -57,7 +68,7 @@ def test_events_arriving_during_a_write_share_the_next_transaction() -> None:
 def test_groups_are_capped_and_the_rest_follow() -> None:
     runner = GatedRunner()
     group = GroupedIngest(runner, parallel=1, max_group=2)
-    results = asyncio.run(_submit_while_first_runs(group, runner, [event(n) for n in range(6)]))
+    results = run(_submit_while_first_runs(group, runner, [event(n) for n in range(6)]))
     assert runner.groups == [["e0"], ["e1", "e2"], ["e3", "e4"], ["e5"]]
     assert all(isinstance(r, UsageResult) for r in results)
 
@@ -65,7 +76,7 @@ def test_groups_are_capped_and_the_rest_follow() -> None:
 def test_a_failed_group_fails_only_its_own_callers() -> None:
     runner = GatedRunner(fail_on="e3")
     group = GroupedIngest(runner, parallel=1, max_group=2)
-    results = asyncio.run(_submit_while_first_runs(group, runner, [event(n) for n in range(6)]))
+    results = run(_submit_while_first_runs(group, runner, [event(n) for n in range(6)]))
     assert runner.groups == [["e0"], ["e1", "e2"], ["e3", "e4"], ["e5"]]
     failed = [i for i, r in enumerate(results) if isinstance(r, BaseException)]
     assert failed == [3, 4]
@@ -76,7 +87,7 @@ def test_a_failed_group_fails_only_its_own_callers() -> None:
 def test_parallel_groups_run_side_by_side() -> None:
     runner = GatedRunner()
     group = GroupedIngest(runner, parallel=2)
-    asyncio.run(_submit_while_first_runs(group, runner, [event(n) for n in range(5)]))
+    run(_submit_while_first_runs(group, runner, [event(n) for n in range(5)]))
     # the second event starts its own group at once, the rest wait for a free slot
     assert runner.groups[:2] == [["e0"], ["e1"]]
     assert sorted(e for g in runner.groups for e in g) == [f"e{n}" for n in range(5)]

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from langganan.accounts.models import Account
@@ -24,10 +23,9 @@ from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions import service as subscriptions
 from langganan.subscriptions.models import Subscription
 from langganan.wallets import repository as wallets_repo
-from langganan.wallets.models import Wallet, WalletEntry
+from langganan.wallets.models import Wallet
 
 WALLET_ORDER = ("conversation", "broadcast")
-SPEND_TYPES = ("usage", "hold", "release", "capture")
 CHART_DAYS = 14
 
 
@@ -125,16 +123,15 @@ def latest_payment(session: Session, invoice: Invoice) -> Payment | None:
 
 def daily_spend(session: Session, wallet: Wallet, tz: str, now: datetime,
                 days: int = CHART_DAYS) -> list[tuple[datetime, int]]:
-    """Spend per local day over the last `days` days, in one pass over the wallet's usage entries."""
+    """Spend per local day over the last `days` days, from the wallet's hourly spend rows."""
     zone = ZoneInfo(tz)
     today = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
     starts = [(today - timedelta(days=days - 1 - i)) for i in range(days + 1)]
-    bounds = [s.astimezone(ZoneInfo("UTC")) for s in starts]
-    columns = [func.coalesce(func.sum(case((and_(WalletEntry.created_at >= bounds[i],
-                                                 WalletEntry.created_at < bounds[i + 1]), WalletEntry.amount),
-                                           else_=0)), 0)
-               for i in range(days)]
-    row = session.execute(select(*columns).where(
-        WalletEntry.wallet_id == wallet.id, WalletEntry.type.in_(SPEND_TYPES),
-        WalletEntry.created_at >= bounds[0], WalletEntry.created_at < bounds[-1])).one()
-    return [(starts[i], -int(row[i] or 0)) for i in range(days)]
+    totals = [0] * days
+    first = starts[0]
+    for hour, amount in wallets_repo.spend_by_hour(session, wallet.id, starts[0].astimezone(UTC),
+                                                   starts[-1].astimezone(UTC)):
+        day = (hour.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0) - first).days
+        if 0 <= day < days:
+            totals[day] += amount
+    return [(starts[i], totals[i]) for i in range(days)]

@@ -22,6 +22,7 @@ from langganan.catalog.rules import Meter
 from langganan.notifications import alerts
 from langganan.subscriptions.models import Subscription
 from langganan.usage.models import UsageEvent
+from langganan.wallets import repository as wallets_repo
 from langganan.wallets import service as wallets
 from langganan.wallets.models import Wallet, WalletEntry
 
@@ -131,6 +132,12 @@ def ingest(session: Session, events: list[UsageIn], now: datetime) -> list[Usage
         _write_balances(session, [w for w in wallet_rows if w.id in touched], now)
         _insert(session, USAGE_EVENTS, new_events)
         _insert(session, WALLET_ENTRIES, new_entries)
+        hour = wallets.spend_hour(now)
+        spend: dict[tuple[str, datetime], int] = {}
+        for entry in new_entries:
+            key = (cast(str, entry["wallet_id"]), hour)
+            spend[key] = spend.get(key, 0) - cast(int, entry["amount"])
+        wallets_repo.add_spend(session, spend)
     return results
 
 

@@ -56,6 +56,17 @@ class WalletEntry(Base):
     created_at: Mapped[datetime]
 
 
+class SpendHour(Base):
+    """What a wallet spent per UTC hour (usage, holds less releases): the daily-spend chart reads
+    these few rows instead of scanning the ledger. Written in the transaction of each ledger entry."""
+
+    __tablename__ = "wallet_spend_hours"
+
+    wallet_id: Mapped[str] = mapped_column(ForeignKey("wallets.id"), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+
 class Reservation(Base):
     """Credit held for a broadcast campaign: capture what was delivered, release the rest."""
 

@@ -4,10 +4,15 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from langganan.kit.errors import NotFound
-from langganan.wallets.models import Reservation, Wallet, WalletEntry
+from langganan.wallets.models import Reservation, SpendHour, Wallet, WalletEntry
+
+# Ledger entry types that count as spending, with the sign that makes spending positive.
+SPEND_TYPES = ("usage", "hold", "release", "capture")
+
 
 ENTRY_FILTERS = {
     "usage": ("usage", "capture"),
@@ -58,3 +63,20 @@ def reservation(session: Session, reservation_id: str, *, for_update: bool = Fal
 def expired_reservations(session: Session, now: datetime, limit: int) -> Sequence[Reservation]:
     return session.scalars(select(Reservation).where(Reservation.status == "held", Reservation.expires_at <= now)
                            .order_by(Reservation.expires_at).limit(limit).with_for_update(skip_locked=True)).all()
+
+
+def add_spend(session: Session, spend: dict[tuple[str, datetime], int]) -> None:
+    """Add to the hourly spend rows, {(wallet id, UTC hour): amount}, creating them as needed."""
+    rows = [{"wallet_id": w, "hour": h, "amount": a} for (w, h), a in spend.items() if a]
+    if not rows:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(SpendHour).values(rows)
+    session.execute(stmt.on_conflict_do_update(index_elements=["wallet_id", "hour"],
+                                               set_={"amount": SpendHour.amount + stmt.excluded.amount}))
+
+
+def spend_by_hour(session: Session, wallet_id: str, since: datetime, until: datetime) -> list[tuple[datetime, int]]:
+    return [(row.hour, row.amount) for row in session.execute(
+        select(SpendHour.hour, SpendHour.amount).where(SpendHour.wallet_id == wallet_id, SpendHour.hour >= since,
+                                                       SpendHour.hour < until))]

@@ -8,7 +8,7 @@ due-work runner), so a late worker never lets expired credit be spent.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,7 @@ from langganan.events import service as events
 from langganan.kit.errors import Unprocessable
 from langganan.kit.ids import new_id
 from langganan.notifications import alerts
+from langganan.wallets import repository
 from langganan.wallets.models import Wallet, WalletEntry
 
 KINDS = ("conversation", "broadcast")
@@ -49,7 +50,14 @@ def record(session: Session, wallet: Wallet, type_: str, amount: int, now: datet
                         balance_after=wallet.balance, meter=meter, quantity=quantity, reference=reference,
                         created_at=now)
     session.add(entry)
+    if type_ in repository.SPEND_TYPES:
+        repository.add_spend(session, {(wallet.id, spend_hour(now)): -amount})
     return entry
+
+
+def spend_hour(at: datetime) -> datetime:
+    """The UTC hour a ledger entry's spending is counted in."""
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def expire_grant_if_due(session: Session, wallet: Wallet, now: datetime) -> None:
@@ -97,8 +105,6 @@ def split_debit(wallet: Wallet, amount: int) -> int:
 
 def credit_top_up(session: Session, account_id: str, kind: str, amount: int, invoice_id: str, now: datetime) -> None:
     """A paid top-up invoice becomes paid credit, which never expires."""
-    from langganan.wallets import repository
-
     wallet = repository.get(session, account_id, kind, for_update=True)
     record(session, wallet, "top_up", amount, now, reference=invoice_id)
     events.emit(session, "wallet.topped_up", account_id,
