@@ -33,8 +33,10 @@ from langganan.kit.web import AppContext, install_error_handlers
 from langganan.payments.endpoints import router as payments_router
 from langganan.payments.gateway import Gateway
 from langganan.payments.sandbox import SandboxGateway
+from langganan.promotions.endpoints import router as promotions_router
 from langganan.sandbox.endpoints import router as sandbox_router
 from langganan.subscriptions.endpoints import router as subscriptions_router
+from langganan.subscriptions.timeline import configure_sessions
 from langganan.usage.endpoints import router as usage_router
 from langganan.wallets.endpoints import router as wallets_router
 
@@ -53,6 +55,7 @@ def make_clock(settings: Settings) -> Clock:
 
 def prepare(settings: Settings, db: Database, *, migrate_if_empty: bool = True) -> None:
     """Bring a database to a usable state: schema, catalog, clock row, bootstrap key. Idempotent."""
+    configure_sessions(db, settings)
     if migrate_if_empty and is_empty(db.engine):
         upgrade(db.url)
     with db.transaction() as s:
@@ -83,7 +86,7 @@ class Worker:
     def _loop(self) -> None:
         while not self._stop.wait(self.ctx.settings.worker_interval_seconds):
             try:
-                run_due(self.ctx.db, self.ctx.clock.now)
+                run_due(self.ctx)
                 purge_expired(self.ctx.db)
             except Exception:  # keep the worker alive; the next tick retries
                 log.exception("due work failed")
@@ -91,6 +94,7 @@ class Worker:
 
 def create_app(settings: Settings, db: Database | None = None, *, run_worker: bool = False) -> FastAPI:
     db = db or Database(settings.database_url)
+    configure_sessions(db, settings)
     ctx = AppContext(settings=settings, db=db, clock=make_clock(settings), gateway=make_gateway(settings))
 
     @asynccontextmanager
@@ -109,7 +113,7 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
     install_error_handlers(app)
     for router in (catalog_router, accounts_router, subscriptions_router, invoices_router, payments_router,
                    events_router, sandbox_router, wallets_router, usage_router, entitlements_router,
-                   addons_router):
+                   addons_router, promotions_router):
         app.include_router(router)
     app.add_middleware(IdempotencyMiddleware, db=db)
     app.add_middleware(RefuseNulMiddleware)  # outermost: runs before idempotency records anything

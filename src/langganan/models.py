@@ -9,6 +9,7 @@ from langganan.invoices.models import Invoice, InvoiceLine, InvoiceSequence
 from langganan.kit.db import Base
 from langganan.kit.models import EngineClock, IdempotencyRecord
 from langganan.payments.models import GatewayNotification, Payment, PaymentMethod, UnappliedPayment
+from langganan.promotions.models import Promotion, PromotionRedemption
 from langganan.subscriptions.models import Subscription
 from langganan.usage.models import UsageEvent
 from langganan.wallets.models import Reservation, Wallet, WalletEntry
@@ -17,7 +18,8 @@ metadata = Base.metadata
 
 __all__ = [
     "Account", "ApiKey", "CatalogVersion", "EngineClock", "Event", "GatewayNotification",
-    "IdempotencyRecord", "Invoice", "InvoiceLine", "InvoiceSequence", "Payment", "PaymentMethod",
+    "IdempotencyRecord", "Invoice", "InvoiceLine", "InvoiceSequence", "Payment", "PaymentMethod", "Promotion",
+    "PromotionRedemption",
     "Reservation", "Subscription", "SubscriptionAddOn", "TrialClaim", "UnappliedPayment", "UsageEvent",
     "Wallet", "WalletEntry",
     "metadata",
