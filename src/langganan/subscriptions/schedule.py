@@ -80,6 +80,8 @@ def agenda(t: Timeline, p: Policy) -> list[Due]:
         return []
     end = t.period_end
     items: list[Due] = []
+    if t.allotment_end is not None and t.allotment_end < end and t.status != "past_due":
+        items.append(_due(t.allotment_end, "allotment"))  # a yearly plan's (or an extended trial's) month
     if t.status == "trialing":
         if t.trial_end is not None:
             items.append(_due(t.trial_end - timedelta(days=p.trial_notice_days), "trial_will_end"))
@@ -92,8 +94,6 @@ def agenda(t: Timeline, p: Policy) -> list[Due]:
             items.append(_due(end + timedelta(days=p.grace_days), "grace_end"))
     else:
         items.append(_due(end, "period_end"))
-        if t.allotment_end is not None and t.allotment_end < end:
-            items.append(_due(t.allotment_end, "allotment"))
         if t.paid and not t.auto_renew and not t.ends_at_period_end:
             if t.renewal_invoiced_for != end:
                 items.append(_due(end - timedelta(days=p.renewal_invoice_days), "renewal_invoice"))
