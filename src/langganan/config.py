@@ -55,6 +55,7 @@ class Settings:
     trial_notice_days: int = 7  # trial.will_end this many days before the trial ends
     promotion_notice_days: int = 7  # promotion.ending this many days before a promotion ends
     charge_lease_seconds: int = 300  # wall time after which an unfinished renewal charge is retried
+    due_batch: int = 200  # subscriptions a worker claims per transaction
 
     @property
     def sandbox(self) -> bool:
@@ -87,6 +88,7 @@ class Settings:
             trial_notice_days=int(_env("TRIAL_NOTICE_DAYS", "7")),
             promotion_notice_days=int(_env("PROMOTION_NOTICE_DAYS", "7")),
             charge_lease_seconds=int(_env("CHARGE_LEASE_SECONDS", "300")),
+            due_batch=int(_env("DUE_BATCH", "200")),
         )
         values.update(overrides)
         return cls(**values)

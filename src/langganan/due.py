@@ -98,7 +98,8 @@ def run_due(runner: Runner) -> DueReport:
             expired = _expire_invoices(session, now)
         before = sum(report.steps.values())
         with runner.db.transaction() as session:
-            charges = lifecycle.run_batch(session, runner.settings, runner.gateway, now, BATCH, skip, report.steps)
+            charges = lifecycle.run_batch(session, runner.settings, runner.gateway, now, runner.settings.due_batch,
+                                          skip, report.steps)
         with runner.db.transaction() as session:
             charges += lifecycle.reclaim_stale_charges(session, runner.settings, BATCH)
         for charge in charges:
