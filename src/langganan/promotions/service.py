@@ -73,10 +73,10 @@ def redeem(session: Session, account: Account, sub: Subscription, code: str, now
         raise NotFoundCode("promotion_not_found", f"No promotion with code {code!r}.", param="code")
     if promo.ends_at is not None and promo.ends_at <= now:
         raise Conflict("promotion_expired", f"Promotion {promo.code} ended on {promo.ends_at.date()}.", param="code")
-    if promo.max_redemptions is not None and promo.redemptions >= promo.max_redemptions:
-        raise Conflict("promotion_exhausted", f"Promotion {promo.code} has been fully redeemed.", param="code")
     if repository.redemption_of(session, promo.id, account.id) is not None:
         raise Conflict("promotion_already_redeemed", f"This account already redeemed {promo.code}.", param="code")
+    if promo.max_redemptions is not None and promo.redemptions >= promo.max_redemptions:
+        raise Conflict("promotion_exhausted", f"Promotion {promo.code} has been fully redeemed.", param="code")
     if sub.promotion_redemption_id is not None:
         raise Conflict("promotion_already_active", "The subscription already has an active promotion.",
                        param="code")
