@@ -272,6 +272,16 @@ def test_trial_converted_by_a_saved_card_with_auto_renew(env: Env) -> None:
     env.assert_books()
 
 
+def test_a_canceled_trial_is_not_charged(env: Env) -> None:
+    acc = env.account(start_trial=True)["id"]
+    env.card(acc, GOOD)
+    auto_renew(env, acc, None)
+    env.ok(env.post(f"/v1/accounts/{acc}/subscription/cancel", {"at_period_end": True}))
+    env.advance(to=wib("2026-02-15"))
+    assert env.subscription(acc)["plan"] == "free"
+    assert invoices(env, acc) == []
+
+
 def test_trial_lapses_to_free_and_an_operator_can_extend_it(env: Env) -> None:
     from tests.api.test_protocol import integration_headers
 

@@ -128,15 +128,16 @@ def _period_end(s: Step) -> Charge | None:
     sub, session = s.sub, s.session
     at = sub.current_period_end
     default_plan = catalog_service.current(session).default_plan
+    leaving = sub.cancel_at_period_end or sub.pending_plan == default_plan
     if sub.status == "trialing":
-        if _has_card(sub):
+        if _has_card(sub) and not leaving:
             return _charge(s, sub.plan_code, "month")
         subscriptions.to_free(session, sub, s.account, at, reason="trial_ended")
         return None
     if sub.plan_code == default_plan:
         subscriptions.roll_free(session, sub)
         return None
-    if sub.cancel_at_period_end or sub.pending_plan == default_plan:
+    if leaving:
         subscriptions.to_free(session, sub, s.account, at,
                               reason="canceled" if sub.cancel_at_period_end else "downgraded")
         return None
