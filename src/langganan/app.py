@@ -43,8 +43,10 @@ from langganan.payments.sandbox import SandboxGateway
 from langganan.portal.endpoints import router as portal_api_router
 from langganan.portal.pages import router as portal_router
 from langganan.portal.pages_money import router as portal_money_router
+from langganan.promotions.endpoints import router as promotions_router
 from langganan.sandbox.endpoints import router as sandbox_router
 from langganan.subscriptions.endpoints import router as subscriptions_router
+from langganan.subscriptions.timeline import configure_sessions
 from langganan.usage.endpoints import grouped_ingest
 from langganan.usage.endpoints import router as usage_router
 from langganan.usage.fastlane import UsageFastLane
@@ -72,6 +74,7 @@ def make_courier(settings: Settings) -> Courier:
 def prepare(settings: Settings, db: Database, *, migrate_if_empty: bool = True) -> None:
     """Bring a database to a usable state: schema, catalog, clock row, bootstrap key. Idempotent."""
     alerts.configure(settings)  # the process's default low-balance thresholds
+    configure_sessions(db, settings)
     if migrate_if_empty and is_empty(db.engine):
         upgrade(db.url)
     with db.transaction() as s:
@@ -102,7 +105,7 @@ class Worker:
     def _loop(self) -> None:
         while not self._stop.wait(self.ctx.settings.worker_interval_seconds):
             try:
-                run_due(self.ctx.db, self.ctx.clock.now)
+                run_due(self.ctx)
                 run_notifications(self.ctx.db, self.ctx.courier)
                 purge_expired(self.ctx.db)
             except Exception:  # keep the worker alive; the next tick retries
@@ -111,6 +114,7 @@ class Worker:
 
 def create_app(settings: Settings, db: Database | None = None, *, run_worker: bool = False) -> FastAPI:
     db = db or Database(settings.database_url)
+    configure_sessions(db, settings)
     ctx = AppContext(settings=settings, db=db, clock=make_clock(settings), gateway=make_gateway(settings),
                      courier=make_courier(settings))
 
@@ -132,8 +136,8 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
     install_error_handlers(app)
     for router in (catalog_router, accounts_router, subscriptions_router, invoices_router, payments_router,
                    events_router, sandbox_router, wallets_router, usage_router, entitlements_router,
-                   addons_router, notifications_router, webhooks_router, portal_api_router, portal_router,
-                   portal_money_router, console_router):
+                   addons_router, notifications_router, webhooks_router, promotions_router, portal_api_router,
+                   portal_router, portal_money_router, console_router):
         app.include_router(router)
     install_page_errors(app)
     app.mount("/static", StaticFiles(packages=[("langganan", "static")]), name="static")

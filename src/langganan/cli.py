@@ -6,7 +6,7 @@ import json
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,6 +14,9 @@ from rich.table import Table
 
 from langganan.config import Settings
 from langganan.kit.db import Database
+
+if TYPE_CHECKING:
+    from langganan.kit.web import AppContext
 
 app = typer.Typer(help="langganan — prepaid subscription billing and entitlements.", no_args_is_help=True)
 catalog_app = typer.Typer(help="The versioned catalog file.", no_args_is_help=True)
@@ -34,6 +37,15 @@ def _setup() -> tuple[Settings, Database]:
     db = Database(settings.database_url)
     prepare(settings, db)
     return settings, db
+
+
+def _context() -> AppContext:
+    from langganan.app import make_clock, make_courier, make_gateway
+    from langganan.kit.web import AppContext
+
+    settings, db = _setup()
+    return AppContext(settings=settings, db=db, clock=make_clock(settings), gateway=make_gateway(settings),
+                      courier=make_courier(settings))
 
 
 @app.command()
@@ -85,25 +97,23 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
 @app.command("worker")
 def worker_cmd(once: Annotated[bool, typer.Option(help="Run what is due once and exit")] = False) -> None:
     """Run due work (renewals, expiries, period ends); any number may run on one PostgreSQL."""
-    from langganan.app import make_clock, make_courier
     from langganan.due import run_due
     from langganan.notifications.worker import run_notifications
 
-    settings, db = _setup()
-    clock = make_clock(settings)
-    courier = make_courier(settings)
+    ctx = _context()
     while True:
-        report = run_due(db, clock.now)
+        report = run_due(ctx)
         if report.total:
-            console.print(f"expired {report.invoices_expired} invoices, rolled {report.periods_rolled} periods")
-        sent = run_notifications(db, courier)
+            steps = ", ".join(f"{kind} {n}" for kind, n in sorted(report.steps.items()))
+            console.print(f"expired {report.invoices_expired} invoices, charged {report.charges} cards; {steps}")
+        sent = run_notifications(ctx.db, ctx.courier)
         if sent.dispatched or sent.delivered.total:
             d = sent.delivered
             console.print(f"dispatched {sent.dispatched} events; sent {d.succeeded}, retrying {d.retrying}, "
                           f"failed {d.failed}")
         if once:
             return
-        time.sleep(settings.worker_interval_seconds)
+        time.sleep(ctx.settings.worker_interval_seconds)
 
 
 @catalog_app.command("apply")
@@ -176,14 +186,13 @@ def clock_show() -> None:
 def clock_advance(days: Annotated[int, typer.Option(min=0)] = 0, hours: Annotated[int, typer.Option(min=0)] = 0,
                   to: Annotated[str | None, typer.Option(help="RFC 3339 instant")] = None) -> None:
     """Move the sandbox engine clock forward and run everything that falls due."""
-    from langganan.app import make_clock, make_courier
     from langganan.due import run_due
     from langganan.kit.clock import DatabaseClock
     from langganan.kit.errors import DomainError
     from langganan.notifications.worker import run_notifications
 
-    settings, db = _setup()
-    clock = make_clock(settings)
+    ctx = _context()
+    db, clock = ctx.db, ctx.clock
     if not isinstance(clock, DatabaseClock):
         console.print("[red]the clock can only be advanced in sandbox mode[/red]")
         raise typer.Exit(2)
@@ -197,12 +206,11 @@ def clock_advance(days: Annotated[int, typer.Option(min=0)] = 0, hours: Annotate
     except DomainError as exc:
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(2) from exc
-    report = run_due(db, clock.now)
-    courier = make_courier(settings)
+    report = run_due(ctx)
     try:
-        run_notifications(db, courier)
+        run_notifications(db, ctx.courier)
     finally:
-        courier.close()
+        ctx.courier.close()
     with db.transaction() as s:
         console.print(json.dumps({"now": clock.now(s).isoformat(), "invoices_expired": report.invoices_expired,
                                   "periods_rolled": report.periods_rolled}))

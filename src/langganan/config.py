@@ -30,6 +30,14 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(f"LANGGANAN_{name}", default)
 
 
+def _days(text: str) -> tuple[int, ...]:
+    """'1,3,5' -> (1, 3, 5): distinct whole days, at least 0, in ascending order."""
+    days = [int(part) for part in text.split(",") if part.strip()]
+    if any(d < 0 for d in days) or len(set(days)) != len(days):
+        raise ValueError(f"{text!r} must be distinct whole days, e.g. 1,3,5")
+    return tuple(sorted(days))
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///langganan.db"
@@ -58,6 +66,15 @@ class Settings:
     delivery_timeout_seconds: float = 10.0
     # Usage alerts: the low-balance threshold of a wallet that has none of its own.
     low_balance_thresholds: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_LOW_BALANCE))
+    # Lifecycle (issue 4): when renewal invoices, reminders, retries and notices fall due.
+    renewal_invoice_days: int = 7  # bank transfer: renewal invoice (with its VA) this many days before period end
+    renewal_reminder_days: tuple[int, ...] = (1, 3)  # reminders this many days before period end
+    grace_days: int = 3  # bank transfer: past_due this long after period end, then Free
+    card_retry_days: tuple[int, ...] = (1, 3, 5)  # card: retries this many days after period end, then Free
+    trial_notice_days: int = 7  # trial.will_end this many days before the trial ends
+    promotion_notice_days: int = 7  # promotion.ending this many days before a promotion ends
+    charge_lease_seconds: int = 300  # wall time after which an unfinished renewal charge is retried
+    due_batch: int = 200  # subscriptions a worker claims per transaction
 
     @property
     def sandbox(self) -> bool:
@@ -98,6 +115,14 @@ class Settings:
             delivery_timeout_seconds=float(_env("DELIVERY_TIMEOUT_SECONDS", "10")),
             low_balance_thresholds={kind: int(_env(f"LOW_BALANCE_{kind.upper()}", str(default)))
                                     for kind, default in DEFAULT_LOW_BALANCE.items()},
+            renewal_invoice_days=int(_env("RENEWAL_INVOICE_DAYS", "7")),
+            renewal_reminder_days=_days(_env("RENEWAL_REMINDER_DAYS", "1,3")),
+            grace_days=int(_env("GRACE_DAYS", "3")),
+            card_retry_days=_days(_env("CARD_RETRY_DAYS", "1,3,5")),
+            trial_notice_days=int(_env("TRIAL_NOTICE_DAYS", "7")),
+            promotion_notice_days=int(_env("PROMOTION_NOTICE_DAYS", "7")),
+            charge_lease_seconds=int(_env("CHARGE_LEASE_SECONDS", "300")),
+            due_batch=int(_env("DUE_BATCH", "200")),
         )
         values.update(overrides)
         return cls(**values)

@@ -2,24 +2,31 @@
 
 Used by `serve`'s in-process worker, `langganan worker` and the sandbox clock. Each item is claimed
 under a row lock (SKIP LOCKED on PostgreSQL) and re-checked, so running it twice or from two
-workers does nothing twice.
+workers does nothing twice. Card charges happen between transactions: the pending payment is
+committed first, the gateway is called with the payment id as idempotency key, and the outcome is
+recorded in a transaction of its own (rule 11).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from contextlib import suppress
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
+from langganan.config import Settings
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
+from langganan.kit.clock import Clock
 from langganan.kit.db import Database
+from langganan.kit.errors import PaymentRequired
 from langganan.payments import service as payments
-from langganan.subscriptions import repository as subs_repo
-from langganan.subscriptions import service as subscriptions
+from langganan.payments.gateway import Gateway
+from langganan.subscriptions import lifecycle
 from langganan.wallets import repository as wallets_repo
 from langganan.wallets import reservations
 
@@ -30,13 +37,27 @@ T = TypeVar("T")
 @dataclass
 class DueReport:
     invoices_expired: int = 0
-    periods_rolled: int = 0
-    allotments_started: int = 0
     reservations_expired: int = 0
+    charges: int = 0
+    steps: Counter[str] = field(default_factory=Counter)  # subscription agenda steps by kind
+
+    @property
+    def periods_rolled(self) -> int:
+        return self.steps["period_end"] + self.steps["grace_end"]
 
     @property
     def total(self) -> int:
-        return self.invoices_expired + self.periods_rolled + self.allotments_started + self.reservations_expired
+        return self.invoices_expired + self.reservations_expired + self.charges + sum(self.steps.values())
+
+
+class Runner(Protocol):
+    """What due work needs (an AppContext has it): the database, the engine clock, configuration
+    and the gateway."""
+
+    db: Database
+    clock: Clock
+    settings: Settings
+    gateway: Gateway
 
 
 def _expire_invoices(session: Session, now: datetime) -> int:
@@ -57,33 +78,36 @@ def _each(session: Session, rows: Sequence[T], step: Callable[[Session, T], None
     return len(rows)
 
 
-def _roll_periods(session: Session, now: datetime) -> int:
-    return _each(session, subs_repo.due_period_ends(session, now, BATCH), subscriptions.roll_period)
-
-
-def _roll_allotments(session: Session, now: datetime) -> int:
-    return _each(session, subs_repo.due_allotments(session, now, BATCH), subscriptions.roll_allotment)
-
-
 def _release_reservations(session: Session, now: datetime) -> int:
     return _each(session, wallets_repo.expired_reservations(session, now, BATCH), reservations.expire)
 
 
-def run_due(db: Database, now_fn: Callable[[Session], datetime]) -> DueReport:
+def _charge(runner: Runner, charge: lifecycle.Charge) -> None:
+    # A decline is recorded as a failed payment; the subscription moved on to its retry or to Free.
+    with suppress(PaymentRequired):
+        payments.charge_card(runner.db, runner.gateway, charge.payment_id, lambda _s: charge.at)
+
+
+def run_due(runner: Runner) -> DueReport:
+    """Run everything due at the engine clock's now, repeatedly, until nothing is left."""
     report = DueReport()
+    skip: set[str] = set()  # subscriptions whose step failed in this run (logged; retried next run)
     while True:
-        with db.transaction() as session:
-            now = now_fn(session)
+        with runner.db.transaction() as session:
+            now = runner.clock.now(session)
             expired = _expire_invoices(session, now)
-        with db.transaction() as session:
-            rolled = _roll_periods(session, now)
-        with db.transaction() as session:
-            allotments = _roll_allotments(session, now)
-        with db.transaction() as session:
+        before = sum(report.steps.values())
+        with runner.db.transaction() as session:
+            charges = lifecycle.run_batch(session, runner.settings, runner.gateway, now, runner.settings.due_batch,
+                                          skip, report.steps)
+        with runner.db.transaction() as session:
+            charges += lifecycle.reclaim_stale_charges(session, runner.settings, BATCH)
+        for charge in charges:
+            _charge(runner, charge)
+        with runner.db.transaction() as session:
             released = _release_reservations(session, now)
         report.invoices_expired += expired
-        report.periods_rolled += rolled
-        report.allotments_started += allotments
         report.reservations_expired += released
-        if not (expired or rolled or allotments or released):
+        report.charges += len(charges)
+        if not (expired or released or charges or sum(report.steps.values()) > before):
             return report

@@ -12,9 +12,10 @@ from langganan.kit.models import EngineClock, IdempotencyRecord
 from langganan.notifications.models import Delivery, DeliveryAttempt, Notification, QuotaAlert
 from langganan.payments.models import GatewayNotification, Payment, PaymentMethod, UnappliedPayment
 from langganan.portal.models import PortalLink
+from langganan.promotions.models import Promotion, PromotionRedemption
 from langganan.subscriptions.models import Subscription
 from langganan.usage.models import UsageEvent
-from langganan.wallets.models import Reservation, Wallet, WalletEntry
+from langganan.wallets.models import Reservation, SpendHour, Wallet, WalletEntry
 from langganan.web.models import WebSession
 from langganan.webhooks.models import WebhookEndpoint
 
@@ -38,8 +39,11 @@ __all__ = [
     "Payment",
     "PaymentMethod",
     "PortalLink",
+    "Promotion",
+    "PromotionRedemption",
     "QuotaAlert",
     "Reservation",
+    "SpendHour",
     "StaffUser",
     "Subscription",
     "SubscriptionAddOn",

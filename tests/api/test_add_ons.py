@@ -58,6 +58,9 @@ def test_add_ons_need_a_paid_plan_and_end_with_it(env: Env) -> None:
     assert zero.status_code == 422
     env.pay_va(env.ok(env.post(f"/v1/accounts/{acc['id']}/add-ons", {"add_on": "additional_user",
                                                                       "quantity": 1}), 201))
-    env.advance(to="2026-02-15T10:00:00+07:00")  # not renewed: back to Free, add-ons end with the plan
+    env.advance(to="2026-02-15T10:00:00+07:00")  # not renewed: past_due through the grace period
+    assert env.subscription(acc["id"])["status"] == "past_due"
+    assert len(env.subscription(acc["id"])["add_ons"]) == 1
+    env.advance(to="2026-02-18T10:00:00+07:00")  # grace over: back to Free, add-ons end with the plan
     assert env.subscription(acc["id"])["plan"] == "free"
     assert env.subscription(acc["id"])["add_ons"] == []

@@ -159,6 +159,10 @@ OPERATIONS = [
     ("post", "/v1/gateways/{provider}/notifications"), ("get", "/v1/events"),
     ("post", "/v1/sandbox/cards"), ("post", "/v1/sandbox/bank-transfers"), ("get", "/v1/sandbox/clock"),
     ("post", "/v1/sandbox/clock/advance"), ("get", "/healthz"), ("get", "/metrics"),
+    ("post", "/v1/accounts/{account_id}/subscription/auto-renew"),
+    ("post", "/v1/accounts/{account_id}/subscription/extend-trial"),
+    ("post", "/v1/promotions"), ("get", "/v1/promotions"), ("get", "/v1/promotions/{promotion}"),
+    ("get", "/v1/promotions/{promotion}/redemptions"), ("post", "/v1/accounts/{account_id}/promotions"),
 ]
 
 

@@ -147,13 +147,18 @@ def test_anchor_day_31_is_kept_across_short_months(env: Env) -> None:
     assert at(sub["current_period_end"]) == at("2026-05-31T09:00:00+07:00")
 
 
-def test_period_ending_without_a_paid_renewal_returns_to_free(env: Env) -> None:
+def test_period_ending_without_a_paid_renewal_returns_to_free_after_the_grace_period(env: Env) -> None:
     acc = env.account()
     env.buy(acc["id"], "growth")
     env.advance(to="2026-02-15T10:00:00+07:00")
     sub = env.subscription(acc["id"])
+    assert (sub["plan"], sub["status"]) == ("growth", "past_due")
+    env.advance(to="2026-02-18T09:59:00+07:00")
+    assert env.subscription(acc["id"])["status"] == "past_due"
+    env.advance(to="2026-02-18T10:00:00+07:00")
+    sub = env.subscription(acc["id"])
     assert (sub["plan"], sub["status"]) == ("free", "active")
-    assert at(sub["current_period_start"]) == at("2026-02-15T10:00:00+07:00")
+    assert at(sub["current_period_start"]) == at("2026-02-18T10:00:00+07:00")
 
 
 @pytest.mark.parametrize("at_period_end", [True, False])

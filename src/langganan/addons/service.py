@@ -111,14 +111,16 @@ def stop(session: Session, account: Account, sub: Subscription, item_id: str, no
     return item
 
 
-def renewal_lines(session: Session, sub: Subscription, start: datetime, end: datetime) -> list[Line]:
+def renewal_lines(session: Session, sub: Subscription, start: datetime, end: datetime,
+                  interval: str | None = None) -> list[Line]:
     catalog = catalog_service.current(session)
+    interval = interval or sub.interval
     lines = []
     for it in repository.live_items(session, sub.id):
         add_on = catalog.add_ons.get(it.add_on_code)
         if it.status != "active" or add_on is None:
             continue
-        unit = add_on.prices[sub.interval]
+        unit = add_on.prices[interval]
         lines.append(Line("add_on", f"{add_on.name} × {it.quantity} renewal", it.quantity, unit, unit * it.quantity,
                           start, end))
     return lines

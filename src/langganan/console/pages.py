@@ -26,6 +26,7 @@ from langganan.kit.clock import DatabaseClock, wall_now
 from langganan.kit.errors import NotFound
 from langganan.kit.pagination import page
 from langganan.kit.web import AppContext, app_context
+from langganan.notifications.worker import run_notifications
 from langganan.payments import repository as payments_repo
 from langganan.payments import service as payments
 from langganan.subscriptions import repository as subs_repo
@@ -218,5 +219,6 @@ def advance_clock(c: ConsoleForm, days: FormStr = "0", hours: FormStr = "0") -> 
         raise PageError(422, "error.bad_request")
     with c.ctx.unit() as (s, now):
         clock.advance_to(s, now + timedelta(days=int(days), hours=int(hours)))
-    report = run_due(c.ctx.db, clock.now)
+    report = run_due(c.ctx)
+    run_notifications(c.ctx.db, c.ctx.courier)  # send what the due work announced
     return RedirectResponse(f"/console/clock?msg={report.periods_rolled}", status_code=303)

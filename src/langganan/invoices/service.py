@@ -86,5 +86,10 @@ def expire(session: Session, invoice: Invoice, now: datetime) -> Invoice:
     return _move(session, invoice, ("unpaid",), "expired", now, "invoice.expired")
 
 
+def fail(session: Session, invoice: Invoice, now: datetime) -> Invoice:
+    """Card attempts exhausted (rule 12)."""
+    return _move(session, invoice, ("unpaid", "expired"), "failed", now, "invoice.failed")
+
+
 def cancel(session: Session, invoice: Invoice, now: datetime) -> Invoice:
     return _move(session, invoice, ("unpaid",), "canceled", now, "invoice.canceled")

@@ -49,19 +49,22 @@ def can_apply(session: Session, invoice: Invoice) -> bool:
     return subscriptions.can_apply(session, invoice)
 
 
-def fulfil(session: Session, invoice: Invoice, now: datetime) -> None:
+def fulfil(session: Session, invoice: Invoice, payment: Payment, now: datetime) -> None:
     """Do what a paid invoice was bought for."""
     if invoice.type in ("subscription", "plan_change", "renewal", "add_on"):
-        subscriptions.apply_paid_invoice(session, invoice, now)
+        card = payment.payment_method_id if payment.method == "card" else None
+        subscriptions.apply_paid_invoice(session, invoice, now, card_id=card)
     elif invoice.type == "top_up":
         wallets.credit_top_up(session, invoice.account_id, invoice.action["wallet"], int(invoice.action["amount"]),
                               invoice.id, now)
 
 
 def start(session: Session, settings: Settings, gateway: Gateway, invoice: Invoice, *, method: str,
-          payment_method_id: str | None, bank: str | None, now: datetime) -> Payment:
+          payment_method_id: str | None, bank: str | None, now: datetime,
+          va_until_invoice_expires: bool = False) -> Payment:
     """Open a payment for an unpaid invoice. A card payment is left pending: the caller commits,
-    then calls `charge_card` (rule 11). A bank transfer gets (or reuses) a virtual account."""
+    then calls `charge_card` (rule 11). A bank transfer gets (or reuses) a virtual account, open
+    for `va_expiry_hours`, or as long as the invoice (a renewal issued ahead of its period)."""
     invoice = invoices_repo.get(session, invoice.id, for_update=True)
     if invoice.status != "unpaid":
         raise Conflict("invoice_not_payable", f"Invoice {invoice.number} is {invoice.status}; it cannot be paid.")
@@ -85,7 +88,7 @@ def start(session: Session, settings: Settings, gateway: Gateway, invoice: Invoi
             return existing
         expires = now + timedelta(hours=settings.va_expiry_hours)
         if invoice.expires_at is not None:
-            expires = min(expires, invoice.expires_at)
+            expires = invoice.expires_at if va_until_invoice_expires else min(expires, invoice.expires_at)
         va = gateway.create_virtual_account(reference=invoice.id, amount=invoice.total, currency=invoice.currency,
                                             bank=bank or "bca", expires_at=expires)
         payment = Payment(method="bank_transfer", bank=va.bank, va_number=va.va_number,
@@ -117,18 +120,23 @@ def charge_card(db: Database, gateway: Gateway, payment_id: str, clock_now: Call
         now = clock_now(session)
         payment = session.get(Payment, payment_id, with_for_update=True)
         assert payment is not None
+        if result.succeeded and payment.status in ("pending", "canceled", "expired"):
+            # Money was taken: applied, or held if the invoice was paid another way meanwhile (rule 10).
+            payment.provider_ref = result.provider_ref
+            receive(session, payment, amount, payment.currency, now)
+            return payment
         if payment.status != "pending":
             return payment
         payment.provider_ref = result.provider_ref
-        if result.succeeded:
-            receive(session, payment, amount, payment.currency, now)
-            return payment
         payment.status = "failed"
         payment.failure_code = result.failure_code
         payment.failure_message = result.failure_message
         payment.updated_at = now
         events.emit(session, "payment.failed", payment.account_id,
                     {**_summary(payment), "failure_code": result.failure_code}, now)
+        if payment.invoice_id is not None:
+            invoice = invoices_repo.get(session, payment.invoice_id, for_update=True)
+            subscriptions.renewal_charge_failed(session, invoice, payment.id, now)
     raise PaymentRequired(result.failure_code or "card_declined",
                           result.failure_message or "The card was declined.",
                           param="payment_method_id", payment_id=payment_id, invoice_id=payment.invoice_id)
@@ -175,7 +183,7 @@ def receive(session: Session, payment: Payment, amount: int, currency: str, now:
     for other in repository.pending_for_invoice(session, invoice.id):
         if other.id != payment.id:
             other.status, other.updated_at = "canceled", now
-    fulfil(session, invoice, now)
+    fulfil(session, invoice, payment, now)
     if amount > invoice.total:
         _hold(session, payment, payment.account_id, invoice.id, amount - invoice.total, currency,
               "overpayment", now)

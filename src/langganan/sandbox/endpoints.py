@@ -108,7 +108,7 @@ def advance_clock(body: AdvanceIn, ctx: Ctx, _: AnyKey) -> ClockOut:
         if target > now + MAX_ADVANCE:
             raise Unprocessable("invalid_parameter", "The clock moves at most 10 years in one step.", param="to")
         ctx.clock.advance_to(s, target)
-    report = run_due(ctx.db, ctx.clock.now)
+    report = run_due(ctx)
     run_notifications(ctx.db, ctx.courier)  # send what the due work announced
     with ctx.unit() as (_s, now):
         return ClockOut(now=now, invoices_expired=report.invoices_expired, periods_rolled=report.periods_rolled)

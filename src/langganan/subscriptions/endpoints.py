@@ -10,14 +10,17 @@ from langganan.addons import repository as addons_repo
 from langganan.catalog import service as catalog_service
 from langganan.invoices.models import Invoice
 from langganan.invoices.schemas import InvoiceOut
-from langganan.kit.web import AnyKey, AppContext, Ctx
+from langganan.kit.web import AdminKey, AnyKey, AppContext, Ctx
 from langganan.payments.endpoints import checkout
+from langganan.promotions import service as promotions
 from langganan.subscriptions import repository, service
 from langganan.subscriptions.rules import Quote
 from langganan.subscriptions.schemas import (
+    AutoRenewRequest,
     CancelRequest,
     ChangeOut,
     ChangeRequest,
+    ExtendTrialRequest,
     PreviewOut,
     PreviewRequest,
     RenewRequest,
@@ -35,7 +38,8 @@ def _view(ctx: AppContext, account_id: str) -> SubscriptionOut:
         items: list[dict[str, object]] = [
             {"id": it.id, "add_on": it.add_on_code, "quantity": it.quantity, "status": it.status,
              "ends_at": it.ends_at} for it in addons_repo.live_items(s, sub.id)]
-        return subscription_out(sub, catalog_service.get(s, sub.catalog_version_id).version, items)
+        return subscription_out(sub, catalog_service.get(s, sub.catalog_version_id).version, items,
+                                promotions.view(s, sub))
 
 
 @router.get("", response_model=SubscriptionOut)
@@ -83,4 +87,22 @@ def cancel(account_id: str, body: CancelRequest, ctx: Ctx, _: AnyKey) -> Subscri
     with ctx.unit() as (s, now):
         account = accounts_repo.get(s, account_id)
         service.cancel(s, account, body.at_period_end, now)
+    return _view(ctx, account_id)
+
+
+@router.post("/auto-renew", response_model=SubscriptionOut,
+             summary="Turn automatic renewal with a saved card on or off")
+def auto_renew(account_id: str, body: AutoRenewRequest, ctx: Ctx, _: AnyKey) -> SubscriptionOut:
+    with ctx.unit() as (s, now):
+        account = accounts_repo.get(s, account_id)
+        service.set_auto_renew(s, account, body.enabled, body.payment_method_id, now)
+    return _view(ctx, account_id)
+
+
+@router.post("/extend-trial", response_model=SubscriptionOut,
+             summary="Give a trial more time (operators only)")
+def extend_trial(account_id: str, body: ExtendTrialRequest, ctx: Ctx, _: AdminKey) -> SubscriptionOut:
+    with ctx.unit() as (s, now):
+        account = accounts_repo.get(s, account_id)
+        service.extend_trial(s, account, body.days, now)
     return _view(ctx, account_id)

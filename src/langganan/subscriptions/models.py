@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from langganan.kit.db import Base
@@ -36,3 +36,18 @@ class Subscription(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     locked_at: Mapped[datetime | None]
+    # Lifecycle (issue 4). Renew automatically with this saved card at period end.
+    auto_renew: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    payment_method_id: Mapped[str | None] = mapped_column(ForeignKey("payment_methods.id"))
+    # The period end whose renewal invoice the due runner has seen to (issued, or found nothing to do).
+    renewal_invoiced_for: Mapped[datetime | None]
+    # Card charges started for the overdue renewal, and the one in flight (claimed at wall time).
+    renewal_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    renewal_payment_id: Mapped[str | None] = mapped_column(String(40))
+    charge_claimed_at: Mapped[datetime | None]
+    promotion_redemption_id: Mapped[str | None] = mapped_column(ForeignKey("promotion_redemptions.id"))
+    promotion_ends_at: Mapped[datetime | None]
+    # The due runner's bookmarks: notices up to `due_cursor` were sent; `next_due_at` is the earliest
+    # agenda item (subscriptions/schedule.py), kept current on every flush.
+    due_cursor: Mapped[datetime | None]
+    next_due_at: Mapped[datetime | None] = mapped_column(index=True)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -20,15 +20,17 @@ def for_account(session: Session, account_id: str, *, for_update: bool = False) 
     return sub
 
 
-def due_period_ends(session: Session, now: datetime, limit: int) -> Sequence[Subscription]:
-    """Subscriptions whose period has ended, oldest first; rows another worker holds are skipped."""
-    return session.scalars(select(Subscription).where(Subscription.current_period_end <= now)
-                           .order_by(Subscription.current_period_end).limit(limit)
+def due(session: Session, now: datetime, limit: int, skip: Collection[str] = ()) -> Sequence[Subscription]:
+    """Subscriptions with agenda items due, earliest first; rows another worker holds are skipped."""
+    stmt = select(Subscription).where(Subscription.next_due_at <= now)
+    if skip:
+        stmt = stmt.where(Subscription.id.not_in(list(skip)))
+    return session.scalars(stmt.order_by(Subscription.next_due_at).limit(limit)
                            .with_for_update(skip_locked=True)).all()
 
 
-def due_allotments(session: Session, now: datetime, limit: int) -> Sequence[Subscription]:
-    """Yearly subscriptions whose monthly allotment ended inside their period."""
+def stale_charges(session: Session, claimed_before: datetime, limit: int) -> Sequence[Subscription]:
+    """Renewal charges in flight whose claim (wall time) is older than `claimed_before`."""
     return session.scalars(select(Subscription).where(
-        Subscription.allotment_end <= now, Subscription.allotment_end < Subscription.current_period_end)
-        .order_by(Subscription.allotment_end).limit(limit).with_for_update(skip_locked=True)).all()
+        Subscription.renewal_payment_id.is_not(None), Subscription.charge_claimed_at <= claimed_before)
+        .limit(limit).with_for_update(skip_locked=True)).all()

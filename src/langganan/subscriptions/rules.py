@@ -13,6 +13,7 @@ from langganan.invoices.rules import Line
 from langganan.kit.errors import Conflict
 from langganan.kit.money import prorate
 from langganan.kit.periods import add_months_anchored, days_in_period, remaining_days
+from langganan.promotions.rules import Terms, plan_lines
 
 INTERVAL_LABEL = {"month": "monthly", "year": "yearly"}
 
@@ -75,15 +76,19 @@ def classify(cur: CurrentTerm, target: Plan, interval: str) -> str:
     return "downgrade"
 
 
-def quote_change(cur: CurrentTerm, target: Plan, interval: str, now: datetime, tz: str) -> Quote:
+def quote_change(cur: CurrentTerm, target: Plan, interval: str, now: datetime, tz: str,
+                 promotion: Terms | None = None) -> Quote:
+    """A purchase gets the account's promotion when the plan is eligible (rule 8); an upgrade
+    does not (it removes the promotion), and its "unused time" credits what was actually paid."""
     kind = classify(cur, target, interval)
     if kind == "downgrade":
         return Quote(kind="downgrade", plan=target, interval=interval, applies_at=cur.period_end)
     price = target.price(interval)
     if kind == "purchase":
         line = Line("plan", f"{plan_label(target, interval)} subscription", 1, price, price)
-        return Quote(kind="purchase", plan=target, interval=interval, applies_at=None, lines=[line],
-                     new_period_amount=price)
+        lines, paid = plan_lines(line, promotion, target.code, now)
+        return Quote(kind="purchase", plan=target, interval=interval, applies_at=None, lines=lines,
+                     new_period_amount=paid)
     # Upgrade between paid plans: anchor kept, prorated by whole days in the account's zone.
     new_end = cur.period_end
     if interval != cur.interval:

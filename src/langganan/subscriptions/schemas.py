@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from langganan.invoices.schemas import InvoiceOut, LineOut
 from langganan.subscriptions.models import Subscription
@@ -26,9 +27,33 @@ class SubscriptionOut(BaseModel):
     trial_end: datetime | None
     cancel_at_period_end: bool
     pending_change: PendingChange | None
-    promotion: dict[str, object] | None = None
+    promotion: PromotionOut | None = Field(default=None, description="An active promotion: {code, percent_off|"
+                                           "amount_off, ends_at}; a period starting before ends_at gets it")
     add_ons: list[dict[str, object]] = []
     catalog_version: int
+    auto_renew: bool = Field(default=False, description="Charge the saved card at period end")
+    payment_method_id: str | None = None
+
+
+class PromotionOut(BaseModel):
+    code: str
+    percent_off: int | None = None
+    amount_off: int | None = None
+    ends_at: datetime
+    plans: list[str]
+    description: str = Field(description="e.g. '20% off'")
+
+
+class AutoRenewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enabled: StrictBool
+    payment_method_id: str | None = Field(default=None, max_length=40,
+                                          description="The saved card to charge; default: the account's default card")
+
+
+class ExtendTrialRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    days: StrictInt = Field(ge=1, le=90, description="Days added to the trial")
 
 
 class ChangeRequest(BaseModel):
@@ -75,8 +100,8 @@ class CancelRequest(BaseModel):
     at_period_end: StrictBool = True
 
 
-def subscription_out(sub: Subscription, catalog_version: int,
-                     add_ons: list[dict[str, object]] | None = None) -> SubscriptionOut:
+def subscription_out(sub: Subscription, catalog_version: int, add_ons: list[dict[str, object]] | None = None,
+                     promotion: dict[str, Any] | None = None) -> SubscriptionOut:
     pending = None
     if sub.pending_plan:
         pending = PendingChange(plan=sub.pending_plan, interval=sub.pending_interval or sub.interval,
@@ -85,7 +110,9 @@ def subscription_out(sub: Subscription, catalog_version: int,
                            status=sub.status, current_period_start=sub.current_period_start,
                            current_period_end=sub.current_period_end, trial_end=sub.trial_end,
                            cancel_at_period_end=sub.cancel_at_period_end, pending_change=pending,
-                           catalog_version=catalog_version, add_ons=add_ons or [])
+                           catalog_version=catalog_version, add_ons=add_ons or [],
+                           promotion=PromotionOut(**promotion) if promotion else None,
+                           auto_renew=sub.auto_renew, payment_method_id=sub.payment_method_id)
 
 
 def preview_out(quote: Quote, currency: str, blocked: list[str]) -> PreviewOut:

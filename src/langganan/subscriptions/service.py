@@ -22,6 +22,10 @@ from langganan.invoices.rules import Line
 from langganan.kit.errors import Conflict, NotFound, Unprocessable
 from langganan.kit.ids import new_id
 from langganan.kit.periods import add_months_anchored, anchor_day_of, period_end
+from langganan.payments import repository as payments_repo
+from langganan.payments.models import PaymentMethod
+from langganan.promotions import rules as promotion_rules
+from langganan.promotions import service as promotions
 from langganan.subscriptions import repository
 from langganan.subscriptions.models import Subscription
 from langganan.subscriptions.rules import (
@@ -31,6 +35,7 @@ from langganan.subscriptions.rules import (
     plan_label,
     quote_change,
 )
+from langganan.subscriptions.timeline import policy_of
 from langganan.wallets import repository as wallets_repo
 from langganan.wallets import service as wallets
 
@@ -59,18 +64,27 @@ def _start_period(session: Session, sub: Subscription, account: Account, catalog
     sub.cancel_at_period_end = False
     sub.pending_plan = None
     sub.pending_interval = None
-    sub.updated_at = start
+    _new_period(sub, start)
     start_allotment(session, sub, account, plan, start)
 
 
-def start_allotment(session: Session, sub: Subscription, account: Account, plan: Plan, start: datetime) -> None:
-    """Rule 5: included credit and broadcast quota are monthly allotments on the anchor day."""
+def _new_period(sub: Subscription, at: datetime) -> None:
+    """A period begins: whatever the last one's renewal needed is over."""
+    sub.renewal_attempts, sub.renewal_payment_id, sub.charge_claimed_at = 0, None, None
+    sub.updated_at = max(sub.updated_at, at) if sub.updated_at else at
+
+
+def start_allotment(session: Session, sub: Subscription, account: Account, plan: Plan, start: datetime,
+                    granted_at: datetime | None = None) -> None:
+    """Rule 5: included credit and broadcast quota are monthly allotments on the anchor day.
+    `granted_at` is when the credit is booked, later than `start` when a renewal is paid late."""
     end = min(add_months_anchored(start, 1, sub.anchor_day, account.timezone), sub.current_period_end)
     sub.allotment_start, sub.allotment_end, sub.broadcasts_used = start, end, 0
+    booked = max(start, granted_at or start)
     wallet = wallets_repo.get(session, account.id, "conversation", for_update=True)
     if wallet.granted_expires_at is not None:  # a new allotment replaces whatever grant was running
-        wallets.expire_grant(session, wallet, min(start, wallet.granted_expires_at))
-    wallets.grant(session, wallet, plan.included_credit.get("conversation", 0), end, start,
+        wallets.expire_grant(session, wallet, min(booked, wallet.granted_expires_at))
+    wallets.grant(session, wallet, plan.included_credit.get("conversation", 0), end, booked,
                   reference=f"{plan.name} included credit")
 
 
@@ -88,6 +102,7 @@ def create_initial(session: Session, account: Account, now: datetime, *, start_t
     else:
         _start_period(session, sub, account, catalog, catalog.plans[catalog.default_plan], "month", now,
                       status="active", amount=0)
+    sub.due_cursor = now
     session.add(sub)
     session.flush()
     events.emit(session, "subscription.created", account.id, _snapshot(sub), now)
@@ -131,7 +146,8 @@ def preview(session: Session, account: Account, plan_code: str, interval: str | 
             now: datetime) -> tuple[Quote, list[str]]:
     sub = repository.for_account(session, account.id)
     plan, interval = _target(session, plan_code, interval, sub)
-    quote = quote_change(current_term(session, sub), plan, interval, now, account.timezone)
+    quote = quote_change(current_term(session, sub), plan, interval, now, account.timezone,
+                         promotions.terms_for(session, sub))
     blocked = exceeded_limits(_with_add_ons(session, sub, plan), _usage(account)) if quote.kind == "downgrade" else []
     return quote, blocked
 
@@ -148,18 +164,29 @@ def _cancel_open_purchases(session: Session, sub: Subscription, now: datetime) -
         invoices.cancel(session, old, now)
 
 
+def _void_open_renewal(session: Session, sub: Subscription, now: datetime) -> None:
+    """The unpaid renewal invoice no longer prices the next period (a downgrade or an upgrade came
+    in between): cancel it, and let the due runner issue the right one."""
+    renewal = invoices_repo.renewal_for(session, sub.id, sub.current_period_end)
+    if renewal is not None and renewal.status == "unpaid":
+        invoices.cancel(session, renewal, now)
+        sub.renewal_invoiced_for = None
+
+
 def change(session: Session, settings: Settings, account: Account, plan_code: str, interval: str | None,
            now: datetime) -> tuple[Quote, Invoice | None]:
     sub = repository.for_account(session, account.id, for_update=True)
     plan, interval = _target(session, plan_code, interval, sub)
     term = current_term(session, sub)
-    quote = quote_change(term, plan, interval, now, account.timezone)
+    quote = quote_change(term, plan, interval, now, account.timezone, promotions.terms_for(session, sub))
     if quote.kind == "downgrade":
         blocked = exceeded_limits(_with_add_ons(session, sub, plan), _usage(account))
         if blocked:
             raise Conflict("limit_exceeded", f"Current usage does not fit {plan.name}: "
                            f"{', '.join(blocked)} over the limit.", param="plan", limits=blocked)
         _cancel_open_purchases(session, sub, now)
+        if sub.status != "trialing":
+            _void_open_renewal(session, sub, now)
         sub.pending_plan, sub.pending_interval = plan.code, interval
         sub.cancel_at_period_end = False
         sub.updated_at = now
@@ -191,7 +218,8 @@ def change(session: Session, settings: Settings, account: Account, plan_code: st
 
 
 def renew(session: Session, settings: Settings, account: Account, now: datetime) -> tuple[Invoice, bool]:
-    """The renewal invoice for the period after the current one (rule 4). Returns (invoice, created)."""
+    """The renewal invoice for the period after the current one (rule 4). Returns (invoice, created).
+    A manual renewal keeps the current plan (and, once paid, clears a pending downgrade: rule 3)."""
     sub = repository.for_account(session, account.id, for_update=True)
     catalog = catalog_service.current(session)
     if sub.plan_code == catalog.default_plan or sub.status == "trialing":
@@ -201,23 +229,35 @@ def renew(session: Session, settings: Settings, account: Account, now: datetime)
         if existing.status == "paid":
             raise Conflict("already_renewed", "The next period is already paid; at most one period is paid ahead.")
         return existing, False
-    plan = catalog.plans.get(sub.plan_code)
+    grace = timedelta(days=policy_of(session).grace_days)
+    invoice = issue_renewal(session, settings, account, sub, now, plan_code=sub.plan_code, interval=sub.interval,
+                            expires_at=sub.current_period_end + grace)
+    return invoice, True
+
+
+def issue_renewal(session: Session, settings: Settings, account: Account, sub: Subscription, now: datetime, *,
+                  plan_code: str, interval: str, expires_at: datetime) -> Invoice:
+    """The renewal invoice for [current_period_end, +interval) on `plan_code`, at the current catalog's
+    price (rule 13), with the promotion's discount when the period starts before its end (rule 8)."""
+    catalog = catalog_service.current(session)
+    plan = catalog.plans.get(plan_code)
     if plan is None:
-        raise Conflict("plan_retired", f"Plan {sub.plan_code!r} is no longer sold; choose another plan.")
+        raise Conflict("plan_retired", f"Plan {plan_code!r} is no longer sold; choose another plan.")
     start = sub.current_period_end
-    end = period_end(start, sub.interval, sub.anchor_day, account.timezone)
-    price = plan.price(sub.interval)  # rule 13: the catalog reaches the subscription at renewal
-    line = Line("plan", f"{plan_label(plan, sub.interval)} renewal", 1, price, price, start, end)
-    lines = [line, *addons.renewal_lines(session, sub, start, end)]
-    action = {"kind": "renewal", "plan": plan.code, "interval": sub.interval, "catalog_version_id": catalog.id,
-              "period_amount": price, "period_start": start.isoformat(), "period_end": end.isoformat()}
+    end = period_end(start, interval, sub.anchor_day, account.timezone)
+    price = plan.price(interval)
+    line = Line("plan", f"{plan_label(plan, interval)} renewal", 1, price, price, start, end)
+    plan_part, paid = promotion_rules.plan_lines(line, promotions.terms_for(session, sub), plan.code, start)
+    lines = [*plan_part, *addons.renewal_lines(session, sub, start, end, interval)]
+    action = {"kind": "renewal", "plan": plan.code, "interval": interval, "catalog_version_id": catalog.id,
+              "period_amount": paid, "period_start": start.isoformat(), "period_end": end.isoformat()}
     invoice = invoices.issue(session, settings, account=account, type_="renewal", lines=lines, action=action,
-                             now=now, expires_at=start, subscription_id=sub.id,
-                             package=plan_label(plan, sub.interval), period_start=start, period_end=end,
+                             now=now, expires_at=expires_at, subscription_id=sub.id,
+                             package=plan_label(plan, interval), period_start=start, period_end=end,
                              status="paid" if sum(ln.amount for ln in lines) <= 0 else "unpaid")
     if invoice.status == "paid":
         apply_paid_invoice(session, invoice, now)
-    return invoice, True
+    return invoice
 
 
 def cancel(session: Session, account: Account, at_period_end: bool, now: datetime) -> Subscription:
@@ -233,11 +273,17 @@ def cancel(session: Session, account: Account, at_period_end: bool, now: datetim
         events.emit(session, "subscription.cancel_scheduled", account.id,
                     {**_snapshot(sub), "applies_at": sub.current_period_end.isoformat()}, now)
         return sub
-    _to_free(session, sub, account, now, reason="canceled")
+    to_free(session, sub, account, now, reason="canceled")
     return sub
 
 
-def _to_free(session: Session, sub: Subscription, account: Account, at: datetime, *, reason: str) -> None:
+# Why an account returns to Free -> the event that says so.
+FREE_REASONS = {"canceled": "subscription.canceled", "downgraded": "subscription.downgraded",
+                "trial_ended": "subscription.downgraded", "unpaid": "subscription.downgraded"}
+
+
+def to_free(session: Session, sub: Subscription, account: Account, at: datetime, *, reason: str) -> None:
+    """Back to Free at `at` (a new monthly period); nothing is deleted (DESIGN: non-payment)."""
     catalog = catalog_service.current(session)
     was = _snapshot(sub)
     trialing = sub.status == "trialing"
@@ -249,8 +295,7 @@ def _to_free(session: Session, sub: Subscription, account: Account, at: datetime
                   status="active", amount=0)
     if trialing:
         events.emit(session, "trial.ended", account.id, {**was, "converted": False}, at)
-    events.emit(session, "subscription.canceled", account.id, {**_snapshot(sub), "previous": was,
-                                                               "reason": reason}, at)
+    events.emit(session, FREE_REASONS[reason], account.id, {**_snapshot(sub), "previous": was, "reason": reason}, at)
 
 
 # -- applying a paid invoice -------------------------------------------------------------------
@@ -279,8 +324,9 @@ def can_apply(session: Session, invoice: Invoice) -> bool:
     return False
 
 
-def apply_paid_invoice(session: Session, invoice: Invoice, now: datetime) -> None:
-    """Do what a paid subscription invoice was for. The caller checked `can_apply` under lock."""
+def apply_paid_invoice(session: Session, invoice: Invoice, now: datetime, *, card_id: str | None = None) -> None:
+    """Do what a paid subscription invoice was for. The caller checked `can_apply` under lock.
+    `card_id`: the saved card that paid it; a plan bought with a saved card renews automatically."""
     if invoice.subscription_id is None:
         return
     sub = session.get(Subscription, invoice.subscription_id, with_for_update=True)
@@ -294,6 +340,8 @@ def apply_paid_invoice(session: Session, invoice: Invoice, now: datetime) -> Non
     plan = catalog.plans[action["plan"]]
     was = _snapshot(sub)
     kind = action["kind"]
+    if kind in ("purchase", "upgrade") and card_id is not None:
+        sub.auto_renew, sub.payment_method_id = True, card_id
     if kind == "purchase":
         trialing = sub.status == "trialing"
         _start_period(session, sub, account, catalog, plan, action["interval"], now, status="active",
@@ -307,12 +355,14 @@ def apply_paid_invoice(session: Session, invoice: Invoice, now: datetime) -> Non
         if extra > 0 and sub.allotment_end is not None:  # rule 5: the difference at once, expiring with it
             wallet = wallets_repo.get(session, account.id, "conversation", for_update=True)
             wallets.grant(session, wallet, extra, sub.allotment_end, now, reference=f"upgrade to {plan.name}")
+        _void_open_renewal(session, sub, now)  # it priced the old plan
         sub.plan_code, sub.interval, sub.catalog_version_id = plan.code, action["interval"], catalog.id
         sub.current_period_end = datetime.fromisoformat(action["period_end"])
         sub.period_amount = int(action["period_amount"])
         sub.pending_plan = sub.pending_interval = None  # rule 3
         sub.cancel_at_period_end = False
         sub.updated_at = now
+        promotions.end(session, sub, now, reason="upgrade")  # rule 8: an upgrade removes the promotion
         events.emit(session, "subscription.upgraded", account.id, {**_snapshot(sub), "previous": was}, now)
     elif kind == "renewal":
         sub.pending_plan = sub.pending_interval = None  # rule 3: a renewal clears a pending change
@@ -320,49 +370,52 @@ def apply_paid_invoice(session: Session, invoice: Invoice, now: datetime) -> Non
         sub.updated_at = now
         events.emit(session, "subscription.renewal_paid", account.id,
                     {**_snapshot(sub), "next_period_start": action["period_start"],
-                     "next_period_end": action["period_end"]}, now)
+                     "next_period_end": action["period_end"], "invoice_id": invoice.id}, now)
+        if sub.current_period_end <= now:  # paid at or after the period end (auto-charge, grace, dunning)
+            roll_renewed(session, sub, invoice, granted_at=now)
 
 
-# -- period end (due work) -----------------------------------------------------------------------
+# -- period ends (the due runner's steps live in subscriptions/lifecycle.py) ----------------------
 
-def roll_period(session: Session, sub: Subscription) -> None:
-    """Apply what happens at the end of `sub`'s current period, at that instant."""
+def roll_free(session: Session, sub: Subscription) -> None:
+    """Free's period is monthly; the anchor is kept."""
     at = sub.current_period_end
     account = accounts_repo.get(session, sub.account_id)
     catalog = catalog_service.current(session)
-    if sub.status == "trialing":
-        _to_free(session, sub, account, at, reason="trial_ended")
-        return
-    if sub.plan_code == catalog.default_plan:
-        # Free's period is monthly; the anchor is kept.
-        sub.current_period_start = at
-        sub.current_period_end = period_end(at, "month", sub.anchor_day, account.timezone)
-        sub.catalog_version_id = catalog.id
-        sub.updated_at = at
-        start_allotment(session, sub, account, catalog.plans[sub.plan_code], at)
-        events.emit(session, "subscription.period_started", account.id, _snapshot(sub), at)
-        return
-    renewal = invoices_repo.renewal_for(session, sub.id, at)
-    if sub.cancel_at_period_end or sub.pending_plan == catalog.default_plan:
-        _to_free(session, sub, account, at, reason="canceled")
-        return
-    if renewal is not None and renewal.status == "paid":
-        action = renewal.action
-        was = _snapshot(sub)
-        sub.plan_code, sub.interval = action["plan"], action["interval"]
-        sub.catalog_version_id = int(action["catalog_version_id"])
-        sub.period_amount = int(action["period_amount"])
-        sub.current_period_start = at
-        sub.current_period_end = datetime.fromisoformat(action["period_end"])
-        sub.status = "active"
-        sub.updated_at = at
-        addons.on_period_roll(session, sub, at, renewed=True)
-        start_allotment(session, sub, account, plan_of(session, sub), at)
-        events.emit(session, "subscription.renewed", account.id, {**_snapshot(sub), "previous": was}, at)
-        return
-    # Rule 4 (until the lifecycle adds grace and auto-charge): a period ending unpaid returns to Free.
-    reason = "downgrade_unpaid" if sub.pending_plan else "not_renewed"
-    _to_free(session, sub, account, at, reason=reason)
+    sub.current_period_start = at
+    sub.current_period_end = period_end(at, "month", sub.anchor_day, account.timezone)
+    sub.catalog_version_id = catalog.id
+    _new_period(sub, at)
+    start_allotment(session, sub, account, catalog.plans[sub.plan_code], at)
+    events.emit(session, "subscription.period_started", account.id, _snapshot(sub), at)
+
+
+def roll_renewed(session: Session, sub: Subscription, renewal: Invoice, *, granted_at: datetime | None = None) -> None:
+    """The paid renewal's period starts at the old period end, however late it was paid (rule 4)."""
+    at = sub.current_period_end
+    account = accounts_repo.get(session, sub.account_id)
+    action = renewal.action
+    was = _snapshot(sub)
+    trialing = sub.status == "trialing"
+    sub.plan_code, sub.interval = action["plan"], action["interval"]
+    sub.catalog_version_id = int(action["catalog_version_id"])
+    sub.period_amount = int(action["period_amount"])
+    sub.current_period_start = at
+    sub.current_period_end = datetime.fromisoformat(action["period_end"])
+    sub.status = "active"
+    _new_period(sub, granted_at or at)
+    addons.on_period_roll(session, sub, at, renewed=True)
+    start_allotment(session, sub, account, plan_of(session, sub), at, granted_at)
+    when = max(at, granted_at or at)
+    if sub.promotion_redemption_id is not None and sub.plan_code not in promotions.eligible_plans(session, sub):
+        promotions.end(session, sub, when, reason="plan_not_eligible")  # rule 8: a downgrade keeps it if eligible
+    if trialing:
+        events.emit(session, "trial.ended", account.id, {**was, "converted": True, "invoice_id": renewal.id}, when)
+    events.emit(session, "subscription.renewed", account.id, {**_snapshot(sub), "previous": was,
+                                                               "invoice_id": renewal.id}, when)
+    if not trialing and was["plan"] != sub.plan_code:
+        events.emit(session, "subscription.downgraded", account.id,
+                    {**_snapshot(sub), "previous": was, "reason": "scheduled"}, when)
 
 
 def roll_allotment(session: Session, sub: Subscription) -> None:
@@ -371,3 +424,69 @@ def roll_allotment(session: Session, sub: Subscription) -> None:
     account = accounts_repo.get(session, sub.account_id)
     start_allotment(session, sub, account, plan_of(session, sub), sub.allotment_end)
     events.emit(session, "subscription.allotment_started", account.id, _snapshot(sub), sub.allotment_end)
+
+
+def renewal_charge_failed(session: Session, invoice: Invoice, payment_id: str, now: datetime) -> None:
+    """The due runner's renewal charge was declined (rule 11 recorded it). A trial returns to Free;
+    a renewal is past_due and retried, and after the last attempt the invoice fails and the account
+    moves to Free (nothing is deleted)."""
+    if invoice.subscription_id is None:
+        return
+    sub = session.get(Subscription, invoice.subscription_id, with_for_update=True)
+    if sub is None or sub.renewal_payment_id != payment_id:
+        return  # a charge somebody asked for by hand: declined, nothing else changes
+    account = accounts_repo.get(session, sub.account_id)
+    sub.renewal_payment_id = sub.charge_claimed_at = None
+    sub.updated_at = max(sub.updated_at, now)
+    policy = policy_of(session)
+    if sub.status == "trialing":
+        to_free(session, sub, account, now, reason="trial_ended")
+    elif sub.renewal_attempts >= policy.card_attempts:
+        if invoice.status == "unpaid":
+            invoices.fail(session, invoice, now)
+        to_free(session, sub, account, now, reason="unpaid")
+    elif sub.status != "past_due":
+        sub.status = "past_due"
+        events.emit(session, "subscription.past_due", account.id,
+                    {**_snapshot(sub), "invoice_id": invoice.id, "method": "card",
+                     "attempts_left": policy.card_attempts - sub.renewal_attempts}, now)
+
+
+def set_auto_renew(session: Session, account: Account, enabled: bool, payment_method_id: str | None,
+                   now: datetime) -> Subscription:
+    sub = repository.for_account(session, account.id, for_update=True)
+    if enabled:
+        card: PaymentMethod | None
+        if payment_method_id is not None:
+            card = payments_repo.payment_method(session, account.id, payment_method_id)
+        else:
+            card = next((pm for pm in payments_repo.methods_for(session, account.id) if pm.is_default), None)
+            if card is None:
+                raise Conflict("payment_method_required", "Save a card first: auto-renew charges a saved card.",
+                               param="payment_method_id")
+        sub.payment_method_id = card.id
+    elif payment_method_id is not None:
+        raise Unprocessable("invalid_parameter", "payment_method_id goes with enabled: true.",
+                            param="payment_method_id")
+    sub.auto_renew = enabled
+    sub.updated_at = now
+    events.emit(session, "subscription.auto_renew_changed", account.id,
+                {**_snapshot(sub), "auto_renew": enabled, "payment_method_id": sub.payment_method_id}, now)
+    return sub
+
+
+MAX_TRIAL_EXTENSION_DAYS = 90
+
+
+def extend_trial(session: Session, account: Account, days: int, now: datetime) -> Subscription:
+    """An operator gives a trial more time (the seed's "contact us for more time")."""
+    sub = repository.for_account(session, account.id, for_update=True)
+    if sub.status != "trialing" or sub.trial_end is None:
+        raise Conflict("not_trialing", "Only a subscription in its trial can have the trial extended.")
+    if not 1 <= days <= MAX_TRIAL_EXTENSION_DAYS:
+        raise Unprocessable("invalid_days", f"days must be 1 to {MAX_TRIAL_EXTENSION_DAYS}.", param="days")
+    sub.trial_end = sub.current_period_end = sub.trial_end + timedelta(days=days)
+    sub.updated_at = now
+    events.emit(session, "trial.extended", account.id,
+                {**_snapshot(sub), "trial_end": sub.trial_end.isoformat(), "days": days}, now)
+    return sub

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from langganan.accounts import repository as accounts_repo
+from langganan.kit.web import AdminKey, AnyKey, Ctx, Limit, StartingAfter
+from langganan.promotions import repository, service
+from langganan.promotions.schemas import (
+    PromotionCreate,
+    PromotionList,
+    PromotionOut,
+    RedeemRequest,
+    RedemptionList,
+    RedemptionOut,
+    promotion_out,
+    redemption_out,
+)
+from langganan.subscriptions import repository as subs_repo
+
+router = APIRouter(prefix="/v1", tags=["promotions"])
+
+
+@router.post("/promotions", status_code=201, response_model=PromotionOut,
+             summary="Create a promotion code (operators only)")
+def create_promotion(body: PromotionCreate, ctx: Ctx, _: AdminKey) -> PromotionOut:
+    with ctx.unit() as (s, now):
+        return promotion_out(service.create(s, service.NewPromotion(**body.model_dump()), now))
+
+
+@router.get("/promotions", response_model=PromotionList, summary="Promotions, newest first (operators only)")
+def list_promotions(ctx: Ctx, _: AdminKey, limit: Limit = 20, starting_after: StartingAfter = None) -> PromotionList:
+    with ctx.unit() as (s, _now):
+        rows, more = repository.list_promotions(s, limit, starting_after)
+        return PromotionList(data=[promotion_out(p) for p in rows], has_more=more)
+
+
+@router.get("/promotions/{promotion}", response_model=PromotionOut, summary="A promotion by id or code")
+def get_promotion(promotion: str, ctx: Ctx, _: AdminKey) -> PromotionOut:
+    with ctx.unit() as (s, _now):
+        return promotion_out(repository.get(s, promotion))
+
+
+@router.get("/promotions/{promotion}/redemptions", response_model=RedemptionList,
+            summary="The accounts that redeemed a promotion")
+def list_redemptions(promotion: str, ctx: Ctx, _: AdminKey, limit: Limit = 20,
+                     starting_after: StartingAfter = None) -> RedemptionList:
+    with ctx.unit() as (s, _now):
+        promo = repository.get(s, promotion)
+        rows, more = repository.redemptions(s, promo.id, limit, starting_after)
+        return RedemptionList(data=[redemption_out(r) for r in rows], has_more=more)
+
+
+@router.post("/accounts/{account_id}/promotions", status_code=201, response_model=RedemptionOut,
+             summary="Redeem a promotion code on the account's subscription")
+def redeem(account_id: str, body: RedeemRequest, ctx: Ctx, _: AnyKey) -> RedemptionOut:
+    with ctx.unit() as (s, now):
+        account = accounts_repo.get(s, account_id)
+        sub = subs_repo.for_account(s, account_id, for_update=True)
+        return redemption_out(service.redeem(s, account, sub, body.code, now))

@@ -1,0 +1,270 @@
+"""The subscription lifecycle's due work (issue 4; DESIGN rules 3-5, 8, 10-12, 14).
+
+The due runner claims subscriptions whose `next_due_at` has passed (row locks, SKIP LOCKED on
+PostgreSQL) and works through each one's agenda (subscriptions/schedule.py) in time order, each
+step at the instant it fell due:
+
+- bank transfer: the renewal invoice with its virtual account `renewal_invoice_days` before the
+  period end, reminders, then past_due for `grace_days` after it, then Free; paid late within grace,
+  the new period still starts at the old period end;
+- card with auto-renew: at period end the renewal invoice is issued and a pending card payment is
+  committed; the runner charges it after commit with the payment id as idempotency key (rule 11).
+  A decline makes the subscription past_due and is retried after `card_retry_days`; after the last
+  attempt the invoice is `failed` and the account moves to Free;
+- trials: trial.will_end, then the saved card is charged for the trial plan, or back to Free;
+- promotions: promotion.ending before the end date, promotion.ended at it;
+- the monthly allotments of yearly plans, and Free's monthly periods.
+
+Each step changes the state its agenda item is derived from (or, for a notice, moves the
+subscription's `due_cursor` past it), so running it twice or from two workers does nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from langganan.accounts import repository as accounts_repo
+from langganan.accounts.models import Account
+from langganan.catalog import service as catalog_service
+from langganan.config import Settings
+from langganan.events import service as events
+from langganan.invoices import repository as invoices_repo
+from langganan.invoices import service as invoices
+from langganan.invoices.models import Invoice
+from langganan.kit.clock import wall_now
+from langganan.payments import service as payments
+from langganan.payments.gateway import Gateway
+from langganan.payments.models import Payment
+from langganan.promotions import service as promotions
+from langganan.subscriptions import repository
+from langganan.subscriptions import service as subscriptions
+from langganan.subscriptions.models import Subscription
+from langganan.subscriptions.schedule import due_by
+from langganan.subscriptions.timeline import policy_of, timeline
+
+log = logging.getLogger("langganan")
+MAX_STEPS = 200  # per subscription and claim; a year of daily notices stays far below
+
+
+@dataclass(frozen=True)
+class Charge:
+    """A committed pending card payment the runner charges after commit, and the engine instant
+    its outcome is recorded at (the instant the renewal fell due)."""
+
+    payment_id: str
+    at: datetime
+
+
+@dataclass
+class Step:
+    session: Session
+    settings: Settings
+    gateway: Gateway
+    sub: Subscription
+    when: datetime
+
+    @property
+    def account(self) -> Account:
+        return accounts_repo.get(self.session, self.sub.account_id)
+
+    def emit(self, type_: str, **data: object) -> None:
+        events.emit(self.session, type_, self.sub.account_id,
+                    {"subscription_id": self.sub.id, "plan": self.sub.plan_code, **data}, self.when)
+
+    def renewal(self) -> Invoice | None:
+        return invoices_repo.renewal_for(self.session, self.sub.id, self.sub.current_period_end)
+
+
+def run_batch(session: Session, settings: Settings, gateway: Gateway, now: datetime, limit: int,
+              skip: set[str], counts: Counter[str]) -> list[Charge]:
+    """Work through a batch of due subscriptions, each in its own savepoint. A subscription whose
+    step fails is logged and left for the next run (`skip` keeps this run from retrying it)."""
+    charges: list[Charge] = []
+    for sub in repository.due(session, now, limit, skip):
+        try:
+            with session.begin_nested():
+                charge = process(session, settings, gateway, sub, now, counts)
+        except Exception:
+            log.exception("due work failed for subscription %s", sub.id)
+            skip.add(sub.id)
+            counts["failed"] += 1
+            continue
+        if charge is not None:
+            charges.append(charge)
+    return charges
+
+
+def process(session: Session, settings: Settings, gateway: Gateway, sub: Subscription, now: datetime,
+            counts: Counter[str]) -> Charge | None:
+    """Run the subscription's due agenda items in time order; stop at a card charge, whose outcome
+    decides what comes next."""
+    policy = policy_of(session)
+    for _ in range(MAX_STEPS):
+        items = due_by(timeline(session, sub), policy, now)
+        if not items:
+            return None
+        item = items[0]
+        # An item overdue when the subscription last changed (auto-renew switched off late, say)
+        # happens at that change, not before it.
+        when = max(item.at, sub.updated_at)
+        charge = STEPS[item.kind](Step(session, settings, gateway, sub, when))
+        sub.due_cursor = max(sub.due_cursor or when, when)
+        counts[item.kind] += 1
+        session.flush()
+        if charge is not None:
+            return charge
+    raise RuntimeError(f"subscription {sub.id}: its agenda did not settle in {MAX_STEPS} steps")
+
+
+# -- steps -------------------------------------------------------------------------------------
+
+def _period_end(s: Step) -> Charge | None:
+    sub, session = s.sub, s.session
+    at = sub.current_period_end
+    default_plan = catalog_service.current(session).default_plan
+    leaving = sub.cancel_at_period_end or sub.pending_plan == default_plan
+    if sub.status == "trialing":
+        if _has_card(sub) and not leaving:
+            return _charge(s, sub.plan_code, "month")
+        subscriptions.to_free(session, sub, s.account, at, reason="trial_ended")
+        return None
+    if sub.plan_code == default_plan:
+        subscriptions.roll_free(session, sub)
+        return None
+    if leaving:
+        subscriptions.to_free(session, sub, s.account, at,
+                              reason="canceled" if sub.cancel_at_period_end else "downgraded")
+        return None
+    renewal = s.renewal()
+    if renewal is not None and renewal.status == "paid":
+        subscriptions.roll_renewed(session, sub, renewal)
+        return None
+    if _has_card(sub):
+        return _charge(s, *_next_plan(sub))
+    # Bank transfer: past_due through the grace period; the renewal stays payable.
+    renewal = renewal or _issue_bank_renewal(s)
+    sub.status = "past_due"
+    sub.updated_at = max(sub.updated_at, s.when)
+    s.emit("subscription.past_due", status="past_due", invoice_id=renewal.id if renewal else None,
+           method="bank_transfer",
+           grace_ends_at=(at + timedelta(days=policy_of(session).grace_days)).isoformat())
+    return None
+
+
+def _card_retry(s: Step) -> Charge | None:
+    return _charge(s, *_next_plan(s.sub))
+
+
+def _grace_end(s: Step) -> None:
+    """The payment window lapsed: the renewal expires and the account moves to Free."""
+    renewal = s.renewal()
+    if renewal is not None and renewal.status == "unpaid":
+        invoices.expire(s.session, renewal, s.when)
+        payments.expire_pending(s.session, renewal, s.when)
+    subscriptions.to_free(s.session, s.sub, s.account, s.when, reason="unpaid")
+
+
+def _renewal_invoice(s: Step) -> None:
+    s.sub.renewal_invoiced_for = s.sub.current_period_end
+    if s.renewal() is None:
+        _issue_bank_renewal(s)
+
+
+def _renewal_reminder(s: Step) -> None:
+    renewal = s.renewal()
+    if renewal is not None and renewal.status == "unpaid":
+        left = s.sub.current_period_end - s.when
+        s.emit("subscription.renewal_reminder", invoice_id=renewal.id, number=renewal.number,
+               total=renewal.total, currency=renewal.currency,
+               period_end=s.sub.current_period_end.isoformat(), days_left=round(left / timedelta(days=1)))
+
+
+def _allotment(s: Step) -> None:
+    subscriptions.roll_allotment(s.session, s.sub)
+
+
+def _trial_will_end(s: Step) -> None:
+    assert s.sub.trial_end is not None
+    s.emit("trial.will_end", trial_end=s.sub.trial_end.isoformat(), converts=_has_card(s.sub))
+
+
+def _promotion_ending(s: Step) -> None:
+    terms = promotions.terms_for(s.session, s.sub)
+    if terms is not None:
+        s.emit("promotion.ending", code=terms.code, ends_at=terms.ends_at.isoformat(),
+               redemption_id=s.sub.promotion_redemption_id)
+
+
+def _promotion_ended(s: Step) -> None:
+    promotions.end(s.session, s.sub, s.when, reason="expired")
+
+
+STEPS: dict[str, Callable[[Step], Charge | None]] = {
+    "period_end": _period_end, "card_retry": _card_retry, "grace_end": _grace_end,
+    "renewal_invoice": _renewal_invoice, "renewal_reminder": _renewal_reminder, "allotment": _allotment,
+    "trial_will_end": _trial_will_end, "promotion_ending": _promotion_ending, "promotion_ended": _promotion_ended,
+}
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+def _has_card(sub: Subscription) -> bool:
+    return bool(sub.auto_renew and sub.payment_method_id)
+
+
+def _next_plan(sub: Subscription) -> tuple[str, str]:
+    """What the next period is on: a scheduled downgrade to a paid plan renews at its price."""
+    return sub.pending_plan or sub.plan_code, sub.pending_interval or sub.interval
+
+
+def _issue_bank_renewal(s: Step) -> Invoice:
+    sub = s.sub
+    plan, interval = _next_plan(sub)
+    grace = timedelta(days=policy_of(s.session).grace_days)
+    invoice = subscriptions.issue_renewal(s.session, s.settings, s.account, sub, s.when, plan_code=plan,
+                                          interval=interval, expires_at=sub.current_period_end + grace)
+    if invoice.status == "unpaid":
+        payments.start(s.session, s.settings, s.gateway, invoice, method="bank_transfer", payment_method_id=None,
+                       bank=None, now=s.when, va_until_invoice_expires=True)
+    return invoice
+
+
+def _charge(s: Step, plan: str, interval: str) -> Charge | None:
+    """Issue (or reuse) the renewal invoice and commit a pending card payment for it."""
+    sub = s.sub
+    invoice = s.renewal()
+    if invoice is None:
+        policy = policy_of(s.session)
+        window = timedelta(days=(policy.card_retry_days[-1] if policy.card_retry_days else 0) + 1)
+        invoice = subscriptions.issue_renewal(s.session, s.settings, s.account, sub, s.when, plan_code=plan,
+                                              interval=interval, expires_at=sub.current_period_end + window)
+    if invoice.status == "paid":  # nothing to pay (a 100% promotion): already rolled when it was issued
+        if sub.current_period_end <= s.when:
+            subscriptions.roll_renewed(s.session, sub, invoice)
+        return None
+    payment = payments.start(s.session, s.settings, s.gateway, invoice, method="card",
+                             payment_method_id=sub.payment_method_id, bank=None, now=s.when)
+    sub.renewal_attempts += 1
+    sub.renewal_payment_id, sub.charge_claimed_at = payment.id, wall_now()
+    return Charge(payment.id, s.when)
+
+
+def reclaim_stale_charges(session: Session, settings: Settings, limit: int) -> list[Charge]:
+    """Renewal charges whose worker died between committing the payment and recording the outcome:
+    charged again with the same idempotency key, so the gateway answers the first charge."""
+    wall = wall_now()
+    out: list[Charge] = []
+    for sub in repository.stale_charges(session, wall - timedelta(seconds=settings.charge_lease_seconds), limit):
+        payment = session.get(Payment, sub.renewal_payment_id)
+        if payment is None or payment.status != "pending":
+            sub.renewal_payment_id = sub.charge_claimed_at = None  # its outcome was recorded, or it was replaced
+            continue
+        sub.charge_claimed_at = wall
+        out.append(Charge(payment.id, payment.created_at))
+    return out

@@ -1,0 +1,70 @@
+"""The lifecycle agenda and promotion discounts as pure functions (no database)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from langganan.promotions.rules import Terms, discount, redemption_end
+from langganan.subscriptions.schedule import Policy, Timeline, agenda, due_by, next_due
+
+END = datetime(2026, 2, 15, 3, tzinfo=UTC)
+P = Policy()
+ACTIVE = Timeline(status="active", paid=True, period_end=END, allotment_end=END, trial_end=None, auto_renew=False,
+                  ends_at_period_end=False, renewal_invoiced_for=None, renewal_attempts=0, charging=False,
+                  promotion_ends_at=None, cursor=END - timedelta(days=31))
+
+
+def kinds(t: Timeline) -> list[tuple[int, str]]:
+    return [((d.at - END).days, d.kind) for d in agenda(t, P)]
+
+
+def test_bank_transfer_renewal_invoice_reminders_then_period_end() -> None:
+    assert kinds(ACTIVE) == [(-7, "renewal_invoice"), (-3, "renewal_reminder"), (-1, "renewal_reminder"),
+                             (0, "period_end")]
+    issued = replace(ACTIVE, renewal_invoiced_for=END, cursor=END - timedelta(days=3))
+    assert kinds(issued) == [(-1, "renewal_reminder"), (0, "period_end")]  # notices up to the cursor are done
+    assert kinds(replace(ACTIVE, status="past_due")) == [(3, "grace_end")]
+
+
+def test_card_charges_at_period_end_then_retries_and_waits_while_charging() -> None:
+    card = replace(ACTIVE, auto_renew=True)
+    assert kinds(card) == [(0, "period_end")]
+    assert kinds(replace(card, charging=True)) == []
+    retries = [kinds(replace(card, status="past_due", renewal_attempts=n)) for n in (1, 2, 3)]
+    assert retries == [[(1, "card_retry")], [(3, "card_retry")], [(5, "card_retry")]]
+
+
+def test_nothing_to_renew_when_free_cancelled_or_trialing() -> None:
+    assert kinds(replace(ACTIVE, paid=False)) == [(0, "period_end")]
+    assert kinds(replace(ACTIVE, ends_at_period_end=True)) == [(0, "period_end")]
+    trial = replace(ACTIVE, status="trialing", trial_end=END)
+    assert kinds(trial) == [(-7, "trial_will_end"), (0, "period_end")]
+
+
+def test_promotion_notices_and_next_due() -> None:
+    promo = replace(ACTIVE, renewal_invoiced_for=END, promotion_ends_at=END - timedelta(days=2), cursor=END)
+    assert kinds(promo) == [(-2, "promotion_ended"), (0, "period_end")]  # the ending notice went out already
+    assert next_due(promo, P) == END - timedelta(days=2)
+    assert due_by(promo, P, END - timedelta(days=3)) == []
+
+
+@given(st.integers(0, 10**9), st.integers(1, 100), st.integers(0, 10**9))
+def test_a_discount_is_never_negative_nor_above_the_price(price: int, percent: int, amount: int) -> None:
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    for terms in (Terms("X", percent, None, "IDR", ("growth",), start + timedelta(days=1)),
+                  Terms("X", None, amount, "IDR", ("growth",), start + timedelta(days=1))):
+        off = discount(terms, "growth", price, start)
+        assert 0 <= off <= price
+        assert discount(terms, "pro", price, start) == 0  # not an eligible plan
+        assert discount(terms, "growth", price, terms.ends_at) == 0  # a period starting at the end does not
+
+
+def test_percent_rounds_half_up_and_duration_keeps_the_local_day() -> None:
+    terms = Terms("X", 15, None, "IDR", ("growth",), datetime(2027, 1, 1, tzinfo=UTC))
+    assert discount(terms, "growth", 99_999, datetime(2026, 1, 1, tzinfo=UTC)) == 15_000  # 14999.85
+    jan31 = datetime(2026, 1, 31, 2, tzinfo=UTC)  # 09:00 in Jakarta
+    assert redemption_end(None, 1, jan31, "Asia/Jakarta") == datetime(2026, 2, 28, 2, tzinfo=UTC)
