@@ -112,11 +112,16 @@ class Worker:
                 log.exception("due work failed")
 
 
+def make_context(settings: Settings, db: Database) -> AppContext:
+    """Everything a request, a job or a CLI command works with, built from the configuration."""
+    configure_sessions(db, settings)
+    return AppContext(settings=settings, db=db, clock=make_clock(settings), gateway=make_gateway(settings),
+                      courier=make_courier(settings))
+
+
 def create_app(settings: Settings, db: Database | None = None, *, run_worker: bool = False) -> FastAPI:
     db = db or Database(settings.database_url)
-    configure_sessions(db, settings)
-    ctx = AppContext(settings=settings, db=db, clock=make_clock(settings), gateway=make_gateway(settings),
-                     courier=make_courier(settings))
+    ctx = make_context(settings, db)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -40,12 +40,9 @@ def _setup() -> tuple[Settings, Database]:
 
 
 def _context() -> AppContext:
-    from langganan.app import make_clock, make_courier, make_gateway
-    from langganan.kit.web import AppContext
+    from langganan.app import make_context
 
-    settings, db = _setup()
-    return AppContext(settings=settings, db=db, clock=make_clock(settings), gateway=make_gateway(settings),
-                      courier=make_courier(settings))
+    return make_context(*_setup())
 
 
 @app.command()

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from langganan.app import make_clock, make_gateway
+from langganan.app import make_context
 from langganan.due import run_due
 from langganan.events.models import Event
 from langganan.invoices.models import Invoice
@@ -30,7 +30,6 @@ from langganan.kit.models import EngineClock
 from langganan.kit.web import AppContext
 from langganan.payments.models import Payment
 from langganan.subscriptions.models import Subscription
-from langganan.subscriptions.timeline import configure_sessions
 from tests.conftest import Env, make_settings
 
 FEB_15 = datetime.fromisoformat("2026-02-15T10:00:00+07:00")
@@ -119,8 +118,7 @@ def _waiting_on_locks(env: Env) -> int:
 def _runner(env: Env, **overrides: Any) -> AppContext:
     settings = make_settings(env.db, **overrides)
     db = Database(env.db.url)  # its own engine, as another process would have
-    configure_sessions(db, settings)
-    return AppContext(settings=settings, db=db, clock=make_clock(settings), gateway=make_gateway(settings))
+    return make_context(settings, db)
 
 
 def test_two_runners_at_once_and_again_do_nothing_twice(env: Env) -> None:

@@ -22,6 +22,9 @@ class Invoice(Base):
               sqlite_where=text("type = 'renewal' AND status IN ('unpaid', 'paid')"),
               postgresql_where=text("type = 'renewal' AND status IN ('unpaid', 'paid')")),
         Index("ix_invoices_account_created", "account_id", "id"),
+        # the renewal lookups by (subscription, period): the partial unique index above cannot serve a
+        # query whose status list is a bound parameter
+        Index("ix_invoices_subscription_period", "subscription_id", "period_start"),
         Index("ix_invoices_status_expires", "status", "expires_at"),
     )
 

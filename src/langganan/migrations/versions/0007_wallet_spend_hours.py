@@ -1,4 +1,5 @@
-"""hourly spend per wallet for the daily-spend chart, filled from the existing ledger
+"""hourly spend per wallet for the daily-spend chart, filled from the existing ledger; an index for
+renewal lookups by (subscription, period)
 
 Revision ID: 0007
 Revises: 0006
@@ -28,6 +29,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['wallet_id'], ['wallets.id'], ),
     sa.PrimaryKeyConstraint('wallet_id', 'hour')
     )
+    with op.batch_alter_table('invoices', schema=None) as batch_op:
+        batch_op.create_index('ix_invoices_subscription_period', ['subscription_id', 'period_start'], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         hour = "date_trunc('hour', created_at)"
     else:  # SQLite stores UTC times as text 'YYYY-MM-DD HH:MM:SS[.ffffff]'
@@ -37,4 +40,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('invoices', schema=None) as batch_op:
+        batch_op.drop_index('ix_invoices_subscription_period')
     op.drop_table('wallet_spend_hours')
