@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -70,10 +71,17 @@ def add_spend(session: Session, spend: dict[tuple[str, datetime], int]) -> None:
     rows = [{"wallet_id": w, "hour": h, "amount": a} for (w, h), a in spend.items() if a]
     if not rows:
         return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(SpendHour).values(rows)
-    session.execute(stmt.on_conflict_do_update(index_elements=["wallet_id", "hour"],
-                                               set_={"amount": SpendHour.amount + stmt.excluded.amount}))
+    session.execute(_ADD_SPEND[session.get_bind().dialect.name], rows)
+
+
+def _add_spend_statement(dialect: Any) -> Any:
+    # one fixed statement, executed for many rows, so it is compiled once (a multi-row VALUES would not be)
+    stmt = dialect.insert(SpendHour)
+    return stmt.on_conflict_do_update(index_elements=["wallet_id", "hour"],
+                                      set_={"amount": SpendHour.amount + stmt.excluded.amount})
+
+
+_ADD_SPEND = {"postgresql": _add_spend_statement(postgresql), "sqlite": _add_spend_statement(sqlite)}
 
 
 def spend_by_hour(session: Session, wallet_id: str, since: datetime, until: datetime) -> list[tuple[datetime, int]]:
