@@ -14,7 +14,7 @@ import argparse
 import statistics
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -29,6 +29,7 @@ from langganan.kit.db import Database
 from langganan.kit.ids import new_id
 from langganan.portal import service as portal
 from langganan.wallets import repository as wallets_repo
+from langganan.wallets import service as wallets
 from langganan.wallets.models import WalletEntry
 
 BATCH = 20_000
@@ -59,6 +60,12 @@ def seed(db: Database, settings: Settings, invoices: int, entries: int) -> str:
                 for i in range(start, min(start + BATCH, entries))]
         with db.transaction() as s:
             s.execute(insert(WalletEntry), rows)
+            # the hourly spend rollup the services keep with each usage entry (the daily-spend chart reads it)
+            spend: dict[tuple[str, datetime], int] = {}
+            for row in rows:
+                key = (wallet_id, wallets.spend_hour(row["created_at"]))
+                spend[key] = spend.get(key, 0) + 30
+            wallets_repo.add_spend(s, spend)
     return account_id
 
 
