@@ -3,7 +3,7 @@
 One path serves `POST /v1/usage` and `POST /v1/usage/batch`: lock what the events touch (the
 subscriptions of broadcast senders first, then wallets, each in id order so concurrent batches
 never deadlock), look up earlier ids, then walk the events in request order in memory and write
-all accepted events and their ledger entries with two bulk inserts.
+all accepted events, their ledger entries and the new balances at once (usage/repository.py).
 """
 
 from __future__ import annotations
@@ -11,30 +11,20 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Table, bindparam, insert, select, text, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from langganan.catalog import service as catalog_service
 from langganan.catalog.rules import Meter
 from langganan.notifications import alerts
 from langganan.subscriptions.models import Subscription
+from langganan.usage import repository as usage_repo
 from langganan.usage.models import UsageEvent
-from langganan.wallets import repository as wallets_repo
 from langganan.wallets import service as wallets
-from langganan.wallets.models import Wallet, WalletEntry
+from langganan.wallets.models import Wallet
 
 BROADCAST_METER = "broadcast_message"
-# The hot path writes through Core: the rows are plain dicts, no ORM unit of work needed.
-USAGE_EVENTS = cast(Table, UsageEvent.__table__)
-WALLET_ENTRIES = cast(Table, WalletEntry.__table__)
-WALLETS = cast(Table, Wallet.__table__)
-# PostgreSQL: every touched wallet in one statement, from three arrays (a fixed text, so it is never recompiled).
-_PG_BALANCES = text("UPDATE wallets SET balance = new.b, granted_balance = new.g, updated_at = :now "
-                    "FROM unnest(CAST(:ids AS varchar[]), CAST(:b AS bigint[]), CAST(:g AS bigint[])) "
-                    "AS new(wid, b, g) WHERE wallets.id = new.wid")
 
 
 @dataclass(frozen=True)
@@ -96,14 +86,14 @@ def ingest(session: Session, events: list[UsageIn], now: datetime) -> list[Usage
     for w in wallet_rows:
         wallets.expire_grant_if_due(session, w, now)
     ids = list({e.id for e in events})
-    earlier = {row.id: row for row in session.scalars(select(UsageEvent).where(UsageEvent.id.in_(ids)))}
+    earlier = {row.id: row for row in session.execute(  # plain rows: only what a duplicate answer needs
+        select(UsageEvent.id, UsageEvent.body_hash, UsageEvent.amount, UsageEvent.balance_after)
+        .where(UsageEvent.id.in_(ids)))}
 
     results: list[UsageResult] = []
     seen: dict[str, tuple[str, UsageResult]] = {}
-    new_events: list[dict[str, object]] = []
-    new_entries: list[dict[str, object]] = []
+    accepted = usage_repo.Accepted()
     limits: dict[str, int] = {}
-    touched: set[str] = set()
     for ev in events:
         digest = ev.body_hash()
         prior = earlier.get(ev.id)
@@ -122,59 +112,18 @@ def ingest(session: Session, events: list[UsageIn], now: datetime) -> list[Usage
             else:
                 results.append(first)
             continue
-        result = _price_one(session, ev, meters.get(ev.meter), by_key, subs, limits, now, new_events, new_entries,
-                            digest)
-        if result.status == "accepted":
-            touched.add(by_key[(ev.account_id, meters[ev.meter].wallet)].id)
+        result = _price_one(session, ev, meters.get(ev.meter), by_key, subs, limits, now, accepted, digest)
         seen[ev.id] = (digest, result)
         results.append(result)
-    if new_events:
-        _write_balances(session, [w for w in wallet_rows if w.id in touched], now)
-        _insert(session, USAGE_EVENTS, new_events)
-        _insert(session, WALLET_ENTRIES, new_entries)
-        hour = wallets.spend_hour(now)
-        spend: dict[tuple[str, datetime], int] = {}
-        for entry in new_entries:
-            key = (cast(str, entry["wallet_id"]), hour)
-            spend[key] = spend.get(key, 0) - cast(int, entry["amount"])
-        wallets_repo.add_spend(session, spend)
+    if accepted.events:
+        usage_repo.write_accepted(session, [w for w in wallet_rows if w.id in accepted.spend], accepted, now,
+                                  wallets.spend_hour(now))
     return results
 
 
-def _insert(session: Session, table: Table, rows: list[dict[str, object]]) -> None:
-    """Append rows: COPY on PostgreSQL (one message stream, no per-row statement), executemany elsewhere."""
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        session.execute(insert(table), rows)
-        return
-    columns = list(rows[0])
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
-
-
-def _write_balances(session: Session, touched: list[Wallet], now: datetime) -> None:
-    """Store the touched wallets' new balances in one statement instead of one ORM UPDATE per wallet.
-
-    The ORM instances already hold the new values; marking them committed keeps the session's
-    flush from writing them a second time.
-    """
-    rows = [{"wid": w.id, "b": w.balance, "g": w.granted_balance} for w in touched]
-    for w in touched:
-        for attr in ("balance", "granted_balance", "updated_at"):
-            set_committed_value(w, attr, getattr(w, attr))
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(_PG_BALANCES, {"ids": [r["wid"] for r in rows], "b": [r["b"] for r in rows],
-                                       "g": [r["g"] for r in rows], "now": now})
-    else:
-        session.execute(update(WALLETS).where(WALLETS.c.id == bindparam("wid"))
-                        .values(balance=bindparam("b"), granted_balance=bindparam("g"), updated_at=now), rows)
-
-
 def _price_one(session: Session, ev: UsageIn, meter: Meter | None, by_key: dict[tuple[str, str], Wallet],
-               subs: dict[str, Subscription], limits: dict[str, int], now: datetime,
-               new_events: list[dict[str, object]], new_entries: list[dict[str, object]], digest: str) -> UsageResult:
+               subs: dict[str, Subscription], limits: dict[str, int], now: datetime, accepted: usage_repo.Accepted,
+               digest: str) -> UsageResult:
     if meter is None:
         return _reject(ev, "meter_not_found")
     if ev.quantity < 1:
@@ -195,10 +144,8 @@ def _price_one(session: Session, ev: UsageIn, meter: Meter | None, by_key: dict[
     balance_after = wallets.move(wallet, -amount, -granted, now)
     if meter.code == BROADCAST_METER:
         subs[ev.account_id].broadcasts_used += ev.quantity
-    new_events.append({"id": ev.id, "account_id": ev.account_id, "meter": meter.code, "quantity": ev.quantity,
-                       "amount": amount, "balance_after": balance_after, "body_hash": digest,
-                       "occurred_at": ev.occurred_at, "created_at": now})
-    new_entries.append({"wallet_id": wallet.id, "type": "usage", "amount": -amount, "granted_amount": -granted,
-                        "balance_after": balance_after, "meter": meter.code, "quantity": ev.quantity,
-                        "reference": ev.id, "created_at": now})
+    accepted.add({"id": ev.id, "account_id": ev.account_id, "meter": meter.code, "quantity": ev.quantity,
+                  "amount": amount, "balance_after": balance_after, "body_hash": digest, "occurred_at": ev.occurred_at},
+                 {"wallet_id": wallet.id, "type": "usage", "amount": -amount, "granted_amount": -granted,
+                  "balance_after": balance_after, "meter": meter.code, "quantity": ev.quantity, "reference": ev.id})
     return UsageResult(ev.id, "accepted", amount=amount, balance_after=balance_after)
