@@ -129,6 +129,7 @@ def test_promotions_are_created_with_the_apis_validation_and_list_their_redempti
     assert "2 / 2" in client.get("/console/promotions").text
     assert client.get("/console/promotions/spring20").status_code == 200  # by code too
     assert "Diskon 20%" in client.get("/console/promotions?lang=id").text
+    assert "created." not in client.get("/console/promotions?msg=NOPE&lang=en").text  # no made-up notices
 
 
 def test_webhook_secret_is_shown_once_and_deliveries_show_each_attempt(env: Env) -> None:

@@ -31,6 +31,8 @@ def _list(c: Console, *, after: str | None = None, form: dict[str, Any] | None =
           error: DomainError | None = None, msg: str | None = None, status: int = 200) -> HTMLResponse:
     with c.ctx.unit() as (s, _now):
         rows, more = repository.list_promotions(s, PAGE_SIZE, after or None)
+        if msg and repository.by_code(s, msg) is None:  # only a code that exists is announced as created
+            msg = None
         catalog = catalog_service.current(s)
         plans = [p for p in catalog.plans_by_rank() if not p.is_free]
         names = {p.code: p.name for p in catalog.plans.values()}
