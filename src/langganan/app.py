@@ -20,6 +20,8 @@ from langganan.catalog import service as catalog_service
 from langganan.catalog.endpoints import router as catalog_router
 from langganan.config import Settings
 from langganan.console.pages import router as console_router
+from langganan.console.pages_promotions import router as console_promotions_router
+from langganan.console.pages_webhooks import router as console_webhooks_router
 from langganan.due import run_due
 from langganan.entitlements.endpoints import router as entitlements_router
 from langganan.events.endpoints import router as events_router
@@ -142,7 +144,8 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
     for router in (catalog_router, accounts_router, subscriptions_router, invoices_router, payments_router,
                    events_router, sandbox_router, wallets_router, usage_router, entitlements_router,
                    addons_router, notifications_router, webhooks_router, promotions_router, portal_api_router,
-                   portal_router, portal_money_router, console_router):
+                   portal_router, portal_money_router, console_router, console_promotions_router,
+                   console_webhooks_router):
         app.include_router(router)
     install_page_errors(app)
     app.mount("/static", StaticFiles(packages=[("langganan", "static")]), name="static")

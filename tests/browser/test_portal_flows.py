@@ -248,3 +248,22 @@ def test_unsubscribe_with_confirmation(live: Live, page: Any) -> None:
     assert (sub["plan"], sub["cancel_at_period_end"]) == ("growth", True)
     live.advance(days=32)
     assert live.subscription(acc["id"])["plan"] == "free"
+
+
+def test_notifications_feed_marks_everything_read(live: Live, page: Any) -> None:
+    from langganan.notifications.worker import run_notifications
+
+    acc = live.account(locale="en")
+    live.top_up(acc["id"], "conversation", 50_000)
+    run_notifications(live.db, live.client.app.state.ctx.courier)  # type: ignore[attr-defined]
+    unread = len(live.ok(live.get(f"/v1/accounts/{acc['id']}/notifications?unread=true"))["data"])
+    assert unread >= 2
+    open_portal(live, page, acc["id"])
+    expect(page.get_by_test_id("unread-count")).to_have_text(str(unread))
+    page.get_by_role("link", name="Notifications").click()
+    expect(page.locator("li.unread")).to_have_count(unread)
+    page.get_by_role("button", name="Mark all read").click()
+    expect(page.get_by_role("status")).to_have_text("Notifications marked read.")
+    expect(page.locator("li.unread")).to_have_count(0)
+    expect(page.get_by_test_id("unread-count")).to_have_count(0)
+    assert live.ok(live.get(f"/v1/accounts/{acc['id']}/notifications?unread=true"))["data"] == []

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from langganan.events.models import Event
@@ -57,6 +57,17 @@ def feed(session: Session, account_id: str, *, unread: bool, limit: int,
     if unread:
         stmt = stmt.where(Notification.read_at.is_(None))
     return page(session, stmt, Notification.id, limit, starting_after)
+
+
+def unread_ids(session: Session, account_id: str) -> list[str]:
+    return list(session.scalars(select(Notification.id).where(Notification.account_id == account_id,
+                                                              Notification.read_at.is_(None))
+                                .order_by(Notification.id)))
+
+
+def unread_count(session: Session, account_id: str) -> int:
+    return int(session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.account_id == account_id, Notification.read_at.is_(None))) or 0)
 
 
 def notification(session: Session, account_id: str, notification_id: str, *,

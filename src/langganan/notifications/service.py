@@ -72,3 +72,11 @@ def mark_read(session: Session, account_id: str, notification_id: str, now: date
     if row.read_at is None:
         row.read_at = now
     return row
+
+
+def mark_all_read(session: Session, account_id: str, now: datetime) -> int:
+    """Mark every unread feed item of the account read (each through mark_read); returns how many."""
+    ids = repository.unread_ids(session, account_id)
+    for notification_id in ids:
+        mark_read(session, account_id, notification_id, now)
+    return len(ids)

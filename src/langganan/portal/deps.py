@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from langganan.accounts.models import Account
 from langganan.kit.web import AppContext, app_context
+from langganan.notifications import repository as notifications_repo
 from langganan.web import sessions
 from langganan.web.errors import PageError
 from langganan.web.templating import pick_lang, render
@@ -26,11 +27,12 @@ class Portal:
     lang: str
     tz: str
     currency: str
+    unread: int = 0
 
     def render(self, template: str, *, http_status: int = 200, **context: Any) -> HTMLResponse:
         return render(self.request, template,
                       {"csrf": self.visitor.csrf_token, "account_name": self.account_name,
-                       "currency": self.currency, "area": "portal", **context},
+                       "currency": self.currency, "area": "portal", "unread": self.unread, **context},
                       status=http_status, lang=self.lang, tz=self.tz)
 
 
@@ -45,7 +47,8 @@ def portal_page(request: Request) -> Portal:
             raise PageError(401, "error.session_required")
         return Portal(request=request, ctx=ctx, visitor=visitor, account_id=account.id,
                       account_name=account.company_name or account.name, lang=pick_lang(request, account.locale),
-                      tz=account.timezone, currency=account.currency)
+                      tz=account.timezone, currency=account.currency,
+                      unread=notifications_repo.unread_count(s, account.id))
 
 
 def portal_form(p: Annotated[Portal, Depends(portal_page)], csrf_token: Annotated[str, Form()] = "",

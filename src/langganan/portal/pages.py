@@ -15,6 +15,7 @@ from langganan.catalog import service as catalog_service
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import DomainError
 from langganan.kit.web import app_context
+from langganan.notifications import service as notifications
 from langganan.portal import feed, views
 from langganan.portal import service as portal_service
 from langganan.portal.deps import PortalForm, PortalPage, see_other
@@ -177,6 +178,21 @@ def save_billing(p: PortalForm, company_name: FormStr = "", contact_name: FormSt
 
 
 @router.get("/notifications", response_class=HTMLResponse)
-def notifications_page(p: PortalPage) -> HTMLResponse:
+def notifications_page(p: PortalPage, msg: str | None = None) -> HTMLResponse:
     with p.ctx.unit() as (s, _now):
-        return p.render("portal/notifications.html", items=feed.recent(s, p.account_id))
+        return p.render("portal/notifications.html", items=feed.recent(s, p.account_id), msg=msg)
+
+
+@router.post("/notifications/read")
+def mark_all_read(p: PortalForm) -> Response:
+    with p.ctx.unit() as (s, now):
+        notifications.mark_all_read(s, p.account_id, now)
+    return see_other("/portal/notifications?msg=notifications_read")
+
+
+@router.post("/notifications/{notification_id}/read")
+def mark_read(notification_id: str, p: PortalForm) -> Response:
+    """One item; another account's id is not found (the service checks the owner)."""
+    with p.ctx.unit() as (s, now):
+        notifications.mark_read(s, p.account_id, notification_id, now)
+    return see_other("/portal/notifications?msg=notifications_read")

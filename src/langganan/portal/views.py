@@ -19,6 +19,7 @@ from langganan.invoices.models import Invoice
 from langganan.kit.errors import DomainError, NotFound
 from langganan.payments import repository as payments_repo
 from langganan.payments.models import Payment
+from langganan.promotions import service as promotions
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions import service as subscriptions
 from langganan.subscriptions.models import Subscription
@@ -37,14 +38,10 @@ def own_invoice(session: Session, account_id: str, invoice_id: str) -> Invoice:
     return invoice
 
 
-def promotion_note(sub: Subscription) -> dict[str, Any] | None:
-    """The promotion on the subscription, once promotions exist (issue 4 wires this)."""
-    code = getattr(sub, "promotion_code", None)
-    if not code:
-        return None
-    return {"code": code, "percent_off": getattr(sub, "promotion_percent_off", None),
-            "amount_off": getattr(sub, "promotion_amount_off", None),
-            "ends_at": getattr(sub, "promotion_ends_at", None)}
+def promotion_note(session: Session, sub: Subscription) -> dict[str, Any] | None:
+    """The subscription's active promotion, as the API's `promotion` field shows it ({code,
+    percent_off|amount_off, ends_at, ...}), read from the redemption the subscription points at."""
+    return promotions.view(session, sub)
 
 
 @dataclass
@@ -78,7 +75,7 @@ def overview(session: Session, account: Account) -> Overview:
                     is_paid=sub.plan_code != catalog.default_plan and sub.status != "trialing",
                     pending_plan_name=pending.name if pending else None, limits=limits, resets_at=resets_at,
                     items=add_on_items(session, sub, catalog), wallets=wallets_in_order(session, account.id),
-                    invoices=list(recent), unpaid=list(unpaid), promotion=promotion_note(sub))
+                    invoices=list(recent), unpaid=list(unpaid), promotion=promotion_note(session, sub))
 
 
 def wallets_in_order(session: Session, account_id: str) -> list[Wallet]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from langganan.web.i18n_console import CONSOLE_EN, CONSOLE_ID
+
 LANGS = ("en", "id")
 
 EN: dict[str, str] = {
@@ -89,7 +91,9 @@ EN: dict[str, str] = {
     "billing.company_name": "Company name", "billing.contact_name": "Contact name", "billing.email": "Billing email",
     "billing.phone": "Phone", "billing.address": "Address", "billing.city": "City", "billing.postal_code": "Postal code",
     "billing.country": "Country (2-letter code, e.g. ID)", "billing.tax_id": "Tax ID (NPWP)",
-    "notifications.none": "No notifications yet.",
+    "notifications.none": "No notifications yet.", "notifications.mark_all_read": "Mark all read",
+    "notifications.mark_read": "Mark read", "notifications.unread": "{n} unread",
+    "notifications.all_read": "All caught up.", "msg.notifications_read": "Notifications marked read.",
     "msg.upgraded": "Your plan was updated.", "msg.downgrade_scheduled": "The change is scheduled for the end of the period.",
     "msg.unsubscribed": "You are unsubscribed. Your plan stays until the end of the period, then Free.",
     "msg.renewed": "Renewed.", "msg.add_on_stopped": "The add-on will stop at the end of the period.",
@@ -220,7 +224,9 @@ ID: dict[str, str] = {
     "billing.company_name": "Nama perusahaan", "billing.contact_name": "Nama kontak", "billing.email": "Email penagihan",
     "billing.phone": "Telepon", "billing.address": "Alamat", "billing.city": "Kota", "billing.postal_code": "Kode pos",
     "billing.country": "Negara (kode 2 huruf, mis. ID)", "billing.tax_id": "NPWP",
-    "notifications.none": "Belum ada notifikasi.",
+    "notifications.none": "Belum ada notifikasi.", "notifications.mark_all_read": "Tandai semua sudah dibaca",
+    "notifications.mark_read": "Tandai sudah dibaca", "notifications.unread": "{n} belum dibaca",
+    "notifications.all_read": "Semua sudah dibaca.", "msg.notifications_read": "Notifikasi ditandai sudah dibaca.",
     "msg.upgraded": "Paket Anda sudah diperbarui.", "msg.downgrade_scheduled": "Perubahan dijadwalkan di akhir periode.",
     "msg.unsubscribed": "Anda berhenti berlangganan. Paket tetap aktif sampai akhir periode, lalu Free.",
     "msg.renewed": "Diperpanjang.", "msg.add_on_stopped": "Add-on akan berhenti di akhir periode.",
@@ -268,6 +274,8 @@ ID: dict[str, str] = {
     "error.invalid_parameter": "Ada nilai yang tidak valid.",
 }
 
+EN.update(CONSOLE_EN)
+ID.update(CONSOLE_ID)
 CATALOG = {"en": EN, "id": ID}
 
 
