@@ -270,7 +270,7 @@ def import_legacy(path: Annotated[Path, typer.Argument(help="CSV: account_key, n
 
 def _legacy_summary(results: list[RowResult], dry_run: bool) -> None:
     imported = "would import" if dry_run else "imported"
-    table = Table("result", "rows", "lines", title="legacy import" + (" (dry run: nothing kept)" if dry_run else ""))
+    table = Table("result", "rows", "lines", title="legacy import")
     for status, label in (("imported", imported), ("unchanged", "unchanged"), ("conflict", "conflict"),
                           ("failed", "failed")):
         rows = [r for r in results if r.status == status]
@@ -283,6 +283,8 @@ def _legacy_summary(results: list[RowResult], dry_run: bool) -> None:
         for r in problems:
             detail.add_row(str(r.line), r.account_key or "", r.code or "", r.message or "")
         console.print(detail)
+    if dry_run:
+        console.print("[yellow]dry run: nothing was kept[/yellow]")
 
 
 @app.command()
