@@ -244,7 +244,7 @@ def import_legacy(path: Annotated[Path, typer.Argument(help="CSV: account_key, n
     """Move legacy postpaid subscribers to prepaid billing (re-runnable: imported rows are unchanged)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from langganan.legacy import rules, service
+    from langganan.legacy import rules, runner
 
     try:
         rows = rules.read_csv(path.read_text(encoding="utf-8"))
@@ -253,16 +253,11 @@ def import_legacy(path: Annotated[Path, typer.Argument(help="CSV: account_key, n
         raise typer.Exit(2) from exc
     ctx = _context()
     ctx.courier.close()  # nothing is sent from here: the worker delivers account.migrated
-    results: list[RowResult] = []
     progress = Progress(TextColumn("[bold]importing[/bold]" if not dry_run else "[bold]checking[/bold]"),
                         BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console)
-    with progress, ctx.db.sessions() as session:
+    with progress:
         task = progress.add_task("rows", total=len(rows))
-        for line, raw in rows:  # each row its own savepoint, committed at once (a dry run keeps none)
-            results.append(service.import_row(session, ctx.settings, line, raw, ctx.now(session)))
-            if not dry_run:
-                session.commit()
-            progress.advance(task)
+        results = runner.run(ctx, rows, dry_run=dry_run, on_result=lambda _r: progress.advance(task))
     _legacy_summary(results, dry_run)
     if any(not r.ok for r in results):
         raise typer.Exit(1)

@@ -12,6 +12,7 @@ from langganan.notifications.worker import run_notifications
 from tests.api.test_bad_input import assert_error, snapshot, unchanged
 from tests.api.test_lifecycle import at, invoices, months, renewal_of
 from tests.api.test_notifications import mail  # noqa: F401  (the SMTP fixture)
+from tests.api.test_portal_security import portal_visitor
 from tests.api.test_protocol import integration_headers
 from tests.conftest import Env
 from tests.notify_support import Inbox, body_text
@@ -96,6 +97,17 @@ def test_good_rows_are_imported_and_bad_rows_reported_by_line(env: Env) -> None:
     assert migrated["data"]["waived_month"] == "2025-12" and migrated["data"]["plan_name"] == "Growth"
     assert at(migrated["data"]["period_end"]) == at(wib("2026-02-10"))
     env.assert_books()
+
+
+def test_the_customer_sees_the_waived_invoice_in_the_portal_and_as_a_pdf(env: Env) -> None:
+    row = import_csv(env, HEADER + GOOD.splitlines()[0] + "\n")["results"][0]
+    pdf = env.get(f"/v1/invoices/{row['invoice_id']}/pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    visitor = portal_visitor(env, row["account_id"])
+    page = visitor.client.get("/portal").text
+    assert "Growth" in page and row["invoice_number"] in page and "Waived" in page
+    detail = visitor.client.get(f"/portal/invoices/{row['invoice_id']}")
+    assert detail.status_code == 200 and "postpaid December 2025" in detail.text
 
 
 def test_rerunning_the_import_changes_nothing_and_a_changed_row_is_a_conflict(env: Env) -> None:

@@ -70,7 +70,9 @@ def test_parse_normalises_and_checks_each_field() -> None:
            ({**ROW, "enrolled_on": "31/01/2024"}, "invalid_date", "enrolled_on"),
            ({**ROW, "enrolled_on": "2024-02-30"}, "invalid_date", "enrolled_on"),
            ({**ROW, "last_unpaid_month": "2025-13"}, "invalid_month", "last_unpaid_month"),
-           ({**ROW, "timezone": "Mars/Olympus"}, "invalid_timezone", "timezone")]
+           ({**ROW, "timezone": "Mars/Olympus"}, "invalid_timezone", "timezone"),
+           ({**ROW, "name": "x" * 201}, "field_too_long", "name"),
+           ({**ROW, "account_key": "L\x001"}, "invalid_characters", "account_key")]
     for raw, code, param in bad:
         with pytest.raises(RowInvalid) as err:
             parse_row(raw)

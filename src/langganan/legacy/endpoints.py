@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from langganan.kit.errors import DomainError, InvalidRequest, Unprocessable
 from langganan.kit.web import AdminKey, AppContext, Ctx
-from langganan.legacy import rules, service
+from langganan.legacy import rules, runner
 from langganan.legacy.schemas import ImportReport, LegacyImportRequest, report_out, request_body_openapi
 
 router = APIRouter(prefix="/v1", tags=["legacy"])
@@ -57,9 +57,4 @@ def _rows(content_type: str, body: bytes) -> Rows:
 
 
 def _run(ctx: AppContext, rows: Rows, dry_run: bool) -> ImportReport:
-    """The request owns the transaction: each row a savepoint in it; a dry run rolls it all back."""
-    with ctx.db.sessions() as session:
-        results = service.import_rows(session, ctx.settings, rows, ctx.now(session))
-        if not dry_run:
-            session.commit()
-    return report_out(results, dry_run)
+    return report_out(runner.run(ctx, rows, dry_run=dry_run), dry_run)

@@ -27,6 +27,7 @@ OPTIONAL = ("interval", "locale", "timezone")
 COLUMNS = REQUIRED + OPTIONAL
 DEFAULT_LOCALE, DEFAULT_TIMEZONE = "id", "Asia/Jakarta"
 MAX_ROWS = 10_000
+MAX_LENGTH = {"account_key": 200, "name": 200, "email": 320, "timezone": 64}  # the columns they are stored in
 
 
 class RowInvalid(ValueError):
@@ -126,6 +127,14 @@ def parse_row(raw: Mapping[str, str | None]) -> LegacyRow:
     for name in REQUIRED:
         if not _text(raw, name):
             raise RowInvalid("missing_field", f"The row has no {name.replace('_', ' ')}.", param=name)
+    for name in COLUMNS:
+        value = _text(raw, name)
+        if len(value) > MAX_LENGTH.get(name, 40):
+            raise RowInvalid("field_too_long", f"The {name.replace('_', ' ')} is longer than "
+                             f"{MAX_LENGTH.get(name, 40)} characters.", param=name)
+        if "\x00" in value:
+            raise RowInvalid("invalid_characters", f"The {name.replace('_', ' ')} contains a NUL character.",
+                             param=name)
     interval = _text(raw, "interval").lower() or "month"
     aliases = {"monthly": "month", "yearly": "year", "annual": "year"}
     interval = aliases.get(interval, interval)

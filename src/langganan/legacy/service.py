@@ -11,7 +11,7 @@ row `unchanged` and a different row for a migrated key a `conflict`, never appli
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -55,17 +55,6 @@ class RowResult:
     @property
     def ok(self) -> bool:
         return self.status in ("imported", "unchanged")
-
-
-def import_rows(session: Session, settings: Settings, rows: Iterable[tuple[int, Mapping[str, str | None]]],
-                now: datetime, on_result: Callable[[RowResult], None] | None = None) -> list[RowResult]:
-    results = []
-    for line, raw in rows:
-        result = import_row(session, settings, line, raw, now)
-        results.append(result)
-        if on_result is not None:
-            on_result(result)
-    return results
 
 
 def import_row(session: Session, settings: Settings, line: int, raw: Mapping[str, str | None],
