@@ -30,20 +30,20 @@ MAX_ROWS = 10_000
 MAX_LENGTH = {"account_key": 200, "name": 200, "email": 320, "timezone": 64}  # the columns they are stored in
 
 
-class RowInvalid(ValueError):
-    """A row that cannot be imported, with an error code and the column at fault."""
+class Invalid(ValueError):
+    """An error code, a sentence for a person, and the column at fault."""
 
     def __init__(self, code: str, message: str, param: str | None = None) -> None:
         super().__init__(message)
         self.code, self.message, self.param = code, message, param
 
 
-class FileInvalid(ValueError):
+class RowInvalid(Invalid):
+    """A row that cannot be imported; the other rows go on."""
+
+
+class FileInvalid(Invalid):
     """The file as a whole cannot be read (no header, unknown or missing columns, too many rows)."""
-
-    def __init__(self, code: str, message: str, param: str | None = None) -> None:
-        super().__init__(message)
-        self.code, self.message, self.param = code, message, param
 
 
 @dataclass(frozen=True)
