@@ -34,6 +34,7 @@ from langganan.kit.migrate import is_empty, upgrade
 from langganan.kit.models import EngineClock
 from langganan.kit.nul import RefuseNulMiddleware
 from langganan.kit.web import AppContext, install_error_handlers
+from langganan.legacy.endpoints import router as legacy_router
 from langganan.notifications import alerts
 from langganan.notifications.delivery import Courier
 from langganan.notifications.endpoints import router as notifications_router
@@ -144,7 +145,7 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
     for router in (catalog_router, accounts_router, subscriptions_router, invoices_router, payments_router,
                    events_router, sandbox_router, wallets_router, usage_router, entitlements_router,
                    addons_router, notifications_router, webhooks_router, promotions_router, portal_api_router,
-                   portal_router, portal_money_router, console_router, console_promotions_router,
+                   legacy_router, portal_router, portal_money_router, console_router, console_promotions_router,
                    console_webhooks_router):
         app.include_router(router)
     install_page_errors(app)

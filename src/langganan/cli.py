@@ -17,6 +17,7 @@ from langganan.kit.db import Database
 
 if TYPE_CHECKING:
     from langganan.kit.web import AppContext
+    from langganan.legacy.service import RowResult
 
 app = typer.Typer(help="langganan — prepaid subscription billing and entitlements.", no_args_is_help=True)
 catalog_app = typer.Typer(help="The versioned catalog file.", no_args_is_help=True)
@@ -233,6 +234,52 @@ def staff_create(email: Annotated[str, typer.Option(help="Sign-in email")],
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(2) from exc
     console.print(f"staff user {user.id} [bold]{user.email}[/bold] created; sign in at /console/login")
+
+
+@app.command("import-legacy")
+def import_legacy(path: Annotated[Path, typer.Argument(help="CSV: account_key, name, email, plan, enrolled_on, "
+                                                       "last_unpaid_month[, interval, locale, timezone]",
+                                                  exists=True, dir_okay=False)],
+                  dry_run: Annotated[bool, typer.Option(help="Check every row and keep nothing")] = False) -> None:
+    """Move legacy postpaid subscribers to prepaid billing (re-runnable: imported rows are unchanged)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from langganan.legacy import rules, runner
+
+    try:
+        rows = rules.read_csv(path.read_text(encoding="utf-8"))
+    except (rules.FileInvalid, UnicodeDecodeError) as exc:
+        console.print(f"[red]{path}: {getattr(exc, 'message', 'the file is not UTF-8 text')}[/red]")
+        raise typer.Exit(2) from exc
+    ctx = _context()
+    ctx.courier.close()  # nothing is sent from here: the worker delivers account.migrated
+    progress = Progress(TextColumn("[bold]importing[/bold]" if not dry_run else "[bold]checking[/bold]"),
+                        BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console)
+    with progress:
+        task = progress.add_task("rows", total=len(rows))
+        results = runner.run(ctx, rows, dry_run=dry_run, on_result=lambda _r: progress.advance(task))
+    _legacy_summary(results, dry_run)
+    if any(not r.ok for r in results):
+        raise typer.Exit(1)
+
+
+def _legacy_summary(results: list[RowResult], dry_run: bool) -> None:
+    imported = "would import" if dry_run else "imported"
+    table = Table("result", "rows", "lines", title="legacy import")
+    for status, label in (("imported", imported), ("unchanged", "unchanged"), ("conflict", "conflict"),
+                          ("failed", "failed")):
+        rows = [r for r in results if r.status == status]
+        lines = ", ".join(str(r.line) for r in rows[:20]) + (" …" if len(rows) > 20 else "")
+        table.add_row(label, str(len(rows)), lines if status in ("conflict", "failed") else "")
+    console.print(table)
+    problems = [r for r in results if not r.ok]
+    if problems:
+        detail = Table("line", "account key", "code", "reason", title="rows not imported")
+        for r in problems:
+            detail.add_row(str(r.line), r.account_key or "", r.code or "", r.message or "")
+        console.print(detail)
+    if dry_run:
+        console.print("[yellow]dry run: nothing was kept[/yellow]")
 
 
 @app.command()

@@ -9,6 +9,7 @@ from langganan.events.models import Event
 from langganan.invoices.models import Invoice, InvoiceLine, InvoiceSequence
 from langganan.kit.db import Base
 from langganan.kit.models import EngineClock, IdempotencyRecord
+from langganan.legacy.models import LegacyImport
 from langganan.notifications.models import Delivery, DeliveryAttempt, Notification, QuotaAlert
 from langganan.payments.models import GatewayNotification, Payment, PaymentMethod, UnappliedPayment
 from langganan.portal.models import PortalLink
@@ -34,6 +35,7 @@ __all__ = [
     "Invoice",
     "InvoiceLine",
     "InvoiceSequence",
+    "LegacyImport",
     "LoginAttempt",
     "Notification",
     "Payment",

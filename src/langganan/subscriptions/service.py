@@ -112,6 +112,26 @@ def create_initial(session: Session, account: Account, now: datetime, *, start_t
     return sub
 
 
+def start_migrated(session: Session, sub: Subscription, account: Account, plan: Plan, interval: str, *,
+                   anchor_day: int, start: datetime, end: datetime, allotment_from: datetime,
+                   now: datetime) -> None:
+    """A legacy postpaid subscriber moves to prepaid (DESIGN: Migration): on `plan` for its running
+    billing cycle [start, end) anchored on the enrollment day, nothing paid for it (the last postpaid
+    month is waived), the included credit of the allotment running at `now` granted at once (rule 5).
+    The renewal invoice for `end` comes from the due runner like any other renewal."""
+    catalog = catalog_service.current(session)
+    sub.plan_code, sub.interval, sub.catalog_version_id = plan.code, interval, catalog.id
+    sub.status, sub.period_amount, sub.anchor_day = "active", 0, anchor_day
+    sub.current_period_start, sub.current_period_end = start, end
+    sub.trial_end = None
+    sub.cancel_at_period_end = False
+    sub.pending_plan = sub.pending_interval = None
+    sub.renewal_invoiced_for = None
+    sub.due_cursor = now  # notices that fell due before the migration are not sent
+    _new_period(sub, now)
+    start_allotment(session, sub, account, plan, allotment_from, granted_at=now)
+
+
 def current_term(session: Session, sub: Subscription) -> CurrentTerm:
     catalog = catalog_service.get(session, sub.catalog_version_id)
     return CurrentTerm(plan=catalog.plans[sub.plan_code], interval=sub.interval, status=sub.status,
