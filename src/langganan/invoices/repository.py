@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from langganan.invoices.models import Invoice
+from langganan.kit.db import held
 from langganan.kit.errors import NotFound
 from langganan.kit.pagination import page
 
@@ -14,6 +16,9 @@ OPEN_PURCHASE_TYPES = ("subscription", "plan_change")
 
 
 def get(session: Session, invoice_id: str, *, for_update: bool = False) -> Invoice:
+    own = held(session, Invoice, invoice_id) if for_update else None
+    if own is not None:  # issued or locked earlier in this transaction: no second round trip
+        return cast(Invoice, own)
     invoice = session.get(Invoice, invoice_id, with_for_update=for_update or None)
     if invoice is None:
         raise NotFound("invoice", invoice_id)

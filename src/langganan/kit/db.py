@@ -7,8 +7,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy import DateTime, Engine, create_engine, event, inspect
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import JSON, TypeDecorator
 
 
@@ -87,3 +87,32 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# -- rows this transaction already holds ------------------------------------------------------------
+# A row the transaction inserted, or locked FOR UPDATE outside any savepoint, stays locked until the
+# transaction ends, so reading it again "for update" needs no second round trip: the object in the
+# identity map is it. Forgotten when the outermost transaction ends.
+
+_HELD = "langganan.held_rows"
+
+
+def hold(session: Session, obj: Any) -> None:
+    """Remember that this transaction holds `obj`'s row (it inserted it, or locked it outside a savepoint)."""
+    session.info.setdefault(_HELD, set()).add((type(obj), obj.id))
+
+
+def held(session: Session, cls: type[Any], ident: Any) -> Any | None:
+    """The object of a row this transaction holds, without a query; None when it does not hold it."""
+    if (cls, ident) not in session.info.get(_HELD, ()):
+        return None
+    obj = session.identity_map.get(session.identity_key(cls, ident))
+    if obj is None or obj not in session or not inspect(obj).persistent:
+        return None
+    return obj
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_held(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_HELD, None)
