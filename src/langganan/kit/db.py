@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -97,22 +97,31 @@ class Database:
 _HELD = "langganan.held_rows"
 
 
-def hold(session: Session, obj: Any) -> None:
-    """Remember that this transaction holds `obj`'s row (it inserted it, or locked it outside a savepoint)."""
-    session.info.setdefault(_HELD, set()).add((type(obj), obj.id))
+def hold(session: Session, obj: Any, key: Any = None) -> None:
+    """Remember that this transaction holds `obj`'s row (it inserted it, or locked it outside a
+    savepoint), under its id or under another unique `key`."""
+    session.info.setdefault(_HELD, {})[(type(obj), obj.id if key is None else key)] = obj
 
 
-def held(session: Session, cls: type[Any], ident: Any) -> Any | None:
+def held(session: Session, cls: type[Any], key: Any) -> Any | None:
     """The object of a row this transaction holds, without a query; None when it does not hold it."""
-    if (cls, ident) not in session.info.get(_HELD, ()):
-        return None
-    obj = session.identity_map.get(session.identity_key(cls, ident))
+    obj = session.info.get(_HELD, {}).get((cls, key))
     if obj is None or obj not in session or not inspect(obj).persistent:
         return None
     return obj
+
+
+_KEPT = "langganan.kept_rows"
+
+
+def keep(session: Session, objs: Iterable[Any]) -> None:
+    """Keep objects loaded ahead for this transaction in the identity map (it holds them weakly), so
+    that `session.get` finds them without a query."""
+    session.info.setdefault(_KEPT, []).extend(objs)
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_held(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(_HELD, None)
+        session.info.pop(_KEPT, None)

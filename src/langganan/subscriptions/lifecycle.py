@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
@@ -39,6 +40,7 @@ from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
 from langganan.invoices.models import Invoice
 from langganan.kit.clock import wall_now
+from langganan.kit.db import keep
 from langganan.payments import service as payments
 from langganan.payments.gateway import Gateway
 from langganan.payments.models import Payment
@@ -104,7 +106,10 @@ def run_batch(session: Session, settings: Settings, gateway: Gateway, now: datet
     numbering.defer(session)
     events.buffer(session)
     try:
-        for sub in repository.due(session, now, limit, skip):
+        subs = repository.due(session, now, limit, skip)
+        if subs:  # their accounts in one query (each step reads its account)
+            keep(session, session.scalars(select(Account).where(Account.id.in_({s.account_id for s in subs}))))
+        for sub in subs:
             marks = numbering.deferred_count(session), events.buffered_count(session)
             try:
                 with session.begin_nested():
