@@ -94,7 +94,8 @@ class Database:
 # transaction ends, so reading it again "for update" needs no second round trip: the object in the
 # identity map is it. Forgotten when the outermost transaction ends.
 
-_HELD = "langganan.held_rows"
+TX_PREFIX = "langganan.tx."
+_HELD = TX_PREFIX + "held_rows"
 
 
 def hold(session: Session, obj: Any, key: Any = None) -> None:
@@ -111,7 +112,7 @@ def held(session: Session, cls: type[Any], key: Any) -> Any | None:
     return obj
 
 
-_KEPT = "langganan.kept_rows"
+_KEPT = TX_PREFIX + "kept_rows"
 
 
 def keep(session: Session, objs: Iterable[Any]) -> None:
@@ -122,6 +123,6 @@ def keep(session: Session, objs: Iterable[Any]) -> None:
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_held(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(_HELD, None)
-        session.info.pop(_KEPT, None)
+    if transaction.parent is None:  # every "langganan.tx." entry of session.info lives one transaction
+        for key in [k for k in session.info if isinstance(k, str) and k.startswith(TX_PREFIX)]:
+            del session.info[key]

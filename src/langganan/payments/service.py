@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from langganan.accounts.models import Account
+from langganan.addons import repository as addons_repo
 from langganan.config import Settings
 from langganan.events import service as events
 from langganan.invoices import repository as invoices_repo
@@ -157,6 +158,7 @@ def lock_for_outcomes(session: Session, payment_ids: Sequence[str]) -> None:
                            .with_for_update()).all()
     for sub in subs:
         hold(session, sub)
+    addons_repo.note_without_add_ons(session, sub_ids)
     account_ids = sorted({sub.account_id for sub in subs})
     keep(session, session.scalars(select(Account).where(Account.id.in_(account_ids))))
     wallets = session.scalars(select(Wallet).where(Wallet.account_id.in_(account_ids),

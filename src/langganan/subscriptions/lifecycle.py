@@ -26,12 +26,14 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
 from langganan.accounts.models import Account
+from langganan.addons import repository as addons_repo
 from langganan.catalog import service as catalog_service
 from langganan.config import Settings
 from langganan.events import service as events
@@ -40,7 +42,7 @@ from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
 from langganan.invoices.models import Invoice
 from langganan.kit.clock import wall_now
-from langganan.kit.db import keep
+from langganan.kit.db import TX_PREFIX, keep
 from langganan.payments import service as payments
 from langganan.payments.gateway import Gateway
 from langganan.payments.models import Payment
@@ -52,6 +54,7 @@ from langganan.subscriptions.schedule import due_by
 from langganan.subscriptions.timeline import policy_of, timeline
 
 log = logging.getLogger("langganan")
+_RENEWALS = TX_PREFIX + "renewals"
 MAX_STEPS = 200  # per subscription and claim; a year of daily notices stays far below
 
 
@@ -71,7 +74,6 @@ class Step:
     gateway: Gateway
     sub: Subscription
     when: datetime
-    renewals: dict[tuple[str, datetime], Invoice | None]  # this claim's renewal lookups, by (sub, period start)
 
     @property
     def account(self) -> Account:
@@ -81,13 +83,22 @@ class Step:
         events.emit(self.session, type_, self.sub.account_id,
                     {"subscription_id": self.sub.id, "plan": self.sub.plan_code, **data}, self.when)
 
+    @property
+    def renewals(self) -> dict[tuple[str, datetime], Invoice | None]:
+        """Renewal invoices looked up or issued in this transaction, by (subscription, period start).
+        Valid while the transaction holds the subscription locked: a renewal is only issued under
+        that lock."""
+        return cast(dict[tuple[str, datetime], "Invoice | None"], self.session.info.setdefault(_RENEWALS, {}))
+
     def renewal(self) -> Invoice | None:
-        """The live renewal invoice of the current period (looked up once per claim)."""
+        """The live renewal invoice of the current period (looked up once per transaction)."""
         key = (self.sub.id, self.sub.current_period_end)
         if key not in self.renewals:
             self.renewals[key] = invoices_repo.renewal_for(self.session, *key)
         invoice = self.renewals[key]
-        return invoice if invoice is not None and invoice.status in ("unpaid", "paid") else None
+        if invoice is None or invoice not in self.session:  # (not in it: issued in a rolled-back savepoint)
+            return None
+        return invoice if invoice.status in ("unpaid", "paid") else None
 
     def issued(self, invoice: Invoice) -> Invoice:
         self.renewals[(self.sub.id, self.sub.current_period_end)] = invoice
@@ -107,8 +118,13 @@ def run_batch(session: Session, settings: Settings, gateway: Gateway, now: datet
     events.buffer(session)
     try:
         subs = repository.due(session, now, limit, skip)
-        if subs:  # their accounts in one query (each step reads its account)
+        if subs:  # what each step reads, for the whole batch at once: accounts, renewals, add-ons
             keep(session, session.scalars(select(Account).where(Account.id.in_({s.account_id for s in subs}))))
+            periods = [(s.id, s.current_period_end) for s in subs]
+            found = invoices_repo.renewals_for(session, periods)
+            keep(session, found.values())
+            session.info[_RENEWALS] = {key: found.get(key) for key in periods}
+            addons_repo.note_without_add_ons(session, [s.id for s in subs])
         for sub in subs:
             marks = numbering.deferred_count(session), events.buffered_count(session)
             try:
@@ -137,7 +153,6 @@ def process(session: Session, settings: Settings, gateway: Gateway, sub: Subscri
     """Run the subscription's due agenda items in time order; stop at a card charge, whose outcome
     decides what comes next."""
     policy = policy_of(session)
-    renewals: dict[tuple[str, datetime], Invoice | None] = {}  # renewal invoices looked up or issued here
     for _ in range(MAX_STEPS):
         items = due_by(timeline(session, sub), policy, now)
         if not items:
@@ -146,7 +161,7 @@ def process(session: Session, settings: Settings, gateway: Gateway, sub: Subscri
         # An item overdue when the subscription last changed (auto-renew switched off late, say)
         # happens at that change, not before it.
         when = max(item.at, sub.updated_at)
-        charge = STEPS[item.kind](Step(session, settings, gateway, sub, when, renewals))
+        charge = STEPS[item.kind](Step(session, settings, gateway, sub, when))
         sub.due_cursor = max(sub.due_cursor or when, when)
         counts[item.kind] += 1
         if charge is not None:
