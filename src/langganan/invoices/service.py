@@ -14,11 +14,14 @@ from langganan.events import service as events
 from langganan.invoices import numbering
 from langganan.invoices.models import Invoice, InvoiceLine
 from langganan.invoices.rules import Line
-from langganan.kit.db import hold
+from langganan.kit.db import TX_PREFIX, hold
 from langganan.kit.errors import Conflict
 from langganan.kit.ids import new_id
 from langganan.kit.money import apply_rate_bps
 
+# Invoices issued in this transaction that no payment was started for yet (payments.start skips
+# looking for an open virtual account of these).
+WITHOUT_PAYMENTS = TX_PREFIX + "invoices_without_payments"
 TYPES = ("subscription", "renewal", "plan_change", "add_on", "top_up", "credit_note")
 STATUSES = ("unpaid", "paid", "expired", "canceled", "failed", "waived")
 TAX_KIND = {"subscription": "subscription", "renewal": "subscription", "plan_change": "subscription",
@@ -57,6 +60,7 @@ def issue(session: Session, settings: Settings, *, account: Account, type_: str,
     session.add(invoice)
     session.flush()
     hold(session, invoice)
+    session.info.setdefault(WITHOUT_PAYMENTS, set()).add(invoice.id)
     events.emit(session, "invoice.created", account.id, summary(invoice), now)
     if status == "paid":
         events.emit(session, "invoice.paid", account.id, summary(invoice), now)

@@ -89,7 +89,8 @@ def start(session: Session, settings: Settings, gateway: Gateway, invoice: Invoi
         pm = repository.payment_method(session, invoice.account_id, payment_method_id)
         payment = Payment(method="card", payment_method_id=pm.id, **base)
     else:
-        existing = repository.open_va(session, invoice.id, now)
+        fresh = invoice.id in session.info.get(invoices.WITHOUT_PAYMENTS, ())  # issued just now: none yet
+        existing = None if fresh else repository.open_va(session, invoice.id, now)
         if existing is not None and (bank is None or existing.bank == bank):
             return existing
         expires = now + timedelta(hours=settings.va_expiry_hours)
@@ -99,6 +100,7 @@ def start(session: Session, settings: Settings, gateway: Gateway, invoice: Invoi
                                             bank=bank or "bca", expires_at=expires)
         payment = Payment(method="bank_transfer", bank=va.bank, va_number=va.va_number,
                           va_expires_at=va.expires_at, provider_ref=va.provider_ref, **base)
+    session.info.get(invoices.WITHOUT_PAYMENTS, set()).discard(invoice.id)
     session.add(payment)
     session.flush()
     events.emit(session, "payment.created", invoice.account_id, _summary(payment), now)
