@@ -9,9 +9,9 @@ recorded in a transaction of its own (rule 11).
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, TypeVar
@@ -19,18 +19,19 @@ from typing import Protocol, TypeVar
 from sqlalchemy.orm import Session
 
 from langganan.config import Settings
+from langganan.events import service as events
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
 from langganan.kit.clock import Clock
 from langganan.kit.db import Database
-from langganan.kit.errors import PaymentRequired
 from langganan.payments import service as payments
-from langganan.payments.gateway import Gateway
+from langganan.payments.gateway import ChargeResult, Gateway
 from langganan.subscriptions import lifecycle
 from langganan.wallets import repository as wallets_repo
 from langganan.wallets import reservations
 
 BATCH = 200
+log = logging.getLogger("langganan")
 T = TypeVar("T")
 
 
@@ -82,10 +83,45 @@ def _release_reservations(session: Session, now: datetime) -> int:
     return _each(session, wallets_repo.expired_reservations(session, now, BATCH), reservations.expire)
 
 
-def _charge(runner: Runner, charge: lifecycle.Charge) -> None:
-    # A decline is recorded as a failed payment; the subscription moved on to its retry or to Free.
-    with suppress(PaymentRequired):
-        payments.charge_card(runner.db, runner.gateway, charge.payment_id, lambda _s: charge.at)
+def _charge_all(runner: Runner, charges: Sequence[lifecycle.Charge]) -> None:
+    """Charge a batch's committed pending card payments (rule 11), batched: their details are read
+    in one transaction, the gateway is called for each (the payment id is the idempotency key),
+    and the outcomes are recorded in one transaction, each in its own savepoint. A charge whose
+    gateway call or recording fails stays pending and is charged again with the same key after
+    its lease (`lifecycle.reclaim_stale_charges`); a decline is recorded as a failed payment and the
+    subscription moves on to its retry or to Free."""
+    if not charges:
+        return
+    with runner.db.transaction() as session:
+        requests = payments.charge_requests(session, [c.payment_id for c in charges])
+    results: dict[str, tuple[payments.ChargeRequest, ChargeResult]] = {}
+    for charge in charges:
+        request = requests.get(charge.payment_id)
+        if request is None:
+            continue
+        try:
+            results[charge.payment_id] = request, payments.call_gateway(runner.gateway, request)
+        except Exception:
+            log.exception("gateway call failed for payment %s; retried after its lease", charge.payment_id)
+    with runner.db.transaction() as session:
+        payments.lock_for_outcomes(session, list(results))
+        events.buffer(session)
+        try:
+            for charge in charges:
+                if charge.payment_id not in results:
+                    continue
+                request, result = results[charge.payment_id]
+                mark = events.buffered_count(session)
+                try:
+                    with session.begin_nested():
+                        payments.record_charge(session, charge.payment_id, request.amount, result, charge.at)
+                except Exception:
+                    log.exception("recording the charge of payment %s failed; retried after its lease",
+                                  charge.payment_id)
+                    events.forget_buffered_after(session, mark)
+            events.release_buffer(session)
+        finally:
+            events.drop_buffer(session)
 
 
 def run_due(runner: Runner) -> DueReport:
@@ -102,8 +138,7 @@ def run_due(runner: Runner) -> DueReport:
                                           skip, report.steps)
         with runner.db.transaction() as session:
             charges += lifecycle.reclaim_stale_charges(session, runner.settings, BATCH)
-        for charge in charges:
-            _charge(runner, charge)
+        _charge_all(runner, charges)
         with runner.db.transaction() as session:
             released = _release_reservations(session, now)
         report.invoices_expired += expired

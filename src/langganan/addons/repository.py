@@ -1,15 +1,36 @@
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from langganan.addons.models import SubscriptionAddOn
+from langganan.kit.db import TX_PREFIX
 from langganan.kit.errors import NotFound
 
 LIVE = ("active", "stopping")
 
 
+_WITHOUT = TX_PREFIX + "subscriptions_without_add_ons"
+
+
+def note_without_add_ons(session: Session, subscription_ids: Collection[str]) -> None:
+    """Find, in one query, which of these subscriptions have no live add-on, so `live_items` answers
+    [] for them without a query. Only for subscriptions this transaction holds locked: an add-on is
+    activated under its subscription's lock, so none can appear meanwhile (`activate` forgets it)."""
+    having = set(session.scalars(select(SubscriptionAddOn.subscription_id).distinct().where(
+        SubscriptionAddOn.subscription_id.in_(list(subscription_ids)), SubscriptionAddOn.status.in_(LIVE))))
+    session.info.setdefault(_WITHOUT, set()).update(set(subscription_ids) - having)
+
+
+def may_have_add_ons(session: Session, subscription_id: str) -> None:
+    session.info.get(_WITHOUT, set()).discard(subscription_id)
+
+
 def live_items(session: Session, subscription_id: str, *, for_update: bool = False) -> list[SubscriptionAddOn]:
+    if subscription_id in session.info.get(_WITHOUT, ()):
+        return []
     stmt = select(SubscriptionAddOn).where(SubscriptionAddOn.subscription_id == subscription_id,
                                            SubscriptionAddOn.status.in_(LIVE)).order_by(SubscriptionAddOn.id)
     if for_update:

@@ -87,6 +87,7 @@ def activate(session: Session, sub: Subscription, invoice: Invoice, now: datetim
         item = SubscriptionAddOn(id=new_id("si"), subscription_id=sub.id, account_id=sub.account_id,
                                  add_on_code=code, quantity=quantity, status="active",
                                  unit_price=int(invoice.action["unit_price"]), created_at=now, updated_at=now)
+        repository.may_have_add_ons(session, sub.id)
         session.add(item)
     session.flush()
     events.emit(session, "add_on.activated", sub.account_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -10,8 +11,47 @@ from sqlalchemy.orm import Session
 from langganan.events.models import Event
 from langganan.kit.ids import new_id
 
+_BUFFER = "langganan.event_buffer"
+
 
 def emit(session: Session, type_: str, account_id: str | None, data: dict[str, Any], now: datetime) -> Event:
     event = Event(id=new_id("evt"), type=type_, account_id=account_id, data=data, created_at=now)
-    session.add(event)
+    buffer: list[Event] | None = session.info.get(_BUFFER)
+    if buffer is not None:
+        buffer.append(event)
+    else:
+        session.add(event)
     return event
+
+
+# -- buffered events (the due runner's batches) ----------------------------------------------------
+# A batch keeps its events in memory and adds them all at its end, in one insert, instead of one
+# insert per flush. They are still written in the batch's transaction, before it commits.
+
+def buffer(session: Session) -> None:
+    session.info[_BUFFER] = []
+
+
+def drop_buffer(session: Session) -> None:
+    session.info.pop(_BUFFER, None)
+
+
+def buffered_count(session: Session) -> int:
+    return len(session.info.get(_BUFFER, ()))
+
+
+def forget_buffered_after(session: Session, mark: int) -> None:
+    """A savepoint rolled back: the events it emitted never happened."""
+    del session.info.get(_BUFFER, [])[mark:]
+
+
+def release_buffer(session: Session, replace: Mapping[str, str] | None = None) -> int:
+    """Add the buffered events to the session (and stop buffering). `replace` maps placeholder
+    values in the events' data (deferred invoice numbers) to their final values."""
+    events: list[Event] = session.info.pop(_BUFFER, None) or []
+    if replace:
+        for event in events:
+            if any(isinstance(v, str) and v in replace for v in event.data.values()):
+                event.data = {k: replace.get(v, v) if isinstance(v, str) else v for k, v in event.data.items()}
+    session.add_all(events)
+    return len(events)

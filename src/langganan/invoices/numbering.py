@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table
+from sqlalchemy import Table, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from langganan.invoices.models import InvoiceSequence
+from langganan.invoices.models import Invoice, InvoiceSequence
 
 
 def format_number(month_key: str, value: int) -> str:
@@ -35,3 +35,66 @@ def next_number(session: Session, issued_at: datetime, seller_tz: str) -> str:
                                       set_={"last_value": table.c.last_value + 1})
     value = session.execute(stmt.returning(table.c.last_value)).scalar_one()
     return format_number(key, value)
+
+
+# -- deferred numbers (the due runner's batches) ----------------------------------------------------
+# The counter row of a month is a lock every issuer queues on until its transaction ends. A due-runner
+# batch issues many invoices in one long transaction, so it gives them placeholders and numbers them
+# all at once just before it commits (`assign_deferred`): the counter is locked only for that moment,
+# the numbers stay gapless (a block of consecutive values per month, in issue order) and a rolled-back
+# batch rolls its block back with it.
+
+_DEFER = "langganan.deferred_numbers"
+PLACEHOLDER = "PENDING/"
+
+
+def defer(session: Session) -> None:
+    session.info[_DEFER] = []
+
+
+def stop_deferring(session: Session) -> None:
+    session.info.pop(_DEFER, None)
+
+
+def deferring(session: Session) -> bool:
+    return _DEFER in session.info
+
+
+def deferred_count(session: Session) -> int:
+    return len(session.info.get(_DEFER, ()))
+
+
+def forget_deferred_after(session: Session, mark: int) -> None:
+    """A savepoint rolled back: the invoices it issued are gone."""
+    del session.info.get(_DEFER, [])[mark:]
+
+
+def placeholder_for(session: Session, invoice: Invoice, issued_at: datetime, seller_tz: str) -> str:
+    session.info[_DEFER].append((invoice, month_key(issued_at, seller_tz)))
+    return f"{PLACEHOLDER}{invoice.id}"
+
+
+def assign_deferred(session: Session) -> dict[str, str]:
+    """Number the deferred invoices (one counter update per month). Returns placeholder -> number."""
+    pending: list[tuple[Invoice, str]] = session.info.pop(_DEFER, None) or []
+    by_month: dict[str, list[Invoice]] = {}
+    for invoice, key in pending:
+        if invoice in session and inspect(invoice).persistent:
+            by_month.setdefault(key, []).append(invoice)
+    if not by_month:
+        return {}
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    table = InvoiceSequence.__table__
+    assert isinstance(table, Table)
+    out: dict[str, str] = {}
+    for key in sorted(by_month):  # one order for every worker: no deadlock between two months' rows
+        invoices = by_month[key]
+        stmt = insert(table).values(month=key, last_value=len(invoices))
+        stmt = stmt.on_conflict_do_update(index_elements=[table.c.month],
+                                          set_={"last_value": table.c.last_value + len(invoices)})
+        last = session.execute(stmt.returning(table.c.last_value)).scalar_one()
+        for value, invoice in enumerate(invoices, start=last - len(invoices) + 1):
+            number = format_number(key, value)
+            out[invoice.number] = number  # placeholder -> number
+            invoice.number = number
+    return out

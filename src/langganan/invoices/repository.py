@@ -1,12 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from langganan.invoices.models import Invoice
+from langganan.kit.db import held
 from langganan.kit.errors import NotFound
 from langganan.kit.pagination import page
 
@@ -14,6 +16,9 @@ OPEN_PURCHASE_TYPES = ("subscription", "plan_change")
 
 
 def get(session: Session, invoice_id: str, *, for_update: bool = False) -> Invoice:
+    own = held(session, Invoice, invoice_id) if for_update else None
+    if own is not None:  # issued or locked earlier in this transaction: no second round trip
+        return cast(Invoice, own)
     invoice = session.get(Invoice, invoice_id, with_for_update=for_update or None)
     if invoice is None:
         raise NotFound("invoice", invoice_id)
@@ -43,6 +48,18 @@ def renewal_for(session: Session, subscription_id: str, period_start: datetime) 
     return session.scalar(select(Invoice).where(
         Invoice.subscription_id == subscription_id, Invoice.type == "renewal",
         Invoice.period_start == period_start, Invoice.status.in_(("unpaid", "paid"))))
+
+
+def renewals_for(session: Session, periods: Collection[tuple[str, datetime]]) -> dict[tuple[str, datetime], Invoice]:
+    """`renewal_for` of many (subscription, period start) pairs in one query."""
+    wanted = set(periods)
+    if not wanted:
+        return {}
+    found = session.scalars(select(Invoice).where(
+        Invoice.subscription_id.in_({sub_id for sub_id, _ in wanted}), Invoice.type == "renewal",
+        Invoice.status.in_(("unpaid", "paid"))))
+    return {key: inv for inv in found if inv.subscription_id is not None and inv.period_start is not None
+            and (key := (inv.subscription_id, inv.period_start)) in wanted}
 
 
 def due_to_expire(session: Session, now: datetime, limit: int) -> Sequence[Invoice]:

@@ -11,13 +11,17 @@ from sqlalchemy.orm import Session
 from langganan.accounts.models import Account
 from langganan.config import Settings
 from langganan.events import service as events
+from langganan.invoices import numbering
 from langganan.invoices.models import Invoice, InvoiceLine
-from langganan.invoices.numbering import next_number
 from langganan.invoices.rules import Line
+from langganan.kit.db import TX_PREFIX, hold
 from langganan.kit.errors import Conflict
 from langganan.kit.ids import new_id
 from langganan.kit.money import apply_rate_bps
 
+# Invoices issued in this transaction that no payment was started for yet (payments.start skips
+# looking for an open virtual account of these).
+WITHOUT_PAYMENTS = TX_PREFIX + "invoices_without_payments"
 TYPES = ("subscription", "renewal", "plan_change", "add_on", "top_up", "credit_note")
 STATUSES = ("unpaid", "paid", "expired", "canceled", "failed", "waived")
 TAX_KIND = {"subscription": "subscription", "renewal": "subscription", "plan_change": "subscription",
@@ -38,7 +42,7 @@ def issue(session: Session, settings: Settings, *, account: Account, type_: str,
     tax = apply_rate_bps(taxable, rate)
     total = taxable + tax
     invoice = Invoice(
-        id=new_id("inv"), number=next_number(session, now, settings.seller_timezone),
+        id=new_id("inv"), number="",
         account_id=account.id, subscription_id=subscription_id, type=type_, status=status,
         currency=account.currency, subtotal=subtotal, discount=discount, tax=tax, tax_rate_bps=rate,
         total=total, package=package, seller=dict(settings.seller), buyer=account.buyer_snapshot(),
@@ -49,8 +53,14 @@ def issue(session: Session, settings: Settings, *, account: Account, type_: str,
                            unit_amount=line.unit_amount, amount=line.amount, period_start=line.period_start,
                            period_end=line.period_end) for i, line in enumerate(lines)],
     )
+    if numbering.deferring(session):  # a due-runner batch numbers its invoices just before it commits
+        invoice.number = numbering.placeholder_for(session, invoice, now, settings.seller_timezone)
+    else:
+        invoice.number = numbering.next_number(session, now, settings.seller_timezone)
     session.add(invoice)
     session.flush()
+    hold(session, invoice)
+    session.info.setdefault(WITHOUT_PAYMENTS, set()).add(invoice.id)
     events.emit(session, "invoice.created", account.id, summary(invoice), now)
     if status == "paid":
         events.emit(session, "invoice.paid", account.id, summary(invoice), now)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy import DateTime, Engine, create_engine, event, inspect
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import JSON, TypeDecorator
 
 
@@ -87,3 +87,42 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# -- rows this transaction already holds ------------------------------------------------------------
+# A row the transaction inserted, or locked FOR UPDATE outside any savepoint, stays locked until the
+# transaction ends, so reading it again "for update" needs no second round trip: the object in the
+# identity map is it. Forgotten when the outermost transaction ends.
+
+TX_PREFIX = "langganan.tx."
+_HELD = TX_PREFIX + "held_rows"
+
+
+def hold(session: Session, obj: Any, key: Any = None) -> None:
+    """Remember that this transaction holds `obj`'s row (it inserted it, or locked it outside a
+    savepoint), under its id or under another unique `key`."""
+    session.info.setdefault(_HELD, {})[(type(obj), obj.id if key is None else key)] = obj
+
+
+def held(session: Session, cls: type[Any], key: Any) -> Any | None:
+    """The object of a row this transaction holds, without a query; None when it does not hold it."""
+    obj = session.info.get(_HELD, {}).get((cls, key))
+    if obj is None or obj not in session or not inspect(obj).persistent:
+        return None
+    return obj
+
+
+_KEPT = TX_PREFIX + "kept_rows"
+
+
+def keep(session: Session, objs: Iterable[Any]) -> None:
+    """Keep objects loaded ahead for this transaction in the identity map (it holds them weakly), so
+    that `session.get` finds them without a query."""
+    session.info.setdefault(_KEPT, []).extend(objs)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_held(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # every "langganan.tx." entry of session.info lives one transaction
+        for key in [k for k in session.info if isinstance(k, str) and k.startswith(TX_PREFIX)]:
+            del session.info[key]

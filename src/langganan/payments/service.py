@@ -6,26 +6,32 @@ it as an unapplied payment (rule 10): money received is never rejected or lost.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from langganan.accounts.models import Account
+from langganan.addons import repository as addons_repo
 from langganan.config import Settings
 from langganan.events import service as events
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
 from langganan.invoices.models import Invoice
-from langganan.kit.db import Database
+from langganan.kit.db import Database, held, hold, keep
 from langganan.kit.errors import Conflict, PaymentRequired, Unprocessable
 from langganan.kit.ids import new_id
 from langganan.payments import repository
-from langganan.payments.gateway import Gateway
+from langganan.payments.gateway import ChargeResult, Gateway
 from langganan.payments.models import GatewayNotification, Payment, PaymentMethod, UnappliedPayment
 from langganan.subscriptions import service as subscriptions
+from langganan.subscriptions.models import Subscription
 from langganan.wallets import service as wallets
+from langganan.wallets.models import Wallet
 
 METHODS = ("card", "bank_transfer")
 
@@ -83,7 +89,8 @@ def start(session: Session, settings: Settings, gateway: Gateway, invoice: Invoi
         pm = repository.payment_method(session, invoice.account_id, payment_method_id)
         payment = Payment(method="card", payment_method_id=pm.id, **base)
     else:
-        existing = repository.open_va(session, invoice.id, now)
+        fresh = invoice.id in session.info.get(invoices.WITHOUT_PAYMENTS, ())  # issued just now: none yet
+        existing = None if fresh else repository.open_va(session, invoice.id, now)
         if existing is not None and (bank is None or existing.bank == bank):
             return existing
         expires = now + timedelta(hours=settings.va_expiry_hours)
@@ -93,6 +100,7 @@ def start(session: Session, settings: Settings, gateway: Gateway, invoice: Invoi
                                             bank=bank or "bca", expires_at=expires)
         payment = Payment(method="bank_transfer", bank=va.bank, va_number=va.va_number,
                           va_expires_at=va.expires_at, provider_ref=va.provider_ref, **base)
+    session.info.get(invoices.WITHOUT_PAYMENTS, set()).discard(invoice.id)
     session.add(payment)
     session.flush()
     events.emit(session, "payment.created", invoice.account_id, _summary(payment), now)
@@ -104,42 +112,106 @@ def _summary(p: Payment) -> dict[str, object]:
             "amount": p.amount, "currency": p.currency}
 
 
+@dataclass(frozen=True)
+class ChargeRequest:
+    """What the gateway needs to charge a committed pending card payment."""
+
+    payment_id: str
+    token: str
+    amount: int
+    currency: str
+    invoice_id: str | None
+
+
+def charge_requests(session: Session, payment_ids: Sequence[str]) -> dict[str, ChargeRequest]:
+    """The pending card payments' charge details, read in one query."""
+    rows = session.execute(select(Payment.id, PaymentMethod.token, Payment.amount, Payment.currency,
+                                  Payment.invoice_id)
+                           .join(PaymentMethod, PaymentMethod.id == Payment.payment_method_id)
+                           .where(Payment.id.in_(list(payment_ids)))).all()
+    return {r.id: ChargeRequest(r.id, r.token, r.amount, r.currency, r.invoice_id) for r in rows}
+
+
+def call_gateway(gateway: Gateway, request: ChargeRequest) -> ChargeResult:
+    return gateway.charge(token=request.token, amount=request.amount, currency=request.currency,
+                          idempotency_key=request.payment_id, description=f"invoice {request.invoice_id}")
+
+
+def lock_for_outcomes(session: Session, payment_ids: Sequence[str]) -> None:
+    """Lock, in one query per table and in a fixed order, the rows that recording these charges'
+    outcomes touches (payments, their invoices, subscriptions, accounts, conversation wallets), so
+    `record_charge` finds them held instead of selecting each again. Call it outside any savepoint."""
+    ids = sorted(payment_ids)
+    if not ids:
+        return
+    pays = session.scalars(select(Payment).where(Payment.id.in_(ids)).order_by(Payment.id)
+                           .with_for_update()).all()
+    for p in pays:
+        hold(session, p)
+    invoice_ids = sorted({p.invoice_id for p in pays if p.invoice_id})
+    if not invoice_ids:
+        return
+    invs = session.scalars(select(Invoice).where(Invoice.id.in_(invoice_ids)).order_by(Invoice.id)
+                           .with_for_update()).all()
+    for inv in invs:
+        hold(session, inv)
+    sub_ids = sorted({inv.subscription_id for inv in invs if inv.subscription_id})
+    subs = session.scalars(select(Subscription).where(Subscription.id.in_(sub_ids)).order_by(Subscription.id)
+                           .with_for_update()).all()
+    for sub in subs:
+        hold(session, sub)
+    addons_repo.note_without_add_ons(session, sub_ids)
+    account_ids = sorted({sub.account_id for sub in subs})
+    keep(session, session.scalars(select(Account).where(Account.id.in_(account_ids))))
+    wallets = session.scalars(select(Wallet).where(Wallet.account_id.in_(account_ids),
+                                                   Wallet.kind == "conversation").order_by(Wallet.id)
+                              .with_for_update()).all()
+    for w in wallets:
+        hold(session, w, key=(w.account_id, w.kind))
+
+
+def record_charge(session: Session, payment_id: str, amount: int, result: ChargeResult,
+                  now: datetime) -> tuple[Payment, bool]:
+    """Record a gateway's answer for a committed pending card payment: money taken is applied (or
+    held, rule 10); a decline is recorded as a failed payment and nothing else changes (rule 11).
+    Returns the payment and whether a decline was recorded now."""
+    payment = cast(Payment | None, held(session, Payment, payment_id)) or session.get(
+        Payment, payment_id, with_for_update=True)
+    assert payment is not None
+    if result.succeeded and payment.status in ("pending", "canceled", "expired"):
+        # Money was taken: applied, or held if the invoice was paid another way meanwhile (rule 10).
+        payment.provider_ref = result.provider_ref
+        receive(session, payment, amount, payment.currency, now)
+        return payment, False
+    if payment.status != "pending":
+        return payment, False
+    payment.provider_ref = result.provider_ref
+    payment.status = "failed"
+    payment.failure_code = result.failure_code
+    payment.failure_message = result.failure_message
+    payment.updated_at = now
+    events.emit(session, "payment.failed", payment.account_id,
+                {**_summary(payment), "failure_code": result.failure_code}, now)
+    if payment.invoice_id is not None:
+        invoice = invoices_repo.get(session, payment.invoice_id, for_update=True)
+        subscriptions.renewal_charge_failed(session, invoice, payment.id, now)
+    return payment, True
+
+
 def charge_card(db: Database, gateway: Gateway, payment_id: str, clock_now: Callable[[Session], datetime]) -> Payment:
     """Charge a committed pending card payment, then record the outcome in a second transaction.
 
     A decline is recorded as a failed payment and raised as 402; nothing else changes (rule 11)."""
     with db.transaction() as session:
-        payment = session.get(Payment, payment_id)
-        assert payment is not None and payment.payment_method_id is not None
-        pm = session.get(PaymentMethod, payment.payment_method_id)
-        assert pm is not None
-        token, amount, currency = pm.token, payment.amount, payment.currency
-    result = gateway.charge(token=token, amount=amount, currency=currency, idempotency_key=payment_id,
-                            description=f"invoice {payment.invoice_id}")
+        request = charge_requests(session, [payment_id])[payment_id]
+    result = call_gateway(gateway, request)
     with db.transaction() as session:
-        now = clock_now(session)
-        payment = session.get(Payment, payment_id, with_for_update=True)
-        assert payment is not None
-        if result.succeeded and payment.status in ("pending", "canceled", "expired"):
-            # Money was taken: applied, or held if the invoice was paid another way meanwhile (rule 10).
-            payment.provider_ref = result.provider_ref
-            receive(session, payment, amount, payment.currency, now)
-            return payment
-        if payment.status != "pending":
-            return payment
-        payment.provider_ref = result.provider_ref
-        payment.status = "failed"
-        payment.failure_code = result.failure_code
-        payment.failure_message = result.failure_message
-        payment.updated_at = now
-        events.emit(session, "payment.failed", payment.account_id,
-                    {**_summary(payment), "failure_code": result.failure_code}, now)
-        if payment.invoice_id is not None:
-            invoice = invoices_repo.get(session, payment.invoice_id, for_update=True)
-            subscriptions.renewal_charge_failed(session, invoice, payment.id, now)
-    raise PaymentRequired(result.failure_code or "card_declined",
-                          result.failure_message or "The card was declined.",
-                          param="payment_method_id", payment_id=payment_id, invoice_id=payment.invoice_id)
+        payment, declined = record_charge(session, payment_id, request.amount, result, clock_now(session))
+    if declined:
+        raise PaymentRequired(result.failure_code or "card_declined",
+                              result.failure_message or "The card was declined.",
+                              param="payment_method_id", payment_id=payment_id, invoice_id=payment.invoice_id)
+    return payment
 
 
 def _hold(session: Session, payment: Payment | None, account_id: str | None, invoice_id: str | None,

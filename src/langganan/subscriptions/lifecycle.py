@@ -26,18 +26,23 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
 from langganan.accounts.models import Account
+from langganan.addons import repository as addons_repo
 from langganan.catalog import service as catalog_service
 from langganan.config import Settings
 from langganan.events import service as events
+from langganan.invoices import numbering
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
 from langganan.invoices.models import Invoice
 from langganan.kit.clock import wall_now
+from langganan.kit.db import TX_PREFIX, keep
 from langganan.payments import service as payments
 from langganan.payments.gateway import Gateway
 from langganan.payments.models import Payment
@@ -49,6 +54,7 @@ from langganan.subscriptions.schedule import due_by
 from langganan.subscriptions.timeline import policy_of, timeline
 
 log = logging.getLogger("langganan")
+_RENEWALS = TX_PREFIX + "renewals"
 MAX_STEPS = 200  # per subscription and claim; a year of daily notices stays far below
 
 
@@ -77,26 +83,68 @@ class Step:
         events.emit(self.session, type_, self.sub.account_id,
                     {"subscription_id": self.sub.id, "plan": self.sub.plan_code, **data}, self.when)
 
+    @property
+    def renewals(self) -> dict[tuple[str, datetime], Invoice | None]:
+        """Renewal invoices looked up or issued in this transaction, by (subscription, period start).
+        Valid while the transaction holds the subscription locked: a renewal is only issued under
+        that lock."""
+        return cast(dict[tuple[str, datetime], "Invoice | None"], self.session.info.setdefault(_RENEWALS, {}))
+
     def renewal(self) -> Invoice | None:
-        return invoices_repo.renewal_for(self.session, self.sub.id, self.sub.current_period_end)
+        """The live renewal invoice of the current period (looked up once per transaction)."""
+        key = (self.sub.id, self.sub.current_period_end)
+        if key not in self.renewals:
+            self.renewals[key] = invoices_repo.renewal_for(self.session, *key)
+        invoice = self.renewals[key]
+        if invoice is None or invoice not in self.session:  # (not in it: issued in a rolled-back savepoint)
+            return None
+        return invoice if invoice.status in ("unpaid", "paid") else None
+
+    def issued(self, invoice: Invoice) -> Invoice:
+        self.renewals[(self.sub.id, self.sub.current_period_end)] = invoice
+        return invoice
 
 
 def run_batch(session: Session, settings: Settings, gateway: Gateway, now: datetime, limit: int,
               skip: set[str], counts: Counter[str]) -> list[Charge]:
     """Work through a batch of due subscriptions, each in its own savepoint. A subscription whose
-    step fails is logged and left for the next run (`skip` keeps this run from retrying it)."""
+    step fails is logged and left for the next run (`skip` keeps this run from retrying it).
+
+    The batch's invoices are numbered, and its events inserted, together at its end (still in its
+    transaction): the month's invoice counter is then locked only for that moment, not for the
+    whole batch, so two workers do not queue on it."""
     charges: list[Charge] = []
-    for sub in repository.due(session, now, limit, skip):
-        try:
-            with session.begin_nested():
-                charge = process(session, settings, gateway, sub, now, counts)
-        except Exception:
-            log.exception("due work failed for subscription %s", sub.id)
-            skip.add(sub.id)
-            counts["failed"] += 1
-            continue
-        if charge is not None:
-            charges.append(charge)
+    numbering.defer(session)
+    events.buffer(session)
+    try:
+        subs = repository.due(session, now, limit, skip)
+        if subs:  # what each step reads, for the whole batch at once: accounts, renewals, add-ons
+            keep(session, session.scalars(select(Account).where(Account.id.in_({s.account_id for s in subs}))))
+            periods = [(s.id, s.current_period_end) for s in subs]
+            found = invoices_repo.renewals_for(session, periods)
+            keep(session, found.values())
+            session.info[_RENEWALS] = {key: found.get(key) for key in periods}
+            addons_repo.note_without_add_ons(session, [s.id for s in subs])
+        for sub in subs:
+            marks = numbering.deferred_count(session), events.buffered_count(session)
+            try:
+                with session.begin_nested():
+                    charge = process(session, settings, gateway, sub, now, counts)
+            except Exception:
+                log.exception("due work failed for subscription %s", sub.id)
+                numbering.forget_deferred_after(session, marks[0])
+                events.forget_buffered_after(session, marks[1])
+                skip.add(sub.id)
+                counts["failed"] += 1
+                continue
+            if charge is not None:
+                charges.append(charge)
+        numbers = numbering.assign_deferred(session)
+        events.release_buffer(session, numbers)
+        session.flush()
+    finally:  # after an error the caller rolls back: whatever was deferred goes with it
+        numbering.stop_deferring(session)
+        events.drop_buffer(session)
     return charges
 
 
@@ -116,7 +164,6 @@ def process(session: Session, settings: Settings, gateway: Gateway, sub: Subscri
         charge = STEPS[item.kind](Step(session, settings, gateway, sub, when))
         sub.due_cursor = max(sub.due_cursor or when, when)
         counts[item.kind] += 1
-        session.flush()
         if charge is not None:
             return charge
     raise RuntimeError(f"subscription {sub.id}: its agenda did not settle in {MAX_STEPS} steps")
@@ -227,8 +274,8 @@ def _issue_bank_renewal(s: Step) -> Invoice:
     sub = s.sub
     plan, interval = _next_plan(sub)
     grace = timedelta(days=policy_of(s.session).grace_days)
-    invoice = subscriptions.issue_renewal(s.session, s.settings, s.account, sub, s.when, plan_code=plan,
-                                          interval=interval, expires_at=sub.current_period_end + grace)
+    invoice = s.issued(subscriptions.issue_renewal(s.session, s.settings, s.account, sub, s.when, plan_code=plan,
+                                                   interval=interval, expires_at=sub.current_period_end + grace))
     if invoice.status == "unpaid":
         payments.start(s.session, s.settings, s.gateway, invoice, method="bank_transfer", payment_method_id=None,
                        bank=None, now=s.when, va_until_invoice_expires=True)
@@ -242,8 +289,9 @@ def _charge(s: Step, plan: str, interval: str) -> Charge | None:
     if invoice is None:
         policy = policy_of(s.session)
         window = timedelta(days=(policy.card_retry_days[-1] if policy.card_retry_days else 0) + 1)
-        invoice = subscriptions.issue_renewal(s.session, s.settings, s.account, sub, s.when, plan_code=plan,
-                                              interval=interval, expires_at=sub.current_period_end + window)
+        invoice = s.issued(subscriptions.issue_renewal(s.session, s.settings, s.account, sub, s.when,
+                                                       plan_code=plan, interval=interval,
+                                                       expires_at=sub.current_period_end + window))
     if invoice.status == "paid":  # nothing to pay (a 100% promotion): already rolled when it was issued
         if sub.current_period_end <= s.when:
             subscriptions.roll_renewed(s.session, sub, invoice)

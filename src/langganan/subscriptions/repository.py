@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from langganan.kit.db import held
 from langganan.kit.errors import NotFound
 from langganan.subscriptions.models import Subscription
 
@@ -18,6 +20,14 @@ def for_account(session: Session, account_id: str, *, for_update: bool = False) 
     if sub is None:
         raise NotFound("subscription", account_id)
     return sub
+
+
+def get_locked(session: Session, subscription_id: str) -> Subscription | None:
+    """The subscription, locked (no query when this transaction already holds it)."""
+    own = held(session, Subscription, subscription_id)
+    if own is not None:
+        return cast(Subscription, own)
+    return session.get(Subscription, subscription_id, with_for_update=True)
 
 
 def due(session: Session, now: datetime, limit: int, skip: Collection[str] = ()) -> Sequence[Subscription]:

@@ -349,7 +349,7 @@ def apply_paid_invoice(session: Session, invoice: Invoice, now: datetime, *, car
     `card_id`: the saved card that paid it; a plan bought with a saved card renews automatically."""
     if invoice.subscription_id is None:
         return
-    sub = session.get(Subscription, invoice.subscription_id, with_for_update=True)
+    sub = repository.get_locked(session, invoice.subscription_id)
     assert sub is not None
     account = accounts_repo.get(session, sub.account_id)
     action = invoice.action
@@ -452,7 +452,7 @@ def renewal_charge_failed(session: Session, invoice: Invoice, payment_id: str, n
     moves to Free (nothing is deleted)."""
     if invoice.subscription_id is None:
         return
-    sub = session.get(Subscription, invoice.subscription_id, with_for_update=True)
+    sub = repository.get_locked(session, invoice.subscription_id)
     if sub is None or sub.renewal_payment_id != payment_id:
         return  # a charge somebody asked for by hand: declined, nothing else changes
     account = accounts_repo.get(session, sub.account_id)

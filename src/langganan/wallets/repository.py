@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from langganan.kit.db import held
 from langganan.kit.errors import NotFound
 from langganan.wallets.models import Reservation, SpendHour, Wallet, WalletEntry
 
@@ -30,6 +31,9 @@ def for_account(session: Session, account_id: str) -> list[Wallet]:
 
 
 def get(session: Session, account_id: str, kind: str, *, for_update: bool = False) -> Wallet:
+    own = held(session, Wallet, (account_id, kind)) if for_update else None
+    if own is not None:  # locked earlier in this transaction (the due runner's charge outcomes)
+        return cast(Wallet, own)
     stmt = select(Wallet).where(Wallet.account_id == account_id, Wallet.kind == kind)
     if for_update:
         stmt = stmt.with_for_update()
