@@ -88,6 +88,6 @@ def test_parallel_groups_run_side_by_side() -> None:
     runner = GatedRunner()
     group = GroupedIngest(runner, parallel=2)
     run(_submit_while_first_runs(group, runner, [event(n) for n in range(5)]))
-    # the second event starts its own group at once, the rest wait for a free slot
-    assert runner.groups[:2] == [["e0"], ["e1"]]
-    assert sorted(e for g in runner.groups for e in g) == [f"e{n}" for n in range(5)]
+    # the second event starts its own group at once, the rest wait for a free slot and go together
+    # (the threads may record their groups in any order)
+    assert sorted(runner.groups) == [["e0"], ["e1"], ["e2", "e3", "e4"]]
