@@ -393,3 +393,40 @@ def test_clock_advance_beyond_supported_range(env: Env) -> None:
         assert_error(env.post("/v1/sandbox/clock/advance", {"to": "9999-12-31T00:00:00+00:00"}), 422,
                      "invalid_parameter", "to")
     assert env.now() == CLOCK_START
+
+
+def test_nul_character_in_a_form_body_is_refused(env: Env) -> None:
+    with unchanged(env):
+        res = env.client.post("/console/login", content=b"email=a%00b%40example.id&password=x",
+                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert_error(res, 400, "invalid_characters")
+
+
+@pytest.mark.parametrize("occurred_at", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+01:00"])
+def test_usage_occurred_at_without_a_utc_instant(env: Env, occurred_at: str) -> None:
+    acc = env.account()
+    event = {"id": "far", "account_id": acc["id"], "meter": "conversation_reply", "occurred_at": occurred_at}
+    with unchanged(env, acc["id"]):
+        assert_error(env.post("/v1/usage", event), 422, "invalid_parameter", "occurred_at")
+        assert_error(env.post("/v1/usage/batch", {"events": [event]}), 422, "invalid_parameter",
+                     "events.0.occurred_at")
+
+
+@pytest.mark.parametrize(("query", "param"), [("since=2026-01-01T00:00:00", "since"),
+                                              ("until=2026-01-01T00:00:00", "until"),
+                                              ("starting_after=" + "9" * 30, "starting_after"),
+                                              ("starting_after=%C2%B2", "starting_after")])
+def test_bad_wallet_history_query(env: Env, query: str, param: str) -> None:
+    acc = env.account()
+    with unchanged(env, acc["id"]):
+        assert_error(env.get(f"/v1/accounts/{acc['id']}/wallets/conversation/transactions?{query}"), 422,
+                     "invalid_parameter", param)
+
+
+@pytest.mark.parametrize("seconds", [0, 604_801, 10**20])
+def test_reservation_hold_length_out_of_range(env: Env, seconds: int) -> None:
+    acc = env.account()
+    with unchanged(env, acc["id"]):
+        assert_error(env.post("/v1/reservations", {"account_id": acc["id"], "meter": "conversation_reply",
+                                                   "quantity": 1, "expires_in_seconds": seconds}), 422,
+                     "invalid_parameter", "expires_in_seconds")

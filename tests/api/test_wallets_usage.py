@@ -189,3 +189,14 @@ def test_daily_spend_comes_from_the_hourly_rollup_and_matches_the_ledger(env: En
             assert rollup == ledger == sum(expected_days)
             chart = daily_spend(s, wallet, "Asia/Jakarta", now, days=3)
             assert [amount for _, amount in chart] == [0, *expected_days]
+
+
+def test_a_held_broadcast_counts_towards_the_quota_alerts(env: Env) -> None:
+    acc = env.account()
+    env.buy(acc["id"], "starter")  # 1.000 broadcasts a month
+    env.top_up(acc["id"], "broadcast", 1_000_000)
+    env.ok(env.post("/v1/reservations", {"account_id": acc["id"], "meter": "broadcast_message",
+                                         "quantity": 900}), 201)
+    alerts = [e["data"] for e in env.ok(env.get(f"/v1/events?account_id={acc['id']}&type=quota.threshold_reached"))
+              ["data"]]
+    assert [(a["quota"], a["threshold"], a["used"]) for a in alerts] == [("broadcasts", 80, 900)]

@@ -73,13 +73,14 @@ def test_groups_are_capped_and_the_rest_follow() -> None:
     assert all(isinstance(r, UsageResult) for r in results)
 
 
-def test_a_failed_group_fails_only_its_own_callers() -> None:
+def test_a_failed_group_goes_again_event_by_event_and_fails_only_the_bad_event() -> None:
     runner = GatedRunner(fail_on="e3")
     group = GroupedIngest(runner, parallel=1, max_group=2)
     results = run(_submit_while_first_runs(group, runner, [event(n) for n in range(6)]))
-    assert runner.groups == [["e0"], ["e1", "e2"], ["e3", "e4"], ["e5"]]
+    assert runner.groups == [["e0"], ["e1", "e2"], ["e3", "e4"], ["e3"], ["e4"], ["e5"]]
     failed = [i for i, r in enumerate(results) if isinstance(r, BaseException)]
-    assert failed == [3, 4]
+    assert failed == [3]
+    assert isinstance(results[4], UsageResult) and results[4].id == "e4"
     with pytest.raises(RuntimeError):
         raise results[3]  # type: ignore[misc]
 

@@ -52,17 +52,23 @@ _cache: dict[str, tuple[float, Principal]] = {}
 CACHE_SECONDS = 30.0
 
 
+def _bearer(authorization: str | None) -> str | None:
+    if not authorization or not authorization.lower().startswith("bearer "):
+        return None
+    return authorization[7:].strip() or None
+
+
 def token_from_header(authorization: str | None) -> str:
-    if not authorization or not authorization.lower().startswith("bearer ") or not authorization[7:].strip():
+    token = _bearer(authorization)
+    if token is None:
         raise Unauthorized("missing_api_key", "Send your API key as `Authorization: Bearer <key>`.")
-    return authorization[7:].strip()
+    return token
 
 
 def cached_principal(authorization: str | None) -> Principal | None:
     """The key behind a bearer token when it was seen in the last CACHE_SECONDS, else None."""
-    if not authorization or not authorization.lower().startswith("bearer "):
-        return None
-    hit = _cache.get(hash_token(authorization[7:].strip()))
+    token = _bearer(authorization)
+    hit = _cache.get(hash_token(token)) if token else None
     return hit[1] if hit is not None and hit[0] > time.monotonic() else None
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from langganan.kit.asgi import read_body, replaying, send_json
+from langganan.kit.errors import InvalidRequest
 
-_BODY = {"error": {"type": "invalid_request_error", "code": "invalid_characters",
-                   "message": "The request contains a NUL character, which no field accepts.", "param": None}}
+_REFUSED = InvalidRequest("invalid_characters", "The request contains a NUL character, which no field accepts.")
+_FORM = b"application/x-www-form-urlencoded"
 
 
 class RefuseNulMiddleware:
@@ -21,10 +22,11 @@ class RefuseNulMiddleware:
             return
         query = scope.get("query_string", b"")
         if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
-            await send_json(send, 400, _BODY)
+            await send_json(send, _REFUSED.status, _REFUSED.body())
             return
         body = await read_body(receive)
-        if b"\\u0000" in body or b"\x00" in body:
-            await send_json(send, 400, _BODY)
+        form = any(name == b"content-type" and value.startswith(_FORM) for name, value in scope["headers"])
+        if b"\\u0000" in body or b"\x00" in body or (form and b"%00" in body):
+            await send_json(send, _REFUSED.status, _REFUSED.body())
             return
         await self.app(scope, replaying(body, receive), send)

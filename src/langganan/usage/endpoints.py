@@ -23,9 +23,9 @@ REJECTION_ERRORS: dict[str, tuple[type[DomainError], str]] = {
 
 
 def rejection_error(result: UsageResult) -> DomainError:
-    code = result.code or "rejected"
-    error, param = REJECTION_ERRORS[code]
-    return error(code, result.message or "The event was rejected.", param=param)
+    assert result.code is not None and result.message is not None, "a rejection carries its code"
+    error, param = REJECTION_ERRORS[result.code]
+    return error(result.code, result.message, param=param)
 
 
 def to_usage_in(e: UsageEventIn) -> UsageIn:
@@ -47,7 +47,7 @@ def run_ingest(ctx: AppContext, items: list[UsageIn]) -> list[UsageResult]:
 
 def grouped_ingest(ctx: AppContext) -> GroupedIngest:
     """The app's group-commit writer for single events (see usage/grouping.py)."""
-    parallel = 1 if ctx.db.engine.dialect.name == "sqlite" else 2
+    parallel = 1 if ctx.db.dialect == "sqlite" else 2
     return GroupedIngest(lambda items: run_ingest(ctx, items), parallel=parallel)
 
 

@@ -9,8 +9,8 @@ arrival order, exactly as if they had come one by one: the pricing walk in `inge
 
 At most `parallel` groups are in flight per event loop (several help PostgreSQL overlap round
 trips; SQLite serialises writers anyway). A group that fails (an id raced in from another process
-and broke the unique key) is retried whole by `run`; if it still fails, every request in it gets
-the error and nothing of it was written.
+and broke the unique key) is retried whole by `run`; if it still fails, nothing of it was written and
+its events go again one by one, so an event that cannot be stored fails only its own request.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ class GroupedIngest:
         # one state per event loop: futures belong to the loop that made them
         self._states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = \
             weakref.WeakKeyDictionary()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def submit(self, event: UsageIn) -> UsageResult:
         loop = asyncio.get_running_loop()
@@ -56,21 +57,40 @@ class GroupedIngest:
     def _start(self, loop: asyncio.AbstractEventLoop, state: _LoopState) -> None:
         group, state.pending = state.pending[:self.max_group], state.pending[self.max_group:]
         state.running += 1
-        loop.create_task(self._write(loop, state, group))
+        task = loop.create_task(self._write(loop, state, group))
+        self._tasks.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(self._tasks.discard)
 
     async def _write(self, loop: asyncio.AbstractEventLoop, state: _LoopState,
                      group: list[tuple[UsageIn, asyncio.Future[UsageResult]]]) -> None:
         try:
-            results = await anyio.to_thread.run_sync(self.run, [event for event, _ in group])
-        except BaseException as exc:  # every waiter learns of it; nothing of the group was written
-            for _, future in group:
-                if not future.done():
-                    future.set_exception(exc)
-        else:
-            for (_, future), result in zip(group, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
+            await self._settle(group)
         finally:
             state.running -= 1
             if state.pending and state.running < self.parallel:
                 self._start(loop, state)
+
+    async def _settle(self, group: list[tuple[UsageIn, asyncio.Future[UsageResult]]]) -> None:
+        try:
+            results = await anyio.to_thread.run_sync(self.run, [event for event, _ in group])
+        except Exception as exc:
+            if len(group) == 1:
+                _fail(group, exc)
+                return
+            # Nothing of the group was written. Each event goes again on its own, so one that cannot be
+            # stored fails only its own request, not its neighbours'.
+            for item in group:
+                await self._settle([item])
+        except BaseException as exc:  # cancelled: every waiter learns of it
+            _fail(group, exc)
+            raise
+        else:
+            for (_, future), result in zip(group, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+
+
+def _fail(group: list[tuple[UsageIn, asyncio.Future[UsageResult]]], exc: BaseException) -> None:
+    for _, future in group:
+        if not future.done():
+            future.set_exception(exc)

@@ -82,6 +82,7 @@ def write_accepted(session: Session, touched: list[Wallet], accepted: Accepted, 
             set_committed_value(w, attr, getattr(w, attr))
     if session.get_bind().dialect.name == "postgresql":
         ev, en = accepted.events, accepted.entries
+        spend = [(w, a) for w, a in accepted.spend.items() if a]  # as add_spend: no rows for nothing spent
         counts = session.execute(_PG_WRITE, {
             "now": now, "hour": hour,
             "w_id": [w.id for w in touched], "w_balance": [w.balance for w in touched],
@@ -92,7 +93,7 @@ def write_accepted(session: Session, touched: list[Wallet], accepted: Accepted, 
             "e_hash": [e["body_hash"] for e in ev], "e_occurred": [e["occurred_at"] for e in ev],
             "x_wallet": [x["wallet_id"] for x in en], "x_amount": [x["amount"] for x in en],
             "x_granted": [x["granted_amount"] for x in en],
-            "s_wallet": list(accepted.spend), "s_amount": list(accepted.spend.values()),
+            "s_wallet": [w for w, a in spend], "s_amount": [a for _, a in spend],
         }).one()
         if tuple(counts) != (len(touched), len(ev), len(en)):
             raise AssertionError(f"usage write stored {tuple(counts)} rows, expected "

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
+from datetime import UTC, datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 
 class UsageEventIn(BaseModel):
@@ -11,6 +13,18 @@ class UsageEventIn(BaseModel):
     quantity: StrictInt = Field(default=1, ge=1, le=1_000_000)
     occurred_at: AwareDatetime | None = Field(
         default=None, description="When the message was sent, with a UTC offset; recorded, not used for pricing")
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _storable(cls, value: datetime | None) -> datetime | None:
+        """Stored in UTC: an instant that has none (year 1 or 9999 at the edge of an offset) is refused here.
+        The value itself is kept as sent (the duplicate check hashes it as sent)."""
+        if value is not None:
+            try:
+                value.astimezone(UTC)
+            except OverflowError:
+                raise ValueError("occurred_at is out of range") from None
+        return value
 
 
 class UsageBatchIn(BaseModel):

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
@@ -13,7 +15,7 @@ from langganan.kit.errors import Unprocessable
 from langganan.kit.web import AnyKey, Ctx, Limit
 from langganan.notifications import alerts
 from langganan.payments.endpoints import checkout
-from langganan.wallets import repository, reservations, service, topups
+from langganan.wallets import repository, reservations, topups
 from langganan.wallets.schemas import (
     CaptureIn,
     EntryList,
@@ -29,6 +31,7 @@ from langganan.wallets.schemas import (
 )
 
 router = APIRouter(prefix="/v1", tags=["wallets"])
+ENTRY_ID = re.compile(r"[0-9]{1,18}")  # ledger ids are 64-bit integers
 
 
 @router.get("/accounts/{account_id}/wallets", response_model=WalletList)
@@ -54,12 +57,12 @@ def put_wallet(account_id: str, kind: str, body: WalletSettingsIn, ctx: Ctx, _: 
 def list_entries(account_id: str, kind: str, ctx: Ctx, _: AnyKey,
                  type: Annotated[str | None, Query(description="usage, top_up, grant, expiry, reservation, "
                                                    "adjustment")] = None,
-                 since: datetime | None = None, until: datetime | None = None, limit: Limit = 20,
+                 since: AwareDatetime | None = None, until: AwareDatetime | None = None, limit: Limit = 20,
                  starting_after: Annotated[str | None, Query(description="an entry id")] = None) -> EntryList:
     if type is not None and type not in repository.ENTRY_FILTERS:
         raise Unprocessable("invalid_parameter", f"type must be one of {', '.join(repository.ENTRY_FILTERS)}.",
                             param="type")
-    if starting_after is not None and not starting_after.isdigit():
+    if starting_after is not None and not ENTRY_ID.fullmatch(starting_after):
         raise Unprocessable("invalid_parameter", "starting_after must be an entry id.", param="starting_after")
     with ctx.unit() as (s, _now):
         wallet = repository.get(s, account_id, kind)
@@ -72,8 +75,6 @@ def list_entries(account_id: str, kind: str, ctx: Ctx, _: AnyKey,
 @router.post("/accounts/{account_id}/top-ups", response_model=InvoiceOut, status_code=201,
              summary="Top up a wallet: an invoice; the wallet is credited when it is paid")
 def top_up(account_id: str, body: TopUpRequest, ctx: Ctx, _: AnyKey) -> InvoiceOut | None:
-    service.check_top_up(body.wallet, body.amount)
-
     def build(s: Session, now: datetime) -> Invoice:
         return topups.issue(s, ctx.settings, accounts_repo.get(s, account_id), body.wallet, body.amount, now)
 

@@ -12,7 +12,7 @@ from langganan.kit.db import held
 from langganan.kit.errors import NotFound
 from langganan.wallets.models import Reservation, SpendHour, Wallet, WalletEntry
 
-# Ledger entry types that count as spending, with the sign that makes spending positive.
+# Ledger entry types that count as spending (their negated amount is what was spent).
 SPEND_TYPES = ("usage", "hold", "release", "capture")
 
 

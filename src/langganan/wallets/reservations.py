@@ -16,6 +16,7 @@ from langganan.catalog import service as catalog_service
 from langganan.events import service as events
 from langganan.kit.errors import Conflict, NotFound, PaymentRequired, Unprocessable
 from langganan.kit.ids import new_id
+from langganan.notifications import alerts
 from langganan.subscriptions.models import Subscription
 from langganan.usage.service import BROADCAST_METER, broadcast_limit
 from langganan.wallets import repository
@@ -33,10 +34,10 @@ def hold(session: Session, account_id: str, meter_code: str, quantity: int, expi
         raise NotFound("meter", meter_code, param="meter")
     if quantity < 1:
         raise Unprocessable("invalid_quantity", "Quantity must be at least 1.", param="quantity")
-    ttl = DEFAULT_HOLD if expires_in is None else timedelta(seconds=expires_in)
-    if not timedelta(seconds=1) <= ttl <= MAX_HOLD:
+    if expires_in is not None and not 1 <= expires_in <= MAX_HOLD.total_seconds():
         raise Unprocessable("invalid_parameter", "expires_in_seconds must be between 1 and 604800.",
                             param="expires_in_seconds")
+    ttl = DEFAULT_HOLD if expires_in is None else timedelta(seconds=expires_in)
     sub = None
     if meter.code == BROADCAST_METER:
         sub = session.scalar(select(Subscription).where(Subscription.account_id == account_id).with_for_update())
@@ -61,6 +62,7 @@ def hold(session: Session, account_id: str, meter_code: str, quantity: int, expi
                    reference=res.id)
     wallet.reserved += amount
     if sub is not None:
+        alerts.watch(session, now, subs=(sub,))  # a held broadcast uses quota: its alerts fire as usage's do
         sub.broadcasts_used += quantity
     session.flush()
     events.emit(session, "reservation.held", account_id, {"reservation_id": res.id, "amount": amount}, now)
@@ -68,6 +70,12 @@ def hold(session: Session, account_id: str, meter_code: str, quantity: int, expi
 
 
 def _close(session: Session, res: Reservation, captured: int, status: str, at: datetime) -> None:
+    sub = None
+    if res.meter == BROADCAST_METER and captured < res.quantity:
+        # the subscription before the wallet, in the order ingest and hold lock them (no deadlock), and
+        # locked, so a concurrent ingest's quota count is not overwritten
+        sub = session.scalar(select(Subscription).where(Subscription.account_id == res.account_id)
+                             .with_for_update())
     wallet = session.get(Wallet, res.wallet_id, with_for_update=True)
     assert wallet is not None
     captured_amount = res.unit_price * captured
@@ -78,19 +86,14 @@ def _close(session: Session, res: Reservation, captured: int, status: str, at: d
     if back:
         grant_still_open = (res.grant_expires_at is not None and wallet.granted_expires_at == res.grant_expires_at
                             and res.grant_expires_at > at)
+        wallets.record(session, wallet, "release", back, at, granted=back_granted, meter=res.meter,
+                       quantity=res.quantity - captured, reference=res.id)
         if back_granted and not grant_still_open:
             # The window the granted part belonged to has ended: it comes back and expires at once.
-            wallets.record(session, wallet, "release", back, at, granted=back_granted, meter=res.meter,
-                           quantity=res.quantity - captured, reference=res.id)
             wallets.record(session, wallet, "expiry", -back_granted, at, granted=-back_granted, reference=res.id)
-        else:
-            wallets.record(session, wallet, "release", back, at, granted=back_granted, meter=res.meter,
-                           quantity=res.quantity - captured, reference=res.id)
     wallet.reserved -= res.amount
-    if res.meter == BROADCAST_METER and captured < res.quantity:
-        sub = session.scalar(select(Subscription).where(Subscription.account_id == res.account_id))
-        if sub is not None and sub.allotment_start is not None and res.created_at >= sub.allotment_start:
-            sub.broadcasts_used = max(0, sub.broadcasts_used - (res.quantity - captured))
+    if sub is not None and sub.allotment_start is not None and res.created_at >= sub.allotment_start:
+        sub.broadcasts_used = max(0, sub.broadcasts_used - (res.quantity - captured))
     res.captured_quantity, res.status, res.closed_at = captured, status, at
     events.emit(session, f"reservation.{status}", res.account_id,
                 {"reservation_id": res.id, "captured_quantity": captured, "released_amount": back}, at)

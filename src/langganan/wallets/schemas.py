@@ -62,7 +62,8 @@ class ReservationIn(BaseModel):
     account_id: str
     meter: str
     quantity: StrictInt = Field(ge=1, le=10_000_000)
-    expires_in_seconds: StrictInt | None = None
+    expires_in_seconds: StrictInt | None = Field(default=None, ge=1, le=604_800,
+                                                  description="How long the hold lasts, 1 s to 7 days (default 24 h)")
 
 
 class CaptureIn(BaseModel):
