@@ -167,3 +167,16 @@ def test_a_renewal_charge_whose_worker_died_is_charged_again_with_the_same_key(e
     assert run_due(runner).total == 0 and len(calls) == 1
     runner.db.dispose()
     env.assert_books()
+
+
+def test_a_row_claimed_with_nothing_due_leaves_with_its_real_next_date(env: Env) -> None:
+    acc = env.account()
+    with env.db.transaction() as s:
+        sub = s.scalars(select(Subscription).where(Subscription.account_id == acc["id"])).one()
+        real_next = sub.next_due_at
+        s.execute(text("UPDATE subscriptions SET next_due_at = :at WHERE id = :id"),
+                  {"at": sub.current_period_start, "id": sub.id})  # stale, as after an upgrade
+    env.advance(hours=1)
+    with env.db.transaction() as s:
+        assert s.scalars(select(Subscription.next_due_at).where(Subscription.account_id == acc["id"])).one() \
+            == real_next

@@ -2,14 +2,45 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, text
 
+from langganan.accounts import service as accounts
+from langganan.app import prepare
 from langganan.kit.db import Database
+from langganan.kit.migrate import alembic_config, upgrade
 from langganan.models import metadata
+from tests.conftest import CLOCK_START, make_settings
 
 
 def test_migrations_match_the_models(database: Database) -> None:
     with database.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
+
+
+def test_subscriptions_from_before_the_lifecycle_migration_are_due_at_once_without_late_notices(
+        tmp_path: Path) -> None:
+    """A database that ran under migration 0004 (no due columns yet) is upgraded: each subscription is due
+    at once (next_due_at = its period start) and notices before the upgrade count as sent (due_cursor =
+    the engine clock's now), so the runner's first look issues what is due without late reminders."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    db = Database(url)
+    prepare(make_settings(db), db)  # the clock is frozen at CLOCK_START
+    with db.transaction() as s:
+        account = accounts.create(s, accounts.NewAccount(name="Lama", email="lama@example.id"), CLOCK_START)
+        account_id = account.id
+    db.dispose()
+    command.downgrade(alembic_config(url), "0004")
+    upgrade(url)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT current_period_start, next_due_at, due_cursor FROM subscriptions "
+                                "WHERE account_id = :a"), {"a": account_id}).one()
+    engine.dispose()
+    assert row.next_due_at == row.current_period_start
+    assert str(row.due_cursor).startswith(CLOCK_START.strftime("%Y-%m-%d %H:%M:%S"))

@@ -50,7 +50,7 @@ from langganan.promotions import service as promotions
 from langganan.subscriptions import repository
 from langganan.subscriptions import service as subscriptions
 from langganan.subscriptions.models import Subscription
-from langganan.subscriptions.schedule import due_by
+from langganan.subscriptions.schedule import due_by, next_due
 from langganan.subscriptions.timeline import policy_of, timeline
 
 log = logging.getLogger("langganan")
@@ -154,8 +154,12 @@ def process(session: Session, settings: Settings, gateway: Gateway, sub: Subscri
     decides what comes next."""
     policy = policy_of(session)
     for _ in range(MAX_STEPS):
-        items = due_by(timeline(session, sub), policy, now)
+        line = timeline(session, sub)
+        items = due_by(line, policy, now)
         if not items:
+            # a row claimed with nothing due (a stale next_due_at, e.g. after an upgrade) leaves with its
+            # real next date, so it is not claimed again on every run
+            sub.next_due_at = next_due(line, policy)
             return None
         item = items[0]
         # An item overdue when the subscription last changed (auto-renew switched off late, say)

@@ -6,6 +6,7 @@ Create Date: 2026-11-22
 """
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from alembic import op
@@ -68,9 +69,22 @@ def upgrade() -> None:
         batch_op.create_foreign_key('fk_subscriptions_payment_method_id', 'payment_methods', ['payment_method_id'], ['id'])
         batch_op.create_foreign_key('fk_subscriptions_promotion_redemption_id', 'promotion_redemptions', ['promotion_redemption_id'], ['id'])
 
-    # Existing subscriptions: the runner looks at each one at its period end (or now, if past) and
-    # from then on keeps next_due_at itself.
-    op.execute("UPDATE subscriptions SET next_due_at = current_period_end, due_cursor = current_period_start")
+    # Existing subscriptions are due at once: the runner's first look issues what is due by now (a
+    # renewal invoice inside its lead time, say) and sets next_due_at from their agenda. Notices that
+    # fell due before this upgrade count as sent (due_cursor = the engine clock's now), so nobody gets a
+    # late "3 days left" reminder.
+    bind = op.get_bind()
+    clock = bind.execute(sa.text("SELECT offset_seconds, frozen_at FROM engine_clock WHERE id = 1")).first()
+    now = datetime.now(UTC)
+    if clock is not None and clock.frozen_at is not None:
+        frozen = clock.frozen_at if isinstance(clock.frozen_at, datetime) else datetime.fromisoformat(clock.frozen_at)
+        now = frozen if frozen.tzinfo else frozen.replace(tzinfo=UTC)
+    elif clock is not None:
+        now += timedelta(seconds=clock.offset_seconds or 0)
+    subscriptions = sa.table("subscriptions", sa.column("next_due_at", langganan.kit.db.UTCDateTime(timezone=True)),
+                             sa.column("due_cursor", langganan.kit.db.UTCDateTime(timezone=True)),
+                             sa.column("current_period_start", langganan.kit.db.UTCDateTime(timezone=True)))
+    op.execute(subscriptions.update().values(next_due_at=subscriptions.c.current_period_start, due_cursor=now))
 
 
 def downgrade() -> None:
