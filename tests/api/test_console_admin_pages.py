@@ -135,6 +135,7 @@ def test_promotions_are_created_with_the_apis_validation_and_list_their_redempti
 def test_webhook_secret_is_shown_once_and_deliveries_show_each_attempt(env: Env) -> None:
     client, csrf = ops(env)
     for form, text in (({"url": "ftp://x", "events": "*"}, "Use an absolute http:// or https:// URL."),
+                       ({"url": "http://[abc/", "events": "*"}, "Use an absolute http:// or https:// URL."),
                        ({"url": "https://hooks.example.id", "events": ""}, "Name event types"),
                        ({"url": "https://hooks.example.id", "events": "Invoice Paid"}, "Name event types"),
                        ({"url": "https://hooks.example.id", "events": "*", "description": "d" * 201}, "description")):
