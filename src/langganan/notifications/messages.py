@@ -105,8 +105,9 @@ def has_email(event_type: str) -> bool:
     return all(f"{_block(event_type)}__body" in _templates(loc)[0].blocks for loc in LOCALES)
 
 
-def render(event_type: str, locale: str, values: dict[str, Any]) -> Message:
-    """Render an event's message; a type without its own blocks gets the generic title and summary."""
+def render(event_type: str, locale: str, values: dict[str, Any], *, generic: bool = False) -> Message:
+    """Render an event's message; a type without its own blocks (or `generic`) gets the generic title
+    and summary, and no email."""
     locale = locale if locale in LOCALES else "id"
     template, macros = _templates(locale)
     values = {**values, "event_type": event_type, "locale": locale}
@@ -118,7 +119,7 @@ def render(event_type: str, locale: str, values: dict[str, Any]) -> Message:
             return None
         return "".join(block(template.new_context(values))).strip()
 
-    key = _block(event_type)
+    key = "_default" if generic else _block(event_type)
     subject = part(f"{key}__subject")
     summary = part(f"{key}__summary")
     if subject is None or summary is None:
@@ -161,5 +162,5 @@ def message_for(session: Session, event: Event, account: Account) -> Message:
         return render(event.type, account.locale, context_for(session, event, account))
     except Exception:
         log.exception("rendering %s (%s) failed; sending the generic message", event.type, event.id)
-        return render("_unrendered", account.locale, {"account": account, "currency": account.currency,
-                                                      "timezone": account.timezone})
+        return render(event.type, account.locale, {"account": account, "currency": account.currency,
+                                                   "timezone": account.timezone}, generic=True)
