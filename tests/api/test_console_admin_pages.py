@@ -5,6 +5,7 @@ a refused form changes nothing, the form validates like the API, a webhook secre
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -244,3 +245,18 @@ def test_an_amount_off_promotion_note_is_in_rupiah(env: Env) -> None:
     acc = env.account(locale="en")
     env.ok(env.post(f"/v1/accounts/{acc['id']}/promotions", {"code": "FLAT50K"}), 201)
     assert "Rp50.000 off until 15 Apr 2026 (FLAT50K)" in portal_visitor(env, acc["id"]).client.get("/portal").text
+
+
+def test_the_console_clock_advances_like_the_api_within_the_same_10_year_cap(env: Env) -> None:
+    client, csrf = ops(env)
+    start = env.now()
+    for form in ({"days": "3660", "hours": "87840"}, {"days": "3660", "hours": "1"}, {"days": "3661"},
+                 {"hours": "87841"}, {"days": "0", "hours": "0"}, {"days": "-1"}, {"days": "1.5"},
+                 {"days": "99999999999999999999"}, {"days": "9" * 5000}):
+        r = client.post("/console/clock", data={**form, "csrf_token": csrf}, follow_redirects=False)
+        assert r.status_code == 422, (form, r.status_code)
+        assert env.now() == start, form
+    r = client.post("/console/clock", data={"days": "2", "hours": "3", "csrf_token": csrf}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/console/clock?msg=")
+    assert env.now() == start + timedelta(days=2, hours=3)
+    assert "Clock advanced" in client.get(r.headers["location"]).text
