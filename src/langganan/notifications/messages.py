@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
 from jinja2 import ChainableUndefined, Environment, FileSystemLoader, Template, pass_context
 from jinja2.runtime import Context
 from sqlalchemy.orm import Session
@@ -25,13 +24,12 @@ from langganan.accounts.models import Account
 from langganan.catalog import service as catalog_service
 from langganan.events.models import Event
 from langganan.invoices.models import Invoice
+from langganan.kit.locales import LOCALES, format_when
 from langganan.kit.money import format_money
 from langganan.notifications import repository
 from langganan.payments.models import Payment
 
 log = logging.getLogger("langganan.notifications")
-LOCALES = ("id", "en")
-BABEL_LOCALE = {"id": "id_ID", "en": "en_GB"}
 WALLET_NAMES = {"en": {"conversation": "conversation", "broadcast": "broadcast"},
                 "id": {"conversation": "percakapan", "broadcast": "broadcast"}}
 QUOTA_NAMES = {"en": {"users": "users", "contacts": "contacts", "broadcasts": "broadcast messages this month"},
@@ -69,7 +67,7 @@ def _format(ctx: Context, value: Any, pattern: str, zone: bool) -> str:
     if dt is None:
         return ""
     local = dt.astimezone(ZoneInfo(ctx["timezone"]))
-    text = str(format_datetime(local, pattern, locale=BABEL_LOCALE[ctx["locale"]]))
+    text = format_when(local, ctx["timezone"], ctx["locale"], pattern)
     return f"{text} {local.tzname()}" if zone else text
 
 
@@ -98,11 +96,6 @@ def _templates(locale: str) -> tuple[Template, Template]:
 
 def _block(name: str) -> str:
     return name.replace(".", "_")
-
-
-def has_email(event_type: str) -> bool:
-    """Event types with an email template (in every locale)."""
-    return all(f"{_block(event_type)}__body" in _templates(loc)[0].blocks for loc in LOCALES)
 
 
 def render(event_type: str, locale: str, values: dict[str, Any], *, generic: bool = False) -> Message:
