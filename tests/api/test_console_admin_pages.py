@@ -205,12 +205,17 @@ def test_the_feed_marks_items_read_and_the_header_counts_unread(env: Env) -> Non
                        follow_redirects=False)
     assert r.status_code == 303
     assert env.ok(env.get(f"/v1/accounts/{a['id']}/notifications?unread=true"))["data"].__len__() == len(feed_a) - 1
+    read_alone = env.ok(env.get(f"/v1/accounts/{a['id']}/notifications"))["data"][-1]
+    assert read_alone["id"] == feed_a[-1]["id"] and read_alone["read_at"]
+    env.advance(hours=1)
     r = va.client.post("/portal/notifications/read", data={"csrf_token": va.csrf})
     assert r.status_code == 200 and "Notifications marked read." in r.text and 'class="unread"' not in r.text
     assert 'data-testid="unread-count"' not in r.text and "All caught up." in r.text
     read = env.ok(env.get(f"/v1/accounts/{a['id']}/notifications"))["data"]
     assert all(n["read_at"] for n in read)
     first_read = {n["id"]: n["read_at"] for n in read}
+    assert first_read[read_alone["id"]] == read_alone["read_at"]  # read before: keeps its first time
+    assert len(set(first_read.values())) == 2
     env.advance(hours=1)
     va.client.post("/portal/notifications/read", data={"csrf_token": va.csrf})  # again: nothing changes
     assert {n["id"]: n["read_at"] for n in env.ok(env.get(f"/v1/accounts/{a['id']}/notifications"))["data"]} \

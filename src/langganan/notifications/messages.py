@@ -24,10 +24,13 @@ from langganan.accounts.models import Account
 from langganan.catalog import service as catalog_service
 from langganan.events.models import Event
 from langganan.invoices.models import Invoice
+from langganan.kit.errors import NotFound
 from langganan.kit.locales import LOCALES, format_when
 from langganan.kit.money import format_money
 from langganan.notifications import repository
 from langganan.payments.models import Payment
+from langganan.subscriptions import repository as subs_repo
+from langganan.subscriptions.models import Subscription
 
 log = logging.getLogger("langganan.notifications")
 WALLET_NAMES = {"en": {"conversation": "conversation", "broadcast": "broadcast"},
@@ -134,7 +137,10 @@ def context_for(session: Session, event: Event, account: Account) -> dict[str, A
         payment = session.get(Payment, data["payment_id"])
     elif invoice is not None:
         payment = repository.latest_virtual_account(session, invoice.id)
-    sub = repository.subscription_of(session, account.id)
+    try:
+        sub: Subscription | None = subs_repo.for_account(session, account.id)
+    except NotFound:
+        sub = None
     plan = None
     if sub is not None:
         plan = catalog_service.get(session, sub.catalog_version_id).plans[sub.plan_code].name
