@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -184,34 +184,27 @@ def clock_show() -> None:
 def clock_advance(days: Annotated[int, typer.Option(min=0)] = 0, hours: Annotated[int, typer.Option(min=0)] = 0,
                   to: Annotated[str | None, typer.Option(help="RFC 3339 instant")] = None) -> None:
     """Move the sandbox engine clock forward and run everything that falls due."""
-    from langganan.due import run_due
     from langganan.kit.clock import DatabaseClock
     from langganan.kit.errors import DomainError
-    from langganan.notifications.worker import run_notifications
+    from langganan.sandbox.clock import advance
 
+    try:
+        target = datetime.fromisoformat(to) if to else None
+    except ValueError as exc:
+        raise typer.BadParameter(f"{to!r} is not an RFC 3339 instant", param_hint="--to") from exc
     ctx = _context()
-    db, clock = ctx.db, ctx.clock
-    if not isinstance(clock, DatabaseClock):
+    if not isinstance(ctx.clock, DatabaseClock):
         console.print("[red]the clock can only be advanced in sandbox mode[/red]")
         raise typer.Exit(2)
     try:
-        with db.transaction() as s:
-            now = clock.now(s)
-            target = datetime.fromisoformat(to) if to else now + timedelta(days=days, hours=hours)
-            if target.tzinfo is None:
-                raise typer.BadParameter("--to needs a UTC offset")
-            clock.advance_to(s, target)
+        done = advance(ctx, days=days, hours=hours, to=target)
     except DomainError as exc:
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(2) from exc
-    report = run_due(ctx)
-    try:
-        run_notifications(db, ctx.courier)
     finally:
         ctx.courier.close()
-    with db.transaction() as s:
-        console.print(json.dumps({"now": clock.now(s).isoformat(), "invoices_expired": report.invoices_expired,
-                                  "periods_rolled": report.periods_rolled}))
+    console.print(json.dumps({"now": done.now.isoformat(), "invoices_expired": done.invoices_expired,
+                              "periods_rolled": done.periods_rolled}))
 
 
 @staff_app.command("create")

@@ -251,6 +251,10 @@ def test_bank_transfer_amount_must_be_a_positive_integer(env: Env, amount: Any) 
     ({}, "missing_parameter", ANY),
     ({"to": "2026-02-01T00:00:00"}, "invalid_parameter", "to"),
     ({"weeks": 1}, "unknown_parameter", "weeks"),
+    ({"days": 3661}, "invalid_parameter", "days"),
+    ({"hours": 87841}, "invalid_parameter", "hours"),
+    ({"days": 3660, "hours": 1}, "invalid_parameter", "days"),  # over 10 years together: names what was given
+    ({"hours": 87840, "days": 1}, "invalid_parameter", "days"),
 ])
 def test_bad_clock_advance(env: Env, body: dict[str, Any], code: str, param: Any) -> None:
     with unchanged(env):

@@ -5,6 +5,7 @@ a refused form changes nothing, the form validates like the API, a webhook secre
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -135,6 +136,7 @@ def test_promotions_are_created_with_the_apis_validation_and_list_their_redempti
 def test_webhook_secret_is_shown_once_and_deliveries_show_each_attempt(env: Env) -> None:
     client, csrf = ops(env)
     for form, text in (({"url": "ftp://x", "events": "*"}, "Use an absolute http:// or https:// URL."),
+                       ({"url": "http://[abc/", "events": "*"}, "Use an absolute http:// or https:// URL."),
                        ({"url": "https://hooks.example.id", "events": ""}, "Name event types"),
                        ({"url": "https://hooks.example.id", "events": "Invoice Paid"}, "Name event types"),
                        ({"url": "https://hooks.example.id", "events": "*", "description": "d" * 201}, "description")):
@@ -203,12 +205,17 @@ def test_the_feed_marks_items_read_and_the_header_counts_unread(env: Env) -> Non
                        follow_redirects=False)
     assert r.status_code == 303
     assert env.ok(env.get(f"/v1/accounts/{a['id']}/notifications?unread=true"))["data"].__len__() == len(feed_a) - 1
+    read_alone = env.ok(env.get(f"/v1/accounts/{a['id']}/notifications"))["data"][-1]
+    assert read_alone["id"] == feed_a[-1]["id"] and read_alone["read_at"]
+    env.advance(hours=1)
     r = va.client.post("/portal/notifications/read", data={"csrf_token": va.csrf})
     assert r.status_code == 200 and "Notifications marked read." in r.text and 'class="unread"' not in r.text
     assert 'data-testid="unread-count"' not in r.text and "All caught up." in r.text
     read = env.ok(env.get(f"/v1/accounts/{a['id']}/notifications"))["data"]
     assert all(n["read_at"] for n in read)
     first_read = {n["id"]: n["read_at"] for n in read}
+    assert first_read[read_alone["id"]] == read_alone["read_at"]  # read before: keeps its first time
+    assert len(set(first_read.values())) == 2
     env.advance(hours=1)
     va.client.post("/portal/notifications/read", data={"csrf_token": va.csrf})  # again: nothing changes
     assert {n["id"]: n["read_at"] for n in env.ok(env.get(f"/v1/accounts/{a['id']}/notifications"))["data"]} \
@@ -243,3 +250,18 @@ def test_an_amount_off_promotion_note_is_in_rupiah(env: Env) -> None:
     acc = env.account(locale="en")
     env.ok(env.post(f"/v1/accounts/{acc['id']}/promotions", {"code": "FLAT50K"}), 201)
     assert "Rp50.000 off until 15 Apr 2026 (FLAT50K)" in portal_visitor(env, acc["id"]).client.get("/portal").text
+
+
+def test_the_console_clock_advances_like_the_api_within_the_same_10_year_cap(env: Env) -> None:
+    client, csrf = ops(env)
+    start = env.now()
+    for form in ({"days": "3660", "hours": "87840"}, {"days": "3660", "hours": "1"}, {"days": "3661"},
+                 {"hours": "87841"}, {"days": "0", "hours": "0"}, {"days": "-1"}, {"days": "1.5"},
+                 {"days": "99999999999999999999"}, {"days": "9" * 5000}):
+        r = client.post("/console/clock", data={**form, "csrf_token": csrf}, follow_redirects=False)
+        assert r.status_code == 422, (form, r.status_code)
+        assert env.now() == start, form
+    r = client.post("/console/clock", data={"days": "2", "hours": "3", "csrf_token": csrf}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/console/clock?msg=")
+    assert env.now() == start + timedelta(days=2, hours=3)
+    assert "Clock advanced" in client.get(r.headers["location"]).text

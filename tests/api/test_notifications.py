@@ -127,6 +127,25 @@ def test_the_in_app_feed_lists_titles_in_the_account_locale_and_marks_them_read(
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "account_not_found"
 
 
+@pytest.mark.parametrize(("locale", "title", "summary"), [
+    ("en", "Account activity: promotion.ending", "promotion.ending was recorded on your account."),
+    ("id", "Aktivitas akun: promotion.ending", "promotion.ending tercatat pada akun Anda."),
+])
+def test_a_message_that_fails_to_render_falls_back_to_the_generic_one_naming_the_event(
+        env: Env, locale: str, title: str, summary: str) -> None:
+    from langganan.events import service as events
+
+    acc = env.account(locale=locale)
+    with env.db.transaction() as s:  # a date the account's time zone cannot hold: the template fails
+        events.emit(s, "promotion.ending", acc["id"], {"code": "SPRING20", "ends_at": "0001-01-01T00:00:00+05:00"},
+                    env.now())
+    deliver(env)
+    feed = env.ok(env.get(f"/v1/accounts/{acc['id']}/notifications?limit=100"))["data"]
+    (item,) = [n for n in feed if n["type"] == "promotion.ending"]
+    assert (item["title"], item["body"]) == (title, summary)
+    assert "_unrendered" not in str(feed)
+
+
 def _use(env: Env, account_id: str, quantity: int, meter: str = "conversation_reply") -> dict[str, Any]:
     import os
 

@@ -59,6 +59,10 @@ def test_endpoints_are_admin_only_and_validated(env: Env) -> None:
     url = "https://example.id/h"
     for body, code, param in (({"url": "ftp://example.id/h", "events": ["*"]}, "invalid_url", "url"),
                               ({"url": "https://", "events": ["*"]}, "invalid_url", "url"),
+                              ({"url": "http://[abc/", "events": ["*"]}, "invalid_url", "url"),
+                              ({"url": "http://[abc]/h", "events": ["*"]}, "invalid_url", "url"),
+                              ({"url": "https://example.id:99999/h", "events": ["*"]}, "invalid_url", "url"),
+                              ({"url": "https://example.id:port/h", "events": ["*"]}, "invalid_url", "url"),
                               ({"url": url, "events": []}, "invalid_events", "events"),
                               ({"url": url, "events": ["Invoice Paid"]}, "invalid_events", "events")):
         bad = env.post("/v1/webhook-endpoints", body)

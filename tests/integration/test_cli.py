@@ -45,6 +45,13 @@ def test_migrate_keys_catalog_and_clock(cli_env: Database, tmp_path: Path) -> No
     assert moved.exit_code == 0 and '"now": "2026-02-15T03:00:00+00:00"' in moved.output
     back = runner.invoke(app, ["clock", "advance", "--to", "2026-01-01T00:00:00+00:00"])
     assert back.exit_code == 2
+    for args in (["--days", "3661"], ["--days", "3660", "--hours", "1"], ["--hours", "87841"],
+                 ["--days", "999999999"], ["--to", "9999-12-31T00:00:00+00:00"], ["--to", "next tuesday"],
+                 ["--to", "2027-01-01T00:00:00"], []):
+        refused = runner.invoke(app, ["clock", "advance", *args])
+        assert refused.exit_code == 2 and "Traceback" not in refused.output, (args, refused.output)
+    assert runner.invoke(app, ["clock", "show"]).output.strip() == "2026-02-15T03:00:00+00:00"  # never moved
+    assert "10 years" in runner.invoke(app, ["clock", "advance", "--days", "3660", "--hours", "1"]).output
 
 
 def test_staff_create_stores_a_slow_hash_and_refuses_bad_input(cli_env: Database) -> None:

@@ -15,11 +15,11 @@ from langganan.catalog import service as catalog_service
 from langganan.events import service as events
 from langganan.kit.errors import Conflict, Unprocessable
 from langganan.kit.ids import new_id
+from langganan.kit.locales import LOCALES
 from langganan.subscriptions import service as subscriptions
 from langganan.wallets import service as wallets
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-LOCALES = ("id", "en")
 
 
 @dataclass

@@ -12,6 +12,7 @@ from langganan.accounts.models import Account
 from langganan.addons import service as addons
 from langganan.kit.errors import Unprocessable
 from langganan.subscriptions import repository as subs_repo
+from langganan.subscriptions.models import Subscription
 from langganan.subscriptions.service import plan_of
 
 
@@ -25,8 +26,12 @@ class Limit:
         return max(0, self.limit - self.used)
 
 
-def limits_for(session: Session, account: Account) -> tuple[str, dict[str, bool], dict[str, Limit], datetime | None]:
-    sub = subs_repo.for_account(session, account.id)
+def limits_for(session: Session, account: Account, sub: Subscription | None = None,
+               ) -> tuple[str, dict[str, bool], dict[str, Limit], datetime | None]:
+    """The plan's code and features, each limit with its use, and when the broadcast quota resets.
+    `sub` is the account's subscription when the caller already holds it."""
+    if sub is None:
+        sub = subs_repo.for_account(session, account.id)
     plan = plan_of(session, sub)
     extra = addons.extra_limits(session, sub)
     total = {name: value + extra.get(name, 0) for name, value in plan.limits.items()}

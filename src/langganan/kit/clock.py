@@ -13,6 +13,8 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+MAX_ADVANCE = timedelta(days=3660)  # the sandbox clock moves at most about 10 years in one step
+
 
 def wall_now() -> datetime:
     return datetime.now(UTC)
@@ -43,7 +45,10 @@ class DatabaseClock:
             return row.frozen_at
         return wall_now() + timedelta(seconds=row.offset_seconds)
 
-    def advance_to(self, session: Session, target: datetime) -> datetime:
+    def advance_to(self, session: Session, target: datetime, *, param: str = "to") -> datetime:
+        """Move the clock to `target`: never backwards, at most MAX_ADVANCE ahead. `param` names the
+        caller's input in the error."""
+        from langganan.kit.errors import Conflict, Unprocessable
         from langganan.kit.models import EngineClock
 
         row = session.get(EngineClock, 1, with_for_update=True)
@@ -53,9 +58,9 @@ class DatabaseClock:
             session.flush()
         current = row.frozen_at or wall_now() + timedelta(seconds=row.offset_seconds)
         if target < current:
-            from langganan.kit.errors import Conflict
-
-            raise Conflict("clock_backwards", "The engine clock never moves backwards.", param="to")
+            raise Conflict("clock_backwards", "The engine clock never moves backwards.", param=param)
+        if target - current > MAX_ADVANCE:
+            raise Unprocessable("invalid_parameter", "The clock moves at most 10 years in one step.", param=param)
         if row.frozen_at is not None:
             row.frozen_at = target
         else:

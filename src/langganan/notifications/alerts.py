@@ -18,11 +18,11 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from langganan.accounts.models import Account
-from langganan.catalog import service as catalog_service
 from langganan.config import DEFAULT_LOW_BALANCE, Settings
 from langganan.events import service as events
 from langganan.notifications import repository, rules
 from langganan.notifications.models import QuotaAlert
+from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions.models import Subscription
 from langganan.wallets.models import Wallet
 
@@ -96,13 +96,12 @@ def counts_changed(session: Session, account: Account, users_before: int, contac
         return
     from langganan.entitlements.service import limits_for
 
-    _plan, _features, limits, _resets = limits_for(session, account)
-    period = repository.subscription_of(session, account.id)
-    period_start = period.allotment_start if period else None
+    sub = subs_repo.for_account(session, account.id)
+    _plan, _features, limits, _resets = limits_for(session, account, sub)
     quota_moved(session, account.id, "users", users_before, account.users_count, limits["users"].limit,
-                period_start, now)
+                sub.allotment_start, now)
     quota_moved(session, account.id, "contacts", contacts_before, account.contacts_count,
-                limits["contacts"].limit, period_start, now)
+                limits["contacts"].limit, sub.allotment_start, now)
 
 
 _KEY = "langganan.usage_alerts"
@@ -140,9 +139,10 @@ def _alert_on_commit(session: Session) -> None:
         wallet_moved(session, wallet, before, watched.now)
     for sub, used in watched.broadcasts.values():
         if sub.broadcasts_used > used:
-            limit = catalog_service.get(session, sub.catalog_version_id).plans[sub.plan_code].limits
+            from langganan.usage.service import broadcast_limit  # usage imports this module
+
             quota_moved(session, sub.account_id, "broadcasts", used, sub.broadcasts_used,
-                        limit["broadcasts_per_month"], sub.allotment_start, watched.now)
+                        broadcast_limit(session, sub), sub.allotment_start, watched.now)
 
 
 @event.listens_for(Session, "after_transaction_end")

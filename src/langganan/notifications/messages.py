@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
 from jinja2 import ChainableUndefined, Environment, FileSystemLoader, Template, pass_context
 from jinja2.runtime import Context
 from sqlalchemy.orm import Session
@@ -25,13 +24,15 @@ from langganan.accounts.models import Account
 from langganan.catalog import service as catalog_service
 from langganan.events.models import Event
 from langganan.invoices.models import Invoice
+from langganan.kit.errors import NotFound
+from langganan.kit.locales import LOCALES, format_when
 from langganan.kit.money import format_money
 from langganan.notifications import repository
 from langganan.payments.models import Payment
+from langganan.subscriptions import repository as subs_repo
+from langganan.subscriptions.models import Subscription
 
 log = logging.getLogger("langganan.notifications")
-LOCALES = ("id", "en")
-BABEL_LOCALE = {"id": "id_ID", "en": "en_GB"}
 WALLET_NAMES = {"en": {"conversation": "conversation", "broadcast": "broadcast"},
                 "id": {"conversation": "percakapan", "broadcast": "broadcast"}}
 QUOTA_NAMES = {"en": {"users": "users", "contacts": "contacts", "broadcasts": "broadcast messages this month"},
@@ -69,7 +70,7 @@ def _format(ctx: Context, value: Any, pattern: str, zone: bool) -> str:
     if dt is None:
         return ""
     local = dt.astimezone(ZoneInfo(ctx["timezone"]))
-    text = str(format_datetime(local, pattern, locale=BABEL_LOCALE[ctx["locale"]]))
+    text = format_when(local, ctx["timezone"], ctx["locale"], pattern)
     return f"{text} {local.tzname()}" if zone else text
 
 
@@ -100,13 +101,9 @@ def _block(name: str) -> str:
     return name.replace(".", "_")
 
 
-def has_email(event_type: str) -> bool:
-    """Event types with an email template (in every locale)."""
-    return all(f"{_block(event_type)}__body" in _templates(loc)[0].blocks for loc in LOCALES)
-
-
-def render(event_type: str, locale: str, values: dict[str, Any]) -> Message:
-    """Render an event's message; a type without its own blocks gets the generic title and summary."""
+def render(event_type: str, locale: str, values: dict[str, Any], *, generic: bool = False) -> Message:
+    """Render an event's message; a type without its own blocks (or `generic`) gets the generic title
+    and summary, and no email."""
     locale = locale if locale in LOCALES else "id"
     template, macros = _templates(locale)
     values = {**values, "event_type": event_type, "locale": locale}
@@ -118,7 +115,7 @@ def render(event_type: str, locale: str, values: dict[str, Any]) -> Message:
             return None
         return "".join(block(template.new_context(values))).strip()
 
-    key = _block(event_type)
+    key = "_default" if generic else _block(event_type)
     subject = part(f"{key}__subject")
     summary = part(f"{key}__summary")
     if subject is None or summary is None:
@@ -140,7 +137,10 @@ def context_for(session: Session, event: Event, account: Account) -> dict[str, A
         payment = session.get(Payment, data["payment_id"])
     elif invoice is not None:
         payment = repository.latest_virtual_account(session, invoice.id)
-    sub = repository.subscription_of(session, account.id)
+    try:
+        sub: Subscription | None = subs_repo.for_account(session, account.id)
+    except NotFound:
+        sub = None
     plan = None
     if sub is not None:
         plan = catalog_service.get(session, sub.catalog_version_id).plans[sub.plan_code].name
@@ -161,5 +161,5 @@ def message_for(session: Session, event: Event, account: Account) -> Message:
         return render(event.type, account.locale, context_for(session, event, account))
     except Exception:
         log.exception("rendering %s (%s) failed; sending the generic message", event.type, event.id)
-        return render("_unrendered", account.locale, {"account": account, "currency": account.currency,
-                                                      "timezone": account.timezone})
+        return render(event.type, account.locale, {"account": account, "currency": account.currency,
+                                                   "timezone": account.timezone}, generic=True)

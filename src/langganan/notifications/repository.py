@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from langganan.events.models import Event
@@ -11,7 +12,6 @@ from langganan.kit.errors import NotFound
 from langganan.kit.pagination import page
 from langganan.notifications.models import Delivery, DeliveryAttempt, Notification, QuotaAlert
 from langganan.payments.models import Payment
-from langganan.subscriptions.models import Subscription
 
 
 def claim_undispatched(session: Session, limit: int) -> Sequence[Event]:
@@ -59,10 +59,10 @@ def feed(session: Session, account_id: str, *, unread: bool, limit: int,
     return page(session, stmt, Notification.id, limit, starting_after)
 
 
-def unread_ids(session: Session, account_id: str) -> list[str]:
-    return list(session.scalars(select(Notification.id).where(Notification.account_id == account_id,
-                                                              Notification.read_at.is_(None))
-                                .order_by(Notification.id)))
+def mark_all_read(session: Session, account_id: str, now: datetime) -> int:
+    result = session.execute(update(Notification).where(Notification.account_id == account_id,
+                                                        Notification.read_at.is_(None)).values(read_at=now))
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def unread_count(session: Session, account_id: str) -> int:
@@ -86,7 +86,3 @@ def quota_alerts(session: Session, account_id: str, quota: str) -> dict[int, Quo
 def latest_virtual_account(session: Session, invoice_id: str) -> Payment | None:
     return session.scalar(select(Payment).where(Payment.invoice_id == invoice_id, Payment.va_number.is_not(None))
                           .order_by(Payment.created_at.desc(), Payment.id.desc()).limit(1))
-
-
-def subscription_of(session: Session, account_id: str) -> Subscription | None:
-    return session.scalar(select(Subscription).where(Subscription.account_id == account_id))

@@ -3,29 +3,25 @@ transfers and the engine clock."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from langganan.due import run_due
-from langganan.kit.clock import DatabaseClock, wall_now
-from langganan.kit.errors import NotFound, Unprocessable
-from langganan.kit.web import AnyKey, AppContext, Ctx
-from langganan.notifications.worker import run_notifications
+from langganan.kit.clock import wall_now
+from langganan.kit.errors import NotFound
+from langganan.kit.web import AnyKey, AppContext, Ctx, app_context
 from langganan.payments.endpoints import deliver_notification
 from langganan.payments.sandbox import SandboxGateway
+from langganan.sandbox.clock import MAX_DAYS, MAX_HOURS, advance
 
 
 async def sandbox_only(request: Request) -> None:
-    if not request.app.state.ctx.settings.sandbox:
+    if not app_context(request).settings.sandbox:
         raise NotFound("endpoint", request.url.path)
 
 
 router = APIRouter(prefix="/v1/sandbox", tags=["sandbox"], dependencies=[Depends(sandbox_only)])
-
-
-MAX_ADVANCE = timedelta(days=3660)
 
 
 class CardIn(BaseModel):
@@ -61,8 +57,8 @@ class ClockOut(BaseModel):
 
 class AdvanceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    days: StrictInt | None = Field(default=None, ge=0, le=3660)
-    hours: StrictInt | None = Field(default=None, ge=0, le=87840)
+    days: StrictInt | None = Field(default=None, ge=0, le=MAX_DAYS)
+    hours: StrictInt | None = Field(default=None, ge=0, le=MAX_HOURS)
     to: datetime | None = None
 
 
@@ -97,18 +93,5 @@ def get_clock(ctx: Ctx, _: AnyKey) -> ClockOut:
 @router.post("/clock/advance", response_model=ClockOut,
              summary="Move the engine clock forward and run all work that falls due, before answering")
 def advance_clock(body: AdvanceIn, ctx: Ctx, _: AnyKey) -> ClockOut:
-    if not isinstance(ctx.clock, DatabaseClock):
-        raise NotFound("endpoint", "sandbox clock")
-    if body.to is not None and body.to.tzinfo is None:
-        raise Unprocessable("invalid_parameter", "`to` needs a UTC offset (RFC 3339).", param="to")
-    if body.to is None and not body.days and not body.hours:
-        raise Unprocessable("missing_parameter", "Give days, hours or to.", param="days")
-    with ctx.unit() as (s, now):
-        target = body.to or now + timedelta(days=body.days or 0, hours=body.hours or 0)
-        if target > now + MAX_ADVANCE:
-            raise Unprocessable("invalid_parameter", "The clock moves at most 10 years in one step.", param="to")
-        ctx.clock.advance_to(s, target)
-    report = run_due(ctx)
-    run_notifications(ctx.db, ctx.courier)  # send what the due work announced
-    with ctx.unit() as (_s, now):
-        return ClockOut(now=now, invoices_expired=report.invoices_expired, periods_rolled=report.periods_rolled)
+    done = advance(ctx, days=body.days or 0, hours=body.hours or 0, to=body.to)
+    return ClockOut(now=done.now, invoices_expired=done.invoices_expired, periods_rolled=done.periods_rolled)

@@ -7,8 +7,6 @@ from typing import Any
 
 from langganan.web.i18n_console import CONSOLE_EN, CONSOLE_ID
 
-LANGS = ("en", "id")
-
 EN: dict[str, str] = {
     "brand.portal": "Settings", "brand.console": "langganan console",
     "nav.skip": "Skip to content", "nav.language": "Language", "nav.portal": "Settings",

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
 from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from langganan.kit.locales import BABEL_LOCALE, LOCALES, format_when
 from langganan.kit.money import format_money
-from langganan.web.i18n import LANGS, translator
+from langganan.web.i18n import translator
 
 env = Environment(loader=PackageLoader("langganan", "templates"), autoescape=select_autoescape(["html"]),
                   trim_blocks=True, lstrip_blocks=True)
-BABEL_LOCALE = {"id": "id_ID", "en": "en_GB"}
 FORMATS = {"datetime": "d MMM yyyy, HH:mm", "date": "d MMM yyyy", "day": "d MMM"}
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -35,17 +33,17 @@ def money(amount: int | None, currency: str = "IDR") -> str:
 def when(value: datetime | None, tz: str = "Asia/Jakarta", lang: str = "en", fmt: str = "datetime") -> str:
     if value is None:
         return ""
-    return str(format_datetime(value, FORMATS.get(fmt, fmt), tzinfo=ZoneInfo(tz), locale=BABEL_LOCALE[lang]))
+    return format_when(value, tz, lang, FORMATS.get(fmt, fmt))
 
 
 env.filters["money"] = money
-env.globals["LANGS"] = LANGS
+env.globals["LANGS"] = LOCALES
 
 
 def pick_lang(request: Request, default: str) -> str:
     """?lang= wins, then the lang cookie, then the account's locale."""
     for candidate in (request.query_params.get("lang"), request.cookies.get("lang"), default):
-        if candidate in LANGS:
+        if candidate in LOCALES:
             return candidate
     return "en"
 
@@ -62,7 +60,7 @@ def render(request: Request, template: str, context: dict[str, Any], *, status: 
 
     html = env.get_template(template).render(request=request, t=t, lang=lang, tz=tz, dt=dt, num=num, **context)
     response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
-    if request.query_params.get("lang") in LANGS:
+    if request.query_params.get("lang") in LOCALES:
         response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax", httponly=True,
                             secure=request.url.scheme == "https")
     return response

@@ -31,8 +31,12 @@ def new_secret() -> str:
 
 def check_url(url: str) -> str:
     url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname, _port = parts.hostname, parts.port  # both raise ValueError on a malformed host or port
+    except ValueError as exc:
+        raise Unprocessable("invalid_url", f"url is not a valid URL ({exc}).", param="url") from exc
+    if parts.scheme not in ("http", "https") or not hostname:
         raise Unprocessable("invalid_url", "url must be an absolute http:// or https:// URL.", param="url")
     if len(url) > 2000:
         raise Unprocessable("invalid_url", "url must be at most 2000 characters.", param="url")
