@@ -28,6 +28,7 @@ COLUMNS = REQUIRED + OPTIONAL
 DEFAULT_LOCALE, DEFAULT_TIMEZONE = "id", "Asia/Jakarta"
 MAX_ROWS = 10_000
 MAX_LENGTH = {"account_key": 200, "name": 200, "email": 320, "timezone": 64}  # the columns they are stored in
+MIN_YEAR = 1900  # an older enrollment or unpaid month is a typo (and year 1 overflows in a zone east of UTC)
 
 
 class Invalid(ValueError):
@@ -146,12 +147,18 @@ def parse_row(raw: Mapping[str, str | None]) -> LegacyRow:
     except ValueError:
         raise RowInvalid("invalid_date", f"Enrollment date {_text(raw, 'enrolled_on')!r} is not a date like "
                          "2024-03-31.", param="enrolled_on") from None
+    if enrolled_on.year < MIN_YEAR:
+        raise RowInvalid("invalid_date", f"Enrollment date {enrolled_on.isoformat()} is before {MIN_YEAR}.",
+                         param="enrolled_on")
     month = _text(raw, "last_unpaid_month")
     try:
         parsed = datetime.strptime(month, "%Y-%m")
     except ValueError:
         raise RowInvalid("invalid_month", f"Last unpaid month {month!r} is not a month like 2026-01.",
                          param="last_unpaid_month") from None
+    if parsed.year < MIN_YEAR:
+        raise RowInvalid("invalid_month", f"Last unpaid month {month} is before {MIN_YEAR}.",
+                         param="last_unpaid_month")
     locale = _text(raw, "locale").lower() or DEFAULT_LOCALE
     timezone = _text(raw, "timezone") or DEFAULT_TIMEZONE
     try:
