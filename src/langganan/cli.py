@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from langganan.config import Settings
+from langganan.config import ConfigError, Settings
 from langganan.kit.db import Database
 
 if TYPE_CHECKING:
@@ -31,10 +31,19 @@ app.add_typer(staff_app, name="staff")
 console = Console()
 
 
+def _settings() -> Settings:
+    """The configuration; a LANGGANAN_* variable that cannot be used ends the command (exit 2)."""
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        console.print(f"[red]configuration error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from exc
+
+
 def _setup() -> tuple[Settings, Database]:
     from langganan.app import prepare
 
-    settings = Settings.from_env()
+    settings = _settings()
     db = Database(settings.database_url)
     prepare(settings, db)
     return settings, db
@@ -51,7 +60,7 @@ def migrate() -> None:
     """Apply the database migrations (Alembic) up to the newest."""
     from langganan.kit.migrate import upgrade
 
-    settings = Settings.from_env()
+    settings = _settings()
     upgrade(settings.database_url)
     console.print(f"[green]migrated[/green] {settings.database_url}")
 
@@ -189,6 +198,7 @@ def clock_advance(days: Annotated[int, typer.Option(min=0)] = 0, hours: Annotate
     from langganan.kit.errors import DomainError
     from langganan.notifications.worker import run_notifications
 
+    instant = _instant_option("--to", to) if to is not None else None
     ctx = _context()
     db, clock = ctx.db, ctx.clock
     if not isinstance(clock, DatabaseClock):
@@ -197,9 +207,11 @@ def clock_advance(days: Annotated[int, typer.Option(min=0)] = 0, hours: Annotate
     try:
         with db.transaction() as s:
             now = clock.now(s)
-            target = datetime.fromisoformat(to) if to else now + timedelta(days=days, hours=hours)
-            if target.tzinfo is None:
-                raise typer.BadParameter("--to needs a UTC offset")
+            try:
+                target = instant or now + timedelta(days=days, hours=hours)
+            except OverflowError:
+                console.print(f"[red]--days {days} --hours {hours} is past the last date there is[/red]")
+                raise typer.Exit(2) from None
             clock.advance_to(s, target)
     except DomainError as exc:
         console.print(f"[red]{exc.message}[/red]")
@@ -212,6 +224,18 @@ def clock_advance(days: Annotated[int, typer.Option(min=0)] = 0, hours: Annotate
     with db.transaction() as s:
         console.print(json.dumps({"now": clock.now(s).isoformat(), "invoices_expired": report.invoices_expired,
                                   "periods_rolled": report.periods_rolled}))
+
+
+def _instant_option(option: str, text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        console.print(f"[red]{option} {text!r} is not an RFC 3339 instant with a UTC offset, "
+                      "e.g. 2026-02-01T00:00:00+07:00[/red]", soft_wrap=True)
+        raise typer.Exit(2)
+    return value
 
 
 @staff_app.command("create")
