@@ -387,3 +387,29 @@ def test_a_downgrade_keeps_the_promotion_when_the_new_plan_is_eligible(env: Env)
     assert sub["plan"] == "growth" and sub["promotion"]["code"] == "LOYAL"
     assert sub["promotion"]["amount_off"] == 100000
     env.assert_books()
+
+
+def test_a_bank_renewal_issued_at_period_end_with_nothing_to_pay_renews(env: Env) -> None:
+    """The renewal invoice issued ahead was canceled, and a 100% promotion came in: at period end the
+    runner issues the renewal, already paid (total 0). The subscription renews; it is never past_due
+    (and so never moved to Free when the grace period ends)."""
+    acc = env.account()["id"]
+    env.buy(acc, "growth")
+    env.advance(to=wib("2026-02-09"))
+    ahead = renewal_of(env, acc, wib("2026-02-15"))
+    env.ok(env.post(f"/v1/invoices/{ahead['id']}/cancel"))
+    env.ok(env.post("/v1/promotions", {"code": "gratis", "percent_off": 100, "plans": ["growth"],
+                                       "duration_months": 3}), 201)
+    env.ok(env.post(f"/v1/accounts/{acc}/promotions", {"code": "GRATIS"}), 201)
+    env.advance(to=wib("2026-02-15", "11:00"))
+    renewal = renewal_of(env, acc, wib("2026-02-15"))
+    assert (renewal["status"], renewal["total"]) == ("paid", 0)
+    sub = env.subscription(acc)
+    assert (sub["plan"], sub["status"]) == ("growth", "active")
+    assert at(sub["current_period_start"]) == at(wib("2026-02-15"))
+    env.advance(to=wib("2026-02-20"))  # past the grace period: still on Growth
+    assert (env.subscription(acc)["plan"], env.subscription(acc)["status"]) == ("growth", "active")
+    events = lifecycle_events(env, acc)
+    assert "subscription.past_due" not in events and "subscription.downgraded" not in events
+    assert events.count("subscription.renewed") == 1
+    env.assert_books()

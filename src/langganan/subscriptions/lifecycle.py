@@ -194,12 +194,14 @@ def _period_end(s: Step) -> Charge | None:
         return None
     if _has_card(sub):
         return _charge(s, *_next_plan(sub))
+    if renewal is None:  # the one issued ahead was canceled
+        renewal = _issue_bank_renewal(s)
+        if renewal.status == "paid":  # nothing to pay (a 100% promotion): the period rolled as it was issued
+            return None
     # Bank transfer: past_due through the grace period; the renewal stays payable.
-    renewal = renewal or _issue_bank_renewal(s)
     sub.status = "past_due"
     sub.updated_at = max(sub.updated_at, s.when)
-    s.emit("subscription.past_due", status="past_due", invoice_id=renewal.id if renewal else None,
-           method="bank_transfer",
+    s.emit("subscription.past_due", status="past_due", invoice_id=renewal.id, method="bank_transfer",
            grace_ends_at=(at + timedelta(days=policy_of(session).grace_days)).isoformat())
     return None
 
