@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import pytest
+
 from tests.conftest import Env
 
 WIB = "+07:00"
@@ -412,4 +414,47 @@ def test_a_bank_renewal_issued_at_period_end_with_nothing_to_pay_renews(env: Env
     events = lifecycle_events(env, acc)
     assert "subscription.past_due" not in events and "subscription.downgraded" not in events
     assert events.count("subscription.renewed") == 1
+    env.assert_books()
+
+
+def test_a_plan_dropped_from_the_catalog_is_not_renewed_and_moves_to_free_at_period_end(
+        env: Env, caplog: pytest.LogCaptureFixture) -> None:
+    """Rule 13: the catalog reaches a subscription at its renewal. A plan gone from the current catalog
+    is not renewed (no invoice ahead, no charge); at period end the account moves to Free with reason
+    `plan_retired`. The due runner never fails on it; a manual renewal is refused (409)."""
+    import tomllib
+
+    from langganan.catalog import service as catalog_service
+
+    bank = env.account()["id"]
+    env.buy(bank, "growth")
+    card_acc = env.account()["id"]
+    buy_by_card(env, card_acc, "growth", env.card(card_acc, GOOD))
+    content = tomllib.loads(catalog_service.default_catalog_path().read_text())
+    content["version"] = 2
+    del content["plans"]["growth"]
+    with env.db.transaction() as s:
+        catalog_service.apply(s, content, env.now())
+    refused = env.post(f"/v1/accounts/{bank}/subscription/renew", {})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "plan_retired"
+
+    env.advance(to=wib("2026-02-14"))  # past the day the renewal invoice would be issued, and a reminder
+    for acc in (bank, card_acc):
+        assert [t for _n, t, _s, _total in invoices(env, acc)] == ["subscription"]
+        assert env.subscription(acc)["plan"] == "growth"
+    env.advance(to=wib("2026-02-15", "11:00"))
+    for acc in (bank, card_acc):
+        sub = env.subscription(acc)
+        assert (sub["plan"], sub["status"], sub["catalog_version"]) == ("free", "active", 2)
+        assert at(sub["current_period_start"]) == at(wib("2026-02-15"))
+        assert [t for _n, t, _s, _total in invoices(env, acc)] == ["subscription"]
+        downgraded = [e for e in env.ok(env.get(f"/v1/events?account_id={acc}&limit=100"))["data"]
+                      if e["type"] == "subscription.downgraded"]
+        assert [(e["data"]["reason"], e["data"]["previous"]["plan"]) for e in downgraded] == [
+            ("plan_retired", "growth")]
+        events = lifecycle_events(env, acc)
+        assert "subscription.past_due" not in events and "subscription.renewal_reminder" not in events
+    env.advance(to=wib("2026-03-16"))  # Free's periods roll as usual
+    assert at(env.subscription(bank)["current_period_start"]) == at(wib("2026-03-15"))
+    assert "due work failed" not in caplog.text
     env.assert_books()

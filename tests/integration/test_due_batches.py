@@ -42,7 +42,7 @@ def test_a_batch_numbers_gaplessly_and_a_failed_subscription_leaves_nothing(env:
     with env.db.transaction() as s:  # its renewal cannot be priced: its step raises inside the batch
         sub = s.get(Subscription, broken)
         assert sub is not None
-        sub.pending_plan = "retired_plan"
+        sub.pending_interval = "fortnight"  # a corrupt row
     _set_clock(env, FEB_16)
     runner = _runner(env, due_batch=50)
     run_due(runner)

@@ -299,7 +299,8 @@ def cancel(session: Session, account: Account, at_period_end: bool, now: datetim
 
 # Why an account returns to Free -> the event that says so.
 FREE_REASONS = {"canceled": "subscription.canceled", "downgraded": "subscription.downgraded",
-                "trial_ended": "subscription.downgraded", "unpaid": "subscription.downgraded"}
+                "trial_ended": "subscription.downgraded", "unpaid": "subscription.downgraded",
+                "plan_retired": "subscription.downgraded"}
 
 
 def to_free(session: Session, sub: Subscription, account: Account, at: datetime, *, reason: str) -> None:
