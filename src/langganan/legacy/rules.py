@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from langganan.kit.periods import INTERVAL_MONTHS, add_months_anchored
+from langganan.kit.periods import INTERVAL_MONTHS, add_months_anchored, nth_period
 
 REQUIRED = ("account_key", "name", "email", "plan", "enrolled_on", "last_unpaid_month")
 OPTIONAL = ("interval", "locale", "timezone")
@@ -199,13 +199,12 @@ def months_between(earlier: datetime, later: datetime, tz: str) -> int:
 
 def anniversary_period(enrolled_on: date, interval: str, tz: str, now: datetime) -> tuple[datetime, datetime]:
     """[the last enrollment anniversary at or before `now`, the next one after it)."""
-    start = local_midnight(enrolled_on, tz)
-    months = INTERVAL_MONTHS[interval]
-    n = max(0, months_between(start, now, tz) // months - 1)
+    anchor = local_midnight(enrolled_on, tz)  # its local day is the anchor day
+    n = max(0, months_between(anchor, now, tz) // INTERVAL_MONTHS[interval] - 1)
     while True:
-        following = add_months_anchored(start, (n + 1) * months, enrolled_on.day, tz)
-        if following > now:
-            return (add_months_anchored(start, n * months, enrolled_on.day, tz) if n else start), following
+        start, end = nth_period(anchor, n, interval, tz)
+        if end > now:
+            return start, end
         n += 1
 
 
