@@ -74,10 +74,18 @@ def make_courier(settings: Settings) -> Courier:
     return Courier(mailer=make_mailer(settings), settings=settings)
 
 
-def prepare(settings: Settings, db: Database, *, migrate_if_empty: bool = True) -> None:
-    """Bring a database to a usable state: schema, catalog, clock row, bootstrap key. Idempotent."""
-    alerts.configure(settings)  # the process's default low-balance thresholds
+def configure(settings: Settings, db: Database) -> None:
+    """The one place the configuration reaches the domain: the schedule policy of the database's
+    sessions and the process's default low-balance thresholds. Idempotent."""
     configure_sessions(db, settings)
+    alerts.configure(settings)
+
+
+def prepare(settings: Settings, db: Database, *, migrate_if_empty: bool = True) -> None:
+    """Bring a database to a usable state: schema, catalog, clock row, bootstrap key. Idempotent.
+    Configures the database's sessions too: what a caller writes right after it (the demo, a bench's
+    seed), before any context is built, follows the settings."""
+    configure(settings, db)
     if migrate_if_empty and is_empty(db.engine):
         upgrade(db.url)
     with db.transaction() as s:
@@ -117,7 +125,7 @@ class Worker:
 
 def make_context(settings: Settings, db: Database) -> AppContext:
     """Everything a request, a job or a CLI command works with, built from the configuration."""
-    configure_sessions(db, settings)
+    configure(settings, db)
     return AppContext(settings=settings, db=db, clock=make_clock(settings), gateway=make_gateway(settings),
                       courier=make_courier(settings))
 

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from langganan.config import Settings
+from langganan.config import ConfigError, Settings
 from langganan.kit.db import Database
 
 if TYPE_CHECKING:
@@ -31,10 +31,19 @@ app.add_typer(staff_app, name="staff")
 console = Console()
 
 
+def _settings() -> Settings:
+    """The configuration; a LANGGANAN_* variable that cannot be used ends the command (exit 2)."""
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        console.print(f"[red]configuration error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from exc
+
+
 def _setup() -> tuple[Settings, Database]:
     from langganan.app import prepare
 
-    settings = Settings.from_env()
+    settings = _settings()
     db = Database(settings.database_url)
     prepare(settings, db)
     return settings, db
@@ -51,7 +60,7 @@ def migrate() -> None:
     """Apply the database migrations (Alembic) up to the newest."""
     from langganan.kit.migrate import upgrade
 
-    settings = Settings.from_env()
+    settings = _settings()
     upgrade(settings.database_url)
     console.print(f"[green]migrated[/green] {settings.database_url}")
 
@@ -188,10 +197,7 @@ def clock_advance(days: Annotated[int, typer.Option(min=0)] = 0, hours: Annotate
     from langganan.kit.errors import DomainError
     from langganan.sandbox.clock import advance
 
-    try:
-        target = datetime.fromisoformat(to) if to else None
-    except ValueError as exc:
-        raise typer.BadParameter(f"{to!r} is not an RFC 3339 instant", param_hint="--to") from exc
+    target = _instant_option("--to", to) if to is not None else None
     ctx = _context()
     if not isinstance(ctx.clock, DatabaseClock):
         console.print("[red]the clock can only be advanced in sandbox mode[/red]")
@@ -205,6 +211,18 @@ def clock_advance(days: Annotated[int, typer.Option(min=0)] = 0, hours: Annotate
         ctx.courier.close()
     console.print(json.dumps({"now": done.now.isoformat(), "invoices_expired": done.invoices_expired,
                               "periods_rolled": done.periods_rolled}))
+
+
+def _instant_option(option: str, text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        console.print(f"[red]{option} {text!r} is not an RFC 3339 instant with a UTC offset, "
+                      "e.g. 2026-02-01T00:00:00+07:00[/red]", soft_wrap=True)
+        raise typer.Exit(2)
+    return value
 
 
 @staff_app.command("create")

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from langganan.kit.money import parse_percent_to_bps
 
@@ -26,16 +27,87 @@ DEFAULT_LOW_BALANCE = {"conversation": 5_000, "broadcast": 6_500}
 SMTP_TLS_MODES = ("none", "starttls", "ssl")
 
 
+class ConfigError(ValueError):
+    """A LANGGANAN_* variable that cannot be used; the message names it and says what it takes."""
+
+
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"LANGGANAN_{name}", default)
 
 
-def _days(text: str) -> tuple[int, ...]:
+def _int(name: str, default: int, minimum: int, maximum: int | None = None) -> int:
+    text = _env(name, str(default)).strip()
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"LANGGANAN_{name}={text!r} is not a whole number") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
+        raise ConfigError(f"LANGGANAN_{name}={text} must be {bounds}")
+    return value
+
+
+def _float(name: str, default: float, *, positive: bool) -> float:
+    text = _env(name, str(default)).strip()
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"LANGGANAN_{name}={text!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")) or value < 0 or (positive and value == 0):
+        raise ConfigError(f"LANGGANAN_{name}={text} must be a {'positive' if positive else 'non-negative'} "
+                          "number of seconds")
+    return value
+
+
+def _days(name: str, default: str) -> tuple[int, ...]:
     """'1,3,5' -> (1, 3, 5): distinct whole days, at least 0, in ascending order."""
-    days = [int(part) for part in text.split(",") if part.strip()]
+    text = _env(name, default)
+    try:
+        days = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        days = [-1]
     if any(d < 0 for d in days) or len(set(days)) != len(days):
-        raise ValueError(f"{text!r} must be distinct whole days, e.g. 1,3,5")
+        raise ConfigError(f"LANGGANAN_{name}={text!r} must be distinct whole days, e.g. 1,3,5")
     return tuple(sorted(days))
+
+
+def _choice(name: str, default: str, choices: tuple[str, ...], *, any_case: bool = False) -> str:
+    value = _env(name, default).strip()
+    value = value.lower() if any_case else value
+    if value not in choices:
+        raise ConfigError(f"LANGGANAN_{name} must be {', '.join(choices[:-1])} or {choices[-1]}")
+    return value
+
+
+def _instant(name: str) -> datetime | None:
+    text = os.environ.get(f"LANGGANAN_{name}")
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise ConfigError(f"LANGGANAN_{name}={text!r} must be an RFC 3339 instant with a UTC offset")
+    return value
+
+
+def _zone(name: str, default: str) -> str:
+    value = _env(name, default)
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"LANGGANAN_{name}={value!r} is not a known IANA time zone, e.g. Asia/Jakarta") from None
+    return value
+
+
+def _percent(name: str) -> int:
+    text = _env(name, "0")
+    try:
+        return parse_percent_to_bps(text)
+    except (ValueError, ArithmeticError):
+        raise ConfigError(f"LANGGANAN_{name}={text!r} must be a non-negative percent with at most 2 "
+                          "decimals, e.g. 11") from None
 
 
 @dataclass(frozen=True)
@@ -82,47 +154,41 @@ class Settings:
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
-        mode = _env("MODE", "sandbox")
-        if mode not in ("sandbox", "live"):
-            raise ValueError("LANGGANAN_MODE must be sandbox or live")
-        smtp_tls = _env("SMTP_TLS", "starttls").lower()
-        if smtp_tls not in SMTP_TLS_MODES:
-            raise ValueError("LANGGANAN_SMTP_TLS must be none, starttls or ssl")
+        """Read the LANGGANAN_* variables; a value that cannot be used raises one ConfigError naming it."""
+        smtp_tls = _choice("SMTP_TLS", "starttls", SMTP_TLS_MODES, any_case=True)
         values: dict[str, Any] = dict(
             database_url=_env("DATABASE_URL", "sqlite:///langganan.db"),
-            mode=mode,
+            mode=_choice("MODE", "sandbox", ("sandbox", "live")),
             bootstrap_api_key=os.environ.get("LANGGANAN_BOOTSTRAP_API_KEY") or None,
             gateway=_env("GATEWAY", "sandbox"),
             sandbox_gateway_secret=_env("SANDBOX_GATEWAY_SECRET", "sandbox-secret-change-me"),
-            invoice_payment_days=int(_env("INVOICE_PAYMENT_DAYS", "3")),
-            va_expiry_hours=int(_env("VA_EXPIRY_HOURS", "24")),
-            seller_timezone=_env("SELLER_TIMEZONE", "Asia/Jakarta"),
-            worker_interval_seconds=float(_env("WORKER_INTERVAL_SECONDS", "5")),
-            clock_start=datetime.fromisoformat(os.environ["LANGGANAN_CLOCK_START"])
-            if os.environ.get("LANGGANAN_CLOCK_START") else None,
-            tax_bps={kind: parse_percent_to_bps(_env(f"TAX_RATE_{kind.upper()}", "0"))
-                     for kind in ("subscription", "add_on", "top_up")},
+            invoice_payment_days=_int("INVOICE_PAYMENT_DAYS", 3, 1),
+            va_expiry_hours=_int("VA_EXPIRY_HOURS", 24, 1),
+            seller_timezone=_zone("SELLER_TIMEZONE", "Asia/Jakarta"),
+            worker_interval_seconds=_float("WORKER_INTERVAL_SECONDS", 5, positive=True),
+            clock_start=_instant("CLOCK_START"),
+            tax_bps={kind: _percent(f"TAX_RATE_{kind.upper()}") for kind in ("subscription", "add_on", "top_up")},
             seller={key: _env(f"SELLER_{key.upper()}", default) for key, default in DEFAULT_SELLER.items()},
             smtp_host=os.environ.get("LANGGANAN_SMTP_HOST") or None,
-            smtp_port=int(_env("SMTP_PORT", "465" if smtp_tls == "ssl" else "587")),
+            smtp_port=_int("SMTP_PORT", 465 if smtp_tls == "ssl" else 587, 1, 65535),
             smtp_username=os.environ.get("LANGGANAN_SMTP_USERNAME") or None,
             smtp_password=os.environ.get("LANGGANAN_SMTP_PASSWORD") or None,
             smtp_tls=smtp_tls,
             smtp_from=_env("SMTP_FROM", "langganan <billing@langganan.example>"),
-            delivery_max_attempts=int(_env("DELIVERY_MAX_ATTEMPTS", "8")),
-            delivery_backoff_seconds=float(_env("DELIVERY_BACKOFF_SECONDS", "30")),
-            delivery_backoff_max_seconds=float(_env("DELIVERY_BACKOFF_MAX_SECONDS", str(6 * 3600))),
-            delivery_timeout_seconds=float(_env("DELIVERY_TIMEOUT_SECONDS", "10")),
-            low_balance_thresholds={kind: int(_env(f"LOW_BALANCE_{kind.upper()}", str(default)))
+            delivery_max_attempts=_int("DELIVERY_MAX_ATTEMPTS", 8, 1),
+            delivery_backoff_seconds=_float("DELIVERY_BACKOFF_SECONDS", 30, positive=False),
+            delivery_backoff_max_seconds=_float("DELIVERY_BACKOFF_MAX_SECONDS", 6 * 3600, positive=False),
+            delivery_timeout_seconds=_float("DELIVERY_TIMEOUT_SECONDS", 10, positive=True),
+            low_balance_thresholds={kind: _int(f"LOW_BALANCE_{kind.upper()}", default, 0)
                                     for kind, default in DEFAULT_LOW_BALANCE.items()},
-            renewal_invoice_days=int(_env("RENEWAL_INVOICE_DAYS", "7")),
-            renewal_reminder_days=_days(_env("RENEWAL_REMINDER_DAYS", "1,3")),
-            grace_days=int(_env("GRACE_DAYS", "3")),
-            card_retry_days=_days(_env("CARD_RETRY_DAYS", "1,3,5")),
-            trial_notice_days=int(_env("TRIAL_NOTICE_DAYS", "7")),
-            promotion_notice_days=int(_env("PROMOTION_NOTICE_DAYS", "7")),
-            charge_lease_seconds=int(_env("CHARGE_LEASE_SECONDS", "300")),
-            due_batch=int(_env("DUE_BATCH", "200")),
+            renewal_invoice_days=_int("RENEWAL_INVOICE_DAYS", 7, 0),
+            renewal_reminder_days=_days("RENEWAL_REMINDER_DAYS", "1,3"),
+            grace_days=_int("GRACE_DAYS", 3, 0),
+            card_retry_days=_days("CARD_RETRY_DAYS", "1,3,5"),
+            trial_notice_days=_int("TRIAL_NOTICE_DAYS", 7, 0),
+            promotion_notice_days=_int("PROMOTION_NOTICE_DAYS", 7, 0),
+            charge_lease_seconds=_int("CHARGE_LEASE_SECONDS", 300, 1),
+            due_batch=_int("DUE_BATCH", 200, 1),
         )
         values.update(overrides)
         return cls(**values)

@@ -8,6 +8,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from langganan.app import make_context
+from langganan.invoices import numbering
+from langganan.legacy import rules as legacy_rules
+from langganan.legacy import runner as legacy_runner
+from langganan.legacy.service import RowResult
 from langganan.notifications.worker import run_notifications
 from tests.api.test_bad_input import assert_error, snapshot, unchanged
 from tests.api.test_lifecycle import at, invoices, months, renewal_of
@@ -246,3 +255,58 @@ def test_the_migration_email_in_the_account_language(mail: tuple[Env, Inbox]) ->
     import_csv(env, HEADER + GOOD)
     run_notifications(env.db, env.client.app.state.ctx.courier)
     assert len(inbox.messages) == 4 and snapshot(env)["counts"] == before["counts"]  # a re-run sends nothing
+
+
+def test_a_year_one_date_fails_its_row_and_the_others_are_imported(env: Env) -> None:
+    text = (HEADER + GOOD.splitlines()[0] + "\n"
+            + "L-110,Toko Kuno,kuno@example.id,growth,month,0001-01-01,2025-12,en\n"   # line 3
+            + "L-111,Toko Tua,tua@example.id,growth,month,2024-03-10,0001-01,en\n"     # line 4
+            + GOOD.splitlines()[1] + "\n")
+    report = import_csv(env, text)
+    assert report["summary"] == {"imported": 2, "unchanged": 0, "conflict": 0, "failed": 2}
+    assert [(r["line"], r["code"], r["param"]) for r in report["results"] if r["status"] == "failed"] == [
+        (3, "invalid_date", "enrolled_on"), (4, "invalid_month", "last_unpaid_month")]
+
+
+def test_an_unexpected_error_fails_its_row_only(env: Env, monkeypatch: pytest.MonkeyPatch,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    # without the year check, a year-1 enrollment reaches the period arithmetic and overflows: an error
+    # no rule foresees, which must fail that row alone (rows before it kept, rows after it imported)
+    monkeypatch.setattr(legacy_rules, "MIN_YEAR", 1)
+    text = (HEADER + GOOD.splitlines()[0] + "\n"
+            + "L-110,Toko Kuno,kuno@example.id,growth,month,0001-01-01,2025-12,en\n"
+            + GOOD.splitlines()[1] + "\n")
+    for dry_run in (True, False):
+        report = import_csv(env, text, dry_run=dry_run)
+        assert report["summary"] == {"imported": 2, "unchanged": 0, "conflict": 0, "failed": 1}
+        failed = report["results"][1]
+        assert (failed["line"], failed["account_key"], failed["code"]) == (3, "L-110", "internal_error")
+        assert failed["message"].endswith(".") and failed["account_id"] is None
+    assert "line 3 failed unexpectedly" in caplog.text and "OverflowError" in caplog.text
+    assert env.ok(env.get("/v1/accounts?external_id=L-110"))["data"] == []
+    assert [a["external_id"] for a in env.ok(env.get("/v1/accounts?limit=100"))["data"]] == ["L-101", "L-100"]
+    env.assert_books()
+
+
+def test_a_dry_run_takes_no_invoice_number(env: Env) -> None:
+    """A dry run holds its transaction open to the last row; it must not hold the month's invoice counter
+    meanwhile (everyone issuing an invoice would queue behind it), nor report numbers it never had."""
+    ctx = make_context(env.settings, env.db)
+    ctx.courier.close()
+    postgres = env.db.engine.dialect.name == "postgresql"
+    issued: list[str] = []
+
+    def issue_meanwhile(_result: RowResult) -> None:
+        if not postgres:  # SQLite has one writer: the dry run's rows lock the whole file anyway
+            return
+        with env.db.engine.connect() as conn, Session(conn) as other:
+            other.execute(text("SET LOCAL lock_timeout = '2s'"))
+            issued.append(numbering.next_number(other, env.now(), env.settings.seller_timezone))
+            other.rollback()
+
+    rows = legacy_rules.read_csv(HEADER + GOOD)
+    results = legacy_runner.run(ctx, rows, dry_run=True, on_result=issue_meanwhile)
+    assert [(r.status, r.invoice_number) for r in results] == [("imported", None), ("imported", None)]
+    assert issued == (["INV/2026/01/00001"] * 2 if postgres else [])
+    report = import_csv(env, HEADER + GOOD)  # for real: numbered from 1, the dry run took nothing
+    assert [r["invoice_number"] for r in report["results"]] == ["INV/2026/01/00001", "INV/2026/01/00002"]

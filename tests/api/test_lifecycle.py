@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import pytest
+
 from tests.conftest import Env
 
 WIB = "+07:00"
@@ -386,4 +388,73 @@ def test_a_downgrade_keeps_the_promotion_when_the_new_plan_is_eligible(env: Env)
     sub = env.subscription(acc)
     assert sub["plan"] == "growth" and sub["promotion"]["code"] == "LOYAL"
     assert sub["promotion"]["amount_off"] == 100000
+    env.assert_books()
+
+
+def test_a_bank_renewal_issued_at_period_end_with_nothing_to_pay_renews(env: Env) -> None:
+    """The renewal invoice issued ahead was canceled, and a 100% promotion came in: at period end the
+    runner issues the renewal, already paid (total 0). The subscription renews; it is never past_due
+    (and so never moved to Free when the grace period ends)."""
+    acc = env.account()["id"]
+    env.buy(acc, "growth")
+    env.advance(to=wib("2026-02-09"))
+    ahead = renewal_of(env, acc, wib("2026-02-15"))
+    env.ok(env.post(f"/v1/invoices/{ahead['id']}/cancel"))
+    env.ok(env.post("/v1/promotions", {"code": "gratis", "percent_off": 100, "plans": ["growth"],
+                                       "duration_months": 3}), 201)
+    env.ok(env.post(f"/v1/accounts/{acc}/promotions", {"code": "GRATIS"}), 201)
+    env.advance(to=wib("2026-02-15", "11:00"))
+    renewal = renewal_of(env, acc, wib("2026-02-15"))
+    assert (renewal["status"], renewal["total"]) == ("paid", 0)
+    sub = env.subscription(acc)
+    assert (sub["plan"], sub["status"]) == ("growth", "active")
+    assert at(sub["current_period_start"]) == at(wib("2026-02-15"))
+    env.advance(to=wib("2026-02-20"))  # past the grace period: still on Growth
+    assert (env.subscription(acc)["plan"], env.subscription(acc)["status"]) == ("growth", "active")
+    events = lifecycle_events(env, acc)
+    assert "subscription.past_due" not in events and "subscription.downgraded" not in events
+    assert events.count("subscription.renewed") == 1
+    env.assert_books()
+
+
+def test_a_plan_dropped_from_the_catalog_is_not_renewed_and_moves_to_free_at_period_end(
+        env: Env, caplog: pytest.LogCaptureFixture) -> None:
+    """Rule 13: the catalog reaches a subscription at its renewal. A plan gone from the current catalog
+    is not renewed (no invoice ahead, no charge); at period end the account moves to Free with reason
+    `plan_retired`. The due runner never fails on it; a manual renewal is refused (409)."""
+    import tomllib
+
+    from langganan.catalog import service as catalog_service
+
+    bank = env.account()["id"]
+    env.buy(bank, "growth")
+    card_acc = env.account()["id"]
+    buy_by_card(env, card_acc, "growth", env.card(card_acc, GOOD))
+    content = tomllib.loads(catalog_service.default_catalog_path().read_text())
+    content["version"] = 2
+    del content["plans"]["growth"]
+    with env.db.transaction() as s:
+        catalog_service.apply(s, content, env.now())
+    refused = env.post(f"/v1/accounts/{bank}/subscription/renew", {})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "plan_retired"
+
+    env.advance(to=wib("2026-02-14"))  # past the day the renewal invoice would be issued, and a reminder
+    for acc in (bank, card_acc):
+        assert [t for _n, t, _s, _total in invoices(env, acc)] == ["subscription"]
+        assert env.subscription(acc)["plan"] == "growth"
+    env.advance(to=wib("2026-02-15", "11:00"))
+    for acc in (bank, card_acc):
+        sub = env.subscription(acc)
+        assert (sub["plan"], sub["status"], sub["catalog_version"]) == ("free", "active", 2)
+        assert at(sub["current_period_start"]) == at(wib("2026-02-15"))
+        assert [t for _n, t, _s, _total in invoices(env, acc)] == ["subscription"]
+        downgraded = [e for e in env.ok(env.get(f"/v1/events?account_id={acc}&limit=100"))["data"]
+                      if e["type"] == "subscription.downgraded"]
+        assert [(e["data"]["reason"], e["data"]["previous"]["plan"]) for e in downgraded] == [
+            ("plan_retired", "growth")]
+        events = lifecycle_events(env, acc)
+        assert "subscription.past_due" not in events and "subscription.renewal_reminder" not in events
+    env.advance(to=wib("2026-03-16"))  # Free's periods roll as usual
+    assert at(env.subscription(bank)["current_period_start"]) == at(wib("2026-03-15"))
+    assert "due work failed" not in caplog.text
     env.assert_books()

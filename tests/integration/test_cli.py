@@ -71,3 +71,26 @@ def test_staff_create_stores_a_slow_hash_and_refuses_bad_input(cli_env: Database
     assert again.exit_code == 2 and "already exists" in again.output
     short = runner.invoke(app, ["staff", "create", "--email", "b@example.id", "--password", "short"])
     assert short.exit_code == 2 and "at least 10 characters" in short.output
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["worker", "--once"], ["clock", "show"], ["verify"]])
+def test_a_bad_setting_is_one_clear_line_and_exit_2(cli_env: Database, monkeypatch: pytest.MonkeyPatch,
+                                                    command: list[str]) -> None:
+    for name, value in (("CARD_RETRY_DAYS", "1,1"), ("DUE_BATCH", "0"), ("GRACE_DAYS", "three")):
+        monkeypatch.setenv(f"LANGGANAN_{name}", value)
+        out = runner.invoke(app, command)
+        assert out.exit_code == 2, out.output
+        assert f"configuration error: LANGGANAN_{name}=" in out.output and "Traceback" not in out.output
+        assert out.exception is None or isinstance(out.exception, SystemExit)
+        monkeypatch.delenv(f"LANGGANAN_{name}")
+
+
+def test_clock_advance_refuses_an_instant_it_cannot_read(cli_env: Database) -> None:
+    for bad in ("garbage", "2026-02-01T00:00:00", "2026-13-01T00:00:00+07:00"):
+        out = runner.invoke(app, ["clock", "advance", "--to", bad])
+        assert out.exit_code == 2 and isinstance(out.exception, SystemExit), out.output
+        assert f"--to {bad!r} is not an RFC 3339 instant with a UTC offset" in out.output
+    far = runner.invoke(app, ["clock", "advance", "--days", "999999999"])
+    assert far.exit_code == 2 and "past the last date" in far.output, far.output
+    shown = runner.invoke(app, ["clock", "show"])
+    assert shown.output.strip() == "2026-01-15T03:00:00+00:00"  # nothing moved

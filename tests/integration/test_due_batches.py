@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from langganan.due import run_due
 from langganan.events.models import Event
@@ -42,7 +42,7 @@ def test_a_batch_numbers_gaplessly_and_a_failed_subscription_leaves_nothing(env:
     with env.db.transaction() as s:  # its renewal cannot be priced: its step raises inside the batch
         sub = s.get(Subscription, broken)
         assert sub is not None
-        sub.pending_plan = "retired_plan"
+        sub.pending_interval = "fortnight"  # a corrupt row
     _set_clock(env, FEB_16)
     runner = _runner(env, due_batch=50)
     run_due(runner)
@@ -78,3 +78,29 @@ def test_a_batch_numbers_gaplessly_and_a_failed_subscription_leaves_nothing(env:
     assert [statuses[c] for c in cards] == ["active", "past_due", "active"]
     assert [e.type for e in events].count("payment.failed") == 2
     env.assert_books()
+
+
+def test_a_batch_looks_up_only_the_renewals_of_the_periods_it_works_on(env: Env) -> None:
+    """`renewals_for` loads the renewal of each wanted (subscription, period start), not every paid
+    renewal the subscriptions ever had."""
+    from langganan.invoices.repository import renewals_for
+
+    acc = env.account()["id"]
+    env.buy(acc, "growth")
+    for day in ("2026-02-09", "2026-03-09"):  # two renewals, issued a week ahead and paid
+        env.advance(to=f"{day}T12:00:00+07:00")
+        (renewal,) = [i for i in env.ok(env.get(f"/v1/invoices?account_id={acc}&type=renewal"))["data"]
+                      if i["status"] == "unpaid"]
+        env.pay_va(renewal)
+        env.advance(days=7)
+    sub_id = env.subscription(acc)["id"]
+    with env.db.transaction() as s:
+        sub = s.get(Subscription, sub_id)
+        assert sub is not None
+        wanted = (sub.id, sub.current_period_start)  # the renewal that started the current period
+        loaded: list[object] = []
+        event.listen(s, "loaded_as_persistent", lambda _s, obj: isinstance(obj, Invoice) and loaded.append(obj))
+        found = renewals_for(s, [wanted])
+        assert list(found) == [wanted] and found[wanted].status == "paid"
+        assert loaded == [found[wanted]]  # the February renewal was not read
+        assert renewals_for(s, [(sub.id, sub.current_period_end)]) == {}  # April's is not issued yet

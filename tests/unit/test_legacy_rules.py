@@ -70,6 +70,10 @@ def test_parse_normalises_and_checks_each_field() -> None:
            ({**ROW, "enrolled_on": "31/01/2024"}, "invalid_date", "enrolled_on"),
            ({**ROW, "enrolled_on": "2024-02-30"}, "invalid_date", "enrolled_on"),
            ({**ROW, "last_unpaid_month": "2025-13"}, "invalid_month", "last_unpaid_month"),
+           # year 1 overflows once moved to UTC; anything before 1900 is a typo
+           ({**ROW, "enrolled_on": "0001-01-01"}, "invalid_date", "enrolled_on"),
+           ({**ROW, "enrolled_on": "1899-12-31"}, "invalid_date", "enrolled_on"),
+           ({**ROW, "last_unpaid_month": "0001-01"}, "invalid_month", "last_unpaid_month"),
            ({**ROW, "timezone": "Mars/Olympus"}, "invalid_timezone", "timezone"),
            ({**ROW, "name": "x" * 201}, "field_too_long", "name"),
            ({**ROW, "account_key": "L\x001"}, "invalid_characters", "account_key")]
@@ -77,6 +81,8 @@ def test_parse_normalises_and_checks_each_field() -> None:
         with pytest.raises(RowInvalid) as err:
             parse_row(raw)
         assert (err.value.code, err.value.param) == (code, param)
+        assert err.value.message.endswith(".")
+    assert parse_row({**ROW, "enrolled_on": "1900-01-01", "last_unpaid_month": "1900-01"}).enrolled_on.year == 1900
 
 
 def test_dates_must_lie_before_the_import() -> None:

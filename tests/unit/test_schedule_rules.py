@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from langganan.config import Settings
 from langganan.promotions.rules import Terms, discount, redemption_end
 from langganan.subscriptions.schedule import Policy, Timeline, agenda, due_by, next_due
 
 END = datetime(2026, 2, 15, 3, tzinfo=UTC)
-P = Policy()
+P = Policy.from_settings(Settings())  # 7 days ahead, reminders 3 and 1, grace 3, retries 1, 3, 5
 ACTIVE = Timeline(status="active", paid=True, period_end=END, allotment_end=END, trial_end=None, auto_renew=False,
                   ends_at_period_end=False, renewal_invoiced_for=None, renewal_attempts=0, charging=False,
                   promotion_ends_at=None, cursor=END - timedelta(days=31))

@@ -112,10 +112,8 @@ def stop(session: Session, account: Account, sub: Subscription, item_id: str, no
     return item
 
 
-def renewal_lines(session: Session, sub: Subscription, start: datetime, end: datetime,
-                  interval: str | None = None) -> list[Line]:
+def renewal_lines(session: Session, sub: Subscription, start: datetime, end: datetime, interval: str) -> list[Line]:
     catalog = catalog_service.current(session)
-    interval = interval or sub.interval
     lines = []
     for it in repository.live_items(session, sub.id):
         add_on = catalog.add_ons.get(it.add_on_code)

@@ -56,7 +56,8 @@ def renewals_for(session: Session, periods: Collection[tuple[str, datetime]]) ->
     if not wanted:
         return {}
     found = session.scalars(select(Invoice).where(
-        Invoice.subscription_id.in_({sub_id for sub_id, _ in wanted}), Invoice.type == "renewal",
+        Invoice.subscription_id.in_({sub_id for sub_id, _ in wanted}),
+        Invoice.period_start.in_({start for _, start in wanted}), Invoice.type == "renewal",
         Invoice.status.in_(("unpaid", "paid"))))
     return {key: inv for inv in found if inv.subscription_id is not None and inv.period_start is not None
             and (key := (inv.subscription_id, inv.period_start)) in wanted}

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from langganan.kit.periods import INTERVAL_MONTHS, add_months_anchored
+from langganan.kit.periods import INTERVAL_MONTHS, add_months_anchored, nth_period
 
 REQUIRED = ("account_key", "name", "email", "plan", "enrolled_on", "last_unpaid_month")
 OPTIONAL = ("interval", "locale", "timezone")
@@ -28,6 +28,7 @@ COLUMNS = REQUIRED + OPTIONAL
 DEFAULT_LOCALE, DEFAULT_TIMEZONE = "id", "Asia/Jakarta"
 MAX_ROWS = 10_000
 MAX_LENGTH = {"account_key": 200, "name": 200, "email": 320, "timezone": 64}  # the columns they are stored in
+MIN_YEAR = 1900  # an older enrollment or unpaid month is a typo (and year 1 overflows in a zone east of UTC)
 
 
 class Invalid(ValueError):
@@ -146,12 +147,18 @@ def parse_row(raw: Mapping[str, str | None]) -> LegacyRow:
     except ValueError:
         raise RowInvalid("invalid_date", f"Enrollment date {_text(raw, 'enrolled_on')!r} is not a date like "
                          "2024-03-31.", param="enrolled_on") from None
+    if enrolled_on.year < MIN_YEAR:
+        raise RowInvalid("invalid_date", f"Enrollment date {enrolled_on.isoformat()} is before {MIN_YEAR}.",
+                         param="enrolled_on")
     month = _text(raw, "last_unpaid_month")
     try:
         parsed = datetime.strptime(month, "%Y-%m")
     except ValueError:
         raise RowInvalid("invalid_month", f"Last unpaid month {month!r} is not a month like 2026-01.",
                          param="last_unpaid_month") from None
+    if parsed.year < MIN_YEAR:
+        raise RowInvalid("invalid_month", f"Last unpaid month {month} is before {MIN_YEAR}.",
+                         param="last_unpaid_month")
     locale = _text(raw, "locale").lower() or DEFAULT_LOCALE
     timezone = _text(raw, "timezone") or DEFAULT_TIMEZONE
     try:
@@ -192,13 +199,12 @@ def months_between(earlier: datetime, later: datetime, tz: str) -> int:
 
 def anniversary_period(enrolled_on: date, interval: str, tz: str, now: datetime) -> tuple[datetime, datetime]:
     """[the last enrollment anniversary at or before `now`, the next one after it)."""
-    start = local_midnight(enrolled_on, tz)
-    months = INTERVAL_MONTHS[interval]
-    n = max(0, months_between(start, now, tz) // months - 1)
+    anchor = local_midnight(enrolled_on, tz)  # its local day is the anchor day
+    n = max(0, months_between(anchor, now, tz) // INTERVAL_MONTHS[interval] - 1)
     while True:
-        following = add_months_anchored(start, (n + 1) * months, enrolled_on.day, tz)
-        if following > now:
-            return (add_months_anchored(start, n * months, enrolled_on.day, tz) if n else start), following
+        start, end = nth_period(anchor, n, interval, tz)
+        if end > now:
+            return start, end
         n += 1
 
 

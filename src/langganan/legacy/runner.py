@@ -2,27 +2,59 @@
 
 Each row is committed on its own as soon as it is done (a long file holds no lock for long, and an
 interrupted import is finished by running it again); a dry run checks every row in one transaction
-that is rolled back, so a later row still sees an earlier one of the same file.
+that is rolled back, so a later row still sees an earlier one of the same file. A dry run defers its
+invoice numbers (invoices/numbering.py) and never assigns them: it takes no lock on a month's invoice
+counter, so it holds up no one issuing invoices meanwhile, and its rows report no invoice number.
+
+Whatever goes wrong with one row, even an error nobody foresaw, is that row's `failed` result: the
+rows before it stay committed and the rows after it are still imported.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 
+from sqlalchemy.orm import Session
+
+from langganan.invoices import numbering
 from langganan.kit.web import AppContext
 from langganan.legacy import service
 from langganan.legacy.service import RowResult
+
+log = logging.getLogger("langganan")
 
 
 def run(ctx: AppContext, rows: Iterable[tuple[int, Mapping[str, str | None]]], *, dry_run: bool,
         on_result: Callable[[RowResult], None] | None = None) -> list[RowResult]:
     results: list[RowResult] = []
     with ctx.db.sessions() as session:
-        for line, raw in rows:
-            result = service.import_row(session, ctx.settings, line, raw, ctx.now(session))
-            if not dry_run:
-                session.commit()
-            results.append(result)
-            if on_result is not None:
-                on_result(result)
+        if dry_run:
+            numbering.defer(session)
+        try:
+            for line, raw in rows:
+                result = _one(ctx, session, line, raw, dry_run)
+                results.append(result)
+                if on_result is not None:
+                    on_result(result)
+        finally:
+            numbering.stop_deferring(session)
     return results  # leaving the session rolls back what a dry run did
+
+
+def _one(ctx: AppContext, session: Session, line: int, raw: Mapping[str, str | None], dry_run: bool) -> RowResult:
+    try:
+        result = service.import_row(session, ctx.settings, line, raw, ctx.now(session))
+        if not dry_run:
+            session.commit()
+    except Exception:
+        log.exception("legacy import: line %s failed unexpectedly", line)
+        if not dry_run or not session.is_active:
+            session.rollback()
+        key = (raw.get("account_key") or "").strip() or None
+        return RowResult(line, key, "failed", "internal_error",
+                         "The row could not be imported because of an unexpected error (logged); nothing of it "
+                         "was kept. Report it to the operators.")
+    if dry_run:
+        result.invoice_number = None  # a dry run's invoices are never numbered
+    return result

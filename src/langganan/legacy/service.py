@@ -36,8 +36,6 @@ from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions import service as subscriptions
 from langganan.subscriptions.rules import plan_label
 
-STATUSES = ("imported", "unchanged", "conflict", "failed")
-
 
 @dataclass
 class RowResult:

@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import InstanceState, Session, SessionTransaction
+from sqlalchemy.orm.exc import ObjectDeletedError
 
 from langganan.accounts.models import Account
 from langganan.config import DEFAULT_LOW_BALANCE, Settings
@@ -136,13 +138,28 @@ def _alert_on_commit(session: Session) -> None:
     if watched is None:
         return
     for wallet, before in watched.wallets.values():
+        if _gone(wallet):
+            continue
         wallet_moved(session, wallet, before, watched.now)
     for sub, used in watched.broadcasts.values():
-        if sub.broadcasts_used > used:
+        if not _gone(sub) and sub.broadcasts_used > used:
             from langganan.usage.service import broadcast_limit  # usage imports this module
 
             quota_moved(session, sub.account_id, "broadcasts", used, sub.broadcasts_used,
                         broadcast_limit(session, sub), sub.allotment_start, watched.now)
+
+
+def _gone(row: Wallet | Subscription) -> bool:
+    """Its row was inserted in a savepoint that rolled back (a failed row of a batch or an import):
+    there is nothing to decide. (It may still look persistent, all expired: loading it says.)"""
+    state: InstanceState[Any] = inspect(row)
+    if not state.persistent:
+        return True
+    try:
+        _ = row.id  # loads an expired row
+    except ObjectDeletedError:
+        return True
+    return False
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from langganan.kit.errors import NotFoundCode
 from langganan.kit.pagination import page
 from langganan.promotions.models import Promotion, PromotionRedemption
+from langganan.promotions.rules import normalise_code
 
 
 def by_code(session: Session, code: str, *, for_update: bool = False) -> Promotion | None:
@@ -17,7 +18,7 @@ def by_code(session: Session, code: str, *, for_update: bool = False) -> Promoti
 
 def get(session: Session, ident: str) -> Promotion:
     """A promotion by id or by code."""
-    found = session.get(Promotion, ident) or by_code(session, ident.strip().upper())
+    found = session.get(Promotion, ident) or by_code(session, normalise_code(ident))
     if found is None:
         raise NotFoundCode("promotion_not_found", f"No promotion with id or code {ident!r}.", param="code")
     return found

@@ -198,12 +198,17 @@ def _period_end(s: Step) -> Charge | None:
         return None
     if _has_card(sub):
         return _charge(s, *_next_plan(sub))
+    if renewal is None:  # the one issued ahead was canceled, or the plan is no longer sold
+        if _retired(s):
+            subscriptions.to_free(session, sub, s.account, at, reason="plan_retired")
+            return None
+        renewal = _issue_bank_renewal(s)
+        if renewal.status == "paid":  # nothing to pay (a 100% promotion): the period rolled as it was issued
+            return None
     # Bank transfer: past_due through the grace period; the renewal stays payable.
-    renewal = renewal or _issue_bank_renewal(s)
     sub.status = "past_due"
     sub.updated_at = max(sub.updated_at, s.when)
-    s.emit("subscription.past_due", status="past_due", invoice_id=renewal.id if renewal else None,
-           method="bank_transfer",
+    s.emit("subscription.past_due", status="past_due", invoice_id=renewal.id, method="bank_transfer",
            grace_ends_at=(at + timedelta(days=policy_of(session).grace_days)).isoformat())
     return None
 
@@ -223,7 +228,7 @@ def _grace_end(s: Step) -> None:
 
 def _renewal_invoice(s: Step) -> None:
     s.sub.renewal_invoiced_for = s.sub.current_period_end
-    if s.renewal() is None:
+    if s.renewal() is None and not _retired(s):  # a plan no longer sold is not renewed: Free at period end
         _issue_bank_renewal(s)
 
 
@@ -274,6 +279,13 @@ def _next_plan(sub: Subscription) -> tuple[str, str]:
     return sub.pending_plan or sub.plan_code, sub.pending_interval or sub.interval
 
 
+def _retired(s: Step, plan_code: str | None = None) -> bool:
+    """The plan the next period would be on is gone from the current catalog (rule 13: the catalog
+    reaches a subscription at its renewal): the subscription is not renewed and moves to Free at
+    period end (`subscription.downgraded`, reason `plan_retired`)."""
+    return (plan_code or _next_plan(s.sub)[0]) not in catalog_service.current(s.session).plans
+
+
 def _issue_bank_renewal(s: Step) -> Invoice:
     sub = s.sub
     plan, interval = _next_plan(sub)
@@ -291,6 +303,9 @@ def _charge(s: Step, plan: str, interval: str) -> Charge | None:
     sub = s.sub
     invoice = s.renewal()
     if invoice is None:
+        if _retired(s, plan):
+            subscriptions.to_free(s.session, sub, s.account, s.when, reason="plan_retired")
+            return None
         policy = policy_of(s.session)
         window = timedelta(days=(policy.card_retry_days[-1] if policy.card_retry_days else 0) + 1)
         invoice = s.issued(subscriptions.issue_renewal(s.session, s.settings, s.account, sub, s.when,

@@ -16,6 +16,7 @@ from langganan.kit.periods import add_months_anchored, days_in_period, remaining
 from langganan.promotions.rules import Terms, plan_lines
 
 INTERVAL_LABEL = {"month": "monthly", "year": "yearly"}
+MAX_TRIAL_EXTENSION_DAYS = 90  # an operator extends a trial by 1 to this many days at a time
 
 
 @dataclass(frozen=True)

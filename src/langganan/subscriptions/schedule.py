@@ -24,12 +24,14 @@ NOTICES = frozenset({"trial_will_end", "promotion_ending", "renewal_reminder"})
 
 @dataclass(frozen=True)
 class Policy:
-    renewal_invoice_days: int = 7
-    renewal_reminder_days: tuple[int, ...] = (1, 3)
-    grace_days: int = 3
-    card_retry_days: tuple[int, ...] = (1, 3, 5)
-    trial_notice_days: int = 7
-    promotion_notice_days: int = 7
+    """The lifecycle settings the agenda needs (their defaults are Settings' defaults)."""
+
+    renewal_invoice_days: int
+    renewal_reminder_days: tuple[int, ...]
+    grace_days: int
+    card_retry_days: tuple[int, ...]
+    trial_notice_days: int
+    promotion_notice_days: int
 
     @classmethod
     def from_settings(cls, settings: Any) -> Policy:

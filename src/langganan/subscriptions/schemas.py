@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from langganan.invoices.schemas import InvoiceOut, LineOut
 from langganan.subscriptions.models import Subscription
-from langganan.subscriptions.rules import Quote
+from langganan.subscriptions.rules import MAX_TRIAL_EXTENSION_DAYS, Quote
 
 
 class PendingChange(BaseModel):
@@ -53,7 +53,7 @@ class AutoRenewRequest(BaseModel):
 
 class ExtendTrialRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    days: StrictInt = Field(ge=1, le=90, description="Days added to the trial")
+    days: StrictInt = Field(ge=1, le=MAX_TRIAL_EXTENSION_DAYS, description="Days added to the trial")
 
 
 class ChangeRequest(BaseModel):

@@ -29,6 +29,7 @@ from langganan.promotions import service as promotions
 from langganan.subscriptions import repository
 from langganan.subscriptions.models import Subscription
 from langganan.subscriptions.rules import (
+    MAX_TRIAL_EXTENSION_DAYS,
     CurrentTerm,
     Quote,
     exceeded_limits,
@@ -299,7 +300,8 @@ def cancel(session: Session, account: Account, at_period_end: bool, now: datetim
 
 # Why an account returns to Free -> the event that says so.
 FREE_REASONS = {"canceled": "subscription.canceled", "downgraded": "subscription.downgraded",
-                "trial_ended": "subscription.downgraded", "unpaid": "subscription.downgraded"}
+                "trial_ended": "subscription.downgraded", "unpaid": "subscription.downgraded",
+                "plan_retired": "subscription.downgraded"}
 
 
 def to_free(session: Session, sub: Subscription, account: Account, at: datetime, *, reason: str) -> None:
@@ -307,9 +309,7 @@ def to_free(session: Session, sub: Subscription, account: Account, at: datetime,
     catalog = catalog_service.current(session)
     was = _snapshot(sub)
     trialing = sub.status == "trialing"
-    renewal = invoices_repo.renewal_for(session, sub.id, sub.current_period_end)
-    if renewal is not None and renewal.status == "unpaid":
-        invoices.cancel(session, renewal, at)
+    _void_open_renewal(session, sub, at)
     addons.on_period_roll(session, sub, at, renewed=False)
     _start_period(session, sub, account, catalog, catalog.plans[catalog.default_plan], "month", at,
                   status="active", amount=0)
@@ -493,9 +493,6 @@ def set_auto_renew(session: Session, account: Account, enabled: bool, payment_me
     events.emit(session, "subscription.auto_renew_changed", account.id,
                 {**_snapshot(sub), "auto_renew": enabled, "payment_method_id": sub.payment_method_id}, now)
     return sub
-
-
-MAX_TRIAL_EXTENSION_DAYS = 90
 
 
 def extend_trial(session: Session, account: Account, days: int, now: datetime) -> Subscription:

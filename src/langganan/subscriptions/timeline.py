@@ -19,7 +19,7 @@ from langganan.kit.db import Database
 from langganan.subscriptions.models import Subscription
 from langganan.subscriptions.schedule import Policy, Timeline, next_due
 
-DEFAULT_POLICY = Policy()
+DEFAULT_POLICY = Policy.from_settings(Settings())
 
 
 def configure_sessions(db: Database, settings: Settings) -> None:
