@@ -34,6 +34,7 @@ from langganan.subscriptions.models import Subscription
 from langganan.wallets import repository as wallets_repo
 from langganan.web import sessions
 from langganan.web.errors import PageError
+from langganan.web.forms import require_whole_number
 from langganan.web.templating import pick_lang, render
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -213,12 +214,11 @@ def clock_page(c: ConsolePage, msg: str | None = None) -> HTMLResponse:
 @router.post("/clock")
 def advance_clock(c: ConsoleForm, days: FormStr = "0", hours: FormStr = "0") -> Response:
     clock = _sandbox_clock(c)
-    if not (days.isdigit() and hours.isdigit()) or int(days) > 3660 or int(hours) > 87840:
-        raise PageError(422, "error.bad_request")
-    if not int(days) and not int(hours):
+    n_days, n_hours = require_whole_number(days, 9), require_whole_number(hours, 9)
+    if n_days > 3660 or n_hours > 87840 or not (n_days or n_hours):
         raise PageError(422, "error.bad_request")
     with c.ctx.unit() as (s, now):
-        clock.advance_to(s, now + timedelta(days=int(days), hours=int(hours)))
+        clock.advance_to(s, now + timedelta(days=n_days, hours=n_hours))
     report = run_due(c.ctx)
     run_notifications(c.ctx.db, c.ctx.courier)  # send what the due work announced
     return RedirectResponse(f"/console/clock?msg={report.periods_rolled}", status_code=303)

@@ -23,6 +23,7 @@ from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions import service as subscriptions
 from langganan.web import sessions
 from langganan.web.errors import PageError
+from langganan.web.forms import require_whole_number
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 FormStr = Annotated[str, Form()]
@@ -114,13 +115,12 @@ def buy_add_ons_page(p: PortalPage, add_on: str | None = None, quantity: int = 1
 
 @router.post("/add-ons")
 def buy_add_ons(p: PortalForm, add_on: FormStr = "", quantity: FormStr = "1") -> Response:
-    if not quantity.isdigit():
-        raise PageError(422, "error.invalid_quantity")
+    count = require_whole_number(quantity, 9, "error.invalid_quantity")
     with p.ctx.unit() as (s, now):
         account = accounts_repo.get(s, p.account_id)
         subscriptions.require_billing_info(account)
         sub = subs_repo.for_account(s, p.account_id, for_update=True)
-        invoice = addons.buy(s, p.ctx.settings, account, sub, add_on, int(quantity), now)
+        invoice = addons.buy(s, p.ctx.settings, account, sub, add_on, count, now)
     return see_other(f"/portal/pay/{invoice.id}")
 
 
