@@ -4,6 +4,7 @@ before year 1 in UTC. Each is refused with a clear page (never a 500) and change
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -119,3 +120,19 @@ def test_console_number_fields_refuse_lookalike_and_huge_digits(env: Env) -> Non
     assert env.now() == before and _count(env, Promotion) == 0
     r = client.post("/console/clock", data={"days": "1", "hours": "0", "csrf_token": csrf}, follow_redirects=False)
     assert r.status_code == 303 and env.now() == before + timedelta(days=1)
+
+
+def test_table_header_labels_use_classes_the_stylesheet_defines(env: Env) -> None:
+    """A header label kept for screen readers only must be hidden by a class style.css has."""
+    acc = env.account(locale="en")
+    env.buy(acc["id"], "growth")
+    env.pay_va(env.ok(env.post(f"/v1/accounts/{acc['id']}/add-ons", {"add_on": "additional_user", "quantity": 1}),
+                      201))
+    v = portal_visitor(env, acc["id"])
+    css = v.client.get("/static/style.css").text
+    page = v.client.get("/portal/add-ons/manage").text
+    assert 'data-item="' in page
+    header_classes = set(re.findall(r'<th[^>]*><span class="([^"]+)"', page))
+    assert header_classes == {"visually-hidden"}
+    for name in header_classes:
+        assert re.search(r"\." + re.escape(name) + r"\s*\{", css), name
