@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import lazyload
 
 from langganan.accounts.models import Account
 from langganan.addons import repository as addons_repo
@@ -147,7 +148,7 @@ def account_page(account_id: str, c: ConsolePage) -> HTMLResponse:
             raise NotFound("account", account_id)
         sub = subs_repo.for_account(s, account_id)
         recent, _ = invoices_repo.list_invoices(s, account_id=account_id, status=None, type_=None, limit=10,
-                                                starting_after=None)
+                                                starting_after=None, with_lines=False)
         evts, _ = events_repo.list_events(s, account_id=account_id, type_=None, limit=20, starting_after=None)
         return c.render("console/account.html", account=account, sub=sub, items=addons_repo.live_items(s, sub.id),
                         wallets=wallets_repo.for_account(s, account_id), invoices=recent, events=evts,
@@ -158,7 +159,7 @@ def account_page(account_id: str, c: ConsolePage) -> HTMLResponse:
 def invoices_page(c: ConsolePage, status: str = "", type: str = "", q: str = "", after: str | None = None,
                   msg: str | None = None) -> HTMLResponse:
     with c.ctx.unit() as (s, _now):
-        stmt = select(Invoice)
+        stmt = select(Invoice).options(lazyload(Invoice.lines))  # the table shows no lines
         if status in invoices.STATUSES:
             stmt = stmt.where(Invoice.status == status)
         if type in invoices.TYPES:

@@ -55,7 +55,7 @@ def logout(p: PortalForm) -> Response:
 @router.get("", response_class=HTMLResponse)
 def subscription_page(p: PortalPage, msg: str | None = None) -> HTMLResponse:
     with p.ctx.unit() as (s, _now):
-        ov = views.overview(s, accounts_repo.get(s, p.account_id))
+        ov = views.overview(s, s.merge(p.account, load=False))  # the account the session check loaded
         return p.render("portal/subscription.html", ov=ov, msg=msg)
 
 

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
 from langganan.invoices import repository as invoices_repo
@@ -20,7 +21,7 @@ from langganan.payments import service as payments
 from langganan.payments.gateway import BANKS
 from langganan.payments.sandbox import SandboxGateway
 from langganan.portal import views
-from langganan.portal.deps import Portal, PortalForm, PortalPage, see_other
+from langganan.portal.deps import Portal, PortalForm, PortalFragment, PortalPage, see_other
 from langganan.wallets import repository as wallets_repo
 from langganan.wallets import service as wallets
 from langganan.wallets import topups
@@ -114,18 +115,24 @@ def top_up_history(p: PortalPage, status: str | None = None, after: str | None =
         status = None
     with p.ctx.unit() as (s, _now):
         rows, more = invoices_repo.list_invoices(s, account_id=p.account_id, status=status, type_="top_up",
-                                                 limit=PAGE_SIZE, starting_after=after or None)
+                                                 limit=PAGE_SIZE, starting_after=after or None, with_lines=False)
         return p.render("portal/top_up_history.html", rows=rows, more=more, status=status or "",
                         statuses=invoices.STATUSES)
 
 
+def _status_context(s: Session, p: Portal, invoice_id: str, now: datetime) -> dict[str, Any]:
+    """What _pay_status.html shows: the invoice (not its lines) and, while it is unpaid, the bank
+    transfer's virtual account if one is open."""
+    invoice = views.own_invoice(s, p.account_id, invoice_id, with_lines=False)
+    payment = views.latest_payment(s, invoice) if invoice.status == "unpaid" else None
+    va = payment if (payment is not None and payment.method == "bank_transfer" and payment.status == "pending"
+                     and payment.va_expires_at is not None and payment.va_expires_at > now) else None
+    return {"invoice": invoice, "va": va}
+
+
 def _pay_context(p: Portal, invoice_id: str) -> dict[str, Any]:
     with p.ctx.unit() as (s, now):
-        invoice = views.own_invoice(s, p.account_id, invoice_id)
-        payment = views.latest_payment(s, invoice)
-        va = payment if (payment is not None and payment.method == "bank_transfer" and payment.status == "pending"
-                         and payment.va_expires_at is not None and payment.va_expires_at > now) else None
-        return {"invoice": invoice, "payment": payment, "va": va, "cards": payments_repo.methods_for(s, p.account_id),
+        return {**_status_context(s, p, invoice_id, now), "cards": payments_repo.methods_for(s, p.account_id),
                 "banks": BANKS, "sandbox": isinstance(p.ctx.gateway, SandboxGateway) and p.ctx.settings.sandbox}
 
 
@@ -135,9 +142,11 @@ def pay_page(invoice_id: str, p: PortalPage) -> HTMLResponse:
 
 
 @router.get("/pay/{invoice_id}/status", response_class=HTMLResponse)
-def pay_status(invoice_id: str, p: PortalPage) -> HTMLResponse:
-    """Polled by the payment page (htmx) until the invoice is paid."""
-    return p.render("portal/_pay_status.html", **_pay_context(p, invoice_id))
+def pay_status(invoice_id: str, p: PortalFragment) -> HTMLResponse:
+    """Polled every second by the payment page (htmx) until the invoice is paid: only what the
+    fragment shows is loaded."""
+    with p.ctx.unit() as (s, now):
+        return p.render("portal/_pay_status.html", **_status_context(s, p, invoice_id, now))
 
 
 @router.post("/pay/{invoice_id}/bank-transfer")
@@ -194,7 +203,7 @@ def invoices_page(p: PortalPage, status: str | None = None, type: str | None = N
     type = type if type in invoices.TYPES else None
     with p.ctx.unit() as (s, _now):
         rows, more = invoices_repo.list_invoices(s, account_id=p.account_id, status=status, type_=type,
-                                                 limit=PAGE_SIZE, starting_after=after or None)
+                                                 limit=PAGE_SIZE, starting_after=after or None, with_lines=False)
         return p.render("portal/invoices.html", rows=rows, more=more, status=status or "", type=type or "",
                         statuses=invoices.STATUSES, types=invoices.TYPES)
 
