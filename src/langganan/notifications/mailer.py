@@ -10,7 +10,6 @@ import logging
 import smtplib
 import ssl
 import threading
-from collections import deque
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -57,33 +56,29 @@ class SmtpMailer:
         self.host, self.port, self.tls = host, port, tls
         self.username, self.password = username, password
         self.sender, self.timeout = sender, timeout
-        # built once (it loads the system's CA certificates), not per email; none without TLS
-        self.context = ssl.create_default_context() if tls != "none" else None
 
     def send(self, email: Email) -> None:
         msg = compose(email, self.sender)
+        context = ssl.create_default_context()
         smtp: smtplib.SMTP
         if self.tls == "ssl":
-            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self.context)
+            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
         else:
             smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
         with smtp:
             if self.tls == "starttls":
-                smtp.starttls(context=self.context)
+                smtp.starttls(context=context)
             if self.username:
                 smtp.login(self.username, self.password or "")
             smtp.send_message(msg)
 
 
 class SandboxMailer:
-    """Used when no SMTP host is configured: records each message (and logs it) instead of sending.
+    """Used when no SMTP host is configured: records each message (and logs it) instead of sending."""
 
-    It is the default mailer of a long-running `serve`, so only the latest `keep` messages are kept.
-    """
-
-    def __init__(self, sender: str, *, keep: int = 100) -> None:
+    def __init__(self, sender: str) -> None:
         self.sender = sender
-        self.sent: deque[EmailMessage] = deque(maxlen=keep)
+        self.sent: list[EmailMessage] = []
         self._lock = threading.Lock()
 
     def send(self, email: Email) -> None:
