@@ -15,9 +15,10 @@ from langganan.catalog import service as catalog_service
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import DomainError
 from langganan.kit.web import app_context
+from langganan.notifications import repository as notifications_repo
 from langganan.notifications import service as notifications
-from langganan.portal import feed, views
 from langganan.portal import service as portal_service
+from langganan.portal import views
 from langganan.portal.deps import PortalForm, PortalPage, see_other
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions import service as subscriptions
@@ -27,6 +28,7 @@ from langganan.web.forms import require_whole_number
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 FormStr = Annotated[str, Form()]
+FEED_SIZE = 30  # the newest notifications the page lists
 
 
 @router.get("/session/{token}")
@@ -180,7 +182,8 @@ def save_billing(p: PortalForm, company_name: FormStr = "", contact_name: FormSt
 @router.get("/notifications", response_class=HTMLResponse)
 def notifications_page(p: PortalPage, msg: str | None = None) -> HTMLResponse:
     with p.ctx.unit() as (s, _now):
-        return p.render("portal/notifications.html", items=feed.recent(s, p.account_id), msg=msg)
+        items, _more = notifications_repo.feed(s, p.account_id, unread=False, limit=FEED_SIZE, starting_after=None)
+        return p.render("portal/notifications.html", items=items, msg=msg)
 
 
 @router.post("/notifications/read")
