@@ -143,10 +143,6 @@ def stop_add_on(item_id: str, p: PortalForm) -> Response:
     return see_other("/portal/add-ons/manage?msg=add_on_stopped")
 
 
-BILLING_FIELDS = ("company_name", "contact_name", "email", "phone", "address", "city", "postal_code", "country",
-                  "tax_id")
-
-
 @router.get("/billing", response_class=HTMLResponse)
 def billing_page(p: PortalPage, msg: str | None = None) -> HTMLResponse:
     with p.ctx.unit() as (s, _now):

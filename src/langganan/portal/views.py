@@ -49,7 +49,6 @@ def promotion_note(session: Session, sub: Subscription) -> dict[str, Any] | None
 class Overview:
     account: Account
     sub: Subscription
-    catalog: Catalog
     plan_name: str
     is_paid: bool
     pending_plan_name: str | None
@@ -72,7 +71,7 @@ def overview(session: Session, account: Account) -> Overview:
                                             starting_after=None, with_lines=False)
     unpaid, _ = invoices_repo.list_invoices(session, account_id=account.id, status="unpaid", type_=None, limit=3,
                                             starting_after=None, with_lines=False)
-    return Overview(account=account, sub=sub, catalog=catalog, plan_name=plan.name,
+    return Overview(account=account, sub=sub, plan_name=plan.name,
                     is_paid=sub.plan_code != catalog.default_plan and sub.status != "trialing",
                     pending_plan_name=pending.name if pending else None, limits=limits, resets_at=resets_at,
                     items=add_on_items(session, sub, catalog), wallets=wallets_in_order(session, account.id),
