@@ -120,7 +120,6 @@ def buy_add_ons(p: PortalForm, add_on: FormStr = "", quantity: FormStr = "1") ->
     count = require_whole_number(quantity, 9, "error.invalid_quantity")
     with p.ctx.unit() as (s, now):
         account = accounts_repo.get(s, p.account_id)
-        subscriptions.require_billing_info(account)
         sub = subs_repo.for_account(s, p.account_id, for_update=True)
         invoice = addons.buy(s, p.ctx.settings, account, sub, add_on, count, now)
     return see_other(f"/portal/pay/{invoice.id}")
