@@ -64,3 +64,40 @@ def test_add_ons_need_a_paid_plan_and_end_with_it(env: Env) -> None:
     env.advance(to="2026-02-18T10:00:00+07:00")  # grace over: back to Free, add-ons end with the plan
     assert env.subscription(acc["id"])["plan"] == "free"
     assert env.subscription(acc["id"])["add_ons"] == []
+
+
+def test_buying_add_ons_needs_billing_information_wherever_it_is_bought(env: Env) -> None:
+    """The add-ons service itself refuses a buyer without billing information (409
+    billing_info_required), so the API, the portal and any other caller give the same answer."""
+    import pytest
+    from sqlalchemy import func, select
+
+    from langganan.accounts.models import Account
+    from langganan.addons import service as addons
+    from langganan.invoices.models import Invoice
+    from langganan.kit.errors import Conflict
+    from langganan.subscriptions import repository as subs_repo
+    from tests.api.test_portal_security import portal_visitor
+
+    acc = env.account(locale="en")
+    env.buy(acc["id"], "growth")
+    with env.db.transaction() as s:
+        account = s.get(Account, acc["id"])
+        assert account is not None
+        account.phone = None  # billing information no longer complete
+        invoices = s.scalar(select(func.count()).select_from(Invoice))
+    api = env.post(f"/v1/accounts/{acc['id']}/add-ons", {"add_on": "additional_user", "quantity": 1})
+    assert api.status_code == 409 and api.json()["error"]["code"] == "billing_info_required"
+    v = portal_visitor(env, acc["id"])
+    page = v.client.post("/portal/add-ons", data={"add_on": "additional_user", "quantity": "1", "csrf_token": v.csrf})
+    assert page.status_code == 409 and "Complete your Billing Information" in page.text
+    ctx, now = env.client.app.state.ctx, env.now()
+    with env.db.transaction() as s:
+        account = s.get(Account, acc["id"])
+        assert account is not None
+        sub = subs_repo.for_account(s, acc["id"])
+        with pytest.raises(Conflict) as refused:
+            addons.buy(s, ctx.settings, account, sub, "additional_user", 1, now)
+        assert refused.value.code == "billing_info_required"
+    with env.db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(Invoice)) == invoices

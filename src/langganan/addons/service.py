@@ -22,7 +22,7 @@ from langganan.kit.ids import new_id
 from langganan.kit.money import prorate
 from langganan.kit.periods import days_in_period, remaining_days
 from langganan.subscriptions.models import Subscription
-from langganan.subscriptions.rules import exceeded_limits
+from langganan.subscriptions.rules import exceeded_limits, require_billing_info
 
 MAX_QUANTITY = 1000
 
@@ -42,6 +42,7 @@ def extra_limits(session: Session, sub: Subscription, *, exclude_stopping: bool 
 
 def buy(session: Session, settings: Settings, account: Account, sub: Subscription, code: str, quantity: int,
         now: datetime) -> Invoice:
+    require_billing_info(account)
     catalog = catalog_service.current(session)
     add_on = catalog.add_ons.get(code)
     if add_on is None:

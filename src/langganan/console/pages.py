@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import lazyload
 
 from langganan.accounts.models import Account
 from langganan.addons import repository as addons_repo
@@ -32,6 +33,7 @@ from langganan.subscriptions.models import Subscription
 from langganan.wallets import repository as wallets_repo
 from langganan.web import sessions
 from langganan.web.errors import PageError
+from langganan.web.forms import require_whole_number
 from langganan.web.templating import pick_lang, render
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -144,7 +146,7 @@ def account_page(account_id: str, c: ConsolePage) -> HTMLResponse:
             raise NotFound("account", account_id)
         sub = subs_repo.for_account(s, account_id)
         recent, _ = invoices_repo.list_invoices(s, account_id=account_id, status=None, type_=None, limit=10,
-                                                starting_after=None)
+                                                starting_after=None, with_lines=False)
         evts, _ = events_repo.list_events(s, account_id=account_id, type_=None, limit=20, starting_after=None)
         return c.render("console/account.html", account=account, sub=sub, items=addons_repo.live_items(s, sub.id),
                         wallets=wallets_repo.for_account(s, account_id), invoices=recent, events=evts,
@@ -155,7 +157,7 @@ def account_page(account_id: str, c: ConsolePage) -> HTMLResponse:
 def invoices_page(c: ConsolePage, status: str = "", type: str = "", q: str = "", after: str | None = None,
                   msg: str | None = None) -> HTMLResponse:
     with c.ctx.unit() as (s, _now):
-        stmt = select(Invoice)
+        stmt = select(Invoice).options(lazyload(Invoice.lines))  # the table shows no lines
         if status in invoices.STATUSES:
             stmt = stmt.where(Invoice.status == status)
         if type in invoices.TYPES:
@@ -211,7 +213,6 @@ def clock_page(c: ConsolePage, msg: str | None = None) -> HTMLResponse:
 @router.post("/clock")
 def advance_clock(c: ConsoleForm, days: FormStr = "0", hours: FormStr = "0") -> Response:
     _sandbox_clock(c)
-    if not all(v.isascii() and v.isdigit() and len(v) <= 9 for v in (days, hours)):
-        raise PageError(422, "error.bad_request")
-    done = advance(c.ctx, days=int(days), hours=int(hours))  # bounds and the 10-year cap: a 422 error page
+    n_days, n_hours = require_whole_number(days, 9), require_whole_number(hours, 9)
+    done = advance(c.ctx, days=n_days, hours=n_hours)  # bounds and the 10-year cap: a 422 error page
     return RedirectResponse(f"/console/clock?msg={done.periods_rolled}", status_code=303)

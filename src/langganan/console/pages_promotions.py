@@ -19,6 +19,7 @@ from langganan.console.pages import PAGE_SIZE, Console, ConsoleForm, ConsolePage
 from langganan.kit.errors import DomainError, Unprocessable
 from langganan.promotions import repository, service
 from langganan.promotions.schemas import PromotionCreate
+from langganan.web.forms import whole_number
 
 router = APIRouter(prefix="/console/promotions", include_in_schema=False)
 FormStr = Annotated[str, Form()]
@@ -51,9 +52,10 @@ def _number(value: str, field: str) -> int | None:
     value = value.strip()
     if not value:
         return None
-    if not value.isdigit() or len(value) > 13:
+    number = whole_number(value, 13)
+    if number is None:
         raise Unprocessable("invalid_parameter", f"{field}: enter a whole number.", param=field)
-    return int(value)
+    return number
 
 
 def _body(form: dict[str, Any], tz: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ and per client address over a sliding window of wall time."""
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -49,8 +50,11 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(got, expected)
 
 
-# Compared against when the email is unknown, so a wrong email costs the same time as a wrong password.
-_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+@functools.cache
+def _dummy_hash() -> str:
+    """Compared against when the email is unknown, so a wrong email costs the same time as a wrong
+    password; made on the first sign-in, not at every start-up."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def create_staff(session: Session, email: str, name: str, password: str, now: datetime) -> StaffUser:
@@ -86,7 +90,7 @@ def authenticate(session: Session, email: str, password: str, ip: str, wall_now:
             or _recent_failures(session, "ip", ip, since) >= MAX_FAILURES_PER_IP):
         raise TooManyAttempts("too_many_attempts", "Too many sign-in attempts; wait a few minutes.")
     user = session.scalar(select(StaffUser).where(StaffUser.email == email))
-    ok = verify_password(password, user.password_hash if user else _DUMMY_HASH)
+    ok = verify_password(password, user.password_hash if user else _dummy_hash())
     ok = ok and user is not None and user.disabled_at is None
     session.add(LoginAttempt(email=email, ip=ip, succeeded=ok, created_at=wall_now))
     return user if ok else None

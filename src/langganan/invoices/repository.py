@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from langganan.invoices.models import Invoice
 from langganan.kit.db import held
@@ -26,8 +26,10 @@ def get(session: Session, invoice_id: str, *, for_update: bool = False) -> Invoi
 
 
 def list_invoices(session: Session, *, account_id: str | None, status: str | None, type_: str | None,
-                  limit: int, starting_after: str | None) -> tuple[Sequence[Invoice], bool]:
-    stmt = select(Invoice)
+                  limit: int, starting_after: str | None,
+                  with_lines: bool = True) -> tuple[Sequence[Invoice], bool]:
+    """Newest first. Without `with_lines` the lines are loaded only if read (a table that does not show them)."""
+    stmt = select(Invoice) if with_lines else select(Invoice).options(lazyload(Invoice.lines))
     if account_id:
         stmt = stmt.where(Invoice.account_id == account_id)
     if status:

@@ -27,6 +27,7 @@ class Portal:
     lang: str
     tz: str
     currency: str
+    account: Account  # as loaded for this request (detached: read its columns, or merge it)
     unread: int = 0
 
     def render(self, template: str, *, http_status: int = 200, **context: Any) -> HTMLResponse:
@@ -36,7 +37,7 @@ class Portal:
                       status=http_status, lang=self.lang, tz=self.tz)
 
 
-def portal_page(request: Request) -> Portal:
+def _portal(request: Request, *, with_unread: bool) -> Portal:
     ctx = app_context(request)
     with ctx.db.sessions() as s:
         visitor = sessions.resolve(s, "portal", request.cookies.get(sessions.COOKIES["portal"]))
@@ -47,8 +48,17 @@ def portal_page(request: Request) -> Portal:
             raise PageError(401, "error.session_required")
         return Portal(request=request, ctx=ctx, visitor=visitor, account_id=account.id,
                       account_name=account.company_name or account.name, lang=pick_lang(request, account.locale),
-                      tz=account.timezone, currency=account.currency,
-                      unread=notifications_repo.unread_count(s, account.id))
+                      tz=account.timezone, currency=account.currency, account=account,
+                      unread=notifications_repo.unread_count(s, account.id) if with_unread else 0)
+
+
+def portal_page(request: Request) -> Portal:
+    return _portal(request, with_unread=True)
+
+
+def portal_fragment(request: Request) -> Portal:
+    """For a fragment the page polls (no header around it): the session and account, no unread count."""
+    return _portal(request, with_unread=False)
 
 
 def portal_form(p: Annotated[Portal, Depends(portal_page)], csrf_token: Annotated[str, Form()] = "",
@@ -60,6 +70,7 @@ def portal_form(p: Annotated[Portal, Depends(portal_page)], csrf_token: Annotate
 
 PortalPage = Annotated[Portal, Depends(portal_page)]
 PortalForm = Annotated[Portal, Depends(portal_form)]
+PortalFragment = Annotated[Portal, Depends(portal_fragment)]
 
 
 def see_other(url: str) -> RedirectResponse:

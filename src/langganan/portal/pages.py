@@ -15,17 +15,20 @@ from langganan.catalog import service as catalog_service
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import DomainError
 from langganan.kit.web import app_context
+from langganan.notifications import repository as notifications_repo
 from langganan.notifications import service as notifications
-from langganan.portal import feed, views
 from langganan.portal import service as portal_service
+from langganan.portal import views
 from langganan.portal.deps import PortalForm, PortalPage, see_other
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions import service as subscriptions
 from langganan.web import sessions
 from langganan.web.errors import PageError
+from langganan.web.forms import require_whole_number
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 FormStr = Annotated[str, Form()]
+FEED_SIZE = 30  # the newest notifications the page lists
 
 
 @router.get("/session/{token}")
@@ -54,7 +57,7 @@ def logout(p: PortalForm) -> Response:
 @router.get("", response_class=HTMLResponse)
 def subscription_page(p: PortalPage, msg: str | None = None) -> HTMLResponse:
     with p.ctx.unit() as (s, _now):
-        ov = views.overview(s, accounts_repo.get(s, p.account_id))
+        ov = views.overview(s, s.merge(p.account, load=False))  # the account the session check loaded
         return p.render("portal/subscription.html", ov=ov, msg=msg)
 
 
@@ -114,13 +117,11 @@ def buy_add_ons_page(p: PortalPage, add_on: str | None = None, quantity: int = 1
 
 @router.post("/add-ons")
 def buy_add_ons(p: PortalForm, add_on: FormStr = "", quantity: FormStr = "1") -> Response:
-    if not quantity.isdigit():
-        raise PageError(422, "error.invalid_quantity")
+    count = require_whole_number(quantity, 9, "error.invalid_quantity")
     with p.ctx.unit() as (s, now):
         account = accounts_repo.get(s, p.account_id)
-        subscriptions.require_billing_info(account)
         sub = subs_repo.for_account(s, p.account_id, for_update=True)
-        invoice = addons.buy(s, p.ctx.settings, account, sub, add_on, int(quantity), now)
+        invoice = addons.buy(s, p.ctx.settings, account, sub, add_on, count, now)
     return see_other(f"/portal/pay/{invoice.id}")
 
 
@@ -139,10 +140,6 @@ def stop_add_on(item_id: str, p: PortalForm) -> Response:
         sub = subs_repo.for_account(s, p.account_id, for_update=True)
         addons.stop(s, account, sub, item_id, now, subscriptions.plan_of(s, sub).limits)
     return see_other("/portal/add-ons/manage?msg=add_on_stopped")
-
-
-BILLING_FIELDS = ("company_name", "contact_name", "email", "phone", "address", "city", "postal_code", "country",
-                  "tax_id")
 
 
 @router.get("/billing", response_class=HTMLResponse)
@@ -180,7 +177,8 @@ def save_billing(p: PortalForm, company_name: FormStr = "", contact_name: FormSt
 @router.get("/notifications", response_class=HTMLResponse)
 def notifications_page(p: PortalPage, msg: str | None = None) -> HTMLResponse:
     with p.ctx.unit() as (s, _now):
-        return p.render("portal/notifications.html", items=feed.recent(s, p.account_id), msg=msg)
+        items, _more = notifications_repo.feed(s, p.account_id, unread=False, limit=FEED_SIZE, starting_after=None)
+        return p.render("portal/notifications.html", items=items, msg=msg)
 
 
 @router.post("/notifications/read")

@@ -3,12 +3,13 @@ transfer, polled until the money lands) and the invoice table, detail and PDF.""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
 from langganan.invoices import repository as invoices_repo
@@ -20,11 +21,12 @@ from langganan.payments import service as payments
 from langganan.payments.gateway import BANKS
 from langganan.payments.sandbox import SandboxGateway
 from langganan.portal import views
-from langganan.portal.deps import Portal, PortalForm, PortalPage, see_other
+from langganan.portal.deps import Portal, PortalForm, PortalFragment, PortalPage, see_other
 from langganan.wallets import repository as wallets_repo
 from langganan.wallets import service as wallets
 from langganan.wallets import topups
 from langganan.web.errors import PageError
+from langganan.web.forms import whole_number
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 FormStr = Annotated[str, Form()]
@@ -63,12 +65,12 @@ def _top_up_form(p: Portal, kind: str, amount: str, error: str | None, billing_c
 @router.post("/balance/top-up", response_class=HTMLResponse)
 def top_up(p: PortalForm, wallet: FormStr = "conversation", amount: FormStr = "") -> Response:
     kind = _wallet_kind(wallet)
-    digits = amount.strip().replace(".", "")
+    value = whole_number(amount.strip().replace(".", ""), 15)
     try:
-        if not digits.isdigit() or len(digits) > 15:
+        if value is None:
             raise DomainError("invalid_amount", "invalid amount", param="amount")
         with p.ctx.unit() as (s, now):
-            invoice = topups.issue(s, p.ctx.settings, accounts_repo.get(s, p.account_id), kind, int(digits), now)
+            invoice = topups.issue(s, p.ctx.settings, accounts_repo.get(s, p.account_id), kind, value, now)
     except DomainError as exc:
         with p.ctx.unit() as (s, _now):
             complete = accounts_repo.get(s, p.account_id).billing_complete
@@ -76,12 +78,16 @@ def top_up(p: PortalForm, wallet: FormStr = "conversation", amount: FormStr = ""
     return see_other(f"/portal/pay/{invoice.id}")
 
 
-def _day(value: str | None, tz: str) -> datetime | None:
+def _day(value: str | None, tz: str, *, end: bool = False) -> datetime | None:
+    """Local midnight starting the day `value` (YYYY-MM-DD), or with `end` the next local midnight
+    (the filter keeps times before it), in UTC; a day that is no date or whose midnight has no UTC
+    time (year 1, year 9999) is refused."""
     if not value:
         return None
     try:
-        return datetime.combine(date.fromisoformat(value), time(), ZoneInfo(tz))
-    except ValueError as exc:
+        day = date.fromisoformat(value) + timedelta(days=1 if end else 0)
+        return datetime.combine(day, time(), ZoneInfo(tz)).astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
         raise PageError(422, "error.bad_date") from exc
 
 
@@ -91,10 +97,8 @@ def usage_history(p: PortalPage, wallet: str = "conversation", type: str = "usag
     kind = _wallet_kind(wallet)
     if type not in (*HISTORY_TYPES, "all"):
         type = "usage"
-    start, end = _day(since, p.tz), _day(until, p.tz)
-    if end is not None:
-        end = end.replace(hour=23, minute=59, second=59)
-    before_id = int(before) if before and before.isdigit() else None
+    start, end = _day(since, p.tz), _day(until, p.tz, end=True)
+    before_id = whole_number(before or "", 18)  # not a row id: the first page
     with p.ctx.unit() as (s, now):
         w = wallets_repo.get(s, p.account_id, kind)
         rows, more = wallets_repo.entries(s, w.id, types=None if type == "all" else wallets_repo.ENTRY_FILTERS[type],
@@ -111,18 +115,24 @@ def top_up_history(p: PortalPage, status: str | None = None, after: str | None =
         status = None
     with p.ctx.unit() as (s, _now):
         rows, more = invoices_repo.list_invoices(s, account_id=p.account_id, status=status, type_="top_up",
-                                                 limit=PAGE_SIZE, starting_after=after or None)
+                                                 limit=PAGE_SIZE, starting_after=after or None, with_lines=False)
         return p.render("portal/top_up_history.html", rows=rows, more=more, status=status or "",
                         statuses=invoices.STATUSES)
 
 
+def _status_context(s: Session, p: Portal, invoice_id: str, now: datetime) -> dict[str, Any]:
+    """What _pay_status.html shows: the invoice (not its lines) and, while it is unpaid, the bank
+    transfer's virtual account if one is open."""
+    invoice = views.own_invoice(s, p.account_id, invoice_id, with_lines=False)
+    payment = views.latest_payment(s, invoice) if invoice.status == "unpaid" else None
+    va = payment if (payment is not None and payment.method == "bank_transfer" and payment.status == "pending"
+                     and payment.va_expires_at is not None and payment.va_expires_at > now) else None
+    return {"invoice": invoice, "va": va}
+
+
 def _pay_context(p: Portal, invoice_id: str) -> dict[str, Any]:
     with p.ctx.unit() as (s, now):
-        invoice = views.own_invoice(s, p.account_id, invoice_id)
-        payment = views.latest_payment(s, invoice)
-        va = payment if (payment is not None and payment.method == "bank_transfer" and payment.status == "pending"
-                         and payment.va_expires_at is not None and payment.va_expires_at > now) else None
-        return {"invoice": invoice, "payment": payment, "va": va, "cards": payments_repo.methods_for(s, p.account_id),
+        return {**_status_context(s, p, invoice_id, now), "cards": payments_repo.methods_for(s, p.account_id),
                 "banks": BANKS, "sandbox": isinstance(p.ctx.gateway, SandboxGateway) and p.ctx.settings.sandbox}
 
 
@@ -132,9 +142,11 @@ def pay_page(invoice_id: str, p: PortalPage) -> HTMLResponse:
 
 
 @router.get("/pay/{invoice_id}/status", response_class=HTMLResponse)
-def pay_status(invoice_id: str, p: PortalPage) -> HTMLResponse:
-    """Polled by the payment page (htmx) until the invoice is paid."""
-    return p.render("portal/_pay_status.html", **_pay_context(p, invoice_id))
+def pay_status(invoice_id: str, p: PortalFragment) -> HTMLResponse:
+    """Polled every second by the payment page (htmx) until the invoice is paid: only what the
+    fragment shows is loaded."""
+    with p.ctx.unit() as (s, now):
+        return p.render("portal/_pay_status.html", **_status_context(s, p, invoice_id, now))
 
 
 @router.post("/pay/{invoice_id}/bank-transfer")
@@ -172,9 +184,10 @@ def add_card(p: PortalForm, number: FormStr = "", exp_month: FormStr = "", exp_y
         with p.ctx.unit() as (s, now):
             if invoice_id:
                 views.own_invoice(s, p.account_id, invoice_id)
-            if not (exp_month.isdigit() and exp_year.isdigit()):
+            month, year = whole_number(exp_month, 2), whole_number(exp_year, 4)
+            if month is None or year is None:
                 raise DomainError("invalid_card", "invalid card", param="number")
-            token = gateway.tokenize(number.replace(" ", ""), int(exp_month), int(exp_year), cvc, now=now)
+            token = gateway.tokenize(number.replace(" ", ""), month, year, cvc, now=now)
             payments.save_method(s, gateway, accounts_repo.get(s, p.account_id), token, now)
     except DomainError as exc:
         if not invoice_id or exc.status == 404:
@@ -190,7 +203,7 @@ def invoices_page(p: PortalPage, status: str | None = None, type: str | None = N
     type = type if type in invoices.TYPES else None
     with p.ctx.unit() as (s, _now):
         rows, more = invoices_repo.list_invoices(s, account_id=p.account_id, status=status, type_=type,
-                                                 limit=PAGE_SIZE, starting_after=after or None)
+                                                 limit=PAGE_SIZE, starting_after=after or None, with_lines=False)
         return p.render("portal/invoices.html", rows=rows, more=more, status=status or "", type=type or "",
                         statuses=invoices.STATUSES, types=invoices.TYPES)
 

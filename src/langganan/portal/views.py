@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from langganan.accounts.models import Account
 from langganan.addons import repository as addons_repo
@@ -30,9 +30,10 @@ WALLET_ORDER = ("conversation", "broadcast")
 CHART_DAYS = 14
 
 
-def own_invoice(session: Session, account_id: str, invoice_id: str) -> Invoice:
-    """One of the visitor's invoices; another account's id is simply not found."""
-    invoice = session.get(Invoice, invoice_id)
+def own_invoice(session: Session, account_id: str, invoice_id: str, *, with_lines: bool = True) -> Invoice:
+    """One of the visitor's invoices; another account's id is simply not found. Without `with_lines`
+    its lines are loaded only if read (a page that does not show them)."""
+    invoice = session.get(Invoice, invoice_id, options=None if with_lines else [lazyload(Invoice.lines)])
     if invoice is None or invoice.account_id != account_id:
         raise NotFound("invoice", invoice_id)
     return invoice
@@ -48,7 +49,6 @@ def promotion_note(session: Session, sub: Subscription) -> dict[str, Any] | None
 class Overview:
     account: Account
     sub: Subscription
-    catalog: Catalog
     plan_name: str
     is_paid: bool
     pending_plan_name: str | None
@@ -68,10 +68,10 @@ def overview(session: Session, account: Account) -> Overview:
     _code, _features, limits, resets_at = entitlements.limits_for(session, account)
     pending = catalog.plans.get(sub.pending_plan) if sub.pending_plan else None
     recent, _ = invoices_repo.list_invoices(session, account_id=account.id, status=None, type_=None, limit=5,
-                                            starting_after=None)
+                                            starting_after=None, with_lines=False)
     unpaid, _ = invoices_repo.list_invoices(session, account_id=account.id, status="unpaid", type_=None, limit=3,
-                                            starting_after=None)
-    return Overview(account=account, sub=sub, catalog=catalog, plan_name=plan.name,
+                                            starting_after=None, with_lines=False)
+    return Overview(account=account, sub=sub, plan_name=plan.name,
                     is_paid=sub.plan_code != catalog.default_plan and sub.status != "trialing",
                     pending_plan_name=pending.name if pending else None, limits=limits, resets_at=resets_at,
                     items=add_on_items(session, sub, catalog), wallets=wallets_in_order(session, account.id),

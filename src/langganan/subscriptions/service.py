@@ -35,6 +35,7 @@ from langganan.subscriptions.rules import (
     exceeded_limits,
     plan_label,
     quote_change,
+    require_billing_info,
 )
 from langganan.subscriptions.timeline import policy_of
 from langganan.wallets import repository as wallets_repo
@@ -171,12 +172,6 @@ def preview(session: Session, account: Account, plan_code: str, interval: str | 
                          promotions.terms_for(session, sub))
     blocked = exceeded_limits(_with_add_ons(session, sub, plan), _usage(account)) if quote.kind == "downgrade" else []
     return quote, blocked
-
-
-def require_billing_info(account: Account) -> None:
-    if not account.billing_complete:
-        raise Conflict("billing_info_required",
-                       "Complete the billing information before making a paid purchase.", param=None)
 
 
 def _cancel_open_purchases(session: Session, sub: Subscription, now: datetime) -> None:

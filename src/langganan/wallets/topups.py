@@ -11,7 +11,7 @@ from langganan.config import Settings
 from langganan.invoices import service as invoices
 from langganan.invoices.models import Invoice
 from langganan.invoices.rules import Line
-from langganan.subscriptions.service import require_billing_info
+from langganan.subscriptions.rules import require_billing_info
 from langganan.wallets import service
 
 WALLET_LABEL = {"conversation": "Conversation balance", "broadcast": "Broadcast balance"}

@@ -37,7 +37,6 @@ def when(value: datetime | None, tz: str = "Asia/Jakarta", lang: str = "en", fmt
 
 
 env.filters["money"] = money
-env.globals["LANGS"] = LOCALES
 
 
 def pick_lang(request: Request, default: str) -> str:
