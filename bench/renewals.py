@@ -154,7 +154,14 @@ def work(url: str) -> None:
     print("ready", flush=True)
     sys.stdin.readline()  # wait for the starting signal, so the workers begin together
     started = time.time()
-    report = run_due(ctx)
+    if os.environ.get("BENCH_PROFILE"):  # a cProfile dump per worker, e.g. BENCH_PROFILE=/tmp/renewals
+        import cProfile
+
+        profile = cProfile.Profile()
+        report = profile.runcall(run_due, ctx)
+        profile.dump_stats(f"{os.environ['BENCH_PROFILE']}.{os.getpid()}.prof")
+    else:
+        report = run_due(ctx)
     print(json.dumps({"started": started, "ended": time.time(), "charges": report.charges,
                       "steps": dict(report.steps), "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                       / 1024}), flush=True)
