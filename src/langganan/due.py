@@ -23,7 +23,7 @@ from langganan.events import service as events
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
 from langganan.kit.clock import Clock
-from langganan.kit.db import Database
+from langganan.kit.db import Database, one_flush
 from langganan.payments import service as payments
 from langganan.payments.gateway import ChargeResult, Gateway
 from langganan.subscriptions import lifecycle
@@ -86,7 +86,7 @@ def _release_reservations(session: Session, now: datetime) -> int:
 def _charge_all(runner: Runner, charges: Sequence[lifecycle.Charge]) -> None:
     """Charge a batch's committed pending card payments (rule 11), batched: their details are read
     in one transaction, the gateway is called for each (the payment id is the idempotency key),
-    and the outcomes are recorded in one transaction, each in its own savepoint. A charge whose
+    and the outcomes are recorded in one transaction (`_record`). A charge whose
     gateway call or recording fails stays pending and is charged again with the same key after
     its lease (`lifecycle.reclaim_stale_charges`); a decline is recorded as a failed payment and the
     subscription moves on to its retry or to Free."""
@@ -105,23 +105,39 @@ def _charge_all(runner: Runner, charges: Sequence[lifecycle.Charge]) -> None:
             log.exception("gateway call failed for payment %s; retried after its lease", charge.payment_id)
     with runner.db.transaction() as session:
         payments.lock_for_outcomes(session, list(results))
-        events.buffer(session)
+        outcomes = [(c, *results[c.payment_id]) for c in charges if c.payment_id in results]
         try:
-            for charge in charges:
-                if charge.payment_id not in results:
-                    continue
-                request, result = results[charge.payment_id]
-                mark = events.buffered_count(session)
-                try:
-                    with session.begin_nested():
-                        payments.record_charge(session, charge.payment_id, request.amount, result, charge.at)
-                except Exception:
-                    log.exception("recording the charge of payment %s failed; retried after its lease",
-                                  charge.payment_id)
-                    events.forget_buffered_after(session, mark)
-            events.release_buffer(session)
-        finally:
-            events.drop_buffer(session)
+            with session.begin_nested():
+                _record(session, outcomes, one_by_one=False)
+        except Exception:
+            log.warning("recording %d charges together failed; recording them one by one", len(outcomes),
+                        exc_info=True)
+            _record(session, outcomes, one_by_one=True)
+
+
+def _record(session: Session, outcomes: Sequence[tuple[lifecycle.Charge, payments.ChargeRequest, ChargeResult]],
+            *, one_by_one: bool) -> None:
+    """Record the gateway's answers: all in one flush (any failure fails them all), or one by one,
+    each in its own savepoint, where a failure leaves only that payment pending for its lease."""
+    events.buffer(session)
+    try:
+        if not one_by_one:
+            with one_flush(session):
+                for charge, request, result in outcomes:
+                    payments.record_charge(session, charge.payment_id, request.amount, result, charge.at)
+                events.release_buffer(session)
+            return
+        for charge, request, result in outcomes:
+            mark = events.buffered_count(session)
+            try:
+                with session.begin_nested():
+                    payments.record_charge(session, charge.payment_id, request.amount, result, charge.at)
+            except Exception:
+                log.exception("recording the charge of payment %s failed; retried after its lease", charge.payment_id)
+                events.forget_buffered_after(session, mark)
+        events.release_buffer(session)
+    finally:
+        events.drop_buffer(session)
 
 
 def run_due(runner: Runner) -> DueReport:

@@ -104,3 +104,29 @@ def test_a_batch_looks_up_only_the_renewals_of_the_periods_it_works_on(env: Env)
         assert list(found) == [wanted] and found[wanted].status == "paid"
         assert loaded == [found[wanted]]  # the February renewal was not read
         assert renewals_for(s, [(sub.id, sub.current_period_end)]) == {}  # April's is not issued yet
+
+
+def test_a_batch_that_fails_nowhere_writes_each_table_in_one_statement(env: Env) -> None:
+    """The optimistic pass: no savepoint per subscription, and a table's new rows in one multi-row
+    INSERT per batch; the books and the outcome are what the one-by-one pass gives (the test above)."""
+    from tests.integration.test_due_workers import _assert_done_once, _due_set
+
+    subs = _due_set(env, 12)
+    _set_clock(env, FEB_16)
+    runner = _runner(env, due_batch=50)
+    statements: list[str] = []
+    event.listen(runner.db.engine, "before_cursor_execute",
+                 lambda _c, _cur, sql, *_a: statements.append(" ".join(sql.split()[:3])))
+    run_due(runner)
+    runner.db.dispose()
+
+    _assert_done_once(env, subs)
+    inserts = {table: sum(1 for s in statements if s == f"INSERT INTO {table}")
+               for table in ("invoices", "invoice_lines", "payments", "events", "wallet_entries")}
+    # one batch of 12 issues their renewals; the card charges' outcomes are recorded in one more
+    expected = {"invoices": 1, "invoice_lines": 1, "payments": 1, "events": 2, "wallet_entries": 1}
+    if env.db.dialect == "sqlite":  # rows with an autoincrement key go one by one there (no round trips)
+        expected |= {"invoice_lines": 12, "wallet_entries": 12}
+    assert inserts == expected, inserts
+    assert sum(1 for s in statements if s.startswith("SAVEPOINT")) <= 2
+    env.assert_books()

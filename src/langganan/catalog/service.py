@@ -7,11 +7,13 @@ import json
 import threading
 import time
 import tomllib
+import weakref
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from langganan.catalog import repository
@@ -38,9 +40,20 @@ def _digest(content: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
+def _db(session: Session) -> str:
+    """Which database (its URL): the caches below are per database."""
+    engine = session.get_bind().engine
+    url = _urls.get(engine)
+    if url is None:
+        url = _urls[engine] = str(engine.url)
+    return url
+
+
+_urls: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
 def _key(session: Session, catalog_id: int) -> tuple[str, int]:
-    bind = session.get_bind()
-    return (str(bind.engine.url), catalog_id)
+    return (_db(session), catalog_id)
 
 
 def apply(session: Session, content: dict[str, Any], now: datetime) -> tuple[CatalogVersion, bool]:
@@ -59,7 +72,7 @@ def apply(session: Session, content: dict[str, Any], now: datetime) -> tuple[Cat
     row = CatalogVersion(version=declared, digest=digest, content=content, applied_at=now)
     session.add(row)
     session.flush()
-    _latest.pop(str(session.get_bind().engine.url), None)
+    _latest.pop(_db(session), None)
     return row, True
 
 
@@ -84,7 +97,7 @@ _latest: dict[str, tuple[float, int]] = {}
 def current(session: Session) -> Catalog:
     """The newest applied version. Another process may apply one, so the id is looked up again
     after at most a second; a version applied in this process is seen at once."""
-    url = str(session.get_bind().engine.url)
+    url = _db(session)
     hit = _latest.get(url)
     if hit is not None and hit[0] > time.monotonic():
         return get(session, hit[1])

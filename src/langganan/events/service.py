@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from langganan.events.models import Event
@@ -14,19 +15,20 @@ from langganan.kit.ids import new_id
 _BUFFER = "langganan.event_buffer"
 
 
-def emit(session: Session, type_: str, account_id: str | None, data: dict[str, Any], now: datetime) -> Event:
-    event = Event(id=new_id("evt"), type=type_, account_id=account_id, data=data, created_at=now)
-    buffer: list[Event] | None = session.info.get(_BUFFER)
+def emit(session: Session, type_: str, account_id: str | None, data: dict[str, Any], now: datetime) -> str:
+    """Append an event to the outbox in the caller's transaction; returns its id."""
+    row = {"id": new_id("evt"), "type": type_, "account_id": account_id, "data": data, "created_at": now}
+    buffer: list[dict[str, Any]] | None = session.info.get(_BUFFER)
     if buffer is not None:
-        buffer.append(event)
+        buffer.append(row)
     else:
-        session.add(event)
-    return event
+        session.add(Event(**row))
+    return str(row["id"])
 
 
 # -- buffered events (the due runner's batches) ----------------------------------------------------
-# A batch keeps its events in memory and adds them all at its end, in one insert, instead of one
-# insert per flush. They are still written in the batch's transaction, before it commits.
+# A batch keeps its events in memory as plain rows and inserts them all at its end, in one statement,
+# instead of one ORM object each. They are still written in the batch's transaction, before it commits.
 
 def buffer(session: Session) -> None:
     session.info[_BUFFER] = []
@@ -46,12 +48,14 @@ def forget_buffered_after(session: Session, mark: int) -> None:
 
 
 def release_buffer(session: Session, replace: Mapping[str, str] | None = None) -> int:
-    """Add the buffered events to the session (and stop buffering). `replace` maps placeholder
-    values in the events' data (deferred invoice numbers) to their final values."""
-    events: list[Event] = session.info.pop(_BUFFER, None) or []
+    """Insert the buffered events, all in one statement (and stop buffering). `replace` maps
+    placeholder values in the events' data (deferred invoice numbers) to their final values."""
+    rows: list[dict[str, Any]] = session.info.pop(_BUFFER, None) or []
     if replace:
-        for event in events:
-            if any(isinstance(v, str) and v in replace for v in event.data.values()):
-                event.data = {k: replace.get(v, v) if isinstance(v, str) else v for k, v in event.data.items()}
-    session.add_all(events)
-    return len(events)
+        for row in rows:
+            data = row["data"]
+            if any(isinstance(v, str) and v in replace for v in data.values()):
+                row["data"] = {k: replace.get(v, v) if isinstance(v, str) else v for k, v in data.items()}
+    if rows:
+        session.execute(insert(Event), rows)
+    return len(rows)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, inspect
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -79,7 +79,7 @@ def assign_deferred(session: Session) -> dict[str, str]:
     pending: list[tuple[Invoice, str]] = session.info.pop(_DEFER, None) or []
     by_month: dict[str, list[Invoice]] = {}
     for invoice, key in pending:
-        if invoice in session and inspect(invoice).persistent:
+        if invoice in session:  # (not in it: issued in a savepoint that rolled back)
             by_month.setdefault(key, []).append(invoice)
     if not by_month:
         return {}

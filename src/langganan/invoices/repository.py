@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
 from langganan.invoices.models import Invoice
-from langganan.kit.db import held
+from langganan.kit.db import TX_PREFIX, held, keep
 from langganan.kit.errors import NotFound
 from langganan.kit.pagination import page
 
@@ -45,11 +45,40 @@ def open_purchases(session: Session, subscription_id: str) -> Sequence[Invoice]:
         Invoice.type.in_(OPEN_PURCHASE_TYPES)).with_for_update()).all()
 
 
+_RENEWALS = TX_PREFIX + "renewals"
+LIVE_RENEWAL = ("unpaid", "paid")
+
+
 def renewal_for(session: Session, subscription_id: str, period_start: datetime) -> Invoice | None:
-    """The live (unpaid or paid) renewal invoice of a period, if any (at most one, rule 4)."""
-    return session.scalar(select(Invoice).where(
-        Invoice.subscription_id == subscription_id, Invoice.type == "renewal",
-        Invoice.period_start == period_start, Invoice.status.in_(("unpaid", "paid"))))
+    """The live (unpaid or paid) renewal invoice of a period, if any (at most one, rule 4). Answered
+    without a query when this transaction read it ahead (`read_renewals_ahead`) or issued it."""
+    known: dict[tuple[str, datetime], Invoice | None] | None = session.info.get(_RENEWALS)
+    key = (subscription_id, period_start)
+    if known is None:
+        return session.scalar(select(Invoice).where(
+            Invoice.subscription_id == subscription_id, Invoice.type == "renewal",
+            Invoice.period_start == period_start, Invoice.status.in_(LIVE_RENEWAL)))
+    if key not in known:
+        known[key] = renewals_for(session, [key]).get(key)
+    invoice = known[key]
+    if invoice is None or invoice not in session:  # (not in it: issued in a savepoint that rolled back)
+        return None
+    return invoice if invoice.status in LIVE_RENEWAL else None
+
+
+def read_renewals_ahead(session: Session, periods: Collection[tuple[str, datetime]]) -> None:
+    """Look up the renewal invoices of many (subscription, period start) pairs in one query and answer
+    `renewal_for` from memory for the rest of the transaction. Only for subscriptions this transaction
+    holds locked: a renewal invoice is issued under its subscription's lock, and `note_renewal` adds it."""
+    found = renewals_for(session, periods)
+    keep(session, found.values())
+    session.info.setdefault(_RENEWALS, {}).update({key: found.get(key) for key in periods})
+
+
+def note_renewal(session: Session, invoice: Invoice) -> None:
+    known = session.info.get(_RENEWALS)
+    if known is not None and invoice.subscription_id is not None and invoice.period_start is not None:
+        known[(invoice.subscription_id, invoice.period_start)] = invoice
 
 
 def renewals_for(session: Session, periods: Collection[tuple[str, datetime]]) -> dict[tuple[str, datetime], Invoice]:

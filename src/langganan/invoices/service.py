@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 from langganan.accounts.models import Account
 from langganan.config import Settings
 from langganan.events import service as events
-from langganan.invoices import numbering
+from langganan.invoices import numbering, repository
 from langganan.invoices.models import Invoice, InvoiceLine
 from langganan.invoices.rules import Line
-from langganan.kit.db import TX_PREFIX, hold
+from langganan.kit.db import TX_PREFIX, flush, hold
 from langganan.kit.errors import Conflict
 from langganan.kit.ids import new_id
 from langganan.kit.money import apply_rate_bps
@@ -58,8 +58,10 @@ def issue(session: Session, settings: Settings, *, account: Account, type_: str,
     else:
         invoice.number = numbering.next_number(session, now, settings.seller_timezone)
     session.add(invoice)
-    session.flush()
+    flush(session)
     hold(session, invoice)
+    if type_ == "renewal":
+        repository.note_renewal(session, invoice)
     session.info.setdefault(WITHOUT_PAYMENTS, set()).add(invoice.id)
     events.emit(session, "invoice.created", account.id, summary(invoice), now)
     if status == "paid":
@@ -82,7 +84,7 @@ def _move(session: Session, invoice: Invoice, allowed_from: tuple[str, ...], to:
         invoice.paid_at = now
     else:
         invoice.closed_at = now
-    session.flush()
+    flush(session)
     events.emit(session, event, invoice.account_id, summary(invoice), now)
     return invoice
 

@@ -107,9 +107,38 @@ def hold(session: Session, obj: Any, key: Any = None) -> None:
 def held(session: Session, cls: type[Any], key: Any) -> Any | None:
     """The object of a row this transaction holds, without a query; None when it does not hold it."""
     obj = session.info.get(_HELD, {}).get((cls, key))
-    if obj is None or obj not in session or not inspect(obj).persistent:
+    if obj is None or obj not in session:  # (not in it: added in a savepoint that rolled back)
         return None
-    return obj
+    state = inspect(obj)
+    return obj if state.persistent or state.pending else None
+
+
+# -- one flush per batch ------------------------------------------------------------------------------
+# A service flushes right after its change so that a broken write fails there, inside the caller's
+# savepoint. A due-runner batch instead reads ahead what its steps need and lets its writes collect
+# until the end, where the unit of work sends each table's rows in one multi-row statement. Autoflush
+# stays on, so a query that was not read ahead still sees every change before it (it only costs a
+# flush). If anything fails, the batch's savepoint rolls back and it is done again row by row.
+
+_ONE_FLUSH = TX_PREFIX + "one_flush"
+
+
+def flush(session: Session) -> None:
+    """Flush now, unless the session is collecting a batch's writes (`one_flush`)."""
+    if not session.info.get(_ONE_FLUSH):
+        session.flush()
+
+
+@contextmanager
+def one_flush(session: Session) -> Iterator[None]:
+    """Within this block `flush` waits: the block's writes go out together when it ends (or earlier,
+    when a query autoflushes them)."""
+    session.info[_ONE_FLUSH] = True
+    try:
+        yield
+        session.flush()
+    finally:
+        session.info.pop(_ONE_FLUSH, None)
 
 
 _KEPT = TX_PREFIX + "kept_rows"

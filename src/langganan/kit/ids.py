@@ -20,6 +20,9 @@ def _b36(n: int, width: int) -> str:
     return "".join(reversed(out))
 
 
+_ms_text = [0, ""]  # the last millisecond and its 10 characters
+
+
 def new_id(prefix: str) -> str:
     """prefix_ + 10 chars of wall milliseconds + 4 of a per-ms counter + 6 random; sortable."""
     with _lock:
@@ -30,4 +33,10 @@ def new_id(prefix: str) -> str:
         else:
             _last[0], _last[1] = ms, int.from_bytes(os.urandom(2), "big") % 1000
         seq = _last[1]
-    return f"{prefix}_{_b36(ms, 10)}{_b36(seq, 4)}{_b36(secrets.randbits(31), 6)}"
+        if _ms_text[0] != ms:
+            _ms_text[0], _ms_text[1] = ms, _b36(ms, 10)
+        head = _ms_text[1]
+    return f"{prefix}_{head}{_b36(seq * _RANDOM_SPAN + secrets.randbits(31), 10)}"
+
+
+_RANDOM_SPAN = 36 ** 6  # the 6 random characters (31 random bits fit)

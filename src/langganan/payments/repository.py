@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from langganan.kit.db import TX_PREFIX
 from langganan.kit.errors import NotFound
 from langganan.payments.models import Payment, PaymentMethod
 
@@ -46,7 +47,31 @@ def by_va(session: Session, va_number: str) -> Payment | None:
     return session.scalar(select(Payment).where(Payment.va_number == va_number).with_for_update())
 
 
+_PENDING = TX_PREFIX + "pending_by_invoice"
+
+
 def pending_for_invoice(session: Session, invoice_id: str) -> Sequence[Payment]:
+    """The invoice's pending payments (from memory when this transaction read them ahead)."""
+    known = session.info.get(_PENDING, {}).get(invoice_id)
+    if known is not None:
+        return [p for p in known if p.status == "pending" and p in session]
     return session.scalars(select(Payment).where(Payment.invoice_id == invoice_id,
                                                  Payment.status == "pending")).all()
+
+
+def read_pending_ahead(session: Session, invoice_ids: Collection[str]) -> None:
+    """Read the pending payments of these invoices in one query and answer `pending_for_invoice` for them
+    from memory for the rest of the transaction (`note_pending` adds payments started meanwhile)."""
+    known = session.info.setdefault(_PENDING, {})
+    for invoice_id in invoice_ids:
+        known[invoice_id] = []
+    for p in session.scalars(select(Payment).where(Payment.invoice_id.in_(list(invoice_ids)),
+                                                   Payment.status == "pending").order_by(Payment.id)):
+        known[p.invoice_id].append(p)
+
+
+def note_pending(session: Session, payment: Payment) -> None:
+    known = session.info.get(_PENDING, {}).get(payment.invoice_id)
+    if known is not None:
+        known.append(payment)
 

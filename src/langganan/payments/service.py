@@ -22,7 +22,7 @@ from langganan.events import service as events
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
 from langganan.invoices.models import Invoice
-from langganan.kit.db import Database, held, hold, keep
+from langganan.kit.db import Database, flush, held, hold, keep
 from langganan.kit.errors import Conflict, PaymentRequired, Unprocessable
 from langganan.kit.ids import new_id
 from langganan.payments import repository
@@ -102,7 +102,8 @@ def start(session: Session, settings: Settings, gateway: Gateway, invoice: Invoi
                           va_expires_at=va.expires_at, provider_ref=va.provider_ref, **base)
     session.info.get(invoices.WITHOUT_PAYMENTS, set()).discard(invoice.id)
     session.add(payment)
-    session.flush()
+    repository.note_pending(session, payment)
+    flush(session)
     events.emit(session, "payment.created", invoice.account_id, _summary(payment), now)
     return payment
 
@@ -155,6 +156,7 @@ def lock_for_outcomes(session: Session, payment_ids: Sequence[str]) -> None:
                            .with_for_update()).all()
     for inv in invs:
         hold(session, inv)
+    repository.read_pending_ahead(session, invoice_ids)
     sub_ids = sorted({inv.subscription_id for inv in invs if inv.subscription_id})
     subs = session.scalars(select(Subscription).where(Subscription.id.in_(sub_ids)).order_by(Subscription.id)
                            .with_for_update()).all()
@@ -294,7 +296,8 @@ def mark_paid_manually(session: Session, invoice: Invoice, reference: str, note:
                       provider="manual", status="pending", amount=invoice.total, currency=invoice.currency,
                       reference=reference, note=note, created_at=now, updated_at=now)
     session.add(payment)
-    session.flush()
+    repository.note_pending(session, payment)
+    flush(session)
     receive(session, payment, invoice.total, invoice.currency, now)
     return payment
 

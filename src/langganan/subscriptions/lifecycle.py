@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,10 +41,10 @@ from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
 from langganan.invoices.models import Invoice
 from langganan.kit.clock import wall_now
-from langganan.kit.db import TX_PREFIX, keep
+from langganan.kit.db import keep, one_flush
 from langganan.payments import service as payments
 from langganan.payments.gateway import Gateway
-from langganan.payments.models import Payment
+from langganan.payments.models import Payment, PaymentMethod
 from langganan.promotions import service as promotions
 from langganan.subscriptions import repository
 from langganan.subscriptions import service as subscriptions
@@ -54,7 +53,6 @@ from langganan.subscriptions.schedule import due_by, next_due
 from langganan.subscriptions.timeline import policy_of, timeline
 
 log = logging.getLogger("langganan")
-_RENEWALS = TX_PREFIX + "renewals"
 MAX_STEPS = 200  # per subscription and claim; a year of daily notices stays far below
 
 
@@ -83,48 +81,66 @@ class Step:
         events.emit(self.session, type_, self.sub.account_id,
                     {"subscription_id": self.sub.id, "plan": self.sub.plan_code, **data}, self.when)
 
-    @property
-    def renewals(self) -> dict[tuple[str, datetime], Invoice | None]:
-        """Renewal invoices looked up or issued in this transaction, by (subscription, period start).
-        Valid while the transaction holds the subscription locked: a renewal is only issued under
-        that lock."""
-        return cast(dict[tuple[str, datetime], "Invoice | None"], self.session.info.setdefault(_RENEWALS, {}))
-
     def renewal(self) -> Invoice | None:
-        """The live renewal invoice of the current period (looked up once per transaction)."""
-        key = (self.sub.id, self.sub.current_period_end)
-        if key not in self.renewals:
-            self.renewals[key] = invoices_repo.renewal_for(self.session, *key)
-        invoice = self.renewals[key]
-        if invoice is None or invoice not in self.session:  # (not in it: issued in a rolled-back savepoint)
-            return None
-        return invoice if invoice.status in ("unpaid", "paid") else None
-
-    def issued(self, invoice: Invoice) -> Invoice:
-        self.renewals[(self.sub.id, self.sub.current_period_end)] = invoice
-        return invoice
+        """The live renewal invoice of the current period (the batch read them ahead)."""
+        return invoices_repo.renewal_for(self.session, self.sub.id, self.sub.current_period_end)
 
 
 def run_batch(session: Session, settings: Settings, gateway: Gateway, now: datetime, limit: int,
               skip: set[str], counts: Counter[str]) -> list[Charge]:
-    """Work through a batch of due subscriptions, each in its own savepoint. A subscription whose
-    step fails is logged and left for the next run (`skip` keeps this run from retrying it).
+    """Work through a batch of due subscriptions.
+
+    First the whole batch in one savepoint with one flush at its end (`kit.db.one_flush`): what the
+    steps read is read ahead for the batch, and each table's new rows go out in one statement. If
+    anything in it fails, the savepoint rolls back and the batch is done again one subscription at a
+    time, each in its own savepoint; a subscription whose step fails then is logged and left for the
+    next run (`skip` keeps this run from retrying it).
 
     The batch's invoices are numbered, and its events inserted, together at its end (still in its
     transaction): the month's invoice counter is then locked only for that moment, not for the
     whole batch, so two workers do not queue on it."""
+    subs = repository.due(session, now, limit, skip)
+    if not subs:
+        return []
+    _read_ahead(session, subs)
+    done: Counter[str] = Counter()
+    try:
+        with session.begin_nested():
+            charges = _work(session, settings, gateway, subs, now, done, skip=None)
+    except Exception:
+        log.warning("a due batch of %d subscriptions failed as a whole; going through it one by one", len(subs),
+                    exc_info=True)
+        done.clear()
+        charges = _work(session, settings, gateway, subs, now, done, skip=skip)
+    counts.update(done)
+    return charges
+
+
+def _read_ahead(session: Session, subs: Sequence[Subscription]) -> None:
+    """What the steps read, for the whole batch at once: accounts, renewal invoices, add-ons, cards."""
+    keep(session, session.scalars(select(Account).where(Account.id.in_({s.account_id for s in subs}))))
+    invoices_repo.read_renewals_ahead(session, [(s.id, s.current_period_end) for s in subs])
+    addons_repo.note_without_add_ons(session, [s.id for s in subs])
+    cards = {s.payment_method_id for s in subs if s.payment_method_id}
+    if cards:
+        keep(session, session.scalars(select(PaymentMethod).where(PaymentMethod.id.in_(cards))))
+
+
+def _work(session: Session, settings: Settings, gateway: Gateway, subs: Sequence[Subscription], now: datetime,
+          counts: Counter[str], *, skip: set[str] | None) -> list[Charge]:
+    """Each subscription's due steps. `skip` None: all in one flush, any failure fails the batch;
+    otherwise each in its own savepoint, and a failure skips only that subscription."""
     charges: list[Charge] = []
     numbering.defer(session)
     events.buffer(session)
     try:
-        subs = repository.due(session, now, limit, skip)
-        if subs:  # what each step reads, for the whole batch at once: accounts, renewals, add-ons
-            keep(session, session.scalars(select(Account).where(Account.id.in_({s.account_id for s in subs}))))
-            periods = [(s.id, s.current_period_end) for s in subs]
-            found = invoices_repo.renewals_for(session, periods)
-            keep(session, found.values())
-            session.info[_RENEWALS] = {key: found.get(key) for key in periods}
-            addons_repo.note_without_add_ons(session, [s.id for s in subs])
+        if skip is None:
+            with one_flush(session):
+                for sub in subs:
+                    if (charge := process(session, settings, gateway, sub, now, counts)) is not None:
+                        charges.append(charge)
+                events.release_buffer(session, numbering.assign_deferred(session))
+            return charges
         for sub in subs:
             marks = numbering.deferred_count(session), events.buffered_count(session)
             try:
@@ -139,13 +155,12 @@ def run_batch(session: Session, settings: Settings, gateway: Gateway, now: datet
                 continue
             if charge is not None:
                 charges.append(charge)
-        numbers = numbering.assign_deferred(session)
-        events.release_buffer(session, numbers)
+        events.release_buffer(session, numbering.assign_deferred(session))
         session.flush()
+        return charges
     finally:  # after an error the caller rolls back: whatever was deferred goes with it
         numbering.stop_deferring(session)
         events.drop_buffer(session)
-    return charges
 
 
 def process(session: Session, settings: Settings, gateway: Gateway, sub: Subscription, now: datetime,
@@ -290,8 +305,8 @@ def _issue_bank_renewal(s: Step) -> Invoice:
     sub = s.sub
     plan, interval = _next_plan(sub)
     grace = timedelta(days=policy_of(s.session).grace_days)
-    invoice = s.issued(subscriptions.issue_renewal(s.session, s.settings, s.account, sub, s.when, plan_code=plan,
-                                                   interval=interval, expires_at=sub.current_period_end + grace))
+    invoice = subscriptions.issue_renewal(s.session, s.settings, s.account, sub, s.when, plan_code=plan,
+                                          interval=interval, expires_at=sub.current_period_end + grace)
     if invoice.status == "unpaid":
         payments.start(s.session, s.settings, s.gateway, invoice, method="bank_transfer", payment_method_id=None,
                        bank=None, now=s.when, va_until_invoice_expires=True)
@@ -308,9 +323,8 @@ def _charge(s: Step, plan: str, interval: str) -> Charge | None:
             return None
         policy = policy_of(s.session)
         window = timedelta(days=(policy.card_retry_days[-1] if policy.card_retry_days else 0) + 1)
-        invoice = s.issued(subscriptions.issue_renewal(s.session, s.settings, s.account, sub, s.when,
-                                                       plan_code=plan, interval=interval,
-                                                       expires_at=sub.current_period_end + window))
+        invoice = subscriptions.issue_renewal(s.session, s.settings, s.account, sub, s.when, plan_code=plan,
+                                              interval=interval, expires_at=sub.current_period_end + window)
     if invoice.status == "paid":  # nothing to pay (a 100% promotion): already rolled when it was issued
         if sub.current_period_end <= s.when:
             subscriptions.roll_renewed(s.session, sub, invoice)
