@@ -92,7 +92,8 @@ def assign_deferred(session: Session) -> dict[str, str]:
         stmt = insert(table).values(month=key, last_value=len(invoices))
         stmt = stmt.on_conflict_do_update(index_elements=[table.c.month],
                                           set_={"last_value": table.c.last_value + len(invoices)})
-        last = session.execute(stmt.returning(table.c.last_value)).scalar_one()
+        with session.no_autoflush:  # in a one-flush batch the invoices then go out with their numbers
+            last = session.execute(stmt.returning(table.c.last_value)).scalar_one()
         for value, invoice in enumerate(invoices, start=last - len(invoices) + 1):
             number = format_number(key, value)
             out[invoice.number] = number  # placeholder -> number
