@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from langganan.events.models import Event
+from langganan.kit.bulk import insert_rows
 from langganan.kit.ids import new_id
 
 _BUFFER = "langganan.event_buffer"
+EVENTS = cast(Table, Event.__table__)
 
 
 def emit(session: Session, type_: str, account_id: str | None, data: dict[str, Any], now: datetime) -> str:
@@ -56,6 +58,5 @@ def release_buffer(session: Session, replace: Mapping[str, str] | None = None) -
             data = row["data"]
             if any(isinstance(v, str) and v in replace for v in data.values()):
                 row["data"] = {k: replace.get(v, v) if isinstance(v, str) else v for k, v in data.items()}
-    if rows:
-        session.execute(insert(Event), rows)
+    insert_rows(session, EVENTS, rows)
     return len(rows)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import DateTime, Engine, create_engine, event, inspect
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import JSON, TypeDecorator
+
+from langganan.kit.bulk import copy_new
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -130,12 +132,14 @@ def flush(session: Session) -> None:
 
 
 @contextmanager
-def one_flush(session: Session) -> Iterator[None]:
+def one_flush(session: Session, *, copy: Sequence[type[Any]] = ()) -> Iterator[None]:
     """Within this block `flush` waits: the block's writes go out together when it ends (or earlier,
-    when a query autoflushes them)."""
+    when a query autoflushes them). The new objects of the insert-only classes in `copy` are then
+    written with COPY on PostgreSQL (`kit.bulk.copy_new`); the unit of work writes the rest."""
     session.info[_ONE_FLUSH] = True
     try:
         yield
+        copy_new(session, copy)
         session.flush()
     finally:
         session.info.pop(_ONE_FLUSH, None)

@@ -39,7 +39,7 @@ from langganan.events import service as events
 from langganan.invoices import numbering
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
-from langganan.invoices.models import Invoice
+from langganan.invoices.models import Invoice, InvoiceLine
 from langganan.kit.clock import wall_now
 from langganan.kit.db import keep, one_flush
 from langganan.payments import service as payments
@@ -51,8 +51,11 @@ from langganan.subscriptions import service as subscriptions
 from langganan.subscriptions.models import Subscription
 from langganan.subscriptions.schedule import due_by, next_due
 from langganan.subscriptions.timeline import policy_of, timeline
+from langganan.wallets.models import WalletEntry
 
 log = logging.getLogger("langganan")
+# What a batch only ever inserts: its new rows are copied in bulk (kit.bulk.copy_new), parents first.
+INSERT_ONLY = (Invoice, InvoiceLine, Payment, WalletEntry)
 MAX_STEPS = 200  # per subscription and claim; a year of daily notices stays far below
 
 
@@ -135,7 +138,7 @@ def _work(session: Session, settings: Settings, gateway: Gateway, subs: Sequence
     events.buffer(session)
     try:
         if skip is None:
-            with one_flush(session):
+            with one_flush(session, copy=INSERT_ONLY):
                 for sub in subs:
                     if (charge := process(session, settings, gateway, sub, now, counts)) is not None:
                         charges.append(charge)

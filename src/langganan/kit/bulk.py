@@ -1,0 +1,98 @@
+"""Many new rows into one table at once.
+
+On PostgreSQL they are streamed with COPY on the session's own connection, in its transaction:
+PostgreSQL parses and plans nothing per row, and the client sends one stream instead of one INSERT
+per row (an executemany) — about five times less work per row on both sides. Elsewhere (SQLite,
+in-process) it is a plain executemany.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, cast
+
+from sqlalchemy import JSON, Table, TypeDecorator, insert, inspect, text
+from sqlalchemy.orm import ONETOMANY, Session
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert `rows` (dicts with the same keys, values as the columns take them) into `table`."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        session.execute(insert(table), list(rows))
+        return
+    columns = list(rows[0])
+    convert = [_converter(table.c[name].type, connection.dialect) for name in columns]
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([value if fn is None else fn(value)
+                            for fn, value in zip(convert, (row[name] for name in columns), strict=True)])
+
+
+def _converter(type_: Any, dialect: Any) -> Any:
+    if isinstance(type_, JSON):
+        return lambda v: None if v is None else json.dumps(v)
+    if isinstance(type_, TypeDecorator):  # e.g. UTCDateTime refuses a time without a zone
+        return lambda v: type_.process_bind_param(v, dialect)
+    return None
+
+
+def copy_new(session: Session, classes: Sequence[type[Any]]) -> int:
+    """On PostgreSQL, write the session's new objects of `classes` (insert-only rows, given parents
+    before children) with COPY and make them persistent, as a flush would; the unit of work then has
+    nothing left to do for them. Only for a transaction that falls back to ordinary flushes when
+    this raises (a constraint it breaks fails the whole COPY). Returns the number of rows written."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return 0
+    new = list(session.new)
+    written = 0
+    with session.no_autoflush:  # the unit of work must not write these meanwhile
+        for cls in classes:
+            objs = sorted((o for o in new if type(o) is cls), key=lambda o: inspect(o).insert_order)
+            if objs:
+                written += _copy_objects(session, cls, objs)
+    return written
+
+
+_MISSING = object()
+
+
+def _copy_objects(session: Session, cls: type[Any], objs: list[Any]) -> int:
+    mapper = inspect(cls)
+    table = cast(Table, mapper.local_table)
+    for rel in mapper.relationships:  # a child's foreign key is set by its parent's collection on flush
+        if rel.direction is ONETOMANY:
+            pairs = [(local.key, rel.mapper.get_property_by_column(remote).key)
+                     for local, remote in rel.local_remote_pairs]
+            for obj in objs:
+                for child in obj.__dict__.get(rel.key, ()):
+                    for local, remote in pairs:
+                        setattr(child, remote, getattr(obj, local))
+    (pk,) = table.primary_key.columns
+    pk_key = mapper.get_property_by_column(pk).key
+    missing = [o for o in objs if o.__dict__.get(pk_key) is None]
+    if missing:  # an autoincrement key: taken from its sequence, in the order the objects were added
+        ids = sorted(session.execute(text("SELECT nextval(pg_get_serial_sequence(:t, :c)) FROM generate_series(1, :n)"),
+                                     {"t": table.name, "c": pk.name, "n": len(missing)}).scalars())
+        for obj, id_ in zip(missing, ids, strict=True):
+            obj.__dict__[pk_key] = id_
+    props = [(prop.key, prop.columns[0]) for prop in mapper.column_attrs]
+    for obj in objs:
+        values = obj.__dict__
+        for key, column in props:
+            if key not in values:
+                if column.default is not None and column.default.is_scalar:
+                    values[key] = column.default.arg
+                elif column.default is None and column.server_default is None:
+                    values[key] = None
+                else:
+                    raise ValueError(f"{cls.__name__}.{key}: a generated default cannot be copied")
+    insert_rows(session, table, [{column.name: obj.__dict__[key] for key, column in props} for obj in objs])
+    session._register_persistent({inspect(o) for o in objs})  # what a flush does after its INSERT (private API)
+    return len(objs)
