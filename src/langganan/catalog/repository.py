@@ -23,4 +23,7 @@ def max_version(session: Session) -> int:
 
 
 def latest_id(session: Session) -> int | None:
-    return session.scalar(select(CatalogVersion.id).order_by(CatalogVersion.version.desc()).limit(1))
+    # Catalog versions are only added by `catalog apply`, which flushes its row itself: nothing
+    # pending in the session can change the answer, so a batch's unflushed writes stay unflushed.
+    with session.no_autoflush:
+        return session.scalar(select(CatalogVersion.id).order_by(CatalogVersion.version.desc()).limit(1))

@@ -13,7 +13,7 @@ from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from langganan.accounts.models import Account
 from langganan.addons import repository as addons_repo
@@ -153,7 +153,7 @@ def lock_for_outcomes(session: Session, payment_ids: Sequence[str]) -> None:
     if not invoice_ids:
         return
     invs = session.scalars(select(Invoice).where(Invoice.id.in_(invoice_ids)).order_by(Invoice.id)
-                           .with_for_update()).all()
+                           .options(lazyload(Invoice.lines)).with_for_update()).all()
     for inv in invs:
         hold(session, inv)
     repository.read_pending_ahead(session, invoice_ids)
