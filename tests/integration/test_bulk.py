@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy import text as text_
 
 from langganan.events.models import Event
 from langganan.events.service import EVENTS
@@ -101,3 +102,56 @@ def test_insert_rows_writes_json_and_times(env: Env) -> None:
         assert all(e.created_at == NOW for e in stored)
     with env.db.transaction() as s, pytest.raises(Exception, match="naive datetime refused"):
         insert_rows(s, EVENTS, [{**rows[0], "id": new_id("evt"), "created_at": NOW.replace(tzinfo=None)}])
+
+
+def test_update_dirty_writes_only_the_changed_columns_and_leaves_objects_clean(env: Env) -> None:
+    from langganan.kit.bulk import update_dirty
+
+    accounts = [env.account()["id"] for _ in range(3)]
+    with env.db.transaction() as s:
+        wallets = s.scalars(select(Wallet).where(Wallet.account_id.in_(accounts), Wallet.kind == "conversation")
+                            .order_by(Wallet.id)).all()
+        third_balance = wallets[2].balance
+        wallets[0].balance, wallets[0].updated_at = 111, NOW
+        wallets[1].balance = 222  # another set of changed columns: another statement
+        wallets[2].low_balance_threshold = 5_000
+        # a change made meanwhile by someone else, to a column this transaction did not set, survives
+        with s.no_autoflush:
+            s.execute(text_("UPDATE wallets SET reserved = 7 WHERE id = :id"), {"id": wallets[1].id})
+        written = update_dirty(s, (Wallet,))
+        assert written == (3 if env.db.dialect == "postgresql" else 0)
+        if env.db.dialect == "postgresql":
+            assert not s.dirty
+        s.flush()
+        ids = [w.id for w in wallets]
+    with env.db.transaction() as s:
+        stored = [s.get(Wallet, i) for i in ids]
+        assert [(w.balance, w.low_balance_threshold) for w in stored if w] == [(111, None), (222, None),
+                                                                                  (third_balance, 5_000)]
+        assert stored[0] is not None and stored[0].updated_at == NOW
+        assert stored[1] is not None and stored[1].reserved == 7
+
+
+def test_update_dirty_refuses_a_row_that_is_gone(env: Env) -> None:
+    """As the unit of work does (StaleDataError), which writes the update on SQLite."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from langganan.kit.bulk import update_dirty
+
+    acc = env.account()["id"]
+    with env.db.transaction() as s:
+        entry = WalletEntry(wallet_id=s.scalars(select(Wallet.id).where(Wallet.account_id == acc)).first(),
+                            type="adjustment", amount=1, balance_after=1, created_at=NOW)
+        s.add(entry)
+        s.flush()
+        entry.reference = "changed"
+        with s.no_autoflush:
+            s.execute(text_("DELETE FROM wallet_entries WHERE id = :id"), {"id": entry.id})
+        if env.db.dialect == "postgresql":
+            with pytest.raises(RuntimeError, match="updated 0 rows, expected 1"):
+                update_dirty(s, (WalletEntry,))
+        else:
+            assert update_dirty(s, (WalletEntry,)) == 0
+            with pytest.raises(StaleDataError):
+                s.flush()
+        s.rollback()

@@ -13,7 +13,10 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlalchemy import JSON, Table, TypeDecorator, insert, inspect, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import ONETOMANY, Session
+
+_PG = postgresql.dialect()
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -95,4 +98,58 @@ def _copy_objects(session: Session, cls: type[Any], objs: list[Any]) -> int:
                     raise ValueError(f"{cls.__name__}.{key}: a generated default cannot be copied")
     insert_rows(session, table, [{column.name: obj.__dict__[key] for key, column in props} for obj in objs])
     session._register_persistent({inspect(o) for o in objs})  # what a flush does after its INSERT (private API)
+    return len(objs)
+
+
+def update_dirty(session: Session, classes: Sequence[type[Any]]) -> int:
+    """On PostgreSQL, write the changed columns of the session's modified objects of `classes` with
+    one `UPDATE ... FROM unnest(...)` per class and set of changed columns, and mark them clean, as
+    a flush would: like the unit of work, it writes only the columns that were set. Objects whose
+    relationships changed are left to the unit of work. Only in a transaction that falls back to
+    ordinary flushes when this raises. Returns the number of rows written."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return 0
+    written = 0
+    with session.no_autoflush:
+        for cls in classes:
+            mapper = inspect(cls)
+            columns = {prop.key: prop.columns[0] for prop in mapper.column_attrs}
+            groups: dict[tuple[str, ...], list[Any]] = {}
+            for obj in session.dirty:
+                if type(obj) is not cls:
+                    continue
+                changed = tuple(sorted(inspect(obj).committed_state))
+                if changed and all(key in columns for key in changed):
+                    groups.setdefault(changed, []).append(obj)
+            for changed, objs in groups.items():
+                written += _update_group(session, mapper, columns, changed, objs)
+    return written
+
+
+def _update_group(session: Session, mapper: Any, columns: dict[str, Any], changed: tuple[str, ...],
+                  objs: list[Any]) -> int:
+    table = cast(Table, mapper.local_table)
+    (pk,) = table.primary_key.columns
+    pk_key = mapper.get_property_by_column(pk).key
+    names = [pk.name, *(columns[key].name for key in changed)]
+    keys = [pk_key, *changed]
+    # %b: the arrays travel in binary, several times cheaper to encode than as text on both sides
+    arrays = ", ".join(f"CAST(%b AS {table.c[name].type.compile(dialect=_PG)}[])" for name in names)
+    sets = ", ".join(f"{name} = r.{name}" for name in names[1:])
+    statement = (f"UPDATE {table.name} SET {sets} FROM unnest({arrays}) AS r({', '.join(names)}) "
+                 f"WHERE {table.name}.{pk.name} = r.{pk.name}")
+    connection = session.connection()
+    params = []
+    for key, name in zip(keys, names, strict=True):
+        convert = _converter(table.c[name].type, connection.dialect)
+        values = [obj.__dict__[key] for obj in objs]
+        params.append(values if convert is None else [convert(v) for v in values])
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor:
+        cursor.execute(statement, params)
+        if cursor.rowcount != len(objs):
+            raise RuntimeError(f"{table.name}: updated {cursor.rowcount} rows, expected {len(objs)}")
+    session._register_persistent({inspect(o) for o in objs})  # what a flush does after its UPDATE (private API)
     return len(objs)

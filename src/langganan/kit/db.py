@@ -11,7 +11,7 @@ from sqlalchemy import DateTime, Engine, create_engine, event, inspect
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import JSON, TypeDecorator
 
-from langganan.kit.bulk import copy_new
+from langganan.kit.bulk import copy_new, update_dirty
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -132,14 +132,18 @@ def flush(session: Session) -> None:
 
 
 @contextmanager
-def one_flush(session: Session, *, copy: Sequence[type[Any]] = ()) -> Iterator[None]:
+def one_flush(session: Session, *, copy: Sequence[type[Any]] = (), update: Sequence[type[Any]] = ()) -> Iterator[None]:
     """Within this block `flush` waits: the block's writes go out together when it ends (or earlier,
-    when a query autoflushes them). The new objects of the insert-only classes in `copy` are then
-    written with COPY on PostgreSQL (`kit.bulk.copy_new`); the unit of work writes the rest."""
+    when a query autoflushes them). On PostgreSQL the new objects of the insert-only classes in
+    `copy` are then written with COPY, and the changes to objects of `update` with one statement per
+    class (`kit.bulk`); the unit of work writes the rest."""
     session.info[_ONE_FLUSH] = True
     try:
         yield
-        copy_new(session, copy)
+        if copy or update:
+            session.dispatch.before_flush(session, None, None)  # what flush hooks change goes out too
+            copy_new(session, copy)
+            update_dirty(session, update)
         session.flush()
     finally:
         session.info.pop(_ONE_FLUSH, None)
