@@ -57,7 +57,8 @@ BILLING = {"company_name": "PT Bench", "contact_name": "Bench", "email": "financ
 
 
 def settings_for(url: str) -> Settings:
-    return Settings(database_url=url, mode="sandbox", bootstrap_api_key=KEY, clock_start=CLOCK_START)
+    return Settings(database_url=url, mode="sandbox", bootstrap_api_key=KEY, clock_start=CLOCK_START,
+                    due_batch=int(os.environ.get("BENCH_DUE_BATCH", Settings().due_batch)))
 
 
 def fresh_database(backend: str, tmp: Path) -> str:
@@ -153,7 +154,7 @@ def work(url: str) -> None:
     ctx = make_context(settings, db)
     print("ready", flush=True)
     sys.stdin.readline()  # wait for the starting signal, so the workers begin together
-    started = time.time()
+    started, cpu0 = time.time(), _cpu_seconds()
     if os.environ.get("BENCH_PROFILE"):  # a cProfile dump per worker, e.g. BENCH_PROFILE=/tmp/renewals
         import cProfile
 
@@ -163,8 +164,21 @@ def work(url: str) -> None:
     else:
         report = run_due(ctx)
     print(json.dumps({"started": started, "ended": time.time(), "charges": report.charges,
-                      "steps": dict(report.steps), "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                      "steps": dict(report.steps), "cpu_s": _cpu_seconds() - cpu0,
+                      "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                       / 1024}), flush=True)
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _machine_busy_seconds() -> float:
+    """CPU seconds the whole machine spent busy (all cores), from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def run_once(backend: str, n: int, workers: int, tmp: Path) -> dict[str, Any]:
@@ -188,6 +202,7 @@ def run_once(backend: str, n: int, workers: int, tmp: Path) -> dict[str, Any]:
                               stdout=subprocess.PIPE, text=True) for _ in range(workers)]
     for p in procs:
         assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+    busy0 = _machine_busy_seconds()
     for p in procs:
         assert p.stdin is not None
         p.stdin.write("go\n")
@@ -196,7 +211,9 @@ def run_once(backend: str, n: int, workers: int, tmp: Path) -> dict[str, Any]:
     for p in procs:
         out, _ = p.communicate(timeout=3600)
         reports.append(json.loads(out.strip().splitlines()[-1]))
+    busy = _machine_busy_seconds() - busy0
     seconds = max(r["ended"] for r in reports) - min(r["started"] for r in reports)
+    workers_cpu = sum(r["cpu_s"] for r in reports)
     db = Database(url)
     from langganan.verify import violations
 
@@ -212,6 +229,10 @@ def run_once(backend: str, n: int, workers: int, tmp: Path) -> dict[str, Any]:
     return {"backend": backend, "subscriptions": n, "workers": workers, "seconds": round(seconds, 2),
             "per_s": round(n / seconds, 1) if seconds else 0.0, "seed_s": round(seeded, 1),
             "rss_mb": [round(r["maxrss_mb"], 1) for r in reports],
+            # CPU per subscription (ms): the worker processes, and everything else on the machine in the
+            # same window (PostgreSQL mostly; on an otherwise idle machine)
+            "cpu_ms_per_sub": {"workers": round(1000 * workers_cpu / n, 3),
+                               "rest": round(1000 * max(0.0, busy - workers_cpu) / n, 3)},
             "share": [sum(r["steps"].values()) for r in reports],
             "checks": {"renewal_invoices": renewals, "subs_with_two": per_sub, "card_charges_ok": charges,
                        "verify_violations": len(broken)}}
@@ -237,12 +258,14 @@ def main() -> None:
                     console.log(f"{backend}: {n:,} due subscriptions, {w} worker(s)")
                     results.append(run_once(backend, max(4, n), w, Path(tmp)))
                     console.log(results[-1])
-    table = Table("backend", "subscriptions", "workers", "seconds", "subs/s", "peak RSS MB per worker",
-                  "work per worker", "renewal invoices", "card charges", "verify", title="renewal run")
+    table = Table("backend", "subscriptions", "workers", "seconds", "subs/s", "CPU ms/sub workers+rest",
+                  "peak RSS MB per worker", "work per worker", "renewal invoices", "card charges", "verify",
+                  title="renewal run")
     for r in results:
         c = r["checks"]
         table.add_row(r["backend"], f"{r['subscriptions']:,}", str(r["workers"]), f"{r['seconds']:.1f}",
-                      f"{r['per_s']:,.0f}", ", ".join(map(str, r["rss_mb"])), ", ".join(map(str, r["share"])),
+                      f"{r['per_s']:,.0f}", "{workers:.2f} + {rest:.2f}".format(**r["cpu_ms_per_sub"]),
+                      ", ".join(map(str, r["rss_mb"])), ", ".join(map(str, r["share"])),
                       f"{c['renewal_invoices']:,} (dup {c['subs_with_two']})", f"{c['card_charges_ok']:,}",
                       "clean" if not c["verify_violations"] else f"{c['verify_violations']} violations")
     console.print(table)
