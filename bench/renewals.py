@@ -165,8 +165,16 @@ def work(url: str) -> None:
         report = run_due(ctx)
     print(json.dumps({"started": started, "ended": time.time(), "charges": report.charges,
                       "steps": dict(report.steps), "cpu_s": _cpu_seconds() - cpu0,
-                      "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-                      / 1024}), flush=True)
+                      "maxrss_mb": _peak_rss_mb()}), flush=True)
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM). Not getrusage's ru_maxrss: Linux carries that over
+    exec from the parent, so a worker would report the bench process's own size."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _cpu_seconds() -> float:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, false
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from langganan.kit.db import Base
@@ -12,6 +12,12 @@ class Subscription(Base):
     """Exactly one per account, always on some plan (Free when nothing else)."""
 
     __tablename__ = "subscriptions"
+    __table_args__ = (
+        # the due runner's look for renewal charges whose worker died: only the charges in flight
+        Index("ix_subscriptions_charge_in_flight", "charge_claimed_at",
+              sqlite_where=text("renewal_payment_id IS NOT NULL"),
+              postgresql_where=text("renewal_payment_id IS NOT NULL")),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), unique=True)
