@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -58,6 +59,12 @@ from langganan.web.errors import install_page_errors
 from langganan.webhooks.endpoints import router as webhooks_router
 
 log = logging.getLogger("langganan")
+
+# How long the event loop's thread may keep the GIL while another thread waits for it (Python's default
+# is 5 ms). A usage group's thread holds wallet locks across its database round trips and needs the GIL
+# back after each; behind a busy event loop it waited up to 5 ms every time (PostgreSQL, 2 workers:
+# 2.000 -> 2.600 single events/s, hot wallet 1.900 -> 3.000).
+GIL_SWITCH_SECONDS = 0.001
 
 
 def make_gateway(settings: Settings) -> Gateway:
@@ -139,7 +146,12 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
         worker = Worker(ctx) if run_worker else None
         if worker:
             worker.start()
-        yield
+        previous = sys.getswitchinterval()
+        sys.setswitchinterval(GIL_SWITCH_SECONDS)
+        try:
+            yield
+        finally:
+            sys.setswitchinterval(previous)
         if worker:
             worker.stop()
         ctx.courier.close()

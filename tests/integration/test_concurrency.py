@@ -1,7 +1,7 @@
 """Races over real HTTP: many clients on one wallet never overdraw it nor count an event twice.
 
-The server is a real uvicorn on a loopback port; each test runs on SQLite and on PostgreSQL and
-ends with the same invariant check `langganan verify` runs.
+The server is a real uvicorn on a loopback port, with either HTTP parser; each test runs on SQLite
+and on PostgreSQL and ends with the same invariant check `langganan verify` runs.
 """
 
 from __future__ import annotations
@@ -22,13 +22,15 @@ from tests.conftest import Env
 CLIENTS = 32
 
 
-@pytest.fixture
-def server(env: Env) -> Iterator[str]:
+@pytest.fixture(params=["httptools", "h11"])
+def server(env: Env, request: pytest.FixtureRequest) -> Iterator[str]:
+    """uvicorn with the HTTP parser `serve` picks (httptools), and with its pure-Python fallback (h11)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    config = uvicorn.Config(env.client.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(env.client.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
+                            http=request.param)
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()

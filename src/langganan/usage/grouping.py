@@ -7,8 +7,8 @@ process while a group is being written wait for the next group, and each group i
 call: one transaction, one lock per wallet, one commit. The events keep their own results, in
 arrival order, exactly as if they had come one by one: the pricing walk in `ingest` is per event.
 
-At most `parallel` groups are in flight per event loop (several help PostgreSQL overlap round
-trips; SQLite serialises writers anyway). A group that fails (an id raced in from another process
+At most `parallel` groups are in flight per event loop (the app uses one: see
+`endpoints.grouped_ingest`). A group that fails (an id raced in from another process
 and broke the unique key) is retried whole by `run`; if it still fails, nothing of it was written and
 its events go again one by one, so an event that cannot be stored fails only its own request.
 """
