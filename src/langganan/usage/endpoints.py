@@ -39,7 +39,8 @@ def run_ingest(ctx: AppContext, items: list[UsageIn]) -> list[UsageResult]:
             with ctx.unit() as (s, now):
                 return ingest(s, items, now)
         except IntegrityError:
-            # The same new id raced in from another account's request; the retry sees it.
+            # The same new id raced in from another transaction (usage.repository.lock_and_find); the retry
+            # sees it.
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")

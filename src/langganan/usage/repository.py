@@ -2,10 +2,9 @@
 touches and find earlier events of its ids (`lock_and_find`); then write its accepted events, their
 ledger entries, the touched wallets' new balances and the hourly spend rollup (`write_accepted`).
 
-On PostgreSQL both go straight to psycopg: the lock and the lookup in one round trip (pipeline mode;
-the lookup runs after the lock is granted, so it sees whatever the previous holder committed), the
-writes as ONE statement (data-modifying CTEs fed by arrays). Each is one prepared plan whatever the
-number of events. Elsewhere (SQLite) plain Core statements and executemany.
+On PostgreSQL both go straight to psycopg, as one statement each (the writes as data-modifying CTEs
+fed by JSON documents): two round trips and two prepared plans whatever the number of events.
+Elsewhere (SQLite) plain Core statements and executemany.
 """
 
 from __future__ import annotations
@@ -47,11 +46,20 @@ def _driver(session: Session) -> psycopg.Connection[Any] | None:
     return cast(psycopg.Connection[Any], conn.connection.driver_connection)
 
 
-# the keys travel as JSON documents (see write_accepted)
-_PG_LOCK = (f"SELECT {', '.join(LOCKED_COLUMNS)} FROM wallets WHERE (account_id, kind) IN "
-            "(SELECT k.a, k.k FROM json_to_recordset(%s::json) AS k(a varchar, k varchar)) ORDER BY id FOR UPDATE")
-_PG_EARLIER = ("SELECT id, body_hash, amount, balance_after FROM usage_events "
-               "WHERE id = ANY(ARRAY(SELECT json_array_elements_text(%s::json)))")
+# One statement, one round trip: the wallets locked (in id order, so concurrent calls never deadlock)
+# and the earlier events, told apart by body_hash (NULL on wallet rows). The keys travel as JSON
+# documents (see write_accepted).
+_PG_LOCK_AND_FIND = f"""
+WITH locked AS (
+  SELECT {', '.join(LOCKED_COLUMNS)} FROM wallets
+  WHERE (account_id, kind) IN (SELECT k.a, k.k FROM json_to_recordset(%(keys)s::json) AS k(a varchar, k varchar))
+  ORDER BY id FOR UPDATE
+)
+SELECT {', '.join(LOCKED_COLUMNS)}, NULL::varchar AS body_hash FROM locked
+UNION ALL
+SELECT id, NULL, NULL, NULL, amount, balance_after, NULL, NULL, NULL, NULL, body_hash FROM usage_events
+WHERE id = ANY(ARRAY(SELECT json_array_elements_text(%(ids)s::json)))
+"""
 _EARLIER = select(USAGE_EVENTS.c.id, USAGE_EVENTS.c.body_hash, USAGE_EVENTS.c.amount, USAGE_EVENTS.c.balance_after) \
     .where(USAGE_EVENTS.c.id.in_(bindparam("i", expanding=True)))
 
@@ -59,24 +67,29 @@ _EARLIER = select(USAGE_EVENTS.c.id, USAGE_EVENTS.c.body_hash, USAGE_EVENTS.c.am
 def lock_and_find(session: Session, wallet_keys: Sequence[tuple[str, str]], event_ids: Sequence[str],
                   ) -> tuple[list[LockedWallet], dict[str, Earlier]]:
     """Lock the wallets named by (account id, kind), in id order so concurrent calls never deadlock,
-    then find the events already stored under these ids."""
+    and find the events already stored under these ids.
+
+    On PostgreSQL both are one statement, so the lookup reads the statement's snapshot, taken before
+    any wait for a lock: an id that the lock's previous holder committed meanwhile is not seen. Its
+    insert then fails on the primary key and the caller retries (usage.endpoints.run_ingest), which
+    sees it, exactly as when the same new id races in for another wallet."""
     pg = _driver(session)
     if pg is None:
         wallet_rows: Sequence[Any] = session.execute(
             select(*(WALLETS.c[c] for c in LOCKED_COLUMNS))
             .where(tuple_(WALLETS.c.account_id, WALLETS.c.kind).in_(list(wallet_keys)))
             .order_by(WALLETS.c.id).with_for_update()).all() if wallet_keys else []
-        earlier_rows: Sequence[Any] = session.execute(_EARLIER, {"i": list(event_ids)}).all()
+        earlier = {row.id: Earlier(*row) for row in session.execute(_EARLIER, {"i": list(event_ids)})}
     else:
-        with pg.pipeline():
-            locked = pg.execute(_PG_LOCK, (_json([{"a": a, "k": k} for a, k in wallet_keys]),))
-            found = pg.execute(_PG_EARLIER, (_json(event_ids),))
-            wallet_rows, earlier_rows = locked.fetchall(), found.fetchall()
+        rows = pg.execute(_PG_LOCK_AND_FIND, {"keys": _json([{"a": a, "k": k} for a, k in wallet_keys]),
+                                              "ids": _json(event_ids)}).fetchall()
+        wallet_rows = [row[:-1] for row in rows if row[-1] is None]
+        earlier = {row[0]: Earlier(row[0], row[-1], row[4], row[5]) for row in rows if row[-1] is not None}
     wallets = [LockedWallet(*row) for row in wallet_rows]
     for w in wallets:  # as the ORM's UTC type reads them (SQLite hands back naive UTC, PostgreSQL the session zone)
         if w.granted_expires_at is not None:
             w.granted_expires_at = _utc(w.granted_expires_at)
-    return wallets, {row[0]: Earlier(*row) for row in earlier_rows}
+    return wallets, earlier
 
 
 def _json(value: Any) -> str:
