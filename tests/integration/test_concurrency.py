@@ -16,6 +16,8 @@ import httpx
 import pytest
 import uvicorn
 
+from langganan.usage.endpoints import run_ingest
+from langganan.usage.service import UsageIn, UsageResult
 from langganan.verify import violations
 from tests.conftest import Env
 
@@ -86,5 +88,29 @@ def test_each_event_sent_three_times_concurrently_is_debited_once(env: Env, serv
     codes = _post_all(server, env.headers, bodies)
     assert codes.count(201) == 30 and codes.count(200) == 60
     assert env.wallet(acc["id"])["balance"] == 15000 - 30 * 30
+    with env.db.transaction() as s:
+        assert violations(s) == []
+
+
+def test_writers_racing_the_same_ids_on_one_wallet_debit_each_once_and_replay_the_first_result(env: Env) -> None:
+    """Four transactions (as from four server processes) carry the same events at once: one stores each
+    event, the others answer it as a duplicate of that result (an id committed while a transaction waited
+    for the wallet's lock fails its insert, and the retry sees it)."""
+    acc = env.account()
+    ctx = env.client.app.state.ctx  # type: ignore[attr-defined]
+    items = [UsageIn(f"same-{i}", acc["id"], "conversation_reply") for i in range(20)]
+    start = threading.Barrier(4)
+
+    def writer() -> list[UsageResult]:
+        start.wait()
+        return run_ingest(ctx, items)
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: writer(), range(4)))
+    for i in range(len(items)):
+        results = [answer[i] for answer in answers]
+        assert sorted(r.status for r in results) == ["accepted", "duplicate", "duplicate", "duplicate"]
+        assert len({(r.amount, r.balance_after) for r in results}) == 1
+    assert env.wallet(acc["id"])["balance"] == 15000 - 20 * 30
     with env.db.transaction() as s:
         assert violations(s) == []

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, cast
 
 import psycopg
 from sqlalchemy import Table, bindparam, insert, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from langganan.usage.models import UsageEvent
@@ -153,13 +154,17 @@ def write_accepted(session: Session, touched: list[LockedWallet], accepted: Acce
     if pg is not None:
         # The rows travel as JSON documents: one text parameter each, which psycopg sends as is, where
         # lists would be turned into array literals one element at a time.
-        counts = pg.execute(_PG_WRITE, {
+        params = {
             "now": now, "hour": hour,
             "wallets": _json([{"id": w.id, "balance": w.balance, "granted_balance": w.granted_balance}
                               for w in touched]),
             "events": _json(accepted.events), "entries": _json(accepted.entries),
             "spend": _json([{"wallet_id": w, "amount": a} for w, a in accepted.spend.items() if a]),
-        }).fetchone()
+        }
+        try:
+            counts = pg.execute(_PG_WRITE, params).fetchone()
+        except psycopg.IntegrityError as exc:  # as SQLAlchemy would raise it: the caller retries on it
+            raise IntegrityError(_PG_WRITE, params, exc) from exc
         ev, en = accepted.events, accepted.entries
         if counts is None or tuple(counts) != (len(touched), len(ev), len(en)):
             raise AssertionError(f"usage write stored {counts}, expected {(len(touched), len(ev), len(en))}")
