@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import uvicorn
@@ -39,7 +40,8 @@ def test_the_running_app_hands_the_gil_over_quickly_and_restores_it_after(tmp_pa
         async with app.router.lifespan_context(app):
             seen.append(sys.getswitchinterval())
 
-    asyncio.run(run())
+    with ThreadPoolExecutor(1) as pool:  # a loop of its own: a session-wide Playwright loop may run in this thread
+        pool.submit(asyncio.run, run()).result()
     db.dispose()
     assert seen == [GIL_SWITCH_SECONDS]
     assert sys.getswitchinterval() == before
