@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import json
 import os
 import random
@@ -288,6 +289,13 @@ async def blast(server: Server, warmup: list[Request], timed: list[Request], con
             await shared.aclose()
 
 
+def server_stack() -> str:
+    """What uvicorn's "auto" picks in the server subprocess (same environment): its HTTP parser and event loop."""
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    return f"{http}+{loop}"
+
+
 def event(event_id: str, account_id: str) -> Request:
     return "/v1/usage", json.dumps({"id": event_id, "account_id": account_id, "meter": METER}).encode()
 
@@ -306,7 +314,7 @@ def run_http(backend: str, db: Database, account_ids: list[str], hot: str, args:
     def http_case(case: str, timed: list[Request], n_events: int, concurrency: int, warmup: list[Request],
                   ) -> tuple[Result, Counter[int], list[bytes]]:
         seconds, latencies, statuses, bodies, cpu = asyncio.run(blast(server, warmup, timed, concurrency, args.client))
-        note = f"{concurrency} {args.client} clients, {server.workers} uvicorn worker(s); HTTP " + \
+        note = f"{concurrency} {args.client} clients, {server.workers} uvicorn worker(s), {server_stack()}; HTTP " + \
             ", ".join(f"{k}×{v}" for k, v in sorted(statuses.items()))
         return Result(backend, case, n_events, seconds, latencies, cpu, note), statuses, bodies
 

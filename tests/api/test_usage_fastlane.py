@@ -111,3 +111,33 @@ def test_occurred_at_needs_a_utc_offset_and_is_stored_as_the_same_instant(env: E
         stored = {e.id: e.occurred_at for e in s.query(UsageEvent).filter(UsageEvent.id.in_(["o1", "o2"]))}
     assert {k: v.isoformat() for k, v in stored.items()} == {"o1": "2026-01-15T02:00:00+00:00",
                                                             "o2": "2026-01-15T02:00:00+00:00"}
+
+
+def test_a_nul_or_a_query_string_leaves_the_lane_and_gets_the_applications_answer(
+        env: Env, route_calls: list[int]) -> None:
+    acc = env.account()["id"]
+    body = b'{"id": "a\\u0000b", "account_id": "' + acc.encode() + b'", "meter": "conversation_reply"}'
+    nul = env.client.post("/v1/usage", content=body, headers={**env.headers, "content-type": "application/json"})
+    assert nul.status_code == 400 and nul.json()["error"]["code"] == "invalid_characters"
+    before = len(route_calls)
+    queried = env.client.post("/v1/usage?x=1", json={"id": "q1", "account_id": acc, "meter": "conversation_reply"},
+                              headers=env.headers)
+    assert queried.status_code == 201
+    assert len(route_calls) == before + 1  # the route answered it
+    assert env.wallet(acc)["balance"] == 15000 - 30
+
+
+def test_an_unexpected_failure_in_the_lane_is_answered_as_the_application_answers_it(
+        env: Env, route_calls: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    acc = env.account()["id"]
+
+    def broken(items: object) -> object:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(env.client.app.state.usage_group, "run", broken)  # type: ignore[attr-defined]
+    event = {"id": "u1", "account_id": acc, "meter": "conversation_reply"}
+    for path, body in (("/v1/usage", event), ("/v1/usage/batch", {"events": [event]})):
+        response = env.client.post(path, json=body, headers=env.headers)
+        assert response.status_code == 500
+        assert response.json() == {"error": {"type": "api_error", "code": "internal_error", "param": None,
+                                             "message": "Something went wrong on our side; nothing was changed."}}

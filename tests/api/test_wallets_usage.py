@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
+
+from langganan.wallets.models import Wallet
 from tests.conftest import Env
 
 
@@ -30,6 +33,38 @@ def test_free_plan_grants_conversation_credit_that_expires_with_the_period(env: 
     types = [e["type"] for e in env.ok(env.get(f"/v1/accounts/{acc['id']}/wallets/conversation/transactions"
                                                "?limit=100"))["data"]]
     assert types[:2] == ["grant", "expiry"]
+    env.assert_books()
+
+
+def _expire_grant_unnoticed(env: Env, account_id: str) -> None:
+    """The grant's end passes and no due run has written it off yet (usage is the first to touch the wallet)."""
+    with env.db.transaction() as s:
+        s.execute(update(Wallet).where(Wallet.account_id == account_id, Wallet.kind == "conversation")
+                  .values(granted_expires_at=env.now()))
+
+
+def test_usage_writes_off_an_expired_grant_before_pricing(env: Env) -> None:
+    acc = env.account()
+    env.top_up(acc["id"], "conversation", 30000)  # 15.000 granted + 30.000 paid
+    _expire_grant_unnoticed(env, acc["id"])
+    assert env.ok(usage(env, "after-expiry", acc["id"]), 201)["balance_after"] == 29970  # paid credit only
+    conv = env.wallet(acc["id"])
+    assert (conv["balance"], conv["granted_balance"], conv["granted_expires_at"]) == (29970, 0, None)
+    entries = env.ok(env.get(f"/v1/accounts/{acc['id']}/wallets/conversation/transactions?limit=2"))["data"]
+    assert [(e["type"], e["amount"]) for e in entries] == [("usage", -30), ("expiry", -15000)]
+    assert env.event_types(acc["id"]).count("wallet.grant_expired") == 1
+    env.assert_books()
+
+
+def test_an_expired_grant_leaves_nothing_to_spend_and_alerts_once_on_the_net_movement(env: Env) -> None:
+    acc = env.account()  # 15.000, all granted
+    _expire_grant_unnoticed(env, acc["id"])
+    for event_id in ("e1", "e2"):
+        rejected = usage(env, event_id, acc["id"])
+        assert rejected.status_code == 402 and rejected.json()["error"]["code"] == "insufficient_balance"
+    assert env.wallet(acc["id"])["balance"] == 0  # the write-off stays although the event was rejected
+    types = env.event_types(acc["id"])
+    assert (types.count("wallet.grant_expired"), types.count("wallet.depleted")) == (1, 1)
     env.assert_books()
 
 

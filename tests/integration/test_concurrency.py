@@ -1,7 +1,7 @@
 """Races over real HTTP: many clients on one wallet never overdraw it nor count an event twice.
 
-The server is a real uvicorn on a loopback port; each test runs on SQLite and on PostgreSQL and
-ends with the same invariant check `langganan verify` runs.
+The server is a real uvicorn on a loopback port, with either HTTP parser; each test runs on SQLite
+and on PostgreSQL and ends with the same invariant check `langganan verify` runs.
 """
 
 from __future__ import annotations
@@ -16,19 +16,23 @@ import httpx
 import pytest
 import uvicorn
 
+from langganan.usage.endpoints import run_ingest
+from langganan.usage.service import UsageIn, UsageResult
 from langganan.verify import violations
 from tests.conftest import Env
 
 CLIENTS = 32
 
 
-@pytest.fixture
-def server(env: Env) -> Iterator[str]:
+@pytest.fixture(params=["httptools", "h11"])
+def server(env: Env, request: pytest.FixtureRequest) -> Iterator[str]:
+    """uvicorn with the HTTP parser `serve` picks (httptools), and with its pure-Python fallback (h11)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    config = uvicorn.Config(env.client.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(env.client.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
+                            http=request.param)
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -84,5 +88,29 @@ def test_each_event_sent_three_times_concurrently_is_debited_once(env: Env, serv
     codes = _post_all(server, env.headers, bodies)
     assert codes.count(201) == 30 and codes.count(200) == 60
     assert env.wallet(acc["id"])["balance"] == 15000 - 30 * 30
+    with env.db.transaction() as s:
+        assert violations(s) == []
+
+
+def test_writers_racing_the_same_ids_on_one_wallet_debit_each_once_and_replay_the_first_result(env: Env) -> None:
+    """Four transactions (as from four server processes) carry the same events at once: one stores each
+    event, the others answer it as a duplicate of that result (an id committed while a transaction waited
+    for the wallet's lock fails its insert, and the retry sees it)."""
+    acc = env.account()
+    ctx = env.client.app.state.ctx  # type: ignore[attr-defined]
+    items = [UsageIn(f"same-{i}", acc["id"], "conversation_reply") for i in range(20)]
+    start = threading.Barrier(4)
+
+    def writer() -> list[UsageResult]:
+        start.wait()
+        return run_ingest(ctx, items)
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: writer(), range(4)))
+    for i in range(len(items)):
+        results = [answer[i] for answer in answers]
+        assert sorted(r.status for r in results) == ["accepted", "duplicate", "duplicate", "duplicate"]
+        assert len({(r.amount, r.balance_after) for r in results}) == 1
+    assert env.wallet(acc["id"])["balance"] == 15000 - 20 * 30
     with env.db.transaction() as s:
         assert violations(s) == []

@@ -89,6 +89,25 @@ def test_parallel_groups_run_side_by_side() -> None:
     runner = GatedRunner()
     group = GroupedIngest(runner, parallel=2)
     run(_submit_while_first_runs(group, runner, [event(n) for n in range(5)]))
-    # the second event starts its own group at once, the rest wait for a free slot and go together
+    # the second event starts its own group at once, and the events received with it join it
     # (the threads may record their groups in any order)
-    assert sorted(runner.groups) == [["e0"], ["e1"], ["e2", "e3", "e4"]]
+    assert sorted(runner.groups) == [["e0"], ["e1", "e2", "e3", "e4"]]
+
+
+def test_events_received_while_the_writer_starts_join_its_group() -> None:
+    runner = GatedRunner()
+    runner.release.set()
+
+    async def scenario(group: GroupedIngest) -> None:
+        async def after_turns(n: int, turns: int) -> UsageResult:
+            for _ in range(turns):
+                await asyncio.sleep(0)
+            return await group.submit(event(n))
+
+        await asyncio.gather(group.submit(event(0)), after_turns(1, 1), after_turns(2, 2))
+
+    run(scenario(GroupedIngest(runner, parallel=1)))
+    assert runner.groups == [["e0", "e1", "e2"]]
+    runner.groups.clear()
+    run(scenario(GroupedIngest(runner, parallel=1, gather_turns=0)))  # cut at once: a group of one
+    assert runner.groups == [["e0"], ["e1", "e2"]]

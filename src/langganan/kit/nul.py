@@ -12,6 +12,16 @@ _REFUSED = InvalidRequest("invalid_characters", "The request contains a NUL char
 _FORM = b"application/x-www-form-urlencoded"
 
 
+def refused_target(scope: Scope) -> bool:
+    query = scope.get("query_string", b"")
+    return "\x00" in scope["path"] or b"%00" in query or b"\x00" in query
+
+
+def refused_body(scope: Scope, body: bytes) -> bool:
+    form = any(name == b"content-type" and value.startswith(_FORM) for name, value in scope["headers"])
+    return b"\\u0000" in body or b"\x00" in body or (form and b"%00" in body)
+
+
 class RefuseNulMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -20,13 +30,11 @@ class RefuseNulMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        query = scope.get("query_string", b"")
-        if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
+        if refused_target(scope):
             await send_json(send, _REFUSED.status, _REFUSED.body())
             return
         body = await read_body(receive)
-        form = any(name == b"content-type" and value.startswith(_FORM) for name, value in scope["headers"])
-        if b"\\u0000" in body or b"\x00" in body or (form and b"%00" in body):
+        if refused_body(scope, body):
             await send_json(send, _REFUSED.status, _REFUSED.body())
             return
         await self.app(scope, replaying(body, receive), send)

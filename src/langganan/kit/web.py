@@ -118,5 +118,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", exc_info=exc)
-        return _error(500, "api_error", "internal_error", "Something went wrong on our side; nothing was changed.")
+        return unexpected_error(exc)
+
+
+def unexpected_error(exc: Exception) -> JSONResponse:
+    """The answer to an error nobody expected (logged), the same wherever it is caught."""
+    log.exception("unhandled error", exc_info=exc)
+    return _error(500, "api_error", "internal_error", "Something went wrong on our side; nothing was changed.")

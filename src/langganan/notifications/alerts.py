@@ -5,7 +5,9 @@ decided on their net movement when it commits, in the same transaction, with the
 notifications.rules. Users and contacts are decided when the SaaS reports them (`counts_changed`).
 The hot path stays cheap: before and after are compared in memory on rows the caller already holds
 locked, and the database is written only when an alert fires or re-arms. Wallet alert state lives
-on the wallet row; quota alert state in `quota_alerts`, per allotment period.
+on the wallet row; quota alert state in `quota_alerts`, per allotment period. A wallet is watched
+either as its ORM object or as a `LockedWallet` (plain values, the usage hot path), whose changed
+flags are written here.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from langganan.notifications.models import QuotaAlert
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions.models import Subscription
 from langganan.wallets.models import Wallet
+from langganan.wallets.repository import LockedWallet, set_alert_flags
+
+AnyWallet = Wallet | LockedWallet
 
 _default_thresholds: dict[str, int] = dict(DEFAULT_LOW_BALANCE)
 
@@ -37,13 +42,13 @@ def configure(settings: Settings) -> None:
     _default_thresholds.update(settings.low_balance_thresholds)
 
 
-def low_balance_threshold(wallet: Wallet) -> int:
+def low_balance_threshold(wallet: AnyWallet) -> int:
     if wallet.low_balance_threshold is not None:
         return wallet.low_balance_threshold
     return _default_thresholds.get(wallet.kind, 0)
 
 
-def wallet_moved(session: Session, wallet: Wallet, before: int, now: datetime) -> None:
+def wallet_moved(session: Session, wallet: AnyWallet, before: int, now: datetime) -> None:
     """The locked wallet's balance moved from `before` to `wallet.balance`: fire or re-arm its alerts."""
     after = wallet.balance
     if after == before:
@@ -112,11 +117,12 @@ _KEY = "langganan.usage_alerts"
 @dataclass
 class _Watched:
     now: datetime
-    wallets: dict[str, tuple[Wallet, int]] = field(default_factory=dict)
+    wallets: dict[str, tuple[AnyWallet, int]] = field(default_factory=dict)
     broadcasts: dict[str, tuple[Subscription, int]] = field(default_factory=dict)
 
 
-def watch(session: Session, now: datetime, wallets: Iterable[Wallet] = (), subs: Iterable[Subscription] = ()) -> None:
+def watch(session: Session, now: datetime, wallets: Iterable[AnyWallet] = (),
+          subs: Iterable[Subscription] = ()) -> None:
     """Remember these rows' balance / broadcast count before the transaction moves them.
 
     The alerts are decided once, when the transaction commits, on its net movement: a period roll
@@ -138,6 +144,12 @@ def _alert_on_commit(session: Session) -> None:
     if watched is None:
         return
     for wallet, before in watched.wallets.values():
+        if isinstance(wallet, LockedWallet):
+            flags = wallet.low_balance_alerted, wallet.depleted_alerted
+            wallet_moved(session, wallet, before, watched.now)
+            if (wallet.low_balance_alerted, wallet.depleted_alerted) != flags:
+                set_alert_flags(session, wallet)
+            continue
         if _gone(wallet):
             continue
         wallet_moved(session, wallet, before, watched.now)

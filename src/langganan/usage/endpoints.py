@@ -39,16 +39,18 @@ def run_ingest(ctx: AppContext, items: list[UsageIn]) -> list[UsageResult]:
             with ctx.unit() as (s, now):
                 return ingest(s, items, now)
         except IntegrityError:
-            # The same new id raced in from another account's request; the retry sees it.
+            # The same new id raced in from another transaction (usage.repository.lock_and_find); the retry
+            # sees it.
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
 
 
 def grouped_ingest(ctx: AppContext) -> GroupedIngest:
-    """The app's group-commit writer for single events (see usage/grouping.py)."""
-    parallel = 1 if ctx.db.dialect == "sqlite" else 2
-    return GroupedIngest(lambda items: run_ingest(ctx, items), parallel=parallel)
+    """The app's group-commit writer for single events (see usage/grouping.py): one group in flight per
+    process. A second one in parallel (tried on PostgreSQL) mostly waited for the first one's wallet
+    locks, and halved the groups: 1.100 against 2.000 single events/s with 2 workers."""
+    return GroupedIngest(lambda items: run_ingest(ctx, items), parallel=1)
 
 
 @router.post("", response_model=UsageOut, status_code=201,

@@ -1,12 +1,14 @@
 """The fast lane for `POST /v1/usage` (called once per message sent) and `POST /v1/usage/batch`.
 
-A pure-ASGI middleware in front of the framework. It answers a request itself only when it is the
-plain, common case: a key already known (cached), no Idempotency-Key header, and a well-formed
-body. Then it skips routing, dependency solving and response re-validation: a single event goes to
-the group-commit writer, a batch (already one transaction) straight to `ingest`, and it writes the
-same JSON the route would. Anything else (an unknown key, a malformed body, an idempotent request)
-goes on to the FastAPI route unchanged, which gives the full error answers; both paths share
-`ingest`, the rejection table and the response models.
+A pure-ASGI layer in front of the whole application, framework middleware included (see
+`app.LanggananAPI`). It answers a request itself only when it is the plain, common case: a key
+already known (cached), no Idempotency-Key header, no query string, no NUL character and a
+well-formed body. Then it skips the middleware stack, routing, dependency solving and response
+re-validation: a single event goes to the group-commit writer, a batch (already one transaction)
+straight to `ingest`, and it writes the same JSON the route would. Anything else (an unknown key, a
+malformed body, an idempotent request, a NUL to refuse) goes on to the application unchanged, which
+gives the full answers; both paths share `ingest`, the rejection table and the response models. An
+error nobody expected is answered as the application's own handler answers it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from langganan.apikeys.service import cached_principal
 from langganan.kit.asgi import read_body, replaying, send_json
+from langganan.kit.nul import refused_body
+from langganan.kit.web import unexpected_error
 from langganan.usage.endpoints import rejection_error, to_usage_in
 from langganan.usage.grouping import GroupedIngest
 from langganan.usage.schemas import UsageBatchIn, UsageBatchOut, UsageEventIn, UsageOut
@@ -30,7 +34,8 @@ class UsageFastLane:
         self.group = group
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in (SINGLE, BATCH):
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in (SINGLE, BATCH) \
+                or scope["query_string"]:
             await self.app(scope, receive, send)
             return
         authorization = None
@@ -44,19 +49,19 @@ class UsageFastLane:
             await self.app(scope, receive, send)
             return
         body = await read_body(receive)
-        try:
-            if scope["path"] == BATCH:
-                batch = UsageBatchIn.model_validate_json(body)
-            else:
-                event = UsageEventIn.model_validate_json(body)
-        except ValidationError:
+        parsed = None if refused_body(scope, body) else _parse(scope["path"], body)
+        if parsed is None:
             await self.app(scope, replaying(body, receive), send)
             return
-        if scope["path"] == BATCH:
-            results = await anyio.to_thread.run_sync(self.group.run, [to_usage_in(e) for e in batch.events])
-            out = UsageBatchOut(results=[UsageOut(**r.__dict__) for r in results])
-            await send_json(send, 200, out.model_dump_json().encode())
-            return
+        try:
+            if isinstance(parsed, UsageBatchIn):
+                await self._batch(send, parsed)
+            else:
+                await self._single(send, parsed)
+        except Exception as exc:
+            await unexpected_error(exc)(scope, receive, send)
+
+    async def _single(self, send: Send, event: UsageEventIn) -> None:
         result = await self.group.submit(to_usage_in(event))
         if result.status == "rejected":
             error = rejection_error(result)
@@ -64,3 +69,15 @@ class UsageFastLane:
             return
         status = 200 if result.status == "duplicate" else 201
         await send_json(send, status, UsageOut(**result.__dict__).model_dump_json().encode())
+
+    async def _batch(self, send: Send, batch: UsageBatchIn) -> None:
+        results = await anyio.to_thread.run_sync(self.group.run, [to_usage_in(e) for e in batch.events])
+        out = UsageBatchOut(results=[UsageOut(**r.__dict__) for r in results])
+        await send_json(send, 200, out.model_dump_json().encode())
+
+
+def _parse(path: str, body: bytes) -> UsageEventIn | UsageBatchIn | None:
+    try:
+        return UsageBatchIn.model_validate_json(body) if path == BATCH else UsageEventIn.model_validate_json(body)
+    except ValidationError:
+        return None

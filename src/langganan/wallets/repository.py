@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -24,6 +25,36 @@ ENTRY_FILTERS = {
     "reservation": ("hold", "capture", "release"),
     "adjustment": ("adjustment",),
 }
+
+
+@dataclass
+class LockedWallet:
+    """A wallet row this transaction holds locked, read as plain values (the usage hot path; no ORM
+    object). Whoever moves it writes the new balances back itself (usage.repository.write_accepted);
+    its alert flags are written by notifications.alerts when they change."""
+
+    id: str
+    account_id: str
+    kind: str
+    currency: str
+    balance: int
+    granted_balance: int
+    granted_expires_at: datetime | None
+    low_balance_threshold: int | None
+    low_balance_alerted: bool
+    depleted_alerted: bool
+    updated_at: datetime | None = None  # set when moved (the write stores its own time)
+
+
+# the columns of LockedWallet, in its field order
+LOCKED_COLUMNS = ("id", "account_id", "kind", "currency", "balance", "granted_balance", "granted_expires_at",
+                  "low_balance_threshold", "low_balance_alerted", "depleted_alerted")
+
+
+def set_alert_flags(session: Session, wallet: LockedWallet) -> None:
+    table = cast(Table, Wallet.__table__)
+    session.execute(update(table).where(table.c.id == wallet.id).values(
+        low_balance_alerted=wallet.low_balance_alerted, depleted_alerted=wallet.depleted_alerted))
 
 
 def for_account(session: Session, account_id: str) -> list[Wallet]:

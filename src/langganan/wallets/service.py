@@ -19,6 +19,7 @@ from langganan.kit.ids import new_id
 from langganan.notifications import alerts
 from langganan.wallets import repository
 from langganan.wallets.models import Wallet, WalletEntry
+from langganan.wallets.repository import LockedWallet
 
 KINDS = ("conversation", "broadcast")
 # Top-up limits per wallet (seed: conversation Rp30.000-1.000.000, broadcast Rp10.000-5.000.000).
@@ -32,7 +33,7 @@ def create_wallets(session: Session, account: Account, now: datetime) -> None:
     session.flush()
 
 
-def move(wallet: Wallet, amount: int, granted: int, now: datetime) -> int:
+def move(wallet: Wallet | LockedWallet, amount: int, granted: int, now: datetime) -> int:
     """Apply a movement to the locked wallet row; returns the balance after it. Never overdraws."""
     balance, granted_balance = wallet.balance + amount, wallet.granted_balance + granted
     if balance < 0 or granted_balance < 0 or granted_balance > balance:
@@ -98,7 +99,7 @@ def check_top_up(kind: str, amount: int) -> None:
                             param="amount")
 
 
-def split_debit(wallet: Wallet, amount: int) -> int:
+def split_debit(wallet: Wallet | LockedWallet, amount: int) -> int:
     """How much of a debit comes out of granted credit (rule 6: granted first)."""
     return min(wallet.granted_balance, amount)
 
