@@ -1,9 +1,11 @@
-"""Many new rows into one table at once.
+"""A batch's rows written at once, for the due runner's one-flush batches (`kit.db.one_flush`).
 
-On PostgreSQL they are streamed with COPY on the session's own connection, in its transaction:
+On PostgreSQL new rows are streamed with COPY on the session's own connection, in its transaction:
 PostgreSQL parses and plans nothing per row, and the client sends one stream instead of one INSERT
-per row (an executemany) — about five times less work per row on both sides. Elsewhere (SQLite,
-in-process) it is a plain executemany.
+per row (an executemany) — about five times less work per row on both sides. Changed rows go as one
+`UPDATE ... FROM unnest(...)` per table and set of changed columns, the arrays sent in binary.
+Elsewhere (SQLite, in-process) `insert_rows` is a plain executemany and the rest is left to the
+unit of work.
 """
 
 from __future__ import annotations
