@@ -133,17 +133,16 @@ def _update_group(session: Session, mapper: Any, columns: dict[str, Any], change
                   objs: list[Any]) -> int:
     table = cast(Table, mapper.local_table)
     (pk,) = table.primary_key.columns
-    pk_key = mapper.get_property_by_column(pk).key
     names = [pk.name, *(columns[key].name for key in changed)]
-    keys = [pk_key, *changed]
     # %b: the arrays travel in binary, several times cheaper to encode than as text on both sides
     arrays = ", ".join(f"CAST(%b AS {table.c[name].type.compile(dialect=_PG)}[])" for name in names)
     sets = ", ".join(f"{name} = r.{name}" for name in names[1:])
     statement = (f"UPDATE {table.name} SET {sets} FROM unnest({arrays}) AS r({', '.join(names)}) "
                  f"WHERE {table.name}.{pk.name} = r.{pk.name}")
     connection = session.connection()
-    params = []
-    for key, name in zip(keys, names, strict=True):
+    # the keys from the identities: an expired object's key is not in its __dict__
+    params: list[list[Any]] = [[inspect(obj).identity[0] for obj in objs]]
+    for key, name in zip(changed, names[1:], strict=True):
         convert = _converter(table.c[name].type, connection.dialect)
         values = [obj.__dict__[key] for obj in objs]
         params.append(values if convert is None else [convert(v) for v in values])
