@@ -122,7 +122,7 @@ def _record(session: Session, outcomes: Sequence[tuple[lifecycle.Charge, payment
     events.buffer(session)
     try:
         if not one_by_one:
-            with one_flush(session, copy=lifecycle.INSERT_ONLY, update=lifecycle.LOCKED):
+            with one_flush(session, copy=lifecycle.INSERT_ONLY, update=lifecycle.CHANGED):
                 for charge, request, result in outcomes:
                     payments.record_charge(session, charge.payment_id, request.amount, result, charge.at)
                 events.release_buffer(session)

@@ -55,9 +55,9 @@ from langganan.wallets.models import Wallet, WalletEntry
 
 log = logging.getLogger("langganan")
 # What a batch only ever inserts: its new rows are copied in bulk (kit.bulk.copy_new), parents first;
-# and the locked rows it changes, written in bulk (kit.bulk.update_dirty).
+# and the rows it changes, written in bulk (kit.bulk.update_dirty).
 INSERT_ONLY = (Invoice, InvoiceLine, Payment, WalletEntry)
-LOCKED = (Subscription, Invoice, Payment, Wallet)
+CHANGED = (Subscription, Invoice, Payment, Wallet)
 MAX_STEPS = 200  # per subscription and claim; a year of daily notices stays far below
 
 
@@ -140,7 +140,7 @@ def _work(session: Session, settings: Settings, gateway: Gateway, subs: Sequence
     events.buffer(session)
     try:
         if skip is None:
-            with one_flush(session, copy=INSERT_ONLY, update=LOCKED):
+            with one_flush(session, copy=INSERT_ONLY, update=CHANGED):
                 for sub in subs:
                     if (charge := process(session, settings, gateway, sub, now, counts)) is not None:
                         charges.append(charge)
