@@ -19,11 +19,10 @@ from typing import Protocol, TypeVar
 from sqlalchemy.orm import Session
 
 from langganan.config import Settings
-from langganan.events import service as events
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
 from langganan.kit.clock import Clock
-from langganan.kit.db import Database, one_flush
+from langganan.kit.db import Database
 from langganan.payments import service as payments
 from langganan.payments.gateway import ChargeResult, Gateway
 from langganan.subscriptions import lifecycle
@@ -106,38 +105,15 @@ def _charge_all(runner: Runner, charges: Sequence[lifecycle.Charge]) -> None:
     with runner.db.transaction() as session:
         payments.lock_for_outcomes(session, list(results))
         outcomes = [(c, *results[c.payment_id]) for c in charges if c.payment_id in results]
-        try:
-            with session.begin_nested():
-                _record(session, outcomes, one_by_one=False)
-        except Exception:
-            log.warning("recording %d charges together failed; recording them one by one", len(outcomes),
-                        exc_info=True)
-            _record(session, outcomes, one_by_one=True)
 
+        def record(outcome: tuple[lifecycle.Charge, payments.ChargeRequest, ChargeResult]) -> None:
+            charge, request, result = outcome
+            payments.record_charge(session, charge.payment_id, request.amount, result, charge.at)
 
-def _record(session: Session, outcomes: Sequence[tuple[lifecycle.Charge, payments.ChargeRequest, ChargeResult]],
-            *, one_by_one: bool) -> None:
-    """Record the gateway's answers: all in one flush (any failure fails them all), or one by one,
-    each in its own savepoint, where a failure leaves only that payment pending for its lease."""
-    events.buffer(session)
-    try:
-        if not one_by_one:
-            with one_flush(session, copy=lifecycle.INSERT_ONLY, update=lifecycle.CHANGED):
-                for charge, request, result in outcomes:
-                    payments.record_charge(session, charge.payment_id, request.amount, result, charge.at)
-                events.release_buffer(session)
-            return
-        for charge, request, result in outcomes:
-            mark = events.buffered_count(session)
-            try:
-                with session.begin_nested():
-                    payments.record_charge(session, charge.payment_id, request.amount, result, charge.at)
-            except Exception:
-                log.exception("recording the charge of payment %s failed; retried after its lease", charge.payment_id)
-                events.forget_buffered_after(session, mark)
-        events.release_buffer(session)
-    finally:
-        events.drop_buffer(session)
+        def failed(outcome: tuple[lifecycle.Charge, payments.ChargeRequest, ChargeResult]) -> None:
+            log.exception("recording the charge of payment %s failed; retried after its lease", outcome[0].payment_id)
+
+        lifecycle.work_through(session, outcomes, record, what="charge outcomes", failed=failed)
 
 
 def run_due(runner: Runner) -> DueReport:

@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -54,6 +55,8 @@ from langganan.subscriptions.timeline import policy_of, timeline
 from langganan.wallets.models import Wallet, WalletEntry
 
 log = logging.getLogger("langganan")
+T = TypeVar("T")
+R = TypeVar("R")
 # What a batch only ever inserts: its new rows are copied in bulk (kit.bulk.copy_new), parents first;
 # and the rows it changes, written in bulk (kit.bulk.update_dirty).
 INSERT_ONLY = (Invoice, InvoiceLine, Payment, WalletEntry)
@@ -95,11 +98,9 @@ def run_batch(session: Session, settings: Settings, gateway: Gateway, now: datet
               skip: set[str], counts: Counter[str]) -> list[Charge]:
     """Work through a batch of due subscriptions.
 
-    First the whole batch in one savepoint with one flush at its end (`kit.db.one_flush`): what the
-    steps read is read ahead for the batch, and each table's new rows go out in one statement. If
-    anything in it fails, the savepoint rolls back and the batch is done again one subscription at a
-    time, each in its own savepoint; a subscription whose step fails then is logged and left for the
-    next run (`skip` keeps this run from retrying it).
+    What the steps read is read ahead for the batch, then `work_through` runs them all in one flush,
+    or, if that fails, one subscription at a time; a subscription whose step fails then is logged
+    and left for the next run (`skip` keeps this run from retrying it).
 
     The batch's invoices are numbered, and its events inserted, together at its end (still in its
     transaction): the month's invoice counter is then locked only for that moment, not for the
@@ -109,14 +110,14 @@ def run_batch(session: Session, settings: Settings, gateway: Gateway, now: datet
         return []
     _read_ahead(session, subs)
     done: Counter[str] = Counter()
-    try:
-        with session.begin_nested():
-            charges = _work(session, settings, gateway, subs, now, done, skip=None)
-    except Exception:
-        log.warning("a due batch of %d subscriptions failed as a whole; going through it one by one", len(subs),
-                    exc_info=True)
-        done.clear()
-        charges = _work(session, settings, gateway, subs, now, done, skip=skip)
+
+    def failed(sub: Subscription) -> None:
+        log.exception("due work failed for subscription %s", sub.id)
+        skip.add(sub.id)
+        done["failed"] += 1
+
+    charges = work_through(session, subs, lambda sub: process(session, settings, gateway, sub, now, done),
+                           what="due subscriptions", failed=failed, on_retry=done.clear)
     counts.update(done)
     return charges
 
@@ -131,38 +132,49 @@ def _read_ahead(session: Session, subs: Sequence[Subscription]) -> None:
         keep(session, session.scalars(select(PaymentMethod).where(PaymentMethod.id.in_(cards))))
 
 
-def _work(session: Session, settings: Settings, gateway: Gateway, subs: Sequence[Subscription], now: datetime,
-          counts: Counter[str], *, skip: set[str] | None) -> list[Charge]:
-    """Each subscription's due steps. `skip` None: all in one flush, any failure fails the batch;
-    otherwise each in its own savepoint, and a failure skips only that subscription."""
-    charges: list[Charge] = []
+def work_through(session: Session, items: Sequence[T], step: Callable[[T], R | None], *, what: str,
+                 failed: Callable[[T], None], on_retry: Callable[[], None] = lambda: None) -> list[R]:
+    """Apply `step` to each item of a due batch and collect what it returns (None left out).
+
+    First all items in one savepoint with one flush at its end (`kit.db.one_flush`; on PostgreSQL the
+    new and changed rows go in bulk). If anything in it fails, the savepoint rolls back, `on_retry`
+    is called, and the items are done again one by one, each in its own savepoint; an item whose step
+    fails then leaves nothing behind and is passed to `failed` (called inside the `except`)."""
+    try:
+        with session.begin_nested():
+            return _pass(session, items, step, failed=None)
+    except Exception:
+        log.warning("%d %s failed as a whole; going through them one by one", len(items), what, exc_info=True)
+        on_retry()
+        return _pass(session, items, step, failed=failed)
+
+
+def _pass(session: Session, items: Sequence[T], step: Callable[[T], R | None], *,
+          failed: Callable[[T], None] | None) -> list[R]:
+    out: list[R] = []
     numbering.defer(session)
     events.buffer(session)
     try:
-        if skip is None:
+        if failed is None:
             with one_flush(session, copy=INSERT_ONLY, update=CHANGED):
-                for sub in subs:
-                    if (charge := process(session, settings, gateway, sub, now, counts)) is not None:
-                        charges.append(charge)
+                out = [result for item in items if (result := step(item)) is not None]
                 events.release_buffer(session, numbering.assign_deferred(session))
-            return charges
-        for sub in subs:
+            return out
+        for item in items:
             marks = numbering.deferred_count(session), events.buffered_count(session)
             try:
                 with session.begin_nested():
-                    charge = process(session, settings, gateway, sub, now, counts)
+                    result = step(item)
             except Exception:
-                log.exception("due work failed for subscription %s", sub.id)
                 numbering.forget_deferred_after(session, marks[0])
                 events.forget_buffered_after(session, marks[1])
-                skip.add(sub.id)
-                counts["failed"] += 1
+                failed(item)
                 continue
-            if charge is not None:
-                charges.append(charge)
+            if result is not None:
+                out.append(result)
         events.release_buffer(session, numbering.assign_deferred(session))
         session.flush()
-        return charges
+        return out
     finally:  # after an error the caller rolls back: whatever was deferred goes with it
         numbering.stop_deferring(session)
         events.drop_buffer(session)
