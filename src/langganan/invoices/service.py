@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from langganan.accounts.models import Account
 from langganan.config import Settings
@@ -49,10 +50,13 @@ def issue(session: Session, settings: Settings, *, account: Account, type_: str,
         action=action, period_start=period_start, period_end=period_end, issued_at=now,
         expires_at=expires_at if status == "unpaid" else None,
         paid_at=now if status in ("paid", "waived") else None,
-        lines=[InvoiceLine(position=i, kind=line.kind, description=line.description, quantity=line.quantity,
-                           unit_amount=line.unit_amount, amount=line.amount, period_start=line.period_start,
-                           period_end=line.period_end) for i, line in enumerate(lines)],
     )
+    # The lines are the invoice's from the start: set as its loaded collection (no change events to
+    # track for a new object), added by the save cascade, their key to it set here.
+    set_committed_value(invoice, "lines", [
+        InvoiceLine(invoice_id=invoice.id, position=i, kind=line.kind, description=line.description,
+                    quantity=line.quantity, unit_amount=line.unit_amount, amount=line.amount,
+                    period_start=line.period_start, period_end=line.period_end) for i, line in enumerate(lines)])
     if numbering.deferring(session):  # a due-runner batch numbers its invoices just before it commits
         invoice.number = numbering.placeholder_for(session, invoice, now, settings.seller_timezone)
     else:
