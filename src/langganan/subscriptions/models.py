@@ -30,14 +30,14 @@ class Subscription(Base):
     period_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     anchor_day: Mapped[int] = mapped_column(Integer)
     current_period_start: Mapped[datetime]
-    current_period_end: Mapped[datetime] = mapped_column(index=True)
+    current_period_end: Mapped[datetime]
     trial_end: Mapped[datetime | None]
     cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, default=False)
     pending_plan: Mapped[str | None] = mapped_column(String(40))
     pending_interval: Mapped[str | None] = mapped_column(String(10))
     # Monthly allotment window (DESIGN rule 5): included credit and broadcast quota renew on the anchor day.
     allotment_start: Mapped[datetime | None]
-    allotment_end: Mapped[datetime | None] = mapped_column(index=True)
+    allotment_end: Mapped[datetime | None]
     broadcasts_used: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -25,7 +25,7 @@ class Wallet(Base):
     currency: Mapped[str] = mapped_column(String(3))
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
     granted_balance: Mapped[int] = mapped_column(BigInteger, default=0)
-    granted_expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    granted_expires_at: Mapped[datetime | None]
     reserved: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime]
     # Usage alerts: this wallet's low-balance threshold (None: the configured default) and which
