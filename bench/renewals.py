@@ -168,6 +168,53 @@ def work(url: str) -> None:
                       "maxrss_mb": _peak_rss_mb()}), flush=True)
 
 
+def raw_work(url: str, now: str) -> None:
+    """A baseline worker process (renewals_raw.py): the database work of the run, no application."""
+    import renewals_raw
+
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    print("ready", flush=True)
+    sys.stdin.readline()
+    report = renewals_raw.run(dsn, datetime.fromisoformat(now))
+    print(json.dumps({**report, "maxrss_mb": _peak_rss_mb()}), flush=True)
+
+
+def _workers(args: list[str], count: int) -> list[dict[str, Any]]:
+    """Start `count` processes of this script with `args`, let them begin together, collect their reports."""
+    procs = [subprocess.Popen([sys.executable, __file__, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True) for _ in range(count)]
+    for p in procs:
+        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    reports = []
+    for p in procs:
+        out, _ = p.communicate(timeout=3600)
+        reports.append(json.loads(out.strip().splitlines()[-1]))
+    return reports
+
+
+def baseline(url: str, now: datetime, workers: int) -> tuple[float, float]:
+    """Subscriptions/s of the raw-SQL baseline on a copy of the seeded database (PostgreSQL only), and
+    its processes' CPU ms per subscription."""
+    copy = f"{PG_DB}_raw"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{copy}" TEMPLATE "{PG_DB}"'))
+    try:
+        reports = _workers(["--raw-work", url.rsplit("/", 1)[0] + f"/{copy}", now.isoformat()], workers)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
+        admin.dispose()
+    seconds = max(r["ended"] for r in reports) - min(r["started"] for r in reports)
+    claimed = sum(r["claimed"] for r in reports)
+    return claimed / seconds, 1000 * sum(r["cpu_s"] for r in reports) / claimed
+
+
 def _peak_rss_mb() -> float:
     """This process's peak resident memory (VmHWM). Not getrusage's ru_maxrss: Linux carries that over
     exec from the parent, so a worker would report the bench process's own size."""
@@ -205,20 +252,11 @@ def run_once(backend: str, n: int, workers: int, tmp: Path) -> dict[str, Any]:
     with db.transaction() as s:
         end = s.scalar(select(func.max(metadata.tables["subscriptions"].c.current_period_end)))
         DatabaseClock().advance_to(s, end + timedelta(minutes=1))
+        now = DatabaseClock().now(s)
     db.dispose()
-    procs = [subprocess.Popen([sys.executable, __file__, "--work", url], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True) for _ in range(workers)]
-    for p in procs:
-        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+    raw, raw_cpu = baseline(url, now, workers) if backend == "postgresql" else (None, None)
     busy0 = _machine_busy_seconds()
-    for p in procs:
-        assert p.stdin is not None
-        p.stdin.write("go\n")
-        p.stdin.flush()
-    reports = []
-    for p in procs:
-        out, _ = p.communicate(timeout=3600)
-        reports.append(json.loads(out.strip().splitlines()[-1]))
+    reports = _workers(["--work", url], workers)
     busy = _machine_busy_seconds() - busy0
     seconds = max(r["ended"] for r in reports) - min(r["started"] for r in reports)
     workers_cpu = sum(r["cpu_s"] for r in reports)
@@ -236,6 +274,10 @@ def run_once(backend: str, n: int, workers: int, tmp: Path) -> dict[str, Any]:
     db.dispose()
     return {"backend": backend, "subscriptions": n, "workers": workers, "seconds": round(seconds, 2),
             "per_s": round(n / seconds, 1) if seconds else 0.0, "seed_s": round(seeded, 1),
+            # the same database work with no application (renewals_raw.py), on a copy, same processes
+            "raw_sql_per_s": round(raw, 1) if raw else None,
+            "raw_sql_cpu_ms_per_sub": round(raw_cpu, 3) if raw_cpu else None,
+            "vs_raw_sql": round(n / seconds / raw, 3) if raw and seconds else None,
             "rss_mb": [round(r["maxrss_mb"], 1) for r in reports],
             # CPU per subscription (ms): the worker processes, and everything else on the machine in the
             # same window (PostgreSQL mostly; on an otherwise idle machine)
@@ -252,9 +294,13 @@ def main() -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--work", help=argparse.SUPPRESS)
+    parser.add_argument("--raw-work", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.work:
         work(args.work)
+        return
+    if args.raw_work:
+        raw_work(*args.raw_work)
         return
     load = os.getloadavg()[0]
     console.log(f"load average {load:.1f} on {os.cpu_count()} cores")
@@ -266,13 +312,16 @@ def main() -> None:
                     console.log(f"{backend}: {n:,} due subscriptions, {w} worker(s)")
                     results.append(run_once(backend, max(4, n), w, Path(tmp)))
                     console.log(results[-1])
-    table = Table("backend", "subscriptions", "workers", "seconds", "subs/s", "CPU ms/sub workers+rest",
+    table = Table("backend", "subscriptions", "workers", "seconds", "subs/s", "raw SQL subs/s", "vs raw SQL",
+                  "CPU ms/sub workers+rest",
                   "peak RSS MB per worker", "work per worker", "renewal invoices", "card charges", "verify",
                   title="renewal run")
     for r in results:
         c = r["checks"]
         table.add_row(r["backend"], f"{r['subscriptions']:,}", str(r["workers"]), f"{r['seconds']:.1f}",
-                      f"{r['per_s']:,.0f}", "{workers:.2f} + {rest:.2f}".format(**r["cpu_ms_per_sub"]),
+                      f"{r['per_s']:,.0f}", f"{r['raw_sql_per_s']:,.0f}" if r["raw_sql_per_s"] else "—",
+                      f"{r['vs_raw_sql']:.0%}" if r["vs_raw_sql"] else "—",
+                      "{workers:.2f} + {rest:.2f}".format(**r["cpu_ms_per_sub"]),
                       ", ".join(map(str, r["rss_mb"])), ", ".join(map(str, r["share"])),
                       f"{c['renewal_invoices']:,} (dup {c['subs_with_two']})", f"{c['card_charges_ok']:,}",
                       "clean" if not c["verify_violations"] else f"{c['verify_violations']} violations")
