@@ -458,3 +458,21 @@ def test_a_plan_dropped_from_the_catalog_is_not_renewed_and_moves_to_free_at_per
     assert at(env.subscription(bank)["current_period_start"]) == at(wib("2026-03-15"))
     assert "due work failed" not in caplog.text
     env.assert_books()
+
+
+def test_periods_keep_their_time_of_day_across_a_dst_gap(env: Env) -> None:
+    """A New York customer who bought at 02:30 on Feb 8: 02:30 on Mar 8 does not exist (clocks jump to
+    03:30), so that period ends at 03:30 EDT; the renewed periods after it end at 02:30 again, and the
+    monthly credit follows the same times."""
+    env.advance(to="2026-02-08T02:30:00-05:00")
+    acc = env.account(timezone="America/New_York")["id"]
+    assert buy_by_card(env, acc, "growth", env.card(acc, GOOD))["status"] == "paid"
+    assert at(env.subscription(acc)["current_period_end"]) == at("2026-03-08T03:30:00-04:00")
+    env.advance(to="2026-04-09T00:00:00-04:00")  # two renewals by card, the first from the shifted end
+    sub = env.subscription(acc)
+    assert (at(sub["current_period_start"]), at(sub["current_period_end"])) == (
+        at("2026-04-08T02:30:00-04:00"), at("2026-05-08T02:30:00-04:00"))
+    march = renewal_of(env, acc, "2026-03-08T03:30:00-04:00")
+    assert at(march["period_end"]) == at("2026-04-08T02:30:00-04:00")
+    assert env.wallet(acc)["granted_expires_at"] is not None
+    assert at(env.wallet(acc)["granted_expires_at"]) == at("2026-05-08T02:30:00-04:00")

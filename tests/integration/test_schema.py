@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -44,3 +45,24 @@ def test_subscriptions_from_before_the_lifecycle_migration_are_due_at_once_witho
     engine.dispose()
     assert row.next_due_at == row.current_period_start
     assert str(row.due_cursor).startswith(CLOCK_START.strftime("%Y-%m-%d %H:%M:%S"))
+
+
+def test_anchor_time_is_filled_from_each_period_start_in_the_account_zone(tmp_path: Path) -> None:
+    """Migration 0011 gives subscriptions from before it the local time of day of their period start."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    db = Database(url)
+    prepare(make_settings(db), db)  # the clock is frozen at CLOCK_START
+    with db.transaction() as s:
+        ids = [accounts.create(s, accounts.NewAccount(name=f"Toko {tz}", email=f"{n}@example.id", timezone=tz),
+                               CLOCK_START).id for n, tz in enumerate(("Asia/Jakarta", "America/New_York"))]
+    db.dispose()
+    command.downgrade(alembic_config(url), "0010")
+    upgrade(url)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        times = [conn.execute(text("SELECT anchor_time FROM subscriptions WHERE account_id = :a"), {"a": a}).scalar()
+                 for a in ids]
+    engine.dispose()
+    expected = [CLOCK_START.astimezone(ZoneInfo(tz)).strftime("%H:%M:%S") for tz in ("Asia/Jakarta",
+                                                                                       "America/New_York")]
+    assert [str(t)[:8] for t in times] == expected

@@ -7,7 +7,6 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +18,7 @@ from langganan.kit.periods import (
     nth_period,
     period_end,
     remaining_days,
+    wall_time_of,
 )
 
 JKT = "Asia/Jakarta"
@@ -134,14 +134,22 @@ def test_new_york_dst_keeps_local_wall_time() -> None:
     assert days_in_period(autumn, end, NY) == 31
 
 
-@pytest.mark.xfail(strict=True, reason="known: a wall time skipped by a DST gap drifts when periods are "
-                   "chained (renewals chain period_end from the previous end)")
 def test_dst_gap_does_not_drift_chained_periods() -> None:
-    # 02:30 on 2026-03-08 does not exist in New York; the period ends at 03:30 EDT, and the next
-    # renewal, chained from that end, keeps 03:30 instead of returning to 02:30.
+    # 02:30 on 2026-03-08 does not exist in New York; that period ends at 03:30 EDT, and the next
+    # one, chained from that end with the schedule's own time of day, returns to 02:30.
     start = at(NY, 2026, 2, 8, 2, 30)
-    chained = period_end(period_end(start, "month", 8, NY), "month", 8, NY)
+    anchor = wall_time_of(start, NY)
+    first = period_end(start, "month", 8, NY, anchor)
+    assert local(first, NY).replace(tzinfo=None) == datetime(2026, 3, 8, 3, 30)
+    chained = period_end(first, "month", 8, NY, anchor)
+    assert local(chained, NY).replace(tzinfo=None) == datetime(2026, 4, 8, 2, 30)
     assert chained == add_months_anchored(start, 2, 8, NY)
+
+
+def test_without_a_time_of_day_the_start_keeps_its_own() -> None:
+    # (subscriptions from before anchor_time was kept: the period start's wall time, as before)
+    start = at(NY, 2026, 3, 8, 3, 30)
+    assert local(period_end(start, "month", 8, NY), NY).hour == 3
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,14 +189,10 @@ def test_add_months_lands_on_clamped_anchor_day(start_tz: tuple[datetime, str], 
 @given(local_starts(), anchors, st.integers(min_value=1, max_value=24))
 def test_chaining_month_by_month_equals_jumping(start_tz: tuple[datetime, str], anchor: int, n: int) -> None:
     start, tz = start_tz
-    # Skipped wall times (DST gaps) are a known drift; see test_dst_gap_does_not_drift_chained_periods.
-    for k in range(1, n + 1):
-        y, m = shift_month(start.year, start.month, k)
-        d = min(anchor, calendar.monthrange(y, m)[1])
-        assume(wall_time_exists(start.replace(year=y, month=m, day=d, tzinfo=None), tz))
+    at_time = wall_time_of(start, tz)  # what a subscription keeps: DST gaps on the way do not drift it
     x = start
     for _ in range(n):
-        x = add_months_anchored(x, 1, anchor, tz)
+        x = add_months_anchored(x, 1, anchor, tz, at_time)
     assert x == add_months_anchored(start, n, anchor, tz)
 
 

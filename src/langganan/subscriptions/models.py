@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -29,6 +29,8 @@ class Subscription(Base):
     # What was actually paid for the plan in this period, after discount (rule 2's "unused time").
     period_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     anchor_day: Mapped[int] = mapped_column(Integer)
+    # the local time of day periods start at (kept across DST gaps); None: the period start's own
+    anchor_time: Mapped[time | None]
     current_period_start: Mapped[datetime]
     current_period_end: Mapped[datetime]
     trial_end: Mapped[datetime | None]

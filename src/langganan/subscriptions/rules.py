@@ -6,7 +6,7 @@ No database, no clock: every function takes the values and `now` it needs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from typing import TYPE_CHECKING
 
 from langganan.catalog.rules import LIMIT_NAMES, Plan
@@ -40,6 +40,7 @@ class CurrentTerm:
     anchor_day: int
     period_amount: int  # what was actually paid for the plan this period, after discount
     is_default_plan: bool
+    anchor_time: time | None = None  # the local time of day periods start at (None: period_start's)
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def quote_change(cur: CurrentTerm, target: Plan, interval: str, now: datetime, t
     # Upgrade between paid plans: anchor kept, prorated by whole days in the account's zone.
     new_end = cur.period_end
     if interval != cur.interval:
-        new_end = add_months_anchored(cur.period_start, 12, cur.anchor_day, tz)
+        new_end = add_months_anchored(cur.period_start, 12, cur.anchor_day, tz, cur.anchor_time)
     old_total = days_in_period(cur.period_start, cur.period_end, tz)
     old_left = remaining_days(now, cur.period_start, cur.period_end, tz)
     new_total = days_in_period(cur.period_start, new_end, tz)

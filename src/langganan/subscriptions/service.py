@@ -21,7 +21,7 @@ from langganan.invoices.models import Invoice
 from langganan.invoices.rules import Line
 from langganan.kit.errors import Conflict, NotFound, Unprocessable
 from langganan.kit.ids import new_id
-from langganan.kit.periods import add_months_anchored, anchor_day_of, period_end
+from langganan.kit.periods import add_months_anchored, anchor_day_of, period_end, wall_time_of
 from langganan.payments import repository as payments_repo
 from langganan.payments.models import PaymentMethod
 from langganan.promotions import rules as promotion_rules
@@ -61,8 +61,9 @@ def _start_period(session: Session, sub: Subscription, account: Account, catalog
     sub.status = status
     sub.period_amount = amount
     sub.anchor_day = anchor_day_of(start, account.timezone)
+    sub.anchor_time = wall_time_of(start, account.timezone)
     sub.current_period_start = start
-    sub.current_period_end = period_end(start, interval, sub.anchor_day, account.timezone)
+    sub.current_period_end = period_end(start, interval, sub.anchor_day, account.timezone, sub.anchor_time)
     sub.cancel_at_period_end = False
     sub.pending_plan = None
     sub.pending_interval = None
@@ -80,7 +81,8 @@ def start_allotment(session: Session, sub: Subscription, account: Account, plan:
                     granted_at: datetime | None = None) -> None:
     """Rule 5: included credit and broadcast quota are monthly allotments on the anchor day.
     `granted_at` is when the credit is booked, later than `start` when a renewal is paid late."""
-    end = min(add_months_anchored(start, 1, sub.anchor_day, account.timezone), sub.current_period_end)
+    end = min(add_months_anchored(start, 1, sub.anchor_day, account.timezone, sub.anchor_time),
+              sub.current_period_end)
     sub.allotment_start, sub.allotment_end, sub.broadcasts_used = start, end, 0
     booked = max(start, granted_at or start)
     wallet = wallets_repo.get(session, account.id, "conversation", for_update=True)
@@ -124,6 +126,7 @@ def start_migrated(session: Session, sub: Subscription, account: Account, plan: 
     catalog = catalog_service.current(session)
     sub.plan_code, sub.interval, sub.catalog_version_id = plan.code, interval, catalog.id
     sub.status, sub.period_amount, sub.anchor_day = "active", 0, anchor_day
+    sub.anchor_time = wall_time_of(start, account.timezone)
     sub.current_period_start, sub.current_period_end = start, end
     sub.trial_end = None
     sub.cancel_at_period_end = False
@@ -138,7 +141,7 @@ def current_term(session: Session, sub: Subscription) -> CurrentTerm:
     catalog = catalog_service.get(session, sub.catalog_version_id)
     return CurrentTerm(plan=catalog.plans[sub.plan_code], interval=sub.interval, status=sub.status,
                        period_start=sub.current_period_start, period_end=sub.current_period_end,
-                       anchor_day=sub.anchor_day, period_amount=sub.period_amount,
+                       anchor_day=sub.anchor_day, anchor_time=sub.anchor_time, period_amount=sub.period_amount,
                        is_default_plan=sub.plan_code == catalog.default_plan)
 
 
@@ -260,7 +263,7 @@ def issue_renewal(session: Session, settings: Settings, account: Account, sub: S
     if plan is None:
         raise Conflict("plan_retired", f"Plan {plan_code!r} is no longer sold; choose another plan.")
     start = sub.current_period_end
-    end = period_end(start, interval, sub.anchor_day, account.timezone)
+    end = period_end(start, interval, sub.anchor_day, account.timezone, sub.anchor_time)
     price = plan.price(interval)
     line = Line("plan", f"{plan_label(plan, interval)} renewal", 1, price, price, start, end)
     plan_part, paid = promotion_rules.plan_lines(line, promotions.terms_for(session, sub), plan.code, start)
@@ -398,7 +401,7 @@ def roll_free(session: Session, sub: Subscription) -> None:
     account = accounts_repo.get(session, sub.account_id)
     catalog = catalog_service.current(session)
     sub.current_period_start = at
-    sub.current_period_end = period_end(at, "month", sub.anchor_day, account.timezone)
+    sub.current_period_end = period_end(at, "month", sub.anchor_day, account.timezone, sub.anchor_time)
     sub.catalog_version_id = catalog.id
     _new_period(sub, at)
     start_allotment(session, sub, account, catalog.plans[sub.plan_code], at)
