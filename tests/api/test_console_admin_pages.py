@@ -265,3 +265,31 @@ def test_the_console_clock_advances_like_the_api_within_the_same_10_year_cap(env
     assert r.status_code == 303 and r.headers["location"].startswith("/console/clock?msg=")
     assert env.now() == start + timedelta(days=2, hours=3)
     assert "Clock advanced" in client.get(r.headers["location"]).text
+
+
+CONSOLE_PAGES = {  # page -> (an English text it shows, its Indonesian text)
+    "/console": ("Search (name, email, id, external id)", "Cari (nama, email, id, id eksternal)"),
+    "/console/accounts/{acc}": ("Billing info", "Info penagihan"),
+    "/console/invoices": ("Number, invoice id or account id", "Nomor, id invoice atau id akun"),
+    "/console/events": ("Account id", "Id akun"),
+    "/console/catalog": ("Broadcasts / month", "Broadcast / bulan"),
+    "/console/clock": ("Advance and run due work", "Majukan dan jalankan pekerjaan jatuh tempo"),
+}
+
+
+def test_every_console_page_speaks_indonesian_with_lang_id(env: Env) -> None:
+    client, _ = ops(env)
+    acc = env.account()["id"]
+    env.ok(env.post(f"/v1/accounts/{acc}/top-ups", {"wallet": "broadcast", "amount": 10000}), 201)  # an invoice
+    for path, (english, indonesian) in CONSOLE_PAGES.items():
+        url = path.format(acc=acc)
+        en, id_ = client.get(f"{url}?lang=en").text, client.get(f"{url}?lang=id").text  # the choice sticks
+        assert english in en and indonesian not in en, url
+        assert indonesian in id_ and english not in id_, url
+    invoices = client.get("/console/invoices?lang=id").text
+    assert "Konfirmasi pembayaran" in invoices and "Confirm payment" not in invoices
+    account = client.get(f"/console/accounts/{acc}?lang=id").text
+    assert "Log peristiwa lengkap" in account and "Full event log" not in account
+    anonymous = TestClient(env.client.app)
+    login = anonymous.get("/console/login?lang=id").text
+    assert "Masuk staf" in login and "Kata sandi" in login and "Staff sign-in" not in login
