@@ -16,6 +16,7 @@ the application's run, and prints the application's speed as a share of it.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import resource
@@ -29,6 +30,7 @@ from psycopg.rows import dict_row
 from langganan.kit.ids import new_id
 
 BATCH = 200
+_VA_NUMBERS = itertools.count()
 
 
 def _templates(conn: psycopg.Connection[Any]) -> dict[str, Any]:
@@ -96,7 +98,7 @@ def _issue(cur: psycopg.Cursor[Any], tpl: dict[str, Any], subs: list[dict[str, A
         pay = {**tpl["card" if card else "bank"], "id": new_id("pay"), "account_id": sub["account_id"],
                "invoice_id": inv["id"], "status": "pending", "created_at": now, "updated_at": now}
         if not card:
-            pay["va_number"] = f"{os.getpid()}{len(payments):06d}{time.monotonic_ns() % 10**8:08d}"
+            pay["va_number"] = f"9{os.getpid():07d}{next(_VA_NUMBERS):09d}"  # unique across processes
         payments.append(pay)
         summary = {"invoice_id": inv["id"], "number": inv["number"], "type": "renewal", "status": "unpaid",
                    "total": inv["total"], "currency": "IDR"}
