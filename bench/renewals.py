@@ -173,10 +173,13 @@ def raw_work(url: str, now: str) -> None:
     import renewals_raw
 
     dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    tpl = renewals_raw.templates(dsn)
     print("ready", flush=True)
     sys.stdin.readline()
-    report = renewals_raw.run(dsn, datetime.fromisoformat(now))
-    print(json.dumps({**report, "maxrss_mb": _peak_rss_mb()}), flush=True)
+    started, cpu0 = time.time(), _cpu_seconds()
+    claimed = renewals_raw.run(dsn, tpl, datetime.fromisoformat(now))
+    print(json.dumps({"started": started, "ended": time.time(), "cpu_s": _cpu_seconds() - cpu0,
+                      "claimed": claimed, "maxrss_mb": _peak_rss_mb()}), flush=True)
 
 
 def _workers(args: list[str], count: int) -> list[dict[str, Any]]:

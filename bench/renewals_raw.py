@@ -19,8 +19,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import resource
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -187,12 +185,16 @@ def _record(cur: psycopg.Cursor[Any], charges: list[tuple[dict[str, Any], dict[s
     _copy(cur, "events", events)
 
 
-def run(dsn: str, now: datetime) -> dict[str, Any]:
-    """Work off every due subscription; returns what renewals.py's app workers report."""
+def templates(dsn: str) -> dict[str, Any]:
+    """Row shapes from what the application wrote for the template accounts (read before timing)."""
+    with psycopg.connect(dsn) as conn:
+        return _templates(conn)
+
+
+def run(dsn: str, tpl: dict[str, Any], now: datetime) -> int:
+    """Work off every due subscription; returns how many this process claimed."""
     conn = psycopg.connect(dsn)
-    tpl = _templates(conn)
-    conn.commit()
-    started, cpu0, claimed = time.time(), _cpu_seconds(), 0
+    claimed = 0
     while True:
         with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             subs = cur.execute("SELECT * FROM subscriptions WHERE next_due_at <= %s ORDER BY next_due_at LIMIT %s "
@@ -205,9 +207,4 @@ def run(dsn: str, now: datetime) -> dict[str, Any]:
             with conn.transaction(), conn.cursor() as cur:
                 _record(cur, charges, now)
     conn.close()
-    return {"started": started, "ended": time.time(), "cpu_s": _cpu_seconds() - cpu0, "claimed": claimed}
-
-
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    return claimed
