@@ -19,13 +19,12 @@ from typing import Protocol, TypeVar
 from sqlalchemy.orm import Session
 
 from langganan.config import Settings
-from langganan.invoices import repository as invoices_repo
-from langganan.invoices import service as invoices
 from langganan.kit.clock import Clock
 from langganan.kit.db import Database
 from langganan.payments import service as payments
 from langganan.payments.gateway import ChargeResult, Gateway
 from langganan.subscriptions import lifecycle
+from langganan.subscriptions import repository as subscriptions_repo
 from langganan.wallets import repository as wallets_repo
 from langganan.wallets import reservations
 
@@ -36,10 +35,14 @@ T = TypeVar("T")
 
 @dataclass
 class DueReport:
-    invoices_expired: int = 0
+    invoices_swept: int = 0  # expired by the general sweep; the agendas count theirs as "invoice_expired" steps
     reservations_expired: int = 0
     charges: int = 0
     steps: Counter[str] = field(default_factory=Counter)  # subscription agenda steps by kind
+
+    @property
+    def invoices_expired(self) -> int:
+        return self.invoices_swept + self.steps["invoice_expired"]
 
     @property
     def periods_rolled(self) -> int:
@@ -47,7 +50,7 @@ class DueReport:
 
     @property
     def total(self) -> int:
-        return self.invoices_expired + self.reservations_expired + self.charges + sum(self.steps.values())
+        return self.invoices_swept + self.reservations_expired + self.charges + sum(self.steps.values())
 
 
 class Runner(Protocol):
@@ -61,13 +64,12 @@ class Runner(Protocol):
 
 
 def _expire_invoices(session: Session, now: datetime) -> int:
-    count = 0
-    for invoice in invoices_repo.due_to_expire(session, now, BATCH):
-        assert invoice.expires_at is not None
-        invoices.expire(session, invoice, invoice.expires_at)
-        payments.expire_pending(session, invoice, invoice.expires_at)
-        count += 1
-    return count
+    """Unpaid invoices whose payment window lapsed by `now`, except those a subscription's agenda has
+    still to reach: its due run expires them in turn (lifecycle.process)."""
+    lapsed = subscriptions_repo.invoices_to_expire(session, now, BATCH)
+    for invoice in lapsed:
+        lifecycle.expire_invoice(session, invoice)
+    return len(lapsed)
 
 
 def _each(session: Session, rows: Sequence[T], step: Callable[[Session, T], None]) -> int:
@@ -133,7 +135,7 @@ def run_due(runner: Runner) -> DueReport:
         _charge_all(runner, charges)
         with runner.db.transaction() as session:
             released = _release_reservations(session, now)
-        report.invoices_expired += expired
+        report.invoices_swept += expired
         report.reservations_expired += released
         report.charges += len(charges)
         if not (expired or released or charges or sum(report.steps.values()) > before):

@@ -66,3 +66,38 @@ def test_anchor_time_is_filled_from_each_period_start_in_the_account_zone(tmp_pa
     expected = [CLOCK_START.astimezone(ZoneInfo(tz)).strftime("%H:%M:%S") for tz in ("Asia/Jakarta",
                                                                                        "America/New_York")]
     assert [str(t)[:8] for t in times] == expected
+
+
+def test_renewals_issued_twice_for_one_period_before_0012_keep_the_live_one(tmp_path: Path) -> None:
+    """Migration 0012 makes an expired or failed renewal count as the period's one renewal (rule 4). A
+    database where the old catch-up defect issued a period's renewal two or three times keeps the live
+    (unpaid or paid) one, or else the first issued, and marks the others canceled; then the index holds."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    db = Database(url)
+    prepare(make_settings(db), db)
+    with db.transaction() as s:
+        account_id = accounts.create(s, accounts.NewAccount(name="Lama", email="lama@example.id"), CLOCK_START).id
+    db.dispose()
+    command.downgrade(alembic_config(url), "0011")
+    engine = create_engine(url)
+    rows = [("a1", "INV/2026/02/00001", "2026-02-15", "expired", "2026-02-16 03:00:00"),
+            ("a2", "INV/2026/02/00002", "2026-02-15", "expired", "2026-02-20 03:00:00"),
+            ("a3", "INV/2026/02/00003", "2026-02-15", "paid", "2026-02-21 03:00:00"),
+            ("b1", "INV/2026/03/00001", "2026-03-15", "failed", "2026-03-15 03:00:00"),
+            ("b2", "INV/2026/03/00002", "2026-03-15", "expired", "2026-03-22 03:00:00"),
+            ("c1", "INV/2026/04/00001", "2026-04-15", "expired", "2026-04-15 03:00:00")]
+    with engine.begin() as conn:
+        sub_id = conn.execute(text("SELECT id FROM subscriptions WHERE account_id = :a"), {"a": account_id}).scalar()
+        for inv_id, number, start, status, issued in rows:
+            conn.execute(text(
+                "INSERT INTO invoices (id, number, account_id, subscription_id, type, status, currency, subtotal, "
+                "discount, tax, tax_rate_bps, total, seller, buyer, action, period_start, issued_at) VALUES "
+                "(:id, :number, :acc, :sub, 'renewal', :status, 'IDR', 1, 0, 0, 0, 1, '{}', '{}', '{}', :start, "
+                ":issued)"), {"id": inv_id, "number": number, "acc": account_id, "sub": sub_id, "status": status,
+                              "start": f"{start} 03:00:00.000000", "issued": issued})
+    upgrade(url)
+    with engine.connect() as conn:
+        statuses = dict(conn.execute(text("SELECT id, status FROM invoices")).all())
+    engine.dispose()
+    assert statuses == {"a1": "canceled", "a2": "canceled", "a3": "paid", "b1": "failed", "b2": "canceled",
+                        "c1": "expired"}

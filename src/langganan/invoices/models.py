@@ -17,10 +17,11 @@ class Invoice(Base):
 
     __tablename__ = "invoices"
     __table_args__ = (
-        # DESIGN rule 4: one live renewal invoice per (subscription, period start).
-        Index("uq_invoices_renewal_open", "subscription_id", "period_start", unique=True,
-              sqlite_where=text("type = 'renewal' AND status IN ('unpaid', 'paid')"),
-              postgresql_where=text("type = 'renewal' AND status IN ('unpaid', 'paid')")),
+        # DESIGN rule 4: one renewal invoice per (subscription, period start); expired and failed ones
+        # count (their period's payment window is over), only a canceled one may be replaced.
+        Index("uq_invoices_renewal", "subscription_id", "period_start", unique=True,
+              sqlite_where=text("type = 'renewal' AND status <> 'canceled'"),
+              postgresql_where=text("type = 'renewal' AND status <> 'canceled'")),
         Index("ix_invoices_account_created", "account_id", "id"),
         # the renewal lookups by (subscription, period): the partial unique index above cannot serve a
         # query whose status list is a bound parameter

@@ -46,24 +46,25 @@ def open_purchases(session: Session, subscription_id: str) -> Sequence[Invoice]:
 
 
 _RENEWALS = TX_PREFIX + "renewals"
-LIVE_RENEWAL = ("unpaid", "paid")
+REPLACEABLE = "canceled"  # the one renewal status that lets a period have another renewal invoice
 
 
 def renewal_for(session: Session, subscription_id: str, period_start: datetime) -> Invoice | None:
-    """The live (unpaid or paid) renewal invoice of a period, if any (at most one, rule 4). Answered
-    without a query when this transaction read it ahead (`read_renewals_ahead`) or issued it."""
+    """The renewal invoice of a period (unpaid, paid, expired or failed), if any: at most one, rule 4;
+    only a canceled one may be replaced. Answered without a query when this transaction read it
+    ahead (`read_renewals_ahead`) or issued it."""
     known: dict[tuple[str, datetime], Invoice | None] | None = session.info.get(_RENEWALS)
     key = (subscription_id, period_start)
     if known is None:
         return session.scalar(select(Invoice).where(
             Invoice.subscription_id == subscription_id, Invoice.type == "renewal",
-            Invoice.period_start == period_start, Invoice.status.in_(LIVE_RENEWAL)))
+            Invoice.period_start == period_start, Invoice.status != REPLACEABLE))
     if key not in known:
         known[key] = renewals_for(session, [key]).get(key)
     invoice = known[key]
     if invoice is None or invoice not in session:  # (not in it: issued in a savepoint that rolled back)
         return None
-    return invoice if invoice.status in LIVE_RENEWAL else None
+    return None if invoice.status == REPLACEABLE else invoice
 
 
 def read_renewals_ahead(session: Session, periods: Collection[tuple[str, datetime]]) -> None:
@@ -91,11 +92,5 @@ def renewals_for(session: Session, periods: Collection[tuple[str, datetime]]) ->
     found = session.scalars(select(Invoice).where(
         Invoice.subscription_id.in_({sub_id for sub_id, _ in wanted}),
         Invoice.period_start.in_({start for _, start in wanted}), Invoice.type == "renewal"))
-    return {key: inv for inv in found if inv.status in LIVE_RENEWAL and inv.subscription_id is not None
+    return {key: inv for inv in found if inv.status != REPLACEABLE and inv.subscription_id is not None
             and inv.period_start is not None and (key := (inv.subscription_id, inv.period_start)) in wanted}
-
-
-def due_to_expire(session: Session, now: datetime, limit: int) -> Sequence[Invoice]:
-    return session.scalars(select(Invoice).where(
-        Invoice.status == "unpaid", Invoice.expires_at <= now).order_by(Invoice.expires_at)
-        .limit(limit).with_for_update(skip_locked=True)).all()

@@ -62,6 +62,7 @@ R = TypeVar("R")
 INSERT_ONLY = (Invoice, InvoiceLine, Payment, WalletEntry)
 CHANGED = (Subscription, Invoice, Payment, Wallet)
 MAX_STEPS = 200  # per subscription and claim; a year of daily notices stays far below
+LAPSED = ("expired", "failed")  # a renewal invoice in these states ends its period's renewal (rule 4)
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ class Step:
                     {"subscription_id": self.sub.id, "plan": self.sub.plan_code, **data}, self.when)
 
     def renewal(self) -> Invoice | None:
-        """The live renewal invoice of the current period (the batch read them ahead)."""
+        """The renewal invoice of the current period, unless canceled (the batch read them ahead)."""
         return invoices_repo.renewal_for(self.session, self.sub.id, self.sub.current_period_end)
 
 
@@ -108,7 +109,7 @@ def run_batch(session: Session, settings: Settings, gateway: Gateway, now: datet
     subs = repository.due(session, now, limit, skip)
     if not subs:
         return []
-    _read_ahead(session, subs)
+    expiring = _read_ahead(session, subs, now)
     done: Counter[str] = Counter()
 
     def failed(sub: Subscription) -> None:
@@ -116,20 +117,24 @@ def run_batch(session: Session, settings: Settings, gateway: Gateway, now: datet
         skip.add(sub.id)
         done["failed"] += 1
 
-    charges = work_through(session, subs, lambda sub: process(session, settings, gateway, sub, now, done),
+    charges = work_through(session, subs,
+                           lambda sub: process(session, settings, gateway, sub, now, done, expiring.get(sub.id, ())),
                            what="due subscriptions", failed=failed, on_retry=done.clear)
     counts.update(done)
     return charges
 
 
-def _read_ahead(session: Session, subs: Sequence[Subscription]) -> None:
-    """What the steps read, for the whole batch at once: accounts, renewal invoices, add-ons, cards."""
+def _read_ahead(session: Session, subs: Sequence[Subscription], now: datetime) -> dict[str, list[Invoice]]:
+    """What the steps read, for the whole batch at once: accounts, renewal invoices, add-ons, cards;
+    returns the subscriptions' unpaid invoices that expire by `now` (locked), which their agendas
+    expire in turn."""
     keep(session, session.scalars(select(Account).where(Account.id.in_({s.account_id for s in subs}))))
     invoices_repo.read_renewals_ahead(session, [(s.id, s.current_period_end) for s in subs])
     addons_repo.note_without_add_ons(session, [s.id for s in subs])
     cards = {s.payment_method_id for s in subs if s.payment_method_id}
     if cards:
         keep(session, session.scalars(select(PaymentMethod).where(PaymentMethod.id.in_(cards))))
+    return repository.invoices_expiring_for(session, [s.id for s in subs], now)
 
 
 def work_through(session: Session, items: Sequence[T], step: Callable[[T], R | None], *, what: str,
@@ -181,13 +186,22 @@ def _pass(session: Session, items: Sequence[T], step: Callable[[T], R | None], *
 
 
 def process(session: Session, settings: Settings, gateway: Gateway, sub: Subscription, now: datetime,
-            counts: Counter[str]) -> Charge | None:
+            counts: Counter[str], expiring: Sequence[Invoice] = ()) -> Charge | None:
     """Run the subscription's due agenda items in time order; stop at a card charge, whose outcome
-    decides what comes next."""
+    decides what comes next. The subscription's unpaid invoices that expire by `now` (`expiring`, and
+    a renewal invoice a step issues) expire in turn, each at its own instant, before the items due at
+    or after it: catching up after days does what running every minute would have done."""
     policy = policy_of(session)
+    queue = list(expiring)
     for _ in range(MAX_STEPS):
         line = timeline(session, sub)
         items = due_by(line, policy, now)
+        if items:
+            lapsed = _next_expiry(session, sub, queue, now)
+            if lapsed is not None and lapsed.expires_at is not None and lapsed.expires_at <= items[0].at:
+                expire_invoice(session, lapsed)
+                counts["invoice_expired"] += 1
+                continue
         if not items:
             # a row claimed with nothing due (a stale next_due_at, e.g. after an upgrade) leaves with its
             # real next date, so it is not claimed again on every run
@@ -203,6 +217,23 @@ def process(session: Session, settings: Settings, gateway: Gateway, sub: Subscri
         if charge is not None:
             return charge
     raise RuntimeError(f"subscription {sub.id}: its agenda did not settle in {MAX_STEPS} steps")
+
+
+def _next_expiry(session: Session, sub: Subscription, queue: list[Invoice], now: datetime) -> Invoice | None:
+    """The subscription's earliest unpaid invoice that expires by `now`: one read ahead for the batch,
+    or the current period's renewal invoice (a step may have issued it)."""
+    renewal = invoices_repo.renewal_for(session, sub.id, sub.current_period_end)
+    if renewal is not None and renewal not in queue and renewal.expires_at is not None and renewal.expires_at <= now:
+        queue.append(renewal)
+    queue[:] = sorted((inv for inv in queue if inv.status == "unpaid"), key=lambda inv: inv.expires_at or now)
+    return queue[0] if queue else None
+
+
+def expire_invoice(session: Session, invoice: Invoice) -> None:
+    """An unpaid invoice's payment window lapsed: it expires at its own instant, with its open payments."""
+    assert invoice.expires_at is not None
+    invoices.expire(session, invoice, invoice.expires_at)
+    payments.expire_pending(session, invoice, invoice.expires_at)
 
 
 # -- steps -------------------------------------------------------------------------------------
@@ -227,6 +258,9 @@ def _period_end(s: Step) -> Charge | None:
     renewal = s.renewal()
     if renewal is not None and renewal.status == "paid":
         subscriptions.roll_renewed(session, sub, renewal)
+        return None
+    if renewal is not None and renewal.status in LAPSED:
+        subscriptions.to_free(session, sub, s.account, at, reason="unpaid")
         return None
     if _has_card(sub):
         return _charge(s, *_next_plan(sub))
@@ -345,6 +379,9 @@ def _charge(s: Step, plan: str, interval: str) -> Charge | None:
     if invoice.status == "paid":  # nothing to pay (a 100% promotion): already rolled when it was issued
         if sub.current_period_end <= s.when:
             subscriptions.roll_renewed(s.session, sub, invoice)
+        return None
+    if invoice.status in LAPSED:  # its payment window is over: the period is not renewed (rule 4)
+        subscriptions.to_free(s.session, sub, s.account, s.when, reason="unpaid")
         return None
     payment = payments.start(s.session, s.settings, s.gateway, invoice, method="card",
                              payment_method_id=sub.payment_method_id, bank=None, now=s.when)

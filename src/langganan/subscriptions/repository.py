@@ -4,9 +4,10 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from langganan.invoices.models import Invoice
 from langganan.kit.db import held
 from langganan.kit.errors import NotFound
 from langganan.subscriptions.models import Subscription
@@ -44,3 +45,35 @@ def stale_charges(session: Session, claimed_before: datetime, limit: int) -> Seq
     return session.scalars(select(Subscription).where(
         Subscription.renewal_payment_id.is_not(None), Subscription.charge_claimed_at <= claimed_before)
         .limit(limit).with_for_update(skip_locked=True)).all()
+
+
+# -- invoice expiry, in time order with each subscription's agenda ------------------------------------
+# An unpaid invoice expires at its own instant (`expires_at`). When it belongs to a subscription whose
+# agenda has not caught up to that instant (a stopped worker, a long clock advance), the subscription's
+# own due run expires it in turn with its other steps (lifecycle.process); the general sweep takes only
+# the invoices no agenda step can come before: those without a subscription, and those whose
+# subscription's next item is not earlier, with no renewal charge in flight.
+
+def invoices_to_expire(session: Session, now: datetime, limit: int) -> Sequence[Invoice]:
+    caught_up = and_(Subscription.renewal_payment_id.is_(None),
+                     or_(Subscription.next_due_at.is_(None), Subscription.next_due_at >= Invoice.expires_at))
+    return session.scalars(
+        select(Invoice).outerjoin(Subscription, Subscription.id == Invoice.subscription_id)
+        .where(Invoice.status == "unpaid", Invoice.expires_at <= now,
+               or_(Invoice.subscription_id.is_(None), caught_up))
+        .order_by(Invoice.expires_at).limit(limit).with_for_update(skip_locked=True, of=Invoice)).all()
+
+
+def invoices_expiring_for(session: Session, subscription_ids: Collection[str],
+                          now: datetime) -> dict[str, list[Invoice]]:
+    """The unpaid invoices of these (locked) subscriptions that expire by `now`, earliest first."""
+    if not subscription_ids:
+        return {}
+    found = session.scalars(select(Invoice).where(
+        Invoice.subscription_id.in_(list(subscription_ids)), Invoice.status == "unpaid", Invoice.expires_at <= now)
+        .order_by(Invoice.expires_at, Invoice.id).with_for_update()).all()
+    out: dict[str, list[Invoice]] = {}
+    for inv in found:
+        assert inv.subscription_id is not None
+        out.setdefault(inv.subscription_id, []).append(inv)
+    return out

@@ -247,6 +247,9 @@ def renew(session: Session, settings: Settings, account: Account, now: datetime)
     if existing is not None:
         if existing.status == "paid":
             raise Conflict("already_renewed", "The next period is already paid; at most one period is paid ahead.")
+        if existing.status != "unpaid":
+            raise Conflict("renewal_lapsed", f"The renewal invoice {existing.number} for the next period is "
+                           f"{existing.status}; the period is not renewed.")
         return existing, False
     grace = timedelta(days=policy_of(session).grace_days)
     invoice = issue_renewal(session, settings, account, sub, now, plan_code=sub.plan_code, interval=sub.interval,
