@@ -273,7 +273,7 @@ def run_once(backend: str, n: int, workers: int, tmp: Path) -> dict[str, Any]:
             .having(func.count() > 1).subquery()))
         charges = s.scalar(select(func.count()).select_from(Payment).where(Payment.method == "card",
                                                                              Payment.status == "succeeded"))
-        broken = violations(s)
+        broken = [str(v) for v in violations(s, Settings())]
     db.dispose()
     return {"backend": backend, "subscriptions": n, "workers": workers, "seconds": round(seconds, 2),
             "per_s": round(n / seconds, 1) if seconds else 0.0, "seed_s": round(seeded, 1),

@@ -188,7 +188,7 @@ class Env:
         from langganan.verify import violations
 
         with self.db.transaction() as s:
-            assert violations(s) == []
+            assert [str(v) for v in violations(s, self.settings)] == []
 
     def event_types(self, account_id: str) -> list[str]:
         out: list[str] = []

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from langganan.config import ConfigError, Settings
@@ -294,18 +295,23 @@ def _legacy_summary(results: list[RowResult], dry_run: bool) -> None:
 
 
 @app.command()
-def verify() -> None:
-    """Check the books: wallet balances = ledger sums, holds, usage entries, invoice totals."""
+def verify(as_json: Annotated[bool, typer.Option("--json", help="One JSON document: {ok, violations}.")] = False
+           ) -> None:
+    """Check the books against every promise the rules make; exit 1 on any violation."""
     from langganan.verify import violations
 
-    _settings, db = _setup()
+    settings, db = _setup()
     with db.transaction() as s:
-        problems = violations(s)
-    for problem in problems:
-        console.print(f"[red]✗[/red] {problem}")
+        problems = violations(s, settings)
+    if as_json:
+        print(json.dumps({"ok": not problems, "violations": [p.as_dict() for p in problems]}, indent=2))
+    else:
+        for problem in problems:
+            console.print("[red]✗[/red] " + escape(str(problem)))
+        if not problems:
+            console.print("[green]✓ all invariants hold[/green]")
     if problems:
         raise typer.Exit(1)
-    console.print("[green]✓ all invariants hold[/green]")
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from langganan.notifications.models import Delivery, DeliveryAttempt, Notificati
 from langganan.payments.models import GatewayNotification, Payment, PaymentMethod, UnappliedPayment
 from langganan.portal.models import PortalLink
 from langganan.promotions.models import Promotion, PromotionRedemption
-from langganan.subscriptions.models import Subscription
+from langganan.subscriptions.models import Subscription, SubscriptionPeriod
 from langganan.usage.models import UsageEvent
 from langganan.wallets.models import Reservation, SpendHour, Wallet, WalletEntry
 from langganan.web.models import WebSession
@@ -49,6 +49,7 @@ __all__ = [
     "StaffUser",
     "Subscription",
     "SubscriptionAddOn",
+    "SubscriptionPeriod",
     "TrialClaim",
     "UnappliedPayment",
     "UsageEvent",

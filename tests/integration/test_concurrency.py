@@ -79,7 +79,7 @@ def test_racing_clients_get_exactly_what_the_balance_covers(env: Env, server: st
     wallet = env.wallet(acc["id"])
     assert wallet["balance"] == 0
     with env.db.transaction() as s:
-        assert violations(s) == []
+        assert violations(s, env.settings) == []
 
 
 def test_each_event_sent_three_times_concurrently_is_debited_once(env: Env, server: str) -> None:
@@ -89,7 +89,7 @@ def test_each_event_sent_three_times_concurrently_is_debited_once(env: Env, serv
     assert codes.count(201) == 30 and codes.count(200) == 60
     assert env.wallet(acc["id"])["balance"] == 15000 - 30 * 30
     with env.db.transaction() as s:
-        assert violations(s) == []
+        assert violations(s, env.settings) == []
 
 
 def test_writers_racing_the_same_ids_on_one_wallet_debit_each_once_and_replay_the_first_result(env: Env) -> None:
@@ -113,4 +113,4 @@ def test_writers_racing_the_same_ids_on_one_wallet_debit_each_once_and_replay_th
         assert len({(r.amount, r.balance_after) for r in results}) == 1
     assert env.wallet(acc["id"])["balance"] == 15000 - 20 * 30
     with env.db.transaction() as s:
-        assert violations(s) == []
+        assert violations(s, env.settings) == []

@@ -53,6 +53,8 @@ class Invoice(Base):
     expires_at: Mapped[datetime | None]
     paid_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # invoices.rules.content_digest of what was issued (None: issued before migration 0013)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
 
     lines: Mapped[list[InvoiceLine]] = relationship(
         order_by="InvoiceLine.position", lazy="selectin", cascade="all, delete-orphan")

@@ -14,7 +14,7 @@ from langganan.config import Settings
 from langganan.events import service as events
 from langganan.invoices import numbering, repository
 from langganan.invoices.models import Invoice, InvoiceLine
-from langganan.invoices.rules import Line
+from langganan.invoices.rules import Line, content_digest
 from langganan.kit.db import TX_PREFIX, flush, hold
 from langganan.kit.errors import Conflict
 from langganan.kit.ids import new_id
@@ -57,6 +57,7 @@ def issue(session: Session, settings: Settings, *, account: Account, type_: str,
         InvoiceLine(invoice_id=invoice.id, position=i, kind=line.kind, description=line.description,
                     quantity=line.quantity, unit_amount=line.unit_amount, amount=line.amount,
                     period_start=line.period_start, period_end=line.period_end) for i, line in enumerate(lines)])
+    invoice.content_hash = content_digest(content_of(invoice))
     if numbering.deferring(session):  # a due-runner batch numbers its invoices just before it commits
         invoice.number = numbering.placeholder_for(session, invoice, now, settings.seller_timezone)
     else:
@@ -71,6 +72,24 @@ def issue(session: Session, settings: Settings, *, account: Account, type_: str,
     if status == "paid":
         events.emit(session, "invoice.paid", account.id, summary(invoice), now)
     return invoice
+
+
+def content_of(invoice: Invoice) -> dict[str, Any]:
+    """What an invoice says, as issued: everything but its number (given when its batch commits) and
+    its payment state."""
+    return {
+        "id": invoice.id, "account_id": invoice.account_id, "subscription_id": invoice.subscription_id,
+        "type": invoice.type, "currency": invoice.currency, "subtotal": invoice.subtotal,
+        "discount": invoice.discount, "tax": invoice.tax, "tax_rate_bps": invoice.tax_rate_bps,
+        "total": invoice.total, "package": invoice.package, "seller": invoice.seller, "buyer": invoice.buyer,
+        "action": invoice.action, "period_start": invoice.period_start, "period_end": invoice.period_end,
+        "original_invoice_id": invoice.original_invoice_id, "issued_at": invoice.issued_at,
+        "expires_at": invoice.expires_at,
+        "lines": [{"position": ln.position, "kind": ln.kind, "description": ln.description,
+                   "quantity": ln.quantity, "unit_amount": ln.unit_amount, "amount": ln.amount,
+                   "period_start": ln.period_start, "period_end": ln.period_end}
+                  for ln in sorted(invoice.lines, key=lambda ln: ln.position)],
+    }
 
 
 def summary(invoice: Invoice) -> dict[str, Any]:

@@ -85,11 +85,11 @@ def _import(session: Session, settings: Settings, line: int, row: LegacyRow, now
         now)
     start, end = rules.anniversary_period(row.enrolled_on, row.interval, row.timezone, now)
     sub = subs_repo.for_account(session, account.id, for_update=True)
+    waived = _waive(session, settings, row, plan, sub.id, account, now)
     subscriptions.start_migrated(session, sub, account, plan, row.interval, anchor_day=row.anchor_day,
                                  start=start, end=end,
                                  allotment_from=rules.allotment_start(start, row.anchor_day, row.timezone, now),
-                                 now=now)
-    waived = _waive(session, settings, row, plan, sub.id, account, now)
+                                 waived_invoice_id=waived.id, now=now)
     session.add(LegacyImport(account_key=row.account_key, account_id=account.id, fingerprint=row.fingerprint(),
                              row=row.as_dict(), waived_invoice_id=waived.id, imported_at=now))
     session.flush()

@@ -49,7 +49,7 @@ from langganan.payments.models import Payment, PaymentMethod
 from langganan.promotions import service as promotions
 from langganan.subscriptions import repository
 from langganan.subscriptions import service as subscriptions
-from langganan.subscriptions.models import Subscription
+from langganan.subscriptions.models import Subscription, SubscriptionPeriod
 from langganan.subscriptions.schedule import due_by, next_due
 from langganan.subscriptions.timeline import policy_of, timeline
 from langganan.wallets.models import Wallet, WalletEntry
@@ -59,7 +59,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 # What a batch only ever inserts: its new rows are copied in bulk (kit.bulk.copy_new), parents first;
 # and the rows it changes, written in bulk (kit.bulk.update_dirty).
-INSERT_ONLY = (Invoice, InvoiceLine, Payment, WalletEntry)
+INSERT_ONLY = (Invoice, InvoiceLine, Payment, WalletEntry, SubscriptionPeriod)
 CHANGED = (Subscription, Invoice, Payment, Wallet)
 MAX_STEPS = 200  # per subscription and claim; a year of daily notices stays far below
 LAPSED = ("expired", "failed")  # a renewal invoice in these states ends its period's renewal (rule 4)

@@ -59,3 +59,22 @@ class Subscription(Base):
     # agenda item (subscriptions/schedule.py), kept current on every flush.
     due_cursor: Mapped[datetime | None]
     next_due_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class SubscriptionPeriod(Base):
+    """The subscription's history, append-only (subscriptions/history.py): from `starts_at` until the
+    next row's `starts_at` (the last row: until now), the subscription was on `plan_code`/`interval` as
+    `kind`, and `invoice_id` is what explains it. `langganan verify` checks the rows against the
+    invoices and the subscription (DESIGN rules 1-5)."""
+
+    __tablename__ = "subscription_periods"
+    __table_args__ = (Index("ix_subscription_periods_subscription", "subscription_id", "id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id"))
+    starts_at: Mapped[datetime]
+    plan_code: Mapped[str] = mapped_column(String(40))
+    interval: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(20))  # subscriptions.history.PeriodKind
+    invoice_id: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"))
+    recorded_at: Mapped[datetime]  # the engine time it was written (a late renewal starts before it)

@@ -26,7 +26,8 @@ from langganan.payments import repository as payments_repo
 from langganan.payments.models import PaymentMethod
 from langganan.promotions import rules as promotion_rules
 from langganan.promotions import service as promotions
-from langganan.subscriptions import repository
+from langganan.subscriptions import history, repository
+from langganan.subscriptions.history import PeriodKind
 from langganan.subscriptions.models import Subscription
 from langganan.subscriptions.rules import (
     MAX_TRIAL_EXTENSION_DAYS,
@@ -53,8 +54,10 @@ def plan_of(session: Session, sub: Subscription) -> Plan:
 
 
 def _start_period(session: Session, sub: Subscription, account: Account, catalog: Catalog, plan: Plan,
-                  interval: str, start: datetime, *, status: str, amount: int) -> None:
-    """A new period at `start` on `plan` (purchase, return to Free): the anchor becomes start's day."""
+                  interval: str, start: datetime, *, status: str, amount: int, now: datetime,
+                  invoice_id: str | None = None) -> None:
+    """A new period at `start` on `plan` (purchase, return to Free): the anchor becomes start's day.
+    `invoice_id`: the invoice that paid for it."""
     sub.plan_code = plan.code
     sub.interval = interval
     sub.catalog_version_id = catalog.id
@@ -69,6 +72,9 @@ def _start_period(session: Session, sub: Subscription, account: Account, catalog
     sub.pending_interval = None
     _new_period(sub, start)
     start_allotment(session, sub, account, plan, start)
+    kind = (PeriodKind.TRIAL if status == "trialing" else PeriodKind.FREE if plan.code == catalog.default_plan
+            else PeriodKind.PAID)
+    history.record(session, sub, start, kind, now, invoice_id=invoice_id)
 
 
 def _new_period(sub: Subscription, at: datetime) -> None:
@@ -101,11 +107,11 @@ def create_initial(session: Session, account: Account, now: datetime, *, start_t
                            param="start_trial")
         session.add(TrialClaim(email=account.email, account_id=account.id, created_at=now))
         plan = catalog.plans[catalog.trial_plan]
-        _start_period(session, sub, account, catalog, plan, "month", now, status="trialing", amount=0)
+        _start_period(session, sub, account, catalog, plan, "month", now, status="trialing", amount=0, now=now)
         sub.trial_end = sub.current_period_end  # one calendar month
     else:
         _start_period(session, sub, account, catalog, catalog.plans[catalog.default_plan], "month", now,
-                      status="active", amount=0)
+                      status="active", amount=0, now=now)
     sub.due_cursor = now
     session.add(sub)
     session.flush()
@@ -118,11 +124,12 @@ def create_initial(session: Session, account: Account, now: datetime, *, start_t
 
 def start_migrated(session: Session, sub: Subscription, account: Account, plan: Plan, interval: str, *,
                    anchor_day: int, start: datetime, end: datetime, allotment_from: datetime,
-                   now: datetime) -> None:
+                   waived_invoice_id: str, now: datetime) -> None:
     """A legacy postpaid subscriber moves to prepaid (DESIGN: Migration): on `plan` for its running
     billing cycle [start, end) anchored on the enrollment day, nothing paid for it (the last postpaid
-    month is waived), the included credit of the allotment running at `now` granted at once (rule 5).
-    The renewal invoice for `end` comes from the due runner like any other renewal."""
+    month is waived: `waived_invoice_id`), the included credit of the allotment running at `now`
+    granted at once (rule 5). The renewal invoice for `end` comes from the due runner like any other
+    renewal."""
     catalog = catalog_service.current(session)
     sub.plan_code, sub.interval, sub.catalog_version_id = plan.code, interval, catalog.id
     sub.status, sub.period_amount, sub.anchor_day = "active", 0, anchor_day
@@ -135,6 +142,7 @@ def start_migrated(session: Session, sub: Subscription, account: Account, plan: 
     sub.due_cursor = now  # notices that fell due before the migration are not sent
     _new_period(sub, now)
     start_allotment(session, sub, account, plan, allotment_from, granted_at=now)
+    history.record(session, sub, now, PeriodKind.MIGRATED, now, invoice_id=waived_invoice_id)
 
 
 def current_term(session: Session, sub: Subscription) -> CurrentTerm:
@@ -310,10 +318,14 @@ def to_free(session: Session, sub: Subscription, account: Account, at: datetime,
     catalog = catalog_service.current(session)
     was = _snapshot(sub)
     trialing = sub.status == "trialing"
+    if at > sub.current_period_end:  # the period ended unrenewed; its renewal could be paid until now
+        lapsed = invoices_repo.renewal_for(session, sub.id, sub.current_period_end)
+        history.record(session, sub, sub.current_period_end, PeriodKind.GRACE, at,
+                       invoice_id=lapsed.id if lapsed is not None else None)
     _void_open_renewal(session, sub, at)
     addons.on_period_roll(session, sub, at, renewed=False)
     _start_period(session, sub, account, catalog, catalog.plans[catalog.default_plan], "month", at,
-                  status="active", amount=0)
+                  status="active", amount=0, now=at)
     if trialing:
         events.emit(session, "trial.ended", account.id, {**was, "converted": False}, at)
     events.emit(session, FREE_REASONS[reason], account.id, {**_snapshot(sub), "previous": was, "reason": reason}, at)
@@ -366,7 +378,7 @@ def apply_paid_invoice(session: Session, invoice: Invoice, now: datetime, *, car
     if kind == "purchase":
         trialing = sub.status == "trialing"
         _start_period(session, sub, account, catalog, plan, action["interval"], now, status="active",
-                      amount=int(action["period_amount"]))
+                      amount=int(action["period_amount"]), now=now, invoice_id=invoice.id)
         if trialing:
             events.emit(session, "trial.ended", account.id, {**was, "converted": True}, now)
         events.emit(session, "subscription.upgraded", account.id, {**_snapshot(sub), "previous": was}, now)
@@ -383,6 +395,7 @@ def apply_paid_invoice(session: Session, invoice: Invoice, now: datetime, *, car
         sub.pending_plan = sub.pending_interval = None  # rule 3
         sub.cancel_at_period_end = False
         sub.updated_at = now
+        history.record(session, sub, now, PeriodKind.PAID, now, invoice_id=invoice.id)
         promotions.end(session, sub, now, reason="upgrade")  # rule 8: an upgrade removes the promotion
         events.emit(session, "subscription.upgraded", account.id, {**_snapshot(sub), "previous": was}, now)
     elif kind == "renewal":
@@ -408,6 +421,7 @@ def roll_free(session: Session, sub: Subscription) -> None:
     sub.catalog_version_id = catalog.id
     _new_period(sub, at)
     start_allotment(session, sub, account, catalog.plans[sub.plan_code], at)
+    history.record(session, sub, at, PeriodKind.FREE, at)
     events.emit(session, "subscription.period_started", account.id, _snapshot(sub), at)
 
 
@@ -428,6 +442,7 @@ def roll_renewed(session: Session, sub: Subscription, renewal: Invoice, *, grant
     addons.on_period_roll(session, sub, at, renewed=True)
     start_allotment(session, sub, account, plan_of(session, sub), at, granted_at)
     when = max(at, granted_at or at)
+    history.record(session, sub, at, PeriodKind.PAID, when, invoice_id=renewal.id)
     if sub.promotion_redemption_id is not None and sub.plan_code not in promotions.eligible_plans(session, sub):
         promotions.end(session, sub, when, reason="plan_not_eligible")  # rule 8: a downgrade keeps it if eligible
     if trialing:

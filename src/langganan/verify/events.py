@@ -1,0 +1,75 @@
+"""Events: every state change the rules announce has its event, once (DESIGN: Notifications)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from langganan.config import Settings
+from langganan.events.models import Event
+from langganan.invoices.models import Invoice
+from langganan.payments.models import Payment
+from langganan.subscriptions.history import PeriodKind
+from langganan.subscriptions.models import SubscriptionPeriod
+from langganan.verify.violation import Violation
+
+SAMPLE = 20
+
+
+def _expected_invoice_events(status: str) -> dict[str, tuple[int, ...]]:
+    """How many of each invoice event an invoice in `status` has had (allowed counts)."""
+    return {"invoice.created": (1,),
+            "invoice.paid": (1,) if status == "paid" else (0,),
+            "invoice.expired": (1,) if status == "expired" else (0, 1) if status in ("paid", "failed") else (0,),
+            "invoice.canceled": (1,) if status == "canceled" else (0,),
+            "invoice.failed": (1,) if status == "failed" else (0,)}
+
+
+def _expected_payment_events(status: str) -> dict[str, tuple[int, ...]]:
+    return {"payment.succeeded": (1,) if status == "succeeded" else (0,),
+            "payment.failed": (1,) if status == "failed" else (0,)}
+
+
+def _counts(session: Session, key: str, types: Iterable[str]) -> Counter[tuple[str, str]]:
+    ref = Event.data[key].as_string()
+    return Counter({(str(t), str(r)): int(n) for t, r, n in session.execute(
+        select(Event.type, ref, func.count()).where(Event.type.in_(list(types))).group_by(Event.type, ref))})
+
+
+def check(session: Session, _settings: Settings) -> list[Violation]:
+    out: list[Violation] = []
+    invoice_types = list(_expected_invoice_events("paid"))
+    seen = _counts(session, "invoice_id", invoice_types)
+    for inv_id, number, status in session.execute(select(Invoice.id, Invoice.number, Invoice.status)
+                                                  .order_by(Invoice.id)):
+        for type_, allowed in _expected_invoice_events(status).items():
+            n = seen.get((type_, inv_id), 0)
+            if n not in allowed:
+                out.append(Violation("event_count", f"{status} invoice {number} has {n} {type_} events, "
+                                     f"expected {' or '.join(map(str, allowed))}", {"invoice_id": inv_id}))
+        if len(out) >= SAMPLE:
+            return out
+    payment_types = list(_expected_payment_events("succeeded"))
+    seen = _counts(session, "payment_id", payment_types)
+    for pay_id, status in session.execute(select(Payment.id, Payment.status).order_by(Payment.id)):
+        for type_, allowed in _expected_payment_events(status).items():
+            n = seen.get((type_, pay_id), 0)
+            if n not in allowed:
+                out.append(Violation("event_count", f"{status} payment has {n} {type_} events, expected "
+                                     f"{' or '.join(map(str, allowed))}", {"payment_id": pay_id}))
+        if len(out) >= SAMPLE:
+            return out
+    renewed = _counts(session, "invoice_id", ["subscription.renewed"])
+    for row_id, sub_id, inv_id in session.execute(
+            select(SubscriptionPeriod.id, SubscriptionPeriod.subscription_id, SubscriptionPeriod.invoice_id)
+            .join(Invoice, Invoice.id == SubscriptionPeriod.invoice_id)
+            .where(SubscriptionPeriod.kind == PeriodKind.PAID.value, Invoice.type == "renewal")
+            .order_by(SubscriptionPeriod.id)):
+        n = renewed.get(("subscription.renewed", str(inv_id)), 0)
+        if n != 1:
+            out.append(Violation("event_count", f"a renewed period has {n} subscription.renewed events, expected 1",
+                                 {"subscription_id": sub_id, "period_id": row_id, "invoice_id": str(inv_id)}))
+    return out

@@ -1,0 +1,157 @@
+"""Subscription periods (subscriptions/history.py): every stretch of time a subscription spends on a
+plan is explained, none overlaps another, and every paid plan invoice is used once (rules 1-5, 8, 12)."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
+from itertools import pairwise
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, lazyload
+
+from langganan.catalog.models import CatalogVersion
+from langganan.catalog.service import get as catalog_version
+from langganan.config import Settings
+from langganan.invoices.models import Invoice
+from langganan.subscriptions.history import PeriodKind
+from langganan.subscriptions.models import Subscription, SubscriptionPeriod
+from langganan.verify.violation import Violation
+
+PLAN_INVOICES = ("subscription", "plan_change", "renewal")
+# the longest one interval can be (a 31-day month or a leap year, plus an hour a DST change may add)
+LONGEST = {"month": timedelta(days=31, hours=1), "year": timedelta(days=366, hours=1)}
+
+
+def check(session: Session, settings: Settings) -> list[Violation]:
+    catalogs = [catalog_version(session, cid) for cid in session.scalars(select(CatalogVersion.id))]
+    free_plans = {c.default_plan for c in catalogs}
+    trial_plans = {c.trial_plan for c in catalogs}
+    longest_grace = timedelta(days=max(settings.grace_days, *settings.card_retry_days, 0))
+    rows: dict[str, list[SubscriptionPeriod]] = defaultdict(list)
+    for row in session.scalars(select(SubscriptionPeriod).order_by(SubscriptionPeriod.subscription_id,
+                                                                   SubscriptionPeriod.id)):
+        rows[row.subscription_id].append(row)
+    invoices = {inv.id: inv for inv in session.scalars(
+        select(Invoice).where(Invoice.subscription_id.is_not(None), Invoice.type.in_(PLAN_INVOICES))
+        .options(lazyload(Invoice.lines)))}
+    by_sub: dict[str, list[Invoice]] = defaultdict(list)
+    for inv in invoices.values():
+        by_sub[str(inv.subscription_id)].append(inv)
+    used: Counter[str] = Counter()
+    out: list[Violation] = []
+    for sub in session.scalars(select(Subscription).order_by(Subscription.id)):
+        history = rows.get(sub.id, [])
+        if not history:
+            out.append(Violation("period_history_missing", "the subscription has no period history",
+                                 {"subscription_id": sub.id}))
+            continue
+        out += _sequence(sub, history, free_plans)
+        ends = [r.starts_at for r in history[1:]] + [sub.current_period_end]
+        for row, end in zip(history, ends, strict=True):
+            out += _explained(sub, row, end, invoices, free_plans, trial_plans, longest_grace)
+            if row.kind == PeriodKind.PAID and row.invoice_id:
+                used[row.invoice_id] += 1
+        out += _invoices_used(sub, history, by_sub.get(sub.id, []), used)
+    return out
+
+
+def _ids(sub: Subscription, row: SubscriptionPeriod | None = None, **more: str | None) -> dict[str, str]:
+    ids = {"subscription_id": sub.id, "account_id": sub.account_id}
+    if row is not None:
+        ids["period_id"] = row.id
+    ids.update({k: v for k, v in more.items() if v is not None})
+    return ids
+
+
+def _sequence(sub: Subscription, history: list[SubscriptionPeriod], free_plans: set[str]) -> list[Violation]:
+    out: list[Violation] = []
+    for before, row in pairwise(history):
+        if row.starts_at < before.starts_at:
+            out.append(Violation("period_overlap", f"a period starting {row.starts_at.isoformat()} was recorded "
+                                 f"after one starting {before.starts_at.isoformat()}", _ids(sub, row)))
+    last = history[-1]
+    kind = last.kind
+    state_kind = (PeriodKind.TRIAL if sub.status == "trialing" else PeriodKind.FREE if sub.plan_code in free_plans
+                  else None)
+    fits = (last.plan_code, last.interval) == (sub.plan_code, sub.interval) and (
+        kind == PeriodKind.OPENING or (kind == state_kind if state_kind is not None
+                                       else kind in (PeriodKind.PAID, PeriodKind.MIGRATED)))
+    if kind != PeriodKind.OPENING and not sub.current_period_start <= last.starts_at <= sub.current_period_end:
+        fits = False
+    if not fits:
+        out.append(Violation("period_state_mismatch", f"the history ends on {last.plan_code}/{last.interval} "
+                             f"({kind}) from {last.starts_at.isoformat()}, the subscription is on {sub.plan_code}/"
+                             f"{sub.interval} ({sub.status}) for [{sub.current_period_start.isoformat()}, "
+                             f"{sub.current_period_end.isoformat()})", _ids(sub, last)))
+    return out
+
+
+def _explained(sub: Subscription, row: SubscriptionPeriod, end: datetime, invoices: dict[str, Invoice],
+               free_plans: set[str], trial_plans: set[str], longest_grace: timedelta) -> list[Violation]:
+    """Why the subscription was on this plan from row.starts_at to `end`."""
+    inv = invoices.get(row.invoice_id) if row.invoice_id else None
+    ids = _ids(sub, row, invoice_id=row.invoice_id)
+    span = f"[{row.starts_at.isoformat()}, {end.isoformat()})"
+    problem: str | None = None
+    if row.kind == PeriodKind.PAID:
+        if inv is None or inv.subscription_id != sub.id:
+            problem = "no invoice of this subscription pays for it"
+        elif inv.status != "paid":
+            problem = f"its invoice {inv.number} is {inv.status}"
+        elif inv.action.get("plan") != row.plan_code or inv.action.get("interval") != row.interval:
+            problem = f"its invoice {inv.number} is for {inv.action.get('plan')}/{inv.action.get('interval')}"
+        elif inv.action.get("kind") == "purchase":  # its period starts when it is paid, one interval long
+            if inv.paid_at != row.starts_at or end - row.starts_at > LONGEST[row.interval]:
+                problem = (f"its purchase invoice {inv.number} was paid at {_iso(inv.paid_at)} for one "
+                           f"{row.interval}")
+        elif inv.period_start is None or inv.period_end is None or not (
+                inv.period_start <= row.starts_at and end <= inv.period_end):
+            problem = (f"its invoice {inv.number} covers [{_iso(inv.period_start)}, {_iso(inv.period_end)})")
+    elif row.kind == PeriodKind.MIGRATED:
+        if inv is None or inv.subscription_id != sub.id or inv.status != "waived":
+            problem = "no waived postpaid month of this subscription explains it"
+    elif row.kind == PeriodKind.GRACE:
+        if inv is None or inv.type != "renewal" or inv.subscription_id != sub.id or inv.period_start != row.starts_at:
+            problem = "no renewal invoice of the period it follows explains it"
+        elif inv.status not in ("expired", "failed"):
+            problem = f"its renewal {inv.number} is {inv.status}, not lapsed"
+        elif end - row.starts_at > longest_grace:
+            problem = f"it lasted longer than the longest grace or card retry window ({longest_grace.days} days)"
+    elif row.kind == PeriodKind.TRIAL:
+        if row.plan_code not in trial_plans or row.invoice_id is not None:
+            problem = f"a trial on {row.plan_code} with invoice {row.invoice_id}"
+    elif row.kind == PeriodKind.FREE:
+        if row.plan_code not in free_plans or row.invoice_id is not None:
+            problem = f"a free period on {row.plan_code} with invoice {row.invoice_id}"
+    elif row.kind != PeriodKind.OPENING:
+        problem = f"unknown kind {row.kind!r}"
+    if problem is None:
+        return []
+    return [Violation("period_unexplained", f"{row.kind} period {span} on {row.plan_code}/{row.interval}: {problem}",
+                      ids)]
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def _invoices_used(sub: Subscription, history: list[SubscriptionPeriod], invoices: list[Invoice],
+                   used: Counter[str]) -> list[Violation]:
+    """A paid plan invoice buys one period: used by exactly one paid row, except a renewal paid ahead
+    (its period has not started) and invoices from before the history began."""
+    began = history[0].recorded_at if history[0].kind == PeriodKind.OPENING else None
+    trials = sum(1 for r in history if r.kind == PeriodKind.TRIAL)
+    out: list[Violation] = []
+    if trials > 1:
+        out.append(Violation("trial_twice", f"{trials} trial periods", _ids(sub)))
+    for inv in invoices:
+        if inv.status != "paid" or (began is not None and inv.issued_at <= began):
+            continue
+        n = used[inv.id]
+        ahead = inv.type == "renewal" and inv.period_start == sub.current_period_end and n == 0
+        if n != 1 and not ahead:
+            out.append(Violation("paid_invoice_unused" if n == 0 else "paid_invoice_used_twice",
+                                 f"paid {inv.type} invoice {inv.number} pays for {n} periods",
+                                 _ids(sub, invoice_id=inv.id)))
+    return out
