@@ -63,13 +63,13 @@ def check(session: Session, _settings: Settings) -> list[Violation]:
         if len(out) >= SAMPLE:
             return out
     renewed = _counts(session, "invoice_id", ["subscription.renewed"])
-    for row_id, sub_id, inv_id in session.execute(
+    for row_id, sub_id, renewal_id in session.execute(
             select(SubscriptionPeriod.id, SubscriptionPeriod.subscription_id, SubscriptionPeriod.invoice_id)
             .join(Invoice, Invoice.id == SubscriptionPeriod.invoice_id)
             .where(SubscriptionPeriod.kind == PeriodKind.PAID.value, Invoice.type == "renewal")
             .order_by(SubscriptionPeriod.id)):
-        n = renewed.get(("subscription.renewed", str(inv_id)), 0)
+        n = renewed.get(("subscription.renewed", str(renewal_id)), 0)
         if n != 1:
             out.append(Violation("event_count", f"a renewed period has {n} subscription.renewed events, expected 1",
-                                 {"subscription_id": sub_id, "period_id": row_id, "invoice_id": str(inv_id)}))
+                                 {"subscription_id": sub_id, "period_id": row_id, "invoice_id": str(renewal_id)}))
     return out
