@@ -35,8 +35,10 @@ def check(session: Session, settings: Settings) -> list[Violation]:
         if inv.content_hash is not None and content_digest(content_of(inv)) != inv.content_hash:
             out.append(Violation("invoice_changed", "what the invoice says is not what was issued (its seal "
                                  "does not match)", ids))
+        late = inv.status == "paid" and inv.closed_at is not None and inv.paid_at is not None \
+            and inv.closed_at <= inv.paid_at  # it expired, then the money came and could still be applied
         if (inv.paid_at is not None) != (inv.status in PAID_AT) or \
-                (inv.closed_at is not None) != (inv.status in CLOSED_AT):
+                ((inv.closed_at is not None) != (inv.status in CLOSED_AT) and not late):
             out.append(Violation("invoice_status_times", f"status {inv.status} with paid_at {inv.paid_at} and "
                                  f"closed_at {inv.closed_at}", ids))
         key, value = _parse(inv.number)
