@@ -6,9 +6,9 @@ update, writes their invoices, lines, payments and events with COPY and their su
 one `UPDATE ... FROM unnest`, commits; then, for the card half, locks the payments, invoices,
 subscriptions and wallets again in a second transaction (rule 11: the pending payment is committed
 before the charge) and records the paid renewals: payments, invoices, subscriptions and wallets
-updated, two ledger entries and six events per subscription, as the application writes them. The
-row shapes are copied from rows the application wrote for the two template accounts, so the rows
-are as wide as the real ones. No decisions are made: every claimed subscription is a plain renewal.
+updated, a receipt, two ledger entries and six events per subscription, as the application writes
+them. The row shapes are copied from rows the application wrote for the two template accounts, so
+the rows are as wide as the real ones. No decisions are made: every claimed subscription is a plain renewal.
 
 renewals.py runs it on a copy of the seeded database, with the same number of processes, before
 the application's run, and prints the application's speed as a share of it.
@@ -132,8 +132,10 @@ def _record(cur: psycopg.Cursor[Any], charges: list[tuple[dict[str, Any], dict[s
     """The second transaction: the card half's renewals paid and their periods started."""
     pay_ids = sorted(p["id"] for _, p in charges)
     cur.execute("SELECT * FROM payments WHERE id = ANY(%s) ORDER BY id FOR UPDATE", (pay_ids,)).fetchall()
-    cur.execute("SELECT * FROM invoices WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
-                (sorted(p["invoice_id"] for _, p in charges),)).fetchall()
+    invoice_ids = sorted(p["invoice_id"] for _, p in charges)
+    cur.execute("SELECT * FROM invoices WHERE id = ANY(%s) ORDER BY id FOR UPDATE", (invoice_ids,)).fetchall()
+    cur.execute("SELECT * FROM unapplied_payments WHERE invoice_id = ANY(%s) AND reason = 'underpayment' "
+                "AND status = 'open'", (invoice_ids,)).fetchall()
     cur.execute("SELECT * FROM subscriptions WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
                 (sorted(s["id"] for s, _ in charges),)).fetchall()
     accounts = sorted(s["account_id"] for s, _ in charges)
@@ -141,8 +143,10 @@ def _record(cur: psycopg.Cursor[Any], charges: list[tuple[dict[str, Any], dict[s
     wallets = {w[1]: w for w in cur.execute(
         "SELECT id, account_id, balance, granted_balance FROM wallets WHERE account_id = ANY(%s) "
         "AND kind = 'conversation' ORDER BY id FOR UPDATE", (accounts,)).fetchall()}
-    entries, events, subs, wallet_rows = [], [], [], []
+    entries, events, subs, wallet_rows, receipts = [], [], [], [], []
     for sub, pay in charges:
+        receipts.append({"id": new_id("rcp"), "account_id": sub["account_id"], "payment_id": pay["id"],
+                         "notification_id": None, "amount": pay["amount"], "currency": "IDR", "received_at": now})
         start = sub["current_period_end"]
         end = start + timedelta(days=30)
         wallet_id, _, balance, granted = wallets[sub["account_id"]]
@@ -159,7 +163,8 @@ def _record(cur: psycopg.Cursor[Any], charges: list[tuple[dict[str, Any], dict[s
                      "updated_at": now})
         who = sub["account_id"]
         events += [_event("payment.succeeded", who, now, payment_id=pay["id"], invoice_id=pay["invoice_id"],
-                          method="card", status="succeeded", amount=pay["amount"], currency="IDR"),
+                          method="card", status="succeeded", amount=pay["amount"], currency="IDR",
+                          received=pay["amount"], applied_unapplied_payment_ids=[]),
                    _event("invoice.paid", who, now, invoice_id=pay["invoice_id"], type="renewal", status="paid",
                           total=pay["amount"], currency="IDR"),
                    _event("subscription.renewal_paid", who, now, subscription_id=sub["id"], plan="growth",
@@ -181,6 +186,7 @@ def _record(cur: psycopg.Cursor[Any], charges: list[tuple[dict[str, Any], dict[s
             subs)
     _update(cur, "wallets", {"balance": "bigint", "granted_balance": "bigint", "granted_expires_at": "timestamptz",
                              "updated_at": "timestamptz"}, wallet_rows)
+    _copy(cur, "payment_receipts", receipts)
     _copy(cur, "wallet_entries", entries)
     _copy(cur, "events", events)
 

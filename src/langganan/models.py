@@ -11,7 +11,7 @@ from langganan.kit.db import Base
 from langganan.kit.models import EngineClock, IdempotencyRecord
 from langganan.legacy.models import LegacyImport
 from langganan.notifications.models import Delivery, DeliveryAttempt, Notification, QuotaAlert
-from langganan.payments.models import GatewayNotification, Payment, PaymentMethod, UnappliedPayment
+from langganan.payments.models import GatewayNotification, Payment, PaymentMethod, PaymentReceipt, UnappliedPayment
 from langganan.portal.models import PortalLink
 from langganan.promotions.models import Promotion, PromotionRedemption
 from langganan.subscriptions.models import Subscription, SubscriptionPeriod
@@ -40,6 +40,7 @@ __all__ = [
     "Notification",
     "Payment",
     "PaymentMethod",
+    "PaymentReceipt",
     "PortalLink",
     "Promotion",
     "PromotionRedemption",

@@ -101,3 +101,45 @@ def test_renewals_issued_twice_for_one_period_before_0012_keep_the_live_one(tmp_
     engine.dispose()
     assert statuses == {"a1": "canceled", "a2": "canceled", "a3": "paid", "b1": "failed", "b2": "canceled",
                         "c1": "expired"}
+
+
+def test_receipts_are_filled_in_for_money_recorded_before_migration_0014(tmp_path: Path) -> None:
+    """A database from before payment_receipts (0013) is upgraded: each stored gateway notification and
+    each succeeded card or manual payment becomes a receipt, so `verify` finds the books whole."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import func, select
+
+    from langganan.app import create_app
+    from langganan.payments.models import PaymentReceipt
+    from langganan.verify import violations
+    from tests.conftest import ADMIN_KEY, Env
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    db = Database(url)
+    settings = make_settings(db)
+    prepare(settings, db)
+    with TestClient(create_app(settings, db)) as client:
+        env = Env(db=db, settings=settings, client=client, headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+        by_transfer = env.ok(env.post(f"/v1/accounts/{env.account()['id']}/subscription/change",
+                                      {"plan": "growth"}))["invoice"]
+        env.pay_va(by_transfer, by_transfer["total"] + 5000)  # paid, Rp5.000 held
+        carded = env.account()
+        env.ok(env.post(f"/v1/accounts/{carded['id']}/subscription/change",
+                        {"plan": "pro", "payment_method": "card", "payment_method_id": env.card(carded["id"])}))
+        by_hand = env.ok(env.post(f"/v1/accounts/{env.account()['id']}/subscription/change",
+                                  {"plan": "starter"}))["invoice"]
+        env.ok(env.post(f"/v1/invoices/{by_hand['id']}/mark-paid", {"reference": "BCA-1"}))
+        env.ok(env.post("/v1/sandbox/bank-transfers", {"va_number": "8808000000000000", "amount": 7000}))
+    with db.transaction() as s:
+        before = sorted((r.amount, r.account_id is None) for r in s.scalars(select(PaymentReceipt)))
+    db.dispose()
+    command.downgrade(alembic_config(url), "0013")
+    upgrade(url)
+    db = Database(url)
+    with db.transaction() as s:
+        after = sorted((r.amount, r.account_id is None) for r in s.scalars(select(PaymentReceipt)))
+        assert s.scalar(select(func.count()).select_from(PaymentReceipt)) == 4
+        assert [str(v) for v in violations(s, settings)] == []
+    db.dispose()
+    assert after == before == sorted([(by_transfer["total"] + 5000, False), (999000, False), (149000, False),
+                                      (7000, True)])

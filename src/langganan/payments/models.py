@@ -25,7 +25,11 @@ class PaymentMethod(Base):
 
 
 class Payment(Base):
-    """created → pending → succeeded | failed | expired | canceled, only through the payment service."""
+    """created → pending → succeeded | failed | expired | canceled | unapplied, only through the payment
+    service. `succeeded`: it paid its invoice, and its amount is the invoice's total (money that arrived
+    with it beyond that is held). `unapplied`: a card charge that took money its invoice could not take
+    (held as an unapplied payment, rule 10). A virtual account keeps its status while what it receives
+    is held (it may receive more)."""
 
     __tablename__ = "payments"
     __table_args__ = (Index("ix_payments_invoice", "invoice_id"),)
@@ -65,17 +69,39 @@ class GatewayNotification(Base):
     received_at: Mapped[datetime]
 
 
+class PaymentReceipt(Base):
+    """Money that arrived, once per arrival: a gateway notification (`notification_id`, unique), a card
+    charge's outcome or an operator's confirmation. What arrived is applied (a succeeded payment's
+    amount) or held (unapplied payments), never both and never neither (rule 10; `verify`)."""
+
+    __tablename__ = "payment_receipts"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id"))
+    payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id"))  # None: unknown virtual account
+    notification_id: Mapped[str | None] = mapped_column(ForeignKey("gateway_notifications.id"), unique=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    received_at: Mapped[datetime]
+
+
 class UnappliedPayment(Base):
-    """Money received that could not be applied to its invoice (DESIGN rule 10): kept, for refund."""
+    """Money received that could not be applied to its invoice (DESIGN rule 10): kept, for refund.
+
+    An underpayment waits for the rest: when later money covers its invoice it is `applied` to the
+    payment that paid it (`applied_payment_id`, `applied_at`) and is no longer refundable."""
 
     __tablename__ = "unapplied_payments"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     account_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id"))
-    invoice_id: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"))
+    invoice_id: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"), index=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    reason: Mapped[str] = mapped_column(String(40))  # late | duplicate | overpayment | underpayment
-    status: Mapped[str] = mapped_column(String(20), default="open")  # open | refunded
+    # late | duplicate | overpayment | underpayment | no_invoice | wrong_currency | unknown_virtual_account
+    reason: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | applied | refunded
     created_at: Mapped[datetime]
+    applied_at: Mapped[datetime | None]
+    applied_payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id"))

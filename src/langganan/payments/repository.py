@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from langganan.kit.db import TX_PREFIX
 from langganan.kit.errors import NotFound
-from langganan.payments.models import Payment, PaymentMethod
+from langganan.payments.models import Payment, PaymentMethod, UnappliedPayment
 
 
 def payment_method(session: Session, account_id: str, pm_id: str) -> PaymentMethod:
@@ -75,3 +75,35 @@ def note_pending(session: Session, payment: Payment) -> None:
     if known is not None:
         known.append(payment)
 
+
+
+_HELD = TX_PREFIX + "underpayments_by_invoice"
+
+
+def underpayments(session: Session, invoice_id: str) -> Sequence[UnappliedPayment]:
+    """The money held as open underpayments of this invoice, oldest first (from memory when this
+    transaction read them ahead). Call it with the invoice locked."""
+    known = session.info.get(_HELD, {}).get(invoice_id)
+    if known is not None:
+        return [u for u in known if u.status == "open" and u in session]
+    return session.scalars(select(UnappliedPayment).where(
+        UnappliedPayment.invoice_id == invoice_id, UnappliedPayment.reason == "underpayment",
+        UnappliedPayment.status == "open").order_by(UnappliedPayment.created_at, UnappliedPayment.id)).all()
+
+
+def read_underpayments_ahead(session: Session, invoice_ids: Collection[str]) -> None:
+    """Read the open underpayments of these (locked) invoices in one query and answer `underpayments`
+    for them from memory for the rest of the transaction (`note_underpayment` adds those held meanwhile)."""
+    known = session.info.setdefault(_HELD, {})
+    for invoice_id in invoice_ids:
+        known[invoice_id] = []
+    for u in session.scalars(select(UnappliedPayment).where(
+            UnappliedPayment.invoice_id.in_(list(invoice_ids)), UnappliedPayment.reason == "underpayment",
+            UnappliedPayment.status == "open").order_by(UnappliedPayment.created_at, UnappliedPayment.id)):
+        known[u.invoice_id].append(u)
+
+
+def note_underpayment(session: Session, held: UnappliedPayment) -> None:
+    known = session.info.get(_HELD, {}).get(held.invoice_id)
+    if known is not None:
+        known.append(held)

@@ -1,7 +1,8 @@
 """Payments: card charges (rule 11), virtual accounts and their callbacks, manual confirmation.
 
-Every way money arrives ends in `receive`, which applies it to its invoice at most once or holds
-it as an unapplied payment (rule 10): money received is never rejected or lost.
+Every way money arrives ends in `receive`, which records it as a receipt, then applies it to its
+invoice at most once (together with what was held as underpayments of it, once they cover it) or
+holds it as an unapplied payment (rule 10): money received is never rejected or lost.
 """
 
 from __future__ import annotations
@@ -25,15 +26,24 @@ from langganan.invoices.models import Invoice
 from langganan.kit.db import Database, flush, held, hold, keep
 from langganan.kit.errors import Conflict, PaymentRequired, Unprocessable
 from langganan.kit.ids import new_id
-from langganan.payments import repository
+from langganan.payments import repository, rules
 from langganan.payments.gateway import ChargeResult, Gateway
-from langganan.payments.models import GatewayNotification, Payment, PaymentMethod, UnappliedPayment
+from langganan.payments.models import (
+    GatewayNotification,
+    Payment,
+    PaymentMethod,
+    PaymentReceipt,
+    UnappliedPayment,
+)
 from langganan.subscriptions import service as subscriptions
 from langganan.subscriptions.models import Subscription
 from langganan.wallets import service as wallets
 from langganan.wallets.models import Wallet
 
 METHODS = ("card", "bank_transfer")
+# A payment whose money has not come in yet: pending, or a lapsed or replaced virtual account (or card
+# charge) whose money arrives anyway; what arrives for it still counts as its first receipt.
+OPEN = ("pending", "expired", "canceled")
 
 
 def save_method(session: Session, gateway: Gateway, account: Account, token: str, now: datetime) -> PaymentMethod:
@@ -157,6 +167,7 @@ def lock_for_outcomes(session: Session, payment_ids: Sequence[str]) -> None:
     for inv in invs:
         hold(session, inv)
     repository.read_pending_ahead(session, invoice_ids)
+    repository.read_underpayments_ahead(session, invoice_ids)
     sub_ids = sorted({inv.subscription_id for inv in invs if inv.subscription_id})
     subs = session.scalars(select(Subscription).where(Subscription.id.in_(sub_ids)).order_by(Subscription.id)
                            .with_for_update()).all()
@@ -180,7 +191,7 @@ def record_charge(session: Session, payment_id: str, amount: int, result: Charge
     payment = cast(Payment | None, held(session, Payment, payment_id)) or session.get(
         Payment, payment_id, with_for_update=True)
     assert payment is not None
-    if result.succeeded and payment.status in ("pending", "canceled", "expired"):
+    if result.succeeded and payment.status in OPEN:
         # Money was taken: applied, or held if the invoice was paid another way meanwhile (rule 10).
         payment.provider_ref = result.provider_ref
         receive(session, payment, amount, payment.currency, now)
@@ -217,51 +228,72 @@ def charge_card(db: Database, gateway: Gateway, payment_id: str, clock_now: Call
 
 
 def _hold(session: Session, payment: Payment | None, account_id: str | None, invoice_id: str | None,
-          amount: int, currency: str, reason: str, now: datetime) -> None:
+          amount: int, currency: str, reason: str, now: datetime) -> UnappliedPayment:
     held = UnappliedPayment(id=new_id("unp"), account_id=account_id, payment_id=payment.id if payment else None,
                             invoice_id=invoice_id, amount=amount, currency=currency, reason=reason,
-                            created_at=now)
+                            status="open", created_at=now)
     session.add(held)
     events.emit(session, "payment.unapplied", account_id,
                 {"unapplied_payment_id": held.id, "amount": amount, "currency": currency, "reason": reason,
                  "invoice_id": invoice_id}, now)
+    return held
 
 
-def receive(session: Session, payment: Payment, amount: int, currency: str, now: datetime) -> str:
-    """Money arrived for `payment`. Apply it to its invoice if it still can be, else hold it."""
-    # A lapsed or replaced virtual account that is paid anyway still counts as its first receipt.
-    if payment.status not in ("pending", "expired", "canceled"):
-        # A second transfer to the same virtual account: recorded, held for refund.
+def _record_receipt(session: Session, payment: Payment | None, amount: int, currency: str, now: datetime,
+                    notification_id: str | None) -> None:
+    session.add(PaymentReceipt(id=new_id("rcp"), account_id=payment.account_id if payment else None,
+                               payment_id=payment.id if payment else None, notification_id=notification_id,
+                               amount=amount, currency=currency, received_at=now))
+
+
+def receive(session: Session, payment: Payment, amount: int, currency: str, now: datetime, *,
+            notification_id: str | None = None) -> str:
+    """Money arrived for `payment` (recorded as a receipt). Applied to its invoice if it still can be,
+    together with what was held as underpayments of it; else held (rule 10: never rejected or lost)."""
+    _record_receipt(session, payment, amount, currency, now, notification_id)
+    if payment.status not in OPEN:
+        # A second transfer to the virtual account of a paid invoice: recorded, held for refund.
         _hold(session, payment, payment.account_id, payment.invoice_id, amount, currency, "duplicate", now)
         return "held_duplicate"
-    payment.status = "succeeded"
-    payment.amount = amount
-    payment.updated_at = now
-    events.emit(session, "payment.succeeded", payment.account_id, _summary(payment), now)
     invoice = invoices_repo.get(session, payment.invoice_id, for_update=True) if payment.invoice_id else None
     if invoice is None:
-        _hold(session, payment, payment.account_id, None, amount, currency, "no_invoice", now)
-        return "held_no_invoice"
+        return _hold_received(session, payment, None, amount, currency, "no_invoice", now)
     if currency != invoice.currency:
-        _hold(session, payment, payment.account_id, invoice.id, amount, currency, "wrong_currency", now)
-        return "held_wrong_currency"
-    applicable = invoice.status in ("unpaid", "expired") and can_apply(session, invoice)
-    if not applicable:
+        return _hold_received(session, payment, invoice, amount, currency, "wrong_currency", now)
+    if not (invoice.status in ("unpaid", "expired") and can_apply(session, invoice)):
         reason = "duplicate" if invoice.status == "paid" else "late"
-        _hold(session, payment, payment.account_id, invoice.id, amount, currency, reason, now)
-        return f"held_{reason}"
-    if amount < invoice.total:
-        _hold(session, payment, payment.account_id, invoice.id, amount, currency, "underpayment", now)
-        return "held_underpayment"
+        return _hold_received(session, payment, invoice, amount, currency, reason, now)
+    waiting = repository.underpayments(session, invoice.id)
+    settlement = rules.settle(invoice.total, [u.amount for u in waiting], amount)
+    if not settlement.pays:
+        return _hold_received(session, payment, invoice, amount, currency, "underpayment", now)
+    payment.status, payment.amount, payment.updated_at = "succeeded", invoice.total, now
+    for u in waiting:
+        u.status, u.applied_at, u.applied_payment_id = "applied", now, payment.id
+    events.emit(session, "payment.succeeded", payment.account_id,
+                {**_summary(payment), "received": amount,
+                 "applied_unapplied_payment_ids": [u.id for u in waiting]}, now)
     invoices.mark_paid(session, invoice, now, allow_expired=True)
     for other in repository.pending_for_invoice(session, invoice.id):
         if other.id != payment.id:
             other.status, other.updated_at = "canceled", now
     fulfil(session, invoice, payment, now)
-    if amount > invoice.total:
-        _hold(session, payment, payment.account_id, invoice.id, amount - invoice.total, currency,
-              "overpayment", now)
+    if settlement.surplus:
+        _hold(session, payment, payment.account_id, invoice.id, settlement.surplus, currency, "overpayment", now)
     return "applied"
+
+
+def _hold_received(session: Session, payment: Payment, invoice: Invoice | None, amount: int, currency: str,
+                   reason: str, now: datetime) -> str:
+    """Hold what arrived for `payment` without paying its invoice. A virtual account keeps its status
+    (more may arrive on it); a card charge is over: `unapplied`, so it is never charged or counted again."""
+    row = _hold(session, payment, payment.account_id, invoice.id if invoice else None, amount, currency,
+                reason, now)
+    if reason == "underpayment":
+        repository.note_underpayment(session, row)
+    if payment.method == "card":
+        payment.status, payment.updated_at = "unapplied", now
+    return f"held_{reason}"
 
 
 def handle_notification(session: Session, gateway: Gateway, headers: Mapping[str, str], body: bytes,
@@ -279,10 +311,11 @@ def handle_notification(session: Session, gateway: Gateway, headers: Mapping[str
         return "duplicate"
     payment = repository.by_va(session, note.va_number)
     if payment is None:
+        _record_receipt(session, None, note.amount, note.currency, now, record.id)
         _hold(session, None, None, None, note.amount, note.currency, "unknown_virtual_account", now)
         record.outcome = "held_unknown_virtual_account"
         return record.outcome
-    record.outcome = receive(session, payment, note.amount, note.currency, now)
+    record.outcome = receive(session, payment, note.amount, note.currency, now, notification_id=record.id)
     return record.outcome
 
 

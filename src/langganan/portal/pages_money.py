@@ -122,12 +122,15 @@ def top_up_history(p: PortalPage, status: str | None = None, after: str | None =
 
 def _status_context(s: Session, p: Portal, invoice_id: str, now: datetime) -> dict[str, Any]:
     """What _pay_status.html shows: the invoice (not its lines) and, while it is unpaid, the bank
-    transfer's virtual account if one is open."""
+    transfer's virtual account if one is open and what was received so far (short transfers wait for
+    the rest, rule 10)."""
     invoice = views.own_invoice(s, p.account_id, invoice_id, with_lines=False)
-    payment = views.latest_payment(s, invoice) if invoice.status == "unpaid" else None
+    unpaid = invoice.status == "unpaid"
+    payment = views.latest_payment(s, invoice) if unpaid else None
     va = payment if (payment is not None and payment.method == "bank_transfer" and payment.status == "pending"
                      and payment.va_expires_at is not None and payment.va_expires_at > now) else None
-    return {"invoice": invoice, "va": va}
+    received = sum(u.amount for u in payments_repo.underpayments(s, invoice.id)) if unpaid else 0
+    return {"invoice": invoice, "va": va, "received": received}
 
 
 def _pay_context(p: Portal, invoice_id: str) -> dict[str, Any]:

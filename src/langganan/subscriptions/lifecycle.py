@@ -45,7 +45,7 @@ from langganan.kit.clock import wall_now
 from langganan.kit.db import keep, one_flush
 from langganan.payments import service as payments
 from langganan.payments.gateway import Gateway
-from langganan.payments.models import Payment, PaymentMethod
+from langganan.payments.models import Payment, PaymentMethod, PaymentReceipt
 from langganan.promotions import service as promotions
 from langganan.subscriptions import repository
 from langganan.subscriptions import service as subscriptions
@@ -59,7 +59,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 # What a batch only ever inserts: its new rows are copied in bulk (kit.bulk.copy_new), parents first;
 # and the rows it changes, written in bulk (kit.bulk.update_dirty).
-INSERT_ONLY = (Invoice, InvoiceLine, Payment, WalletEntry, SubscriptionPeriod)
+INSERT_ONLY = (Invoice, InvoiceLine, Payment, PaymentReceipt, WalletEntry, SubscriptionPeriod)
 CHANGED = (Subscription, Invoice, Payment, Wallet)
 MAX_STEPS = 200  # per subscription and claim; a year of daily notices stays far below
 LAPSED = ("expired", "failed")  # a renewal invoice in these states ends its period's renewal (rule 4)

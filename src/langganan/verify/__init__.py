@@ -5,6 +5,8 @@ involved (DESIGN rules 1-15, API.md). Read-only; run it in any transaction.
   from the one before, reserved = open holds, every accepted usage event debited exactly once;
 - invoices (invoices.py): totals follow from lines and tax, numbers gapless per month in the seller's
   zone, content unchanged since issue (its seal), status times set, one renewal per period;
+- payments (payments.py): each paid invoice covered by exactly one succeeded payment of its total, money
+  received = applied + held per account and currency, each gateway notification received once;
 - subscription periods (periods.py): periods never overlap, the last one is the subscription's state,
   paid time is covered by a paid invoice of that period (or a trial, a migration, a grace period that
   its lapsed renewal explains), every paid plan invoice is used once;
@@ -16,7 +18,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from langganan.config import Settings
-from langganan.verify import events, invoices, periods, wallets
+from langganan.verify import events, invoices, payments, periods, wallets
 from langganan.verify.violation import Violation
 
 __all__ = ["Violation", "violations"]
@@ -25,6 +27,6 @@ __all__ = ["Violation", "violations"]
 def violations(session: Session, settings: Settings) -> list[Violation]:
     """Every broken invariant, in a stable order (by check, then by the ids involved)."""
     found: list[Violation] = []
-    for check in (wallets.check, invoices.check, periods.check, events.check):
+    for check in (wallets.check, invoices.check, payments.check, periods.check, events.check):
         found.extend(check(session, settings))
     return found

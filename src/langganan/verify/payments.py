@@ -1,0 +1,67 @@
+"""Payments: money received is applied or held, never lost or counted twice (rules 10, 11)."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from langganan.config import Settings
+from langganan.invoices.models import Invoice
+from langganan.payments.models import GatewayNotification, Payment, PaymentReceipt, UnappliedPayment
+from langganan.verify.violation import Violation
+
+
+def check(session: Session, _settings: Settings) -> list[Violation]:
+    """(1) every paid invoice (total > 0) is covered by exactly one succeeded payment of its total, and a
+    succeeded payment covers a paid invoice; (2) per account and currency, money received (receipts) =
+    money applied (succeeded payments) + money held (unapplied payments not applied since), and a held
+    payment marked applied was applied by a succeeded payment of its invoice; (3) every gateway
+    notification was received once, for its amount."""
+    out: list[Violation] = []
+    succeeded = and_(Payment.invoice_id == Invoice.id, Payment.status == "succeeded")
+    for inv_id, number, total, count, low, high in session.execute(
+            select(Invoice.id, Invoice.number, Invoice.total, func.count(Payment.id), func.min(Payment.amount),
+                   func.max(Payment.amount)).outerjoin(Payment, succeeded)
+            .where(Invoice.status == "paid", Invoice.total > 0).group_by(Invoice.id, Invoice.number, Invoice.total)
+            .having(or_(func.count(Payment.id) != 1, func.min(Payment.amount) != Invoice.total,
+                        func.max(Payment.amount) != Invoice.total))):
+        out.append(Violation("paid_invoice_payments", f"invoice {number}: paid, total {total}, but {count} succeeded "
+                             f"payments of {low}..{high}", {"invoice_id": inv_id}))
+    for pay_id, status in session.execute(select(Payment.id, Invoice.status).outerjoin(Invoice, succeeded)
+                                          .where(Payment.status == "succeeded",
+                                                 or_(Invoice.status.is_(None), Invoice.status != "paid"))):
+        out.append(Violation("succeeded_payment_unpaid_invoice", f"payment {pay_id}: succeeded but its invoice is "
+                             f"{status or 'missing'}", {"payment_id": pay_id}))
+    books: dict[tuple[str | None, str], list[int]] = {}
+    for i, query in enumerate((
+            select(PaymentReceipt.account_id, PaymentReceipt.currency, func.sum(PaymentReceipt.amount))
+            .group_by(PaymentReceipt.account_id, PaymentReceipt.currency),
+            select(Payment.account_id, Payment.currency, func.sum(Payment.amount))
+            .where(Payment.status == "succeeded").group_by(Payment.account_id, Payment.currency),
+            select(UnappliedPayment.account_id, UnappliedPayment.currency, func.sum(UnappliedPayment.amount))
+            .where(UnappliedPayment.status != "applied")
+            .group_by(UnappliedPayment.account_id, UnappliedPayment.currency))):
+        for row in session.execute(query):
+            books.setdefault((row[0], row[1]), [0, 0, 0])[i] = int(row[2] or 0)
+    for (account_id, currency), (received, applied, held) in sorted(books.items(), key=str):
+        if received != applied + held:
+            out.append(Violation("money_unaccounted", f"account {account_id or '(unknown virtual account)'}: "
+                                 f"{currency} received {received} != applied {applied} + held {held}",
+                                 {"account_id": account_id or ""}))
+    by = aliased(Payment)
+    for unp_id, applier in session.execute(
+            select(UnappliedPayment.id, UnappliedPayment.applied_payment_id)
+            .outerjoin(by, by.id == UnappliedPayment.applied_payment_id)
+            .where(UnappliedPayment.status == "applied",
+                   or_(by.id.is_(None), by.status != "succeeded", by.invoice_id != UnappliedPayment.invoice_id))):
+        out.append(Violation("held_money_applied_wrongly", f"unapplied payment {unp_id}: marked applied, but not by a "
+                             f"succeeded payment of its invoice ({applier})", {"unapplied_payment_id": unp_id}))
+    for note_id, payload, amount, currency in session.execute(
+            select(GatewayNotification.id, GatewayNotification.payload, PaymentReceipt.amount,
+                   PaymentReceipt.currency)
+            .outerjoin(PaymentReceipt, PaymentReceipt.notification_id == GatewayNotification.id)):
+        if (amount, currency) != (payload.get("amount"), payload.get("currency")):
+            out.append(Violation("notification_receipt_mismatch", f"gateway notification {note_id}: "
+                                 f"{payload.get('amount')} {payload.get('currency')} but received {amount} "
+                                 f"{currency}", {"notification_id": note_id}))
+    return out
