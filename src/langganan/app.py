@@ -7,6 +7,7 @@ import sys
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
@@ -35,6 +36,7 @@ from langganan.kit.idempotency import IdempotencyMiddleware, purge_expired
 from langganan.kit.migrate import is_empty, upgrade
 from langganan.kit.models import EngineClock
 from langganan.kit.nul import RefuseNulMiddleware
+from langganan.kit.openapi import describe_errors, operation_id
 from langganan.kit.web import AppContext, install_error_handlers
 from langganan.legacy.endpoints import router as legacy_router
 from langganan.notifications import alerts
@@ -76,6 +78,15 @@ class LanggananAPI(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         return UsageFastLane(super().build_middleware_stack(), self.state.usage_group)
+
+    _described: dict[str, Any] | None = None
+
+    def openapi(self) -> dict[str, Any]:
+        """The generated document with every operation's error answers (kit/openapi.py)."""
+        schema = super().openapi()  # FastAPI's cached document, made again when the routes change
+        if schema is not self._described:
+            self._described = describe_errors(schema)
+        return schema
 
 
 def make_gateway(settings: Settings) -> Gateway:
@@ -168,8 +179,9 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
         ctx.courier.close()
 
     app = LanggananAPI(title="langganan", version=__version__, lifespan=lifespan,
-                  description="Prepaid subscription billing and entitlement engine. Amounts are integers in "
-                              "the currency's minor unit (IDR: whole rupiah).")
+                       description="Prepaid subscription billing and entitlement engine. Amounts are integers in "
+                                   "the currency's minor unit (IDR: whole rupiah).",
+                       generate_unique_id_function=operation_id)
     app.state.ctx = ctx
     app.state.usage_group = grouped_ingest(ctx)
     install_error_handlers(app)

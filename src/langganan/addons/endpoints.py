@@ -8,9 +8,10 @@ from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
 from langganan.addons import repository, service
-from langganan.addons.models import SubscriptionAddOn
+from langganan.addons.schemas import ItemList, ItemOut, item_out
 from langganan.invoices.models import Invoice
 from langganan.invoices.schemas import InvoiceOut
+from langganan.kit.openapi import errors
 from langganan.kit.web import AnyKey, Ctx
 from langganan.payments.endpoints import checkout
 from langganan.subscriptions import repository as subs_repo
@@ -28,33 +29,16 @@ class BuyIn(BaseModel):
     bank: str | None = None
 
 
-class ItemOut(BaseModel):
-    id: str
-    add_on: str
-    quantity: int
-    status: str = Field(description="active (renews with the subscription), stopping (ends at period end)")
-    ends_at: datetime | None
-
-
-class ItemList(BaseModel):
-    data: list[ItemOut]
-    has_more: bool = False
-
-
-def item_out(it: SubscriptionAddOn) -> ItemOut:
-    return ItemOut(id=it.id, add_on=it.add_on_code, quantity=it.quantity, status=it.status, ends_at=it.ends_at)
-
-
 @router.get("", response_model=ItemList, summary="Manage Add-Ons: the active add-ons")
-def list_items(account_id: str, ctx: Ctx, _: AnyKey) -> ItemList:
+def list_account_add_ons(account_id: str, ctx: Ctx, _: AnyKey) -> ItemList:
     with ctx.unit() as (s, _now):
         sub = subs_repo.for_account(s, account_id)
         return ItemList(data=[item_out(it) for it in repository.live_items(s, sub.id)])
 
 
-@router.post("", response_model=InvoiceOut, status_code=201,
+@router.post("", response_model=InvoiceOut, status_code=201, responses=errors(402),
              summary="Buy add-ons: an invoice prorated to the period end; active when paid")
-def buy(account_id: str, body: BuyIn, ctx: Ctx, _: AnyKey) -> InvoiceOut | None:
+def buy_add_ons(account_id: str, body: BuyIn, ctx: Ctx, _: AnyKey) -> InvoiceOut | None:
     def build(s: Session, now: datetime) -> Invoice:
         account = accounts_repo.get(s, account_id)
         sub = subs_repo.for_account(s, account_id, for_update=True)
@@ -65,7 +49,7 @@ def buy(account_id: str, body: BuyIn, ctx: Ctx, _: AnyKey) -> InvoiceOut | None:
 
 @router.post("/{item_id}/stop", response_model=ItemOut,
              summary="Stop an add-on at period end; 409 limit_exceeded when usage needs it")
-def stop(account_id: str, item_id: str, ctx: Ctx, _: AnyKey) -> ItemOut:
+def stop_add_on(account_id: str, item_id: str, ctx: Ctx, _: AnyKey) -> ItemOut:
     with ctx.unit() as (s, now):
         account = accounts_repo.get(s, account_id)
         sub = subs_repo.for_account(s, account_id, for_update=True)

@@ -49,7 +49,7 @@ def get_entitlements(account_id: str, ctx: Ctx, _: AnyKey) -> EntitlementsOut:
 
 
 @router.post("/check", response_model=CheckOut, summary="May this account use a feature or add N more?")
-def check(account_id: str, body: CheckIn, ctx: Ctx, _: AnyKey) -> CheckOut:
+def check_entitlement(account_id: str, body: CheckIn, ctx: Ctx, _: AnyKey) -> CheckOut:
     with ctx.unit() as (s, _now):
         account = accounts_repo.get(s, account_id)
         return CheckOut(**service.check(s, account, feature=body.feature, limit=body.limit, quantity=body.quantity))

@@ -19,6 +19,7 @@ from langganan.invoices.schemas import (
     invoice_views,
 )
 from langganan.kit.errors import Conflict, Unprocessable
+from langganan.kit.openapi import errors
 from langganan.kit.web import AdminKey, AnyKey, Ctx, Limit, StartingAfter
 from langganan.payments import service as payments
 from langganan.payments.endpoints import checkout
@@ -64,7 +65,7 @@ def get_invoice_pdf(invoice_id: str, ctx: Ctx, _: AnyKey) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-@router.post("/{invoice_id}/pay", response_model=InvoiceOut,
+@router.post("/{invoice_id}/pay", response_model=InvoiceOut, responses=errors(402),
              summary="Pay an unpaid invoice by saved card (charged now) or bank transfer (virtual account)")
 def pay_invoice(invoice_id: str, body: PayRequest, ctx: Ctx, _: AnyKey) -> InvoiceOut | None:
     def build(s: Session, _now: datetime) -> Invoice:

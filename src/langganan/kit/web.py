@@ -10,11 +10,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Depends, FastAPI, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from langganan.apikeys.service import Principal, authenticate, cached_principal, require_role
 from langganan.config import Settings
@@ -59,7 +62,16 @@ async def get_ctx(request: Request) -> AppContext:
 Ctx = Annotated[AppContext, Depends(get_ctx)]
 
 
-async def _principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+# The API key as the OpenAPI document describes it (a bearer token); `_principal` reads the header itself
+# so that a missing and a wrong key get their own errors. An admin-only route requires the "admin" role,
+# which the document shows as the security requirement's role (kit/openapi.py answers it with 403).
+api_key = HTTPBearer(scheme_name="ApiKey", auto_error=False,
+                     description="An API key: `Authorization: Bearer <key>`. Its role is admin or integration.")
+
+
+async def _principal(request: Request,
+                     _: Annotated[HTTPAuthorizationCredentials | None, Security(api_key)]) -> Principal:
+    authorization = request.headers.get("authorization")
     known = cached_principal(authorization)
     if known is not None:
         return known
@@ -71,7 +83,7 @@ async def require_integration(principal: Annotated[Principal, Depends(_principal
     return principal
 
 
-async def require_admin(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+async def require_admin(principal: Annotated[Principal, Security(_principal, scopes=["admin"])]) -> Principal:
     require_role(principal, "admin")
     return principal
 
@@ -114,11 +126,24 @@ def install_error_handlers(app: FastAPI) -> None:
         known = {404: ("not_found", f"There is no {request.url.path} here; see /docs for the API."),
                  405: ("method_not_allowed", f"{request.method} is not allowed on {request.url.path}.")}
         code, message = known.get(exc.status_code, ("http_error", str(exc.detail)))
-        return _error(exc.status_code, "invalid_request_error", code, message)
+        response = _error(exc.status_code, "invalid_request_error", code, message)
+        if exc.status_code == 405:
+            response.headers["Allow"] = allowed_methods(request)
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         return unexpected_error(exc)
+
+
+def allowed_methods(request: Request) -> str:
+    """The `Allow` header of a 405: every method some route serves at this path (Starlette names only
+    those of the first route that matched the path, and GET and POST of one path are two routes)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):  # the routes of included routers too
+        if route.methods and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods
+    return ", ".join(sorted(methods))
 
 
 def unexpected_error(exc: Exception) -> JSONResponse:

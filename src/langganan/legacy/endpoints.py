@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from langganan.kit.errors import DomainError, InvalidRequest, Unprocessable
+from langganan.kit.openapi import errors
 from langganan.kit.web import AdminKey, AppContext, Ctx
 from langganan.legacy import rules, runner
 from langganan.legacy.schemas import ImportReport, LegacyImportRequest, report_out, request_body_openapi
@@ -22,6 +23,7 @@ class UnsupportedMediaType(DomainError):
 
 
 @router.post("/legacy-imports", response_model=ImportReport, openapi_extra=request_body_openapi(),
+             responses=errors(415),
              summary="Import legacy postpaid subscribers (operators only)",
              description="A CSV file (`Content-Type: text/csv`) or `{\"rows\": [...]}` as JSON. Each row is "
              "imported on its own: a bad row is reported with its line and reason and does not stop the "

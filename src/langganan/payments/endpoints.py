@@ -13,6 +13,7 @@ from langganan.invoices.models import Invoice
 from langganan.invoices.schemas import InvoiceOut, invoice_view
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import NotFound
+from langganan.kit.openapi import errors
 from langganan.kit.web import AnyKey, AppContext, Ctx
 from langganan.payments import repository, service
 from langganan.payments.models import Payment
@@ -62,7 +63,9 @@ def list_payment_methods(account_id: str, ctx: Ctx, _: AnyKey) -> PaymentMethodL
 
 
 @router.post("/gateways/{provider}/notifications", response_model=NotificationAck,
-             summary="Gateway callbacks, verified by the gateway's own signature (no API key)")
+             summary="Gateway callbacks, verified by the gateway's own signature (no API key)",
+             responses=errors(413, described={401: "The gateway's signature is missing, wrong or too old "
+                                                   "(`invalid_signature`); nothing was applied."}))
 async def gateway_notification(provider: str, request: Request) -> NotificationAck:
     ctx: AppContext = request.app.state.ctx
     if provider != ctx.gateway.name:

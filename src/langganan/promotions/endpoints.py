@@ -52,7 +52,7 @@ def list_redemptions(promotion: str, ctx: Ctx, _: AdminKey, limit: Limit = 20,
 
 @router.post("/accounts/{account_id}/promotions", status_code=201, response_model=RedemptionOut,
              summary="Redeem a promotion code on the account's subscription")
-def redeem(account_id: str, body: RedeemRequest, ctx: Ctx, _: AnyKey) -> RedemptionOut:
+def redeem_promotion(account_id: str, body: RedeemRequest, ctx: Ctx, _: AnyKey) -> RedemptionOut:
     with ctx.unit() as (s, now):
         account = accounts_repo.get(s, account_id)
         sub = subs_repo.for_account(s, account_id, for_update=True)

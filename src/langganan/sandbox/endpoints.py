@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import NotFound
+from langganan.kit.openapi import errors
 from langganan.kit.web import AnyKey, AppContext, Ctx, app_context
 from langganan.payments.endpoints import deliver_notification
 from langganan.payments.sandbox import SandboxGateway
@@ -21,7 +22,9 @@ async def sandbox_only(request: Request) -> None:
         raise NotFound("endpoint", request.url.path)
 
 
-router = APIRouter(prefix="/v1/sandbox", tags=["sandbox"], dependencies=[Depends(sandbox_only)])
+# 404 outside sandbox mode
+router = APIRouter(prefix="/v1/sandbox", tags=["sandbox"], dependencies=[Depends(sandbox_only)],
+                   responses=errors(404))
 
 
 class CardIn(BaseModel):
@@ -69,7 +72,7 @@ def _gateway(ctx: AppContext) -> SandboxGateway:
 
 
 @router.post("/cards", response_model=CardToken, status_code=201, summary="Tokenize a sandbox test card")
-def create_card(body: CardIn, ctx: Ctx, _: AnyKey) -> CardToken:
+def create_sandbox_card(body: CardIn, ctx: Ctx, _: AnyKey) -> CardToken:
     with ctx.unit() as (_s, now):
         token = _gateway(ctx).tokenize(body.number, body.exp_month, body.exp_year, body.cvc, now=now)
     return CardToken(provider_token=token)
@@ -77,7 +80,7 @@ def create_card(body: CardIn, ctx: Ctx, _: AnyKey) -> CardToken:
 
 @router.post("/bank-transfers", response_model=TransferOut,
              summary="The simulated bank pays a virtual account; the gateway's signed callback follows")
-def bank_transfer(body: TransferIn, ctx: Ctx, _: AnyKey) -> TransferOut:
+def sandbox_bank_transfer(body: TransferIn, ctx: Ctx, _: AnyKey) -> TransferOut:
     headers, payload = _gateway(ctx).signed_transfer(body.va_number, body.amount, body.currency.upper(),
                                                      wall_now=wall_now())
     outcome = deliver_notification(ctx, headers, payload)
@@ -85,13 +88,13 @@ def bank_transfer(body: TransferIn, ctx: Ctx, _: AnyKey) -> TransferOut:
 
 
 @router.get("/clock", response_model=ClockOut)
-def get_clock(ctx: Ctx, _: AnyKey) -> ClockOut:
+def get_sandbox_clock(ctx: Ctx, _: AnyKey) -> ClockOut:
     with ctx.unit() as (_s, now):
         return ClockOut(now=now)
 
 
 @router.post("/clock/advance", response_model=ClockOut,
              summary="Move the engine clock forward and run all work that falls due, before answering")
-def advance_clock(body: AdvanceIn, ctx: Ctx, _: AnyKey) -> ClockOut:
+def advance_sandbox_clock(body: AdvanceIn, ctx: Ctx, _: AnyKey) -> ClockOut:
     done = advance(ctx, days=body.days or 0, hours=body.hours or 0, to=body.to)
     return ClockOut(now=done.now, invoices_expired=done.invoices_expired, periods_rolled=done.periods_rolled)

@@ -7,9 +7,11 @@ from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
 from langganan.addons import repository as addons_repo
+from langganan.addons.schemas import item_out
 from langganan.catalog import service as catalog_service
 from langganan.invoices.models import Invoice
 from langganan.invoices.schemas import InvoiceOut
+from langganan.kit.openapi import errors
 from langganan.kit.web import AdminKey, AnyKey, AppContext, Ctx
 from langganan.payments.endpoints import checkout
 from langganan.promotions import service as promotions
@@ -35,9 +37,7 @@ router = APIRouter(prefix="/v1/accounts/{account_id}/subscription", tags=["subsc
 def _view(ctx: AppContext, account_id: str) -> SubscriptionOut:
     with ctx.unit() as (s, _now):
         sub = repository.for_account(s, account_id)
-        items: list[dict[str, object]] = [
-            {"id": it.id, "add_on": it.add_on_code, "quantity": it.quantity, "status": it.status,
-             "ends_at": it.ends_at} for it in addons_repo.live_items(s, sub.id)]
+        items = [item_out(it) for it in addons_repo.live_items(s, sub.id)]
         return subscription_out(sub, catalog_service.get(s, sub.catalog_version_id).version, items,
                                 promotions.view(s, sub))
 
@@ -48,16 +48,16 @@ def get_subscription(account_id: str, ctx: Ctx, _: AnyKey) -> SubscriptionOut:
 
 
 @router.post("/preview", response_model=PreviewOut, summary="What a plan change would cost; creates nothing")
-def preview(account_id: str, body: PreviewRequest, ctx: Ctx, _: AnyKey) -> PreviewOut:
+def preview_change(account_id: str, body: PreviewRequest, ctx: Ctx, _: AnyKey) -> PreviewOut:
     with ctx.unit() as (s, now):
         account = accounts_repo.get(s, account_id)
         quote, blocked = service.preview(s, account, body.plan, body.interval, now)
         return preview_out(quote, account.currency, blocked)
 
 
-@router.post("/change", response_model=ChangeOut,
+@router.post("/change", response_model=ChangeOut, responses=errors(402),
              summary="Upgrade (invoice now, switch when paid) or schedule a downgrade at period end")
-def change(account_id: str, body: ChangeRequest, ctx: Ctx, _: AnyKey) -> ChangeOut:
+def change_plan(account_id: str, body: ChangeRequest, ctx: Ctx, _: AnyKey) -> ChangeOut:
     quotes: list[Quote] = []
 
     def build(s: Session, now: datetime) -> Invoice | None:
@@ -71,8 +71,11 @@ def change(account_id: str, body: ChangeRequest, ctx: Ctx, _: AnyKey) -> ChangeO
 
 
 @router.post("/renew", response_model=InvoiceOut,
+             responses={201: {"model": InvoiceOut, "description": "A new renewal invoice (200: the open one again)"},
+                        **errors(402)},
              summary="The renewal invoice for the period after the current one (returns the open one if any)")
-def renew(account_id: str, body: RenewRequest, ctx: Ctx, _: AnyKey, response: Response) -> InvoiceOut | None:
+def renew_subscription(account_id: str, body: RenewRequest, ctx: Ctx, _: AnyKey,
+                       response: Response) -> InvoiceOut | None:
     def build(s: Session, now: datetime) -> Invoice:
         invoice, created = service.renew(s, ctx.settings, accounts_repo.get(s, account_id), now)
         response.status_code = 201 if created else 200
@@ -83,7 +86,7 @@ def renew(account_id: str, body: RenewRequest, ctx: Ctx, _: AnyKey, response: Re
 
 @router.post("/cancel", response_model=SubscriptionOut,
              summary="Back to Free at period end (default) or now")
-def cancel(account_id: str, body: CancelRequest, ctx: Ctx, _: AnyKey) -> SubscriptionOut:
+def cancel_subscription(account_id: str, body: CancelRequest, ctx: Ctx, _: AnyKey) -> SubscriptionOut:
     with ctx.unit() as (s, now):
         account = accounts_repo.get(s, account_id)
         service.cancel(s, account, body.at_period_end, now)
@@ -92,7 +95,7 @@ def cancel(account_id: str, body: CancelRequest, ctx: Ctx, _: AnyKey) -> Subscri
 
 @router.post("/auto-renew", response_model=SubscriptionOut,
              summary="Turn automatic renewal with a saved card on or off")
-def auto_renew(account_id: str, body: AutoRenewRequest, ctx: Ctx, _: AnyKey) -> SubscriptionOut:
+def set_auto_renew(account_id: str, body: AutoRenewRequest, ctx: Ctx, _: AnyKey) -> SubscriptionOut:
     with ctx.unit() as (s, now):
         account = accounts_repo.get(s, account_id)
         service.set_auto_renew(s, account, body.enabled, body.payment_method_id, now)

@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
+from langganan.addons.schemas import ItemOut
 from langganan.invoices.schemas import InvoiceOut, LineOut
 from langganan.subscriptions.models import Subscription
 from langganan.subscriptions.rules import MAX_TRIAL_EXTENSION_DAYS, Quote
@@ -14,6 +15,17 @@ class PendingChange(BaseModel):
     plan: str
     interval: str
     applies_at: datetime
+
+
+class SubscriptionPromotionOut(BaseModel):
+    """The promotion as the subscription shows it (the promotion itself is `PromotionOut`)."""
+
+    code: str
+    percent_off: int | None = None
+    amount_off: int | None = None
+    ends_at: datetime
+    plans: list[str]
+    description: str = Field(description="e.g. '20% off'")
 
 
 class SubscriptionOut(BaseModel):
@@ -27,21 +39,13 @@ class SubscriptionOut(BaseModel):
     trial_end: datetime | None
     cancel_at_period_end: bool
     pending_change: PendingChange | None
-    promotion: PromotionOut | None = Field(default=None, description="An active promotion: {code, percent_off|"
-                                           "amount_off, ends_at}; a period starting before ends_at gets it")
-    add_ons: list[dict[str, object]] = []
+    promotion: SubscriptionPromotionOut | None = Field(
+        default=None, description="An active promotion: {code, percent_off|amount_off, ends_at}; a period starting "
+                                  "before ends_at gets it")
+    add_ons: list[ItemOut] = []
     catalog_version: int
     auto_renew: bool = Field(default=False, description="Charge the saved card at period end")
     payment_method_id: str | None = None
-
-
-class PromotionOut(BaseModel):
-    code: str
-    percent_off: int | None = None
-    amount_off: int | None = None
-    ends_at: datetime
-    plans: list[str]
-    description: str = Field(description="e.g. '20% off'")
 
 
 class AutoRenewRequest(BaseModel):
@@ -100,7 +104,7 @@ class CancelRequest(BaseModel):
     at_period_end: StrictBool = True
 
 
-def subscription_out(sub: Subscription, catalog_version: int, add_ons: list[dict[str, object]] | None = None,
+def subscription_out(sub: Subscription, catalog_version: int, add_ons: list[ItemOut] | None = None,
                      promotion: dict[str, Any] | None = None) -> SubscriptionOut:
     pending = None
     if sub.pending_plan:
@@ -111,7 +115,7 @@ def subscription_out(sub: Subscription, catalog_version: int, add_ons: list[dict
                            current_period_end=sub.current_period_end, trial_end=sub.trial_end,
                            cancel_at_period_end=sub.cancel_at_period_end, pending_change=pending,
                            catalog_version=catalog_version, add_ons=add_ons or [],
-                           promotion=PromotionOut(**promotion) if promotion else None,
+                           promotion=SubscriptionPromotionOut(**promotion) if promotion else None,
                            auto_renew=sub.auto_renew, payment_method_id=sub.payment_method_id)
 
 

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy.exc import IntegrityError
 
 from langganan.kit.errors import Conflict, DomainError, NotFoundCode, PaymentRequired, Unprocessable
+from langganan.kit.openapi import errors
 from langganan.kit.web import AnyKey, AppContext, Ctx
 from langganan.usage.grouping import GroupedIngest
 from langganan.usage.schemas import UsageBatchIn, UsageBatchOut, UsageEventIn, UsageOut
@@ -54,6 +55,9 @@ def grouped_ingest(ctx: AppContext) -> GroupedIngest:
 
 
 @router.post("", response_model=UsageOut, status_code=201,
+             responses={200: {"model": UsageOut, "description": "An id seen before with the same body (status "
+                                                                 "duplicate): the first result, nothing debited"},
+                        **errors(402, 404)},
              summary="Report one message: priced and debited now (201), or the first result again (200)")
 async def report_usage(body: UsageEventIn, request: Request, _: AnyKey, response: Response) -> UsageOut:
     group: GroupedIngest = request.app.state.usage_group
@@ -67,6 +71,6 @@ async def report_usage(body: UsageEventIn, request: Request, _: AnyKey, response
 
 @router.post("/batch", response_model=UsageBatchOut,
              summary="Up to 1.000 events; each is accepted, a duplicate or rejected, in request order")
-def report_batch(body: UsageBatchIn, ctx: Ctx, _: AnyKey) -> UsageBatchOut:
+def report_usage_batch(body: UsageBatchIn, ctx: Ctx, _: AnyKey) -> UsageBatchOut:
     results = run_ingest(ctx, [to_usage_in(e) for e in body.events])
     return UsageBatchOut(results=[UsageOut(**r.__dict__) for r in results])

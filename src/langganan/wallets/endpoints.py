@@ -12,6 +12,7 @@ from langganan.accounts import repository as accounts_repo
 from langganan.invoices.models import Invoice
 from langganan.invoices.schemas import InvoiceOut
 from langganan.kit.errors import Unprocessable
+from langganan.kit.openapi import errors
 from langganan.kit.web import AnyKey, Ctx, Limit
 from langganan.notifications import alerts
 from langganan.payments.endpoints import checkout
@@ -43,7 +44,7 @@ def list_wallets(account_id: str, ctx: Ctx, _: AnyKey) -> WalletList:
 
 @router.put("/accounts/{account_id}/wallets/{kind}", response_model=WalletOut,
             summary="Wallet settings: the low-balance alert threshold")
-def put_wallet(account_id: str, kind: str, body: WalletSettingsIn, ctx: Ctx, _: AnyKey) -> WalletOut:
+def put_wallet_settings(account_id: str, kind: str, body: WalletSettingsIn, ctx: Ctx, _: AnyKey) -> WalletOut:
     with ctx.unit() as (s, _now):
         accounts_repo.get(s, account_id)
         wallet = repository.get(s, account_id, kind, for_update=True)
@@ -54,7 +55,7 @@ def put_wallet(account_id: str, kind: str, body: WalletSettingsIn, ctx: Ctx, _: 
 
 @router.get("/accounts/{account_id}/wallets/{kind}/transactions", response_model=EntryList,
             summary="Usage and Top-Up History: ledger entries, newest first")
-def list_entries(account_id: str, kind: str, ctx: Ctx, _: AnyKey,
+def list_wallet_transactions(account_id: str, kind: str, ctx: Ctx, _: AnyKey,
                  type: Annotated[str | None, Query(description="usage, top_up, grant, expiry, reservation, "
                                                    "adjustment")] = None,
                  since: AwareDatetime | None = None, until: AwareDatetime | None = None, limit: Limit = 20,
@@ -72,7 +73,7 @@ def list_entries(account_id: str, kind: str, ctx: Ctx, _: AnyKey,
         return EntryList(data=[entry_out(e) for e in rows], has_more=more)
 
 
-@router.post("/accounts/{account_id}/top-ups", response_model=InvoiceOut, status_code=201,
+@router.post("/accounts/{account_id}/top-ups", response_model=InvoiceOut, status_code=201, responses=errors(402),
              summary="Top up a wallet: an invoice; the wallet is credited when it is paid")
 def top_up(account_id: str, body: TopUpRequest, ctx: Ctx, _: AnyKey) -> InvoiceOut | None:
     def build(s: Session, now: datetime) -> Invoice:
@@ -81,7 +82,7 @@ def top_up(account_id: str, body: TopUpRequest, ctx: Ctx, _: AnyKey) -> InvoiceO
     return checkout(ctx, build, method=body.payment_method, payment_method_id=body.payment_method_id, bank=body.bank)
 
 
-@router.post("/reservations", response_model=ReservationOut, status_code=201,
+@router.post("/reservations", response_model=ReservationOut, status_code=201, responses=errors(402, 404),
              summary="Hold credit for a broadcast campaign")
 def create_reservation(body: ReservationIn, ctx: Ctx, _: AnyKey) -> ReservationOut:
     with ctx.unit() as (s, now):

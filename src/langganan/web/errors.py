@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 
 from langganan.kit.errors import DomainError
+from langganan.kit.web import allowed_methods
 
 log = logging.getLogger("langganan")
 PAGE_PREFIXES = ("/portal", "/console")
@@ -56,7 +57,10 @@ def install_page_errors(app: FastAPI) -> None:
                 return await result if inspect.isawaitable(result) else result
             if status_of(exc) >= 500:
                 log.exception("page failed", exc_info=exc)
-            return render_error(request, status_of(exc), key_of(exc), message=getattr(exc, "message", None))
+            page = render_error(request, status_of(exc), key_of(exc), message=getattr(exc, "message", None))
+            if page.status_code == 405:
+                page.headers["Allow"] = allowed_methods(request)
+            return page
 
         return handler
 

@@ -16,35 +16,36 @@ router = APIRouter(prefix="/v1/webhook-endpoints", tags=["webhooks"])
 
 @router.post("", status_code=201, response_model=EndpointCreated,
              summary="Register a URL for signed event deliveries (Standard Webhooks)")
-def create_endpoint(body: EndpointIn, ctx: Ctx, _: AdminKey) -> EndpointCreated:
+def create_webhook_endpoint(body: EndpointIn, ctx: Ctx, _: AdminKey) -> EndpointCreated:
     with ctx.unit() as (s, _now):
         endpoint = service.create(s, body.url, body.events, body.description, wall_now())
         return EndpointCreated(**endpoint_out(endpoint).model_dump(), secret=endpoint.secret)
 
 
 @router.get("", response_model=EndpointList)
-def list_endpoints(ctx: Ctx, _: AdminKey, limit: Limit = 20, starting_after: StartingAfter = None) -> EndpointList:
+def list_webhook_endpoints(ctx: Ctx, _: AdminKey, limit: Limit = 20,
+                           starting_after: StartingAfter = None) -> EndpointList:
     with ctx.unit() as (s, _now):
         rows, more = repository.list_endpoints(s, limit, starting_after)
         return EndpointList(data=[endpoint_out(e) for e in rows], has_more=more)
 
 
 @router.get("/{endpoint_id}", response_model=EndpointOut)
-def get_endpoint(endpoint_id: str, ctx: Ctx, _: AdminKey) -> EndpointOut:
+def get_webhook_endpoint(endpoint_id: str, ctx: Ctx, _: AdminKey) -> EndpointOut:
     with ctx.unit() as (s, _now):
         return endpoint_out(repository.get(s, endpoint_id))
 
 
 @router.delete("/{endpoint_id}", response_model=EndpointOut,
                summary="Disable an endpoint: nothing more is sent to it; its deliveries stay visible")
-def delete_endpoint(endpoint_id: str, ctx: Ctx, _: AdminKey) -> EndpointOut:
+def delete_webhook_endpoint(endpoint_id: str, ctx: Ctx, _: AdminKey) -> EndpointOut:
     with ctx.unit() as (s, _now):
         return endpoint_out(service.disable(s, endpoint_id, wall_now()))
 
 
 @router.get("/{endpoint_id}/deliveries", response_model=DeliveryList,
             summary="Deliveries to this endpoint, newest first, each with its attempts")
-def list_deliveries(endpoint_id: str, ctx: Ctx, _: AdminKey, limit: Limit = 20,
+def list_webhook_deliveries(endpoint_id: str, ctx: Ctx, _: AdminKey, limit: Limit = 20,
                     starting_after: StartingAfter = None) -> DeliveryList:
     with ctx.unit() as (s, _now):
         repository.get(s, endpoint_id)
