@@ -32,7 +32,7 @@ class Inv:
     status: str  # unpaid | paid | expired | canceled | failed
     expires_at: datetime | None
     action: dict[str, object] = field(default_factory=dict)
-    paid_twice: bool = False
+    received: int = 0  # transfers held as underpayments of it, which count toward it while it can be applied
 
 
 @dataclass
@@ -178,12 +178,17 @@ class Model:
             return acc.plan != FREE and acc.start == inv.action["start"]
         return False
 
-    def pay(self, acc: Acct, inv: Inv, now: datetime, *, card: bool = False) -> bool:
-        """Money for the whole invoice arrived at `now`: applied when the invoice can still do what it
-        was issued for (rule 10), else held. Returns whether it was applied."""
+    def pay(self, acc: Acct, inv: Inv, now: datetime, *, amount: int | None = None, total: int = 0,
+            card: bool = False) -> bool:
+        """Money arrived at `now` for `inv` (`amount` of its `total`; None: all of it). Applied when the
+        invoice can still do what it was issued for (rule 10) and, with what was held short of it
+        before, covers it; else held. Returns whether it was applied."""
         if inv.status not in ("unpaid", "expired") or not self.can_apply(acc, inv):
             return False
-        inv.status = "paid"
+        if amount is not None and inv.received + amount < total:
+            inv.received += amount
+            return False
+        inv.status, inv.received = "paid", 0
         kind = inv.action.get("kind", inv.type)
         if kind in ("purchase", "upgrade") and card:
             acc.auto_renew = True
