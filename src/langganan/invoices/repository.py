@@ -4,7 +4,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, lazyload
 
 from langganan.invoices.models import Invoice
@@ -99,3 +99,8 @@ def due_to_expire(session: Session, now: datetime, limit: int) -> Sequence[Invoi
     return session.scalars(select(Invoice).where(
         Invoice.status == "unpaid", Invoice.expires_at <= now).order_by(Invoice.expires_at)
         .limit(limit).with_for_update(skip_locked=True)).all()
+
+
+def count_by_status(session: Session) -> list[tuple[str, int]]:
+    rows = session.execute(select(Invoice.status, func.count()).group_by(Invoice.status).order_by(Invoice.status))
+    return [(status, int(count)) for status, count in rows]

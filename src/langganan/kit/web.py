@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from langganan.apikeys.service import Principal, authenticate, cached_principal, require_role
 from langganan.config import Settings
@@ -115,6 +116,11 @@ def install_error_handlers(app: FastAPI) -> None:
                  405: ("method_not_allowed", f"{request.method} is not allowed on {request.url.path}.")}
         code, message = known.get(exc.status_code, ("http_error", str(exc.detail)))
         return _error(exc.status_code, "invalid_request_error", code, message)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(_: Request, _exc: ClientDisconnect) -> JSONResponse:
+        # the client left (or kit.bodylimit refused its body) before the body ended: nobody reads this answer
+        return _error(400, "invalid_request_error", "client_disconnected", "The request body did not arrive whole.")
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
