@@ -126,3 +126,14 @@ def test_a_configured_gateway_without_an_adapter_is_one_config_error(monkeypatch
     with pytest.raises(ConfigError, match="LANGGANAN_GATEWAY=xendit: this version of langganan has no Xendit"):
         check_gateway(Settings.from_env())
     check_gateway(Settings())  # the sandbox gateway in sandbox mode
+
+
+def test_the_example_file_is_a_valid_configuration_of_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+
+    example = Path(__file__).parents[2] / ".env.example"
+    for line in example.read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            monkeypatch.setenv(name, value)
+    assert Settings.from_env() == Settings()
