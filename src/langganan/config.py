@@ -38,7 +38,8 @@ LIVE_NEEDS_GATEWAY = ("LANGGANAN_GATEWAY must be midtrans or xendit (with its ke
                       "gateway is refused when LANGGANAN_MODE=live")
 MIN_LIVE_BOOTSTRAP_KEY = 32
 # Request body limits in bytes (LANGGANAN_MAX_BODY_BYTES, _USAGE_BATCH, _IMPORT): every route, the batch usage
-# route (1.000 events of the longest ids are ~0,5 MB of JSON), file imports (a 10.000-row legacy CSV or JSON).
+# route (1.000 events with the longest ids: ~0,4 MB of JSON, ~1,4 MB if every id character is \u-escaped), file
+# imports (a 10.000-row legacy CSV or JSON).
 DEFAULT_BODY_LIMITS = {"default": 64 * 1024, "usage_batch": 2 * 1024 * 1024, "import": 8 * 1024 * 1024}
 MAX_BODY_LIMIT = 64 * 1024 * 1024
 
