@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,7 +40,16 @@ from langganan.app import create_app, prepare
 from langganan.config import Settings
 from langganan.kit.clock import wall_now
 from langganan.kit.db import Database
+from langganan.kit.errors import InvalidRequest
 from langganan.kit.migrate import upgrade
+from langganan.payments.gateway import (
+    CardDetails,
+    ChargeResult,
+    InvalidCardToken,
+    InvalidSignature,
+    Notification,
+    VirtualAccount,
+)
 from langganan.wallets import repository
 from langganan.wallets import service as wallets
 
@@ -52,10 +62,30 @@ console = Console(width=None if sys.stdout.isatty() else 200)
 Request = tuple[str, bytes]  # path, pre-encoded JSON body
 
 
+class NoPayments:
+    """Live mode needs a real gateway; usage moves no money through one, so this one refuses everything."""
+
+    name = "none"
+
+    def card_details(self, token: str) -> CardDetails:
+        raise InvalidCardToken()
+
+    def charge(self, *, token: str, amount: int, currency: str, idempotency_key: str,
+               description: str) -> ChargeResult:
+        return ChargeResult(False, "none", "card_declined", "The bench takes no payments.")
+
+    def create_virtual_account(self, *, reference: str, amount: int, currency: str, bank: str,
+                               expires_at: datetime) -> VirtualAccount:
+        raise InvalidRequest("no_payments", "The bench takes no payments.")
+
+    def verify_notification(self, headers: Mapping[str, str], body: bytes, wall_now: datetime) -> Notification:
+        raise InvalidSignature()
+
+
 def make_app() -> Any:
     """uvicorn factory of the server subprocess (`ingest:make_app`); the database URL comes from the environment."""
     settings = Settings(database_url=os.environ["BENCH_DATABASE_URL"], mode="live", bootstrap_api_key=KEY)
-    return create_app(settings, Database(settings.database_url))
+    return create_app(settings, Database(settings.database_url), gateway=NoPayments())
 
 
 @dataclass

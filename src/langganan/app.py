@@ -10,26 +10,29 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import func, select, text
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy import text
 from starlette.types import ASGIApp
 
-from langganan import __version__
+from langganan import __version__, metrics
 from langganan.accounts.endpoints import router as accounts_router
 from langganan.addons.endpoints import router as addons_router
 from langganan.apikeys import service as apikeys
+from langganan.apikeys.gate import ApiKeyGate
 from langganan.catalog import service as catalog_service
 from langganan.catalog.endpoints import router as catalog_router
-from langganan.config import Settings
+from langganan.config import LIVE_NEEDS_GATEWAY, ConfigError, Settings
 from langganan.console.pages import router as console_router
+from langganan.console.pages_clock import router as console_clock_router
 from langganan.console.pages_promotions import router as console_promotions_router
 from langganan.console.pages_webhooks import router as console_webhooks_router
 from langganan.due import run_due
 from langganan.entitlements.endpoints import router as entitlements_router
 from langganan.events.endpoints import router as events_router
 from langganan.invoices.endpoints import router as invoices_router
-from langganan.invoices.models import Invoice
+from langganan.kit.bodylimit import BodyLimitMiddleware
 from langganan.kit.clock import Clock, DatabaseClock, WallClock, wall_now
 from langganan.kit.db import Database
 from langganan.kit.idempotency import IdempotencyMiddleware, purge_expired
@@ -37,7 +40,8 @@ from langganan.kit.migrate import is_empty, upgrade
 from langganan.kit.models import EngineClock
 from langganan.kit.nul import RefuseNulMiddleware
 from langganan.kit.openapi import describe_errors, operation_id
-from langganan.kit.web import AppContext, install_error_handlers
+from langganan.kit.secrets import stored_secret
+from langganan.kit.web import AdminKey, AppContext, install_error_handlers
 from langganan.legacy.endpoints import router as legacy_router
 from langganan.notifications import alerts
 from langganan.notifications.delivery import Courier
@@ -70,14 +74,27 @@ log = logging.getLogger("langganan")
 GIL_SWITCH_SECONDS = 0.001
 
 
+SANDBOX_SECRET = "sandbox_gateway"  # the name of the generated secret (kit/secrets.py)
+
+
+def body_limits(settings: Settings) -> dict[str, int]:
+    """The routes whose bodies may be larger than LANGGANAN_MAX_BODY_BYTES, and how large."""
+    return {"/v1/usage/batch": settings.max_body_bytes_usage_batch,
+            "/v1/legacy-imports": settings.max_body_bytes_import}
+
+
 class LanggananAPI(FastAPI):
-    """The application, with the usage fast lane (usage/fastlane.py) in front of its whole middleware
-    stack: the hottest requests skip the framework's error, telemetry and body-limit layers and the NUL
-    and idempotency middlewares (the lane applies the NUL rule itself and leaves idempotent requests to
-    the stack). Each layer cost a few per cent of a single event's CPU."""
+    """The application. Outermost, the request body limit (kit/bodylimit.py): nothing behind it ever holds
+    more of a body than its route's limit. Then the usage fast lane (usage/fastlane.py), in front of the
+    whole middleware stack: the hottest requests skip the framework's error and telemetry layers, the API
+    key gate and the NUL and idempotency middlewares (the lane only answers requests with a cached key,
+    applies the NUL rule itself and leaves idempotent requests to the stack). Each layer cost a few per
+    cent of a single event's CPU."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return UsageFastLane(super().build_middleware_stack(), self.state.usage_group)
+        settings: Settings = self.state.ctx.settings
+        lane = UsageFastLane(super().build_middleware_stack(), self.state.usage_group)
+        return BodyLimitMiddleware(lane, default=settings.max_body_bytes, routes=body_limits(settings))
 
     _described: dict[str, Any] | None = None
 
@@ -89,10 +106,23 @@ class LanggananAPI(FastAPI):
         return schema
 
 
-def make_gateway(settings: Settings) -> Gateway:
+def check_gateway(settings: Settings) -> None:
+    """ConfigError when the configured gateway cannot run here: the sandbox one in live mode, or one this
+    version has no adapter for. Checked before a command touches the database."""
     if settings.gateway == "sandbox":
-        return SandboxGateway(settings.sandbox_gateway_secret)
-    raise ValueError(f"unknown gateway {settings.gateway!r}")
+        if not settings.sandbox:
+            raise ConfigError(LIVE_NEEDS_GATEWAY)
+        return
+    raise ConfigError(f"LANGGANAN_GATEWAY={settings.gateway}: this version of langganan has no "
+                      f"{settings.gateway.capitalize()} adapter yet; until it has, only LANGGANAN_MODE=sandbox with "
+                      "LANGGANAN_GATEWAY=sandbox can run")
+
+
+def make_gateway(settings: Settings, db: Database) -> Gateway:
+    """The gateway LANGGANAN_GATEWAY names. The sandbox one (sandbox mode only) signs with
+    LANGGANAN_SANDBOX_GATEWAY_SECRET, or else with a secret generated once and kept in the database."""
+    check_gateway(settings)
+    return SandboxGateway(settings.sandbox_gateway_secret or stored_secret(db, SANDBOX_SECRET))
 
 
 def make_clock(settings: Settings) -> Clock:
@@ -152,16 +182,24 @@ class Worker:
                 log.exception("due work failed")
 
 
-def make_context(settings: Settings, db: Database) -> AppContext:
-    """Everything a request, a job or a CLI command works with, built from the configuration."""
+def make_context(settings: Settings, db: Database, *, gateway: Gateway | None = None) -> AppContext:
+    """Everything a request, a job or a CLI command works with, built from the configuration; `gateway`
+    replaces the configured one (tests). ConfigError when live mode would get the sandbox gateway."""
+    gateway = gateway or make_gateway(settings, db)
+    if not settings.sandbox and isinstance(gateway, SandboxGateway):
+        raise ConfigError(LIVE_NEEDS_GATEWAY)
     configure(settings, db)
-    return AppContext(settings=settings, db=db, clock=make_clock(settings), gateway=make_gateway(settings),
+    return AppContext(settings=settings, db=db, clock=make_clock(settings), gateway=gateway,
                       courier=make_courier(settings))
 
 
-def create_app(settings: Settings, db: Database | None = None, *, run_worker: bool = False) -> FastAPI:
+def create_app(settings: Settings, db: Database | None = None, *, run_worker: bool = False,
+               gateway: Gateway | None = None) -> FastAPI:
+    """The application. In live mode the sandbox gateway's routes (`/v1/sandbox/*`) and the console's clock
+    page are not mounted at all. /metrics needs an admin key, or is absent when LANGGANAN_METRICS_ADDRESS
+    gives it a listener of its own (`serve` and `worker` start it: metrics.Listener)."""
     db = db or Database(settings.database_url)
-    ctx = make_context(settings, db)
+    ctx = make_context(settings, db, gateway=gateway)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -185,16 +223,19 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
     app.state.ctx = ctx
     app.state.usage_group = grouped_ingest(ctx)
     install_error_handlers(app)
-    for router in (catalog_router, accounts_router, subscriptions_router, invoices_router, payments_router,
-                   events_router, sandbox_router, wallets_router, usage_router, entitlements_router,
-                   addons_router, notifications_router, webhooks_router, promotions_router, portal_api_router,
-                   legacy_router, portal_router, portal_money_router, console_router, console_promotions_router,
-                   console_webhooks_router):
+    routers = [catalog_router, accounts_router, subscriptions_router, invoices_router, payments_router,
+               events_router, wallets_router, usage_router, entitlements_router, addons_router,
+               notifications_router, webhooks_router, promotions_router, portal_api_router, legacy_router,
+               portal_router, portal_money_router, console_router, console_promotions_router, console_webhooks_router]
+    if settings.sandbox:
+        routers += [sandbox_router, console_clock_router]
+    for router in routers:
         app.include_router(router)
     install_page_errors(app)
     app.mount("/static", StaticFiles(packages=[("langganan", "static")]), name="static")
     app.add_middleware(IdempotencyMiddleware, db=db)
-    app.add_middleware(RefuseNulMiddleware)  # outermost: runs before idempotency records anything
+    app.add_middleware(RefuseNulMiddleware)  # runs before idempotency records anything
+    app.add_middleware(ApiKeyGate, sessions=db.sessions)  # outermost: 401 before anything reads a body
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
@@ -202,12 +243,13 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
             s.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__, "mode": settings.mode}
 
-    @app.get("/metrics", response_class=PlainTextResponse, tags=["operations"])
-    def metrics() -> str:
-        with db.sessions() as s:
-            rows = s.execute(select(Invoice.status, func.count()).group_by(Invoice.status)).all()
-        lines = ["# HELP langganan_invoices Invoices by status", "# TYPE langganan_invoices gauge"]
-        lines += [f'langganan_invoices{{status="{status}"}} {count}' for status, count in rows]
-        return "\n".join(lines) + "\n"
+    if settings.metrics_address is None:
+        registry = metrics.registry(db)
+
+        @app.get("/metrics", response_class=Response, tags=["operations"],
+                 responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
+                 summary="Prometheus metrics (admin key; absent when LANGGANAN_METRICS_ADDRESS is set)")
+        def prometheus_metrics(_: AdminKey) -> Response:
+            return Response(metrics.exposition(registry), media_type=CONTENT_TYPE_LATEST)
 
     return app

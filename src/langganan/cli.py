@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -32,19 +34,28 @@ app.add_typer(staff_app, name="staff")
 console = Console()
 
 
-def _settings() -> Settings:
-    """The configuration; a LANGGANAN_* variable that cannot be used ends the command (exit 2)."""
+@contextmanager
+def _configuration() -> Iterator[None]:
+    """A LANGGANAN_* variable that cannot be used (read, or found out while building what it names) ends the
+    command with one line naming it, exit 2."""
     try:
-        return Settings.from_env()
+        yield
     except ConfigError as exc:
         console.print(f"[red]configuration error:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(2) from exc
 
 
+def _settings() -> Settings:
+    with _configuration():
+        return Settings.from_env()
+
+
 def _setup() -> tuple[Settings, Database]:
-    from langganan.app import prepare
+    from langganan.app import check_gateway, prepare
 
     settings = _settings()
+    with _configuration():
+        check_gateway(settings)  # before the database is touched
     db = Database(settings.database_url)
     prepare(settings, db)
     return settings, db
@@ -53,7 +64,9 @@ def _setup() -> tuple[Settings, Database]:
 def _context() -> AppContext:
     from langganan.app import make_context
 
-    return make_context(*_setup())
+    settings, db = _setup()
+    with _configuration():
+        return make_context(settings, db)
 
 
 @app.command()
@@ -74,9 +87,14 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
     """Run the API (and the in-process worker) in one process; migrates an empty database."""
     import uvicorn
 
+    from langganan import metrics
     from langganan.app import create_app
 
     settings, db = _setup()
+    with _configuration():
+        web_app = create_app(settings, db, run_worker=worker)
+        listener = metrics.Listener(settings.metrics_address, metrics.registry(db)) if settings.metrics_address \
+            else None
     if demo:
         from langganan.demo import load_demo
 
@@ -99,16 +117,34 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
             for row in info["accounts"]:
                 _link, token = portal.create_link(s, accounts_repo.get(s, row["id"]), wall_now())
                 console.print(f"Portal ({row['name']}): {base}/portal/session/{token}", soft_wrap=True)
-    uvicorn.run(create_app(settings, db, run_worker=worker), host=host, port=port, log_level="info")
+    try:
+        uvicorn.run(web_app, host=host, port=port, log_level="info")
+    finally:
+        if listener is not None:
+            listener.close()
 
 
 @app.command("worker")
 def worker_cmd(once: Annotated[bool, typer.Option(help="Run what is due once and exit")] = False) -> None:
-    """Run due work (renewals, expiries, period ends); any number may run on one PostgreSQL."""
+    """Run due work (renewals, expiries, period ends); any number may run on one PostgreSQL. Serves /metrics
+    on LANGGANAN_METRICS_ADDRESS when it is set."""
+    from langganan import metrics
+
+    ctx = _context()
+    with _configuration():
+        address = None if once else ctx.settings.metrics_address
+        listener = metrics.Listener(address, metrics.registry(ctx.db)) if address else None
+    try:
+        _work(ctx, once)
+    finally:
+        if listener is not None:
+            listener.close()
+
+
+def _work(ctx: AppContext, once: bool) -> None:
     from langganan.due import run_due
     from langganan.notifications.worker import run_notifications
 
-    ctx = _context()
     while True:
         report = run_due(ctx)
         if report.total:

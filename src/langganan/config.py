@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from langganan.kit.money import parse_percent_to_bps
@@ -25,6 +27,21 @@ DEFAULT_SELLER = {
 # Default low-balance alert thresholds per wallet (LANGGANAN_LOW_BALANCE_CONVERSATION, _BROADCAST).
 DEFAULT_LOW_BALANCE = {"conversation": 5_000, "broadcast": 6_500}
 SMTP_TLS_MODES = ("none", "starttls", "ssl")
+GATEWAYS = ("sandbox", "midtrans", "xendit")
+# Each real gateway's secrets (both required when it is chosen) and its API base URL (API.md, "Gateways").
+GATEWAY_KEYS = {"midtrans": ("MIDTRANS_SERVER_KEY", "MIDTRANS_CLIENT_KEY"),
+                "xendit": ("XENDIT_SECRET_KEY", "XENDIT_CALLBACK_TOKEN")}
+GATEWAY_BASE_URLS = {"midtrans": "https://api.sandbox.midtrans.com", "xendit": "https://api.xendit.co"}
+# The sandbox gateway secret older versions printed in the code and in .env.example: known to everyone.
+PUBLISHED_SANDBOX_SECRET = "sandbox-secret-change-me"
+LIVE_NEEDS_GATEWAY = ("LANGGANAN_GATEWAY must be midtrans or xendit (with its keys) in live mode: the sandbox "
+                      "gateway is refused when LANGGANAN_MODE=live")
+MIN_LIVE_BOOTSTRAP_KEY = 32
+# Request body limits in bytes (LANGGANAN_MAX_BODY_BYTES, _USAGE_BATCH, _IMPORT): every route, the batch usage
+# route (1.000 events with the longest ids: ~0,4 MB of JSON, ~1,4 MB if every id character is \u-escaped), file
+# imports (a 10.000-row legacy CSV or JSON).
+DEFAULT_BODY_LIMITS = {"default": 64 * 1024, "usage_batch": 2 * 1024 * 1024, "import": 8 * 1024 * 1024}
+MAX_BODY_LIMIT = 64 * 1024 * 1024
 
 
 class ConfigError(ValueError):
@@ -92,6 +109,44 @@ def _instant(name: str) -> datetime | None:
     return value
 
 
+def _secret(name: str) -> str | None:
+    """A secret: unset or blank is None (never a default); surrounding spaces are a copy-paste slip, refused."""
+    value = os.environ.get(f"LANGGANAN_{name}", "")
+    if not value.strip():
+        return None
+    if value != value.strip():
+        raise ConfigError(f"LANGGANAN_{name} has spaces around the value; remove them")
+    return value
+
+
+def _base_url(name: str, default: str) -> str:
+    """An API base URL: https, or http only to this machine (a local test double)."""
+    value = _env(name, default).strip().rstrip("/")
+    parts = urlsplit(value)
+    local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if not parts.hostname or parts.scheme not in ("https", "http") or (parts.scheme == "http" and not local):
+        raise ConfigError(f"LANGGANAN_{name}={value!r} must be an https:// URL, e.g. {default}")
+    return value
+
+
+def _address(name: str) -> tuple[str, int] | None:
+    """host:port ([::1]:9464 for IPv6) to listen on, or None when unset."""
+    text = os.environ.get(f"LANGGANAN_{name}", "").strip()
+    if not text:
+        return None
+    host, sep, port = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        if host != "localhost":
+            ipaddress.ip_address(host)
+        number = int(port)
+    except ValueError:
+        number = 0
+    if not sep or not 1 <= number <= 65535:
+        raise ConfigError(f"LANGGANAN_{name}={text!r} must be an IP address and a port, e.g. 127.0.0.1:9464")
+    return host, number
+
+
 def _zone(name: str, default: str) -> str:
     value = _env(name, default)
     try:
@@ -115,8 +170,16 @@ class Settings:
     database_url: str = "sqlite:///langganan.db"
     mode: str = "sandbox"  # sandbox | live
     bootstrap_api_key: str | None = None
-    gateway: str = "sandbox"
-    sandbox_gateway_secret: str = "sandbox-secret-change-me"
+    gateway: str = "sandbox"  # sandbox | midtrans | xendit; live mode refuses sandbox
+    # Signs the sandbox gateway's test-card tokens and callbacks. None: a random secret generated once and kept
+    # in the database (kit/secrets.py), so every process on one database agrees.
+    sandbox_gateway_secret: str | None = None
+    midtrans_server_key: str | None = None
+    midtrans_client_key: str | None = None
+    midtrans_base_url: str = GATEWAY_BASE_URLS["midtrans"]
+    xendit_secret_key: str | None = None
+    xendit_callback_token: str | None = None
+    xendit_base_url: str = GATEWAY_BASE_URLS["xendit"]
     invoice_payment_days: int = 3
     va_expiry_hours: int = 24
     seller_timezone: str = "Asia/Jakarta"
@@ -147,6 +210,12 @@ class Settings:
     promotion_notice_days: int = 7  # promotion.ending this many days before a promotion ends
     charge_lease_seconds: int = 300  # wall time after which an unfinished renewal charge is retried
     due_batch: int = 200  # subscriptions a worker claims per transaction
+    # Request bodies larger than these are refused with 413 while they are read (kit/bodylimit.py).
+    max_body_bytes: int = DEFAULT_BODY_LIMITS["default"]
+    max_body_bytes_usage_batch: int = DEFAULT_BODY_LIMITS["usage_batch"]
+    max_body_bytes_import: int = DEFAULT_BODY_LIMITS["import"]
+    # Where `serve` and `worker` expose /metrics on a listener of their own; None: on the app, admin key only.
+    metrics_address: tuple[str, int] | None = None
 
     @property
     def sandbox(self) -> bool:
@@ -160,8 +229,14 @@ class Settings:
             database_url=_env("DATABASE_URL", "sqlite:///langganan.db"),
             mode=_choice("MODE", "sandbox", ("sandbox", "live")),
             bootstrap_api_key=os.environ.get("LANGGANAN_BOOTSTRAP_API_KEY") or None,
-            gateway=_env("GATEWAY", "sandbox"),
-            sandbox_gateway_secret=_env("SANDBOX_GATEWAY_SECRET", "sandbox-secret-change-me"),
+            gateway=_choice("GATEWAY", "sandbox", GATEWAYS),
+            sandbox_gateway_secret=_secret("SANDBOX_GATEWAY_SECRET"),
+            midtrans_server_key=_secret("MIDTRANS_SERVER_KEY"),
+            midtrans_client_key=_secret("MIDTRANS_CLIENT_KEY"),
+            midtrans_base_url=_base_url("MIDTRANS_BASE_URL", GATEWAY_BASE_URLS["midtrans"]),
+            xendit_secret_key=_secret("XENDIT_SECRET_KEY"),
+            xendit_callback_token=_secret("XENDIT_CALLBACK_TOKEN"),
+            xendit_base_url=_base_url("XENDIT_BASE_URL", GATEWAY_BASE_URLS["xendit"]),
             invoice_payment_days=_int("INVOICE_PAYMENT_DAYS", 3, 1),
             va_expiry_hours=_int("VA_EXPIRY_HOURS", 24, 1),
             seller_timezone=_zone("SELLER_TIMEZONE", "Asia/Jakarta"),
@@ -189,6 +264,32 @@ class Settings:
             promotion_notice_days=_int("PROMOTION_NOTICE_DAYS", 7, 0),
             charge_lease_seconds=_int("CHARGE_LEASE_SECONDS", 300, 1),
             due_batch=_int("DUE_BATCH", 200, 1),
+            max_body_bytes=_int("MAX_BODY_BYTES", DEFAULT_BODY_LIMITS["default"], 1024, MAX_BODY_LIMIT),
+            max_body_bytes_usage_batch=_int("MAX_BODY_BYTES_USAGE_BATCH", DEFAULT_BODY_LIMITS["usage_batch"], 1024,
+                                            MAX_BODY_LIMIT),
+            max_body_bytes_import=_int("MAX_BODY_BYTES_IMPORT", DEFAULT_BODY_LIMITS["import"], 1024, MAX_BODY_LIMIT),
+            metrics_address=_address("METRICS_ADDRESS"),
         )
         values.update(overrides)
-        return cls(**values)
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """What the values mean together: live mode takes real money, so it needs a real gateway with its keys
+        and nothing anyone else knows. Raises one ConfigError naming the variable."""
+        if self.sandbox_gateway_secret == PUBLISHED_SANDBOX_SECRET:
+            raise ConfigError("LANGGANAN_SANDBOX_GATEWAY_SECRET is the value once published in langganan's code; "
+                              "unset it (a random secret is generated and kept in the database) or choose your own")
+        if self.gateway != "sandbox":
+            missing = [f"LANGGANAN_{name}" for name in GATEWAY_KEYS[self.gateway]
+                       if getattr(self, name.lower()) is None]
+            if missing:
+                raise ConfigError(f"LANGGANAN_GATEWAY={self.gateway} needs {' and '.join(missing)}")
+        if self.mode != "live":
+            return
+        if self.gateway == "sandbox":
+            raise ConfigError(LIVE_NEEDS_GATEWAY)
+        if self.bootstrap_api_key is not None and len(self.bootstrap_api_key) < MIN_LIVE_BOOTSTRAP_KEY:
+            raise ConfigError(f"LANGGANAN_BOOTSTRAP_API_KEY must be at least {MIN_LIVE_BOOTSTRAP_KEY} characters in "
+                              "live mode (or unset: create keys with `langganan api-keys create`)")

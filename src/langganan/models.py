@@ -8,7 +8,7 @@ from langganan.console.models import LoginAttempt, StaffUser
 from langganan.events.models import Event
 from langganan.invoices.models import Invoice, InvoiceLine, InvoiceSequence
 from langganan.kit.db import Base
-from langganan.kit.models import EngineClock, IdempotencyRecord
+from langganan.kit.models import EngineClock, GeneratedSecret, IdempotencyRecord
 from langganan.legacy.models import LegacyImport
 from langganan.notifications.models import Delivery, DeliveryAttempt, Notification, QuotaAlert
 from langganan.payments.models import GatewayNotification, Payment, PaymentMethod, PaymentReceipt, UnappliedPayment
@@ -31,6 +31,7 @@ __all__ = [
     "EngineClock",
     "Event",
     "GatewayNotification",
+    "GeneratedSecret",
     "IdempotencyRecord",
     "Invoice",
     "InvoiceLine",

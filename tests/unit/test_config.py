@@ -66,3 +66,74 @@ def test_a_bad_value_is_one_config_error_naming_the_variable(monkeypatch: pytest
     with pytest.raises(ConfigError) as err:
         Settings.from_env()
     assert f"LANGGANAN_{name}" in str(err.value) and says in str(err.value)
+
+
+MIDTRANS = {"GATEWAY": "midtrans", "MIDTRANS_SERVER_KEY": "SB-Mid-server-x", "MIDTRANS_CLIENT_KEY": "SB-Mid-client-x"}
+XENDIT = {"GATEWAY": "xendit", "XENDIT_SECRET_KEY": "xnd_development_x", "XENDIT_CALLBACK_TOKEN": "token-x"}
+
+
+@pytest.mark.parametrize(("values", "name", "says"), [
+    ({"MODE": "live"}, "LANGGANAN_GATEWAY", "live mode"),  # the default gateway is the sandbox one
+    ({"MODE": "live", "GATEWAY": "sandbox"}, "LANGGANAN_GATEWAY", "live mode"),
+    ({"MODE": "live", "GATEWAY": "Midtrans"}, "LANGGANAN_GATEWAY", "must be sandbox, midtrans or xendit"),
+    ({"MODE": "live", "GATEWAY": "midtrans"}, "LANGGANAN_MIDTRANS_SERVER_KEY and LANGGANAN_MIDTRANS_CLIENT_KEY",
+     "needs"),
+    ({**MIDTRANS, "MIDTRANS_CLIENT_KEY": ""}, "LANGGANAN_MIDTRANS_CLIENT_KEY", "needs"),
+    ({**MIDTRANS, "MIDTRANS_CLIENT_KEY": "   "}, "LANGGANAN_MIDTRANS_CLIENT_KEY", "needs"),
+    ({"GATEWAY": "xendit", "XENDIT_SECRET_KEY": "x"}, "LANGGANAN_XENDIT_CALLBACK_TOKEN", "needs"),
+    ({**XENDIT, "XENDIT_SECRET_KEY": " xnd_development_x"}, "LANGGANAN_XENDIT_SECRET_KEY", "spaces"),
+    ({**MIDTRANS, "MIDTRANS_BASE_URL": "http://api.midtrans.com"}, "LANGGANAN_MIDTRANS_BASE_URL", "https://"),
+    ({**XENDIT, "XENDIT_BASE_URL": "api.xendit.co"}, "LANGGANAN_XENDIT_BASE_URL", "https://"),
+    ({"SANDBOX_GATEWAY_SECRET": "sandbox-secret-change-me"}, "LANGGANAN_SANDBOX_GATEWAY_SECRET", "published"),
+    ({"MODE": "live", **XENDIT, "BOOTSTRAP_API_KEY": "admin"}, "LANGGANAN_BOOTSTRAP_API_KEY", "at least 32"),
+    ({"MAX_BODY_BYTES": "0"}, "LANGGANAN_MAX_BODY_BYTES", "must be from 1024 to 67108864"),
+    ({"MAX_BODY_BYTES_USAGE_BATCH": "1e6"}, "LANGGANAN_MAX_BODY_BYTES_USAGE_BATCH", "is not a whole number"),
+    ({"MAX_BODY_BYTES_IMPORT": str(10**9)}, "LANGGANAN_MAX_BODY_BYTES_IMPORT", "must be from 1024"),
+    ({"METRICS_ADDRESS": "9464"}, "LANGGANAN_METRICS_ADDRESS", "an IP address and a port"),
+    ({"METRICS_ADDRESS": "metrics.internal:9464"}, "LANGGANAN_METRICS_ADDRESS", "an IP address and a port"),
+    ({"METRICS_ADDRESS": "127.0.0.1:99999"}, "LANGGANAN_METRICS_ADDRESS", "an IP address and a port"),
+])
+def test_gateway_secret_and_limit_settings_are_refused_naming_the_variable(
+        monkeypatch: pytest.MonkeyPatch, values: dict[str, str], name: str, says: str) -> None:
+    for key, value in values.items():
+        monkeypatch.setenv(f"LANGGANAN_{key}", value)
+    with pytest.raises(ConfigError) as err:
+        Settings.from_env()
+    assert name in str(err.value) and says in str(err.value), str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_no_secret_has_a_default_and_gateway_settings_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = Settings.from_env()
+    secrets = {"sandbox_gateway_secret", "midtrans_server_key", "midtrans_client_key", "xendit_secret_key",
+               "xendit_callback_token", "smtp_password", "bootstrap_api_key"}
+    assert {name: getattr(defaults, name) for name in secrets} == dict.fromkeys(secrets)
+    for key, value in {**MIDTRANS, "MODE": "live", "MIDTRANS_BASE_URL": "http://127.0.0.1:8089/",
+                       "METRICS_ADDRESS": "[::1]:9464", "MAX_BODY_BYTES": "4096"}.items():
+        monkeypatch.setenv(f"LANGGANAN_{key}", value)
+    s = Settings.from_env()
+    assert (s.mode, s.gateway, s.midtrans_server_key, s.midtrans_client_key) == \
+        ("live", "midtrans", "SB-Mid-server-x", "SB-Mid-client-x")
+    assert (s.midtrans_base_url, s.xendit_base_url) == ("http://127.0.0.1:8089", "https://api.xendit.co")
+    assert (s.metrics_address, s.max_body_bytes, s.max_body_bytes_usage_batch) == (("::1", 9464), 4096, 2 * 1024**2)
+
+
+def test_a_configured_gateway_without_an_adapter_is_one_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from langganan.app import check_gateway
+
+    for key, value in XENDIT.items():
+        monkeypatch.setenv(f"LANGGANAN_{key}", value)
+    with pytest.raises(ConfigError, match="LANGGANAN_GATEWAY=xendit: this version of langganan has no Xendit"):
+        check_gateway(Settings.from_env())
+    check_gateway(Settings())  # the sandbox gateway in sandbox mode
+
+
+def test_the_example_file_is_a_valid_configuration_of_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+
+    example = Path(__file__).parents[2] / ".env.example"
+    for line in example.read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            monkeypatch.setenv(name, value)
+    assert Settings.from_env() == Settings()

@@ -1,5 +1,5 @@
 """The operator console: staff sign-in, accounts, invoices (confirm a bank transfer by hand), the
-event log, the catalog and, in sandbox mode, the engine clock."""
+event log and the catalog (the sandbox engine clock is in pages_clock.py)."""
 
 from __future__ import annotations
 
@@ -21,19 +21,17 @@ from langganan.events import repository as events_repo
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
 from langganan.invoices.models import Invoice
-from langganan.kit.clock import DatabaseClock, wall_now
+from langganan.kit.clock import wall_now
 from langganan.kit.errors import NotFound
 from langganan.kit.pagination import page
 from langganan.kit.web import AppContext, app_context
 from langganan.payments import repository as payments_repo
 from langganan.payments import service as payments
-from langganan.sandbox.clock import advance
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions.models import Subscription
 from langganan.wallets import repository as wallets_repo
 from langganan.web import sessions
 from langganan.web.errors import PageError
-from langganan.web.forms import require_whole_number
 from langganan.web.templating import pick_lang, render
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -195,24 +193,3 @@ def events_page(c: ConsolePage, type: str = "", account_id: str = "", after: str
 def catalog_page(c: ConsolePage) -> HTMLResponse:
     with c.ctx.unit() as (s, _now):
         return c.render("console/catalog.html", catalog=catalog_service.current(s))
-
-
-def _sandbox_clock(c: Console) -> DatabaseClock:
-    if not c.ctx.settings.sandbox or not isinstance(c.ctx.clock, DatabaseClock):
-        raise PageError(404, "error.not_found")
-    return c.ctx.clock
-
-
-@router.get("/clock", response_class=HTMLResponse)
-def clock_page(c: ConsolePage, msg: str | None = None) -> HTMLResponse:
-    _sandbox_clock(c)
-    with c.ctx.unit() as (_s, now):
-        return c.render("console/clock.html", now=now, msg=msg)
-
-
-@router.post("/clock")
-def advance_clock(c: ConsoleForm, days: FormStr = "0", hours: FormStr = "0") -> Response:
-    _sandbox_clock(c)
-    n_days, n_hours = require_whole_number(days, 9), require_whole_number(hours, 9)
-    done = advance(c.ctx, days=n_days, hours=n_hours)  # bounds and the 10-year cap: a 422 error page
-    return RedirectResponse(f"/console/clock?msg={done.periods_rolled}", status_code=303)

@@ -4,7 +4,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, lazyload
 
 from langganan.invoices.models import Invoice
@@ -94,3 +94,8 @@ def renewals_for(session: Session, periods: Collection[tuple[str, datetime]]) ->
         Invoice.period_start.in_({start for _, start in wanted}), Invoice.type == "renewal"))
     return {key: inv for inv in found if inv.status != REPLACEABLE and inv.subscription_id is not None
             and inv.period_start is not None and (key := (inv.subscription_id, inv.period_start)) in wanted}
+
+
+def count_by_status(session: Session) -> list[tuple[str, int]]:
+    rows = session.execute(select(Invoice.status, func.count()).group_by(Invoice.status).order_by(Invoice.status))
+    return [(status, int(count)) for status, count in rows]

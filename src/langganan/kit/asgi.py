@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.types import Message, Receive, Send
 
 
 async def read_body(receive: Receive) -> bytes:
+    """The whole body; ClientDisconnect when the client went away (or kit.bodylimit refused the body) before
+    it ended, so nothing acts on a part of a body."""
     chunks: list[bytes] = []
     while True:
         message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
         chunks.append(message.get("body", b""))
         if not message.get("more_body"):
             return b"".join(chunks)

@@ -31,6 +31,10 @@ class Unprocessable(DomainError):
     status = 422
 
 
+class PayloadTooLarge(DomainError):
+    status = 413
+
+
 class Unauthorized(DomainError):
     status = 401
     type = "authentication_error"

@@ -11,6 +11,7 @@ from typing import Any
 import anyio
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from langganan.kit.asgi import read_body, replaying, send_json
@@ -45,7 +46,10 @@ class IdempotencyMiddleware:
         if not key or not auth:
             await self.app(scope, receive, send)
             return
-        body = await read_body(receive)
+        try:
+            body = await read_body(receive)
+        except ClientDisconnect:  # nobody to answer
+            return
         scope_id = hashlib.sha256(auth.encode()).hexdigest()[:40]
         request_hash = hashlib.sha256(scope["path"].encode() + b"\n" + body).hexdigest()
         replay = await anyio.to_thread.run_sync(self._claim, scope_id, key, request_hash)

@@ -1,4 +1,4 @@
-"""Tables of the shared plumbing: the engine clock and stored idempotent responses."""
+"""Tables of the shared plumbing: the engine clock, stored idempotent responses, generated secrets."""
 
 from __future__ import annotations
 
@@ -32,3 +32,14 @@ class IdempotencyRecord(Base):
     response_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(index=True)
     extra: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+
+
+class GeneratedSecret(Base):
+    """A secret langganan generated for this database (kit/secrets.py), e.g. the sandbox gateway's signing
+    secret when LANGGANAN_SANDBOX_GATEWAY_SECRET is not set."""
+
+    __tablename__ = "generated_secrets"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]

@@ -3,6 +3,7 @@ legitimate name, id or reference contains one. Answered 400 before anything runs
 
 from __future__ import annotations
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from langganan.kit.asgi import read_body, replaying, send_json
@@ -33,7 +34,10 @@ class RefuseNulMiddleware:
         if refused_target(scope):
             await send_json(send, _REFUSED.status, _REFUSED.body())
             return
-        body = await read_body(receive)
+        try:
+            body = await read_body(receive)
+        except ClientDisconnect:  # nobody to answer
+            return
         if refused_body(scope, body):
             await send_json(send, _REFUSED.status, _REFUSED.body())
             return

@@ -17,6 +17,7 @@ from fastapi.routing import iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
 from langganan.apikeys.service import Principal, authenticate, cached_principal, require_role
@@ -130,6 +131,11 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             response.headers["Allow"] = allowed_methods(request)
         return response
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(_: Request, _exc: ClientDisconnect) -> JSONResponse:
+        # the client left (or kit.bodylimit refused its body) before the body ended: nobody reads this answer
+        return _error(400, "invalid_request_error", "client_disconnected", "The request body did not arrive whole.")
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

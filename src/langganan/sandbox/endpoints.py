@@ -1,30 +1,21 @@
-"""Sandbox-only endpoints (LANGGANAN_MODE=sandbox; 404 otherwise): test cards, simulated bank
-transfers and the engine clock."""
+"""Sandbox-only endpoints: test cards, simulated bank transfers and the engine clock. Mounted only when
+LANGGANAN_MODE=sandbox (app.create_app): in live mode they do not exist (404, absent from /openapi.json)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import NotFound
-from langganan.kit.openapi import errors
-from langganan.kit.web import AnyKey, AppContext, Ctx, app_context
+from langganan.kit.web import AnyKey, AppContext, Ctx
 from langganan.payments.endpoints import deliver_notification
 from langganan.payments.sandbox import SandboxGateway
 from langganan.sandbox.clock import MAX_DAYS, MAX_HOURS, advance
 
-
-async def sandbox_only(request: Request) -> None:
-    if not app_context(request).settings.sandbox:
-        raise NotFound("endpoint", request.url.path)
-
-
-# 404 outside sandbox mode
-router = APIRouter(prefix="/v1/sandbox", tags=["sandbox"], dependencies=[Depends(sandbox_only)],
-                   responses=errors(404))
+router = APIRouter(prefix="/v1/sandbox", tags=["sandbox"])
 
 
 class CardIn(BaseModel):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import anyio.to_thread
 from pydantic import ValidationError
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from langganan.apikeys.service import cached_principal
@@ -48,7 +49,10 @@ class UsageFastLane:
         if cached_principal(authorization) is None:
             await self.app(scope, receive, send)
             return
-        body = await read_body(receive)
+        try:
+            body = await read_body(receive)
+        except ClientDisconnect:  # gone, or refused by kit.bodylimit: nobody to answer
+            return
         parsed = None if refused_body(scope, body) else _parse(scope["path"], body)
         if parsed is None:
             await self.app(scope, replaying(body, receive), send)
