@@ -164,18 +164,19 @@ class Model:
             acc.invoiced_for = None
 
     # -- money arrives ---------------------------------------------------------------------
-    def can_apply(self, acc: Acct, inv: Inv) -> bool:
+    def can_apply(self, acc: Acct, inv: Inv, now: datetime) -> bool:
         kind = inv.action.get("kind", inv.type)
         if inv.type == "top_up":
             return True
         if kind == "purchase":
             return acc.plan == FREE or acc.status == "trialing"
-        if kind == "upgrade":
-            return (acc.plan, acc.interval, acc.start) == inv.action["from"]
+        if kind == "upgrade":  # while the rest of the period it prices is ahead
+            return (acc.plan, acc.interval, acc.start) == inv.action["from"] and acc.status == "active" \
+                and now < acc.end
         if inv.type == "renewal":
             return acc.end == inv.action["start"] and acc.plan != FREE
         if inv.type == "add_on":
-            return acc.plan != FREE and acc.start == inv.action["start"]
+            return acc.plan != FREE and acc.start == inv.action["start"] and now < acc.end
         return False
 
     def pay(self, acc: Acct, inv: Inv, now: datetime, *, amount: int | None = None, total: int = 0,
@@ -183,7 +184,7 @@ class Model:
         """Money arrived at `now` for `inv` (`amount` of its `total`; None: all of it). Applied when the
         invoice can still do what it was issued for (rule 10) and, with what was held short of it
         before, covers it; else held. Returns whether it was applied."""
-        if inv.status not in ("unpaid", "expired") or not self.can_apply(acc, inv):
+        if inv.status not in ("unpaid", "expired") or not self.can_apply(acc, inv, now):
             return False
         if amount is not None and inv.received + amount < total:
             inv.received += amount

@@ -61,8 +61,8 @@ def save_method(session: Session, gateway: Gateway, account: Account, token: str
     return pm
 
 
-def can_apply(session: Session, invoice: Invoice) -> bool:
-    return subscriptions.can_apply(session, invoice)
+def can_apply(session: Session, invoice: Invoice, now: datetime) -> bool:
+    return subscriptions.can_apply(session, invoice, now)
 
 
 def fulfil(session: Session, invoice: Invoice, payment: Payment, now: datetime) -> None:
@@ -84,7 +84,7 @@ def start(session: Session, settings: Settings, gateway: Gateway, invoice: Invoi
     invoice = invoices_repo.get(session, invoice.id, for_update=True)
     if invoice.status != "unpaid":
         raise Conflict("invoice_not_payable", f"Invoice {invoice.number} is {invoice.status}; it cannot be paid.")
-    if not can_apply(session, invoice):
+    if not can_apply(session, invoice, now):
         raise Conflict("invoice_not_payable", f"Invoice {invoice.number} no longer matches the subscription; "
                        "request a new one.")
     if method not in METHODS:
@@ -260,7 +260,7 @@ def receive(session: Session, payment: Payment, amount: int, currency: str, now:
         return _hold_received(session, payment, None, amount, currency, "no_invoice", now)
     if currency != invoice.currency:
         return _hold_received(session, payment, invoice, amount, currency, "wrong_currency", now)
-    if not (invoice.status in ("unpaid", "expired") and can_apply(session, invoice)):
+    if not (invoice.status in ("unpaid", "expired") and can_apply(session, invoice, now)):
         reason = "duplicate" if invoice.status == "paid" else "late"
         return _hold_received(session, payment, invoice, amount, currency, reason, now)
     waiting = repository.underpayments(session, invoice.id)
@@ -323,7 +323,7 @@ def mark_paid_manually(session: Session, invoice: Invoice, reference: str, note:
                        now: datetime) -> Payment:
     """An operator confirms a bank transfer by hand."""
     invoice = invoices_repo.get(session, invoice.id, for_update=True)
-    if invoice.status not in ("unpaid", "expired") or not can_apply(session, invoice):
+    if invoice.status not in ("unpaid", "expired") or not can_apply(session, invoice, now):
         raise Conflict("invoice_not_payable", f"Invoice {invoice.number} is {invoice.status}; it cannot be paid.")
     payment = Payment(id=new_id("pay"), account_id=invoice.account_id, invoice_id=invoice.id, method="manual",
                       provider="manual", status="pending", amount=invoice.total, currency=invoice.currency,

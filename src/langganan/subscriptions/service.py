@@ -203,6 +203,11 @@ def _void_open_renewal(session: Session, sub: Subscription, now: datetime) -> No
 def change(session: Session, settings: Settings, account: Account, plan_code: str, interval: str | None,
            now: datetime) -> tuple[Quote, Invoice | None]:
     sub = repository.for_account(session, account.id, for_update=True)
+    if sub.status == "past_due":  # the period ended unrenewed: there is no period left to change
+        renewal = invoices_repo.renewal_for(session, sub.id, sub.current_period_end)
+        number = f" {renewal.number}" if renewal is not None else ""
+        raise Conflict("renewal_overdue", f"The period ended and its renewal invoice{number} is unpaid: pay it to "
+                       "change the plan in the new period, or cancel the subscription.", param="plan")
     plan, interval = _target(session, plan_code, interval, sub)
     term = current_term(session, sub)
     quote = quote_change(term, plan, interval, now, account.timezone, promotions.terms_for(session, sub))
@@ -333,8 +338,8 @@ def to_free(session: Session, sub: Subscription, account: Account, at: datetime,
 
 # -- applying a paid invoice -------------------------------------------------------------------
 
-def can_apply(session: Session, invoice: Invoice) -> bool:
-    """Whether paying this invoice can still do what it was issued for (rule 10)."""
+def can_apply(session: Session, invoice: Invoice, now: datetime) -> bool:
+    """Whether paying this invoice at `now` can still do what it was issued for (rule 10)."""
     if invoice.subscription_id is None:
         return True
     sub = session.get(Subscription, invoice.subscription_id)
@@ -345,15 +350,16 @@ def can_apply(session: Session, invoice: Invoice) -> bool:
     catalog = catalog_service.get(session, sub.catalog_version_id)
     if kind == "purchase":
         return sub.plan_code == catalog.default_plan or sub.status == "trialing"
-    if kind == "upgrade":
+    if kind == "upgrade":  # the rest of the period it prices must still be ahead, and paid for
         origin = action["from"]
         return (sub.plan_code == origin["plan"] and sub.interval == origin["interval"]
-                and sub.current_period_start.isoformat() == origin["period_start"])
+                and sub.current_period_start.isoformat() == origin["period_start"]
+                and sub.status == "active" and now < sub.current_period_end)
     if kind == "renewal":
         return (sub.current_period_end.isoformat() == action["period_start"]
                 and sub.plan_code != catalog.default_plan)
     if kind == "add_on":
-        return sub.plan_code != catalog.default_plan and addons.can_apply(sub, invoice)
+        return sub.plan_code != catalog.default_plan and addons.can_apply(sub, invoice) and now < sub.current_period_end
     return False
 
 
