@@ -30,7 +30,7 @@ from langganan.events.endpoints import router as events_router
 from langganan.invoices.endpoints import router as invoices_router
 from langganan.invoices.models import Invoice
 from langganan.kit.clock import Clock, DatabaseClock, WallClock, wall_now
-from langganan.kit.db import Database
+from langganan.kit.db import Database, is_transient
 from langganan.kit.idempotency import IdempotencyMiddleware, purge_expired
 from langganan.kit.migrate import is_empty, upgrade
 from langganan.kit.models import EngineClock
@@ -84,6 +84,13 @@ def make_gateway(settings: Settings) -> Gateway:
     raise ValueError(f"unknown gateway {settings.gateway!r}")
 
 
+def make_database(settings: Settings) -> Database:
+    """The configured database: requests wait `lock_wait_seconds` for a lock, background work
+    `worker_lock_wait_seconds`."""
+    return Database(settings.database_url, lock_wait=settings.lock_wait_seconds,
+                    background_wait=settings.worker_lock_wait_seconds)
+
+
 def make_clock(settings: Settings) -> Clock:
     return DatabaseClock() if settings.sandbox else WallClock()
 
@@ -120,7 +127,7 @@ class Worker:
     """The in-process worker of `serve`: runs due work every few seconds until stopped."""
 
     def __init__(self, ctx: AppContext) -> None:
-        self.ctx = ctx
+        self.ctx = ctx.background()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="langganan-worker", daemon=True)
 
@@ -137,8 +144,11 @@ class Worker:
                 run_due(self.ctx)
                 run_notifications(self.ctx.db, self.ctx.courier)
                 purge_expired(self.ctx.db)
-            except Exception:  # keep the worker alive; the next tick retries
-                log.exception("due work failed")
+            except Exception as exc:  # keep the worker alive; the next tick retries
+                if is_transient(exc):
+                    log.warning("due work stopped, the database is busy or unreachable (retried next tick): %s", exc)
+                else:
+                    log.exception("due work failed")
 
 
 def make_context(settings: Settings, db: Database) -> AppContext:
@@ -149,7 +159,7 @@ def make_context(settings: Settings, db: Database) -> AppContext:
 
 
 def create_app(settings: Settings, db: Database | None = None, *, run_worker: bool = False) -> FastAPI:
-    db = db or Database(settings.database_url)
+    db = db or make_database(settings)
     ctx = make_context(settings, db)
 
     @asynccontextmanager

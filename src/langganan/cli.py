@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from langganan.config import ConfigError, Settings
-from langganan.kit.db import Database
+from langganan.kit.db import Database, is_transient
 
 if TYPE_CHECKING:
     from langganan.kit.web import AppContext
@@ -41,10 +41,10 @@ def _settings() -> Settings:
 
 
 def _setup() -> tuple[Settings, Database]:
-    from langganan.app import prepare
+    from langganan.app import make_database, prepare
 
     settings = _settings()
-    db = Database(settings.database_url)
+    db = make_database(settings)
     prepare(settings, db)
     return settings, db
 
@@ -107,7 +107,7 @@ def worker_cmd(once: Annotated[bool, typer.Option(help="Run what is due once and
     from langganan.due import run_due
     from langganan.notifications.worker import run_notifications
 
-    ctx = _context()
+    ctx = _context().background()
     while True:
         report = run_due(ctx)
         if report.total:
@@ -203,7 +203,7 @@ def clock_advance(days: Annotated[int, typer.Option(min=0)] = 0, hours: Annotate
         console.print("[red]the clock can only be advanced in sandbox mode[/red]")
         raise typer.Exit(2)
     try:
-        done = advance(ctx, days=days, hours=hours, to=target)
+        done = advance(ctx.background(), days=days, hours=hours, to=target)
     except DomainError as exc:
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(2) from exc
@@ -309,4 +309,12 @@ def verify() -> None:
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        console.print(f"[red]the database was busy or unreachable[/red] ({detail}); what was committed before "
+                      "is kept. Run the command again.", soft_wrap=True)
+        raise SystemExit(1) from exc

@@ -146,7 +146,13 @@ class Settings:
     trial_notice_days: int = 7  # trial.will_end this many days before the trial ends
     promotion_notice_days: int = 7  # promotion.ending this many days before a promotion ends
     charge_lease_seconds: int = 300  # wall time after which an unfinished renewal charge is retried
-    due_batch: int = 200  # subscriptions a worker claims per transaction
+    due_batch: int = 200  # subscriptions a worker claims per transaction, at most
+    # Waiting for the database (issue 11): a request waits this long for a lock, then is answered 503 with
+    # Retry-After; background work (due work, deliveries) waits longer; and each background batch is
+    # sized so that its transaction lasts about `batch_seconds` (on SQLite it holds the one write lock).
+    lock_wait_seconds: float = 5.0
+    worker_lock_wait_seconds: float = 30.0
+    batch_seconds: float = 0.25
 
     @property
     def sandbox(self) -> bool:
@@ -189,6 +195,9 @@ class Settings:
             promotion_notice_days=_int("PROMOTION_NOTICE_DAYS", 7, 0),
             charge_lease_seconds=_int("CHARGE_LEASE_SECONDS", 300, 1),
             due_batch=_int("DUE_BATCH", 200, 1),
+            lock_wait_seconds=_float("LOCK_WAIT_SECONDS", 5, positive=True),
+            worker_lock_wait_seconds=_float("WORKER_LOCK_WAIT_SECONDS", 30, positive=True),
+            batch_seconds=_float("BATCH_SECONDS", 0.25, positive=True),
         )
         values.update(overrides)
         return cls(**values)

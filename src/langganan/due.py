@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from langganan.config import Settings
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
+from langganan.kit.batches import time_left
 from langganan.kit.clock import Clock
 from langganan.kit.db import Database
 from langganan.payments import service as payments
@@ -126,8 +127,10 @@ def run_due(runner: Runner) -> DueReport:
             expired = _expire_invoices(session, now)
         before = sum(report.steps.values())
         with runner.db.transaction() as session:
+            # up to `due_batch` subscriptions, fewer once the batch's time (`batch_seconds`) is up: on SQLite
+            # it holds the one write lock
             charges = lifecycle.run_batch(session, runner.settings, runner.gateway, now, runner.settings.due_batch,
-                                          skip, report.steps)
+                                          skip, report.steps, more=time_left(runner.settings.batch_seconds))
         with runner.db.transaction() as session:
             charges += lifecycle.reclaim_stale_charges(session, runner.settings, BATCH)
         _charge_all(runner, charges)

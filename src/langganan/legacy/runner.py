@@ -7,7 +7,9 @@ invoice numbers (invoices/numbering.py) and never assigns them: it takes no lock
 counter, so it holds up no one issuing invoices meanwhile, and its rows report no invoice number.
 
 Whatever goes wrong with one row, even an error nobody foresaw, is that row's `failed` result: the
-rows before it stay committed and the rows after it are still imported.
+rows before it stay committed and the rows after it are still imported. Except a database that is busy
+or unreachable (`kit.db.is_transient`): that stops the import (the API answers 503); the rows before
+stay committed, and running the file again finishes it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from sqlalchemy.orm import Session
 
 from langganan.invoices import numbering
+from langganan.kit.db import is_transient
 from langganan.kit.web import AppContext
 from langganan.legacy import service
 from langganan.legacy.service import RowResult
@@ -47,7 +50,10 @@ def _one(ctx: AppContext, session: Session, line: int, raw: Mapping[str, str | N
         result = service.import_row(session, ctx.settings, line, raw, ctx.now(session))
         if not dry_run:
             session.commit()
-    except Exception:
+    except Exception as exc:
+        if is_transient(exc):
+            session.rollback()
+            raise
         log.exception("legacy import: line %s failed unexpectedly", line)
         if not dry_run or not session.is_active:
             session.rollback()
