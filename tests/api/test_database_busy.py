@@ -4,9 +4,12 @@ when a row stays locked past lock_timeout or the app's connections are terminate
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,8 +29,8 @@ WAIT = 0.2  # seconds a request of the `quick` app waits for a lock
 
 @pytest.fixture
 def quick(env: Env) -> Iterator[Env]:
-    """The same database, served by an app whose requests wait WAIT seconds for a lock."""
-    db = Database(env.db.url, lock_wait=WAIT)
+    """The same database, served by an app whose requests (and background work) wait WAIT seconds for a lock."""
+    db = Database(env.db.url, lock_wait=WAIT, background_wait=WAIT)
     with TestClient(create_app(env.settings, db)) as client:
         yield Env(db=db, settings=env.settings, client=client, headers=env.headers)
     db.dispose()
@@ -121,6 +124,25 @@ def test_portal_pages_answer_a_503_page_and_the_login_link_is_not_spent(env: Env
         page = visitor.get("/portal?lang=id")
     assert page.status_code == 503 and page.headers["retry-after"] == "2" and "Coba lagi" in page.text
     assert visitor.get("/portal").status_code == 200
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_a_legacy_dry_run_checks_a_copy_and_needs_no_lock_but_an_import_stops_at_503(env: Env, quick: Env) -> None:
+    csv = ("account_key,name,email,plan,interval,enrolled_on,last_unpaid_month\n"
+           "L-1,Toko Satu,satu@example.id,growth,month,2024-03-10,2025-12\n"
+           "L-2,Toko Dua,dua@example.id,growth,month,2024-03-10,2025-12\n")
+    headers = {**env.headers, "Content-Type": "text/csv"}
+    quick.ok(quick.get("/v1/plans"))
+    before = counts(env)
+    with write_lock(env):
+        dry = quick.ok(quick.client.post("/v1/legacy-imports?dry_run=true", content=csv.encode(), headers=headers))
+        assert dry["dry_run"] is True and dry["summary"]["imported"] == 2  # checked on a copy of the file
+        assert_busy(quick.client.post("/v1/legacy-imports", content=csv.encode(), headers=headers))
+    assert counts(env) == before
+    assert not list(Path(tempfile.gettempdir()).glob(f"langganan-snapshot-*-{os.getpid()}.db*"))  # copy deleted
+    assert quick.ok(quick.client.post("/v1/legacy-imports", content=csv.encode(), headers=headers))["summary"][
+        "imported"] == 2
+    env.assert_books()
 
 
 def test_an_answer_of_503_is_not_kept_for_its_idempotency_key(database: Database) -> None:

@@ -3,13 +3,17 @@ transaction waits for a lock, and which database errors pass by themselves."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import sqlite3
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, create_engine, event, inspect
@@ -227,6 +231,48 @@ class Database:
         if self._background is not None:
             self._background.dispose()
         self.engine.dispose()
+
+
+# -- a private copy for work that is thrown away -----------------------------------------------------
+# A dry run (legacy import) checks a whole file in one transaction and rolls it back. On SQLite that
+# transaction would hold the one write lock for as long as the file takes; on a copy it holds none.
+
+_snapshot_lock = threading.Lock()
+
+
+@contextmanager
+def snapshot(db: Database) -> Iterator[Database]:
+    """SQLite: a private copy of the database, for work that is rolled back anyway, so that its long
+    transaction locks nothing of the real one. The copy is taken with SQLite's backup API under a
+    read transaction (in WAL mode no writer waits for it) and deleted afterwards; one at a time per
+    process, under one name, so that what is cached per database URL is not cached again for each
+    copy. PostgreSQL (row locks only): the database itself."""
+    source = db.engine.url.database
+    if not is_sqlite(db.url) or not source or source == ":memory:":
+        yield db
+        return
+    digest = hashlib.sha1(os.path.abspath(source).encode()).hexdigest()[:12]
+    path = Path(tempfile.gettempdir()) / f"langganan-snapshot-{digest}-{os.getpid()}.db"
+    with _snapshot_lock:
+        for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            stale.unlink(missing_ok=True)
+        raw = db.engine.raw_connection()
+        try:
+            target = sqlite3.connect(path)
+            try:
+                raw.dbapi_connection.backup(target)  # type: ignore[union-attr]
+            finally:
+                target.close()
+        finally:
+            raw.close()
+        copy = Database(f"sqlite:///{path}", lock_wait=db.lock_wait, background_wait=db.background_wait)
+        copy.configure_sessions(**db._session_options)
+        try:
+            yield copy
+        finally:
+            copy.dispose()
+            for done in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                done.unlink(missing_ok=True)
 
 
 # -- rows this transaction already holds ------------------------------------------------------------
