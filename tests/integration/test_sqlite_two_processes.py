@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -128,3 +129,25 @@ def test_usage_is_answered_while_another_process_advances_the_clock_half_a_year(
     assert renewed["plan"] == "growth" and renewed["current_period_end"] > "2026-07-01"
     assert env.subscription(bank_acc)["plan"] == "free"  # never paid its renewal: Free after grace
     env.assert_books()  # what `langganan verify` checks
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_a_command_that_cannot_have_the_lock_says_so_in_one_line(env: Env, monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from langganan import cli
+
+    for name, value in {"DATABASE_URL": env.db.url, "MODE": "sandbox", "LOCK_WAIT_SECONDS": "0.1",
+                        "WORKER_LOCK_WAIT_SECONDS": "0.1"}.items():
+        monkeypatch.setenv(f"LANGGANAN_{name}", value)
+    monkeypatch.setattr(sys, "argv", ["langganan", "verify"])
+    holder = sqlite3.connect(env.db.url.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process is writing
+    try:
+        with pytest.raises(SystemExit) as exited:
+            cli.main()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert exited.value.code == 1
+    out = capsys.readouterr().out
+    assert "the database was busy or unreachable" in out and "Traceback" not in out
