@@ -34,7 +34,7 @@ from langganan.events.endpoints import router as events_router
 from langganan.invoices.endpoints import router as invoices_router
 from langganan.kit.bodylimit import BodyLimitMiddleware
 from langganan.kit.clock import Clock, DatabaseClock, WallClock, wall_now
-from langganan.kit.db import Database
+from langganan.kit.db import Database, is_transient
 from langganan.kit.idempotency import IdempotencyMiddleware, purge_expired
 from langganan.kit.migrate import is_empty, upgrade
 from langganan.kit.models import EngineClock
@@ -125,6 +125,13 @@ def make_gateway(settings: Settings, db: Database) -> Gateway:
     return SandboxGateway(settings.sandbox_gateway_secret or stored_secret(db, SANDBOX_SECRET))
 
 
+def make_database(settings: Settings) -> Database:
+    """The configured database: requests wait `lock_wait_seconds` for a lock, background work
+    `worker_lock_wait_seconds`."""
+    return Database(settings.database_url, lock_wait=settings.lock_wait_seconds,
+                    background_wait=settings.worker_lock_wait_seconds)
+
+
 def make_clock(settings: Settings) -> Clock:
     return DatabaseClock() if settings.sandbox else WallClock()
 
@@ -161,7 +168,7 @@ class Worker:
     """The in-process worker of `serve`: runs due work every few seconds until stopped."""
 
     def __init__(self, ctx: AppContext) -> None:
-        self.ctx = ctx
+        self.ctx = ctx.background()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="langganan-worker", daemon=True)
 
@@ -178,8 +185,11 @@ class Worker:
                 run_due(self.ctx)
                 run_notifications(self.ctx.db, self.ctx.courier)
                 purge_expired(self.ctx.db)
-            except Exception:  # keep the worker alive; the next tick retries
-                log.exception("due work failed")
+            except Exception as exc:  # keep the worker alive; the next tick retries
+                if is_transient(exc):
+                    log.warning("due work stopped, the database is busy or unreachable (retried next tick): %s", exc)
+                else:
+                    log.exception("due work failed")
 
 
 def make_context(settings: Settings, db: Database, *, gateway: Gateway | None = None) -> AppContext:
@@ -198,7 +208,7 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
     """The application. In live mode the sandbox gateway's routes (`/v1/sandbox/*`) and the console's clock
     page are not mounted at all. /metrics needs an admin key, or is absent when LANGGANAN_METRICS_ADDRESS
     gives it a listener of its own (`serve` and `worker` start it: metrics.Listener)."""
-    db = db or Database(settings.database_url)
+    db = db or make_database(settings)
     ctx = make_context(settings, db, gateway=gateway)
 
     @asynccontextmanager

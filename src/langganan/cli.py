@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from langganan.config import ConfigError, Settings
-from langganan.kit.db import Database
+from langganan.kit.db import Database, is_transient
 
 if TYPE_CHECKING:
     from langganan.kit.web import AppContext
@@ -51,12 +51,12 @@ def _settings() -> Settings:
 
 
 def _setup() -> tuple[Settings, Database]:
-    from langganan.app import check_gateway, prepare
+    from langganan.app import check_gateway, make_database, prepare
 
     settings = _settings()
     with _configuration():
         check_gateway(settings)  # before the database is touched
-    db = Database(settings.database_url)
+    db = make_database(settings)
     prepare(settings, db)
     return settings, db
 
@@ -130,7 +130,7 @@ def worker_cmd(once: Annotated[bool, typer.Option(help="Run what is due once and
     on LANGGANAN_METRICS_ADDRESS when it is set."""
     from langganan import metrics
 
-    ctx = _context()
+    ctx = _context().background()
     with _configuration():
         address = None if once else ctx.settings.metrics_address
         listener = metrics.Listener(address, metrics.registry(ctx.db)) if address else None
@@ -240,7 +240,7 @@ def clock_advance(days: Annotated[int, typer.Option(min=0)] = 0, hours: Annotate
         console.print("[red]the clock can only be advanced in sandbox mode[/red]")
         raise typer.Exit(2)
     try:
-        done = advance(ctx, days=days, hours=hours, to=target)
+        done = advance(ctx.background(), days=days, hours=hours, to=target)
     except DomainError as exc:
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(2) from exc
@@ -351,4 +351,12 @@ def verify(as_json: Annotated[bool, typer.Option("--json", help="One JSON docume
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        console.print(f"[red]the database was busy or unreachable[/red] ({detail}); what was committed before "
+                      "is kept. Run the command again.", soft_wrap=True)
+        raise SystemExit(1) from exc

@@ -209,13 +209,19 @@ class Settings:
     trial_notice_days: int = 7  # trial.will_end this many days before the trial ends
     promotion_notice_days: int = 7  # promotion.ending this many days before a promotion ends
     charge_lease_seconds: int = 300  # wall time after which an unfinished renewal charge is retried
-    due_batch: int = 200  # subscriptions a worker claims per transaction
     # Request bodies larger than these are refused with 413 while they are read (kit/bodylimit.py).
     max_body_bytes: int = DEFAULT_BODY_LIMITS["default"]
     max_body_bytes_usage_batch: int = DEFAULT_BODY_LIMITS["usage_batch"]
     max_body_bytes_import: int = DEFAULT_BODY_LIMITS["import"]
     # Where `serve` and `worker` expose /metrics on a listener of their own; None: on the app, admin key only.
     metrics_address: tuple[str, int] | None = None
+    due_batch: int = 200  # subscriptions a worker claims per transaction, at most
+    # Waiting for the database (issue 11): a request waits this long for a lock, then is answered 503 with
+    # Retry-After; background work (due work, deliveries) waits longer; and each background batch is
+    # sized so that its transaction lasts about `batch_seconds` (on SQLite it holds the one write lock).
+    lock_wait_seconds: float = 5.0
+    worker_lock_wait_seconds: float = 30.0
+    batch_seconds: float = 0.25
 
     @property
     def sandbox(self) -> bool:
@@ -269,6 +275,9 @@ class Settings:
                                             MAX_BODY_LIMIT),
             max_body_bytes_import=_int("MAX_BODY_BYTES_IMPORT", DEFAULT_BODY_LIMITS["import"], 1024, MAX_BODY_LIMIT),
             metrics_address=_address("METRICS_ADDRESS"),
+            lock_wait_seconds=_float("LOCK_WAIT_SECONDS", 5, positive=True),
+            worker_lock_wait_seconds=_float("WORKER_LOCK_WAIT_SECONDS", 30, positive=True),
+            batch_seconds=_float("BATCH_SECONDS", 0.25, positive=True),
         )
         values.update(overrides)
         settings = cls(**values)

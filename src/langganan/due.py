@@ -19,6 +19,7 @@ from typing import Protocol, TypeVar
 from sqlalchemy.orm import Session
 
 from langganan.config import Settings
+from langganan.kit.batches import time_left
 from langganan.kit.clock import Clock
 from langganan.kit.db import Database
 from langganan.payments import service as payments
@@ -128,8 +129,10 @@ def run_due(runner: Runner) -> DueReport:
             expired = _expire_invoices(session, now)
         before = sum(report.steps.values())
         with runner.db.transaction() as session:
+            # up to `due_batch` subscriptions, fewer once the batch's time (`batch_seconds`) is up: on SQLite
+            # it holds the one write lock
             charges = lifecycle.run_batch(session, runner.settings, runner.gateway, now, runner.settings.due_batch,
-                                          skip, report.steps)
+                                          skip, report.steps, more=time_left(runner.settings.batch_seconds))
         with runner.db.transaction() as session:
             charges += lifecycle.reclaim_stale_charges(session, runner.settings, BATCH)
         _charge_all(runner, charges)

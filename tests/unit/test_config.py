@@ -24,12 +24,14 @@ def test_the_defaults_are_the_dataclass_defaults() -> None:
 def test_good_values_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {"GRACE_DAYS": "0", "CARD_RETRY_DAYS": " 5, 1 ,3", "DUE_BATCH": " 50 ",
                         "SMTP_TLS": "SSL", "CLOCK_START": "2026-01-15T10:00:00+07:00", "TAX_RATE_SUBSCRIPTION": "11",
-                        "DELIVERY_BACKOFF_SECONDS": "0", "SELLER_TIMEZONE": "Asia/Makassar"}.items():
+                        "DELIVERY_BACKOFF_SECONDS": "0", "SELLER_TIMEZONE": "Asia/Makassar",
+                        "LOCK_WAIT_SECONDS": "0.5", "WORKER_LOCK_WAIT_SECONDS": "60", "BATCH_SECONDS": "1"}.items():
         monkeypatch.setenv(f"LANGGANAN_{name}", value)
     s = Settings.from_env()
     assert (s.grace_days, s.card_retry_days, s.due_batch, s.smtp_tls, s.smtp_port) == (0, (1, 3, 5), 50, "ssl", 465)
     assert s.clock_start == datetime(2026, 1, 15, 3, tzinfo=UTC) and s.tax_bps["subscription"] == 1100
     assert (s.delivery_backoff_seconds, s.seller_timezone) == (0.0, "Asia/Makassar")
+    assert (s.lock_wait_seconds, s.worker_lock_wait_seconds, s.batch_seconds) == (0.5, 60.0, 1.0)
 
 
 @pytest.mark.parametrize(("name", "value", "says"), [
@@ -52,6 +54,10 @@ def test_good_values_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
     ("WORKER_INTERVAL_SECONDS", "soon", "is not a number"),
     ("DELIVERY_TIMEOUT_SECONDS", "nan", "must be a positive number"),
     ("DELIVERY_BACKOFF_SECONDS", "-1", "must be a non-negative number"),
+    ("LOCK_WAIT_SECONDS", "0", "must be a positive number"),  # PostgreSQL's lock_timeout=0 waits forever
+    ("LOCK_WAIT_SECONDS", "5s", "is not a number"),
+    ("WORKER_LOCK_WAIT_SECONDS", "-30", "must be a positive number"),
+    ("BATCH_SECONDS", "inf", "must be a positive number"),
     ("CLOCK_START", "yesterday", "RFC 3339 instant"),
     ("CLOCK_START", "2026-01-15T10:00:00", "RFC 3339 instant"),  # no UTC offset
     ("TAX_RATE_ADD_ON", "eleven", "non-negative percent"),

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import pytest
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from langganan.usage.grouping import GroupedIngest
 from langganan.usage.service import UsageIn, UsageResult
@@ -19,17 +20,18 @@ T = TypeVar("T")
 class GatedRunner:
     """Stands in for the database write: records each group and holds the first until released."""
 
-    def __init__(self, fail_on: str | None = None) -> None:
+    def __init__(self, fail_on: str | None = None, error: Exception | None = None) -> None:
         self.groups: list[list[str]] = []
         self.release = threading.Event()
         self.fail_on = fail_on
+        self.error = error or RuntimeError("write failed")
 
     def __call__(self, items: list[UsageIn]) -> list[UsageResult]:
         self.groups.append([i.id for i in items])
         if len(self.groups) == 1:
             self.release.wait(5)
         if self.fail_on and any(i.id == self.fail_on for i in items):
-            raise RuntimeError("write failed")
+            raise self.error
         return [UsageResult(i.id, "accepted", amount=30 * i.quantity) for i in items]
 
 
@@ -83,6 +85,17 @@ def test_a_failed_group_goes_again_event_by_event_and_fails_only_the_bad_event()
     assert isinstance(results[4], UsageResult) and results[4].id == "e4"
     with pytest.raises(RuntimeError):
         raise results[3]  # type: ignore[misc]
+
+
+def test_a_group_the_busy_database_refused_fails_whole_at_once() -> None:
+    # event by event, each would wait for the lock again, one after another
+    busy = PoolTimeout("no connection free in time")  # a transient database condition (kit.db.is_transient)
+    runner = GatedRunner(fail_on="e3", error=busy)
+    group = GroupedIngest(runner, parallel=1, max_group=2)
+    results = run(_submit_while_first_runs(group, runner, [event(n) for n in range(6)]))
+    assert runner.groups == [["e0"], ["e1", "e2"], ["e3", "e4"], ["e5"]]
+    assert [i for i, r in enumerate(results) if isinstance(r, BaseException)] == [3, 4]
+    assert results[3] is busy and results[4] is busy
 
 
 def test_parallel_groups_run_side_by_side() -> None:

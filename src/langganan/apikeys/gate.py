@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from langganan.apikeys.service import authenticate, cached_principal
-from langganan.kit.asgi import send_json
-from langganan.kit.errors import Unauthorized
+from langganan.kit.asgi import send_error
+from langganan.kit.db import is_transient
+from langganan.kit.errors import Unauthorized, database_busy
 
 API_PREFIX, UNSIGNED_PREFIX = "/v1/", "/v1/gateways/"
 
@@ -41,6 +42,11 @@ class ApiKeyGate:
             try:
                 await anyio.to_thread.run_sync(authenticate, self.sessions, authorization)
             except Unauthorized as exc:
-                await send_json(send, exc.status, exc.body())
+                await send_error(send, exc)
+                return
+            except Exception as exc:  # the key lookup could not have its lock: 503, as every route answers
+                if not is_transient(exc):
+                    raise
+                await send_error(send, database_busy())
                 return
         await self.app(scope, receive, send)

@@ -8,6 +8,8 @@ from typing import Any
 from starlette.requests import ClientDisconnect
 from starlette.types import Message, Receive, Send
 
+from langganan.kit.errors import DomainError, Unavailable
+
 
 async def read_body(receive: Receive) -> bytes:
     """The whole body; ClientDisconnect when the client went away (or kit.bodylimit refused the body) before
@@ -43,3 +45,9 @@ async def send_json(send: Send, status: int, payload: dict[str, Any] | bytes,
                *(extra_headers or [])]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": data})
+
+
+async def send_error(send: Send, error: DomainError) -> None:
+    """Answer with a domain error in the API error shape, with the headers it carries (Retry-After)."""
+    headers = error.headers() if isinstance(error, Unavailable) else {}
+    await send_json(send, error.status, error.body(), [(k.lower().encode(), v.encode()) for k, v in headers.items()])

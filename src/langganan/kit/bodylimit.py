@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from langganan.kit.asgi import send_json
+from langganan.kit.asgi import send_error
 from langganan.kit.errors import PayloadTooLarge
 
 
@@ -44,7 +44,7 @@ class BodyLimitMiddleware:
         if length is not None and length.isdigit():
             if int(length) > limit:
                 error = too_large(limit)
-                await send_json(send, error.status, error.body())
+                await send_error(send, error)
                 return
             await self.app(scope, receive, send)
             return
@@ -65,7 +65,7 @@ class BodyLimitMiddleware:
                     refused = True
                     if not started:
                         error = too_large(limit)
-                        await send_json(send, error.status, error.body())
+                        await send_error(send, error)
                     return {"type": "http.disconnect"}
             return message
 

@@ -65,3 +65,27 @@ class Conflict(DomainError):
 class PaymentRequired(DomainError):
     status = 402
     type = "payment_error"
+
+
+class Unavailable(DomainError):
+    """503: a condition that passes by itself; the answer carries `Retry-After: retry_after` seconds."""
+
+    status = 503
+    type = "api_error"
+
+    def __init__(self, code: str, message: str, *, retry_after: int, param: str | None = None) -> None:
+        super().__init__(code, message, param=param)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+RETRY_AFTER_SECONDS = 2  # what a client is told to wait after a 503 for a busy database
+
+
+def database_busy() -> Unavailable:
+    """The answer to a database condition that passes by itself (`kit.db.is_transient`)."""
+    return Unavailable("database_busy", "The database is busy with other work and this request could not be "
+                       f"completed. Try again in {RETRY_AFTER_SECONDS} seconds (with the same Idempotency-Key, if "
+                       "you sent one).", retry_after=RETRY_AFTER_SECONDS)

@@ -1,5 +1,8 @@
 """Idempotency keys (API.md): the same key and body replays the first response; the same key with
-another body is 409 `idempotency_key_reused`. Records are kept at least 24 hours (wall time)."""
+another body is 409 `idempotency_key_reused`. Records are kept at least 24 hours (wall time).
+
+An answer of 500 or more (a crash, or 503 for a busy database) is not kept: the record is deleted, so
+the client may retry with the same key. A database too busy to claim the key is answered 503."""
 
 from __future__ import annotations
 
@@ -14,9 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from langganan.kit.asgi import read_body, replaying, send_json
+from langganan.kit.asgi import read_body, replaying, send_error, send_json
 from langganan.kit.clock import wall_now
-from langganan.kit.db import Database
+from langganan.kit.db import Database, is_transient
+from langganan.kit.errors import database_busy
 from langganan.kit.models import IdempotencyRecord
 
 RETENTION = timedelta(hours=48)
@@ -52,7 +56,13 @@ class IdempotencyMiddleware:
             return
         scope_id = hashlib.sha256(auth.encode()).hexdigest()[:40]
         request_hash = hashlib.sha256(scope["path"].encode() + b"\n" + body).hexdigest()
-        replay = await anyio.to_thread.run_sync(self._claim, scope_id, key, request_hash)
+        try:
+            replay = await anyio.to_thread.run_sync(self._claim, scope_id, key, request_hash)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            await send_error(send, database_busy())
+            return
         if replay is not None:
             status, payload = replay
             await send_json(send, status, payload, [(b"idempotent-replayed", b"true")])
@@ -96,7 +106,9 @@ class IdempotencyMiddleware:
         return None
 
     def _finish(self, scope_id: str, key: str, status: int, body: bytes) -> None:
-        with self.db.transaction() as session:
+        # The answer has been sent; no one waits for this, and a record left unfinished would answer
+        # `idempotency_key_in_progress` until purged: it waits as long as background work does.
+        with self.db.background.transaction() as session:
             record = session.scalar(select(IdempotencyRecord).where(
                 IdempotencyRecord.api_key_id == scope_id, IdempotencyRecord.key == key))
             if record is None:
@@ -108,7 +120,19 @@ class IdempotencyMiddleware:
                 record.response_body = body.decode()
 
 
+PURGE_CHUNK = 1000
+
+
 def purge_expired(db: Database) -> int:
-    with db.transaction() as session:
-        result = session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < wall_now() - RETENTION))
-        return int(getattr(result, "rowcount", 0) or 0)
+    """Delete the records past retention, PURGE_CHUNK a transaction (each short: on SQLite every
+    transaction holds the one write lock)."""
+    cutoff, total = wall_now() - RETENTION, 0
+    while True:
+        with db.transaction() as session:
+            ids = session.scalars(select(IdempotencyRecord.id).where(IdempotencyRecord.created_at < cutoff)
+                                  .limit(PURGE_CHUNK)).all()
+            if ids:
+                session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id.in_(ids)))
+        total += len(ids)
+        if len(ids) < PURGE_CHUNK:
+            return total

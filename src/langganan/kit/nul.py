@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from langganan.kit.asgi import read_body, replaying, send_json
+from langganan.kit.asgi import read_body, replaying, send_error
 from langganan.kit.errors import InvalidRequest
 
 _REFUSED = InvalidRequest("invalid_characters", "The request contains a NUL character, which no field accepts.")
@@ -32,13 +32,13 @@ class RefuseNulMiddleware:
             await self.app(scope, receive, send)
             return
         if refused_target(scope):
-            await send_json(send, _REFUSED.status, _REFUSED.body())
+            await send_error(send, _REFUSED)
             return
         try:
             body = await read_body(receive)
         except ClientDisconnect:  # nobody to answer
             return
         if refused_body(scope, body):
-            await send_json(send, _REFUSED.status, _REFUSED.body())
+            await send_error(send, _REFUSED)
             return
         await self.app(scope, replaying(body, receive), send)

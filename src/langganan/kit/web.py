@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Annotated, Any
 
 import anyio.to_thread
+import psycopg
 from fastapi import Depends, FastAPI, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
@@ -23,8 +26,8 @@ from starlette.routing import Match
 from langganan.apikeys.service import Principal, authenticate, cached_principal, require_role
 from langganan.config import Settings
 from langganan.kit.clock import Clock
-from langganan.kit.db import Database
-from langganan.kit.errors import DomainError
+from langganan.kit.db import Database, is_transient
+from langganan.kit.errors import DomainError, Unavailable, database_busy
 from langganan.notifications.delivery import Courier
 from langganan.payments.gateway import Gateway
 
@@ -41,6 +44,11 @@ class AppContext:
 
     def now(self, session: Session) -> datetime:
         return self.clock.now(session)
+
+    def background(self) -> AppContext:
+        """This context for work no request waits on (`kit.db.Database.background`): due work and
+        deliveries wait longer for a lock, and on SQLite let waiting requests in between batches."""
+        return replace(self, db=self.db.background)
 
     @contextmanager
     def unit(self) -> Iterator[tuple[Session, datetime]]:
@@ -103,7 +111,7 @@ def _error(status: int, type_: str, code: str, message: str, param: str | None =
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(status_code=exc.status, content=exc.body())
+        return domain_error(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -137,6 +145,14 @@ def install_error_handlers(app: FastAPI) -> None:
         # the client left (or kit.bodylimit refused its body) before the body ended: nobody reads this answer
         return _error(400, "invalid_request_error", "client_disconnected", "The request body did not arrive whole.")
 
+    async def _database(_: Request, exc: Exception) -> JSONResponse:
+        if not is_transient(exc):
+            raise exc  # a bug, not the weather: the 500 handler below answers (and the server logs it)
+        return unexpected_error(exc)
+
+    for error in DATABASE_ERRORS:  # (answered here, the framework does not re-raise the 503 to the server)
+        app.add_exception_handler(error, _database)
+
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         return unexpected_error(exc)
@@ -152,7 +168,23 @@ def allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
+# What a database error may be raised as: SQLAlchemy's wrapper, or a driver's own error where code talks
+# to the driver directly (kit.bulk's COPY). `kit.db.is_transient` tells which pass by themselves.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, sqlite3.Error, psycopg.Error)
+
+
+def domain_error(exc: DomainError) -> JSONResponse:
+    return JSONResponse(status_code=exc.status, content=exc.body(),
+                        headers=exc.headers() if isinstance(exc, Unavailable) else None)
+
+
 def unexpected_error(exc: Exception) -> JSONResponse:
-    """The answer to an error nobody expected (logged), the same wherever it is caught."""
+    """The answer to an error nobody expected (logged), the same wherever it is caught: 503 with
+    Retry-After when it is a database condition that passes by itself (`kit.db.is_transient`: a lock
+    not had in time, a deadlock, a lost connection), else 500."""
+    if is_transient(exc):
+        log.warning("database busy or unreachable, answered 503: %s", str(exc).splitlines()[0] if str(exc) else
+                    type(exc).__name__)
+        return domain_error(database_busy())
     log.exception("unhandled error", exc_info=exc)
     return _error(500, "api_error", "internal_error", "Something went wrong on our side; nothing was changed.")

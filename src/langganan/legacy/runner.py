@@ -2,22 +2,28 @@
 
 Each row is committed on its own as soon as it is done (a long file holds no lock for long, and an
 interrupted import is finished by running it again); a dry run checks every row in one transaction
-that is rolled back, so a later row still sees an earlier one of the same file. A dry run defers its
-invoice numbers (invoices/numbering.py) and never assigns them: it takes no lock on a month's invoice
-counter, so it holds up no one issuing invoices meanwhile, and its rows report no invoice number.
+that is rolled back, so a later row still sees an earlier one of the same file; on SQLite it runs on a
+private copy of the database (`kit.db.snapshot`), so that transaction holds no lock anyone waits for.
+A dry run defers its invoice numbers (invoices/numbering.py) and never assigns them: it takes no lock on
+a month's invoice counter, so it holds up no one issuing invoices meanwhile, and its rows report no
+invoice number.
 
 Whatever goes wrong with one row, even an error nobody foresaw, is that row's `failed` result: the
-rows before it stay committed and the rows after it are still imported.
+rows before it stay committed and the rows after it are still imported. Except a database that is busy
+or unreachable (`kit.db.is_transient`): that stops the import (the API answers 503); the rows before
+stay committed, and running the file again finishes it.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
 from langganan.invoices import numbering
+from langganan.kit.db import is_transient, snapshot
 from langganan.kit.web import AppContext
 from langganan.legacy import service
 from langganan.legacy.service import RowResult
@@ -27,6 +33,16 @@ log = logging.getLogger("langganan")
 
 def run(ctx: AppContext, rows: Iterable[tuple[int, Mapping[str, str | None]]], *, dry_run: bool,
         on_result: Callable[[RowResult], None] | None = None) -> list[RowResult]:
+    if dry_run:  # one transaction for the whole file: on SQLite, on a copy (it would hold the write lock)
+        with snapshot(ctx.db) as copy:
+            return _run(replace(ctx, db=copy), rows, dry_run=True, on_result=on_result)
+    # each row committed on its own on the background database: it waits longer for the lock, and on
+    # SQLite lets waiting requests in between rows
+    return _run(ctx.background(), rows, dry_run=False, on_result=on_result)
+
+
+def _run(ctx: AppContext, rows: Iterable[tuple[int, Mapping[str, str | None]]], *, dry_run: bool,
+         on_result: Callable[[RowResult], None] | None) -> list[RowResult]:
     results: list[RowResult] = []
     with ctx.db.sessions() as session:
         if dry_run:
@@ -47,7 +63,10 @@ def _one(ctx: AppContext, session: Session, line: int, raw: Mapping[str, str | N
         result = service.import_row(session, ctx.settings, line, raw, ctx.now(session))
         if not dry_run:
             session.commit()
-    except Exception:
+    except Exception as exc:
+        if is_transient(exc):
+            session.rollback()
+            raise
         log.exception("legacy import: line %s failed unexpectedly", line)
         if not dry_run or not session.is_active:
             session.rollback()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from langganan.kit.batches import BatchSize
 from langganan.kit.db import Database
 from langganan.notifications import service
 from langganan.notifications.delivery import Courier, DeliveryReport
@@ -21,12 +22,15 @@ class NotifyReport:
 
 
 def dispatch_all(db: Database, courier: Courier) -> int:
+    """Fan out every undispatched event, in batches of up to DISPATCH_BATCH that each last about
+    `batch_seconds` (kit.batches)."""
     total = 0
+    size = BatchSize(DISPATCH_BATCH, courier.settings.batch_seconds)
     while True:
-        with db.transaction() as session:
-            claimed = service.dispatch(session, courier.wall(), DISPATCH_BATCH)
+        with size.timed() as limit, db.transaction() as session:
+            claimed = service.dispatch(session, courier.wall(), limit)
         total += claimed
-        if claimed < DISPATCH_BATCH:
+        if claimed < limit:
             return total
 
 

@@ -218,7 +218,8 @@ def charge_card(db: Database, gateway: Gateway, payment_id: str, clock_now: Call
     with db.transaction() as session:
         request = charge_requests(session, [payment_id])[payment_id]
     result = call_gateway(gateway, request)
-    with db.transaction() as session:
+    # The gateway has answered: its answer is recorded however busy the database is (background waits).
+    with db.background.transaction() as session:
         payment, declined = record_charge(session, payment_id, request.amount, result, clock_now(session))
     if declined:
         raise PaymentRequired(result.failure_code or "card_declined",

@@ -47,7 +47,8 @@ def advance(ctx: AppContext, *, days: int = 0, hours: int = 0, to: datetime | No
             clock.advance_to(session, to, param="to")
         else:
             clock.advance_to(session, now + timedelta(days=days, hours=hours), param="days" if days else "hours")
-    report = run_due(ctx)
-    run_notifications(ctx.db, ctx.courier)  # send what the due work announced
+    work = ctx.background()  # batches that let waiting requests in between them (kit.db.Database.background)
+    report = run_due(work)
+    run_notifications(work.db, work.courier)  # send what the due work announced
     with ctx.unit() as (_session, now):
         return Advanced(now=now, invoices_expired=report.invoices_expired, periods_rolled=report.periods_rolled)

@@ -96,7 +96,7 @@ class Step:
 
 
 def run_batch(session: Session, settings: Settings, gateway: Gateway, now: datetime, limit: int,
-              skip: set[str], counts: Counter[str]) -> list[Charge]:
+              skip: set[str], counts: Counter[str], *, more: Callable[[], bool] = lambda: True) -> list[Charge]:
     """Work through a batch of due subscriptions.
 
     What the steps read is read ahead for the batch, then `work_through` runs them all in one flush,
@@ -105,7 +105,10 @@ def run_batch(session: Session, settings: Settings, gateway: Gateway, now: datet
 
     The batch's invoices are numbered, and its events inserted, together at its end (still in its
     transaction): the month's invoice counter is then locked only for that moment, not for the
-    whole batch, so two workers do not queue on it."""
+    whole batch, so two workers do not queue on it.
+
+    `more` is asked before each subscription but the first; once it says no (the batch's time is up),
+    the rest are left to the next batch, so a batch ends soon after its time however long the agendas."""
     subs = repository.due(session, now, limit, skip)
     if not subs:
         return []
@@ -117,9 +120,19 @@ def run_batch(session: Session, settings: Settings, gateway: Gateway, now: datet
         skip.add(sub.id)
         done["failed"] += 1
 
-    charges = work_through(session, subs,
-                           lambda sub: process(session, settings, gateway, sub, now, done, expiring.get(sub.id, ())),
-                           what="due subscriptions", failed=failed, on_retry=done.clear)
+    begun: list[bool] = []  # whether this pass has processed a subscription
+
+    def step(sub: Subscription) -> Charge | None:
+        if begun and not more():
+            return None
+        begun.append(True)
+        return process(session, settings, gateway, sub, now, done, expiring.get(sub.id, ()))
+
+    def retry() -> None:
+        done.clear()
+        begun.clear()
+
+    charges = work_through(session, subs, step, what="due subscriptions", failed=failed, on_retry=retry)
     counts.update(done)
     return charges
 

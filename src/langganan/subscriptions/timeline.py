@@ -23,7 +23,7 @@ DEFAULT_POLICY = Policy.from_settings(Settings())
 
 
 def configure_sessions(db: Database, settings: Settings) -> None:
-    db.sessions.configure(info={"policy": Policy.from_settings(settings)})
+    db.configure_sessions(info={"policy": Policy.from_settings(settings)})
 
 
 def policy_of(session: Session) -> Policy:

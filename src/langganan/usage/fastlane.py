@@ -19,7 +19,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from langganan.apikeys.service import cached_principal
-from langganan.kit.asgi import read_body, replaying, send_json
+from langganan.kit.asgi import read_body, replaying, send_error, send_json
 from langganan.kit.nul import refused_body
 from langganan.kit.web import unexpected_error
 from langganan.usage.endpoints import rejection_error, to_usage_in
@@ -69,7 +69,7 @@ class UsageFastLane:
         result = await self.group.submit(to_usage_in(event))
         if result.status == "rejected":
             error = rejection_error(result)
-            await send_json(send, error.status, error.body())
+            await send_error(send, error)
             return
         status = 200 if result.status == "duplicate" else 201
         await send_json(send, status, UsageOut(**result.__dict__).model_dump_json().encode())

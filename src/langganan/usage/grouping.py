@@ -15,7 +15,9 @@ group bring their callers back in a wave; cut at once, groups alternated 1, 20, 
 32 clients on 2 workers: 7.7 events a group on average, and 10.7 with three turns). An idle writer
 costs the first event only those few turns. A group that fails (an id raced in from another process
 and broke the unique key) is retried whole by `run`; if it still fails, nothing of it was written and
-its events go again one by one, so an event that cannot be stored fails only its own request.
+its events go again one by one, so an event that cannot be stored fails only its own request; unless the
+database was busy or unreachable (`kit.db.is_transient`): then every event of the group fails at once,
+and each request is answered 503 with Retry-After.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 
 import anyio.to_thread
 
+from langganan.kit.db import is_transient
 from langganan.usage.service import UsageIn, UsageResult
 
 Runner = Callable[[list[UsageIn]], list[UsageResult]]
@@ -82,7 +85,9 @@ class GroupedIngest:
         try:
             results = await anyio.to_thread.run_sync(self.run, [event for event, _ in group])
         except Exception as exc:
-            if len(group) == 1:
+            if len(group) == 1 or is_transient(exc):
+                # (a database that is busy or gone would fail each event again, one wait after another:
+                # the whole group is answered 503 at once)
                 _fail(group, exc)
                 return
             # Nothing of the group was written. Each event goes again on its own, so one that cannot be

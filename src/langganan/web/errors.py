@@ -1,5 +1,6 @@
 """HTML answers for the pages: a domain error, a 404 or a crash under /portal or /console renders an
-error page in the visitor's language instead of the API's JSON body."""
+error page in the visitor's language instead of the API's JSON body. A database that is busy (a lock
+not had in time, `kit.db.is_transient`) is a 503 page with Retry-After, as the API answers it."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 
-from langganan.kit.errors import DomainError
-from langganan.kit.web import allowed_methods
+from langganan.kit.db import is_transient
+from langganan.kit.errors import RETRY_AFTER_SECONDS, DomainError
+from langganan.kit.web import DATABASE_ERRORS, allowed_methods
 
 log = logging.getLogger("langganan")
 PAGE_PREFIXES = ("/portal", "/console")
@@ -49,18 +51,23 @@ def install_page_errors(app: FastAPI) -> None:
 
     app.add_exception_handler(PageError, page_error)
 
-    def wrap(original: Handler, status_of: Callable[[Any], int],
-             key_of: Callable[[Any], str]) -> Callable[[Request, Any], Awaitable[Response]]:
+    def wrap(original: Handler, status_of: Callable[[Any], int], key_of: Callable[[Any], str],
+             when: Callable[[Any], bool] = lambda e: True) -> Callable[[Request, Any], Awaitable[Response]]:
         async def handler(request: Request, exc: Any) -> Response:
-            if not is_page(request):
+            if not is_page(request) or not when(exc):
                 result = original(request, exc)
                 return await result if inspect.isawaitable(result) else result
-            if status_of(exc) >= 500:
+            status = status_of(exc)
+            if status == 503:
+                log.warning("page answered 503: %s", exc)
+            elif status >= 500:
                 log.exception("page failed", exc_info=exc)
-            page = render_error(request, status_of(exc), key_of(exc), message=getattr(exc, "message", None))
-            if page.status_code == 405:
-                page.headers["Allow"] = allowed_methods(request)
-            return page
+            response = render_error(request, status, key_of(exc), message=getattr(exc, "message", None))
+            if status == 503:
+                response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            if status == 405:
+                response.headers["Allow"] = allowed_methods(request)
+            return response
 
         return handler
 
@@ -70,4 +77,8 @@ def install_page_errors(app: FastAPI) -> None:
                                             lambda e: "error.not_found" if e.status_code == 404 else "error.generic")
     handlers[RequestValidationError] = wrap(handlers[RequestValidationError], lambda e: 422,
                                             lambda e: "error.bad_request")
-    handlers[Exception] = wrap(handlers[Exception], lambda e: 500, lambda e: "error.internal")
+    handlers[Exception] = wrap(handlers[Exception], lambda e: 503 if is_transient(e) else 500,
+                               lambda e: "error.database_busy" if is_transient(e) else "error.internal")
+    for error in DATABASE_ERRORS:  # a transient one is a 503 page; any other raises on to the 500 page
+        handlers[error] = wrap(handlers[error], lambda e: 503, lambda e: "error.database_busy",
+                               when=is_transient)

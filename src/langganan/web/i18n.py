@@ -100,6 +100,8 @@ EN: dict[str, str] = {
     "error.title": "Something needs attention", "error.back_portal": "Back to Subscription",
     "error.back_console": "Back to the console", "error.generic": "The request could not be completed.",
     "error.internal": "Something went wrong on our side; nothing was changed.",
+    "error.database_busy": "We are busy with other work right now and could not finish this. Try again in a few "
+                           "seconds.",
     "error.not_found": "There is nothing here.", "error.bad_request": "The form was not filled in correctly.",
     "error.session_required": "Your session has ended. Open the billing settings from the app again.",
     "error.link_invalid": "This link has expired or was already used. Open the billing settings from the app again.",
@@ -223,6 +225,8 @@ ID: dict[str, str] = {
     "error.title": "Perlu perhatian", "error.back_portal": "Kembali ke Langganan",
     "error.back_console": "Kembali ke konsol", "error.generic": "Permintaan tidak dapat diselesaikan.",
     "error.internal": "Terjadi kesalahan di sistem kami; tidak ada yang berubah.",
+    "error.database_busy": "Sistem kami sedang sibuk dan permintaan ini belum dapat diselesaikan. Coba lagi "
+                           "beberapa detik lagi.",
     "error.not_found": "Tidak ada apa-apa di sini.", "error.bad_request": "Formulir belum diisi dengan benar.",
     "error.session_required": "Sesi Anda berakhir. Buka pengaturan penagihan dari aplikasi lagi.",
     "error.link_invalid": "Tautan ini kedaluwarsa atau sudah dipakai. Buka pengaturan penagihan dari aplikasi lagi.",
