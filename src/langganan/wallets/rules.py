@@ -19,7 +19,7 @@ TOP_UP_LIMITS = {"conversation": (30_000, 1_000_000), "broadcast": (10_000, 5_00
 def check_top_up(kind: str, amount: int) -> None:
     """A top-up is allowed for a known wallet within its limits, both ends included."""
     if kind not in TOP_UP_LIMITS:
-        raise Unprocessable("invalid_wallet", "wallet must be 'conversation' or 'broadcast'.", param="wallet")
+        raise Unprocessable("invalid_wallet", "The wallet must be 'conversation' or 'broadcast'.", param="wallet")
     low, high = TOP_UP_LIMITS[kind]
     if amount < low:
         raise Unprocessable("amount_below_minimum", f"The minimum {kind} top-up is Rp{low:,}.".replace(",", "."),
