@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from langganan.kit.money import Money, format_money, prorate, round_half_up
+from langganan.kit.money import Money, apply_rate_bps, format_money, parse_percent_to_bps, prorate, round_half_up
 
 FAST = settings(max_examples=100, deadline=None)
 
@@ -114,3 +114,42 @@ def test_money_refuses_non_int(bad: object) -> None:
 def test_format_money_idr(amount: int, expected: str) -> None:
     assert format_money(amount, "IDR") == expected
     assert Money(amount, "IDR").format() == expected
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "locale", "expected"),
+    [
+        (123456, "USD", "id", "US$1.234,56"),  # cents, written the Indonesian way
+        (123456, "USD", "en", "$1,234.56"),
+        (-5, "USD", "en", "-$0.05"),
+        (123456, "SGD", "id", "SGD1.234,56"),
+        (1234, "AUD", "en", "A$12.34"),  # a currency the table does not list is counted in cents
+    ],
+)
+def test_format_money_other_currencies(amount: int, currency: str, locale: str, expected: str) -> None:
+    assert format_money(amount, currency, locale) == expected
+    assert Money(amount, currency).format(locale) == expected
+
+
+def test_money_is_written_the_indonesian_way_unless_asked_otherwise() -> None:
+    assert Money(123456, "USD").format() == "US$1.234,56"
+    assert format_money(123456, "USD") == "US$1.234,56"
+
+
+def test_a_rate_rounds_half_up_to_the_unit() -> None:
+    assert apply_rate_bps(150, 1100) == 17  # 16,5
+    assert apply_rate_bps(149, 1100) == 16  # 16,39
+    assert apply_rate_bps(-150, 1100) == -17  # a credit's tax, away from zero
+    assert apply_rate_bps(0, 1100) == 0
+
+
+@pytest.mark.parametrize(("text", "bps"), [("0", 0), ("11", 1100), ("11.5", 1150), (" 12 ", 1200), ("0.01", 1),
+                                           ("12.00", 1200)])
+def test_a_tax_rate_in_percent_becomes_basis_points(text: str, bps: int) -> None:
+    assert parse_percent_to_bps(text) == bps
+
+
+@pytest.mark.parametrize("text", ["11.505", "-1", "0.001"])
+def test_a_tax_rate_finer_than_a_basis_point_or_negative_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="tax rate"):
+        parse_percent_to_bps(text)

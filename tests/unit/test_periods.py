@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import assume, given, settings
@@ -144,6 +144,29 @@ def test_dst_gap_does_not_drift_chained_periods() -> None:
     chained = period_end(first, "month", 8, NY, anchor)
     assert local(chained, NY).replace(tzinfo=None) == datetime(2026, 4, 8, 2, 30)
     assert chained == add_months_anchored(start, 2, 8, NY)
+
+
+def test_the_schedules_time_of_day_is_kept_to_the_microsecond() -> None:
+    # a subscription bought at 10:07:42.123456 in Jakarta keeps that instant of the day, whatever the
+    # time of day of the instant its next period is counted from
+    anchor = time(10, 7, 42, 123456)
+    counted_from = at(JKT, 2026, 1, 10, 9, 0)
+    end = period_end(counted_from, "month", 10, JKT, anchor)
+    assert local(end, JKT).replace(tzinfo=None) == datetime(2026, 2, 10, 10, 7, 42, 123456)
+    assert wall_time_of(end, JKT) == anchor  # the anchor's minutes, seconds and microseconds are kept
+    assert end == datetime(2026, 2, 10, 3, 7, 42, 123456, tzinfo=UTC)
+
+
+def test_a_schedule_anchored_at_the_second_1_30_of_a_fall_back_night_keeps_the_second_one() -> None:
+    # bought at 01:30 EST on 2025-11-02, after the clocks went back: 01:30 happened twice that night
+    bought = datetime(2025, 11, 2, 6, 30, tzinfo=UTC)
+    anchor = wall_time_of(bought, NY)
+    assert anchor.fold == 1
+    # on 2026-11-01 01:30 happens twice again: the period ends at the second one (EST), not an hour early
+    end = period_end(at(NY, 2026, 10, 1, 1, 30), "month", 1, NY, anchor)
+    assert end == datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
+    first = period_end(at(NY, 2026, 10, 1, 1, 30), "month", 1, NY, time(1, 30))
+    assert first == datetime(2026, 11, 1, 5, 30, tzinfo=UTC)
 
 
 def test_without_a_time_of_day_the_start_keeps_its_own() -> None:

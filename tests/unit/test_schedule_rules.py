@@ -69,3 +69,44 @@ def test_percent_rounds_half_up_and_duration_keeps_the_local_day() -> None:
     assert discount(terms, "growth", 99_999, datetime(2026, 1, 1, tzinfo=UTC)) == 15_000  # 14999.85
     jan31 = datetime(2026, 1, 31, 2, tzinfo=UTC)  # 09:00 in Jakarta
     assert redemption_end(None, 1, jan31, "Asia/Jakarta") == datetime(2026, 2, 28, 2, tzinfo=UTC)
+
+
+def test_the_policy_is_read_from_the_settings() -> None:
+    s = Settings(renewal_invoice_days=10, renewal_reminder_days=(2, 5), grace_days=4, card_retry_days=(1, 2),
+                 trial_notice_days=3, promotion_notice_days=6)
+    assert Policy.from_settings(s) == Policy(renewal_invoice_days=10, renewal_reminder_days=(2, 5), grace_days=4,
+                                             card_retry_days=(1, 2), trial_notice_days=3, promotion_notice_days=6)
+    assert Policy.from_settings(s).card_attempts == 3  # the charge at period end and two retries
+
+
+def test_a_yearly_plan_gets_its_monthly_allotment_on_the_anchor_day() -> None:
+    yearly = replace(ACTIVE, period_end=END + timedelta(days=334), allotment_end=END, renewal_invoiced_for=None,
+                     cursor=END)
+    assert next((d.at, d.kind) for d in agenda(yearly, P)) == (END, "allotment")
+    assert "allotment" not in [d.kind for d in agenda(replace(yearly, allotment_end=yearly.period_end), P)]
+    assert "allotment" not in [d.kind for d in agenda(replace(yearly, status="past_due"), P)]  # not while unpaid
+
+
+def test_items_due_at_the_same_instant_run_in_the_agenda_order() -> None:
+    # a promotion that ends with the period: the price returns to normal before the period rolls
+    promo = replace(ACTIVE, renewal_invoiced_for=END, promotion_ends_at=END, cursor=END)
+    assert kinds(promo) == [(0, "promotion_ended"), (0, "period_end")]
+
+
+def test_card_retries_then_the_grace_end() -> None:
+    card = replace(ACTIVE, auto_renew=True, status="past_due")
+    assert kinds(replace(card, renewal_attempts=P.card_attempts)) == [(3, "grace_end")]  # the last retry declined
+    # a card switched on while the bank-transfer renewal was overdue is charged at once
+    assert kinds(replace(card, renewal_attempts=0)) == [(0, "card_retry")]
+
+
+def test_work_due_exactly_now_is_due() -> None:
+    assert [d.kind for d in due_by(ACTIVE, P, END)] == ["renewal_invoice", "renewal_reminder", "renewal_reminder",
+                                                        "period_end"]
+    assert [d.kind for d in due_by(ACTIVE, P, END - timedelta(days=7))] == ["renewal_invoice"]
+    assert due_by(ACTIVE, P, END - timedelta(days=7, microseconds=1)) == []
+
+
+def test_nothing_is_due_while_a_charge_is_in_flight() -> None:
+    assert next_due(replace(ACTIVE, charging=True), P) is None
+    assert next_due(ACTIVE, P) == END - timedelta(days=7)

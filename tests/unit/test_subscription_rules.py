@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 import tomllib
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from fractions import Fraction
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,11 +13,15 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from langganan.accounts.models import Account
 from langganan.catalog.rules import Catalog, Plan, parse_catalog
+from langganan.invoices.rules import Line
 from langganan.kit.errors import Conflict
 from langganan.kit.money import round_half_up
 from langganan.kit.periods import add_months_anchored, anchor_day_of, local_date, period_end
-from langganan.subscriptions.rules import CurrentTerm, classify, quote_change
+from langganan.promotions.rules import Terms
+from langganan.subscriptions.rules import CurrentTerm, classify, exceeded_limits, quote_change, require_billing_info
+from tests.unit.support import assert_sentence
 
 CATALOG_TOML = Path(__file__).resolve().parents[2] / "src" / "langganan" / "catalog.toml"
 CATALOG: Catalog = parse_catalog(tomllib.loads(CATALOG_TOML.read_text(encoding="utf-8")))
@@ -219,3 +223,102 @@ def test_upgrade_quote_properties(cur_plan: Plan, cur_interval: str, target: Pla
         assert end_day.day == min(cur.anchor_day, calendar.monthrange(end_day.year, end_day.month)[1])
         start_day = local_date(cur.period_start, tz)
         assert (end_day.year, end_day.month) == (start_day.year + 1, start_day.month)
+
+
+# ---------------------------------------------------------------------------------------------
+# What a billing person checks on each kind of change
+# ---------------------------------------------------------------------------------------------
+
+NOW = wib(2026, 11, 20, 15, 0)
+
+
+@pytest.mark.parametrize(("cur", "target", "interval"), [
+    (term(PRO, "month"), GROWTH, "year"),  # cheaper plan, longer interval: still a downgrade
+    (term(PRO, "month"), STARTER, "year"),
+    (term(PRO, "year"), GROWTH, "year"),
+    (term(GROWTH, "year"), STARTER, "year"),
+])
+def test_a_lower_plan_is_a_downgrade_at_period_end_whatever_the_interval(cur: CurrentTerm, target: Plan,
+                                                                         interval: str) -> None:
+    # e.g. Pro monthly to Growth yearly is a downgrade scheduled at period end, not an immediate upgrade
+    assert classify(cur, target, interval) == "downgrade"
+    q = quote_change(cur, target, interval, NOW, JKT)
+    assert (q.kind, q.plan, q.interval, q.applies_at) == ("downgrade", target, interval, cur.period_end)
+    assert q.lines == [] and q.amount_due == 0
+
+
+def test_the_same_plan_is_refused_naming_it() -> None:
+    with pytest.raises(Conflict) as err:
+        classify(term(FREE), FREE, "month")
+    assert (err.value.code, err.value.param, err.value.message) == ("same_plan", "plan",
+                                                                    "The account is already on Free.")
+    with pytest.raises(Conflict) as err:
+        classify(term(GROWTH, "year"), GROWTH, "year")
+    assert (err.value.code, err.value.param, err.value.message) == (
+        "same_plan", "plan", "The subscription is already on Growth (yearly).")
+
+
+def test_a_purchase_is_one_plan_line_at_full_price() -> None:
+    q = quote_change(term(FREE), GROWTH, "month", NOW, JKT)
+    assert (q.kind, q.plan, q.interval) == ("purchase", GROWTH, "month")
+    assert q.lines == [Line("plan", "Growth (monthly) subscription", 1, 499000, 499000)]
+    assert q.new_period_amount == 499000
+
+
+def test_a_purchase_gets_the_accounts_promotion_when_the_plan_is_eligible() -> None:
+    launch = Terms("LAUNCH", 20, None, "IDR", ("growth",), wib(2027, 3, 31))
+    q = quote_change(term(FREE), GROWTH, "month", NOW, JKT, launch)
+    assert q.lines == [Line("plan", "Growth (monthly) subscription", 1, 499000, 499000),
+                       Line("discount", "Promotion LAUNCH (20% off)", 1, -99800, -99800)]
+    assert q.amount_due == q.new_period_amount == 399200  # what is paid is what the unused time credits later
+    assert quote_change(term(FREE), PRO, "month", NOW, JKT, launch).amount_due == 999000  # not eligible
+    ended = Terms("LAUNCH", 20, None, "IDR", ("growth",), NOW)
+    assert quote_change(term(FREE), GROWTH, "month", NOW, JKT, ended).amount_due == 499000  # ended: full price
+
+
+def test_an_upgrade_credits_the_unused_time_and_charges_the_remaining_time() -> None:
+    cur = term(GROWTH, "month", start=wib(2026, 11, 10, 10, 0))
+    q = quote_change(cur, PRO, "month", NOW, JKT)
+    assert (q.kind, q.plan, q.interval, q.applies_at) == ("upgrade", PRO, "month", None)
+    assert q.lines == [
+        Line("proration_credit", "Unused time on Growth (monthly) (20 of 30 days)", 1, -332667, -332667,
+             NOW, cur.period_end),
+        Line("proration_charge", "Remaining time on Pro (monthly) (20 of 30 days)", 1, 666000, 666000,
+             NOW, cur.period_end),
+    ]
+
+
+def test_a_month_to_year_upgrade_keeps_the_anchors_time_of_day() -> None:
+    # New York, anchored at 02:30 on the 8th; the period that began on 2026-03-08 began at 03:30 (02:30 did
+    # not exist that day). Its yearly end is 2027-03-08 at 02:30, the anchor's time, not at 03:30.
+    ny = "America/New_York"
+    start = datetime(2026, 3, 8, 7, 30, tzinfo=ZoneInfo("UTC"))  # 03:30 EDT
+    anchor_time = time(2, 30)
+    cur = CurrentTerm(plan=GROWTH, interval="month", status="active", period_start=start,
+                      period_end=period_end(start, "month", 8, ny, anchor_time), anchor_day=8,
+                      period_amount=499000, is_default_plan=False, anchor_time=anchor_time)
+    assert cur.period_end.astimezone(ZoneInfo(ny)).replace(tzinfo=None) == datetime(2026, 4, 8, 2, 30)
+    q = quote_change(cur, GROWTH, "year", datetime(2026, 3, 20, 12, 0, tzinfo=ZoneInfo(ny)), ny)
+    assert q.period_end is not None
+    assert q.period_end.astimezone(ZoneInfo(ny)).replace(tzinfo=None) == datetime(2027, 3, 8, 2, 30)
+
+
+def test_billing_information_is_needed_before_a_paid_purchase() -> None:
+    billing = dict(company_name="PT Toko Maju", contact_name="Siti", billing_email="finance@tokomaju.id",
+                   phone="+62 21 5550101", address="Jl. Gatot Subroto 10", city="Jakarta", postal_code="12930",
+                   country="ID")
+    require_billing_info(Account(**billing))
+    for missing in billing:
+        with pytest.raises(Conflict) as err:
+            require_billing_info(Account(**{**billing, missing: None}))
+        assert (err.value.status, err.value.code, err.value.param) == (409, "billing_info_required", None)
+        assert_sentence(err.value.message)
+
+
+def test_a_downgrade_is_refused_by_each_limit_the_usage_exceeds() -> None:
+    growth = {"users": 5, "contacts": 10000, "broadcasts_per_month": 1000}
+    assert exceeded_limits(growth, {"users": 5, "contacts": 10000}) == []  # at the limit fits
+    assert exceeded_limits(growth, {"users": 6, "contacts": 10000}) == ["users"]
+    assert exceeded_limits(growth, {"contacts": 10001, "users": 9}) == ["users", "contacts"]  # in the catalog's order
+    assert exceeded_limits({"users": 5}, {"users": 1, "contacts": 1}) == ["contacts"]  # no limit set: none allowed
+    assert exceeded_limits({"users": 5}, {"contacts": 0}) == []

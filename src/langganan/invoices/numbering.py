@@ -7,22 +7,13 @@ invoice rolls its number back too, and concurrent issuers queue on the row.
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from langganan.invoices.models import Invoice, InvoiceSequence
-
-
-def format_number(month_key: str, value: int) -> str:
-    return f"INV/{month_key}/{value:05d}"
-
-
-def month_key(issued_at: datetime, seller_tz: str) -> str:
-    local = issued_at.astimezone(ZoneInfo(seller_tz))
-    return f"{local.year:04d}/{local.month:02d}"
+from langganan.invoices.rules import format_number, month_key
 
 
 def next_number(session: Session, issued_at: datetime, seller_tz: str) -> str:

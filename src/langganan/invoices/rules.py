@@ -1,13 +1,21 @@
-"""Invoice lines as plain values, before they are issued."""
+"""Invoice rules as pure functions over plain values: lines before they are issued, the totals with
+exclusive tax (PPN), and the number's month and format (DESIGN rule 12)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from langganan.kit.money import apply_rate_bps
+
+# Which tax rate (per product type, DESIGN: Invoices) an invoice type is charged at.
+TAX_KIND = {"subscription": "subscription", "renewal": "subscription", "plan_change": "subscription",
+            "add_on": "add_on", "top_up": "top_up"}
 
 
 @dataclass(frozen=True)
@@ -19,6 +27,40 @@ class Line:
     amount: int
     period_start: datetime | None = None
     period_end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal: int  # every line but the discounts (proration credits included)
+    discount: int  # the discount lines, as a positive amount
+    tax: int
+    total: int  # what the buyer pays: subtotal - discount + tax
+
+
+def tax_rate_bps(rates: Mapping[str, int], invoice_type: str) -> int:
+    """The configured rate (basis points) for the product type of `invoice_type`; 0 when none is set."""
+    return rates.get(TAX_KIND.get(invoice_type, "subscription"), 0)
+
+
+def totals(lines: Sequence[Line], rate_bps: int) -> Totals:
+    """Tax is exclusive: the rate applies to what is charged after discounts (never below 0) and is
+    added on top, rounded half up to the currency unit once per invoice."""
+    discount = -sum(line.amount for line in lines if line.kind == "discount")
+    subtotal = sum(line.amount for line in lines if line.kind != "discount")
+    taxable = max(0, subtotal - discount)
+    tax = apply_rate_bps(taxable, rate_bps)
+    return Totals(subtotal=subtotal, discount=discount, tax=tax, total=taxable + tax)
+
+
+def month_key(issued_at: datetime, seller_tz: str) -> str:
+    """The numbering month of an invoice: its calendar month in the seller's time zone, 'YYYY/MM'."""
+    local = issued_at.astimezone(ZoneInfo(seller_tz))
+    return f"{local.year:04d}/{local.month:02d}"
+
+
+def format_number(month_key: str, value: int) -> str:
+    """INV/YYYY/MM/NNNNN: at least five digits, more once a month passes 99.999 invoices."""
+    return f"INV/{month_key}/{value:05d}"
 
 
 def content_digest(content: Mapping[str, Any]) -> str:

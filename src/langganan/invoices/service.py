@@ -14,19 +14,16 @@ from langganan.config import Settings
 from langganan.events import service as events
 from langganan.invoices import numbering, repository
 from langganan.invoices.models import Invoice, InvoiceLine
-from langganan.invoices.rules import Line, content_digest
+from langganan.invoices.rules import Line, content_digest, tax_rate_bps, totals
 from langganan.kit.db import TX_PREFIX, flush, hold
 from langganan.kit.errors import Conflict
 from langganan.kit.ids import new_id
-from langganan.kit.money import apply_rate_bps
 
 # Invoices issued in this transaction that no payment was started for yet (payments.start skips
 # looking for an open virtual account of these).
 WITHOUT_PAYMENTS = TX_PREFIX + "invoices_without_payments"
 TYPES = ("subscription", "renewal", "plan_change", "add_on", "top_up", "credit_note")
 STATUSES = ("unpaid", "paid", "expired", "canceled", "failed", "waived")
-TAX_KIND = {"subscription": "subscription", "renewal": "subscription", "plan_change": "subscription",
-            "add_on": "add_on", "top_up": "top_up"}
 
 
 def issue(session: Session, settings: Settings, *, account: Account, type_: str, lines: Sequence[Line],
@@ -36,17 +33,13 @@ def issue(session: Session, settings: Settings, *, account: Account, type_: str,
           status: str = "unpaid") -> Invoice:
     if type_ not in TYPES:
         raise ValueError(f"unknown invoice type {type_}")
-    discount = -sum(line.amount for line in lines if line.kind == "discount")
-    subtotal = sum(line.amount for line in lines if line.kind != "discount")
-    rate = settings.tax_bps.get(TAX_KIND.get(type_, "subscription"), 0)
-    taxable = max(0, subtotal - discount)
-    tax = apply_rate_bps(taxable, rate)
-    total = taxable + tax
+    rate = tax_rate_bps(settings.tax_bps, type_)
+    sums = totals(lines, rate)
     invoice = Invoice(
         id=new_id("inv"), number="",
         account_id=account.id, subscription_id=subscription_id, type=type_, status=status,
-        currency=account.currency, subtotal=subtotal, discount=discount, tax=tax, tax_rate_bps=rate,
-        total=total, package=package, seller=dict(settings.seller), buyer=account.buyer_snapshot(),
+        currency=account.currency, subtotal=sums.subtotal, discount=sums.discount, tax=sums.tax, tax_rate_bps=rate,
+        total=sums.total, package=package, seller=dict(settings.seller), buyer=account.buyer_snapshot(),
         action=action, period_start=period_start, period_end=period_end, issued_at=now,
         expires_at=expires_at if status == "unpaid" else None,
         paid_at=now if status in ("paid", "waived") else None,

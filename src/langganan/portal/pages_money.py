@@ -25,6 +25,7 @@ from langganan.portal.deps import Portal, PortalForm, PortalFragment, PortalPage
 from langganan.wallets import repository as wallets_repo
 from langganan.wallets import service as wallets
 from langganan.wallets import topups
+from langganan.wallets.rules import TOP_UP_LIMITS
 from langganan.web.errors import PageError
 from langganan.web.forms import whole_number
 
@@ -44,7 +45,7 @@ def _wallet_kind(kind: str) -> str:
 def balance_page(p: PortalPage) -> HTMLResponse:
     with p.ctx.unit() as (s, _now):
         return p.render("portal/balance.html", wallets=views.wallets_in_order(s, p.account_id),
-                        limits=wallets.TOP_UP_LIMITS)
+                        limits=TOP_UP_LIMITS)
 
 
 @router.get("/balance/top-up", response_class=HTMLResponse)
@@ -57,7 +58,7 @@ def top_up_page(p: PortalPage, wallet: str = "conversation") -> HTMLResponse:
 
 def _top_up_form(p: Portal, kind: str, amount: str, error: str | None, billing_complete: bool,
                  status: int = 200) -> HTMLResponse:
-    low, high = wallets.TOP_UP_LIMITS[kind]
+    low, high = TOP_UP_LIMITS[kind]
     return p.render("portal/top_up.html", wallet=kind, low=low, high=high, amount=amount, error=error,
                     billing_complete=billing_complete, http_status=status)
 

@@ -22,6 +22,7 @@ from langganan.catalog.rules import Meter
 from langganan.notifications import alerts
 from langganan.subscriptions.models import Subscription
 from langganan.usage import repository as usage_repo
+from langganan.wallets import rules as wallet_rules
 from langganan.wallets import service as wallets
 from langganan.wallets.models import Wallet
 from langganan.wallets.repository import LockedWallet
@@ -149,7 +150,7 @@ def _price_one(session: Session, ev: UsageIn, meter: Meter | None, by_key: dict[
     amount = meter.unit_price * ev.quantity
     if amount > wallet.balance:
         return _reject(ev, "insufficient_balance")
-    granted = wallets.split_debit(wallet, amount)
+    granted = wallet_rules.granted_part(wallet.granted_balance, amount)
     balance_after = wallets.move(wallet, -amount, -granted, now)
     if meter.code == BROADCAST_METER:
         subs[ev.account_id].broadcasts_used += ev.quantity

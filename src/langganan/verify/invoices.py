@@ -8,9 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from langganan.config import Settings
-from langganan.invoices import numbering
 from langganan.invoices.models import Invoice, InvoiceSequence
-from langganan.invoices.rules import content_digest
+from langganan.invoices.rules import content_digest, month_key
 from langganan.invoices.service import content_of
 from langganan.verify.violation import Violation
 
@@ -46,7 +45,7 @@ def check(session: Session, settings: Settings) -> list[Violation]:
             out.append(Violation("invoice_unnumbered", f"{inv.number!r} is not an invoice number", ids))
             continue
         months[key].append((value, inv.id))
-        issued_month = numbering.month_key(inv.issued_at, settings.seller_timezone)
+        issued_month = month_key(inv.issued_at, settings.seller_timezone)
         if key != issued_month:
             out.append(Violation("invoice_number_month", f"numbered in {key} but issued in {issued_month} "
                                  f"({settings.seller_timezone})", ids))

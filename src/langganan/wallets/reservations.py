@@ -19,7 +19,7 @@ from langganan.kit.ids import new_id
 from langganan.notifications import alerts
 from langganan.subscriptions.models import Subscription
 from langganan.usage.service import BROADCAST_METER, broadcast_limit
-from langganan.wallets import repository
+from langganan.wallets import repository, rules
 from langganan.wallets import service as wallets
 from langganan.wallets.models import Reservation, Wallet
 
@@ -52,7 +52,7 @@ def hold(session: Session, account_id: str, meter_code: str, quantity: int, expi
     if amount > wallet.balance:
         raise PaymentRequired("insufficient_balance", "The wallet balance does not cover this reservation.",
                               param="quantity")
-    granted = wallets.split_debit(wallet, amount)
+    granted = rules.granted_part(wallet.granted_balance, amount)
     res = Reservation(id=new_id("res"), account_id=account_id, wallet_id=wallet.id, meter=meter.code,
                       unit_price=meter.unit_price, quantity=quantity, amount=amount, held_granted=granted,
                       grant_expires_at=wallet.granted_expires_at, captured_quantity=0, status="held",
@@ -80,7 +80,7 @@ def _close(session: Session, res: Reservation, captured: int, status: str, at: d
     assert wallet is not None
     captured_amount = res.unit_price * captured
     back = res.amount - captured_amount
-    back_granted = max(0, res.held_granted - captured_amount)  # delivered messages used granted credit first
+    back_granted = rules.released_granted(res.held_granted, captured_amount)
     if captured:
         wallets.record(session, wallet, "capture", 0, at, meter=res.meter, quantity=captured, reference=res.id)
     if back:

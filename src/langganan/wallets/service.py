@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from langganan.accounts.models import Account
 from langganan.events import service as events
-from langganan.kit.errors import Unprocessable
 from langganan.kit.ids import new_id
 from langganan.notifications import alerts
 from langganan.wallets import repository
@@ -22,8 +21,6 @@ from langganan.wallets.models import Wallet, WalletEntry
 from langganan.wallets.repository import LockedWallet
 
 KINDS = ("conversation", "broadcast")
-# Top-up limits per wallet (seed: conversation Rp30.000-1.000.000, broadcast Rp10.000-5.000.000).
-TOP_UP_LIMITS = {"conversation": (30_000, 1_000_000), "broadcast": (10_000, 5_000_000)}
 
 
 def create_wallets(session: Session, account: Account, now: datetime) -> None:
@@ -85,23 +82,6 @@ def grant(session: Session, wallet: Wallet, amount: int, expires_at: datetime, n
     record(session, wallet, "grant", amount, now, granted=amount, reference=reference)
     events.emit(session, "wallet.credit_granted", wallet.account_id,
                 {"wallet": wallet.kind, "amount": amount, "expires_at": expires_at.isoformat()}, now)
-
-
-def check_top_up(kind: str, amount: int) -> None:
-    if kind not in TOP_UP_LIMITS:
-        raise Unprocessable("invalid_wallet", "wallet must be 'conversation' or 'broadcast'.", param="wallet")
-    low, high = TOP_UP_LIMITS[kind]
-    if amount < low:
-        raise Unprocessable("amount_below_minimum", f"The minimum {kind} top-up is Rp{low:,}.".replace(",", "."),
-                            param="amount")
-    if amount > high:
-        raise Unprocessable("amount_above_maximum", f"The maximum {kind} top-up is Rp{high:,}.".replace(",", "."),
-                            param="amount")
-
-
-def split_debit(wallet: Wallet | LockedWallet, amount: int) -> int:
-    """How much of a debit comes out of granted credit (rule 6: granted first)."""
-    return min(wallet.granted_balance, amount)
 
 
 def credit_top_up(session: Session, account_id: str, kind: str, amount: int, invoice_id: str, now: datetime) -> None:

@@ -12,14 +12,14 @@ from langganan.invoices import service as invoices
 from langganan.invoices.models import Invoice
 from langganan.invoices.rules import Line
 from langganan.subscriptions.rules import require_billing_info
-from langganan.wallets import service
+from langganan.wallets import rules
 
 WALLET_LABEL = {"conversation": "Conversation balance", "broadcast": "Broadcast balance"}
 
 
 def issue(session: Session, settings: Settings, account: Account, wallet: str, amount: int,
           now: datetime) -> Invoice:
-    service.check_top_up(wallet, amount)
+    rules.check_top_up(wallet, amount)
     require_billing_info(account)
     label = WALLET_LABEL[wallet]
     return invoices.issue(session, settings, account=account, type_="top_up",

@@ -1,0 +1,40 @@
+"""Wallet rules as pure functions over plain values (DESIGN rule 6, the seed's top-up limits): which
+credit a debit or a reservation takes, what a closed reservation gives back as granted credit, and
+which top-ups are allowed.
+
+Credit order: granted credit first (soonest expiry first), then paid credit (oldest first). A wallet
+holds one window of granted credit at a time (a grant for another window first retires the old one:
+`service.grant`), so "soonest expiry first" is "the granted balance first"; paid credit never expires
+and is one pool, so "oldest first" has nothing to choose between.
+"""
+
+from __future__ import annotations
+
+from langganan.kit.errors import Unprocessable
+
+# Top-up limits per wallet (seed: conversation Rp30.000-1.000.000, broadcast Rp10.000-5.000.000).
+TOP_UP_LIMITS = {"conversation": (30_000, 1_000_000), "broadcast": (10_000, 5_000_000)}
+
+
+def check_top_up(kind: str, amount: int) -> None:
+    """A top-up is allowed for a known wallet within its limits, both ends included."""
+    if kind not in TOP_UP_LIMITS:
+        raise Unprocessable("invalid_wallet", "The wallet must be 'conversation' or 'broadcast'.", param="wallet")
+    low, high = TOP_UP_LIMITS[kind]
+    if amount < low:
+        raise Unprocessable("amount_below_minimum", f"The minimum {kind} top-up is Rp{low:,}.".replace(",", "."),
+                            param="amount")
+    if amount > high:
+        raise Unprocessable("amount_above_maximum", f"The maximum {kind} top-up is Rp{high:,}.".replace(",", "."),
+                            param="amount")
+
+
+def granted_part(granted_balance: int, amount: int) -> int:
+    """How much of a debit or a hold of `amount` comes out of granted credit: granted first, the rest paid."""
+    return min(granted_balance, amount)
+
+
+def released_granted(held_granted: int, captured_amount: int) -> int:
+    """The granted part of what a closed reservation gives back: the delivered messages took the held
+    granted credit first (the same order as a debit), so only what is left of it returns as granted."""
+    return max(0, held_granted - captured_amount)
