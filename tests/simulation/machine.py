@@ -263,6 +263,24 @@ class EngineMachine(RuleBasedStateMachine):
         else:
             self.model._to_free(acc, self.now)
 
+    @rule(key=accounts, code=st.sampled_from(("additional_user", "additional_contact")), quantity=st.integers(1, 3),
+          method=st.sampled_from(METHODS))
+    def buy_add_on(self, key: str, code: str, quantity: int, method: str) -> None:
+        acc = self._acc(key)
+        res = self._post(f"/v1/accounts/{self.ids[key]}/add-ons",
+                         {"add_on": code, "quantity": quantity, **self._pay_body(key, method)})
+        if acc.plan == FREE or acc.status != "active":
+            expected = "renewal_overdue" if acc.status == "past_due" else "paid_plan_required"
+            assert res.status_code == 409 and res.json()["error"]["code"] == expected, res.text
+            return
+        invoice = res.json() if res.status_code == 201 else self.env.ok(
+            self.env.get(f"/v1/invoices/{res.json()['error']['invoice_id']}"))
+        inv = self.model.issued(acc, invoice["id"], "add_on", "unpaid", self.now,
+                                min(self.now + PAYMENT_DAYS, acc.end), kind="add_on", start=acc.start)
+        if invoice["total"] == 0:  # no whole day left: nothing to pay, active at once
+            assert self.model.pay(acc, inv, self.now)
+        self._settle(acc, inv, method, res)
+
     # -- wallets --------------------------------------------------------------------------------
     @rule(key=accounts, wallet=st.sampled_from(("conversation", "broadcast")), method=st.sampled_from(METHODS))
     def top_up(self, key: str, wallet: str, method: str) -> None:
@@ -383,9 +401,13 @@ class EngineMachine(RuleBasedStateMachine):
                 invoices.setdefault(str(by_id[inv.account_id]), []).append((inv.type, inv.status))
         for key, acc in self.model.accounts.items():
             sub = subs[key]
-            assert (sub.plan_code, sub.interval, sub.status, sub.current_period_end) == \
-                (acc.plan, acc.interval, acc.status, acc.end), (key, acc)
-            assert sorted(invoices.get(key, [])) == sorted((i.type, i.status) for i in acc.invoices), (key, acc)
+            engine_says = (sub.plan_code, sub.interval, sub.status, sub.current_period_end)
+            model_says = (acc.plan, acc.interval, acc.status, acc.end)
+            assert engine_says == model_says, f"{key}: the engine says {engine_says}, the model {model_says}"
+            engine_invoices = sorted(invoices.get(key, []))
+            model_invoices = sorted((i.type, i.status) for i in acc.invoices)
+            assert engine_invoices == model_invoices, \
+                f"{key}: the engine has invoices {engine_invoices}, the model {model_invoices}"
 
 
 def for_database(database: Database) -> type[EngineMachine]:

@@ -129,11 +129,14 @@ class Model:
             renewal.status = "canceled"
         self._start(acc, FREE, "month", at, "active")
 
-    def _roll(self, acc: Acct, renewal: Inv, at: datetime) -> None:
-        """The paid renewal's period starts at the old period end, however late it was paid."""
+    def _roll(self, acc: Acct, renewal: Inv, at: datetime, *, keep_scheduled: bool = False) -> None:
+        """The paid renewal's period starts at the old period end, however late it was paid. A cancel or
+        downgrade scheduled after it was paid (`keep_scheduled`) applies at the end of that period."""
         acc.plan, acc.interval = str(renewal.action["plan"]), str(renewal.action["interval"])
         acc.start, acc.end = acc.end, renewal.action["end"]  # type: ignore[assignment]
-        acc.status, acc.attempts, acc.pending, acc.cancel_at_end = "active", 0, None, False
+        acc.status, acc.attempts = "active", 0
+        if not keep_scheduled:
+            acc.pending, acc.cancel_at_end = None, False
         acc.changed_at = max(acc.changed_at, at)
 
     def _renewal(self, acc: Acct, *, expires_at: datetime) -> Inv:
@@ -253,12 +256,12 @@ class Model:
         if acc.plan == FREE:
             acc.start, acc.end = acc.end, period_end(acc.end, "month", acc.anchor_day, acc.tz, acc.anchor_time)
             return
+        renewal = acc.renewal()
+        if renewal is not None and renewal.status == "paid":  # paid for: given; a cancel waits for its end
+            self._roll(acc, renewal, at, keep_scheduled=True)
+            return
         if acc.leaving:
             self._to_free(acc, acc.end)
-            return
-        renewal = acc.renewal()
-        if renewal is not None and renewal.status == "paid":
-            self._roll(acc, renewal, at)
             return
         if renewal is not None and renewal.status in ("expired", "failed"):
             self._to_free(acc, acc.end)

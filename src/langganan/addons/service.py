@@ -51,14 +51,21 @@ def buy(session: Session, settings: Settings, account: Account, sub: Subscriptio
         raise Unprocessable("invalid_quantity", f"Quantity must be 1 to {MAX_QUANTITY}.", param="quantity")
     if sub.plan_code == catalog.default_plan or sub.status == "trialing":
         raise Conflict("paid_plan_required", "Add-ons are bought on top of a paid plan; upgrade first.")
+    if sub.status == "past_due":  # the period ended unrenewed: nothing of it is left to add to
+        raise Conflict("renewal_overdue", "The period ended and its renewal invoice is unpaid: pay it first, then "
+                       "buy add-ons for the new period.")
     line = quote(add_on, account, sub, quantity, now)
     unit = add_on.prices[sub.interval]
     action = {"kind": "add_on", "add_on": code, "quantity": quantity, "unit_price": unit,
               "period_start": sub.current_period_start.isoformat()}
-    return invoices.issue(session, settings, account=account, type_="add_on", lines=[line], action=action, now=now,
-                          expires_at=min(now + timedelta(days=settings.invoice_payment_days), sub.current_period_end),
-                          subscription_id=sub.id, package=f"{add_on.name} × {quantity}",
-                          period_start=now, period_end=sub.current_period_end)
+    invoice = invoices.issue(session, settings, account=account, type_="add_on", lines=[line], action=action,
+                             now=now, expires_at=min(now + timedelta(days=settings.invoice_payment_days),
+                                                     sub.current_period_end),
+                             subscription_id=sub.id, package=f"{add_on.name} × {quantity}", period_start=now,
+                             period_end=sub.current_period_end, status="paid" if line.amount <= 0 else "unpaid")
+    if invoice.status == "paid":  # nothing to pay (no whole day of the period is left): active at once
+        activate(session, sub, invoice, now)
+    return invoice
 
 
 def quote(add_on: AddOn, account: Account, sub: Subscription, quantity: int, now: datetime) -> Line:

@@ -39,7 +39,7 @@ def _view(ctx: AppContext, account_id: str) -> SubscriptionOut:
         sub = repository.for_account(s, account_id)
         items = [item_out(it) for it in addons_repo.live_items(s, sub.id)]
         return subscription_out(sub, catalog_service.get(s, sub.catalog_version_id).version, items,
-                                promotions.view(s, sub))
+                                promotions.view(s, sub), service.paid_through(s, sub))
 
 
 @router.get("", response_model=SubscriptionOut)

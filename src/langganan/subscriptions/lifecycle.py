@@ -264,13 +264,13 @@ def _period_end(s: Step) -> Charge | None:
     if sub.plan_code == default_plan:
         subscriptions.roll_free(session, sub)
         return None
+    renewal = s.renewal()
+    if renewal is not None and renewal.status == "paid":  # the next period was paid for: it is given, and a
+        subscriptions.roll_renewed(session, sub, renewal)  # cancel or downgrade scheduled since applies at its end
+        return None
     if leaving:
         subscriptions.to_free(session, sub, s.account, at,
                               reason="canceled" if sub.cancel_at_period_end else "downgraded")
-        return None
-    renewal = s.renewal()
-    if renewal is not None and renewal.status == "paid":
-        subscriptions.roll_renewed(session, sub, renewal)
         return None
     if renewal is not None and renewal.status in LAPSED:
         subscriptions.to_free(session, sub, s.account, at, reason="unpaid")

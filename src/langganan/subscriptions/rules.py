@@ -41,6 +41,12 @@ class CurrentTerm:
     period_amount: int  # what was actually paid for the plan this period, after discount
     is_default_plan: bool
     anchor_time: time | None = None  # the local time of day periods start at (None: period_start's)
+    paid_through: datetime | None = None  # the end of a renewal paid ahead, when there is one
+
+    @property
+    def changes_at(self) -> datetime:
+        """When a scheduled change (a downgrade, a cancel) applies: at the end of what is paid for."""
+        return self.paid_through or self.period_end
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,7 @@ def quote_change(cur: CurrentTerm, target: Plan, interval: str, now: datetime, t
     does not (it removes the promotion), and its "unused time" credits what was actually paid."""
     kind = classify(cur, target, interval)
     if kind == "downgrade":
-        return Quote(kind="downgrade", plan=target, interval=interval, applies_at=cur.period_end)
+        return Quote(kind="downgrade", plan=target, interval=interval, applies_at=cur.changes_at)
     price = target.price(interval)
     if kind == "purchase":
         line = Line("plan", f"{plan_label(target, interval)} subscription", 1, price, price)

@@ -105,11 +105,12 @@ class CancelRequest(BaseModel):
 
 
 def subscription_out(sub: Subscription, catalog_version: int, add_ons: list[ItemOut] | None = None,
-                     promotion: dict[str, Any] | None = None) -> SubscriptionOut:
+                     promotion: dict[str, Any] | None = None, paid_through: datetime | None = None) -> SubscriptionOut:
+    """`paid_through`: the end of a renewal paid ahead, where a scheduled change applies."""
     pending = None
     if sub.pending_plan:
         pending = PendingChange(plan=sub.pending_plan, interval=sub.pending_interval or sub.interval,
-                                applies_at=sub.current_period_end)
+                                applies_at=paid_through or sub.current_period_end)
     return SubscriptionOut(id=sub.id, account_id=sub.account_id, plan=sub.plan_code, interval=sub.interval,
                            status=sub.status, current_period_start=sub.current_period_start,
                            current_period_end=sub.current_period_end, trial_end=sub.trial_end,

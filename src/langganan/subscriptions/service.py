@@ -150,7 +150,15 @@ def current_term(session: Session, sub: Subscription) -> CurrentTerm:
     return CurrentTerm(plan=catalog.plans[sub.plan_code], interval=sub.interval, status=sub.status,
                        period_start=sub.current_period_start, period_end=sub.current_period_end,
                        anchor_day=sub.anchor_day, anchor_time=sub.anchor_time, period_amount=sub.period_amount,
-                       is_default_plan=sub.plan_code == catalog.default_plan)
+                       is_default_plan=sub.plan_code == catalog.default_plan,
+                       paid_through=paid_through(session, sub))
+
+
+def paid_through(session: Session, sub: Subscription) -> datetime | None:
+    """The end of the next period when its renewal is already paid (at most one period paid ahead, rule 4):
+    a cancel or downgrade scheduled now applies there, so nothing paid for is lost."""
+    renewal = invoices_repo.renewal_for(session, sub.id, sub.current_period_end)
+    return renewal.period_end if renewal is not None and renewal.status == "paid" else None
 
 
 def _target(session: Session, plan_code: str, interval: str | None, sub: Subscription) -> tuple[Plan, str]:
@@ -224,7 +232,7 @@ def change(session: Session, settings: Settings, account: Account, plan_code: st
         sub.updated_at = now
         events.emit(session, "subscription.downgrade_scheduled", account.id,
                     {**_snapshot(sub), "pending_plan": plan.code, "pending_interval": interval,
-                     "applies_at": sub.current_period_end.isoformat()}, now)
+                     "applies_at": term.changes_at.isoformat()}, now)
         return quote, None
     require_billing_info(account)
     _cancel_open_purchases(session, sub, now)
@@ -306,7 +314,8 @@ def cancel(session: Session, account: Account, at_period_end: bool, now: datetim
         sub.pending_plan = sub.pending_interval = None  # rule 3: cancel replaces a scheduled downgrade
         sub.updated_at = now
         events.emit(session, "subscription.cancel_scheduled", account.id,
-                    {**_snapshot(sub), "applies_at": sub.current_period_end.isoformat()}, now)
+                    {**_snapshot(sub), "applies_at": (paid_through(session, sub) or sub.current_period_end)
+                     .isoformat()}, now)
         return sub
     to_free(session, sub, account, now, reason="canceled")
     return sub

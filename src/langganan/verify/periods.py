@@ -139,7 +139,8 @@ def _iso(at: datetime | None) -> str | None:
 def _invoices_used(sub: Subscription, history: list[SubscriptionPeriod], invoices: list[Invoice],
                    used: Counter[str]) -> list[Violation]:
     """A paid plan invoice buys one period: used by exactly one paid row, except a renewal paid ahead
-    (its period has not started) and invoices from before the history began."""
+    (its period has not started), a renewal paid ahead and forfeited by an immediate cancel before its
+    period began (rule 3: an immediate cancel refunds nothing) and invoices from before the history began."""
     began = history[0].recorded_at if history[0].kind == PeriodKind.OPENING else None
     trials = sum(1 for r in history if r.kind == PeriodKind.TRIAL)
     out: list[Violation] = []
@@ -150,7 +151,9 @@ def _invoices_used(sub: Subscription, history: list[SubscriptionPeriod], invoice
             continue
         n = used[inv.id]
         ahead = inv.type == "renewal" and inv.period_start == sub.current_period_end and n == 0
-        if n != 1 and not ahead:
+        forfeited = inv.type == "renewal" and n == 0 and inv.paid_at is not None and inv.period_start is not None \
+            and any(r.kind == PeriodKind.FREE and inv.paid_at <= r.starts_at < inv.period_start for r in history)
+        if n != 1 and not (ahead or forfeited):
             out.append(Violation("paid_invoice_unused" if n == 0 else "paid_invoice_used_twice",
                                  f"paid {inv.type} invoice {inv.number} pays for {n} periods",
                                  _ids(sub, invoice_id=inv.id)))
