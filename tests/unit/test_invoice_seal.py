@@ -63,3 +63,17 @@ def test_the_canonical_form_is_what_the_seal_hashes() -> None:
                  '"lines":[{"amount":499000,"description":"Growth (monthly)"}],"total":499000}')
     assert content_digest({**CONTENT, "buyer": {"name": "Toko Ñandú 東京"}}) == \
         hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def test_the_seal_does_not_depend_on_the_machines_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Times are sealed as UTC instants, never in the zone of the machine that issues or checks."""
+    import time
+
+    expected = content_digest(CONTENT)
+    try:
+        monkeypatch.setenv("TZ", "Asia/Jakarta")
+        time.tzset()
+        assert content_digest(CONTENT) == expected
+    finally:
+        monkeypatch.undo()
+        time.tzset()
