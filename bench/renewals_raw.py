@@ -6,7 +6,7 @@ update, writes their invoices, lines, payments and events with COPY and their su
 one `UPDATE ... FROM unnest`, commits; then, for the card half, locks the payments, invoices,
 subscriptions and wallets again in a second transaction (rule 11: the pending payment is committed
 before the charge) and records the paid renewals: payments, invoices, subscriptions and wallets
-updated, a receipt, two ledger entries and six events per subscription, as the application writes
+updated, a receipt, a period, two ledger entries and six events per subscription, as the application writes
 them. The row shapes are copied from rows the application wrote for the two template accounts, so
 the rows are as wide as the real ones. No decisions are made: every claimed subscription is a plain renewal.
 
@@ -143,12 +143,14 @@ def _record(cur: psycopg.Cursor[Any], charges: list[tuple[dict[str, Any], dict[s
     wallets = {w[1]: w for w in cur.execute(
         "SELECT id, account_id, balance, granted_balance FROM wallets WHERE account_id = ANY(%s) "
         "AND kind = 'conversation' ORDER BY id FOR UPDATE", (accounts,)).fetchall()}
-    entries, events, subs, wallet_rows, receipts = [], [], [], [], []
+    entries, events, subs, wallet_rows, receipts, periods = [], [], [], [], [], []
     for sub, pay in charges:
         receipts.append({"id": new_id("rcp"), "account_id": sub["account_id"], "payment_id": pay["id"],
                          "notification_id": None, "amount": pay["amount"], "currency": "IDR", "received_at": now})
         start = sub["current_period_end"]
         end = start + timedelta(days=30)
+        periods.append({"id": new_id("per"), "subscription_id": sub["id"], "starts_at": start, "plan_code": "growth",
+                        "interval": "month", "kind": "paid", "invoice_id": pay["invoice_id"], "recorded_at": now})
         wallet_id, _, balance, granted = wallets[sub["account_id"]]
         expired, grant = granted, 100_000
         entries += [{"wallet_id": wallet_id, "type": "expiry", "amount": -expired, "granted_amount": -expired,
@@ -187,6 +189,7 @@ def _record(cur: psycopg.Cursor[Any], charges: list[tuple[dict[str, Any], dict[s
     _update(cur, "wallets", {"balance": "bigint", "granted_balance": "bigint", "granted_expires_at": "timestamptz",
                              "updated_at": "timestamptz"}, wallet_rows)
     _copy(cur, "payment_receipts", receipts)
+    _copy(cur, "subscription_periods", periods)
     _copy(cur, "wallet_entries", entries)
     _copy(cur, "events", events)
 
@@ -207,6 +210,10 @@ def run(dsn: str, tpl: dict[str, Any], now: datetime) -> int:
                                "FOR UPDATE SKIP LOCKED", (now, BATCH)).fetchall()
             if not subs:
                 break
+            # the claimed subscriptions' invoices that expire by now, which their agendas expire in turn
+            cur.execute("SELECT * FROM invoices WHERE subscription_id = ANY(%s) AND status = 'unpaid' "
+                        "AND expires_at <= %s ORDER BY expires_at, id FOR UPDATE",
+                        ([sub["id"] for sub in subs], now)).fetchall()
             _, charges = _issue(cur, tpl, subs, now)
         claimed += len(subs)
         if charges:
