@@ -108,12 +108,14 @@ def templates(settings: Settings, db: Database) -> tuple[str, str]:
 
 def clone(db: Database, template_id: str, count: int, tag: str) -> None:
     """Copy the template account's rows `count` times with fresh ids (accounts, cards, wallets and
-    their ledger, subscription), in batches."""
+    their ledger, subscription), in batches. A clone's period history starts with an `opening` row (its
+    state taken as given, as for subscriptions from before the history), since its invoices are not copied."""
     t = {name: metadata.tables[name] for name in ("accounts", "payment_methods", "wallets", "wallet_entries",
-                                                  "subscriptions")}
+                                                  "subscriptions", "subscription_periods")}
     with db.engine.connect() as conn:
         def rows(table: SqlTable, column: str, values: list[str]) -> list[dict[str, Any]]:
-            return [dict(r._mapping) for r in conn.execute(select(table).where(table.c[column].in_(values)))]
+            return [dict(r._mapping) for r in conn.execute(  # in key order: a ledger is read in entry order
+                select(table).where(table.c[column].in_(values)).order_by(*table.primary_key.columns))]
 
         account = rows(t["accounts"], "id", [template_id])[0]
         cards = rows(t["payment_methods"], "account_id", [template_id])
@@ -135,10 +137,16 @@ def clone(db: Database, template_id: str, count: int, tag: str) -> None:
                 out["wallets"].append({**wallet, "id": wallet_id, "account_id": acc_id})
                 out["wallet_entries"] += [{**{k: v for k, v in e.items() if k != "id"}, "wallet_id": wallet_id}
                                           for e in entries if e["wallet_id"] == wallet["id"]]
-            out["subscriptions"].append({**sub, "id": new_id("sub"), "account_id": acc_id,
+            sub_id = new_id("sub")
+            out["subscriptions"].append({**sub, "id": sub_id, "account_id": acc_id,
                                          "payment_method_id": card_ids.get(sub["payment_method_id"])})
+            out["subscription_periods"].append({
+                "id": new_id("per"), "subscription_id": sub_id, "starts_at": sub["current_period_start"],
+                "plan_code": sub["plan_code"], "interval": sub["interval"], "kind": "opening", "invoice_id": None,
+                "recorded_at": sub["current_period_start"]})
         with db.engine.begin() as conn:
-            for name in ("accounts", "payment_methods", "wallets", "wallet_entries", "subscriptions"):
+            for name in ("accounts", "payment_methods", "wallets", "wallet_entries", "subscriptions",
+                         "subscription_periods"):
                 if out[name]:
                     conn.execute(insert(t[name]), out[name])
 
@@ -288,7 +296,7 @@ def run_once(backend: str, n: int, workers: int, tmp: Path) -> dict[str, Any]:
                                "rest": round(1000 * max(0.0, busy - workers_cpu) / n, 3)},
             "share": [sum(r["steps"].values()) for r in reports],
             "checks": {"renewal_invoices": renewals, "subs_with_two": per_sub, "card_charges_ok": charges,
-                       "verify_violations": len(broken)}}
+                       "verify_violations": len(broken), "first_violations": broken[:3]}}
 
 
 def main() -> None:
