@@ -71,13 +71,18 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_database(request: pytest.FixtureRequest) -> Iterator[str]:
+    yield from own_pg_database(request, "test")
+
+
+def own_pg_database(request: pytest.FixtureRequest, purpose: str) -> Iterator[str]:
+    """A migrated PostgreSQL database of this checkout and worker for `purpose` (two checkouts on one
+    server never collide), dropped afterwards; yields its URL."""
     if _PG_PROBLEM is not None:
         if REQUIRE_PG:
             pytest.fail(f"LANGGANAN_REQUIRE_POSTGRES=1 but PostgreSQL is unreachable: {_PG_PROBLEM}")
         pytest.skip(f"PostgreSQL unreachable: {_PG_PROBLEM}")
-    # one database per checkout and per worker, so two checkouts on one server never collide
     checkout = hashlib.sha1(str(Path(__file__).resolve().parent).encode()).hexdigest()[:6]
-    name = f"langganan_test_{checkout}_{_worker_id(request)}"
+    name = f"langganan_{purpose}_{checkout}_{_worker_id(request)}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -5,7 +5,6 @@ transaction that is rolled back, and the violation reported with the ids involve
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -16,14 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from langganan.config import Settings
 from langganan.kit.db import Database
 from langganan.kit.migrate import upgrade
 from langganan.verify import Violation, violations
-from tests.conftest import _PG_PROBLEM, PG_ADMIN_URL, REQUIRE_PG, _worker_id
+from tests.conftest import own_pg_database
 from tests.engine_support import engine
 
 
@@ -92,24 +91,10 @@ def books(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         yield _build(db)
         db.dispose()
         return
-    if _PG_PROBLEM is not None:
-        if REQUIRE_PG:
-            pytest.fail(f"LANGGANAN_REQUIRE_POSTGRES=1 but PostgreSQL is unreachable: {_PG_PROBLEM}")
-        pytest.skip(f"PostgreSQL unreachable: {_PG_PROBLEM}")
-    checkout = hashlib.sha1(str(Path(__file__).resolve().parents[1]).encode()).hexdigest()[:6]
-    name = f"langganan_verify_{checkout}_{_worker_id(request)}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    upgrade(url)
-    db = Database(url)
-    yield _build(db)
-    db.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    for url in own_pg_database(request, "verify"):
+        db = Database(url)
+        yield _build(db)
+        db.dispose()
 
 
 def _found_after(books: Books, *statements: str) -> list[Violation]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -39,29 +39,29 @@ def _counts(session: Session, key: str, types: Iterable[str]) -> Counter[tuple[s
         select(Event.type, ref, func.count()).where(Event.type.in_(list(types))).group_by(Event.type, ref))})
 
 
-def check(session: Session, _settings: Settings) -> list[Violation]:
+def _per_row(session: Session, what: str, key: str, rows: Iterable[tuple[str, str, str]],
+             expected: Callable[[str], dict[str, tuple[int, ...]]]) -> list[Violation]:
+    """For each (id, label, status) row: how many of each event about it there are, against `expected`."""
+    seen = _counts(session, key, list(expected("")))
     out: list[Violation] = []
-    invoice_types = list(_expected_invoice_events("paid"))
-    seen = _counts(session, "invoice_id", invoice_types)
-    for inv_id, number, status in session.execute(select(Invoice.id, Invoice.number, Invoice.status)
-                                                  .order_by(Invoice.id)):
-        for type_, allowed in _expected_invoice_events(status).items():
-            n = seen.get((type_, inv_id), 0)
+    for row_id, label, status in rows:
+        for type_, allowed in expected(status).items():
+            n = seen.get((type_, row_id), 0)
             if n not in allowed:
-                out.append(Violation("event_count", f"{status} invoice {number} has {n} {type_} events, "
-                                     f"expected {' or '.join(map(str, allowed))}", {"invoice_id": inv_id}))
+                out.append(Violation("event_count", f"{status} {what} {label} has {n} {type_} events, expected "
+                                     f"{' or '.join(map(str, allowed))}", {key: row_id}))
         if len(out) >= SAMPLE:
-            return out
-    payment_types = list(_expected_payment_events("succeeded"))
-    seen = _counts(session, "payment_id", payment_types)
-    for pay_id, status in session.execute(select(Payment.id, Payment.status).order_by(Payment.id)):
-        for type_, allowed in _expected_payment_events(status).items():
-            n = seen.get((type_, pay_id), 0)
-            if n not in allowed:
-                out.append(Violation("event_count", f"{status} payment has {n} {type_} events, expected "
-                                     f"{' or '.join(map(str, allowed))}", {"payment_id": pay_id}))
-        if len(out) >= SAMPLE:
-            return out
+            break
+    return out
+
+
+def check(session: Session, _settings: Settings) -> list[Violation]:
+    out = _per_row(session, "invoice", "invoice_id", session.execute(
+        select(Invoice.id, Invoice.number, Invoice.status).order_by(Invoice.id)),
+        _expected_invoice_events)
+    out += _per_row(session, "payment", "payment_id", session.execute(
+        select(Payment.id, Payment.method, Payment.status).order_by(Payment.id)),
+        _expected_payment_events)
     renewed = _counts(session, "invoice_id", ["subscription.renewed"])
     for row_id, sub_id, renewal_id in session.execute(
             select(SubscriptionPeriod.id, SubscriptionPeriod.subscription_id, SubscriptionPeriod.invoice_id)
