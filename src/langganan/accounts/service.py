@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
@@ -14,6 +13,7 @@ from langganan.accounts.models import Account
 from langganan.catalog import service as catalog_service
 from langganan.events import service as events
 from langganan.kit.errors import Conflict, Unprocessable
+from langganan.kit.fields import is_zone
 from langganan.kit.ids import new_id
 from langganan.kit.locales import LOCALES
 from langganan.subscriptions import service as subscriptions
@@ -38,10 +38,8 @@ def normalise_email(email: str) -> str:
 
 
 def validate_timezone(tz: str, param: str = "timezone") -> None:
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise Unprocessable("invalid_timezone", f"{tz!r} is not a known IANA time zone.", param=param) from exc
+    if not is_zone(tz):
+        raise Unprocessable("invalid_timezone", f"{tz!r} is not a known IANA time zone.", param=param)
 
 
 def create(session: Session, data: NewAccount, now: datetime) -> Account:
