@@ -16,6 +16,7 @@ from langganan.kit.errors import NotFound
 from langganan.kit.web import AnyKey, AppContext, Ctx
 from langganan.payments import repository, service
 from langganan.payments.models import Payment
+from langganan.payments.sandbox import SandboxNotice
 from langganan.payments.schemas import (
     NotificationAck,
     PaymentMethodCreate,
@@ -62,7 +63,12 @@ def list_payment_methods(account_id: str, ctx: Ctx, _: AnyKey) -> PaymentMethodL
 
 
 @router.post("/gateways/{provider}/notifications", response_model=NotificationAck,
-             summary="Gateway callbacks, verified by the gateway's own signature (no API key)")
+             summary="Gateway callbacks, verified by the gateway's own signature (no API key)",
+             description="The body is the gateway's own; the sandbox gateway's is described here (signed with "
+             "the headers X-Sandbox-Timestamp, Unix seconds, and X-Sandbox-Signature, the hex HMAC-SHA256 of "
+             "`timestamp.body` under LANGGANAN_SANDBOX_GATEWAY_SECRET).",
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                 "schema": SandboxNotice.model_json_schema()}}}})
 async def gateway_notification(provider: str, request: Request) -> NotificationAck:
     ctx: AppContext = request.app.state.ctx
     if provider != ctx.gateway.name:
