@@ -19,7 +19,7 @@ from langganan.kit.clock import wall_now
 from langganan.payments.sandbox import SandboxGateway
 from tests.api.test_bad_input import ANY, assert_error, unchanged, unpaid_invoice
 from tests.api.test_portal_security import CSRF_RE, _console_login
-from tests.conftest import Env
+from tests.conftest import BILLING, Env
 
 NOTIFY = "/v1/gateways/sandbox/notifications"
 
@@ -202,6 +202,23 @@ def test_account_fields_beyond_their_columns(env: Env, fields: dict[str, Any], c
                      code, param)
 
 
+LONG_WHEN_LOWER = "İ" * 300 + "@example.id"  # 311 characters; "İ".lower() is two, so 611 once normalised
+
+
+def test_email_that_outgrows_its_column_when_normalised(env: Env) -> None:
+    acc = env.account(billing=False)
+    with unchanged(env, acc["id"]):
+        assert_error(env.post("/v1/accounts", {"name": "Toko", "email": LONG_WHEN_LOWER}), 422, "invalid_email",
+                     "email")
+        assert_error(env.put(f"/v1/accounts/{acc['id']}/billing-info", {**BILLING, "email": LONG_WHEN_LOWER}), 422,
+                     "invalid_email", "email")
+    csv = ("account_key,name,email,plan,enrolled_on,last_unpaid_month\n"
+           f"L-1,Toko Satu,{LONG_WHEN_LOWER},growth,2025-03-10,2025-12\n")
+    res = env.ok(env.client.post("/v1/legacy-imports", content=csv.encode(),
+                                 headers={**env.headers, "Content-Type": "text/csv"}))
+    assert [(r["status"], r["code"]) for r in res["results"]] == [("failed", "invalid_email")]
+
+
 def test_legacy_row_with_a_zone_directory_fails_that_row_only(env: Env) -> None:
     csv = ("account_key,name,email,plan,enrolled_on,last_unpaid_month,timezone\n"
            "L-1,Toko Satu,satu@example.id,growth,2025-03-10,2025-12,Asia\n"
@@ -283,8 +300,12 @@ def test_capture_quantity_beyond_a_bigint(env: Env) -> None:
 
 # -- bodies that cannot be read -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("content", [b"\xff\xfe\xfd", b"\x80abc", b'{"name": "\xe9"}'])
-def test_json_body_that_is_not_utf8(env: Env, content: bytes) -> None:
+@pytest.mark.parametrize("content", [b"\xff\xfe\xfd", b"\x80abc", b'{"name": "\xe9"}', b"[" * 100_000 + b"]" * 100_000,
+                                     b'{"name": ' + b"9" * 5000 + b"}"],
+                         ids=["ff", "80", "latin-1", "deep", "5000 digits"])
+def test_json_body_that_cannot_be_decoded(env: Env, content: bytes) -> None:
+    """Bytes that are not UTF-8, nesting deeper than the parser goes, an integer of more digits than Python
+    converts: FastAPI's own 400 ("There was an error parsing the body"), answered as invalid_json."""
     headers = {**env.headers, "Content-Type": "application/json"}
     with unchanged(env):
         assert_error(env.client.post("/v1/accounts", content=content, headers=headers), 400, "invalid_json", None)

@@ -33,8 +33,17 @@ class NewAccount:
     start_trial: bool = False
 
 
+EMAIL_LENGTH = 320  # the email columns
+
+
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+def valid_email(email: str) -> bool:
+    """An address of the form a@b.c that still fits its column once normalised ("İ".lower() is two
+    characters long)."""
+    return bool(EMAIL_RE.match(email.strip())) and len(normalise_email(email)) <= EMAIL_LENGTH
 
 
 def validate_timezone(tz: str, param: str = "timezone") -> None:
@@ -48,7 +57,7 @@ def create(session: Session, data: NewAccount, now: datetime) -> Account:
     if currency != catalog.currency:
         raise Unprocessable("unsupported_currency",
                             f"The catalog prices plans in {catalog.currency}, not {currency}.", param="currency")
-    if not EMAIL_RE.match(data.email.strip()):
+    if not valid_email(data.email):
         raise Unprocessable("invalid_email", "The email address is not valid.", param="email")
     if data.locale not in LOCALES:
         raise Unprocessable("invalid_locale", "Locale must be 'id' or 'en'.", param="locale")
@@ -78,7 +87,7 @@ def update_billing_info(session: Session, account: Account, info: dict[str, str 
         value = (info.get(name) or "").strip()
         if not value:
             raise Unprocessable("missing_field", f"Billing information needs {name.replace('_', ' ')}.", param=name)
-    if not EMAIL_RE.match(str(info["email"]).strip()):
+    if not valid_email(str(info["email"])):
         raise Unprocessable("invalid_email", "The billing email address is not valid.", param="email")
     if not PHONE_RE.match(str(info["phone"]).strip()):
         raise Unprocessable("invalid_phone", "The phone number is not valid.", param="phone")
