@@ -142,7 +142,7 @@ def test_card_expiry_year_beyond_any_card(env: Env, exp_year: int) -> None:
 
 # -- headers ---------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("key", [b"k" * 256, b"\xff\xfe", b"two words", b"tab\tkey"])
+@pytest.mark.parametrize("key", [b"k" * 256, b"\xff\xfe", b"caf\xc3\xa9", b"tab\tkey", b"del\x7f"])
 def test_idempotency_key_that_cannot_be_stored_is_refused(env: Env, key: bytes) -> None:
     body = json.dumps({"name": "Toko Maju", "email": "owner@example.id"}).encode()
     headers = {"Authorization": f"Bearer {env.settings.bootstrap_api_key}".encode(),

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.core import NOT_SET
+from schemathesis.core.failures import FailureGroup
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
@@ -198,7 +199,7 @@ def test_every_operation_answers_without_a_server_error_and_as_documented(env: E
                 call()
             except Unsatisfiable:  # nothing of this operation can be made invalid
                 continue
-            except Exception as exc:  # every operation is tried; all failures are reported together
+            except (Exception, FailureGroup) as exc:  # every operation is tried; the failures are reported together
                 failures.append(f"{operation.label} ({mode.value} data{f', seed {SEED}' if SEED else ''}):\n"
                                 f"{describe(exc)}")
             tested += 1

@@ -20,7 +20,7 @@ from langganan.kit.db import Database
 from langganan.kit.models import IdempotencyRecord
 
 RETENTION = timedelta(hours=48)
-KEY = re.compile(r"[\x21-\x7e]{1,255}")  # printable ASCII, no spaces; the column holds 255
+KEY = re.compile(r"[\x20-\x7e]{1,255}")  # printable ASCII; the column holds 255
 
 
 def _json(status: int, body: dict[str, Any]) -> tuple[int, bytes]:
@@ -32,8 +32,8 @@ def _err(code: str, message: str, status: int = 409) -> tuple[int, bytes]:
                                     "param": "Idempotency-Key"}})
 
 
-_INVALID_KEY = _err("invalid_idempotency_key", "An Idempotency-Key is 1 to 255 printable ASCII characters "
-                    "without spaces, such as a UUID.", 400)
+_INVALID_KEY = _err("invalid_idempotency_key", "An Idempotency-Key is 1 to 255 printable ASCII characters, "
+                    "such as a UUID.", 400)
 
 
 class IdempotencyMiddleware:
