@@ -1,9 +1,12 @@
 """Schemathesis over the app's own OpenAPI document (issue 11): every operation is called in process
-(ASGI) with generated input, valid and invalid, with the admin key, against a small seeded dataset so
-that path ids (and ids in bodies and queries) often name rows that exist. It fails on any 5xx
-(`not_a_server_error`) and on any response whose body breaks the documented schema
-(`response_schema_conformance`); status-code conformance is left out until every operation documents
-its error responses. It runs on SQLite and on PostgreSQL.
+(ASGI) with generated input, valid and invalid, with the admin key, against a small seeded dataset.
+Each generated path, query or body field may be swapped for a seeded id (so that paths name rows that
+exist), a value the service accepts (a plan code, a bank, a meter...) or an edge value (a string longer
+than any column, Unicode digits, a time with no UTC instant, an integer beyond BigInteger). A gateway
+callback is signed as the sandbox gateway signs it, so its body is checked and not only its signature.
+It fails on any 5xx (`not_a_server_error`) and on any response whose body breaks the documented
+schema (`response_schema_conformance`); status-code conformance is left out until every operation
+documents its error responses. It runs on SQLite and on PostgreSQL.
 
 Deterministic: Hypothesis is derandomized, so a run generates the same requests every time.
 LANGGANAN_SCHEMATHESIS_EXAMPLES (default 15 per operation, kind of data and database) runs it longer,

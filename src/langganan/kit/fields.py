@@ -7,7 +7,9 @@ is a 422 naming the field instead of a 500.
   back or shown, so a day is kept free at each end ("0001-01-01T00:00:00+14:00" has no UTC instant
   at all; "9999-12-31T23:00:00Z" has none in Jakarta).
 - Integer bounds of the columns: `INT32_MAX` (Integer), `INT64_MAX` (BigInteger: money, quantities).
-- `Id`: an object id (every id column is String(40)). Other strings carry `max_length` of their column.
+- `Id`: an object id (every id column is String(40)). Other strings carry `max_length` of their column;
+  `CURRENCY` is the pattern of a currency code (String(3)).
+- `is_zone`: whether a name is an IANA time zone (and not a directory or a data file of the database).
 """
 
 from __future__ import annotations
@@ -57,4 +59,4 @@ def is_zone(key: str) -> bool:
 
 
 Instant = Annotated[AwareDatetime, AfterValidator(storable)]
-Id = Annotated[str, Field(min_length=1, max_length=ID_LENGTH)]
+Id = Annotated[str, Field(max_length=ID_LENGTH)]

@@ -46,8 +46,8 @@ SIGNATURE = re.compile(r"[0-9a-f]{64}")
 
 
 class SandboxNotice(BaseModel):
-    """The body of the sandbox gateway's callback, as `signed_transfer` writes it; each field bounded
-    to the column it reaches (gateway_notifications.event_id, payments.va_number, amounts, currencies)."""
+    """The body of the sandbox gateway's callback (what `signed_transfer` sends); each field is bounded
+    to what it is stored in (event ids, virtual account numbers, amounts, currency codes)."""
 
     model_config = ConfigDict(extra="ignore")
     event_id: StrictStr = Field(min_length=1, max_length=200)
