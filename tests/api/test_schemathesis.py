@@ -9,7 +9,7 @@ schema (`response_schema_conformance`); status-code conformance is left out unti
 documents its error responses. It runs on SQLite and on PostgreSQL.
 
 Deterministic: Hypothesis is derandomized, so a run generates the same requests every time.
-LANGGANAN_SCHEMATHESIS_EXAMPLES (default 15 per operation, kind of data and database) runs it longer,
+LANGGANAN_SCHEMATHESIS_EXAMPLES (default 25 per operation, kind of data and database) runs it longer,
 LANGGANAN_SCHEMATHESIS_SEED=<n> with other data; a failure prints the request that reproduces it (as a
 curl command) and the response.
 """
@@ -36,7 +36,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from langganan.payments.sandbox import SandboxGateway
 from tests.conftest import ADMIN_KEY, CLOCK_START, Env
 
-EXAMPLES = int(os.environ.get("LANGGANAN_SCHEMATHESIS_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("LANGGANAN_SCHEMATHESIS_EXAMPLES", "25"))
 # Other data than CI's, for soak runs: LANGGANAN_SCHEMATHESIS_SEED=<n> (the seed is printed with a failure)
 SEED = int(os.environ["LANGGANAN_SCHEMATHESIS_SEED"]) if os.environ.get("LANGGANAN_SCHEMATHESIS_SEED") else None
 AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
