@@ -13,9 +13,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from langganan.console import service as staff
+from langganan.console.models import StaffUser
 from langganan.kit.clock import wall_now
+from langganan.kit.errors import DomainError
 from langganan.payments.sandbox import SandboxGateway
 from tests.api.test_bad_input import ANY, assert_error, unchanged, unpaid_invoice
 from tests.api.test_portal_security import CSRF_RE, _console_login
@@ -217,6 +220,17 @@ def test_email_that_outgrows_its_column_when_normalised(env: Env) -> None:
     res = env.ok(env.client.post("/v1/legacy-imports", content=csv.encode(),
                                  headers={**env.headers, "Content-Type": "text/csv"}))
     assert [(r["status"], r["code"]) for r in res["results"]] == [("failed", "invalid_email")]
+
+
+@pytest.mark.parametrize(("email", "name", "code"), [(LONG_WHEN_LOWER, "Ops", "invalid_email"),
+                                                    ("ops@example.id", "n" * 201, "invalid_name")])
+def test_staff_fields_beyond_their_columns(env: Env, email: str, name: str, code: str) -> None:
+    """`langganan staff create` (the CLI prints the message and exits 2)."""
+    with pytest.raises(DomainError) as refused, env.db.transaction() as s:
+        staff.create_staff(s, email, name, "correct horse battery", wall_now())
+    assert refused.value.code == code
+    with env.db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(StaffUser)) == 0
 
 
 def test_legacy_row_with_a_zone_directory_fails_that_row_only(env: Env) -> None:
