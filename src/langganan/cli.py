@@ -17,6 +17,7 @@ from rich.table import Table
 
 from langganan.config import ConfigError, Settings
 from langganan.kit.db import Database, is_transient
+from langganan.kit.fields import in_range
 
 if TYPE_CHECKING:
     from langganan.kit.web import AppContext
@@ -255,9 +256,9 @@ def _instant_option(option: str, text: str) -> datetime:
         value = datetime.fromisoformat(text)
     except ValueError:
         value = None
-    if value is None or value.tzinfo is None:
-        console.print(f"[red]{option} {text!r} is not an RFC 3339 instant with a UTC offset, "
-                      "e.g. 2026-02-01T00:00:00+07:00[/red]", soft_wrap=True)
+    if value is None or value.tzinfo is None or not in_range(value):
+        console.print(f"[red]{option} {text!r} is not an RFC 3339 instant with a UTC offset (from 0001-01-02 to "
+                      "9999-12-30 in UTC), e.g. 2026-02-01T00:00:00+07:00[/red]", soft_wrap=True)
         raise typer.Exit(2)
     return value
 

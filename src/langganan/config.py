@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from langganan.kit.clock import CLOCK_END
+from langganan.kit.fields import in_range, is_zone
 from langganan.kit.money import parse_percent_to_bps
 
 # Seller identity printed on invoices (LANGGANAN_SELLER_NAME, _ADDRESS, _NPWP, _EMAIL, _BANK_NAME, ...).
@@ -104,8 +105,9 @@ def _instant(name: str) -> datetime | None:
         value = datetime.fromisoformat(text)
     except ValueError:
         value = None
-    if value is None or value.tzinfo is None:
-        raise ConfigError(f"LANGGANAN_{name}={text!r} must be an RFC 3339 instant with a UTC offset")
+    if value is None or value.tzinfo is None or not (in_range(value) and value < CLOCK_END):
+        raise ConfigError(f"LANGGANAN_{name}={text!r} must be an RFC 3339 instant with a UTC offset, "
+                          f"from 0001-01-02 to before {CLOCK_END.date()}")
     return value
 
 
@@ -149,10 +151,8 @@ def _address(name: str) -> tuple[str, int] | None:
 
 def _zone(name: str, default: str) -> str:
     value = _env(name, default)
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"LANGGANAN_{name}={value!r} is not a known IANA time zone, e.g. Asia/Jakarta") from None
+    if not is_zone(value):
+        raise ConfigError(f"LANGGANAN_{name}={value!r} is not a known IANA time zone, e.g. Asia/Jakarta")
     return value
 
 

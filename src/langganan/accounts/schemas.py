@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from langganan.accounts.models import Account
+from langganan.kit.fields import INT32_MAX
 
 
 class AccountCreate(BaseModel):
@@ -13,8 +14,8 @@ class AccountCreate(BaseModel):
     email: str = Field(min_length=3, max_length=320)
     external_id: str | None = Field(default=None, max_length=200)
     currency: str | None = Field(default=None, min_length=3, max_length=3)
-    locale: str = "id"
-    timezone: str = "Asia/Jakarta"
+    locale: str = Field(default="id", max_length=5, description="id or en")
+    timezone: str = Field(default="Asia/Jakarta", max_length=64, description="IANA zone")
     start_trial: StrictBool = False
 
 
@@ -33,8 +34,8 @@ class BillingInfo(BaseModel):
 
 class UsageCounts(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    users: StrictInt | None = Field(default=None, ge=0, le=2_000_000_000)
-    contacts: StrictInt | None = Field(default=None, ge=0, le=2_000_000_000)
+    users: StrictInt | None = Field(default=None, ge=0, le=INT32_MAX)
+    contacts: StrictInt | None = Field(default=None, ge=0, le=INT32_MAX)
 
 
 class AccountOut(BaseModel):

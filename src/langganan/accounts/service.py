@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
@@ -14,6 +13,7 @@ from langganan.accounts.models import Account
 from langganan.catalog import service as catalog_service
 from langganan.events import service as events
 from langganan.kit.errors import Conflict, Unprocessable
+from langganan.kit.fields import is_zone
 from langganan.kit.ids import new_id
 from langganan.kit.locales import LOCALES
 from langganan.subscriptions import service as subscriptions
@@ -33,15 +33,22 @@ class NewAccount:
     start_trial: bool = False
 
 
+EMAIL_LENGTH = 320  # the email columns
+
+
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def valid_email(email: str) -> bool:
+    """An address of the form a@b.c that still fits its column once normalised ("İ".lower() is two
+    characters long)."""
+    return bool(EMAIL_RE.match(email.strip())) and len(normalise_email(email)) <= EMAIL_LENGTH
+
+
 def validate_timezone(tz: str, param: str = "timezone") -> None:
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise Unprocessable("invalid_timezone", f"{tz!r} is not a known IANA time zone.", param=param) from exc
+    if not is_zone(tz):
+        raise Unprocessable("invalid_timezone", f"{tz!r} is not a known IANA time zone.", param=param)
 
 
 def create(session: Session, data: NewAccount, now: datetime) -> Account:
@@ -50,7 +57,7 @@ def create(session: Session, data: NewAccount, now: datetime) -> Account:
     if currency != catalog.currency:
         raise Unprocessable("unsupported_currency",
                             f"The catalog prices plans in {catalog.currency}, not {currency}.", param="currency")
-    if not EMAIL_RE.match(data.email.strip()):
+    if not valid_email(data.email):
         raise Unprocessable("invalid_email", "The email address is not valid.", param="email")
     if data.locale not in LOCALES:
         raise Unprocessable("invalid_locale", "Locale must be 'id' or 'en'.", param="locale")
@@ -80,7 +87,7 @@ def update_billing_info(session: Session, account: Account, info: dict[str, str 
         value = (info.get(name) or "").strip()
         if not value:
             raise Unprocessable("missing_field", f"Billing information needs {name.replace('_', ' ')}.", param=name)
-    if not EMAIL_RE.match(str(info["email"]).strip()):
+    if not valid_email(str(info["email"])):
         raise Unprocessable("invalid_email", "The billing email address is not valid.", param="email")
     if not PHONE_RE.match(str(info["phone"]).strip()):
         raise Unprocessable("invalid_phone", "The phone number is not valid.", param="phone")

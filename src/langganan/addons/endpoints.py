@@ -11,6 +11,7 @@ from langganan.addons import repository, service
 from langganan.addons.schemas import ItemList, ItemOut, item_out
 from langganan.invoices.models import Invoice
 from langganan.invoices.schemas import InvoiceOut
+from langganan.kit.fields import Id
 from langganan.kit.openapi import errors
 from langganan.kit.web import AnyKey, Ctx
 from langganan.payments.endpoints import checkout
@@ -22,11 +23,11 @@ router = APIRouter(prefix="/v1/accounts/{account_id}/add-ons", tags=["add-ons"])
 
 class BuyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    add_on: str
+    add_on: str = Field(min_length=1, max_length=40)
     quantity: StrictInt = Field(ge=1, le=service.MAX_QUANTITY)
-    payment_method: str = "bank_transfer"
-    payment_method_id: str | None = None
-    bank: str | None = None
+    payment_method: str = Field(default="bank_transfer", max_length=20)
+    payment_method_id: Id | None = None
+    bank: str | None = Field(default=None, max_length=20)
 
 
 @router.get("", response_model=ItemList, summary="Manage Add-Ons: the active add-ons")

@@ -38,6 +38,7 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 FormStr = Annotated[str, Form()]
 LOGIN_CSRF_COOKIE = "langganan_console_login"
 PAGE_SIZE = 25
+NOTE_LENGTH = 500  # payments.note
 
 
 @dataclass
@@ -174,10 +175,12 @@ def mark_paid(invoice_id: str, c: ConsoleForm, reference: FormStr = "", note: Fo
     reference, note = reference.strip(), note.strip()
     if not reference or len(reference) > 200 or len(note) > 400:
         raise PageError(422, "error.bad_request")
+    note = f"confirmed by {c.staff_email}" + (f": {note}" if note else "")
+    if len(note) > NOTE_LENGTH:  # the payment's column (a long staff email leaves less room for the note)
+        raise PageError(422, "error.bad_request")
     with c.ctx.unit() as (s, now):
         invoice = invoices_repo.get(s, invoice_id)
-        payments.mark_paid_manually(s, invoice, reference, f"confirmed by {c.staff_email}" + (f": {note}" if note
-                                                                                                   else ""), now)
+        payments.mark_paid_manually(s, invoice, reference, note, now)
     return RedirectResponse(f"/console/invoices?q={invoice_id}&msg=marked_paid", status_code=303)
 
 

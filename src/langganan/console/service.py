@@ -13,13 +13,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from langganan.accounts.service import EMAIL_RE, normalise_email
+from langganan.accounts.service import normalise_email, valid_email
 from langganan.console.models import LoginAttempt, StaffUser
 from langganan.kit.errors import Conflict, DomainError, Unprocessable
 from langganan.kit.ids import new_id
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MIN_PASSWORD = 10
+NAME_LENGTH = 200  # staff_users.name
 WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_EMAIL = 5
 MAX_FAILURES_PER_IP = 20
@@ -58,9 +59,11 @@ def _dummy_hash() -> str:
 
 
 def create_staff(session: Session, email: str, name: str, password: str, now: datetime) -> StaffUser:
-    email = normalise_email(email)
-    if not EMAIL_RE.match(email):
+    if not valid_email(email):
         raise Unprocessable("invalid_email", "The email address is not valid.", param="email")
+    email = normalise_email(email)
+    if len(name.strip()) > NAME_LENGTH:
+        raise Unprocessable("invalid_name", f"A name is at most {NAME_LENGTH} characters.", param="name")
     if len(password) < MIN_PASSWORD:
         raise Unprocessable("password_too_short", f"Use a password of at least {MIN_PASSWORD} characters.",
                             param="password")

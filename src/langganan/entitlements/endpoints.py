@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from langganan.accounts import repository as accounts_repo
 from langganan.entitlements import service
+from langganan.kit.fields import INT32_MAX
 from langganan.kit.web import AnyKey, Ctx
 
 router = APIRouter(prefix="/v1/accounts/{account_id}/entitlements", tags=["entitlements"])
@@ -27,9 +28,9 @@ class EntitlementsOut(BaseModel):
 
 class CheckIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    feature: str | None = None
-    limit: str | None = Field(default=None, description="users, contacts or broadcasts_per_month")
-    quantity: StrictInt = 1
+    feature: str | None = Field(default=None, max_length=100)
+    limit: str | None = Field(default=None, max_length=40, description="users, contacts or broadcasts_per_month")
+    quantity: StrictInt = Field(default=1, le=INT32_MAX)
 
 
 class CheckOut(BaseModel):

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from langganan.invoices.models import Invoice
+from langganan.kit.fields import Id
 from langganan.payments import repository as payments_repo
 from langganan.payments.models import Payment
 
@@ -65,9 +66,10 @@ class InvoiceList(BaseModel):
 
 class PayRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    payment_method: str = Field(description="card or bank_transfer")
-    payment_method_id: str | None = None
-    bank: str | None = Field(default=None, description="bca, bni, bri, mandiri or permata (bank transfer)")
+    payment_method: str = Field(max_length=20, description="card or bank_transfer")
+    payment_method_id: Id | None = None
+    bank: str | None = Field(default=None, max_length=20,
+                             description="bca, bni, bri, mandiri or permata (bank transfer)")
 
 
 class MarkPaidRequest(BaseModel):

@@ -14,6 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 MAX_ADVANCE = timedelta(days=3660)  # the sandbox clock moves at most about 10 years in one step
+# The sandbox clock goes no further: billing computes periods, renewals and notices years ahead of the
+# clock, and Python's datetimes end in 9999.
+CLOCK_END = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def wall_now() -> datetime:
@@ -61,6 +64,8 @@ class DatabaseClock:
             raise Conflict("clock_backwards", "The engine clock never moves backwards.", param=param)
         if target - current > MAX_ADVANCE:
             raise Unprocessable("invalid_parameter", "The clock moves at most 10 years in one step.", param=param)
+        if target > CLOCK_END:
+            raise Unprocessable("invalid_parameter", f"The sandbox clock stops at {CLOCK_END.date()}.", param=param)
         if row.frozen_at is not None:
             row.frozen_at = target
         else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -24,15 +25,20 @@ from langganan.kit.errors import database_busy
 from langganan.kit.models import IdempotencyRecord
 
 RETENTION = timedelta(hours=48)
+KEY = re.compile(r"[\x20-\x7e]{1,255}")  # printable ASCII; the column holds 255
 
 
 def _json(status: int, body: dict[str, Any]) -> tuple[int, bytes]:
     return status, json.dumps(body).encode()
 
 
-def _err(code: str, message: str) -> tuple[int, bytes]:
-    return _json(409, {"error": {"type": "idempotency_error", "code": code, "message": message,
-                                 "param": "Idempotency-Key"}})
+def _err(code: str, message: str, status: int = 409) -> tuple[int, bytes]:
+    return _json(status, {"error": {"type": "idempotency_error", "code": code, "message": message,
+                                    "param": "Idempotency-Key"}})
+
+
+_INVALID_KEY = _err("invalid_idempotency_key", "An Idempotency-Key is 1 to 255 printable ASCII characters, "
+                    "such as a UUID.", 400)
 
 
 class IdempotencyMiddleware:
@@ -44,11 +50,14 @@ class IdempotencyMiddleware:
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         key = headers.get("idempotency-key")
         auth = headers.get("authorization")
         if not key or not auth:
             await self.app(scope, receive, send)
+            return
+        if not KEY.fullmatch(key):
+            await send_json(send, *_INVALID_KEY)
             return
         try:
             body = await read_body(receive)

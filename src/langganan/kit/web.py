@@ -133,8 +133,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         known = {404: ("not_found", f"There is no {request.url.path} here; see /docs for the API."),
-                 405: ("method_not_allowed", f"{request.method} is not allowed on {request.url.path}.")}
-        code, message = known.get(exc.status_code, ("http_error", str(exc.detail)))
+                 405: ("method_not_allowed", f"{request.method} is not allowed on {request.url.path}."),
+                 # (FastAPI's answer to a body it cannot decode, e.g. bytes that are not UTF-8 under a JSON type)
+                 400: ("invalid_json", "The request body is not valid JSON.")}
+        code, message = known.get(exc.status_code, ("http_error", str(exc.detail).rstrip(".") + "."))
         response = _error(exc.status_code, "invalid_request_error", code, message)
         if exc.status_code == 405:
             response.headers["Allow"] = allowed_methods(request)

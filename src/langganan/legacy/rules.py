@@ -18,8 +18,9 @@ import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from langganan.kit.fields import is_zone
 from langganan.kit.periods import INTERVAL_MONTHS, add_months_anchored, nth_period
 
 REQUIRED = ("account_key", "name", "email", "plan", "enrolled_on", "last_unpaid_month")
@@ -161,11 +162,8 @@ def parse_row(raw: Mapping[str, str | None]) -> LegacyRow:
                          param="last_unpaid_month")
     locale = _text(raw, "locale").lower() or DEFAULT_LOCALE
     timezone = _text(raw, "timezone") or DEFAULT_TIMEZONE
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise RowInvalid("invalid_timezone", f"{timezone!r} is not a known IANA time zone.",
-                         param="timezone") from None
+    if not is_zone(timezone):
+        raise RowInvalid("invalid_timezone", f"{timezone!r} is not a known IANA time zone.", param="timezone")
     return LegacyRow(account_key=_text(raw, "account_key"), name=_text(raw, "name"),
                      email=_text(raw, "email").lower(), plan=_text(raw, "plan").lower(), interval=interval,
                      enrolled_on=enrolled_on, last_unpaid_month=f"{parsed.year:04d}-{parsed.month:02d}",

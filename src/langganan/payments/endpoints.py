@@ -17,6 +17,7 @@ from langganan.kit.openapi import errors
 from langganan.kit.web import AnyKey, AppContext, Ctx
 from langganan.payments import repository, service
 from langganan.payments.models import Payment
+from langganan.payments.sandbox import SandboxNotice
 from langganan.payments.schemas import (
     NotificationAck,
     PaymentMethodCreate,
@@ -64,8 +65,15 @@ def list_payment_methods(account_id: str, ctx: Ctx, _: AnyKey) -> PaymentMethodL
 
 @router.post("/gateways/{provider}/notifications", response_model=NotificationAck,
              summary="Gateway callbacks, verified by the gateway's own signature (no API key)",
+             description="The body is the gateway's own; the sandbox gateway's is described here (signed with "
+             "the headers X-Sandbox-Timestamp, Unix seconds, and X-Sandbox-Signature, the hex HMAC-SHA256 of "
+             "`timestamp.body` under LANGGANAN_SANDBOX_GATEWAY_SECRET).",
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                 "schema": SandboxNotice.model_json_schema()}}}},
              responses=errors(413, described={401: "The gateway's signature is missing, wrong or too old "
-                                                   "(`invalid_signature`); nothing was applied."}))
+                                                   "(`invalid_signature`); nothing was applied.",
+                                              422: "The signature holds but a field of the body is not what the "
+                                                   "gateway sends (`invalid_notification`); nothing was applied."}))
 async def gateway_notification(provider: str, request: Request) -> NotificationAck:
     ctx: AppContext = request.app.state.ctx
     if provider != ctx.gateway.name:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from langganan.kit.errors import InvalidRequest, Unauthorized
+from langganan.kit.errors import InvalidRequest, Unauthorized, Unprocessable
 
 BANKS = ("bca", "bni", "bri", "mandiri", "permata")
 
@@ -21,6 +21,14 @@ class InvalidCardToken(InvalidRequest):
 class InvalidSignature(Unauthorized):
     def __init__(self, message: str = "The notification signature is not valid.") -> None:
         super().__init__("invalid_signature", message)
+
+
+class InvalidNotification(Unprocessable):
+    """A callback whose signature holds but whose body is not one the gateway sends: refused whole
+    (nothing is recorded), so the gateway's retry or an operator can act on it."""
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__("invalid_notification", message, param=param)
 
 
 @dataclass(frozen=True)

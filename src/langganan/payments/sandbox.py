@@ -10,16 +10,21 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from collections.abc import Mapping
 from datetime import datetime
 
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+
 from langganan.kit.errors import Unprocessable
+from langganan.kit.fields import INT64_MAX
 from langganan.payments.gateway import (
     BANKS,
     CardDetails,
     ChargeResult,
     InvalidCardToken,
+    InvalidNotification,
     InvalidSignature,
     Notification,
     VirtualAccount,
@@ -35,6 +40,22 @@ BANK_PREFIX = {"bca": "39358", "bni": "8808", "bri": "26215", "mandiri": "88608"
 SIGNATURE_HEADER = "x-sandbox-signature"
 TIMESTAMP_HEADER = "x-sandbox-timestamp"
 TOLERANCE_SECONDS = 300
+MAX_CARD_YEARS = 50  # a card expires within this many years (and its year fits the Integer column)
+TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII digits only: "²".isdigit() is true, int("²") fails
+SIGNATURE = re.compile(r"[0-9a-f]{64}")
+
+
+class SandboxNotice(BaseModel):
+    """The body of the sandbox gateway's callback (what `signed_transfer` sends); each field is bounded
+    to what it is stored in (event ids, virtual account numbers, amounts, currency codes)."""
+
+    model_config = ConfigDict(extra="ignore")
+    event_id: StrictStr = Field(min_length=1, max_length=200)
+    type: StrictStr | None = Field(default=None, max_length=40)
+    va_number: StrictStr = Field(min_length=1, max_length=40)
+    amount: StrictInt = Field(gt=0, le=INT64_MAX)
+    currency: StrictStr = Field(pattern=r"^[A-Z]{3}$")
+    transaction_id: StrictStr | None = Field(default=None, min_length=1, max_length=200)
 
 
 def _b64(data: bytes) -> str:
@@ -65,6 +86,9 @@ class SandboxGateway:
             raise Unprocessable("invalid_expiry_month", "The expiry month must be 1 to 12.", param="exp_month")
         if (exp_year, exp_month) < (now.year, now.month):
             raise Unprocessable("card_expired", "The card has expired.", param="exp_year")
+        if exp_year > now.year + MAX_CARD_YEARS:
+            raise Unprocessable("invalid_expiry_year", f"The expiry year must be within {MAX_CARD_YEARS} years.",
+                                param="exp_year")
         if not (cvc.isdigit() and len(cvc) in (3, 4)):
             raise Unprocessable("invalid_cvc", "The CVC must be 3 or 4 digits.", param="cvc")
         body = json.dumps({"n": number, "m": exp_month, "y": exp_year, "r": secrets.token_hex(4)}).encode()
@@ -78,7 +102,7 @@ class SandboxGateway:
             body = _unb64(encoded)
         except ValueError as exc:
             raise InvalidCardToken() from exc
-        if not hmac.compare_digest(self._sign(body)[:32], sig):
+        if not hmac.compare_digest(self._sign(body)[:32].encode(), sig.encode()):
             raise InvalidCardToken()
         card: dict[str, object] = json.loads(body)
         return card
@@ -123,16 +147,18 @@ class SandboxGateway:
     def verify_notification(self, headers: Mapping[str, str], body: bytes, wall_now: datetime) -> Notification:
         lower = {k.lower(): v for k, v in headers.items()}
         ts, sig = lower.get(TIMESTAMP_HEADER), lower.get(SIGNATURE_HEADER)
-        if not ts or not sig or not ts.isdigit():
+        if not ts or not sig or not TIMESTAMP.fullmatch(ts):
             raise InvalidSignature("The notification is not signed.")
-        if abs(wall_now.timestamp() - int(ts)) > TOLERANCE_SECONDS:
+        if abs(int(wall_now.timestamp()) - int(ts)) > TOLERANCE_SECONDS:
             raise InvalidSignature("The notification timestamp is too old or in the future.")
-        if not hmac.compare_digest(self._sign(ts.encode() + b"." + body), sig):
+        if not SIGNATURE.fullmatch(sig) or not hmac.compare_digest(self._sign(ts.encode() + b"." + body), sig):
             raise InvalidSignature()
         try:
-            data = json.loads(body)
-            return Notification(event_id=str(data["event_id"]), va_number=str(data["va_number"]),
-                                amount=int(data["amount"]), currency=str(data["currency"]),
-                                provider_ref=str(data.get("transaction_id", data["event_id"])))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InvalidSignature("The notification body is malformed.") from exc
+            notice = SandboxNotice.model_validate_json(body)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            param = ".".join(str(p) for p in first["loc"]) or None
+            raise InvalidNotification(f"The notification body is not a sandbox callback: "
+                                      f"{param or 'the body'}: {first['msg']}.", param=param) from None
+        return Notification(event_id=notice.event_id, va_number=notice.va_number, amount=notice.amount,
+                            currency=notice.currency, provider_ref=notice.transaction_id or notice.event_id)

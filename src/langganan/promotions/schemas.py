@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from langganan.kit.fields import INT32_MAX, Instant
 from langganan.promotions.models import Promotion, PromotionRedemption
+
+PlanCode = Annotated[str, Field(min_length=1, max_length=40)]
 
 
 class PromotionCreate(BaseModel):
@@ -12,11 +16,11 @@ class PromotionCreate(BaseModel):
     code: str = Field(min_length=1, max_length=40, description="3-40 letters, digits, '-' or '_'; stored upper-case")
     percent_off: StrictInt | None = Field(default=None, ge=1, le=100)
     amount_off: StrictInt | None = Field(default=None, ge=1, le=10**12, description="In the minor unit")
-    plans: list[str] = Field(min_length=1, max_length=20, description="Eligible plan codes")
-    ends_at: datetime | None = Field(default=None, description="The end date, or give duration_months")
+    plans: list[PlanCode] = Field(min_length=1, max_length=20, description="Eligible plan codes")
+    ends_at: Instant | None = Field(default=None, description="The end date, or give duration_months")
     duration_months: StrictInt | None = Field(default=None, ge=1, le=120,
                                               description="Months from each redemption")
-    max_redemptions: StrictInt | None = Field(default=None, ge=1, le=10**9)
+    max_redemptions: StrictInt | None = Field(default=None, ge=1, le=INT32_MAX)
 
 
 class PromotionOut(BaseModel):

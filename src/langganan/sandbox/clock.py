@@ -45,7 +45,7 @@ def advance(ctx: AppContext, *, days: int = 0, hours: int = 0, to: datetime | No
     with ctx.unit() as (session, now):
         if to is not None:
             clock.advance_to(session, to, param="to")
-        else:
+        else:  # (days and hours are bounded above: the sum cannot overflow before CLOCK_END refuses it)
             clock.advance_to(session, now + timedelta(days=days, hours=hours), param="days" if days else "hours")
     work = ctx.background()  # batches that let waiting requests in between them (kit.db.Database.background)
     report = run_due(work)

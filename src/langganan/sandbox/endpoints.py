@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import NotFound
+from langganan.kit.fields import CURRENCY, Instant
 from langganan.kit.web import AnyKey, AppContext, Ctx
 from langganan.payments.endpoints import deliver_notification
 from langganan.payments.sandbox import SandboxGateway
@@ -34,7 +35,7 @@ class TransferIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     va_number: str = Field(min_length=4, max_length=40)
     amount: StrictInt = Field(gt=0, le=10**15, description="What the simulated bank pays, in the minor unit")
-    currency: str = "IDR"
+    currency: str = Field(default="IDR", pattern=CURRENCY, description="ISO 4217 code, e.g. IDR")
 
 
 class TransferOut(BaseModel):
@@ -53,7 +54,7 @@ class AdvanceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     days: StrictInt | None = Field(default=None, ge=0, le=MAX_DAYS)
     hours: StrictInt | None = Field(default=None, ge=0, le=MAX_HOURS)
-    to: datetime | None = None
+    to: Instant | None = Field(default=None, description="Move the clock to this time (never backwards)")
 
 
 def _gateway(ctx: AppContext) -> SandboxGateway:

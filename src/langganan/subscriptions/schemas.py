@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from langganan.addons.schemas import ItemOut
 from langganan.invoices.schemas import InvoiceOut, LineOut
+from langganan.kit.fields import Id
 from langganan.subscriptions.models import Subscription
 from langganan.subscriptions.rules import MAX_TRIAL_EXTENSION_DAYS, Quote
 
@@ -51,8 +52,8 @@ class SubscriptionOut(BaseModel):
 class AutoRenewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     enabled: StrictBool
-    payment_method_id: str | None = Field(default=None, max_length=40,
-                                          description="The saved card to charge; default: the account's default card")
+    payment_method_id: Id | None = Field(default=None,
+                                         description="The saved card to charge; default: the account's default card")
 
 
 class ExtendTrialRequest(BaseModel):
@@ -63,16 +64,17 @@ class ExtendTrialRequest(BaseModel):
 class ChangeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     plan: str = Field(min_length=1, max_length=40)
-    interval: str | None = Field(default=None, description="month or year; defaults to the current interval")
-    payment_method: str = Field(default="bank_transfer", description="card or bank_transfer")
-    payment_method_id: str | None = None
-    bank: str | None = None
+    interval: str | None = Field(default=None, max_length=10,
+                                 description="month or year; defaults to the current interval")
+    payment_method: str = Field(default="bank_transfer", max_length=20, description="card or bank_transfer")
+    payment_method_id: Id | None = None
+    bank: str | None = Field(default=None, max_length=20)
 
 
 class PreviewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     plan: str = Field(min_length=1, max_length=40)
-    interval: str | None = None
+    interval: str | None = Field(default=None, max_length=10)
 
 
 class PreviewOut(BaseModel):
@@ -94,9 +96,9 @@ class ChangeOut(BaseModel):
 
 class RenewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    payment_method: str = "bank_transfer"
-    payment_method_id: str | None = None
-    bank: str | None = None
+    payment_method: str = Field(default="bank_transfer", max_length=20)
+    payment_method_id: Id | None = None
+    bank: str | None = Field(default=None, max_length=20)
 
 
 class CancelRequest(BaseModel):

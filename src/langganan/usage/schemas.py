@@ -1,30 +1,19 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, field_validator
+from langganan.kit.fields import ID_LENGTH, Instant
 
 
 class UsageEventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(min_length=1, max_length=200, description="Your own id for the event; unique per deployment")
-    account_id: str = Field(min_length=1, max_length=40)
+    account_id: str = Field(min_length=1, max_length=ID_LENGTH)
     meter: str = Field(min_length=1, max_length=40, description="conversation_reply or broadcast_message")
     quantity: StrictInt = Field(default=1, ge=1, le=1_000_000)
-    occurred_at: AwareDatetime | None = Field(
+    # kept as sent (the duplicate check hashes it as sent); stored in UTC
+    occurred_at: Instant | None = Field(
         default=None, description="When the message was sent, with a UTC offset; recorded, not used for pricing")
-
-    @field_validator("occurred_at")
-    @classmethod
-    def _storable(cls, value: datetime | None) -> datetime | None:
-        """Stored in UTC: an instant that has none (year 1 or 9999 at the edge of an offset) is refused here.
-        The value itself is kept as sent (the duplicate check hashes it as sent)."""
-        if value is not None:
-            try:
-                value.astimezone(UTC)
-            except OverflowError:
-                raise ValueError("occurred_at is out of range") from None
-        return value
 
 
 class UsageBatchIn(BaseModel):

@@ -5,13 +5,13 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
 from langganan.invoices.models import Invoice
 from langganan.invoices.schemas import InvoiceOut
 from langganan.kit.errors import Unprocessable
+from langganan.kit.fields import Instant
 from langganan.kit.openapi import errors
 from langganan.kit.web import AnyKey, Ctx, Limit
 from langganan.notifications import alerts
@@ -58,7 +58,7 @@ def put_wallet_settings(account_id: str, kind: str, body: WalletSettingsIn, ctx:
 def list_wallet_transactions(account_id: str, kind: str, ctx: Ctx, _: AnyKey,
                  type: Annotated[str | None, Query(description="usage, top_up, grant, expiry, reservation, "
                                                    "adjustment")] = None,
-                 since: AwareDatetime | None = None, until: AwareDatetime | None = None, limit: Limit = 20,
+                 since: Instant | None = None, until: Instant | None = None, limit: Limit = 20,
                  starting_after: Annotated[str | None, Query(description="an entry id")] = None) -> EntryList:
     if type is not None and type not in repository.ENTRY_FILTERS:
         raise Unprocessable("invalid_parameter", f"type must be one of {', '.join(repository.ENTRY_FILTERS)}.",

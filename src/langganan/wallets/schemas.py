@@ -4,6 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from langganan.kit.fields import INT64_MAX, Id
 from langganan.notifications.alerts import low_balance_threshold
 from langganan.wallets.models import Reservation, Wallet, WalletEntry
 
@@ -50,17 +51,18 @@ class EntryList(BaseModel):
 
 class TopUpRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    wallet: str = Field(description="conversation or broadcast")
-    amount: StrictInt = Field(description="Rupiah; conversation 30.000-1.000.000, broadcast 10.000-5.000.000")
-    payment_method: str = "bank_transfer"
-    payment_method_id: str | None = None
-    bank: str | None = None
+    wallet: str = Field(max_length=20, description="conversation or broadcast")
+    amount: StrictInt = Field(ge=-INT64_MAX, le=INT64_MAX,
+                              description="Rupiah; conversation 30.000-1.000.000, broadcast 10.000-5.000.000")
+    payment_method: str = Field(default="bank_transfer", max_length=20)
+    payment_method_id: Id | None = None
+    bank: str | None = Field(default=None, max_length=20)
 
 
 class ReservationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    account_id: str
-    meter: str
+    account_id: Id
+    meter: str = Field(min_length=1, max_length=40)
     quantity: StrictInt = Field(ge=1, le=10_000_000)
     expires_in_seconds: StrictInt | None = Field(default=None, ge=1, le=604_800,
                                                   description="How long the hold lasts, 1 s to 7 days (default 24 h)")
@@ -68,7 +70,7 @@ class ReservationIn(BaseModel):
 
 class CaptureIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    quantity: StrictInt = Field(ge=0)
+    quantity: StrictInt = Field(ge=0, le=INT64_MAX)
 
 
 class ReservationOut(BaseModel):
