@@ -1,6 +1,6 @@
 """Usage-event ingestion benchmark, SQLite and PostgreSQL in one run. It prints numbers; it never fails on them.
 
-(a) raw SQL: the rows the app writes per event, plain batched SQL, 1000 events per transaction, no app code.
+(a) raw SQL: the rows the app writes per event (its ledger entry), plain batched SQL, 1000 events per transaction.
 (a2) minimal prepaid debit (PostgreSQL): the least SQL doing a debit's essential work, set-based, 4 connections.
 (b) POST /v1/usage/batch (1000 events) over HTTP.  (c) POST /v1/usage over HTTP, many accounts.
 (d) POST /v1/usage on ONE wallet funded for exactly K events; 2K are sent; checks zero overdraft.
@@ -190,24 +190,20 @@ def raw_writes(backend: str, url: str, account_ids: list[str], n: int, batch: in
     rows = cur.fetchall()
     balances, targets, rng, plan = {r[0]: r[2] for r in rows}, [(r[0], r[1]) for r in rows], random.Random(1), []
     for first in range(0, n, batch):
-        events, entries = [], []
+        entries = []
         for i in range(first, min(n, first + batch)):
-            wallet_id, account_id = rng.choice(targets)
+            wallet_id, _account_id = rng.choice(targets)
             balances[wallet_id] -= PRICE
-            events.append((f"raw-{i}", account_id, METER, 1, PRICE, balances[wallet_id], "0" * 32, None, ts))
-            entries.append((wallet_id, "usage", -PRICE, 0, balances[wallet_id], METER, 1, f"raw-{i}", ts))
-        plan.append((events, entries, [(balances[w], ts, w) for w in sorted({e[0] for e in entries})]))
-    cols = "(id, account_id, meter, quantity, amount, balance_after, body_hash, occurred_at, created_at)"
-    ins_event = f"INSERT INTO usage_events {cols} VALUES ({', '.join([ph] * 9)})"
-    cols = "(wallet_id, type, amount, granted_amount, balance_after, meter, quantity, reference, created_at)"
-    ins_entry = f"INSERT INTO wallet_entries {cols} VALUES ({', '.join([ph] * 9)})"
+            entries.append((wallet_id, "usage", -PRICE, 0, balances[wallet_id], METER, 1, f"raw-{i}", "0" * 32, ts))
+        plan.append((entries, [(balances[w], ts, w) for w in sorted({e[0] for e in entries})]))
+    cols = "(wallet_id, type, amount, granted_amount, balance_after, meter, quantity, reference, body_hash, created_at)"
+    ins_entry = f"INSERT INTO wallet_entries {cols} VALUES ({', '.join([ph] * 10)})"
     upd = f"UPDATE wallets SET balance = {ph}, updated_at = {ph} WHERE id = {ph}"
     latencies: list[float] = []
     before, start = cpu_snapshot(None), time.perf_counter()
-    for events, entries, updates in plan:
+    for entries, updates in plan:
         t0 = time.perf_counter()
         cur.execute("BEGIN")
-        cur.executemany(ins_event, events)
         cur.executemany(ins_entry, entries)
         cur.executemany(upd, updates)
         cur.execute("COMMIT")
@@ -444,7 +440,7 @@ def run_http(backend: str, db: Database, account_ids: list[str], hot: str, args:
     with db.sessions() as s:
         balance, ledger, stored = s.execute(text(
             "SELECT w.balance, (SELECT COALESCE(SUM(amount), 0) FROM wallet_entries e WHERE e.wallet_id = w.id), "
-            "(SELECT COUNT(*) FROM usage_events u WHERE u.account_id = w.account_id) FROM wallets w "
+            "(SELECT COUNT(*) FROM wallet_entries u WHERE u.wallet_id = w.id AND u.type = 'usage') FROM wallets w "
             "WHERE w.account_id = :a AND w.kind = 'conversation'"), {"a": hot}).one()
         broken = s.scalar(text("SELECT COUNT(*) FROM wallets w WHERE w.balance <> (SELECT COALESCE(SUM(amount), 0) "
                                "FROM wallet_entries e WHERE e.wallet_id = w.id)"))

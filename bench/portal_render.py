@@ -30,7 +30,7 @@ from langganan.kit.ids import new_id
 from langganan.portal import service as portal
 from langganan.wallets import repository as wallets_repo
 from langganan.wallets import service as wallets
-from langganan.wallets.models import WalletEntry
+from langganan.wallets.models import SpendHour, WalletEntry
 
 BATCH = 20_000
 
@@ -53,6 +53,8 @@ def seed(db: Database, settings: Settings, invoices: int, entries: int) -> str:
                 for i in range(start, min(start + BATCH, invoices))]
         with db.transaction() as s:
             s.execute(insert(Invoice), rows)
+    # the hourly spend rollup the ledger keeps with each usage entry (the daily-spend chart reads it)
+    spend: dict[tuple[str, datetime], int] = {}
     for start in range(0, entries, BATCH):
         rows = [dict(wallet_id=wallet_id, type="usage", amount=-30, granted_amount=0, balance_after=1_000_000,
                      meter="conversation_reply", quantity=1, reference=None,
@@ -60,12 +62,11 @@ def seed(db: Database, settings: Settings, invoices: int, entries: int) -> str:
                 for i in range(start, min(start + BATCH, entries))]
         with db.transaction() as s:
             s.execute(insert(WalletEntry), rows)
-            # the hourly spend rollup the services keep with each usage entry (the daily-spend chart reads it)
-            spend: dict[tuple[str, datetime], int] = {}
-            for row in rows:
-                key = (wallet_id, wallets.spend_hour(row["created_at"]))
-                spend[key] = spend.get(key, 0) + 30
-            wallets_repo.add_spend(s, spend)
+        for row in rows:
+            key = (wallet_id, wallets.spend_hour(row["created_at"]))
+            spend[key] = spend.get(key, 0) + 30
+    with db.transaction() as s:
+        s.execute(insert(SpendHour), [{"wallet_id": w, "hour": h, "amount": a} for (w, h), a in spend.items()])
     return account_id
 
 

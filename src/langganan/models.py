@@ -15,7 +15,6 @@ from langganan.payments.models import GatewayNotification, Payment, PaymentMetho
 from langganan.portal.models import PortalLink
 from langganan.promotions.models import Promotion, PromotionRedemption
 from langganan.subscriptions.models import Subscription, SubscriptionPeriod
-from langganan.usage.models import UsageEvent
 from langganan.wallets.models import Reservation, SpendHour, Wallet, WalletEntry
 from langganan.web.models import WebSession
 from langganan.webhooks.models import WebhookEndpoint
@@ -54,7 +53,6 @@ __all__ = [
     "SubscriptionPeriod",
     "TrialClaim",
     "UnappliedPayment",
-    "UsageEvent",
     "Wallet",
     "WalletEntry",
     "WebSession",

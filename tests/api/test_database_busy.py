@@ -62,7 +62,7 @@ def usage(account_id: str, event_id: str) -> dict[str, Any]:
 
 def counts(env: Env) -> tuple[Any, ...]:
     with env.db.transaction() as s:
-        tables = ("accounts", "usage_events", "wallet_entries", "idempotency_keys", "portal_links")
+        tables = ("accounts", "wallet_entries", "wallet_spend_hours", "idempotency_keys", "portal_links")
         return tuple(s.scalar(select(func.count()).select_from(text(t))) for t in tables)
 
 

@@ -105,10 +105,11 @@ def test_occurred_at_needs_a_utc_offset_and_is_stored_as_the_same_instant(env: E
         body = {"id": event_id, "account_id": acc, "meter": "conversation_reply",
                 "occurred_at": "2026-01-15T09:00:00+07:00"}
         env.ok(env.post(path, body if path == "/v1/usage" else {"events": [body]}), 201 if path == "/v1/usage" else 200)
-    from langganan.usage.models import UsageEvent
+    from langganan.wallets.models import WalletEntry
 
-    with env.db.transaction() as s:
-        stored = {e.id: e.occurred_at for e in s.query(UsageEvent).filter(UsageEvent.id.in_(["o1", "o2"]))}
+    with env.db.transaction() as s:  # the event is stored as its usage debit
+        stored = {e.reference: e.occurred_at for e in s.query(WalletEntry).filter(
+            WalletEntry.type == "usage", WalletEntry.reference.in_(["o1", "o2"]))}
     assert {k: v.isoformat() for k, v in stored.items()} == {"o1": "2026-01-15T02:00:00+00:00",
                                                             "o2": "2026-01-15T02:00:00+00:00"}
 

@@ -126,13 +126,17 @@ CORRUPTIONS = [
      "broadcast_wallet"),
     ("ledger_chain_broken", ["UPDATE wallet_entries SET balance_after = balance_after + 1 WHERE id = {first_entry}"],
      "bank_wallet"),
-    ("usage_not_debited", ["UPDATE wallet_entries SET reference = 'elsewhere' WHERE id = {usage_entry}"], None),
-    ("usage_debit_without_event", ["UPDATE wallet_entries SET reference = 'never-sent' WHERE id = {usage_entry}"],
-     None),
-    ("usage_debited_twice", ["INSERT INTO wallet_entries (wallet_id, type, amount, granted_amount, balance_after, "
-                             "reference, created_at) SELECT wallet_id, type, 0, 0, balance_after, reference, "
-                             "created_at FROM wallet_entries WHERE id = {usage_entry}"], None),
-    ("usage_amount_mismatch", ["UPDATE usage_events SET amount = amount + 1 WHERE id = 'msg-0'"], None),
+    ("usage_debit_without_event", ["UPDATE wallet_entries SET body_hash = NULL WHERE id = {usage_entry}"],
+     "bank_wallet"),
+    ("usage_debit_without_event", ["UPDATE wallet_entries SET reference = NULL WHERE id = {usage_entry}"],
+     "bank_wallet"),
+    ("usage_debited_twice", ["DROP INDEX ux_wallet_entries_usage_event",
+                             "INSERT INTO wallet_entries (wallet_id, type, amount, granted_amount, balance_after, "
+                             "meter, quantity, reference, body_hash, created_at) SELECT wallet_id, type, 0, 0, "
+                             "balance_after, meter, quantity, reference, body_hash, created_at FROM wallet_entries "
+                             "WHERE id = {usage_entry}"], None),
+    ("usage_amount_mismatch", ["UPDATE wallet_entries SET amount = -amount WHERE id = {usage_entry}"],
+     "bank_wallet"),
     ("invoice_lines_mismatch", ["UPDATE invoice_lines SET amount = amount + 1 WHERE invoice_id = '{purchase}'"],
      "purchase"),
     ("invoice_total_mismatch", ["UPDATE invoices SET total = total + 1 WHERE id = '{purchase}'"], "purchase"),

@@ -2,8 +2,9 @@
 
 One path serves `POST /v1/usage` and `POST /v1/usage/batch`: lock what the events touch (the
 subscriptions of broadcast senders first, then wallets, each in id order so concurrent batches
-never deadlock), look up earlier ids, then walk the events in request order in memory and write
-all accepted events, their ledger entries and the new balances at once (usage/repository.py).
+never deadlock), look up earlier ids, then walk the events in request order, applying each accepted
+one to a ledger posting in memory, and write the posting at once (`wallets.ledger`). An accepted
+event is stored as its usage debit: one ledger entry keyed by the event id.
 Wallets are read as plain rows (`LockedWallet`), not ORM objects: a group of single events is a
 handful of rows, and the ORM's per-object work cost more than the whole pricing walk.
 """
@@ -22,9 +23,10 @@ from langganan.catalog.rules import Meter
 from langganan.notifications import alerts
 from langganan.subscriptions.models import Subscription
 from langganan.usage import repository as usage_repo
+from langganan.wallets import ledger
 from langganan.wallets import rules as wallet_rules
 from langganan.wallets import service as wallets
-from langganan.wallets.models import Wallet
+from langganan.wallets.ledger import Movement
 from langganan.wallets.repository import LockedWallet
 
 BROADCAST_METER = "broadcast_message"
@@ -86,13 +88,12 @@ def ingest(session: Session, events: list[UsageIn], now: datetime) -> list[Usage
     wallet_rows, earlier = usage_repo.lock_and_find(session, wallet_keys, list({e.id for e in events}))
     by_key = {(w.account_id, w.kind): w for w in wallet_rows}
     alerts.watch(session, now, wallet_rows, subs.values())  # usage alerts, decided on commit
-    for w in wallet_rows:
-        if w.granted_expires_at is not None and w.granted_expires_at <= now:
-            _expire_grant(session, w, now)
+    for w in wallet_rows:  # the rare case: granted credit expired; written off before any usage is priced
+        wallets.expire_grant_if_due(session, w, now)
 
     results: list[UsageResult] = []
     seen: dict[str, tuple[str, UsageResult]] = {}
-    accepted = usage_repo.Accepted()
+    posting = ledger.Posting(now)
     limits: dict[str, int] = {}
     for ev in events:
         digest = ev.body_hash()
@@ -112,27 +113,15 @@ def ingest(session: Session, events: list[UsageIn], now: datetime) -> list[Usage
             else:
                 results.append(first)
             continue
-        result = _price_one(session, ev, meters.get(ev.meter), by_key, subs, limits, now, accepted, digest)
+        result = _price_one(session, ev, meters.get(ev.meter), by_key, subs, limits, posting, digest)
         seen[ev.id] = (digest, result)
         results.append(result)
-    if accepted.events:
-        usage_repo.write_accepted(session, [w for w in wallet_rows if w.id in accepted.spend], accepted, now,
-                                  wallets.spend_hour(now))
+    ledger.write(session, posting)
     return results
 
 
-def _expire_grant(session: Session, row: LockedWallet, now: datetime) -> None:
-    """The rare case: the wallet's granted credit has expired. It is written off the usual way, through
-    its ORM object (the row is already locked), before any usage of this call is priced."""
-    wallet = session.get_one(Wallet, row.id)
-    wallets.expire_grant_if_due(session, wallet, now)
-    session.flush()  # before write_accepted stores the balance this call leaves
-    row.balance, row.granted_balance = wallet.balance, wallet.granted_balance
-    row.granted_expires_at = wallet.granted_expires_at
-
-
 def _price_one(session: Session, ev: UsageIn, meter: Meter | None, by_key: dict[tuple[str, str], LockedWallet],
-               subs: dict[str, Subscription], limits: dict[str, int], now: datetime, accepted: usage_repo.Accepted,
+               subs: dict[str, Subscription], limits: dict[str, int], posting: ledger.Posting,
                digest: str) -> UsageResult:
     if meter is None:
         return _reject(ev, "meter_not_found")
@@ -148,14 +137,11 @@ def _price_one(session: Session, ev: UsageIn, meter: Meter | None, by_key: dict[
         if sub.broadcasts_used + ev.quantity > limits[ev.account_id]:
             return _reject(ev, "quota_exceeded")
     amount = meter.unit_price * ev.quantity
-    if amount > wallet.balance:
+    if not ledger.covers(wallet, amount):
         return _reject(ev, "insufficient_balance")
     granted = wallet_rules.granted_part(wallet.granted_balance, amount)
-    balance_after = wallets.move(wallet, -amount, -granted, now)
+    balance_after = posting.apply(Movement(wallet, "usage", -amount, -granted, meter.code, ev.quantity, ev.id,
+                                           body_hash=digest, occurred_at=ev.occurred_at))
     if meter.code == BROADCAST_METER:
         subs[ev.account_id].broadcasts_used += ev.quantity
-    accepted.add({"id": ev.id, "account_id": ev.account_id, "meter": meter.code, "quantity": ev.quantity,
-                  "amount": amount, "balance_after": balance_after, "body_hash": digest, "occurred_at": ev.occurred_at},
-                 {"wallet_id": wallet.id, "type": "usage", "amount": -amount, "granted_amount": -granted,
-                  "balance_after": balance_after, "meter": meter.code, "quantity": ev.quantity, "reference": ev.id})
     return UsageResult(ev.id, "accepted", amount=amount, balance_after=balance_after)

@@ -6,7 +6,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from langganan.config import Settings
-from langganan.usage.models import UsageEvent
 from langganan.verify.violation import Violation
 from langganan.wallets.models import Reservation, Wallet, WalletEntry
 
@@ -57,27 +56,30 @@ def _ledger_chain(session: Session) -> list[Violation]:
 
 
 def _usage(session: Session) -> list[Violation]:
-    """Every accepted usage event is debited exactly once, by its price; no usage debit without its event."""
+    """Every accepted usage event is debited exactly once: it is stored as its usage debit, one ledger
+    entry keyed by the event id (a unique index keeps a second one out; this says if one got in), which
+    carries the event (its id, body hash, meter and quantity) and takes money out, granted credit first
+    within it."""
     out: list[Violation] = []
-    debits = (select(WalletEntry.reference, func.count().label("n"), func.sum(WalletEntry.amount).label("amount"))
-              .where(WalletEntry.type == "usage").group_by(WalletEntry.reference).subquery())
-    for ev_id, n, amount, price in session.execute(
-            select(UsageEvent.id, debits.c.n, debits.c.amount, UsageEvent.amount)
-            .outerjoin(debits, debits.c.reference == UsageEvent.id)
-            .where((debits.c.n.is_(None)) | (debits.c.n != 1) | (debits.c.amount != -UsageEvent.amount))
-            .order_by(UsageEvent.id).limit(SAMPLE)):
-        if n is None:
-            out.append(Violation("usage_not_debited", "an accepted usage event has no ledger entry",
-                                 {"usage_event_id": ev_id}))
-        elif n != 1:
-            out.append(Violation("usage_debited_twice", f"an accepted usage event has {n} ledger entries",
-                                 {"usage_event_id": ev_id}))
-        else:
-            out.append(Violation("usage_amount_mismatch", f"the event costs {price} but its entry moves {amount}",
-                                 {"usage_event_id": ev_id}))
-    for ref, in session.execute(
-            select(debits.c.reference).outerjoin(UsageEvent, UsageEvent.id == debits.c.reference)
-            .where(UsageEvent.id.is_(None)).order_by(debits.c.reference).limit(SAMPLE)):
-        out.append(Violation("usage_debit_without_event", "a usage debit refers to no accepted usage event",
-                             {"reference": str(ref)}))
+    usage = WalletEntry.type == "usage"
+    for ref, n in session.execute(
+            select(WalletEntry.reference, func.count()).where(usage, WalletEntry.reference.is_not(None))
+            .group_by(WalletEntry.reference).having(func.count() > 1).order_by(WalletEntry.reference).limit(SAMPLE)):
+        out.append(Violation("usage_debited_twice", f"usage event {ref} has {n} ledger entries",
+                             {"usage_event_id": str(ref)}))
+    for entry_id, wallet_id in session.execute(
+            select(WalletEntry.id, WalletEntry.wallet_id)
+            .where(usage, WalletEntry.reference.is_(None) | WalletEntry.body_hash.is_(None)
+                   | WalletEntry.meter.is_(None) | WalletEntry.quantity.is_(None) | (WalletEntry.quantity < 1))
+            .order_by(WalletEntry.id).limit(SAMPLE)):
+        out.append(Violation("usage_debit_without_event", "a usage debit does not carry its event (id, body hash, "
+                             "meter, quantity)", {"wallet_id": wallet_id, "entry_id": str(entry_id)}))
+    for entry_id, wallet_id, amount, granted in session.execute(
+            select(WalletEntry.id, WalletEntry.wallet_id, WalletEntry.amount, WalletEntry.granted_amount)
+            .where(usage, (WalletEntry.amount > 0) | (WalletEntry.granted_amount > 0)
+                   | (WalletEntry.granted_amount < WalletEntry.amount))
+            .order_by(WalletEntry.id).limit(SAMPLE)):
+        out.append(Violation("usage_amount_mismatch", f"a usage debit moves {amount} (granted part {granted}): "
+                             "it must take money out, its granted part within it",
+                             {"wallet_id": wallet_id, "entry_id": str(entry_id)}))
     return out

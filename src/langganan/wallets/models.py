@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, false
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from langganan.kit.db import Base
@@ -35,12 +35,22 @@ class Wallet(Base):
     depleted_alerted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
+USAGE_EVENT = text("type = 'usage'")
+
+
 class WalletEntry(Base):
-    """Append-only ledger. `amount` is signed; `granted_amount` is the part that moved granted credit."""
+    """Append-only ledger, written only by `wallets.ledger`. `amount` is signed; `granted_amount` is
+    the part that moved granted credit.
+
+    A usage entry IS the accepted usage event (rule 7): `reference` is the event's id (unique among
+    usage entries), `body_hash` what a repeat of the id is compared with, `occurred_at` as reported.
+    """
 
     __tablename__ = "wallet_entries"
     __table_args__ = (Index("ix_wallet_entries_wallet", "wallet_id", "id"),
-                      Index("ix_wallet_entries_wallet_type", "wallet_id", "type", "id"))
+                      Index("ix_wallet_entries_wallet_type", "wallet_id", "type", "id"),
+                      Index("ux_wallet_entries_usage_event", "reference", unique=True,
+                            postgresql_where=USAGE_EVENT, sqlite_where=USAGE_EVENT))
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
                                     autoincrement=True)
@@ -54,11 +64,14 @@ class WalletEntry(Base):
     quantity: Mapped[int | None] = mapped_column(BigInteger)
     reference: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
+    body_hash: Mapped[str | None] = mapped_column(String(32))  # usage entries only
+    occurred_at: Mapped[datetime | None]  # usage entries only: when the SaaS says the message was sent
 
 
 class SpendHour(Base):
     """What a wallet spent per UTC hour (usage, holds less releases): the daily-spend chart reads
-    these few rows instead of scanning the ledger. Written in the transaction of each ledger entry."""
+    these few rows instead of scanning the ledger. Written by `wallets.ledger` with the entries (on
+PostgreSQL in the same statement)."""
 
     __tablename__ = "wallet_spend_hours"
 

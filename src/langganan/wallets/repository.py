@@ -3,10 +3,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from langganan.kit.db import held
@@ -30,8 +29,8 @@ ENTRY_FILTERS = {
 @dataclass
 class LockedWallet:
     """A wallet row this transaction holds locked, read as plain values (the usage hot path; no ORM
-    object). Whoever moves it writes the new balances back itself (usage.repository.write_accepted);
-    its alert flags are written by notifications.alerts when they change."""
+    object). The ledger moves it and writes its new balances (`wallets.ledger.write`); its alert
+    flags are written by notifications.alerts when they change."""
 
     id: str
     account_id: str
@@ -99,24 +98,6 @@ def reservation(session: Session, reservation_id: str, *, for_update: bool = Fal
 def expired_reservations(session: Session, now: datetime, limit: int) -> Sequence[Reservation]:
     return session.scalars(select(Reservation).where(Reservation.status == "held", Reservation.expires_at <= now)
                            .order_by(Reservation.expires_at).limit(limit).with_for_update(skip_locked=True)).all()
-
-
-def add_spend(session: Session, spend: dict[tuple[str, datetime], int]) -> None:
-    """Add to the hourly spend rows, {(wallet id, UTC hour): amount}, creating them as needed."""
-    rows = [{"wallet_id": w, "hour": h, "amount": a} for (w, h), a in spend.items() if a]
-    if not rows:
-        return
-    session.execute(_ADD_SPEND[session.get_bind().dialect.name], rows)
-
-
-def _add_spend_statement(dialect: Any) -> Any:
-    # one fixed statement, executed for many rows, so it is compiled once (a multi-row VALUES would not be)
-    stmt = dialect.insert(SpendHour)
-    return stmt.on_conflict_do_update(index_elements=["wallet_id", "hour"],
-                                      set_={"amount": SpendHour.amount + stmt.excluded.amount})
-
-
-_ADD_SPEND = {"postgresql": _add_spend_statement(postgresql), "sqlite": _add_spend_statement(sqlite)}
 
 
 def spend_by_hour(session: Session, wallet_id: str, since: datetime, until: datetime) -> list[tuple[datetime, int]]:

@@ -1,5 +1,6 @@
-"""Prepaid wallets (DESIGN rules 5, 6): every movement is a ledger entry carrying the balance after it,
-written in the same transaction that updates the stored balance.
+"""Prepaid wallets (DESIGN rules 5, 6): what moves a wallet and why. Every movement goes through the
+ledger (`wallets.ledger`), which writes its entry carrying the balance after it in the same
+transaction that updates the stored balance.
 
 Granted (free) credit is spent first and expires at `granted_expires_at`; paid credit never expires.
 An expired grant is written off lazily by whoever touches the wallet first (a debit, a grant, or the
@@ -8,19 +9,19 @@ due-work runner), so a late worker never lets expired credit be spent.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from langganan.accounts.models import Account
 from langganan.events import service as events
 from langganan.kit.ids import new_id
-from langganan.notifications import alerts
-from langganan.wallets import repository
-from langganan.wallets.models import Wallet, WalletEntry
-from langganan.wallets.repository import LockedWallet
+from langganan.wallets import ledger, repository
+from langganan.wallets.ledger import AnyWallet, Movement
+from langganan.wallets.models import Wallet
 
 KINDS = ("conversation", "broadcast")
+spend_hour = ledger.spend_hour
 
 
 def create_wallets(session: Session, account: Account, now: datetime) -> None:
@@ -30,40 +31,20 @@ def create_wallets(session: Session, account: Account, now: datetime) -> None:
     session.flush()
 
 
-def move(wallet: Wallet | LockedWallet, amount: int, granted: int, now: datetime) -> int:
-    """Apply a movement to the locked wallet row; returns the balance after it. Never overdraws."""
-    balance, granted_balance = wallet.balance + amount, wallet.granted_balance + granted
-    if balance < 0 or granted_balance < 0 or granted_balance > balance:
-        raise AssertionError(f"wallet {wallet.id} would break its invariants")
-    wallet.balance, wallet.granted_balance, wallet.updated_at = balance, granted_balance, now
-    return balance
+def record(session: Session, wallet: AnyWallet, type_: str, amount: int, now: datetime, *, granted: int = 0,
+           meter: str | None = None, quantity: int | None = None, reference: str | None = None) -> int:
+    """Move the wallet by `amount` (of which `granted` is granted credit) with its ledger entry; returns
+    the balance after it."""
+    (after,) = ledger.post(session, [Movement(wallet, type_, amount, granted, meter, quantity, reference)], now)
+    return after
 
 
-def record(session: Session, wallet: Wallet, type_: str, amount: int, now: datetime, *, granted: int = 0,
-           meter: str | None = None, quantity: int | None = None, reference: str | None = None) -> WalletEntry:
-    """Move the wallet by `amount` (of which `granted` is granted credit) and append its ledger entry."""
-    alerts.watch(session, now, wallets=(wallet,))
-    move(wallet, amount, granted, now)
-    entry = WalletEntry(wallet_id=wallet.id, type=type_, amount=amount, granted_amount=granted,
-                        balance_after=wallet.balance, meter=meter, quantity=quantity, reference=reference,
-                        created_at=now)
-    session.add(entry)
-    if type_ in repository.SPEND_TYPES:
-        repository.add_spend(session, {(wallet.id, spend_hour(now)): -amount})
-    return entry
-
-
-def spend_hour(at: datetime) -> datetime:
-    """The UTC hour a ledger entry's spending is counted in."""
-    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def expire_grant_if_due(session: Session, wallet: Wallet, now: datetime) -> None:
+def expire_grant_if_due(session: Session, wallet: AnyWallet, now: datetime) -> None:
     if wallet.granted_expires_at is not None and wallet.granted_expires_at <= now:
         expire_grant(session, wallet, wallet.granted_expires_at)
 
 
-def expire_grant(session: Session, wallet: Wallet, at: datetime) -> None:
+def expire_grant(session: Session, wallet: AnyWallet, at: datetime) -> None:
     left = wallet.granted_balance
     wallet.granted_expires_at = None
     if left > 0:
