@@ -14,7 +14,7 @@ error nobody expected is answered as the application's own handler answers it.
 from __future__ import annotations
 
 import anyio.to_thread
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -24,9 +24,11 @@ from langganan.kit.nul import refused_body
 from langganan.kit.web import unexpected_error
 from langganan.usage.endpoints import rejection_error, to_usage_in
 from langganan.usage.grouping import GroupedIngest
-from langganan.usage.schemas import UsageBatchIn, UsageBatchOut, UsageEventIn, UsageOut
+from langganan.usage.schemas import UsageBatchIn, UsageEventIn, UsageOut
+from langganan.usage.service import UsageResult
 
 SINGLE, BATCH = "/v1/usage", "/v1/usage/batch"
+_RESULTS = TypeAdapter(list[UsageResult])
 
 
 class UsageFastLane:
@@ -76,8 +78,8 @@ class UsageFastLane:
 
     async def _batch(self, send: Send, batch: UsageBatchIn) -> None:
         results = await anyio.to_thread.run_sync(self.group.run, [to_usage_in(e) for e in batch.events])
-        out = UsageBatchOut(results=[UsageOut(**r.__dict__) for r in results])
-        await send_json(send, 200, out.model_dump_json().encode())
+        # the JSON UsageBatchOut gives, written straight from the results (1.000 models cost more than the rest)
+        await send_json(send, 200, b'{"results":' + _RESULTS.dump_json(results) + b"}")
 
 
 def _parse(path: str, body: bytes) -> UsageEventIn | UsageBatchIn | None:

@@ -86,9 +86,11 @@ class Posting:
     """Movements applied in memory to locked wallet rows, in order, and not yet written."""
 
     now: datetime
+    # the entries' rows, without what is None (and without created_at when it is `now`)
     entries: list[dict[str, Any]] = field(default_factory=list)
     spend: dict[tuple[str, datetime], int] = field(default_factory=dict)
     touched: dict[str, AnyWallet] = field(default_factory=dict)
+    _hours: dict[datetime, datetime] = field(default_factory=dict)
 
     def apply(self, m: Movement) -> int:
         """Move the wallet; returns the balance after the movement."""
@@ -97,14 +99,19 @@ class Posting:
         if balance < 0 or granted_balance < 0 or granted_balance > balance:
             raise BrokenInvariant(f"wallet {wallet.id} would break its invariants")
         wallet.balance, wallet.granted_balance, wallet.updated_at = balance, granted_balance, self.now
-        at = self.now if m.at is None else m.at
-        self.entries.append({"wallet_id": wallet.id, "type": m.type, "amount": m.amount, "granted_amount": m.granted,
-                             "balance_after": balance, "meter": m.meter, "quantity": m.quantity,
-                             "reference": m.reference, "created_at": at, "body_hash": m.body_hash,
-                             "occurred_at": m.occurred_at})
+        row = {"wallet_id": wallet.id, "type": m.type, "amount": m.amount, "granted_amount": m.granted,
+               "balance_after": balance}
+        for column, value in (("meter", m.meter), ("quantity", m.quantity), ("reference", m.reference),
+                              ("created_at", m.at), ("body_hash", m.body_hash), ("occurred_at", m.occurred_at)):
+            if value is not None:
+                row[column] = value
+        self.entries.append(row)
         if m.type in SPEND_TYPES and m.amount:
-            key = (wallet.id, spend_hour(at))
-            self.spend[key] = self.spend.get(key, 0) - m.amount
+            at = self.now if m.at is None else m.at
+            hour = self._hours.get(at)
+            if hour is None:
+                hour = self._hours[at] = spend_hour(at)
+            self.spend[(wallet.id, hour)] = self.spend.get((wallet.id, hour), 0) - m.amount
         self.touched[wallet.id] = wallet
         return balance
 
@@ -132,7 +139,7 @@ def write(session: Session, posting: Posting) -> None:
             balance=bindparam("b"), granted_balance=bindparam("g"), granted_expires_at=bindparam("x"),
             updated_at=posting.now), [{"wid": w.id, "b": w.balance, "g": w.granted_balance,
                                        "x": w.granted_expires_at} for w in plain])
-    session.execute(insert(ENTRIES), posting.entries)
+    session.execute(insert(ENTRIES), [{**_ABSENT, "created_at": posting.now, **row} for row in posting.entries])
     rows = [{"wallet_id": w, "hour": h, "amount": a} for (w, h), a in posting.spend.items() if a]
     if rows:
         session.execute(_SQLITE_SPEND, rows)
@@ -146,6 +153,7 @@ def _sqlite_spend() -> Any:
 
 _SQLITE_SPEND = _sqlite_spend()
 
+_ABSENT = dict.fromkeys(("meter", "quantity", "reference", "body_hash", "occurred_at"))
 _ENTRY_COLUMNS = ("wallet_id", "type", "amount", "granted_amount", "balance_after", "meter", "quantity", "reference",
                   "created_at", "body_hash", "occurred_at")
 _ENTRY_TYPES = ("varchar", "varchar", "bigint", "bigint", "bigint", "varchar", "bigint", "varchar", "timestamptz",
@@ -163,7 +171,7 @@ WITH balances AS (
   WHERE wallets.id = n.id RETURNING 1
 ), entries AS (
   INSERT INTO wallet_entries ({', '.join(_ENTRY_COLUMNS)})
-  SELECT {', '.join(f'x.{c}' for c in _ENTRY_COLUMNS)}
+  SELECT {', '.join(f'COALESCE(x.{c}, %(now)s)' if c == 'created_at' else f'x.{c}' for c in _ENTRY_COLUMNS)}
   FROM ROWS FROM (json_to_recordset(%(entries)s::json) AS ({', '.join(
       f'{c} {t}' for c, t in zip(_ENTRY_COLUMNS, _ENTRY_TYPES, strict=True))}))
        WITH ORDINALITY AS x({', '.join(_ENTRY_COLUMNS)}, n)
