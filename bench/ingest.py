@@ -304,7 +304,7 @@ class Server:
                                          env={**os.environ, "BENCH_DATABASE_URL": url}, stdout=out,
                                          stderr=subprocess.STDOUT, start_new_session=True)
 
-    def wait_ready(self, timeout: float = 60) -> None:
+    def wait_ready(self, timeout: float = 240) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

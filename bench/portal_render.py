@@ -28,8 +28,8 @@ from langganan.kit.clock import wall_now
 from langganan.kit.db import Database
 from langganan.kit.ids import new_id
 from langganan.portal import service as portal
+from langganan.wallets import ledger
 from langganan.wallets import repository as wallets_repo
-from langganan.wallets import service as wallets
 from langganan.wallets.models import SpendHour, WalletEntry
 
 BATCH = 20_000
@@ -63,7 +63,7 @@ def seed(db: Database, settings: Settings, invoices: int, entries: int) -> str:
         with db.transaction() as s:
             s.execute(insert(WalletEntry), rows)
         for row in rows:
-            key = (wallet_id, wallets.spend_hour(row["created_at"]))
+            key = (wallet_id, ledger.spend_hour(row["created_at"]))
             spend[key] = spend.get(key, 0) + 30
     with db.transaction() as s:
         s.execute(insert(SpendHour), [{"wallet_id": w, "hour": h, "amount": a} for (w, h), a in spend.items()])

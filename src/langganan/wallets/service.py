@@ -21,7 +21,6 @@ from langganan.wallets.ledger import AnyWallet, Movement
 from langganan.wallets.models import Wallet
 
 KINDS = ("conversation", "broadcast")
-spend_hour = ledger.spend_hour
 
 
 def create_wallets(session: Session, account: Account, now: datetime) -> None:
