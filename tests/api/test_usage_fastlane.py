@@ -80,6 +80,10 @@ def test_a_batch_gets_the_same_answer_on_both_paths(env: Env, route_calls: list[
     assert fast.status_code == slow.status_code == 200
     statuses = [(r["status"], r["code"]) for r in fast.json()["results"]]
     assert statuses == [("accepted", None), ("rejected", "meter_not_found"), ("duplicate", None)]
+    from langganan.usage.schemas import UsageBatchOut
+
+    # the lane writes the results itself: byte for byte what the route's response model writes
+    assert fast.content == UsageBatchOut.model_validate(fast.json()).model_dump_json().encode()
     # the second time every accepted event is a duplicate with the first result, on the route as on the lane
     assert [r["status"] for r in slow.json()["results"]] == ["duplicate", "rejected", "duplicate"]
     assert slow.json()["results"][0] == fast.json()["results"][2]
