@@ -16,10 +16,9 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 from starlette.routing import Match
 
-from langganan.app import create_app
+from langganan.app import create_app, open_database
 from langganan.config import Settings
 from langganan.kit import web
-from langganan.kit.db import Database
 from langganan.kit.openapi import ErrorResponse
 from tests.api.test_bad_input import assert_error
 from tests.api.test_protocol import _bad_requests
@@ -34,7 +33,7 @@ PAYMENT_REQUIRED = {"change_plan", "renew_subscription", "pay_invoice", "buy_add
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
-    db = Database(f"sqlite:///{tmp_path_factory.mktemp('openapi') / 'app.db'}")
+    db = open_database(f"sqlite:///{tmp_path_factory.mktemp('openapi') / 'app.db'}")
     yield create_app(Settings(database_url=db.url, mode="sandbox", sandbox_gateway_secret="test-secret"), db)
     db.dispose()
 

@@ -21,11 +21,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from langganan.app import make_context
+from langganan.app import make_context, open_database
 from langganan.due import run_due
 from langganan.events.models import Event
 from langganan.invoices.models import Invoice
-from langganan.kit.db import Database
 from langganan.kit.models import EngineClock
 from langganan.kit.web import AppContext
 from langganan.payments.models import Payment
@@ -117,7 +116,7 @@ def _waiting_on_locks(env: Env) -> int:
 
 def _runner(env: Env, **overrides: Any) -> AppContext:
     settings = make_settings(env.db, **overrides)
-    db = Database(env.db.url)  # its own engine, as another process would have
+    db = open_database(env.db.url, settings)  # its own engine, as another process would have
     return make_context(settings, db)
 
 

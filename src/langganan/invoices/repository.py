@@ -8,15 +8,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, lazyload
 
 from langganan.invoices.models import Invoice
-from langganan.kit.db import TX_PREFIX, held, keep
 from langganan.kit.errors import NotFound
 from langganan.kit.pagination import page
+from langganan.kit.work import Question, work_of
 
 OPEN_PURCHASE_TYPES = ("subscription", "plan_change")
 
 
 def get(session: Session, invoice_id: str, *, for_update: bool = False) -> Invoice:
-    own = held(session, Invoice, invoice_id) if for_update else None
+    own = work_of(session).held(Invoice, invoice_id) if for_update else None
     if own is not None:  # issued or locked earlier in this transaction: no second round trip
         return cast(Invoice, own)
     invoice = session.get(Invoice, invoice_id, with_for_update=for_update or None)
@@ -45,7 +45,7 @@ def open_purchases(session: Session, subscription_id: str) -> Sequence[Invoice]:
         Invoice.type.in_(OPEN_PURCHASE_TYPES)).with_for_update()).all()
 
 
-_RENEWALS = TX_PREFIX + "renewals"
+RENEWALS: Question[tuple[str, datetime], Invoice | None] = Question("renewal invoice of (subscription, period start)")
 REPLACEABLE = "canceled"  # the one renewal status that lets a period have another renewal invoice
 
 
@@ -53,7 +53,7 @@ def renewal_for(session: Session, subscription_id: str, period_start: datetime) 
     """The renewal invoice of a period (unpaid, paid, expired or failed), if any: at most one, rule 4;
     only a canceled one may be replaced. Answered without a query when this transaction read it
     ahead (`read_renewals_ahead`) or issued it."""
-    known: dict[tuple[str, datetime], Invoice | None] | None = session.info.get(_RENEWALS)
+    known = work_of(session).answers(RENEWALS)
     key = (subscription_id, period_start)
     if known is None:
         return session.scalar(select(Invoice).where(
@@ -72,12 +72,13 @@ def read_renewals_ahead(session: Session, periods: Collection[tuple[str, datetim
     `renewal_for` from memory for the rest of the transaction. Only for subscriptions this transaction
     holds locked: a renewal invoice is issued under its subscription's lock, and `note_renewal` adds it."""
     found = renewals_for(session, periods)
-    keep(session, found.values())
-    session.info.setdefault(_RENEWALS, {}).update({key: found.get(key) for key in periods})
+    work = work_of(session)
+    work.keep(found.values())
+    work.read_ahead(RENEWALS).update({key: found.get(key) for key in periods})
 
 
 def note_renewal(session: Session, invoice: Invoice) -> None:
-    known = session.info.get(_RENEWALS)
+    known = work_of(session).answers(RENEWALS)
     if known is not None and invoice.subscription_id is not None and invoice.period_start is not None:
         known[(invoice.subscription_id, invoice.period_start)] = invoice
 

@@ -15,13 +15,15 @@ from langganan.events import service as events
 from langganan.invoices import numbering, repository
 from langganan.invoices.models import Invoice, InvoiceLine
 from langganan.invoices.rules import Line, content_digest, tax_rate_bps, totals
-from langganan.kit.db import TX_PREFIX, flush, hold
+from langganan.kit.db import flush
 from langganan.kit.errors import Conflict
 from langganan.kit.ids import new_id
+from langganan.kit.work import Question, work_of
 
 # Invoices issued in this transaction that no payment was started for yet (payments.start skips
 # looking for an open virtual account of these).
-WITHOUT_PAYMENTS = TX_PREFIX + "invoices_without_payments"
+# Invoices this unit of work issued that have no payment yet (payments.start needs not look for one).
+WITHOUT_PAYMENTS: Question[str, bool] = Question("invoice issued here, no payment yet")
 TYPES = ("subscription", "renewal", "plan_change", "add_on", "top_up", "credit_note")
 STATUSES = ("unpaid", "paid", "expired", "canceled", "failed", "waived")
 
@@ -57,10 +59,11 @@ def issue(session: Session, settings: Settings, *, account: Account, type_: str,
         invoice.number = numbering.next_number(session, now, settings.seller_timezone)
     session.add(invoice)
     flush(session)
-    hold(session, invoice)
+    work = work_of(session)
+    work.hold(invoice)
     if type_ == "renewal":
         repository.note_renewal(session, invoice)
-    session.info.setdefault(WITHOUT_PAYMENTS, set()).add(invoice.id)
+    work.read_ahead(WITHOUT_PAYMENTS)[invoice.id] = True
     events.emit(session, "invoice.created", account.id, summary(invoice), now)
     if status == "paid":
         events.emit(session, "invoice.paid", account.id, summary(invoice), now)

@@ -41,7 +41,7 @@ def checkout(ctx: AppContext, build: Callable[[Session, datetime], Invoice | Non
                                     payment_method_id=payment_method_id, bank=bank, now=now)
         invoice_id = invoice.id if invoice is not None else None
     if payment is not None and payment.method == "card":
-        service.charge_card(ctx.db, ctx.gateway, payment.id, ctx.clock.now)  # may raise 402
+        service.charge_card(ctx.db, ctx.settings, ctx.gateway, payment.id, ctx.clock.now)  # may raise 402
     if invoice_id is None:
         return None
     with ctx.unit() as (s, _now):

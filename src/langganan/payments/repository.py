@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from langganan.kit.db import TX_PREFIX
 from langganan.kit.errors import NotFound
+from langganan.kit.work import Question, work_of
 from langganan.payments.models import Payment, PaymentMethod, UnappliedPayment
 
 
@@ -47,12 +47,12 @@ def by_va(session: Session, va_number: str) -> Payment | None:
     return session.scalar(select(Payment).where(Payment.va_number == va_number).with_for_update())
 
 
-_PENDING = TX_PREFIX + "pending_by_invoice"
+PENDING: Question[str, list[Payment]] = Question("pending payments of an invoice")
 
 
 def pending_for_invoice(session: Session, invoice_id: str) -> Sequence[Payment]:
     """The invoice's pending payments (from memory when this transaction read them ahead)."""
-    known = session.info.get(_PENDING, {}).get(invoice_id)
+    known = (work_of(session).answers(PENDING) or {}).get(invoice_id)
     if known is not None:
         return [p for p in known if p.status == "pending" and p in session]
     return session.scalars(select(Payment).where(Payment.invoice_id == invoice_id,
@@ -62,28 +62,28 @@ def pending_for_invoice(session: Session, invoice_id: str) -> Sequence[Payment]:
 def read_pending_ahead(session: Session, invoice_ids: Collection[str]) -> None:
     """Read the pending payments of these invoices in one query and answer `pending_for_invoice` for them
     from memory for the rest of the transaction (`note_pending` adds payments started meanwhile)."""
-    known = session.info.setdefault(_PENDING, {})
+    known = work_of(session).read_ahead(PENDING)
     for invoice_id in invoice_ids:
         known[invoice_id] = []
     for p in session.scalars(select(Payment).where(Payment.invoice_id.in_(list(invoice_ids)),
                                                    Payment.status == "pending").order_by(Payment.id)):
-        known[p.invoice_id].append(p)
+        known[str(p.invoice_id)].append(p)
 
 
 def note_pending(session: Session, payment: Payment) -> None:
-    known = session.info.get(_PENDING, {}).get(payment.invoice_id)
+    known = (work_of(session).answers(PENDING) or {}).get(payment.invoice_id or "")
     if known is not None:
         known.append(payment)
 
 
 
-_HELD = TX_PREFIX + "underpayments_by_invoice"
+UNDERPAYMENTS: Question[str, list[UnappliedPayment]] = Question("open underpayments of an invoice")
 
 
 def underpayments(session: Session, invoice_id: str) -> Sequence[UnappliedPayment]:
     """The money held as open underpayments of this invoice, oldest first (from memory when this
     transaction read them ahead). Call it with the invoice locked."""
-    known = session.info.get(_HELD, {}).get(invoice_id)
+    known = (work_of(session).answers(UNDERPAYMENTS) or {}).get(invoice_id)
     if known is not None:
         return [u for u in known if u.status == "open" and u in session]
     return session.scalars(select(UnappliedPayment).where(
@@ -94,16 +94,16 @@ def underpayments(session: Session, invoice_id: str) -> Sequence[UnappliedPaymen
 def read_underpayments_ahead(session: Session, invoice_ids: Collection[str]) -> None:
     """Read the open underpayments of these (locked) invoices in one query and answer `underpayments`
     for them from memory for the rest of the transaction (`note_underpayment` adds those held meanwhile)."""
-    known = session.info.setdefault(_HELD, {})
+    known = work_of(session).read_ahead(UNDERPAYMENTS)
     for invoice_id in invoice_ids:
         known[invoice_id] = []
     for u in session.scalars(select(UnappliedPayment).where(
             UnappliedPayment.invoice_id.in_(list(invoice_ids)), UnappliedPayment.reason == "underpayment",
             UnappliedPayment.status == "open").order_by(UnappliedPayment.created_at, UnappliedPayment.id)):
-        known[u.invoice_id].append(u)
+        known[str(u.invoice_id)].append(u)
 
 
 def note_underpayment(session: Session, held: UnappliedPayment) -> None:
-    known = session.info.get(_HELD, {}).get(held.invoice_id)
+    known = (work_of(session).answers(UNDERPAYMENTS) or {}).get(held.invoice_id or "")
     if known is not None:
         known.append(held)

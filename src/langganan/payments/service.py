@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -23,9 +22,10 @@ from langganan.events import service as events
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
 from langganan.invoices.models import Invoice
-from langganan.kit.db import Database, flush, held, hold, keep
+from langganan.kit.db import Database, flush
 from langganan.kit.errors import Conflict, PaymentRequired, Unprocessable
 from langganan.kit.ids import new_id
+from langganan.kit.work import work_of
 from langganan.payments import repository, rules
 from langganan.payments.gateway import ChargeResult, Gateway
 from langganan.payments.models import (
@@ -99,7 +99,7 @@ def start(session: Session, settings: Settings, gateway: Gateway, invoice: Invoi
         pm = repository.payment_method(session, invoice.account_id, payment_method_id)
         payment = Payment(method="card", payment_method_id=pm.id, **base)
     else:
-        fresh = invoice.id in session.info.get(invoices.WITHOUT_PAYMENTS, ())  # issued just now: none yet
+        fresh = invoice.id in (work_of(session).answers(invoices.WITHOUT_PAYMENTS) or ())  # issued just now: none yet
         existing = None if fresh else repository.open_va(session, invoice.id, now)
         if existing is not None and (bank is None or existing.bank == bank):
             return existing
@@ -110,7 +110,7 @@ def start(session: Session, settings: Settings, gateway: Gateway, invoice: Invoi
                                             bank=bank or "bca", expires_at=expires)
         payment = Payment(method="bank_transfer", bank=va.bank, va_number=va.va_number,
                           va_expires_at=va.expires_at, provider_ref=va.provider_ref, **base)
-    session.info.get(invoices.WITHOUT_PAYMENTS, set()).discard(invoice.id)
+    (work_of(session).answers(invoices.WITHOUT_PAYMENTS) or {}).pop(invoice.id, None)
     session.add(payment)
     repository.note_pending(session, payment)
     flush(session)
@@ -155,40 +155,41 @@ def lock_for_outcomes(session: Session, payment_ids: Sequence[str]) -> None:
     ids = sorted(payment_ids)
     if not ids:
         return
+    work = work_of(session)
     pays = session.scalars(select(Payment).where(Payment.id.in_(ids)).order_by(Payment.id)
                            .with_for_update()).all()
     for p in pays:
-        hold(session, p)
+        work.hold(p)
     invoice_ids = sorted({p.invoice_id for p in pays if p.invoice_id})
     if not invoice_ids:
         return
     invs = session.scalars(select(Invoice).where(Invoice.id.in_(invoice_ids)).order_by(Invoice.id)
                            .options(lazyload(Invoice.lines)).with_for_update()).all()
     for inv in invs:
-        hold(session, inv)
+        work.hold(inv)
     repository.read_pending_ahead(session, invoice_ids)
     repository.read_underpayments_ahead(session, invoice_ids)
     sub_ids = sorted({inv.subscription_id for inv in invs if inv.subscription_id})
     subs = session.scalars(select(Subscription).where(Subscription.id.in_(sub_ids)).order_by(Subscription.id)
                            .with_for_update()).all()
     for sub in subs:
-        hold(session, sub)
+        work.hold(sub)
     addons_repo.note_without_add_ons(session, sub_ids)
     account_ids = sorted({sub.account_id for sub in subs})
-    keep(session, session.scalars(select(Account).where(Account.id.in_(account_ids))))
+    work.keep(session.scalars(select(Account).where(Account.id.in_(account_ids))))
     wallets = session.scalars(select(Wallet).where(Wallet.account_id.in_(account_ids),
                                                    Wallet.kind == "conversation").order_by(Wallet.id)
                               .with_for_update()).all()
     for w in wallets:
-        hold(session, w, key=(w.account_id, w.kind))
+        work.hold(w, key=(w.account_id, w.kind))
 
 
-def record_charge(session: Session, payment_id: str, amount: int, result: ChargeResult,
+def record_charge(session: Session, settings: Settings, payment_id: str, amount: int, result: ChargeResult,
                   now: datetime) -> tuple[Payment, bool]:
     """Record a gateway's answer for a committed pending card payment: money taken is applied (or
     held, rule 10); a decline is recorded as a failed payment and nothing else changes (rule 11).
     Returns the payment and whether a decline was recorded now."""
-    payment = cast(Payment | None, held(session, Payment, payment_id)) or session.get(
+    payment = work_of(session).held(Payment, payment_id) or session.get(
         Payment, payment_id, with_for_update=True)
     assert payment is not None
     if result.succeeded and payment.status in OPEN:
@@ -207,11 +208,12 @@ def record_charge(session: Session, payment_id: str, amount: int, result: Charge
                 {**_summary(payment), "failure_code": result.failure_code}, now)
     if payment.invoice_id is not None:
         invoice = invoices_repo.get(session, payment.invoice_id, for_update=True)
-        subscriptions.renewal_charge_failed(session, invoice, payment.id, now)
+        subscriptions.renewal_charge_failed(session, settings, invoice, payment.id, now)
     return payment, True
 
 
-def charge_card(db: Database, gateway: Gateway, payment_id: str, clock_now: Callable[[Session], datetime]) -> Payment:
+def charge_card(db: Database, settings: Settings, gateway: Gateway, payment_id: str,
+                clock_now: Callable[[Session], datetime]) -> Payment:
     """Charge a committed pending card payment, then record the outcome in a second transaction.
 
     A decline is recorded as a failed payment and raised as 402; nothing else changes (rule 11)."""
@@ -220,7 +222,7 @@ def charge_card(db: Database, gateway: Gateway, payment_id: str, clock_now: Call
     result = call_gateway(gateway, request)
     # The gateway has answered: its answer is recorded however busy the database is (background waits).
     with db.background.transaction() as session:
-        payment, declined = record_charge(session, payment_id, request.amount, result, clock_now(session))
+        payment, declined = record_charge(session, settings, payment_id, request.amount, result, clock_now(session))
     if declined:
         raise PaymentRequired(result.failure_code or "card_declined",
                               result.failure_message or "The card was declined.",

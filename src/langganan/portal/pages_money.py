@@ -171,7 +171,7 @@ def pay_by_card(invoice_id: str, p: PortalForm, payment_method_id: FormStr = "")
         payment = payments.start(s, p.ctx.settings, p.ctx.gateway, invoice, method="card",
                                  payment_method_id=payment_method_id, bank=None, now=now)
     try:
-        payments.charge_card(p.ctx.db, p.ctx.gateway, payment.id, p.ctx.clock.now)
+        payments.charge_card(p.ctx.db, p.ctx.settings, p.ctx.gateway, payment.id, p.ctx.clock.now)
     except PaymentRequired as exc:
         return p.render("portal/pay.html", **_pay_context(p, invoice_id), error=exc.code, http_status=402)
     return see_other(f"/portal/pay/{invoice_id}")

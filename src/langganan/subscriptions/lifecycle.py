@@ -42,7 +42,8 @@ from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
 from langganan.invoices.models import Invoice, InvoiceLine
 from langganan.kit.clock import wall_now
-from langganan.kit.db import keep, one_flush
+from langganan.kit.db import one_flush
+from langganan.kit.work import work_of
 from langganan.payments import service as payments
 from langganan.payments.gateway import Gateway
 from langganan.payments.models import Payment, PaymentMethod, PaymentReceipt
@@ -50,8 +51,8 @@ from langganan.promotions import service as promotions
 from langganan.subscriptions import repository
 from langganan.subscriptions import service as subscriptions
 from langganan.subscriptions.models import Subscription, SubscriptionPeriod
-from langganan.subscriptions.schedule import due_by, next_due
-from langganan.subscriptions.timeline import policy_of, timeline
+from langganan.subscriptions.schedule import Policy, due_by, next_due
+from langganan.subscriptions.timeline import timeline
 from langganan.wallets.models import Wallet, WalletEntry
 
 log = logging.getLogger("langganan")
@@ -141,12 +142,13 @@ def _read_ahead(session: Session, subs: Sequence[Subscription], now: datetime) -
     """What the steps read, for the whole batch at once: accounts, renewal invoices, add-ons, cards;
     returns the subscriptions' unpaid invoices that expire by `now` (locked), which their agendas
     expire in turn."""
-    keep(session, session.scalars(select(Account).where(Account.id.in_({s.account_id for s in subs}))))
+    work = work_of(session)
+    work.keep(session.scalars(select(Account).where(Account.id.in_({s.account_id for s in subs}))))
     invoices_repo.read_renewals_ahead(session, [(s.id, s.current_period_end) for s in subs])
     addons_repo.note_without_add_ons(session, [s.id for s in subs])
     cards = {s.payment_method_id for s in subs if s.payment_method_id}
     if cards:
-        keep(session, session.scalars(select(PaymentMethod).where(PaymentMethod.id.in_(cards))))
+        work.keep(session.scalars(select(PaymentMethod).where(PaymentMethod.id.in_(cards))))
     return repository.invoices_expiring_for(session, [s.id for s in subs], now)
 
 
@@ -170,32 +172,27 @@ def work_through(session: Session, items: Sequence[T], step: Callable[[T], R | N
 def _pass(session: Session, items: Sequence[T], step: Callable[[T], R | None], *,
           failed: Callable[[T], None] | None) -> list[R]:
     out: list[R] = []
-    numbering.defer(session)
-    events.buffer(session)
+    numbering.defer(session)  # numbered together at the end: the month's counter is locked only then
     try:
         if failed is None:
             with one_flush(session, copy=INSERT_ONLY, update=CHANGED):
                 out = [result for item in items if (result := step(item)) is not None]
-                events.release_buffer(session, numbering.assign_deferred(session))
+                numbering.assign_deferred(session)
             return out
         for item in items:
-            marks = numbering.deferred_count(session), events.buffered_count(session)
             try:
-                with session.begin_nested():
+                with session.begin_nested():  # (rolled back, it takes its events and numbers with it)
                     result = step(item)
             except Exception:
-                numbering.forget_deferred_after(session, marks[0])
-                events.forget_buffered_after(session, marks[1])
                 failed(item)
                 continue
             if result is not None:
                 out.append(result)
-        events.release_buffer(session, numbering.assign_deferred(session))
+        numbering.assign_deferred(session)
         session.flush()
         return out
     finally:  # after an error the caller rolls back: whatever was deferred goes with it
-        numbering.stop_deferring(session)
-        events.drop_buffer(session)
+        work_of(session).deferred = None
 
 
 def process(session: Session, settings: Settings, gateway: Gateway, sub: Subscription, now: datetime,
@@ -204,7 +201,7 @@ def process(session: Session, settings: Settings, gateway: Gateway, sub: Subscri
     decides what comes next. The subscription's unpaid invoices that expire by `now` (`expiring`, and
     a renewal invoice a step issues) expire in turn, each at its own instant, before the items due at
     or after it: catching up after days does what running every minute would have done."""
-    policy = policy_of(session)
+    policy = Policy.from_settings(settings)
     queue = list(expiring)
     for _ in range(MAX_STEPS):
         line = timeline(session, sub)
@@ -288,7 +285,7 @@ def _period_end(s: Step) -> Charge | None:
     sub.status = "past_due"
     sub.updated_at = max(sub.updated_at, s.when)
     s.emit("subscription.past_due", status="past_due", invoice_id=renewal.id, method="bank_transfer",
-           grace_ends_at=(at + timedelta(days=policy_of(session).grace_days)).isoformat())
+           grace_ends_at=(at + timedelta(days=s.settings.grace_days)).isoformat())
     return None
 
 
@@ -368,7 +365,7 @@ def _retired(s: Step, plan_code: str | None = None) -> bool:
 def _issue_bank_renewal(s: Step) -> Invoice:
     sub = s.sub
     plan, interval = _next_plan(sub)
-    grace = timedelta(days=policy_of(s.session).grace_days)
+    grace = timedelta(days=s.settings.grace_days)
     invoice = subscriptions.issue_renewal(s.session, s.settings, s.account, sub, s.when, plan_code=plan,
                                           interval=interval, expires_at=sub.current_period_end + grace)
     if invoice.status == "unpaid":
@@ -385,7 +382,7 @@ def _charge(s: Step, plan: str, interval: str) -> Charge | None:
         if _retired(s, plan):
             subscriptions.to_free(s.session, sub, s.account, s.when, reason="plan_retired")
             return None
-        policy = policy_of(s.session)
+        policy = Policy.from_settings(s.settings)
         window = timedelta(days=(policy.card_retry_days[-1] if policy.card_retry_days else 0) + 1)
         invoice = subscriptions.issue_renewal(s.session, s.settings, s.account, sub, s.when, plan_code=plan,
                                               interval=interval, expires_at=sub.current_period_end + window)

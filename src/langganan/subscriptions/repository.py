@@ -8,8 +8,8 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from langganan.invoices.models import Invoice
-from langganan.kit.db import held
 from langganan.kit.errors import NotFound
+from langganan.kit.work import work_of
 from langganan.subscriptions.models import Subscription
 
 
@@ -25,7 +25,7 @@ def for_account(session: Session, account_id: str, *, for_update: bool = False) 
 
 def get_locked(session: Session, subscription_id: str) -> Subscription | None:
     """The subscription, locked (no query when this transaction already holds it)."""
-    own = held(session, Subscription, subscription_id)
+    own = work_of(session).held(Subscription, subscription_id)
     if own is not None:
         return cast(Subscription, own)
     return session.get(Subscription, subscription_id, with_for_update=True)

@@ -38,7 +38,7 @@ from langganan.subscriptions.rules import (
     quote_change,
     require_billing_info,
 )
-from langganan.subscriptions.timeline import policy_of
+from langganan.subscriptions.schedule import Policy
 from langganan.wallets import repository as wallets_repo
 from langganan.wallets import service as wallets
 
@@ -272,7 +272,7 @@ def renew(session: Session, settings: Settings, account: Account, now: datetime)
             raise Conflict("renewal_lapsed", f"The renewal invoice {existing.number} for the next period is "
                            f"{existing.status}; the period is not renewed.")
         return existing, False
-    grace = timedelta(days=policy_of(session).grace_days)
+    grace = timedelta(days=settings.grace_days)
     invoice = issue_renewal(session, settings, account, sub, now, plan_code=sub.plan_code, interval=sub.interval,
                             expires_at=sub.current_period_end + grace)
     return invoice, True
@@ -477,7 +477,8 @@ def roll_allotment(session: Session, sub: Subscription) -> None:
     events.emit(session, "subscription.allotment_started", account.id, _snapshot(sub), sub.allotment_end)
 
 
-def renewal_charge_failed(session: Session, invoice: Invoice, payment_id: str, now: datetime) -> None:
+def renewal_charge_failed(session: Session, settings: Settings, invoice: Invoice, payment_id: str,
+                          now: datetime) -> None:
     """The due runner's renewal charge was declined (rule 11 recorded it). A trial returns to Free;
     a renewal is past_due and retried, and after the last attempt the invoice fails and the account
     moves to Free (nothing is deleted)."""
@@ -489,7 +490,7 @@ def renewal_charge_failed(session: Session, invoice: Invoice, payment_id: str, n
     account = accounts_repo.get(session, sub.account_id)
     sub.renewal_payment_id = sub.charge_claimed_at = None
     sub.updated_at = max(sub.updated_at, now)
-    policy = policy_of(session)
+    policy = Policy.from_settings(settings)
     if sub.status == "trialing":
         to_free(session, sub, account, now, reason="trial_ended")
     elif sub.renewal_attempts >= policy.card_attempts:

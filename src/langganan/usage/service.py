@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 
 from langganan.catalog import service as catalog_service
 from langganan.catalog.rules import Meter
-from langganan.notifications import alerts
 from langganan.subscriptions.models import Subscription
 from langganan.usage import repository as usage_repo
 from langganan.wallets import rules as wallet_rules
 from langganan.wallets import service as wallets
+from langganan.wallets import watch
 from langganan.wallets.models import Wallet
 from langganan.wallets.repository import LockedWallet
 
@@ -85,7 +85,8 @@ def ingest(session: Session, events: list[UsageIn], now: datetime) -> list[Usage
     wallet_keys = sorted({(e.account_id, meters[e.meter].wallet) for e in events if e.meter in meters})
     wallet_rows, earlier = usage_repo.lock_and_find(session, wallet_keys, list({e.id for e in events}))
     by_key = {(w.account_id, w.kind): w for w in wallet_rows}
-    alerts.watch(session, now, wallet_rows, subs.values())  # usage alerts, decided on commit
+    watch.balances_moving(session, wallet_rows, now)  # usage alerts, decided on commit
+    watch.broadcasts_moving(session, subs.values(), now)
     for w in wallet_rows:
         if w.granted_expires_at is not None and w.granted_expires_at <= now:
             _expire_grant(session, w, now)

@@ -39,7 +39,8 @@ ENTRY_ID = re.compile(r"[0-9]{1,18}")  # ledger ids are 64-bit integers
 def list_wallets(account_id: str, ctx: Ctx, _: AnyKey) -> WalletList:
     with ctx.unit() as (s, _now):
         accounts_repo.get(s, account_id)
-        return WalletList(data=[wallet_out(w) for w in repository.for_account(s, account_id)])
+        return WalletList(data=[wallet_out(w, ctx.settings.low_balance_thresholds)
+                                for w in repository.for_account(s, account_id)])
 
 
 @router.put("/accounts/{account_id}/wallets/{kind}", response_model=WalletOut,
@@ -49,8 +50,8 @@ def put_wallet_settings(account_id: str, kind: str, body: WalletSettingsIn, ctx:
         accounts_repo.get(s, account_id)
         wallet = repository.get(s, account_id, kind, for_update=True)
         wallet.low_balance_threshold = body.low_balance_threshold
-        alerts.threshold_changed(wallet)
-        return wallet_out(wallet)
+        alerts.threshold_changed(wallet, ctx.settings.low_balance_thresholds)
+        return wallet_out(wallet, ctx.settings.low_balance_thresholds)
 
 
 @router.get("/accounts/{account_id}/wallets/{kind}/transactions", response_model=EntryList,

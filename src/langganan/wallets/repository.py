@@ -9,8 +9,8 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from langganan.kit.db import held
 from langganan.kit.errors import NotFound
+from langganan.kit.work import work_of
 from langganan.wallets.models import Reservation, SpendHour, Wallet, WalletEntry
 
 # Ledger entry types that count as spending (their negated amount is what was spent).
@@ -62,7 +62,7 @@ def for_account(session: Session, account_id: str) -> list[Wallet]:
 
 
 def get(session: Session, account_id: str, kind: str, *, for_update: bool = False) -> Wallet:
-    own = held(session, Wallet, (account_id, kind)) if for_update else None
+    own = work_of(session).held(Wallet, (account_id, kind)) if for_update else None
     if own is not None:  # locked earlier in this transaction (the due runner's charge outcomes)
         return cast(Wallet, own)
     stmt = select(Wallet).where(Wallet.account_id == account_id, Wallet.kind == kind)

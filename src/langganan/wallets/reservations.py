@@ -16,10 +16,9 @@ from langganan.catalog import service as catalog_service
 from langganan.events import service as events
 from langganan.kit.errors import Conflict, NotFound, PaymentRequired, Unprocessable
 from langganan.kit.ids import new_id
-from langganan.notifications import alerts
 from langganan.subscriptions.models import Subscription
 from langganan.usage.service import BROADCAST_METER, broadcast_limit
-from langganan.wallets import repository, rules
+from langganan.wallets import repository, rules, watch
 from langganan.wallets import service as wallets
 from langganan.wallets.models import Reservation, Wallet
 
@@ -62,7 +61,7 @@ def hold(session: Session, account_id: str, meter_code: str, quantity: int, expi
                    reference=res.id)
     wallet.reserved += amount
     if sub is not None:
-        alerts.watch(session, now, subs=(sub,))  # a held broadcast uses quota: its alerts fire as usage's do
+        watch.broadcasts_moving(session, (sub,), now)  # a held broadcast uses quota: alerts as for usage
         sub.broadcasts_used += quantity
     session.flush()
     events.emit(session, "reservation.held", account_id, {"reservation_id": res.id, "amount": amount}, now)

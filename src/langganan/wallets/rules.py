@@ -10,6 +10,9 @@ and is one pool, so "oldest first" has nothing to choose between.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from langganan.kit.errors import Unprocessable
 
 # Top-up limits per wallet (seed: conversation Rp30.000-1.000.000, broadcast Rp10.000-5.000.000).
@@ -38,3 +41,10 @@ def released_granted(held_granted: int, captured_amount: int) -> int:
     """The granted part of what a closed reservation gives back: the delivered messages took the held
     granted credit first (the same order as a debit), so only what is left of it returns as granted."""
     return max(0, held_granted - captured_amount)
+
+
+def low_balance_threshold(wallet: Any, defaults: Mapping[str, int]) -> int:
+    """The wallet's own low-balance threshold, or the deployment's for its kind (LANGGANAN_LOW_BALANCE_*)."""
+    if wallet.low_balance_threshold is not None:
+        return int(wallet.low_balance_threshold)
+    return defaults.get(wallet.kind, 0)

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from langganan.kit.fields import INT64_MAX, Id
-from langganan.notifications.alerts import low_balance_threshold
 from langganan.wallets.models import Reservation, Wallet, WalletEntry
+from langganan.wallets.rules import low_balance_threshold
 
 
 class WalletOut(BaseModel):
@@ -85,10 +86,12 @@ class ReservationOut(BaseModel):
     created_at: datetime
 
 
-def wallet_out(w: Wallet) -> WalletOut:
+def wallet_out(w: Wallet, thresholds: Mapping[str, int]) -> WalletOut:
+    """`thresholds`: the deployment's default low-balance thresholds by kind (Settings.low_balance_thresholds)."""
     return WalletOut(kind=w.kind, balance=w.balance, granted_balance=w.granted_balance,
                      paid_balance=w.balance - w.granted_balance, granted_expires_at=w.granted_expires_at,
-                     reserved=w.reserved, currency=w.currency, low_balance_threshold=low_balance_threshold(w))
+                     reserved=w.reserved, currency=w.currency,
+                     low_balance_threshold=low_balance_threshold(w, thresholds))
 
 
 def entry_out(e: WalletEntry) -> EntryOut:

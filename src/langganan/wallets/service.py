@@ -15,8 +15,7 @@ from sqlalchemy.orm import Session
 from langganan.accounts.models import Account
 from langganan.events import service as events
 from langganan.kit.ids import new_id
-from langganan.notifications import alerts
-from langganan.wallets import repository
+from langganan.wallets import repository, watch
 from langganan.wallets.models import Wallet, WalletEntry
 from langganan.wallets.repository import LockedWallet
 
@@ -42,7 +41,7 @@ def move(wallet: Wallet | LockedWallet, amount: int, granted: int, now: datetime
 def record(session: Session, wallet: Wallet, type_: str, amount: int, now: datetime, *, granted: int = 0,
            meter: str | None = None, quantity: int | None = None, reference: str | None = None) -> WalletEntry:
     """Move the wallet by `amount` (of which `granted` is granted credit) and append its ledger entry."""
-    alerts.watch(session, now, wallets=(wallet,))
+    watch.balances_moving(session, (wallet,), now)
     move(wallet, amount, granted, now)
     entry = WalletEntry(wallet_id=wallet.id, type=type_, amount=amount, granted_amount=granted,
                         balance_after=wallet.balance, meter=meter, quantity=quantity, reference=reference,
