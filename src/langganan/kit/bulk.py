@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import ONETOMANY, Session
 
 _PG = postgresql.dialect()
+COPY_FROM_ROWS = 20  # fewer rows go as one INSERT (a request's few events): COPY costs an extra round trip
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -26,7 +27,7 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     if not rows:
         return
     connection = session.connection()
-    if connection.dialect.name != "postgresql":
+    if connection.dialect.name != "postgresql" or len(rows) < COPY_FROM_ROWS:
         session.execute(insert(table), list(rows))
         return
     columns = list(rows[0])

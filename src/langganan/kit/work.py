@@ -123,6 +123,14 @@ class Work(Session):
         self.before: dict[tuple[str, Any], Before] = {}
         self._marks: dict[SessionTransaction, tuple[dict[Table, int], int]] = {}
 
+    def rollback(self) -> None:
+        super().rollback()
+        self._reset()  # (also what was noted while no transaction had begun yet)
+
+    def close(self) -> None:
+        super().close()
+        self._reset()
+
     # -- rows this transaction holds ---------------------------------------------------------------
     # A row the transaction inserted, or locked FOR UPDATE outside any savepoint, stays locked until the
     # transaction ends, so reading it again "for update" needs no second round trip.
