@@ -5,11 +5,11 @@ from collections.abc import Collection
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from langganan.addons.models import SubscriptionAddOn
+from langganan.addons.models import AddOnStatus, SubscriptionAddOn
 from langganan.kit.db import TX_PREFIX
 from langganan.kit.errors import NotFound
 
-LIVE = ("active", "stopping")
+LIVE = (AddOnStatus.ACTIVE, AddOnStatus.STOPPING)
 
 
 _WITHOUT = TX_PREFIX + "subscriptions_without_add_ons"
