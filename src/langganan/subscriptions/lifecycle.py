@@ -47,6 +47,7 @@ from langganan.payments import service as payments
 from langganan.payments.gateway import Gateway
 from langganan.payments.models import Payment, PaymentMethod, PaymentMethodType, PaymentReceipt, PaymentStatus
 from langganan.promotions import service as promotions
+from langganan.promotions.models import RedemptionEndReason
 from langganan.subscriptions import repository
 from langganan.subscriptions import service as subscriptions
 from langganan.subscriptions.models import Subscription, SubscriptionPeriod, SubscriptionStatus
@@ -338,7 +339,7 @@ def _promotion_ending(s: Step) -> None:
 
 
 def _promotion_ended(s: Step) -> None:
-    promotions.end(s.session, s.sub, s.when, reason="expired")
+    promotions.end(s.session, s.sub, s.when, reason=RedemptionEndReason.EXPIRED)
 
 
 STEPS: dict[str, Callable[[Step], Charge | None]] = {

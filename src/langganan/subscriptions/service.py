@@ -27,6 +27,7 @@ from langganan.payments import repository as payments_repo
 from langganan.payments.models import PaymentMethod, PaymentMethodType
 from langganan.promotions import rules as promotion_rules
 from langganan.promotions import service as promotions
+from langganan.promotions.models import RedemptionEndReason
 from langganan.subscriptions import history, repository
 from langganan.subscriptions.history import PeriodKind
 from langganan.subscriptions.models import Subscription, SubscriptionStatus
@@ -414,7 +415,7 @@ def apply_paid_invoice(session: Session, invoice: Invoice, now: datetime, *, car
         sub.cancel_at_period_end = False
         sub.updated_at = now
         history.record(session, sub, now, PeriodKind.PAID, now, invoice_id=invoice.id)
-        promotions.end(session, sub, now, reason="upgrade")  # rule 8: an upgrade removes the promotion
+        promotions.end(session, sub, now, reason=RedemptionEndReason.UPGRADE)  # rule 8: an upgrade removes the promotion
         events.emit(session, "subscription.upgraded", account.id, {**_snapshot(sub), "previous": was}, now)
     else:
         sub.pending_plan = sub.pending_interval = None  # rule 3: a renewal clears a pending change
@@ -463,7 +464,7 @@ def roll_renewed(session: Session, sub: Subscription, renewal: Invoice, *, grant
     when = max(at, granted_at or at)
     history.record(session, sub, at, PeriodKind.PAID, when, invoice_id=renewal.id)
     if sub.promotion_redemption_id is not None and sub.plan_code not in promotions.eligible_plans(session, sub):
-        promotions.end(session, sub, when, reason="plan_not_eligible")  # rule 8: a downgrade keeps it if eligible
+        promotions.end(session, sub, when, reason=RedemptionEndReason.PLAN_NOT_ELIGIBLE)  # rule 8: a downgrade keeps it if eligible
     if trialing:
         events.emit(session, "trial.ended", account.id, {**was, "converted": True, "invoice_id": renewal.id}, when)
     events.emit(session, "subscription.renewed", account.id, {**_snapshot(sub), "previous": was,
