@@ -25,6 +25,7 @@ from langganan.subscriptions import service as subscriptions
 from langganan.web import sessions
 from langganan.web.errors import PageError
 from langganan.web.forms import require_whole_number
+from langganan.web.models import SessionKind
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 FormStr = Annotated[str, Form()]
@@ -41,7 +42,7 @@ def open_session(token: str, request: Request) -> Response:
         raise PageError(401, "error.link_invalid")
     row, cookie = opened
     response = RedirectResponse("/portal", status_code=303)
-    sessions.set_cookie(response, request, "portal", cookie, row.expires_at)
+    sessions.set_cookie(response, request, SessionKind.PORTAL, cookie, row.expires_at)
     return response
 
 
@@ -50,7 +51,7 @@ def logout(p: PortalForm) -> Response:
     with p.ctx.db.transaction() as s:
         sessions.revoke(s, p.visitor.session_id)
     response = p.render("portal/signed_out.html")
-    sessions.clear_cookie(response, "portal")
+    sessions.clear_cookie(response, SessionKind.PORTAL)
     return response
 
 
