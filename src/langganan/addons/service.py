@@ -62,7 +62,8 @@ def buy(session: Session, settings: Settings, account: Account, sub: Subscriptio
                              now=now, expires_at=min(now + timedelta(days=settings.invoice_payment_days),
                                                      sub.current_period_end),
                              subscription_id=sub.id, package=f"{add_on.name} × {quantity}", period_start=now,
-                             period_end=sub.current_period_end, status=InvoiceStatus.PAID if line.amount <= 0 else InvoiceStatus.UNPAID)
+                             period_end=sub.current_period_end,
+                             status=InvoiceStatus.PAID if line.amount <= 0 else InvoiceStatus.UNPAID)
     if invoice.status == InvoiceStatus.PAID:  # nothing to pay (no whole day of the period is left): active at once
         activate(session, sub, invoice, now)
     return invoice

@@ -117,7 +117,8 @@ def expire(session: Session, invoice: Invoice, now: datetime) -> Invoice:
 
 def fail(session: Session, invoice: Invoice, now: datetime) -> Invoice:
     """Card attempts exhausted (rule 12)."""
-    return _move(session, invoice, (InvoiceStatus.UNPAID, InvoiceStatus.EXPIRED), InvoiceStatus.FAILED, now, "invoice.failed")
+    return _move(session, invoice, (InvoiceStatus.UNPAID, InvoiceStatus.EXPIRED), InvoiceStatus.FAILED, now,
+                 "invoice.failed")
 
 
 def cancel(session: Session, invoice: Invoice, now: datetime) -> Invoice:

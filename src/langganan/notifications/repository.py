@@ -21,7 +21,8 @@ def claim_undispatched(session: Session, limit: int) -> Sequence[Event]:
 
 
 def claim_due_deliveries(session: Session, now: datetime, limit: int) -> Sequence[Delivery]:
-    return session.scalars(select(Delivery).where(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
+    return session.scalars(select(Delivery).where(Delivery.status == DeliveryStatus.PENDING,
+                                                  Delivery.next_attempt_at <= now)
                            .order_by(Delivery.next_attempt_at).limit(limit)
                            .with_for_update(skip_locked=True)).all()
 

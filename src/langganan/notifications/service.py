@@ -34,7 +34,8 @@ def webhook_payload(event: Event) -> str:
 
 def _delivery(event: Event, now: datetime, **fields: Any) -> Delivery:
     return Delivery(id=new_id("dlv"), event_id=event.id, event_type=event.type, account_id=event.account_id,
-                    status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, created_at=now, updated_at=now, **fields)
+                    status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, created_at=now, updated_at=now,
+                    **fields)
 
 
 def fan_out(session: Session, event: Event, endpoints: Sequence[WebhookEndpoint], now: datetime) -> None:

@@ -261,7 +261,8 @@ def receive(session: Session, payment: Payment, amount: int, currency: str, now:
     _record_receipt(session, payment, amount, currency, now, notification_id)
     if payment.status not in OPEN:
         # A second transfer to the virtual account of a paid invoice: recorded, held for refund.
-        _hold(session, payment, payment.account_id, payment.invoice_id, amount, currency, UnappliedReason.DUPLICATE, now)
+        _hold(session, payment, payment.account_id, payment.invoice_id, amount, currency, UnappliedReason.DUPLICATE,
+              now)
         return "held_duplicate"
     invoice = invoices_repo.get(session, payment.invoice_id, for_update=True) if payment.invoice_id else None
     if invoice is None:
@@ -287,7 +288,8 @@ def receive(session: Session, payment: Payment, amount: int, currency: str, now:
             other.status, other.updated_at = PaymentStatus.CANCELED, now
     fulfil(session, invoice, payment, now)
     if settlement.surplus:
-        _hold(session, payment, payment.account_id, invoice.id, settlement.surplus, currency, UnappliedReason.OVERPAYMENT, now)
+        _hold(session, payment, payment.account_id, invoice.id, settlement.surplus, currency,
+              UnappliedReason.OVERPAYMENT, now)
     return "applied"
 
 
@@ -334,7 +336,8 @@ def mark_paid_manually(session: Session, invoice: Invoice, reference: str, note:
     if invoice.status not in (InvoiceStatus.UNPAID, InvoiceStatus.EXPIRED) or not can_apply(session, invoice, now):
         raise Conflict("invoice_not_payable", f"Invoice {invoice.number} is {invoice.status}; it cannot be paid.")
     payment = Payment(id=new_id("pay"), account_id=invoice.account_id, invoice_id=invoice.id,
-                      method=PaymentMethodType.MANUAL, provider="manual", status=PaymentStatus.PENDING, amount=invoice.total, currency=invoice.currency,
+                      method=PaymentMethodType.MANUAL, provider="manual", status=PaymentStatus.PENDING,
+                      amount=invoice.total, currency=invoice.currency,
                       reference=reference, note=note, created_at=now, updated_at=now)
     session.add(payment)
     repository.note_pending(session, payment)

@@ -63,7 +63,8 @@ R = TypeVar("R")
 INSERT_ONLY = (Invoice, InvoiceLine, Payment, PaymentReceipt, WalletEntry, SubscriptionPeriod)
 CHANGED = (Subscription, Invoice, Payment, Wallet)
 MAX_STEPS = 200  # per subscription and claim; a year of daily notices stays far below
-LAPSED = (InvoiceStatus.EXPIRED, InvoiceStatus.FAILED)  # a renewal invoice in these states ends its period's renewal (rule 4)
+# a renewal invoice in these states ends its period's renewal (rule 4)
+LAPSED = (InvoiceStatus.EXPIRED, InvoiceStatus.FAILED)
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,8 @@ def _next_expiry(session: Session, sub: Subscription, queue: list[Invoice], now:
     renewal = invoices_repo.renewal_for(session, sub.id, sub.current_period_end)
     if renewal is not None and renewal not in queue and renewal.expires_at is not None and renewal.expires_at <= now:
         queue.append(renewal)
-    queue[:] = sorted((inv for inv in queue if inv.status == InvoiceStatus.UNPAID), key=lambda inv: inv.expires_at or now)
+    queue[:] = sorted((inv for inv in queue if inv.status == InvoiceStatus.UNPAID),
+                      key=lambda inv: inv.expires_at or now)
     return queue[0] if queue else None
 
 
@@ -283,7 +285,7 @@ def _period_end(s: Step) -> Charge | None:
             subscriptions.to_free(session, sub, s.account, at, reason="plan_retired")
             return None
         renewal = _issue_bank_renewal(s)
-        if renewal.status == InvoiceStatus.PAID:  # nothing to pay (a 100% promotion): the period rolled as it was issued
+        if renewal.status == InvoiceStatus.PAID:  # nothing to pay (a 100% promotion): rolled as it was issued
             return None
     # Bank transfer: past_due through the grace period; the renewal stays payable.
     sub.status = SubscriptionStatus.PAST_DUE
@@ -374,7 +376,8 @@ def _issue_bank_renewal(s: Step) -> Invoice:
     invoice = subscriptions.issue_renewal(s.session, s.settings, s.account, sub, s.when, plan_code=plan,
                                           interval=interval, expires_at=sub.current_period_end + grace)
     if invoice.status == InvoiceStatus.UNPAID:
-        payments.start(s.session, s.settings, s.gateway, invoice, method=PaymentMethodType.BANK_TRANSFER, payment_method_id=None,
+        payments.start(s.session, s.settings, s.gateway, invoice, method=PaymentMethodType.BANK_TRANSFER,
+                       payment_method_id=None,
                        bank=None, now=s.when, va_until_invoice_expires=True)
     return invoice
 

@@ -70,7 +70,8 @@ def invoices_expiring_for(session: Session, subscription_ids: Collection[str],
     if not subscription_ids:
         return {}
     found = session.scalars(select(Invoice).where(
-        Invoice.subscription_id.in_(list(subscription_ids)), Invoice.status == InvoiceStatus.UNPAID, Invoice.expires_at <= now)
+        Invoice.subscription_id.in_(list(subscription_ids)), Invoice.status == InvoiceStatus.UNPAID,
+        Invoice.expires_at <= now)
         .order_by(Invoice.expires_at, Invoice.id).with_for_update()).all()
     out: dict[str, list[Invoice]] = {}
     for inv in found:

@@ -74,8 +74,8 @@ def _start_period(session: Session, sub: Subscription, account: Account, catalog
     sub.pending_interval = None
     _new_period(sub, start)
     start_allotment(session, sub, account, plan, start)
-    kind = (PeriodKind.TRIAL if status == SubscriptionStatus.TRIALING else PeriodKind.FREE if plan.code == catalog.default_plan
-            else PeriodKind.PAID)
+    kind = (PeriodKind.TRIAL if status == SubscriptionStatus.TRIALING
+            else PeriodKind.FREE if plan.code == catalog.default_plan else PeriodKind.PAID)
     history.record(session, sub, start, kind, now, invoice_id=invoice_id)
 
 
@@ -109,7 +109,8 @@ def create_initial(session: Session, account: Account, now: datetime, *, start_t
                            param="start_trial")
         session.add(TrialClaim(email=account.email, account_id=account.id, created_at=now))
         plan = catalog.plans[catalog.trial_plan]
-        _start_period(session, sub, account, catalog, plan, "month", now, status=SubscriptionStatus.TRIALING, amount=0, now=now)
+        _start_period(session, sub, account, catalog, plan, "month", now, status=SubscriptionStatus.TRIALING, amount=0,
+                      now=now)
         sub.trial_end = sub.current_period_end  # one calendar month
     else:
         _start_period(session, sub, account, catalog, catalog.plans[catalog.default_plan], "month", now,
@@ -252,7 +253,8 @@ def change(session: Session, settings: Settings, account: Account, plan_code: st
         expires = min(expires, sub.current_period_end)
     total = quote.amount_due
     invoice = invoices.issue(
-        session, settings, account=account, type_=InvoiceType.SUBSCRIPTION if quote.kind == "purchase" else InvoiceType.PLAN_CHANGE,
+        session, settings, account=account,
+        type_=InvoiceType.SUBSCRIPTION if quote.kind == "purchase" else InvoiceType.PLAN_CHANGE,
         lines=quote.lines, action=action, now=now, expires_at=expires, subscription_id=sub.id,
         package=plan_label(plan, interval), period_start=quote.period_start, period_end=quote.period_end,
         status=InvoiceStatus.PAID if total <= 0 else InvoiceStatus.UNPAID)
@@ -415,7 +417,7 @@ def apply_paid_invoice(session: Session, invoice: Invoice, now: datetime, *, car
         sub.cancel_at_period_end = False
         sub.updated_at = now
         history.record(session, sub, now, PeriodKind.PAID, now, invoice_id=invoice.id)
-        promotions.end(session, sub, now, reason=RedemptionEndReason.UPGRADE)  # rule 8: an upgrade removes the promotion
+        promotions.end(session, sub, now, reason=RedemptionEndReason.UPGRADE)  # rule 8: an upgrade removes it
         events.emit(session, "subscription.upgraded", account.id, {**_snapshot(sub), "previous": was}, now)
     else:
         sub.pending_plan = sub.pending_interval = None  # rule 3: a renewal clears a pending change
@@ -464,7 +466,8 @@ def roll_renewed(session: Session, sub: Subscription, renewal: Invoice, *, grant
     when = max(at, granted_at or at)
     history.record(session, sub, at, PeriodKind.PAID, when, invoice_id=renewal.id)
     if sub.promotion_redemption_id is not None and sub.plan_code not in promotions.eligible_plans(session, sub):
-        promotions.end(session, sub, when, reason=RedemptionEndReason.PLAN_NOT_ELIGIBLE)  # rule 8: a downgrade keeps it if eligible
+        # rule 8: a downgrade keeps it if eligible
+        promotions.end(session, sub, when, reason=RedemptionEndReason.PLAN_NOT_ELIGIBLE)
     if trialing:
         events.emit(session, "trial.ended", account.id, {**was, "converted": True, "invoice_id": renewal.id}, when)
     events.emit(session, "subscription.renewed", account.id, {**_snapshot(sub), "previous": was,

@@ -29,7 +29,8 @@ def check(session: Session, _settings: Settings) -> list[Violation]:
     for inv_id, number, total, count, low, high in session.execute(
             select(Invoice.id, Invoice.number, Invoice.total, func.count(Payment.id), func.min(Payment.amount),
                    func.max(Payment.amount)).outerjoin(Payment, succeeded)
-            .where(Invoice.status == InvoiceStatus.PAID, Invoice.total > 0).group_by(Invoice.id, Invoice.number, Invoice.total)
+            .where(Invoice.status == InvoiceStatus.PAID, Invoice.total > 0).group_by(Invoice.id, Invoice.number,
+                                                                                     Invoice.total)
             .having(or_(func.count(Payment.id) != 1, func.min(Payment.amount) != Invoice.total,
                         func.max(Payment.amount) != Invoice.total))):
         out.append(Violation("paid_invoice_payments", f"invoice {number}: paid, total {total}, but {count} succeeded "
@@ -60,7 +61,8 @@ def check(session: Session, _settings: Settings) -> list[Violation]:
             select(UnappliedPayment.id, UnappliedPayment.applied_payment_id)
             .outerjoin(by, by.id == UnappliedPayment.applied_payment_id)
             .where(UnappliedPayment.status == UnappliedStatus.APPLIED,
-                   or_(by.id.is_(None), by.status != PaymentStatus.SUCCEEDED, by.invoice_id != UnappliedPayment.invoice_id))):
+                   or_(by.id.is_(None), by.status != PaymentStatus.SUCCEEDED,
+                       by.invoice_id != UnappliedPayment.invoice_id))):
         out.append(Violation("held_money_applied_wrongly", f"unapplied payment {unp_id}: marked applied, but not by a "
                              f"succeeded payment of its invoice ({applier})", {"unapplied_payment_id": unp_id}))
     for note_id, payload, amount, currency in session.execute(

@@ -73,7 +73,8 @@ def _sequence(sub: Subscription, history: list[SubscriptionPeriod], free_plans: 
                                  f"after one starting {before.starts_at.isoformat()}", _ids(sub, row)))
     last = history[-1]
     kind = last.kind
-    state_kind = (PeriodKind.TRIAL if sub.status == SubscriptionStatus.TRIALING else PeriodKind.FREE if sub.plan_code in free_plans
+    state_kind = (PeriodKind.TRIAL if sub.status == SubscriptionStatus.TRIALING
+                  else PeriodKind.FREE if sub.plan_code in free_plans
                   else None)
     fits = (last.plan_code, last.interval) == (sub.plan_code, sub.interval) and (
         kind == PeriodKind.OPENING or (kind == state_kind if state_kind is not None
@@ -114,7 +115,8 @@ def _explained(sub: Subscription, row: SubscriptionPeriod, end: datetime, invoic
         if inv is None or inv.subscription_id != sub.id or inv.status != InvoiceStatus.WAIVED:
             problem = "no waived postpaid month of this subscription explains it"
     elif row.kind == PeriodKind.GRACE:
-        if inv is None or inv.type != InvoiceType.RENEWAL or inv.subscription_id != sub.id or inv.period_start != row.starts_at:
+        if (inv is None or inv.type != InvoiceType.RENEWAL or inv.subscription_id != sub.id
+                or inv.period_start != row.starts_at):
             problem = "no renewal invoice of the period it follows explains it"
         elif inv.status not in (InvoiceStatus.EXPIRED, InvoiceStatus.FAILED):
             problem = f"its renewal {inv.number} is {inv.status}, not lapsed"
@@ -160,7 +162,8 @@ def _invoices_used(sub: Subscription, history: list[SubscriptionPeriod], invoice
             continue
         n = used[inv.id]
         ahead = inv.type == InvoiceType.RENEWAL and inv.period_start == sub.current_period_end and n == 0
-        forfeited = inv.type == InvoiceType.RENEWAL and n == 0 and inv.paid_at is not None and inv.period_start is not None \
+        forfeited = inv.type == InvoiceType.RENEWAL and n == 0 and inv.paid_at is not None \
+            and inv.period_start is not None \
             and any(r.kind == PeriodKind.FREE and inv.paid_at <= r.starts_at < inv.period_start for r in history)
         if n != 1 and not (ahead or forfeited):
             out.append(Violation("paid_invoice_unused" if n == 0 else "paid_invoice_used_twice",

@@ -97,7 +97,8 @@ def reservation(session: Session, reservation_id: str, *, for_update: bool = Fal
 
 
 def expired_reservations(session: Session, now: datetime, limit: int) -> Sequence[Reservation]:
-    return session.scalars(select(Reservation).where(Reservation.status == ReservationStatus.HELD, Reservation.expires_at <= now)
+    return session.scalars(select(Reservation).where(Reservation.status == ReservationStatus.HELD,
+                                                     Reservation.expires_at <= now)
                            .order_by(Reservation.expires_at).limit(limit).with_for_update(skip_locked=True)).all()
 
 

@@ -90,7 +90,8 @@ def _close(session: Session, res: Reservation, captured: int, status: Reservatio
                        quantity=res.quantity - captured, reference=res.id)
         if back_granted and not grant_still_open:
             # The window the granted part belonged to has ended: it comes back and expires at once.
-            wallets.record(session, wallet, EntryType.EXPIRY, -back_granted, at, granted=-back_granted, reference=res.id)
+            wallets.record(session, wallet, EntryType.EXPIRY, -back_granted, at, granted=-back_granted,
+                           reference=res.id)
     wallet.reserved -= res.amount
     if sub is not None and sub.allotment_start is not None and res.created_at >= sub.allotment_start:
         sub.broadcasts_used = max(0, sub.broadcasts_used - (res.quantity - captured))

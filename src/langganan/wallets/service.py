@@ -85,7 +85,8 @@ def grant(session: Session, wallet: Wallet, amount: int, expires_at: datetime, n
                 {"wallet": wallet.kind, "amount": amount, "expires_at": expires_at.isoformat()}, now)
 
 
-def credit_top_up(session: Session, account_id: str, kind: WalletKind, amount: int, invoice_id: str, now: datetime) -> None:
+def credit_top_up(session: Session, account_id: str, kind: WalletKind, amount: int, invoice_id: str,
+                  now: datetime) -> None:
     """A paid top-up invoice becomes paid credit, which never expires."""
     wallet = repository.get(session, account_id, kind, for_update=True)
     record(session, wallet, EntryType.TOP_UP, amount, now, reference=invoice_id)
