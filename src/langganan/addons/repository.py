@@ -5,11 +5,11 @@ from collections.abc import Collection
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from langganan.addons.models import SubscriptionAddOn
+from langganan.addons.models import AddOnStatus, SubscriptionAddOn
 from langganan.kit.errors import NotFound
 from langganan.kit.work import Question, work_of
 
-LIVE = ("active", "stopping")
+LIVE = (AddOnStatus.ACTIVE, AddOnStatus.STOPPING)
 
 
 WITHOUT_ADD_ONS: Question[str, bool] = Question("subscription with no live add-on")

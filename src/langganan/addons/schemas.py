@@ -6,14 +6,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from langganan.addons.models import SubscriptionAddOn
+from langganan.addons.models import AddOnStatus, SubscriptionAddOn
 
 
 class ItemOut(BaseModel):
     id: str
     add_on: str
     quantity: int
-    status: str = Field(description="active (renews with the subscription), stopping (ends at period end)")
+    status: AddOnStatus = Field(description="active (renews with the subscription), stopping (ends at period end)")
     ends_at: datetime | None
 
 

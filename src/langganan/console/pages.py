@@ -32,6 +32,7 @@ from langganan.subscriptions.models import Subscription
 from langganan.wallets import repository as wallets_repo
 from langganan.web import sessions
 from langganan.web.errors import PageError
+from langganan.web.models import SessionKind
 from langganan.web.templating import pick_lang, render
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -58,7 +59,7 @@ class Console:
 def console_page(request: Request) -> Console:
     ctx = app_context(request)
     with ctx.db.sessions() as s:
-        visitor = sessions.resolve(s, "console", request.cookies.get(sessions.COOKIES["console"]))
+        visitor = sessions.resolve(s, SessionKind.CONSOLE, request.cookies.get(sessions.COOKIES[SessionKind.CONSOLE]))
         user = s.get(StaffUser, visitor.staff_user_id) if visitor and visitor.staff_user_id else None
         if visitor is None or user is None or user.disabled_at is not None:
             raise PageError(401, "error.login_required", redirect="/console/login")
@@ -101,14 +102,14 @@ def login(request: Request, email: FormStr = "", password: FormStr = "", csrf_to
     try:
         with ctx.db.transaction() as s:
             user = service.authenticate(s, email, password, ip, wall_now())
-            created = sessions.create(s, "console", staff_user_id=user.id) if user else None
+            created = sessions.create(s, SessionKind.CONSOLE, staff_user_id=user.id) if user else None
     except service.TooManyAttempts:
         return _login_form(request, "too_many_attempts", 429, email)
     if created is None:
         return _login_form(request, "bad_credentials", 401, email)
     row, token = created
     response = RedirectResponse("/console", status_code=303)
-    sessions.set_cookie(response, request, "console", token, row.expires_at)
+    sessions.set_cookie(response, request, SessionKind.CONSOLE, token, row.expires_at)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")
     return response
 
@@ -118,7 +119,7 @@ def logout(c: ConsoleForm) -> Response:
     with c.ctx.db.transaction() as s:
         sessions.revoke(s, c.visitor.session_id)
     response = RedirectResponse("/console/login", status_code=303)
-    sessions.clear_cookie(response, "console")
+    sessions.clear_cookie(response, SessionKind.CONSOLE)
     return response
 
 

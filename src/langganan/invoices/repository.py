@@ -7,12 +7,12 @@ from typing import cast
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, lazyload
 
-from langganan.invoices.models import Invoice
+from langganan.invoices.models import Invoice, InvoiceStatus, InvoiceType
 from langganan.kit.errors import NotFound
 from langganan.kit.pagination import page
 from langganan.kit.work import Question, work_of
 
-OPEN_PURCHASE_TYPES = ("subscription", "plan_change")
+OPEN_PURCHASE_TYPES = (InvoiceType.SUBSCRIPTION, InvoiceType.PLAN_CHANGE)
 
 
 def get(session: Session, invoice_id: str, *, for_update: bool = False) -> Invoice:
@@ -41,12 +41,12 @@ def list_invoices(session: Session, *, account_id: str | None, status: str | Non
 
 def open_purchases(session: Session, subscription_id: str) -> Sequence[Invoice]:
     return session.scalars(select(Invoice).where(
-        Invoice.subscription_id == subscription_id, Invoice.status == "unpaid",
+        Invoice.subscription_id == subscription_id, Invoice.status == InvoiceStatus.UNPAID,
         Invoice.type.in_(OPEN_PURCHASE_TYPES)).with_for_update()).all()
 
 
 RENEWALS: Question[tuple[str, datetime], Invoice | None] = Question("renewal invoice of (subscription, period start)")
-REPLACEABLE = "canceled"  # the one renewal status that lets a period have another renewal invoice
+REPLACEABLE = InvoiceStatus.CANCELED  # the one renewal status that lets a period have another renewal invoice
 
 
 def renewal_for(session: Session, subscription_id: str, period_start: datetime) -> Invoice | None:
@@ -57,7 +57,7 @@ def renewal_for(session: Session, subscription_id: str, period_start: datetime) 
     key = (subscription_id, period_start)
     if known is None:
         return session.scalar(select(Invoice).where(
-            Invoice.subscription_id == subscription_id, Invoice.type == "renewal",
+            Invoice.subscription_id == subscription_id, Invoice.type == InvoiceType.RENEWAL,
             Invoice.period_start == period_start, Invoice.status != REPLACEABLE))
     if key not in known:
         known[key] = renewals_for(session, [key]).get(key)
@@ -92,7 +92,7 @@ def renewals_for(session: Session, periods: Collection[tuple[str, datetime]]) ->
     # index (every open invoice) when its statistics lag behind a burst of new invoices.
     found = session.scalars(select(Invoice).where(
         Invoice.subscription_id.in_({sub_id for sub_id, _ in wanted}),
-        Invoice.period_start.in_({start for _, start in wanted}), Invoice.type == "renewal"))
+        Invoice.period_start.in_({start for _, start in wanted}), Invoice.type == InvoiceType.RENEWAL))
     return {key: inv for inv in found if inv.status != REPLACEABLE and inv.subscription_id is not None
             and inv.period_start is not None and (key := (inv.subscription_id, inv.period_start)) in wanted}
 

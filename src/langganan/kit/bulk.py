@@ -44,6 +44,9 @@ def _converter(type_: Any, dialect: Any) -> Any:
     if isinstance(type_, JSON):
         return lambda v: None if v is None else json.dumps(v)
     if isinstance(type_, TypeDecorator):  # e.g. UTCDateTime refuses a time without a zone
+        then = _converter(type_.impl_instance, dialect)  # e.g. an invoice action, stored as JSON
+        if then is not None:
+            return lambda v: then(type_.process_bind_param(v, dialect))
         return lambda v: type_.process_bind_param(v, dialect)
     return None
 

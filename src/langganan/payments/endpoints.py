@@ -9,14 +9,14 @@ from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
 from langganan.invoices import repository as invoices_repo
-from langganan.invoices.models import Invoice
+from langganan.invoices.models import Invoice, InvoiceStatus
 from langganan.invoices.schemas import InvoiceOut, invoice_view
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import NotFound
 from langganan.kit.openapi import errors
 from langganan.kit.web import AnyKey, AppContext, Ctx
 from langganan.payments import repository, service
-from langganan.payments.models import Payment
+from langganan.payments.models import Payment, PaymentMethodType
 from langganan.payments.sandbox import SandboxNotice
 from langganan.payments.schemas import (
     NotificationAck,
@@ -36,11 +36,11 @@ def checkout(ctx: AppContext, build: Callable[[Session, datetime], Invoice | Non
     payment: Payment | None = None
     with ctx.unit() as (s, now):
         invoice = build(s, now)
-        if invoice is not None and invoice.status == "unpaid":
+        if invoice is not None and invoice.status == InvoiceStatus.UNPAID:
             payment = service.start(s, ctx.settings, ctx.gateway, invoice, method=method,
                                     payment_method_id=payment_method_id, bank=bank, now=now)
         invoice_id = invoice.id if invoice is not None else None
-    if payment is not None and payment.method == "card":
+    if payment is not None and payment.method == PaymentMethodType.CARD:
         service.charge_card(ctx.db, ctx.settings, ctx.gateway, payment.id, ctx.clock.now)  # may raise 402
     if invoice_id is None:
         return None

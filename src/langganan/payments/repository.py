@@ -8,7 +8,14 @@ from sqlalchemy.orm import Session
 
 from langganan.kit.errors import NotFound
 from langganan.kit.work import Question, work_of
-from langganan.payments.models import Payment, PaymentMethod, UnappliedPayment
+from langganan.payments.models import (
+    Payment,
+    PaymentMethod,
+    PaymentMethodType,
+    PaymentStatus,
+    UnappliedPayment,
+    UnappliedStatus,
+)
 
 
 def payment_method(session: Session, account_id: str, pm_id: str) -> PaymentMethod:
@@ -39,7 +46,8 @@ def latest_for_invoices(session: Session, invoice_ids: Sequence[str]) -> dict[st
 
 def open_va(session: Session, invoice_id: str, now: datetime) -> Payment | None:
     return session.scalar(select(Payment).where(
-        Payment.invoice_id == invoice_id, Payment.method == "bank_transfer", Payment.status == "pending",
+        Payment.invoice_id == invoice_id, Payment.method == PaymentMethodType.BANK_TRANSFER,
+        Payment.status == PaymentStatus.PENDING,
         Payment.va_expires_at > now).order_by(Payment.id.desc()).limit(1))
 
 
@@ -54,9 +62,9 @@ def pending_for_invoice(session: Session, invoice_id: str) -> Sequence[Payment]:
     """The invoice's pending payments (from memory when this transaction read them ahead)."""
     known = (work_of(session).answers(PENDING) or {}).get(invoice_id)
     if known is not None:
-        return [p for p in known if p.status == "pending" and p in session]
+        return [p for p in known if p.status == PaymentStatus.PENDING and p in session]
     return session.scalars(select(Payment).where(Payment.invoice_id == invoice_id,
-                                                 Payment.status == "pending")).all()
+                                                 Payment.status == PaymentStatus.PENDING)).all()
 
 
 def read_pending_ahead(session: Session, invoice_ids: Collection[str]) -> None:
@@ -66,7 +74,7 @@ def read_pending_ahead(session: Session, invoice_ids: Collection[str]) -> None:
     for invoice_id in invoice_ids:
         known[invoice_id] = []
     for p in session.scalars(select(Payment).where(Payment.invoice_id.in_(list(invoice_ids)),
-                                                   Payment.status == "pending").order_by(Payment.id)):
+                                                   Payment.status == PaymentStatus.PENDING).order_by(Payment.id)):
         known[str(p.invoice_id)].append(p)
 
 
@@ -85,10 +93,11 @@ def underpayments(session: Session, invoice_id: str) -> Sequence[UnappliedPaymen
     transaction read them ahead). Call it with the invoice locked."""
     known = (work_of(session).answers(UNDERPAYMENTS) or {}).get(invoice_id)
     if known is not None:
-        return [u for u in known if u.status == "open" and u in session]
+        return [u for u in known if u.status == UnappliedStatus.OPEN and u in session]
     return session.scalars(select(UnappliedPayment).where(
         UnappliedPayment.invoice_id == invoice_id, UnappliedPayment.reason == "underpayment",
-        UnappliedPayment.status == "open").order_by(UnappliedPayment.created_at, UnappliedPayment.id)).all()
+        UnappliedPayment.status == UnappliedStatus.OPEN).order_by(UnappliedPayment.created_at,
+                                                                  UnappliedPayment.id)).all()
 
 
 def read_underpayments_ahead(session: Session, invoice_ids: Collection[str]) -> None:
@@ -99,7 +108,8 @@ def read_underpayments_ahead(session: Session, invoice_ids: Collection[str]) -> 
         known[invoice_id] = []
     for u in session.scalars(select(UnappliedPayment).where(
             UnappliedPayment.invoice_id.in_(list(invoice_ids)), UnappliedPayment.reason == "underpayment",
-            UnappliedPayment.status == "open").order_by(UnappliedPayment.created_at, UnappliedPayment.id)):
+            UnappliedPayment.status == UnappliedStatus.OPEN).order_by(UnappliedPayment.created_at,
+                                                                      UnappliedPayment.id)):
         known[str(u.invoice_id)].append(u)
 
 

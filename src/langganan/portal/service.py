@@ -13,7 +13,7 @@ from langganan.accounts.models import Account
 from langganan.kit.ids import new_id
 from langganan.portal.models import PortalLink
 from langganan.web import sessions
-from langganan.web.models import WebSession
+from langganan.web.models import SessionKind, WebSession
 
 LINK_LIFETIME = timedelta(hours=1)
 
@@ -36,4 +36,4 @@ def open_link(session: Session, token: str, wall_now: datetime) -> tuple[WebSess
     if link is None or link.used_at is not None or link.expires_at <= wall_now:
         return None
     link.used_at = wall_now
-    return sessions.create(session, "portal", account_id=link.account_id, now=wall_now)
+    return sessions.create(session, SessionKind.PORTAL, account_id=link.account_id, now=wall_now)

@@ -40,17 +40,18 @@ from langganan.events import service as events
 from langganan.invoices import numbering
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
-from langganan.invoices.models import Invoice, InvoiceLine
+from langganan.invoices.models import Invoice, InvoiceLine, InvoiceStatus
 from langganan.kit.clock import wall_now
 from langganan.kit.db import one_flush
 from langganan.kit.work import work_of
 from langganan.payments import service as payments
 from langganan.payments.gateway import Gateway
-from langganan.payments.models import Payment, PaymentMethod, PaymentReceipt
+from langganan.payments.models import Payment, PaymentMethod, PaymentMethodType, PaymentReceipt, PaymentStatus
 from langganan.promotions import service as promotions
+from langganan.promotions.models import RedemptionEndReason
 from langganan.subscriptions import repository
 from langganan.subscriptions import service as subscriptions
-from langganan.subscriptions.models import Subscription, SubscriptionPeriod
+from langganan.subscriptions.models import Subscription, SubscriptionPeriod, SubscriptionStatus
 from langganan.subscriptions.schedule import Policy, due_by, next_due
 from langganan.subscriptions.timeline import timeline
 from langganan.wallets.models import Wallet, WalletEntry
@@ -63,7 +64,8 @@ R = TypeVar("R")
 INSERT_ONLY = (Invoice, InvoiceLine, Payment, PaymentReceipt, WalletEntry, SubscriptionPeriod)
 CHANGED = (Subscription, Invoice, Payment, Wallet)
 MAX_STEPS = 200  # per subscription and claim; a year of daily notices stays far below
-LAPSED = ("expired", "failed")  # a renewal invoice in these states ends its period's renewal (rule 4)
+# a renewal invoice in these states ends its period's renewal (rule 4)
+LAPSED = (InvoiceStatus.EXPIRED, InvoiceStatus.FAILED)
 
 
 @dataclass(frozen=True)
@@ -235,7 +237,8 @@ def _next_expiry(session: Session, sub: Subscription, queue: list[Invoice], now:
     renewal = invoices_repo.renewal_for(session, sub.id, sub.current_period_end)
     if renewal is not None and renewal not in queue and renewal.expires_at is not None and renewal.expires_at <= now:
         queue.append(renewal)
-    queue[:] = sorted((inv for inv in queue if inv.status == "unpaid"), key=lambda inv: inv.expires_at or now)
+    queue[:] = sorted((inv for inv in queue if inv.status == InvoiceStatus.UNPAID),
+                      key=lambda inv: inv.expires_at or now)
     return queue[0] if queue else None
 
 
@@ -253,7 +256,7 @@ def _period_end(s: Step) -> Charge | None:
     at = sub.current_period_end
     default_plan = catalog_service.current(session).default_plan
     leaving = sub.cancel_at_period_end or sub.pending_plan == default_plan
-    if sub.status == "trialing":
+    if sub.status == SubscriptionStatus.TRIALING:
         if _has_card(sub) and not leaving:
             return _charge(s, sub.plan_code, "month")
         subscriptions.to_free(session, sub, s.account, at, reason="trial_ended")
@@ -262,7 +265,7 @@ def _period_end(s: Step) -> Charge | None:
         subscriptions.roll_free(session, sub)
         return None
     renewal = s.renewal()
-    if renewal is not None and renewal.status == "paid":  # the next period was paid for: it is given, and a
+    if renewal is not None and renewal.status == InvoiceStatus.PAID:  # the next period was paid for: it is given, and a
         subscriptions.roll_renewed(session, sub, renewal)  # cancel or downgrade scheduled since applies at its end
         return None
     if leaving:
@@ -279,12 +282,13 @@ def _period_end(s: Step) -> Charge | None:
             subscriptions.to_free(session, sub, s.account, at, reason="plan_retired")
             return None
         renewal = _issue_bank_renewal(s)
-        if renewal.status == "paid":  # nothing to pay (a 100% promotion): the period rolled as it was issued
+        if renewal.status == InvoiceStatus.PAID:  # nothing to pay (a 100% promotion): rolled as it was issued
             return None
     # Bank transfer: past_due through the grace period; the renewal stays payable.
-    sub.status = "past_due"
+    sub.status = SubscriptionStatus.PAST_DUE
     sub.updated_at = max(sub.updated_at, s.when)
-    s.emit("subscription.past_due", status="past_due", invoice_id=renewal.id, method="bank_transfer",
+    s.emit("subscription.past_due", status=SubscriptionStatus.PAST_DUE, invoice_id=renewal.id,
+           method=PaymentMethodType.BANK_TRANSFER,
            grace_ends_at=(at + timedelta(days=s.settings.grace_days)).isoformat())
     return None
 
@@ -296,7 +300,7 @@ def _card_retry(s: Step) -> Charge | None:
 def _grace_end(s: Step) -> None:
     """The payment window lapsed: the renewal expires and the account moves to Free."""
     renewal = s.renewal()
-    if renewal is not None and renewal.status == "unpaid":
+    if renewal is not None and renewal.status == InvoiceStatus.UNPAID:
         invoices.expire(s.session, renewal, s.when)
         payments.expire_pending(s.session, renewal, s.when)
     subscriptions.to_free(s.session, s.sub, s.account, s.when, reason="unpaid")
@@ -310,7 +314,7 @@ def _renewal_invoice(s: Step) -> None:
 
 def _renewal_reminder(s: Step) -> None:
     renewal = s.renewal()
-    if renewal is not None and renewal.status == "unpaid":
+    if renewal is not None and renewal.status == InvoiceStatus.UNPAID:
         left = s.sub.current_period_end - s.when
         s.emit("subscription.renewal_reminder", invoice_id=renewal.id, number=renewal.number,
                total=renewal.total, currency=renewal.currency,
@@ -334,7 +338,7 @@ def _promotion_ending(s: Step) -> None:
 
 
 def _promotion_ended(s: Step) -> None:
-    promotions.end(s.session, s.sub, s.when, reason="expired")
+    promotions.end(s.session, s.sub, s.when, reason=RedemptionEndReason.EXPIRED)
 
 
 STEPS: dict[str, Callable[[Step], Charge | None]] = {
@@ -368,8 +372,9 @@ def _issue_bank_renewal(s: Step) -> Invoice:
     grace = timedelta(days=s.settings.grace_days)
     invoice = subscriptions.issue_renewal(s.session, s.settings, s.account, sub, s.when, plan_code=plan,
                                           interval=interval, expires_at=sub.current_period_end + grace)
-    if invoice.status == "unpaid":
-        payments.start(s.session, s.settings, s.gateway, invoice, method="bank_transfer", payment_method_id=None,
+    if invoice.status == InvoiceStatus.UNPAID:
+        payments.start(s.session, s.settings, s.gateway, invoice, method=PaymentMethodType.BANK_TRANSFER,
+                       payment_method_id=None,
                        bank=None, now=s.when, va_until_invoice_expires=True)
     return invoice
 
@@ -386,14 +391,14 @@ def _charge(s: Step, plan: str, interval: str) -> Charge | None:
         window = timedelta(days=(policy.card_retry_days[-1] if policy.card_retry_days else 0) + 1)
         invoice = subscriptions.issue_renewal(s.session, s.settings, s.account, sub, s.when, plan_code=plan,
                                               interval=interval, expires_at=sub.current_period_end + window)
-    if invoice.status == "paid":  # nothing to pay (a 100% promotion): already rolled when it was issued
+    if invoice.status == InvoiceStatus.PAID:  # nothing to pay (a 100% promotion): already rolled when it was issued
         if sub.current_period_end <= s.when:
             subscriptions.roll_renewed(s.session, sub, invoice)
         return None
     if invoice.status in LAPSED:  # its payment window is over: the period is not renewed (rule 4)
         subscriptions.to_free(s.session, sub, s.account, s.when, reason="unpaid")
         return None
-    payment = payments.start(s.session, s.settings, s.gateway, invoice, method="card",
+    payment = payments.start(s.session, s.settings, s.gateway, invoice, method=PaymentMethodType.CARD,
                              payment_method_id=sub.payment_method_id, bank=None, now=s.when)
     sub.renewal_attempts += 1
     sub.renewal_payment_id, sub.charge_claimed_at = payment.id, wall_now()
@@ -407,7 +412,7 @@ def reclaim_stale_charges(session: Session, settings: Settings, limit: int) -> l
     out: list[Charge] = []
     for sub in repository.stale_charges(session, wall - timedelta(seconds=settings.charge_lease_seconds), limit):
         payment = session.get(Payment, sub.renewal_payment_id)
-        if payment is None or payment.status != "pending":
+        if payment is None or payment.status != PaymentStatus.PENDING:
             sub.renewal_payment_id = sub.charge_claimed_at = None  # its outcome was recorded, or it was replaced
             continue
         sub.charge_claimed_at = wall

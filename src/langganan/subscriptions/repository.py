@@ -7,7 +7,7 @@ from typing import cast
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from langganan.invoices.models import Invoice
+from langganan.invoices.models import Invoice, InvoiceStatus
 from langganan.kit.errors import NotFound
 from langganan.kit.work import work_of
 from langganan.subscriptions.models import Subscription
@@ -59,7 +59,7 @@ def invoices_to_expire(session: Session, now: datetime, limit: int) -> Sequence[
                      or_(Subscription.next_due_at.is_(None), Subscription.next_due_at >= Invoice.expires_at))
     return session.scalars(
         select(Invoice).outerjoin(Subscription, Subscription.id == Invoice.subscription_id)
-        .where(Invoice.status == "unpaid", Invoice.expires_at <= now,
+        .where(Invoice.status == InvoiceStatus.UNPAID, Invoice.expires_at <= now,
                or_(Invoice.subscription_id.is_(None), caught_up))
         .order_by(Invoice.expires_at).limit(limit).with_for_update(skip_locked=True, of=Invoice)).all()
 
@@ -70,7 +70,8 @@ def invoices_expiring_for(session: Session, subscription_ids: Collection[str],
     if not subscription_ids:
         return {}
     found = session.scalars(select(Invoice).where(
-        Invoice.subscription_id.in_(list(subscription_ids)), Invoice.status == "unpaid", Invoice.expires_at <= now)
+        Invoice.subscription_id.in_(list(subscription_ids)), Invoice.status == InvoiceStatus.UNPAID,
+        Invoice.expires_at <= now)
         .order_by(Invoice.expires_at, Invoice.id).with_for_update()).all()
     out: dict[str, list[Invoice]] = {}
     for inv in found:

@@ -24,7 +24,7 @@ from langganan.usage import repository as usage_repo
 from langganan.wallets import rules as wallet_rules
 from langganan.wallets import service as wallets
 from langganan.wallets import watch
-from langganan.wallets.models import Wallet
+from langganan.wallets.models import EntryType, Wallet
 from langganan.wallets.repository import LockedWallet
 
 BROADCAST_METER = "broadcast_message"
@@ -157,6 +157,6 @@ def _price_one(session: Session, ev: UsageIn, meter: Meter | None, by_key: dict[
         subs[ev.account_id].broadcasts_used += ev.quantity
     accepted.add({"id": ev.id, "account_id": ev.account_id, "meter": meter.code, "quantity": ev.quantity,
                   "amount": amount, "balance_after": balance_after, "body_hash": digest, "occurred_at": ev.occurred_at},
-                 {"wallet_id": wallet.id, "type": "usage", "amount": -amount, "granted_amount": -granted,
+                 {"wallet_id": wallet.id, "type": EntryType.USAGE, "amount": -amount, "granted_amount": -granted,
                   "balance_after": balance_after, "meter": meter.code, "quantity": ev.quantity, "reference": ev.id})
     return UsageResult(ev.id, "accepted", amount=amount, balance_after=balance_after)

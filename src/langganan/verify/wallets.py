@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from langganan.config import Settings
 from langganan.usage.models import UsageEvent
 from langganan.verify.violation import Violation
-from langganan.wallets.models import Reservation, Wallet, WalletEntry
+from langganan.wallets.models import EntryType, Reservation, ReservationStatus, Wallet, WalletEntry
 
 SAMPLE = 20  # at most this many ids of one kind of violation are listed
 
@@ -21,7 +21,7 @@ def check(session: Session, _settings: Settings) -> list[Violation]:
         .group_by(WalletEntry.wallet_id))}
     held: dict[str, int] = {row[0]: int(row[1]) for row in session.execute(
         select(Reservation.wallet_id, func.sum(Reservation.amount))
-        .where(Reservation.status == "held").group_by(Reservation.wallet_id))}
+        .where(Reservation.status == ReservationStatus.HELD).group_by(Reservation.wallet_id))}
     for w in session.scalars(select(Wallet).order_by(Wallet.id)):
         ids = {"wallet_id": w.id, "account_id": w.account_id}
         row = sums.get(w.id)
@@ -60,7 +60,7 @@ def _usage(session: Session) -> list[Violation]:
     """Every accepted usage event is debited exactly once, by its price; no usage debit without its event."""
     out: list[Violation] = []
     debits = (select(WalletEntry.reference, func.count().label("n"), func.sum(WalletEntry.amount).label("amount"))
-              .where(WalletEntry.type == "usage").group_by(WalletEntry.reference).subquery())
+              .where(WalletEntry.type == EntryType.USAGE).group_by(WalletEntry.reference).subquery())
     for ev_id, n, amount, price in session.execute(
             select(UsageEvent.id, debits.c.n, debits.c.amount, UsageEvent.amount)
             .outerjoin(debits, debits.c.reference == UsageEvent.id)

@@ -11,19 +11,19 @@ from sqlalchemy.orm import Session
 
 from langganan.kit.errors import NotFound
 from langganan.kit.work import work_of
-from langganan.wallets.models import Reservation, SpendHour, Wallet, WalletEntry
+from langganan.wallets.models import EntryType, Reservation, ReservationStatus, SpendHour, Wallet, WalletEntry
 
 # Ledger entry types that count as spending (their negated amount is what was spent).
-SPEND_TYPES = ("usage", "hold", "release", "capture")
+SPEND_TYPES = (EntryType.USAGE, EntryType.HOLD, EntryType.RELEASE, EntryType.CAPTURE)
 
 
 ENTRY_FILTERS = {
-    "usage": ("usage", "capture"),
-    "top_up": ("top_up",),
-    "grant": ("grant",),
-    "expiry": ("expiry",),
-    "reservation": ("hold", "capture", "release"),
-    "adjustment": ("adjustment",),
+    "usage": (EntryType.USAGE, EntryType.CAPTURE),
+    "top_up": (EntryType.TOP_UP,),
+    "grant": (EntryType.GRANT,),
+    "expiry": (EntryType.EXPIRY,),
+    "reservation": (EntryType.HOLD, EntryType.CAPTURE, EntryType.RELEASE),
+    "adjustment": (EntryType.ADJUSTMENT,),
 }
 
 
@@ -97,7 +97,8 @@ def reservation(session: Session, reservation_id: str, *, for_update: bool = Fal
 
 
 def expired_reservations(session: Session, now: datetime, limit: int) -> Sequence[Reservation]:
-    return session.scalars(select(Reservation).where(Reservation.status == "held", Reservation.expires_at <= now)
+    return session.scalars(select(Reservation).where(Reservation.status == ReservationStatus.HELD,
+                                                     Reservation.expires_at <= now)
                            .order_by(Reservation.expires_at).limit(limit).with_for_update(skip_locked=True)).all()
 
 

@@ -13,10 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from langganan.catalog.rules import WalletKind
 from langganan.kit.errors import Unprocessable
 
 # Top-up limits per wallet (seed: conversation Rp30.000-1.000.000, broadcast Rp10.000-5.000.000).
-TOP_UP_LIMITS = {"conversation": (30_000, 1_000_000), "broadcast": (10_000, 5_000_000)}
+TOP_UP_LIMITS: dict[str, tuple[int, int]] = {WalletKind.CONVERSATION: (30_000, 1_000_000),
+                                             WalletKind.BROADCAST: (10_000, 5_000_000)}
 
 
 def check_top_up(kind: str, amount: int) -> None:

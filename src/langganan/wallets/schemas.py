@@ -5,13 +5,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from langganan.catalog.rules import WalletKind
 from langganan.kit.fields import INT64_MAX, Id
-from langganan.wallets.models import Reservation, Wallet, WalletEntry
+from langganan.wallets.models import EntryType, Reservation, ReservationStatus, Wallet, WalletEntry
 from langganan.wallets.rules import low_balance_threshold
 
 
 class WalletOut(BaseModel):
-    kind: str
+    kind: WalletKind
     balance: int = Field(description="Spendable credit (granted + paid); holds are already taken out")
     granted_balance: int
     paid_balance: int
@@ -35,7 +36,7 @@ class WalletList(BaseModel):
 
 class EntryOut(BaseModel):
     id: str
-    type: str
+    type: EntryType
     amount: int = Field(description="Signed: credit in, debit out")
     granted_amount: int
     balance_after: int
@@ -81,7 +82,7 @@ class ReservationOut(BaseModel):
     quantity: int
     amount: int
     captured_quantity: int
-    status: str
+    status: ReservationStatus
     expires_at: datetime
     created_at: datetime
 
