@@ -18,9 +18,9 @@ from starlette.routing import Match
 
 from langganan.app import create_app
 from langganan.config import Settings
-from langganan.kit import web
 from langganan.kit.db import Database
 from langganan.kit.openapi import ErrorResponse
+from langganan.web import context as web
 from tests.api.test_bad_input import assert_error
 from tests.api.test_protocol import _bad_requests
 from tests.conftest import Env

@@ -14,8 +14,9 @@ from langganan.accounts.schemas import (
     account_out,
 )
 from langganan.kit.pagination import page
-from langganan.kit.web import AnyKey, Ctx, Limit, StartingAfter
+from langganan.kit.web import Limit, StartingAfter
 from langganan.notifications import alerts
+from langganan.web.context import AnyKey, Ctx
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 

@@ -24,13 +24,13 @@ from langganan.invoices.models import Invoice
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import NotFound
 from langganan.kit.pagination import page
-from langganan.kit.web import AppContext, app_context
 from langganan.payments import repository as payments_repo
 from langganan.payments import service as payments
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions.models import Subscription
 from langganan.wallets import repository as wallets_repo
 from langganan.web import sessions
+from langganan.web.context import AppContext, app_context
 from langganan.web.errors import PageError
 from langganan.web.templating import pick_lang, render
 

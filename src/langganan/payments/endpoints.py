@@ -14,7 +14,6 @@ from langganan.invoices.schemas import InvoiceOut, invoice_view
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import NotFound
 from langganan.kit.openapi import errors
-from langganan.kit.web import AnyKey, AppContext, Ctx
 from langganan.payments import repository, service
 from langganan.payments.models import Payment
 from langganan.payments.sandbox import SandboxNotice
@@ -25,6 +24,7 @@ from langganan.payments.schemas import (
     PaymentMethodOut,
     method_out,
 )
+from langganan.web.context import AnyKey, AppContext, Ctx
 
 router = APIRouter(prefix="/v1", tags=["payments"])
 

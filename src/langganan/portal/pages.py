@@ -14,7 +14,6 @@ from langganan.addons import service as addons
 from langganan.catalog import service as catalog_service
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import DomainError
-from langganan.kit.web import app_context
 from langganan.notifications import repository as notifications_repo
 from langganan.notifications import service as notifications
 from langganan.portal import service as portal_service
@@ -23,6 +22,7 @@ from langganan.portal.deps import PortalForm, PortalPage, see_other
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions import service as subscriptions
 from langganan.web import sessions
+from langganan.web.context import app_context
 from langganan.web.errors import PageError
 from langganan.web.forms import require_whole_number
 
