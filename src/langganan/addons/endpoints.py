@@ -13,7 +13,7 @@ from langganan.invoices.models import Invoice
 from langganan.invoices.schemas import InvoiceOut
 from langganan.kit.fields import Id
 from langganan.kit.openapi import errors
-from langganan.payments.endpoints import checkout
+from langganan.payments.checkout import checkout
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions.service import plan_of
 from langganan.web.context import AnyKey, Ctx

@@ -22,7 +22,7 @@ from langganan.kit.errors import Conflict, Unprocessable
 from langganan.kit.openapi import errors
 from langganan.kit.web import Limit, StartingAfter
 from langganan.payments import service as payments
-from langganan.payments.endpoints import checkout
+from langganan.payments.checkout import checkout
 from langganan.web.context import AdminKey, AnyKey, Ctx
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"])

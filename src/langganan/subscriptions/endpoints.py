@@ -12,7 +12,7 @@ from langganan.catalog import service as catalog_service
 from langganan.invoices.models import Invoice
 from langganan.invoices.schemas import InvoiceOut
 from langganan.kit.openapi import errors
-from langganan.payments.endpoints import checkout
+from langganan.payments.checkout import checkout
 from langganan.promotions import service as promotions
 from langganan.subscriptions import repository, service
 from langganan.subscriptions.rules import Quote

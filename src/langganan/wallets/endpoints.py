@@ -15,7 +15,7 @@ from langganan.kit.fields import Instant
 from langganan.kit.openapi import errors
 from langganan.kit.web import Limit
 from langganan.notifications import alerts
-from langganan.payments.endpoints import checkout
+from langganan.payments.checkout import checkout
 from langganan.wallets import repository, reservations, topups
 from langganan.wallets.schemas import (
     CaptureIn,
