@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
@@ -43,9 +42,10 @@ from langganan.invoices import service as invoices
 from langganan.invoices.models import Invoice, InvoiceLine
 from langganan.kit.clock import wall_now
 from langganan.kit.db import keep, one_flush
+from langganan.payments import repository as payments_repo
 from langganan.payments import service as payments
 from langganan.payments.gateway import Gateway
-from langganan.payments.models import Payment, PaymentMethod, PaymentReceipt
+from langganan.payments.models import Payment, PaymentReceipt
 from langganan.promotions import service as promotions
 from langganan.subscriptions import repository
 from langganan.subscriptions import service as subscriptions
@@ -141,12 +141,12 @@ def _read_ahead(session: Session, subs: Sequence[Subscription], now: datetime) -
     """What the steps read, for the whole batch at once: accounts, renewal invoices, add-ons, cards;
     returns the subscriptions' unpaid invoices that expire by `now` (locked), which their agendas
     expire in turn."""
-    keep(session, session.scalars(select(Account).where(Account.id.in_({s.account_id for s in subs}))))
+    keep(session, accounts_repo.many(session, {s.account_id for s in subs}))
     invoices_repo.read_renewals_ahead(session, [(s.id, s.current_period_end) for s in subs])
     addons_repo.note_without_add_ons(session, [s.id for s in subs])
     cards = {s.payment_method_id for s in subs if s.payment_method_id}
     if cards:
-        keep(session, session.scalars(select(PaymentMethod).where(PaymentMethod.id.in_(cards))))
+        keep(session, payments_repo.methods_by_ids(session, cards))
     return repository.invoices_expiring_for(session, [s.id for s in subs], now)
 
 
