@@ -41,7 +41,7 @@ from langganan.kit.models import EngineClock
 from langganan.kit.nul import RefuseNulMiddleware
 from langganan.kit.openapi import describe_errors, operation_id
 from langganan.kit.secrets import stored_secret
-from langganan.kit.web import AdminKey, AppContext, install_error_handlers
+from langganan.kit.web import install_error_handlers
 from langganan.kit.work import Steps
 from langganan.legacy.endpoints import router as legacy_router
 from langganan.notifications import alerts
@@ -64,6 +64,7 @@ from langganan.usage.endpoints import grouped_ingest
 from langganan.usage.endpoints import router as usage_router
 from langganan.usage.fastlane import UsageFastLane
 from langganan.wallets.endpoints import router as wallets_router
+from langganan.web.context import AdminKey, AppContext
 from langganan.web.errors import install_page_errors
 from langganan.webhooks.endpoints import router as webhooks_router
 

@@ -20,8 +20,8 @@ from langganan.kit.db import Database, is_transient
 from langganan.kit.fields import in_range
 
 if TYPE_CHECKING:
-    from langganan.kit.web import AppContext
     from langganan.legacy.service import RowResult
+    from langganan.web.context import AppContext
 
 app = typer.Typer(help="langganan — prepaid subscription billing and entitlements.", no_args_is_help=True)
 catalog_app = typer.Typer(help="The versioned catalog file.", no_args_is_help=True)

@@ -26,9 +26,9 @@ from langganan.due import run_due
 from langganan.events.models import Event
 from langganan.invoices.models import Invoice
 from langganan.kit.models import EngineClock
-from langganan.kit.web import AppContext
 from langganan.payments.models import Payment
 from langganan.subscriptions.models import Subscription
+from langganan.web.context import AppContext
 from tests.conftest import Env, make_settings
 
 FEB_15 = datetime.fromisoformat("2026-02-15T10:00:00+07:00")

@@ -13,10 +13,10 @@ from langganan.invoices.models import Invoice
 from langganan.invoices.schemas import InvoiceOut
 from langganan.kit.fields import Id
 from langganan.kit.openapi import errors
-from langganan.kit.web import AnyKey, Ctx
-from langganan.payments.endpoints import checkout
+from langganan.payments.checkout import checkout
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions.service import plan_of
+from langganan.web.context import AnyKey, Ctx
 
 router = APIRouter(prefix="/v1/accounts/{account_id}/add-ons", tags=["add-ons"])
 

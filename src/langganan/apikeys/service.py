@@ -9,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from langganan.apikeys import repository
 from langganan.apikeys.models import ApiKey, Role
 from langganan.kit.errors import Forbidden, InvalidRequest, Unauthorized
 from langganan.kit.ids import new_id
@@ -36,7 +36,7 @@ def create(session: Session, *, role: str, name: str, now: datetime, token: str 
 
 def ensure_bootstrap(session: Session, token: str, now: datetime) -> bool:
     """Create the admin key from LANGGANAN_BOOTSTRAP_API_KEY once; later starts change nothing."""
-    if session.scalar(select(ApiKey.id).where(ApiKey.key_hash == hash_token(token))):
+    if repository.by_hash(session, hash_token(token)) is not None:
         return False
     create(session, role=Role.ADMIN, name="bootstrap", now=now, token=token)
     return True
@@ -79,7 +79,7 @@ def authenticate(session_factory: Callable[[], Session], authorization: str | No
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]
     with session_factory() as session:
-        key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
+        key = repository.by_hash(session, digest)
         if key is None or key.revoked_at is not None:
             raise Unauthorized("invalid_api_key", "The API key is not valid.")
         principal = Principal(key.id, key.role)

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from langganan.accounts import repository as accounts_repo
 from langganan.entitlements import service
 from langganan.kit.fields import INT32_MAX
-from langganan.kit.web import AnyKey, Ctx
+from langganan.web.context import AnyKey, Ctx
 
 router = APIRouter(prefix="/v1/accounts/{account_id}/entitlements", tags=["entitlements"])
 

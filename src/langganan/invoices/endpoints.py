@@ -20,9 +20,10 @@ from langganan.invoices.schemas import (
 )
 from langganan.kit.errors import Conflict, Unprocessable
 from langganan.kit.openapi import errors
-from langganan.kit.web import AdminKey, AnyKey, Ctx, Limit, StartingAfter
+from langganan.kit.web import Limit, StartingAfter
 from langganan.payments import service as payments
-from langganan.payments.endpoints import checkout
+from langganan.payments.checkout import checkout
+from langganan.web.context import AdminKey, AnyKey, Ctx
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
 

@@ -4,7 +4,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, lazyload
 
 from langganan.invoices.models import Invoice, InvoiceStatus, InvoiceType
@@ -100,3 +100,24 @@ def renewals_for(session: Session, periods: Collection[tuple[str, datetime]]) ->
 def count_by_status(session: Session) -> list[tuple[str, int]]:
     rows = session.execute(select(Invoice.status, func.count()).group_by(Invoice.status).order_by(Invoice.status))
     return [(status, int(count)) for status, count in rows]
+
+
+def lock_many(session: Session, invoice_ids: Sequence[str]) -> Sequence[Invoice]:
+    """These invoices without their lines, locked in id order."""
+    return session.scalars(select(Invoice).where(Invoice.id.in_(invoice_ids)).order_by(Invoice.id)
+                           .options(lazyload(Invoice.lines)).with_for_update()).all()
+
+
+def search(session: Session, *, status: str | None, type_: str | None, q: str, limit: int,
+           starting_after: str | None) -> tuple[Sequence[Invoice], bool]:
+    """Invoices without their lines, of this status and type when given, numbered `q` or of the account or with
+    the id `q` when it is not blank."""
+    stmt = select(Invoice).options(lazyload(Invoice.lines))  # the table shows no lines
+    if status is not None:
+        stmt = stmt.where(Invoice.status == status)
+    if type_ is not None:
+        stmt = stmt.where(Invoice.type == type_)
+    if q.strip():
+        stmt = stmt.where(or_(Invoice.number == q.strip(), Invoice.account_id == q.strip(),
+                              Invoice.id == q.strip()))
+    return page(session, stmt, Invoice.id, limit, starting_after)

@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 
 from langganan.invoices import numbering
 from langganan.kit.db import is_transient, snapshot
-from langganan.kit.web import AppContext
 from langganan.kit.work import work_of
 from langganan.legacy import service
 from langganan.legacy.service import RowResult
+from langganan.web.context import AppContext
 
 log = logging.getLogger("langganan")
 

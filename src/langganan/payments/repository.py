@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from langganan.kit.errors import NotFound
@@ -117,3 +117,21 @@ def note_underpayment(session: Session, held: UnappliedPayment) -> None:
     known = (work_of(session).answers(UNDERPAYMENTS) or {}).get(held.invoice_id or "")
     if known is not None:
         known.append(held)
+
+
+def charge_details(session: Session, payment_ids: Sequence[str]) -> Sequence[Row[str, str, int, str, str | None]]:
+    """Each payment's id, card token, amount, currency and invoice id, for the card payments among these."""
+    return session.execute(select(Payment.id, PaymentMethod.token, Payment.amount, Payment.currency,
+                                  Payment.invoice_id)
+                           .join(PaymentMethod, PaymentMethod.id == Payment.payment_method_id)
+                           .where(Payment.id.in_(list(payment_ids)))).all()
+
+
+def lock_many(session: Session, payment_ids: Sequence[str]) -> Sequence[Payment]:
+    """These payments, locked in id order."""
+    return session.scalars(select(Payment).where(Payment.id.in_(payment_ids)).order_by(Payment.id)
+                           .with_for_update()).all()
+
+
+def methods_by_ids(session: Session, pm_ids: Collection[str]) -> Sequence[PaymentMethod]:
+    return session.scalars(select(PaymentMethod).where(PaymentMethod.id.in_(pm_ids))).all()

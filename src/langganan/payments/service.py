@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
+from langganan.accounts import repository as accounts_repo
 from langganan.accounts.models import Account
 from langganan.addons import repository as addons_repo
 from langganan.catalog.rules import WalletKind
@@ -41,8 +42,8 @@ from langganan.payments.models import (
     UnappliedReason,
     UnappliedStatus,
 )
+from langganan.subscriptions import repository as subscriptions_repo
 from langganan.subscriptions import service as subscriptions
-from langganan.subscriptions.models import Subscription
 from langganan.wallets import service as wallets
 from langganan.wallets.models import Wallet
 
@@ -143,10 +144,7 @@ class ChargeRequest:
 
 def charge_requests(session: Session, payment_ids: Sequence[str]) -> dict[str, ChargeRequest]:
     """The pending card payments' charge details, read in one query."""
-    rows = session.execute(select(Payment.id, PaymentMethod.token, Payment.amount, Payment.currency,
-                                  Payment.invoice_id)
-                           .join(PaymentMethod, PaymentMethod.id == Payment.payment_method_id)
-                           .where(Payment.id.in_(list(payment_ids)))).all()
+    rows = repository.charge_details(session, payment_ids)
     return {r.id: ChargeRequest(r.id, r.token, r.amount, r.currency, r.invoice_id) for r in rows}
 
 
@@ -163,27 +161,24 @@ def lock_for_outcomes(session: Session, payment_ids: Sequence[str]) -> None:
     if not ids:
         return
     work = work_of(session)
-    pays = session.scalars(select(Payment).where(Payment.id.in_(ids)).order_by(Payment.id)
-                           .with_for_update()).all()
+    pays = repository.lock_many(session, ids)
     for p in pays:
         work.hold(p)
     invoice_ids = sorted({p.invoice_id for p in pays if p.invoice_id})
     if not invoice_ids:
         return
-    invs = session.scalars(select(Invoice).where(Invoice.id.in_(invoice_ids)).order_by(Invoice.id)
-                           .options(lazyload(Invoice.lines)).with_for_update()).all()
+    invs = invoices_repo.lock_many(session, invoice_ids)
     for inv in invs:
         work.hold(inv)
     repository.read_pending_ahead(session, invoice_ids)
     repository.read_underpayments_ahead(session, invoice_ids)
     sub_ids = sorted({inv.subscription_id for inv in invs if inv.subscription_id})
-    subs = session.scalars(select(Subscription).where(Subscription.id.in_(sub_ids)).order_by(Subscription.id)
-                           .with_for_update()).all()
+    subs = subscriptions_repo.lock_many(session, sub_ids)
     for sub in subs:
         work.hold(sub)
     addons_repo.note_without_add_ons(session, sub_ids)
     account_ids = sorted({sub.account_id for sub in subs})
-    work.keep(session.scalars(select(Account).where(Account.id.in_(account_ids))))
+    work.keep(accounts_repo.many(session, account_ids))
     wallets = session.scalars(select(Wallet).where(Wallet.account_id.in_(account_ids),
                                                    Wallet.kind == WalletKind.CONVERSATION).order_by(Wallet.id)
                               .with_for_update()).all()

@@ -10,9 +10,9 @@ from fastapi import Depends, Form, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from langganan.accounts.models import Account
-from langganan.kit.web import AppContext, app_context
 from langganan.notifications import repository as notifications_repo
 from langganan.web import sessions
+from langganan.web.context import AppContext, app_context
 from langganan.web.errors import PageError
 from langganan.web.models import SessionKind
 from langganan.web.templating import pick_lang, render

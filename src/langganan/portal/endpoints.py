@@ -7,8 +7,8 @@ from pydantic import BaseModel
 
 from langganan.accounts import repository as accounts_repo
 from langganan.kit.clock import wall_now
-from langganan.kit.web import AnyKey, Ctx
 from langganan.portal import service
+from langganan.web.context import AnyKey, Ctx
 
 router = APIRouter(prefix="/v1/accounts/{account_id}/portal-sessions", tags=["portal"])
 

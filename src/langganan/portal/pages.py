@@ -15,7 +15,6 @@ from langganan.catalog import service as catalog_service
 from langganan.invoices.models import InvoiceStatus
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import DomainError
-from langganan.kit.web import app_context
 from langganan.notifications import repository as notifications_repo
 from langganan.notifications import service as notifications
 from langganan.portal import service as portal_service
@@ -25,6 +24,7 @@ from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions import service as subscriptions
 from langganan.subscriptions.models import SubscriptionStatus
 from langganan.web import sessions
+from langganan.web.context import app_context
 from langganan.web.errors import PageError
 from langganan.web.forms import require_whole_number
 from langganan.web.models import SessionKind

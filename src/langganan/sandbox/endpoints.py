@@ -11,10 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import NotFound
 from langganan.kit.fields import CURRENCY, Instant
-from langganan.kit.web import AnyKey, AppContext, Ctx
 from langganan.payments.endpoints import deliver_notification
 from langganan.payments.sandbox import SandboxGateway
 from langganan.sandbox.clock import MAX_DAYS, MAX_HOURS, advance
+from langganan.web.context import AnyKey, AppContext, Ctx
 
 router = APIRouter(prefix="/v1/sandbox", tags=["sandbox"])
 

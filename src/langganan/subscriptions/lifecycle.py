@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
@@ -44,9 +43,10 @@ from langganan.invoices.models import Invoice, InvoiceLine, InvoiceStatus
 from langganan.kit.clock import wall_now
 from langganan.kit.db import one_flush
 from langganan.kit.work import work_of
+from langganan.payments import repository as payments_repo
 from langganan.payments import service as payments
 from langganan.payments.gateway import Gateway
-from langganan.payments.models import Payment, PaymentMethod, PaymentMethodType, PaymentReceipt, PaymentStatus
+from langganan.payments.models import Payment, PaymentMethodType, PaymentReceipt, PaymentStatus
 from langganan.promotions import service as promotions
 from langganan.promotions.models import RedemptionEndReason
 from langganan.subscriptions import repository
@@ -145,12 +145,12 @@ def _read_ahead(session: Session, subs: Sequence[Subscription], now: datetime) -
     returns the subscriptions' unpaid invoices that expire by `now` (locked), which their agendas
     expire in turn."""
     work = work_of(session)
-    work.keep(session.scalars(select(Account).where(Account.id.in_({s.account_id for s in subs}))))
+    work.keep(accounts_repo.many(session, {s.account_id for s in subs}))
     invoices_repo.read_renewals_ahead(session, [(s.id, s.current_period_end) for s in subs])
     addons_repo.note_without_add_ons(session, [s.id for s in subs])
     cards = {s.payment_method_id for s in subs if s.payment_method_id}
     if cards:
-        work.keep(session.scalars(select(PaymentMethod).where(PaymentMethod.id.in_(cards))))
+        work.keep(payments_repo.methods_by_ids(session, cards))
     return repository.invoices_expiring_for(session, [s.id for s in subs], now)
 
 

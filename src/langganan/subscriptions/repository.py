@@ -78,3 +78,13 @@ def invoices_expiring_for(session: Session, subscription_ids: Collection[str],
         assert inv.subscription_id is not None
         out.setdefault(inv.subscription_id, []).append(inv)
     return out
+
+
+def lock_many(session: Session, subscription_ids: Sequence[str]) -> Sequence[Subscription]:
+    """These subscriptions, locked in id order."""
+    return session.scalars(select(Subscription).where(Subscription.id.in_(subscription_ids))
+                           .order_by(Subscription.id).with_for_update()).all()
+
+
+def for_accounts(session: Session, account_ids: Collection[str]) -> Sequence[Subscription]:
+    return session.scalars(select(Subscription).where(Subscription.account_id.in_(account_ids))).all()

@@ -13,9 +13,9 @@ from langganan.invoices.schemas import InvoiceOut
 from langganan.kit.errors import Unprocessable
 from langganan.kit.fields import Instant
 from langganan.kit.openapi import errors
-from langganan.kit.web import AnyKey, Ctx, Limit
+from langganan.kit.web import Limit
 from langganan.notifications import alerts
-from langganan.payments.endpoints import checkout
+from langganan.payments.checkout import checkout
 from langganan.wallets import repository, reservations, topups
 from langganan.wallets.schemas import (
     CaptureIn,
@@ -30,6 +30,7 @@ from langganan.wallets.schemas import (
     reservation_out,
     wallet_out,
 )
+from langganan.web.context import AnyKey, Ctx
 
 router = APIRouter(prefix="/v1", tags=["wallets"])
 ENTRY_ID = re.compile(r"[0-9]{1,18}")  # ledger ids are 64-bit integers

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from fastapi import Request, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from langganan.kit.clock import wall_now
 from langganan.kit.ids import new_id
+from langganan.web import repository
 from langganan.web.models import SessionKind, WebSession
 
 COOKIES = {SessionKind.PORTAL: "langganan_portal", SessionKind.CONSOLE: "langganan_console"}
@@ -60,7 +60,7 @@ def resolve(session: Session, kind: SessionKind, token: str | None, now: datetim
     if not token or len(token) > 200:
         return None
     now = now or wall_now()
-    row = session.scalar(select(WebSession).where(WebSession.token_hash == hash_token(token)))
+    row = repository.session_by_token_hash(session, hash_token(token))
     if row is None or row.kind != kind or row.revoked_at is not None or row.expires_at <= now:
         return None
     return Visitor(row.id, row.kind, row.account_id, row.staff_user_id, row.csrf_token)
