@@ -106,14 +106,13 @@ def _seconds(*, positive: bool) -> BeforeValidator:
 
 def _days(value: object, info: ValidationInfo) -> tuple[int, ...]:
     """'1,3,5' (or (1, 3, 5)) -> (1, 3, 5): distinct whole days, at least 0, in ascending order."""
-    parts = value.split(",") if isinstance(value, str) else list(value) if isinstance(value, tuple | list) else [value]
+    text = ",".join(map(str, value)) if isinstance(value, tuple | list) else str(value)
     try:
-        days = [int(str(part)) for part in parts if str(part).strip()]
-    except (TypeError, ValueError):
+        days = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
         days = [-1]
     if any(d < 0 for d in days) or len(set(days)) != len(days):
-        shown = value if isinstance(value, str) else ",".join(map(str, parts))
-        raise ConfigError(f"{_variable(info)}={shown!r} must be distinct whole days, e.g. 1,3,5")
+        raise ConfigError(f"{_variable(info)}={text!r} must be distinct whole days, e.g. 1,3,5")
     return tuple(sorted(days))
 
 
@@ -137,8 +136,7 @@ def _instant(value: object, info: ValidationInfo) -> datetime | None:
     except ValueError:
         instant = None
     if instant is None or instant.tzinfo is None or not (in_range(instant) and instant < CLOCK_END):
-        shown = value if isinstance(value, str) else str(value)
-        raise ConfigError(f"{_variable(info)}={shown!r} must be an RFC 3339 instant with a UTC offset, "
+        raise ConfigError(f"{_variable(info)}={str(value)!r} must be an RFC 3339 instant with a UTC offset, "
                           f"from 0001-01-02 to before {CLOCK_END.date()}")
     return instant
 
