@@ -144,7 +144,9 @@ def test_a_renewal_charge_whose_worker_died_is_charged_again_with_the_same_key(e
     subs = _due_set(env, 2)
     card_sub = next(sid for sid, m in subs.items() if m == "card")
     _set_clock(env, FEB_15)
-    runner = _runner(env, charge_lease_seconds=0)
+    runner = _runner(env)
+    # A lease that has run out at once: below LANGGANAN_CHARGE_LEASE_SECONDS's minimum of 1, so set unchecked.
+    runner.settings = runner.settings.model_copy(update={"charge_lease_seconds": 0})
     # The worker claims and commits the pending charge, then dies before calling the gateway.
     with runner.db.transaction() as s:
         charges = lifecycle.run_batch(s, runner.settings, runner.gateway, FEB_15, 50, set(), Counter())
