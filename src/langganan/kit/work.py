@@ -1,7 +1,7 @@
 """The unit of work: the session of one transaction and everything that transaction carries.
 
 The caller (a request, a job, a CLI command) opens it (`Database.transaction()`, or a session of
-`Database.sessions` that it commits itself) and commits it. What used to hide in `session.info` flags
+`Database.sessions` that it commits itself) and commits it. What used to hide in flags on the session
 and process-global `Session` hooks are typed fields of the `Work` and its own steps:
 
 - `outbox`: the rows (domain events) this transaction emits, inserted in one statement just before
