@@ -38,7 +38,7 @@ from rich.table import Table
 from sqlalchemy import create_engine, text
 
 from langganan.accounts import service as accounts
-from langganan.app import create_app, prepare
+from langganan.app import create_app, open_database, prepare
 from langganan.config import Settings
 from langganan.kit.clock import wall_now
 from langganan.kit.db import Database
@@ -87,7 +87,7 @@ class NoPayments:
 def make_app() -> Any:
     """uvicorn factory of the server subprocess (`ingest:make_app`); the database URL comes from the environment."""
     settings = Settings(database_url=os.environ["BENCH_DATABASE_URL"], mode="live", bootstrap_api_key=KEY)
-    return create_app(settings, Database(settings.database_url), gateway=NoPayments())
+    return create_app(settings, open_database(settings.database_url), gateway=NoPayments())
 
 
 @dataclass
@@ -455,7 +455,7 @@ def run_http(backend: str, db: Database, account_ids: list[str], hot: str, args:
 def run_backend(backend: str, args: argparse.Namespace, checks: list[str]) -> list[Result]:
     with tempfile.TemporaryDirectory(prefix="langganan-bench-") as tmp:
         console.log(f"[bold]{backend}[/]: fresh database, {args.accounts} accounts")
-        db = Database(fresh_database(backend, Path(tmp)))
+        db = open_database(fresh_database(backend, Path(tmp)))
         try:
             account_ids, hot = seed(db, args.accounts, args.events // 40)
             console.log(f"{backend}: (a) raw SQL, {args.events:,} events")

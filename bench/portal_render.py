@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
 from langganan.accounts import service as accounts
-from langganan.app import create_app, prepare
+from langganan.app import create_app, open_database, prepare
 from langganan.config import Settings
 from langganan.invoices.models import Invoice
 from langganan.kit.clock import wall_now
@@ -79,7 +79,7 @@ def main() -> None:
     args = parser.parse_args()
     url = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
     settings = Settings(database_url=url, mode="sandbox")
-    db = Database(url)
+    db = open_database(url, settings)
     prepare(settings, db)
     t0 = time.perf_counter()
     account_id = seed(db, settings, args.invoices, args.entries)

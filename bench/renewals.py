@@ -34,7 +34,7 @@ from rich.table import Table
 from sqlalchemy import Table as SqlTable
 from sqlalchemy import create_engine, func, insert, select, text
 
-from langganan.app import create_app, make_context, prepare
+from langganan.app import create_app, make_context, open_database, prepare
 from langganan.config import Settings
 from langganan.invoices.models import Invoice
 from langganan.kit.clock import DatabaseClock
@@ -157,7 +157,7 @@ def work(url: str) -> None:
     from langganan.notifications.worker import run_notifications  # noqa: F401  (imported as the CLI does)
 
     settings = settings_for(url)
-    db = Database(url)
+    db = open_database(url, settings)
     prepare(settings, db, migrate_if_empty=False)
     ctx = make_context(settings, db)
     print("ready", flush=True)
@@ -250,7 +250,7 @@ def _machine_busy_seconds() -> float:
 def run_once(backend: str, n: int, workers: int, tmp: Path) -> dict[str, Any]:
     url = fresh_database(backend, tmp)
     settings = settings_for(url)
-    db = Database(url)
+    db = open_database(url, settings)
     prepare(settings, db)
     t0 = time.perf_counter()
     card, bank = templates(settings, db)
@@ -271,7 +271,7 @@ def run_once(backend: str, n: int, workers: int, tmp: Path) -> dict[str, Any]:
     busy = _machine_busy_seconds() - busy0
     seconds = max(r["ended"] for r in reports) - min(r["started"] for r in reports)
     workers_cpu = sum(r["cpu_s"] for r in reports)
-    db = Database(url)
+    db = open_database(url)
     from langganan.verify import violations
 
     with db.transaction() as s:

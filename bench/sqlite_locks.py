@@ -38,9 +38,8 @@ from sqlalchemy import event, func, select
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import renewals
 
-from langganan.app import create_app, make_context, prepare
+from langganan.app import create_app, make_context, open_database, prepare
 from langganan.kit.clock import DatabaseClock
-from langganan.kit.db import Database
 from langganan.models import metadata
 
 KEY = renewals.KEY
@@ -49,7 +48,7 @@ KEY = renewals.KEY
 def seed(url: str, n: int) -> str:
     """N due subscriptions (the clock one minute past their period end) and one funded usage account."""
     settings = renewals.settings_for(url)
-    db = Database(url)
+    db = open_database(url)
     prepare(settings, db)
     card, bank = renewals.templates(settings, db)
     renewals.clone(db, card, n // 2 - 1, "card")
@@ -74,7 +73,7 @@ def advance_process(url: str, days: int) -> None:
     from langganan.sandbox.clock import advance
 
     settings = renewals.settings_for(url)
-    db = Database(url)
+    db = open_database(url)
     prepare(settings, db, migrate_if_empty=False)
     ctx = make_context(settings, db)
     spans: list[tuple[float, str]] = []

@@ -20,7 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from langganan.app import create_app, prepare
+from langganan.app import create_app, open_database, prepare
 from langganan.catalog import service as catalog_service
 from langganan.config import Settings
 from langganan.kit.db import Database
@@ -108,9 +108,9 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
     if request.param == "sqlite":
         path = tmp_path / "test.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        db = Database(f"sqlite:///{path}")
+        db = open_database(f"sqlite:///{path}")
     else:
-        db = Database(request.getfixturevalue("pg_database"))
+        db = open_database(request.getfixturevalue("pg_database"))
         _truncate_pg(db)
     yield db
     db.dispose()

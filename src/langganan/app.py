@@ -34,14 +34,15 @@ from langganan.events.endpoints import router as events_router
 from langganan.invoices.endpoints import router as invoices_router
 from langganan.kit.bodylimit import BodyLimitMiddleware
 from langganan.kit.clock import Clock, DatabaseClock, WallClock, wall_now
-from langganan.kit.db import Database, is_transient
+from langganan.kit.db import DEFAULT_BACKGROUND_WAIT, DEFAULT_LOCK_WAIT, Database, is_transient
 from langganan.kit.idempotency import IdempotencyMiddleware, purge_expired
 from langganan.kit.migrate import is_empty, upgrade
 from langganan.kit.models import EngineClock
 from langganan.kit.nul import RefuseNulMiddleware
 from langganan.kit.openapi import describe_errors, operation_id
 from langganan.kit.secrets import stored_secret
-from langganan.kit.web import AdminKey, AppContext, install_error_handlers
+from langganan.kit.web import install_error_handlers
+from langganan.kit.work import Steps
 from langganan.legacy.endpoints import router as legacy_router
 from langganan.notifications import alerts
 from langganan.notifications.delivery import Courier
@@ -57,11 +58,13 @@ from langganan.portal.pages_money import router as portal_money_router
 from langganan.promotions.endpoints import router as promotions_router
 from langganan.sandbox.endpoints import router as sandbox_router
 from langganan.subscriptions.endpoints import router as subscriptions_router
-from langganan.subscriptions.timeline import configure_sessions
+from langganan.subscriptions.schedule import Policy
+from langganan.subscriptions.timeline import keep_next_due
 from langganan.usage.endpoints import grouped_ingest
 from langganan.usage.endpoints import router as usage_router
 from langganan.usage.fastlane import UsageFastLane
 from langganan.wallets.endpoints import router as wallets_router
+from langganan.web.context import AdminKey, AppContext
 from langganan.web.errors import install_page_errors
 from langganan.webhooks.endpoints import router as webhooks_router
 
@@ -128,8 +131,23 @@ def make_gateway(settings: Settings, db: Database) -> Gateway:
 def make_database(settings: Settings) -> Database:
     """The configured database: requests wait `lock_wait_seconds` for a lock, background work
     `worker_lock_wait_seconds`."""
-    return Database(settings.database_url, lock_wait=settings.lock_wait_seconds,
-                    background_wait=settings.worker_lock_wait_seconds)
+    return open_database(settings.database_url, settings, lock_wait=settings.lock_wait_seconds,
+                         background_wait=settings.worker_lock_wait_seconds)
+
+
+def open_database(url: str, settings: Settings | None = None, *, lock_wait: float = DEFAULT_LOCK_WAIT,
+                  background_wait: float = DEFAULT_BACKGROUND_WAIT) -> Database:
+    """The database at `url` whose units of work follow `settings` (default: the defaults): they keep
+    each subscription's `next_due_at` by its schedule policy and decide usage alerts with its
+    low-balance thresholds before they commit (`work_steps`)."""
+    return Database(url, steps=work_steps(settings or Settings()), lock_wait=lock_wait,
+                    background_wait=background_wait)
+
+
+def work_steps(settings: Settings) -> Steps:
+    """What every unit of work of the domain does besides its callers' writes (kit.work.Steps)."""
+    return Steps(before_flush=(keep_next_due(Policy.from_settings(settings)),),
+                 before_commit=(alerts.on_commit(dict(settings.low_balance_thresholds)),))
 
 
 def make_clock(settings: Settings) -> Clock:
@@ -140,18 +158,9 @@ def make_courier(settings: Settings) -> Courier:
     return Courier(mailer=make_mailer(settings), settings=settings)
 
 
-def configure(settings: Settings, db: Database) -> None:
-    """The one place the configuration reaches the domain: the schedule policy of the database's
-    sessions and the process's default low-balance thresholds. Idempotent."""
-    configure_sessions(db, settings)
-    alerts.configure(settings)
-
-
 def prepare(settings: Settings, db: Database, *, migrate_if_empty: bool = True) -> None:
     """Bring a database to a usable state: schema, catalog, clock row, bootstrap key. Idempotent.
-    Configures the database's sessions too: what a caller writes right after it (the demo, a bench's
-    seed), before any context is built, follows the settings."""
-    configure(settings, db)
+    """
     if migrate_if_empty and is_empty(db.engine):
         upgrade(db.url)
     with db.transaction() as s:
@@ -198,7 +207,6 @@ def make_context(settings: Settings, db: Database, *, gateway: Gateway | None = 
     gateway = gateway or make_gateway(settings, db)
     if not settings.sandbox and isinstance(gateway, SandboxGateway):
         raise ConfigError(LIVE_NEEDS_GATEWAY)
-    configure(settings, db)
     return AppContext(settings=settings, db=db, clock=make_clock(settings), gateway=gateway,
                       courier=make_courier(settings))
 

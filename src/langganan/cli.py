@@ -20,8 +20,8 @@ from langganan.kit.db import Database, is_transient
 from langganan.kit.fields import in_range
 
 if TYPE_CHECKING:
-    from langganan.kit.web import AppContext
     from langganan.legacy.service import RowResult
+    from langganan.web.context import AppContext
 
 app = typer.Typer(help="langganan — prepaid subscription billing and entitlements.", no_args_is_help=True)
 catalog_app = typer.Typer(help="The versioned catalog file.", no_args_is_help=True)
@@ -184,6 +184,7 @@ def catalog_apply(path: Annotated[Path | None, typer.Argument(help="catalog TOML
 def catalog_show() -> None:
     """Print the current catalog's plans."""
     from langganan.catalog import service
+    from langganan.catalog.rules import WalletKind
     from langganan.kit.money import format_money
 
     _settings, db = _setup()
@@ -195,7 +196,7 @@ def catalog_show() -> None:
         table.add_row(p.name, str(p.rank), format_money(p.prices["month"], c.currency),
                       format_money(p.prices["year"], c.currency), str(p.limits["users"]), str(p.limits["contacts"]),
                       str(p.limits["broadcasts_per_month"]),
-                      format_money(p.included_credit.get("conversation", 0), c.currency))
+                      format_money(p.included_credit.get(WalletKind.CONVERSATION, 0), c.currency))
     console.print(table)
 
 

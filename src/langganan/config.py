@@ -1,13 +1,20 @@
-"""Configuration from LANGGANAN_* environment variables (see .env.example)."""
+"""Configuration from LANGGANAN_* environment variables (see .env.example).
+
+`Settings` is a pydantic-settings model with one field per variable: the field's default is the variable's
+default (written here once), its Annotated type the check. `Settings()` is the defaults (and `Settings(x=...)`
+the defaults with x: what tests and benchmarks build); `Settings.from_env()` reads the environment.
+A value that cannot be used is one `ConfigError` naming the variable; the CLI prints it and exits 2."""
 
 from __future__ import annotations
 
 import ipaddress
-import os
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
+
+from pydantic import BeforeValidator, ValidationError, ValidationInfo, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from langganan.kit.clock import CLOCK_END
 from langganan.kit.fields import in_range, is_zone
@@ -27,8 +34,15 @@ DEFAULT_SELLER = {
 
 # Default low-balance alert thresholds per wallet (LANGGANAN_LOW_BALANCE_CONVERSATION, _BROADCAST).
 DEFAULT_LOW_BALANCE = {"conversation": 5_000, "broadcast": 6_500}
-SMTP_TLS_MODES = ("none", "starttls", "ssl")
-GATEWAYS = ("sandbox", "midtrans", "xendit")
+# Product types with a tax rate of their own (LANGGANAN_TAX_RATE_SUBSCRIPTION, _ADD_ON, _TOP_UP).
+TAXED_TYPES = ("subscription", "add_on", "top_up")
+Mode = Literal["sandbox", "live"]
+Gateway = Literal["sandbox", "midtrans", "xendit"]
+SmtpTls = Literal["none", "starttls", "ssl"]
+MODES: tuple[str, ...] = get_args(Mode)
+GATEWAYS: tuple[str, ...] = get_args(Gateway)
+SMTP_TLS_MODES: tuple[str, ...] = get_args(SmtpTls)
+SMTP_SSL_PORT = 465  # LANGGANAN_SMTP_PORT when unset and LANGGANAN_SMTP_TLS=ssl
 # Each real gateway's secrets (both required when it is chosen) and its API base URL (API.md, "Gateways").
 GATEWAY_KEYS = {"midtrans": ("MIDTRANS_SERVER_KEY", "MIDTRANS_CLIENT_KEY"),
                 "xendit": ("XENDIT_SECRET_KEY", "XENDIT_CALLBACK_TOKEN")}
@@ -42,98 +56,122 @@ MIN_LIVE_BOOTSTRAP_KEY = 32
 # route (1.000 events with the longest ids: ~0,4 MB of JSON, ~1,4 MB if every id character is \u-escaped), file
 # imports (a 10.000-row legacy CSV or JSON).
 DEFAULT_BODY_LIMITS = {"default": 64 * 1024, "usage_batch": 2 * 1024 * 1024, "import": 8 * 1024 * 1024}
+MIN_BODY_LIMIT = 1024
 MAX_BODY_LIMIT = 64 * 1024 * 1024
+ENV_PREFIX = "LANGGANAN_"
 
 
 class ConfigError(ValueError):
     """A LANGGANAN_* variable that cannot be used; the message names it and says what it takes."""
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"LANGGANAN_{name}", default)
+def _variable(info: ValidationInfo) -> str:
+    """The environment variable a field is read from: LANGGANAN_ and the field's name in capitals."""
+    return f"{ENV_PREFIX}{(info.field_name or '').upper()}"
 
 
-def _int(name: str, default: int, minimum: int, maximum: int | None = None) -> int:
-    text = _env(name, str(default)).strip()
-    try:
-        value = int(text)
-    except ValueError:
-        raise ConfigError(f"LANGGANAN_{name}={text!r} is not a whole number") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        bounds = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
-        raise ConfigError(f"LANGGANAN_{name}={text} must be {bounds}")
-    return value
+# The checks. Each takes what the environment gives (a string) or what code passes (the field's own type),
+# and raises ConfigError naming the variable; pydantic wraps it, and `from_env` hands it on unwrapped.
+
+def _whole(minimum: int, maximum: int | None = None) -> BeforeValidator:
+    bounds = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
+
+    def check(value: object, info: ValidationInfo) -> int:
+        text = str(value).strip()
+        try:
+            number = int(text)
+        except ValueError:
+            raise ConfigError(f"{_variable(info)}={text!r} is not a whole number") from None
+        if number < minimum or (maximum is not None and number > maximum):
+            raise ConfigError(f"{_variable(info)}={text} must be {bounds}")
+        return number
+
+    return BeforeValidator(check)
 
 
-def _float(name: str, default: float, *, positive: bool) -> float:
-    text = _env(name, str(default)).strip()
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConfigError(f"LANGGANAN_{name}={text!r} is not a number") from None
-    if value != value or value in (float("inf"), float("-inf")) or value < 0 or (positive and value == 0):
-        raise ConfigError(f"LANGGANAN_{name}={text} must be a {'positive' if positive else 'non-negative'} "
-                          "number of seconds")
-    return value
+def _seconds(*, positive: bool) -> BeforeValidator:
+    def check(value: object, info: ValidationInfo) -> float:
+        text = str(value).strip()
+        try:
+            number = float(text)
+        except ValueError:
+            raise ConfigError(f"{_variable(info)}={text!r} is not a number") from None
+        if number != number or number in (float("inf"), float("-inf")) or number < 0 or (positive and number == 0):
+            raise ConfigError(f"{_variable(info)}={text} must be a {'positive' if positive else 'non-negative'} "
+                              "number of seconds")
+        return number
+
+    return BeforeValidator(check)
 
 
-def _days(name: str, default: str) -> tuple[int, ...]:
-    """'1,3,5' -> (1, 3, 5): distinct whole days, at least 0, in ascending order."""
-    text = _env(name, default)
+def _days(value: object, info: ValidationInfo) -> tuple[int, ...]:
+    """'1,3,5' (or (1, 3, 5)) -> (1, 3, 5): distinct whole days, at least 0, in ascending order."""
+    text = ",".join(map(str, value)) if isinstance(value, tuple | list) else str(value)
     try:
         days = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         days = [-1]
     if any(d < 0 for d in days) or len(set(days)) != len(days):
-        raise ConfigError(f"LANGGANAN_{name}={text!r} must be distinct whole days, e.g. 1,3,5")
+        raise ConfigError(f"{_variable(info)}={text!r} must be distinct whole days, e.g. 1,3,5")
     return tuple(sorted(days))
 
 
-def _choice(name: str, default: str, choices: tuple[str, ...], *, any_case: bool = False) -> str:
-    value = _env(name, default).strip()
-    value = value.lower() if any_case else value
-    if value not in choices:
-        raise ConfigError(f"LANGGANAN_{name} must be {', '.join(choices[:-1])} or {choices[-1]}")
-    return value
+def _choice(choices: tuple[str, ...], *, any_case: bool = False) -> BeforeValidator:
+    """One of `choices` (in any case too, when `any_case`)."""
+    def check(value: object, info: ValidationInfo) -> str:
+        text = str(value).strip()
+        text = text.lower() if any_case else text
+        if text not in choices:
+            raise ConfigError(f"{_variable(info)} must be {', '.join(choices[:-1])} or {choices[-1]}")
+        return text
+
+    return BeforeValidator(check)
 
 
-def _instant(name: str) -> datetime | None:
-    text = os.environ.get(f"LANGGANAN_{name}")
-    if not text:
+def _instant(value: object, info: ValidationInfo) -> datetime | None:
+    if value is None or value == "":
         return None
     try:
-        value = datetime.fromisoformat(text)
+        instant = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     except ValueError:
-        value = None
-    if value is None or value.tzinfo is None or not (in_range(value) and value < CLOCK_END):
-        raise ConfigError(f"LANGGANAN_{name}={text!r} must be an RFC 3339 instant with a UTC offset, "
+        instant = None
+    if instant is None or instant.tzinfo is None or not (in_range(instant) and instant < CLOCK_END):
+        raise ConfigError(f"{_variable(info)}={str(value)!r} must be an RFC 3339 instant with a UTC offset, "
                           f"from 0001-01-02 to before {CLOCK_END.date()}")
-    return value
+    return instant
 
 
-def _secret(name: str) -> str | None:
+def _secret(value: object, info: ValidationInfo) -> str | None:
     """A secret: unset or blank is None (never a default); surrounding spaces are a copy-paste slip, refused."""
-    value = os.environ.get(f"LANGGANAN_{name}", "")
-    if not value.strip():
+    text = "" if value is None else str(value)
+    if not text.strip():
         return None
-    if value != value.strip():
-        raise ConfigError(f"LANGGANAN_{name} has spaces around the value; remove them")
-    return value
+    if text != text.strip():
+        raise ConfigError(f"{_variable(info)} has spaces around the value; remove them")
+    return text
 
 
-def _base_url(name: str, default: str) -> str:
+def _optional(value: object) -> object:
+    """Set or not: an empty value is None."""
+    return value or None
+
+
+def _base_url(value: object, info: ValidationInfo) -> str:
     """An API base URL: https, or http only to this machine (a local test double)."""
-    value = _env(name, default).strip().rstrip("/")
-    parts = urlsplit(value)
+    text = str(value).strip().rstrip("/")
+    parts = urlsplit(text)
     local = parts.hostname in ("localhost", "127.0.0.1", "::1")
     if not parts.hostname or parts.scheme not in ("https", "http") or (parts.scheme == "http" and not local):
-        raise ConfigError(f"LANGGANAN_{name}={value!r} must be an https:// URL, e.g. {default}")
-    return value
+        example = GATEWAY_BASE_URLS[(info.field_name or "").removesuffix("_base_url")]
+        raise ConfigError(f"{_variable(info)}={text!r} must be an https:// URL, e.g. {example}")
+    return text
 
 
-def _address(name: str) -> tuple[str, int] | None:
+def _address(value: object, info: ValidationInfo) -> tuple[str, int] | None:
     """host:port ([::1]:9464 for IPv6) to listen on, or None when unset."""
-    text = os.environ.get(f"LANGGANAN_{name}", "").strip()
+    if isinstance(value, tuple):
+        value = f"[{value[0]}]:{value[1]}" if ":" in str(value[0]) else f"{value[0]}:{value[1]}"
+    text = "" if value is None else str(value).strip()
     if not text:
         return None
     host, sep, port = text.rpartition(":")
@@ -145,142 +183,160 @@ def _address(name: str) -> tuple[str, int] | None:
     except ValueError:
         number = 0
     if not sep or not 1 <= number <= 65535:
-        raise ConfigError(f"LANGGANAN_{name}={text!r} must be an IP address and a port, e.g. 127.0.0.1:9464")
+        raise ConfigError(f"{_variable(info)}={text!r} must be an IP address and a port, e.g. 127.0.0.1:9464")
     return host, number
 
 
-def _zone(name: str, default: str) -> str:
-    value = _env(name, default)
-    if not is_zone(value):
-        raise ConfigError(f"LANGGANAN_{name}={value!r} is not a known IANA time zone, e.g. Asia/Jakarta")
-    return value
+def _zone(value: object, info: ValidationInfo) -> str:
+    text = str(value)
+    if not is_zone(text):
+        raise ConfigError(f"{_variable(info)}={text!r} is not a known IANA time zone, e.g. Asia/Jakarta")
+    return text
 
 
-def _percent(name: str) -> int:
-    text = _env(name, "0")
+def _percent(value: object, info: ValidationInfo) -> Decimal:
+    """A tax rate in percent, e.g. '11' or '11.5': non-negative, at most 2 decimals."""
+    text = str(value)
     try:
-        return parse_percent_to_bps(text)
+        parse_percent_to_bps(text)
     except (ValueError, ArithmeticError):
-        raise ConfigError(f"LANGGANAN_{name}={text!r} must be a non-negative percent with at most 2 "
+        raise ConfigError(f"{_variable(info)}={text!r} must be a non-negative percent with at most 2 "
                           "decimals, e.g. 11") from None
+    return Decimal(text.strip())
 
 
-@dataclass(frozen=True)
-class Settings:
+Count = Annotated[int, _whole(1)]  # a whole number, at least 1
+Days = Annotated[int, _whole(0)]  # a whole number of days, at least 0
+Threshold = Annotated[int, _whole(0)]
+Port = Annotated[int, _whole(1, 65535)]
+BodyLimit = Annotated[int, _whole(MIN_BODY_LIMIT, MAX_BODY_LIMIT)]
+Seconds = Annotated[float, _seconds(positive=True)]
+Backoff = Annotated[float, _seconds(positive=False)]  # 0 allowed: retry at once
+DayList = Annotated[tuple[int, ...], BeforeValidator(_days)]
+Secret = Annotated[str | None, BeforeValidator(_secret)]
+OptionalText = Annotated[str | None, BeforeValidator(_optional)]
+BaseUrl = Annotated[str, BeforeValidator(_base_url)]
+Zone = Annotated[str, BeforeValidator(_zone)]
+Percent = Annotated[Decimal, BeforeValidator(_percent)]
+StartInstant = Annotated[datetime | None, BeforeValidator(_instant)]
+Address = Annotated[tuple[str, int] | None, BeforeValidator(_address)]
+
+
+class Settings(BaseSettings):
+    # Values come only from the environment, as they are (no JSON decoding of lists), and never from a .env file.
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid", enable_decoding=False)
+
     database_url: str = "sqlite:///langganan.db"
-    mode: str = "sandbox"  # sandbox | live
-    bootstrap_api_key: str | None = None
-    gateway: str = "sandbox"  # sandbox | midtrans | xendit; live mode refuses sandbox
+    mode: Annotated[Mode, _choice(MODES)] = "sandbox"
+    bootstrap_api_key: OptionalText = None
+    gateway: Annotated[Gateway, _choice(GATEWAYS)] = "sandbox"  # live mode refuses sandbox
     # Signs the sandbox gateway's test-card tokens and callbacks. None: a random secret generated once and kept
     # in the database (kit/secrets.py), so every process on one database agrees.
-    sandbox_gateway_secret: str | None = None
-    midtrans_server_key: str | None = None
-    midtrans_client_key: str | None = None
-    midtrans_base_url: str = GATEWAY_BASE_URLS["midtrans"]
-    xendit_secret_key: str | None = None
-    xendit_callback_token: str | None = None
-    xendit_base_url: str = GATEWAY_BASE_URLS["xendit"]
-    invoice_payment_days: int = 3
-    va_expiry_hours: int = 24
-    seller_timezone: str = "Asia/Jakarta"
-    worker_interval_seconds: float = 5.0
-    clock_start: datetime | None = None  # sandbox: freeze the engine clock at this instant on first start
-    tax_bps: dict[str, int] = field(default_factory=lambda: {"subscription": 0, "add_on": 0, "top_up": 0})
-    seller: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_SELLER))
+    sandbox_gateway_secret: Secret = None
+    midtrans_server_key: Secret = None
+    midtrans_client_key: Secret = None
+    midtrans_base_url: BaseUrl = GATEWAY_BASE_URLS["midtrans"]
+    xendit_secret_key: Secret = None
+    xendit_callback_token: Secret = None
+    xendit_base_url: BaseUrl = GATEWAY_BASE_URLS["xendit"]
+    invoice_payment_days: Count = 3
+    va_expiry_hours: Count = 24
+    seller_timezone: Zone = "Asia/Jakarta"
+    worker_interval_seconds: Seconds = 5.0
+    clock_start: StartInstant = None  # sandbox: freeze the engine clock at this instant on first start
+    # PPN, exclusive, percent per product type (`tax_bps` gives them in basis points).
+    tax_rate_subscription: Percent = Decimal(0)
+    tax_rate_add_on: Percent = Decimal(0)
+    tax_rate_top_up: Percent = Decimal(0)
+    # Seller identity printed on every invoice (`seller` gives them as the invoice's dict).
+    seller_name: str = DEFAULT_SELLER["name"]
+    seller_address: str = DEFAULT_SELLER["address"]
+    seller_npwp: str = DEFAULT_SELLER["npwp"]
+    seller_email: str = DEFAULT_SELLER["email"]
+    seller_bank_name: str = DEFAULT_SELLER["bank_name"]
+    seller_bank_account: str = DEFAULT_SELLER["bank_account"]
+    seller_bank_account_name: str = DEFAULT_SELLER["bank_account_name"]
     # Email (LANGGANAN_SMTP_*): no host means the sandbox mailer, which records messages instead of sending.
-    smtp_host: str | None = None
-    smtp_port: int = 587
-    smtp_username: str | None = None
-    smtp_password: str | None = None
-    smtp_tls: str = "starttls"  # none | starttls | ssl
+    smtp_host: OptionalText = None
+    smtp_port: Port = 587  # SMTP_SSL_PORT when unset and smtp_tls is ssl
+    smtp_username: OptionalText = None
+    smtp_password: OptionalText = None
+    smtp_tls: Annotated[SmtpTls, _choice(SMTP_TLS_MODES, any_case=True)] = "starttls"
     smtp_from: str = "langganan <billing@langganan.example>"
     # Delivery of emails and webhooks (wall time, rule 14): attempts, exponential backoff, timeouts.
-    delivery_max_attempts: int = 8
-    delivery_backoff_seconds: float = 30.0
-    delivery_backoff_max_seconds: float = 6 * 3600.0
-    delivery_timeout_seconds: float = 10.0
-    # Usage alerts: the low-balance threshold of a wallet that has none of its own.
-    low_balance_thresholds: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_LOW_BALANCE))
+    delivery_max_attempts: Count = 8
+    delivery_backoff_seconds: Backoff = 30.0
+    delivery_backoff_max_seconds: Backoff = 6 * 3600.0
+    delivery_timeout_seconds: Seconds = 10.0
+    # Usage alerts: the low-balance threshold of a wallet that has none of its own (`low_balance_thresholds`).
+    low_balance_conversation: Threshold = DEFAULT_LOW_BALANCE["conversation"]
+    low_balance_broadcast: Threshold = DEFAULT_LOW_BALANCE["broadcast"]
     # Lifecycle (issue 4): when renewal invoices, reminders, retries and notices fall due.
-    renewal_invoice_days: int = 7  # bank transfer: renewal invoice (with its VA) this many days before period end
-    renewal_reminder_days: tuple[int, ...] = (1, 3)  # reminders this many days before period end
-    grace_days: int = 3  # bank transfer: past_due this long after period end, then Free
-    card_retry_days: tuple[int, ...] = (1, 3, 5)  # card: retries this many days after period end, then Free
-    trial_notice_days: int = 7  # trial.will_end this many days before the trial ends
-    promotion_notice_days: int = 7  # promotion.ending this many days before a promotion ends
-    charge_lease_seconds: int = 300  # wall time after which an unfinished renewal charge is retried
+    renewal_invoice_days: Days = 7  # bank transfer: renewal invoice (with its VA) this many days before period end
+    renewal_reminder_days: DayList = (1, 3)  # reminders this many days before period end
+    grace_days: Days = 3  # bank transfer: past_due this long after period end, then Free
+    card_retry_days: DayList = (1, 3, 5)  # card: retries this many days after period end, then Free
+    trial_notice_days: Days = 7  # trial.will_end this many days before the trial ends
+    promotion_notice_days: Days = 7  # promotion.ending this many days before a promotion ends
+    charge_lease_seconds: Count = 300  # wall time after which an unfinished renewal charge is retried
+    due_batch: Count = 200  # subscriptions a worker claims per transaction, at most
     # Request bodies larger than these are refused with 413 while they are read (kit/bodylimit.py).
-    max_body_bytes: int = DEFAULT_BODY_LIMITS["default"]
-    max_body_bytes_usage_batch: int = DEFAULT_BODY_LIMITS["usage_batch"]
-    max_body_bytes_import: int = DEFAULT_BODY_LIMITS["import"]
+    max_body_bytes: BodyLimit = DEFAULT_BODY_LIMITS["default"]
+    max_body_bytes_usage_batch: BodyLimit = DEFAULT_BODY_LIMITS["usage_batch"]
+    max_body_bytes_import: BodyLimit = DEFAULT_BODY_LIMITS["import"]
     # Where `serve` and `worker` expose /metrics on a listener of their own; None: on the app, admin key only.
-    metrics_address: tuple[str, int] | None = None
-    due_batch: int = 200  # subscriptions a worker claims per transaction, at most
+    metrics_address: Address = None
     # Waiting for the database (issue 11): a request waits this long for a lock, then is answered 503 with
     # Retry-After; background work (due work, deliveries) waits longer; and each background batch is
     # sized so that its transaction lasts about `batch_seconds` (on SQLite it holds the one write lock).
-    lock_wait_seconds: float = 5.0
-    worker_lock_wait_seconds: float = 30.0
-    batch_seconds: float = 0.25
+    lock_wait_seconds: Seconds = 5.0
+    worker_lock_wait_seconds: Seconds = 30.0
+    batch_seconds: Seconds = 0.25
+
+    @classmethod
+    def settings_customise_sources(
+            cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
+        """`Settings(...)` takes only its arguments: the environment is read by `from_env`, where asked."""
+        return (init_settings,)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _smtp_ssl_port(cls, values: Any) -> Any:
+        """Implicit TLS listens on its own port: LANGGANAN_SMTP_TLS=ssl without LANGGANAN_SMTP_PORT means 465."""
+        if isinstance(values, dict) and "smtp_port" not in values \
+                and str(values.get("smtp_tls", "")).strip().lower() == "ssl":
+            return {**values, "smtp_port": SMTP_SSL_PORT}
+        return values
 
     @property
     def sandbox(self) -> bool:
         return self.mode == "sandbox"
 
+    @property
+    def tax_bps(self) -> dict[str, int]:
+        """Tax rate per product type in basis points (11% -> 1100)."""
+        return {kind: int(getattr(self, f"tax_rate_{kind}") * 100) for kind in TAXED_TYPES}
+
+    @property
+    def seller(self) -> dict[str, str]:
+        """The seller as copied onto an invoice: DEFAULT_SELLER's keys."""
+        return {key: getattr(self, f"seller_{key}") for key in DEFAULT_SELLER}
+
+    @property
+    def low_balance_thresholds(self) -> dict[str, int]:
+        return {kind: getattr(self, f"low_balance_{kind}") for kind in DEFAULT_LOW_BALANCE}
+
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
-        """Read the LANGGANAN_* variables; a value that cannot be used raises one ConfigError naming it."""
-        smtp_tls = _choice("SMTP_TLS", "starttls", SMTP_TLS_MODES, any_case=True)
-        values: dict[str, Any] = dict(
-            database_url=_env("DATABASE_URL", "sqlite:///langganan.db"),
-            mode=_choice("MODE", "sandbox", ("sandbox", "live")),
-            bootstrap_api_key=os.environ.get("LANGGANAN_BOOTSTRAP_API_KEY") or None,
-            gateway=_choice("GATEWAY", "sandbox", GATEWAYS),
-            sandbox_gateway_secret=_secret("SANDBOX_GATEWAY_SECRET"),
-            midtrans_server_key=_secret("MIDTRANS_SERVER_KEY"),
-            midtrans_client_key=_secret("MIDTRANS_CLIENT_KEY"),
-            midtrans_base_url=_base_url("MIDTRANS_BASE_URL", GATEWAY_BASE_URLS["midtrans"]),
-            xendit_secret_key=_secret("XENDIT_SECRET_KEY"),
-            xendit_callback_token=_secret("XENDIT_CALLBACK_TOKEN"),
-            xendit_base_url=_base_url("XENDIT_BASE_URL", GATEWAY_BASE_URLS["xendit"]),
-            invoice_payment_days=_int("INVOICE_PAYMENT_DAYS", 3, 1),
-            va_expiry_hours=_int("VA_EXPIRY_HOURS", 24, 1),
-            seller_timezone=_zone("SELLER_TIMEZONE", "Asia/Jakarta"),
-            worker_interval_seconds=_float("WORKER_INTERVAL_SECONDS", 5, positive=True),
-            clock_start=_instant("CLOCK_START"),
-            tax_bps={kind: _percent(f"TAX_RATE_{kind.upper()}") for kind in ("subscription", "add_on", "top_up")},
-            seller={key: _env(f"SELLER_{key.upper()}", default) for key, default in DEFAULT_SELLER.items()},
-            smtp_host=os.environ.get("LANGGANAN_SMTP_HOST") or None,
-            smtp_port=_int("SMTP_PORT", 465 if smtp_tls == "ssl" else 587, 1, 65535),
-            smtp_username=os.environ.get("LANGGANAN_SMTP_USERNAME") or None,
-            smtp_password=os.environ.get("LANGGANAN_SMTP_PASSWORD") or None,
-            smtp_tls=smtp_tls,
-            smtp_from=_env("SMTP_FROM", "langganan <billing@langganan.example>"),
-            delivery_max_attempts=_int("DELIVERY_MAX_ATTEMPTS", 8, 1),
-            delivery_backoff_seconds=_float("DELIVERY_BACKOFF_SECONDS", 30, positive=False),
-            delivery_backoff_max_seconds=_float("DELIVERY_BACKOFF_MAX_SECONDS", 6 * 3600, positive=False),
-            delivery_timeout_seconds=_float("DELIVERY_TIMEOUT_SECONDS", 10, positive=True),
-            low_balance_thresholds={kind: _int(f"LOW_BALANCE_{kind.upper()}", default, 0)
-                                    for kind, default in DEFAULT_LOW_BALANCE.items()},
-            renewal_invoice_days=_int("RENEWAL_INVOICE_DAYS", 7, 0),
-            renewal_reminder_days=_days("RENEWAL_REMINDER_DAYS", "1,3"),
-            grace_days=_int("GRACE_DAYS", 3, 0),
-            card_retry_days=_days("CARD_RETRY_DAYS", "1,3,5"),
-            trial_notice_days=_int("TRIAL_NOTICE_DAYS", 7, 0),
-            promotion_notice_days=_int("PROMOTION_NOTICE_DAYS", 7, 0),
-            charge_lease_seconds=_int("CHARGE_LEASE_SECONDS", 300, 1),
-            due_batch=_int("DUE_BATCH", 200, 1),
-            max_body_bytes=_int("MAX_BODY_BYTES", DEFAULT_BODY_LIMITS["default"], 1024, MAX_BODY_LIMIT),
-            max_body_bytes_usage_batch=_int("MAX_BODY_BYTES_USAGE_BATCH", DEFAULT_BODY_LIMITS["usage_batch"], 1024,
-                                            MAX_BODY_LIMIT),
-            max_body_bytes_import=_int("MAX_BODY_BYTES_IMPORT", DEFAULT_BODY_LIMITS["import"], 1024, MAX_BODY_LIMIT),
-            metrics_address=_address("METRICS_ADDRESS"),
-            lock_wait_seconds=_float("LOCK_WAIT_SECONDS", 5, positive=True),
-            worker_lock_wait_seconds=_float("WORKER_LOCK_WAIT_SECONDS", 30, positive=True),
-            batch_seconds=_float("BATCH_SECONDS", 0.25, positive=True),
-        )
-        values.update(overrides)
-        settings = cls(**values)
+        """Read the LANGGANAN_* variables (and `overrides`, by field name, over them); a value that cannot be
+        used raises one ConfigError naming it."""
+        values = {**EnvSettingsSource(cls)(), **overrides}
+        try:
+            settings = cls(**values)
+        except ValidationError as exc:
+            raise config_error(exc) from None
         settings.check()
         return settings
 
@@ -302,3 +358,14 @@ class Settings:
         if self.bootstrap_api_key is not None and len(self.bootstrap_api_key) < MIN_LIVE_BOOTSTRAP_KEY:
             raise ConfigError(f"LANGGANAN_BOOTSTRAP_API_KEY must be at least {MIN_LIVE_BOOTSTRAP_KEY} characters in "
                               "live mode (or unset: create keys with `langganan api-keys create`)")
+
+
+def config_error(exc: ValidationError) -> ConfigError:
+    """The first thing wrong, as one line naming its variable: the ConfigError a check raised, or pydantic's
+    own words (a value of the wrong type passed in code, a name that is no setting)."""
+    first = exc.errors()[0]
+    raised = first.get("ctx", {}).get("error")
+    if isinstance(raised, ConfigError):
+        return raised
+    name = f"{ENV_PREFIX}{str(first['loc'][0]).upper()}" if first["loc"] else "LANGGANAN_*"
+    return ConfigError(f"{name}: {first['msg']}")

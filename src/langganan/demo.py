@@ -7,6 +7,7 @@ from typing import Any
 from langganan.accounts import repository as accounts_repo
 from langganan.accounts import service as accounts
 from langganan.apikeys import service as apikeys
+from langganan.apikeys.models import Role
 from langganan.app import make_clock
 from langganan.config import Settings
 from langganan.kit.db import Database
@@ -29,7 +30,7 @@ def load_demo(settings: Settings, db: Database) -> dict[str, Any]:
     out: dict[str, Any] = {"accounts": []}
     with db.transaction() as s:
         now = clock.now(s)
-        _key, out["api_key"] = apikeys.create(s, role="admin", name="demo", now=now)
+        _key, out["api_key"] = apikeys.create(s, role=Role.ADMIN, name="demo", now=now)
         for name, email, plan, trial in DEMO:
             external = "demo-" + email.split("@")[0]
             account = accounts_repo.by_external_id(s, external)

@@ -111,7 +111,7 @@ def _charge_all(runner: Runner, charges: Sequence[lifecycle.Charge]) -> None:
 
         def record(outcome: tuple[lifecycle.Charge, payments.ChargeRequest, ChargeResult]) -> None:
             charge, request, result = outcome
-            payments.record_charge(session, charge.payment_id, request.amount, result, charge.at)
+            payments.record_charge(session, runner.settings, charge.payment_id, request.amount, result, charge.at)
 
         def failed(outcome: tuple[lifecycle.Charge, payments.ChargeRequest, ChargeResult]) -> None:
             log.exception("recording the charge of payment %s failed; retried after its lease", outcome[0].payment_id)

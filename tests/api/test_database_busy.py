@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 from starlette.types import Receive, Scope, Send
 
-from langganan.app import create_app
+from langganan.app import create_app, open_database
 from langganan.kit.asgi import send_json
 from langganan.kit.db import Database
 from langganan.kit.idempotency import IdempotencyMiddleware
@@ -30,7 +30,7 @@ WAIT = 0.2  # seconds a request of the `quick` app waits for a lock
 @pytest.fixture
 def quick(env: Env) -> Iterator[Env]:
     """The same database, served by an app whose requests (and background work) wait WAIT seconds for a lock."""
-    db = Database(env.db.url, lock_wait=WAIT, background_wait=WAIT)
+    db = open_database(env.db.url, lock_wait=WAIT, background_wait=WAIT)
     with TestClient(create_app(env.settings, db)) as client:
         yield Env(db=db, settings=env.settings, client=client, headers=env.headers)
     db.dispose()

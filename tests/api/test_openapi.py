@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from enum import Enum
 from typing import Any, get_args
 
 import pytest
@@ -16,11 +17,10 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 from starlette.routing import Match
 
-from langganan.app import create_app
+from langganan.app import create_app, open_database
 from langganan.config import Settings
-from langganan.kit import web
-from langganan.kit.db import Database
 from langganan.kit.openapi import ErrorResponse
+from langganan.web import context as web
 from tests.api.test_bad_input import assert_error
 from tests.api.test_protocol import _bad_requests
 from tests.conftest import Env
@@ -34,7 +34,7 @@ PAYMENT_REQUIRED = {"change_plan", "renew_subscription", "pay_invoice", "buy_add
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
-    db = Database(f"sqlite:///{tmp_path_factory.mktemp('openapi') / 'app.db'}")
+    db = open_database(f"sqlite:///{tmp_path_factory.mktemp('openapi') / 'app.db'}")
     yield create_app(Settings(database_url=db.url, mode="sandbox", sandbox_gateway_secret="test-secret"), db)
     db.dispose()
 
@@ -59,7 +59,10 @@ def calls(dependant: Dependant) -> set[Callable[..., Any]]:
     return found
 
 
-def _collect(annotation: Any, seen: set[type[BaseModel]]) -> None:
+def _collect(annotation: Any, seen: set[type[Any]]) -> None:
+    if isinstance(annotation, type) and issubclass(annotation, Enum):  # a component of its own too
+        seen.add(annotation)
+        return
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         if annotation in seen:
             return
@@ -71,9 +74,9 @@ def _collect(annotation: Any, seen: set[type[BaseModel]]) -> None:
         _collect(arg, seen)
 
 
-def route_models(app: FastAPI) -> set[type[BaseModel]]:
-    """Every model a route reads or answers with, and the models inside them."""
-    seen: set[type[BaseModel]] = set()
+def route_models(app: FastAPI) -> set[type[Any]]:
+    """Every model a route reads or answers with, and the models and enums inside them."""
+    seen: set[type[Any]] = set()
     for route in api_routes(app):
         for field in (route.body_field, route.response_field, *route.response_fields.values()):
             if field is not None:

@@ -209,7 +209,7 @@ def test_a_card_charge_that_lands_after_a_transfer_paid_the_invoice_is_held_once
     assert env.pay_va(invoice)["outcome"] == "applied"  # ... while the transfer pays the invoice
     for _ in range(2):  # the gateway took the money; recording its answer twice takes it once
         with ctx.unit() as (s, now):
-            payments.record_charge(s, payment_id, total, ChargeResult(True, "ch_sbx_late"), now)
+            payments.record_charge(s, env.settings, payment_id, total, ChargeResult(True, "ch_sbx_late"), now)
     with env.db.transaction() as s:
         assert s.get(Payment, payment_id).status == "unapplied"  # type: ignore[union-attr]
     assert env.event_types(account_id).count("payment.succeeded") == 1

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from langganan.apikeys.service import Principal
-from langganan.kit.web import require_integration
+from langganan.web.context import require_integration
 from tests.conftest import Env
 
 

@@ -22,9 +22,8 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from langganan.app import create_app, prepare
+from langganan.app import create_app, open_database, prepare
 from langganan.catalog import service as catalog_service
-from langganan.kit.db import Database
 from tests.conftest import ADMIN_KEY, Env, make_settings
 
 CHROMIUM = "/usr/bin/chromium"
@@ -78,7 +77,7 @@ def live(tmp_path: Path, sqlite_template: Path) -> Iterator[Live]:
     catalog_service.forget_cache()
     path = tmp_path / "browser.db"
     shutil.copy(sqlite_template, path)
-    db = Database(f"sqlite:///{path}")
+    db = open_database(f"sqlite:///{path}")
     settings = make_settings(db)
     prepare(settings, db, migrate_if_empty=False)
     app = create_app(settings, db)

@@ -21,15 +21,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from langganan.app import make_context
+from langganan.app import make_context, open_database
 from langganan.due import run_due
 from langganan.events.models import Event
 from langganan.invoices.models import Invoice
-from langganan.kit.db import Database
 from langganan.kit.models import EngineClock
-from langganan.kit.web import AppContext
 from langganan.payments.models import Payment
 from langganan.subscriptions.models import Subscription
+from langganan.web.context import AppContext
 from tests.conftest import Env, make_settings
 
 FEB_15 = datetime.fromisoformat("2026-02-15T10:00:00+07:00")
@@ -117,7 +116,7 @@ def _waiting_on_locks(env: Env) -> int:
 
 def _runner(env: Env, **overrides: Any) -> AppContext:
     settings = make_settings(env.db, **overrides)
-    db = Database(env.db.url)  # its own engine, as another process would have
+    db = open_database(env.db.url, settings)  # its own engine, as another process would have
     return make_context(settings, db)
 
 
@@ -145,7 +144,9 @@ def test_a_renewal_charge_whose_worker_died_is_charged_again_with_the_same_key(e
     subs = _due_set(env, 2)
     card_sub = next(sid for sid, m in subs.items() if m == "card")
     _set_clock(env, FEB_15)
-    runner = _runner(env, charge_lease_seconds=0)
+    runner = _runner(env)
+    # A lease that has run out at once: below LANGGANAN_CHARGE_LEASE_SECONDS's minimum of 1, so set unchecked.
+    runner.settings = runner.settings.model_copy(update={"charge_lease_seconds": 0})
     # The worker claims and commits the pending charge, then dies before calling the gateway.
     with runner.db.transaction() as s:
         charges = lifecycle.run_batch(s, runner.settings, runner.gateway, FEB_15, 50, set(), Counter())

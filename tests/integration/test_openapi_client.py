@@ -21,9 +21,8 @@ import httpx
 import pytest
 import uvicorn
 
-from langganan.app import create_app, prepare
+from langganan.app import create_app, open_database, prepare
 from langganan.catalog import service as catalog_service
-from langganan.kit.db import Database
 from tests.conftest import ADMIN_KEY, BILLING, make_settings
 from tests.notify_support import free_port
 
@@ -36,7 +35,7 @@ def server(tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
     catalog_service.forget_cache()
     path = tmp_path / "client.db"
     shutil.copy(sqlite_template, path)
-    db = Database(f"sqlite:///{path}")
+    db = open_database(f"sqlite:///{path}")
     settings = make_settings(db)
     prepare(settings, db, migrate_if_empty=False)
     port = free_port()

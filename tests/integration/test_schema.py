@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
 
 from langganan.accounts import service as accounts
-from langganan.app import prepare
+from langganan.app import open_database, prepare
 from langganan.kit.db import Database
 from langganan.kit.migrate import alembic_config, upgrade
 from langganan.models import metadata
@@ -30,7 +30,7 @@ def test_subscriptions_from_before_the_lifecycle_migration_are_due_at_once_witho
     at once (next_due_at = its period start) and notices before the upgrade count as sent (due_cursor =
     the engine clock's now), so the runner's first look issues what is due without late reminders."""
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    db = Database(url)
+    db = open_database(url)
     prepare(make_settings(db), db)  # the clock is frozen at CLOCK_START
     with db.transaction() as s:
         account = accounts.create(s, accounts.NewAccount(name="Lama", email="lama@example.id"), CLOCK_START)
@@ -50,7 +50,7 @@ def test_subscriptions_from_before_the_lifecycle_migration_are_due_at_once_witho
 def test_anchor_time_is_filled_from_each_period_start_in_the_account_zone(tmp_path: Path) -> None:
     """Migration 0011 gives subscriptions from before it the local time of day of their period start."""
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    db = Database(url)
+    db = open_database(url)
     prepare(make_settings(db), db)  # the clock is frozen at CLOCK_START
     with db.transaction() as s:
         ids = [accounts.create(s, accounts.NewAccount(name=f"Toko {tz}", email=f"{n}@example.id", timezone=tz),
@@ -73,7 +73,7 @@ def test_renewals_issued_twice_for_one_period_before_0012_keep_the_live_one(tmp_
     database where the old catch-up defect issued a period's renewal two or three times keeps the live
     (unpaid or paid) one, or else the first issued, and marks the others canceled; then the index holds."""
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    db = Database(url)
+    db = open_database(url)
     prepare(make_settings(db), db)
     with db.transaction() as s:
         account_id = accounts.create(s, accounts.NewAccount(name="Lama", email="lama@example.id"), CLOCK_START).id
@@ -115,7 +115,7 @@ def test_receipts_are_filled_in_for_money_recorded_before_migration_0014(tmp_pat
     from tests.conftest import ADMIN_KEY, Env
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    db = Database(url)
+    db = open_database(url)
     settings = make_settings(db)
     prepare(settings, db)
     with TestClient(create_app(settings, db)) as client:
@@ -135,7 +135,7 @@ def test_receipts_are_filled_in_for_money_recorded_before_migration_0014(tmp_pat
     db.dispose()
     command.downgrade(alembic_config(url), "0013")
     upgrade(url)
-    db = Database(url)
+    db = open_database(url)
     with db.transaction() as s:
         after = sorted((r.amount, r.account_id is None) for r in s.scalars(select(PaymentReceipt)))
         assert s.scalar(select(func.count()).select_from(PaymentReceipt)) == 4

@@ -12,9 +12,8 @@ import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from langganan.app import GIL_SWITCH_SECONDS, create_app
+from langganan.app import GIL_SWITCH_SECONDS, create_app, open_database
 from langganan.config import Settings
-from langganan.kit.db import Database
 from tests.live_support import RefusingGateway
 
 
@@ -32,7 +31,7 @@ def test_uvicorn_picks_the_httptools_parser_and_uvloop() -> None:
 
 
 def test_the_running_app_hands_the_gil_over_quickly_and_restores_it_after(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'app.db'}")
+    db = open_database(f"sqlite:///{tmp_path / 'app.db'}")
     app = create_app(Settings(database_url=db.url, mode="live"), db, gateway=RefusingGateway())
     before = sys.getswitchinterval()
     seen: list[float] = []
@@ -49,7 +48,7 @@ def test_the_running_app_hands_the_gil_over_quickly_and_restores_it_after(tmp_pa
 
 
 def test_the_app_writes_one_group_of_single_events_at_a_time(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'app.db'}")
+    db = open_database(f"sqlite:///{tmp_path / 'app.db'}")
     app = create_app(Settings(database_url=db.url, mode="live"), db, gateway=RefusingGateway())
     assert app.state.usage_group.parallel == 1
     db.dispose()

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from langganan.app import open_database
 from langganan.config import Settings
 from langganan.kit.db import Database
 from langganan.kit.migrate import upgrade
@@ -87,12 +88,12 @@ def books(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('verify') / 'books.db'}"
         upgrade(url)
-        db = Database(url)
+        db = open_database(url)
         yield _build(db)
         db.dispose()
         return
     for url in own_pg_database(request, "verify"):
-        db = Database(url)
+        db = open_database(url)
         yield _build(db)
         db.dispose()
 

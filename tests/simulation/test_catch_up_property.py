@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from langganan.app import make_context
+from langganan.app import make_context, open_database
 from langganan.due import run_due
 from langganan.kit.db import Database
 from langganan.kit.models import EngineClock
@@ -74,7 +74,7 @@ def two_workers_after_an_outage(m: EngineMachine, to: datetime) -> None:
         row = s.get(EngineClock, 1, with_for_update=True)
         assert row is not None
         row.frozen_at = to
-    runners = [make_context(m.env.settings, Database(m.env.db.url)) for _ in range(2)]
+    runners = [make_context(m.env.settings, open_database(m.env.db.url)) for _ in range(2)]
     threads = [threading.Thread(target=run_due, args=(r,)) for r in runners]
     for t in threads:
         t.start()

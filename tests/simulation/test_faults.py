@@ -116,11 +116,11 @@ def a_worker_dies_after_the_gateway_answered(patch: pytest.MonkeyPatch, env: Env
     record = payments.record_charge
     dead: set[str] = set()
 
-    def dying(session: Any, payment_id: str, *args: Any, **kw: Any) -> Any:
+    def dying(session: Any, settings: Any, payment_id: str, *args: Any, **kw: Any) -> Any:
         if payment_id in dead or len(dead) < 2:
             dead.add(payment_id)
             raise RuntimeError(f"injected: the worker died before recording {payment_id}")
-        return record(session, payment_id, *args, **kw)
+        return record(session, settings, payment_id, *args, **kw)
 
     patch.setattr(payments, "record_charge", dying)
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from langganan.config import ConfigError, Settings
+from langganan.config import DEFAULT_LOW_BALANCE, DEFAULT_SELLER, ConfigError, Settings
+
+EXAMPLE = Path(__file__).parents[2] / ".env.example"
 
 
 @pytest.fixture(autouse=True)
@@ -17,8 +21,105 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name)
 
 
-def test_the_defaults_are_the_dataclass_defaults() -> None:
+def test_the_defaults_are_written_once_and_settings_alone_reads_no_environment(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty environment gives the field defaults; `Settings()` is those defaults whatever the environment
+    says, and only `from_env` reads it (the defaults are checked by the same validators)."""
     assert Settings.from_env() == Settings()
+    monkeypatch.setenv("LANGGANAN_DUE_BATCH", "5")
+    monkeypatch.setenv("LANGGANAN_REQUIRE_POSTGRES", "1")  # the test suite's own switch: no setting, ignored
+    assert (Settings().due_batch, Settings.from_env().due_batch) == (200, 5)
+    assert Settings.from_env(due_batch=7).due_batch == 7  # an override wins over the environment
+    with pytest.raises(ConfigError, match=r"^LANGGANAN_DUE_BATCH=0 must be at least 1$"):
+        Settings.from_env(due_batch=0)  # and is checked like it
+
+
+def test_a_value_given_in_code_is_checked_too() -> None:
+    with pytest.raises(ValidationError, match="LANGGANAN_GRACE_DAYS=-1 must be at least 0"):
+        Settings(grace_days=-1)
+    s = Settings(card_retry_days=(5, 1), metrics_address=("::1", 9464), tax_rate_top_up=11)  # type: ignore[arg-type]
+    assert (s.card_retry_days, s.metrics_address, s.tax_bps["top_up"]) == ((1, 5), ("::1", 9464), 1100)
+
+
+def test_the_example_file_lists_every_variable_once() -> None:
+    names = [line.partition("=")[0] for line in EXAMPLE.read_text().splitlines() if line and line[0] != "#"]
+    assert sorted(names) == sorted(f"LANGGANAN_{field.upper()}" for field in Settings.model_fields)
+
+
+def test_grouped_values_are_read_into_the_dicts_other_modules_take(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = Settings()
+    assert (defaults.seller, defaults.low_balance_thresholds) == (DEFAULT_SELLER, DEFAULT_LOW_BALANCE)
+    assert defaults.tax_bps == {"subscription": 0, "add_on": 0, "top_up": 0}
+    for name, value in {"SELLER_BANK_ACCOUNT_NAME": "PT Lain", "LOW_BALANCE_BROADCAST": "0", "TAX_RATE_ADD_ON": "11.5",
+                        "SMTP_TLS": "ssl", "SMTP_PORT": "2465"}.items():
+        monkeypatch.setenv(f"LANGGANAN_{name}", value)
+    s = Settings.from_env()
+    assert (s.seller["bank_account_name"], s.seller["name"]) == ("PT Lain", DEFAULT_SELLER["name"])
+    assert s.low_balance_thresholds == {"conversation": 5000, "broadcast": 0}
+    assert s.tax_bps == {"subscription": 0, "add_on": 1150, "top_up": 0}
+    assert s.smtp_port == 2465  # a port given wins over the implicit-TLS default
+
+
+# Every numeric variable, a value beyond its range, and the exact line the CLI prints after "configuration error:".
+NUMERIC_BOUNDS = [
+    ("INVOICE_PAYMENT_DAYS", "0", "LANGGANAN_INVOICE_PAYMENT_DAYS=0 must be at least 1"),
+    ("VA_EXPIRY_HOURS", "0", "LANGGANAN_VA_EXPIRY_HOURS=0 must be at least 1"),
+    ("WORKER_INTERVAL_SECONDS", "-1", "LANGGANAN_WORKER_INTERVAL_SECONDS=-1 must be a positive number of seconds"),
+    ("SMTP_PORT", "0", "LANGGANAN_SMTP_PORT=0 must be from 1 to 65535"),
+    ("SMTP_PORT", "65536", "LANGGANAN_SMTP_PORT=65536 must be from 1 to 65535"),
+    ("DELIVERY_MAX_ATTEMPTS", "0", "LANGGANAN_DELIVERY_MAX_ATTEMPTS=0 must be at least 1"),
+    ("DELIVERY_BACKOFF_SECONDS", "-0.5",
+     "LANGGANAN_DELIVERY_BACKOFF_SECONDS=-0.5 must be a non-negative number of seconds"),
+    ("DELIVERY_BACKOFF_MAX_SECONDS", "-inf",
+     "LANGGANAN_DELIVERY_BACKOFF_MAX_SECONDS=-inf must be a non-negative number of seconds"),
+    ("DELIVERY_TIMEOUT_SECONDS", "0", "LANGGANAN_DELIVERY_TIMEOUT_SECONDS=0 must be a positive number of seconds"),
+    ("LOW_BALANCE_CONVERSATION", "-1", "LANGGANAN_LOW_BALANCE_CONVERSATION=-1 must be at least 0"),
+    ("LOW_BALANCE_BROADCAST", "-1", "LANGGANAN_LOW_BALANCE_BROADCAST=-1 must be at least 0"),
+    ("RENEWAL_INVOICE_DAYS", "-1", "LANGGANAN_RENEWAL_INVOICE_DAYS=-1 must be at least 0"),
+    ("GRACE_DAYS", " -2 ", "LANGGANAN_GRACE_DAYS=-2 must be at least 0"),
+    ("TRIAL_NOTICE_DAYS", "-1", "LANGGANAN_TRIAL_NOTICE_DAYS=-1 must be at least 0"),
+    ("PROMOTION_NOTICE_DAYS", "-1", "LANGGANAN_PROMOTION_NOTICE_DAYS=-1 must be at least 0"),
+    ("CHARGE_LEASE_SECONDS", "0", "LANGGANAN_CHARGE_LEASE_SECONDS=0 must be at least 1"),
+    ("DUE_BATCH", "0", "LANGGANAN_DUE_BATCH=0 must be at least 1"),
+    ("MAX_BODY_BYTES", "1023", "LANGGANAN_MAX_BODY_BYTES=1023 must be from 1024 to 67108864"),
+    ("MAX_BODY_BYTES_USAGE_BATCH", "67108865",
+     "LANGGANAN_MAX_BODY_BYTES_USAGE_BATCH=67108865 must be from 1024 to 67108864"),
+    ("MAX_BODY_BYTES_IMPORT", "1023", "LANGGANAN_MAX_BODY_BYTES_IMPORT=1023 must be from 1024 to 67108864"),
+    ("LOCK_WAIT_SECONDS", "0", "LANGGANAN_LOCK_WAIT_SECONDS=0 must be a positive number of seconds"),
+    ("WORKER_LOCK_WAIT_SECONDS", "nan", "LANGGANAN_WORKER_LOCK_WAIT_SECONDS=nan must be a positive number of seconds"),
+    ("BATCH_SECONDS", "-0", "LANGGANAN_BATCH_SECONDS=-0 must be a positive number of seconds"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "line"), NUMERIC_BOUNDS)
+def test_a_number_out_of_range_is_one_line_naming_the_variable_and_its_range(
+        monkeypatch: pytest.MonkeyPatch, name: str, value: str, line: str) -> None:
+    monkeypatch.setenv(f"LANGGANAN_{name}", value)
+    with pytest.raises(ConfigError) as err:
+        Settings.from_env()
+    assert str(err.value) == line
+
+
+def test_every_numeric_variable_has_its_range_checked_above() -> None:
+    numeric = {f"LANGGANAN_{name.upper()}" for name, field in Settings.model_fields.items()
+               if field.annotation in (int, float)}
+    assert numeric == {f"LANGGANAN_{name}" for name, _, _ in NUMERIC_BOUNDS}
+
+
+@pytest.mark.parametrize(("name", "value", "line"), [
+    ("MODE", "Live", "LANGGANAN_MODE must be sandbox or live"),  # exact: mode is case-sensitive
+    ("GATEWAY", "stripe", "LANGGANAN_GATEWAY must be sandbox, midtrans or xendit"),
+    ("SMTP_TLS", "tls", "LANGGANAN_SMTP_TLS must be none, starttls or ssl"),
+    ("SELLER_TIMEZONE", "Asia/Jakarta ",
+     "LANGGANAN_SELLER_TIMEZONE='Asia/Jakarta ' is not a known IANA time zone, e.g. Asia/Jakarta"),
+    ("SELLER_TIMEZONE", "WIB", "LANGGANAN_SELLER_TIMEZONE='WIB' is not a known IANA time zone, e.g. Asia/Jakarta"),
+])
+def test_a_bad_choice_or_an_unknown_zone_is_one_line_naming_the_variable(
+        monkeypatch: pytest.MonkeyPatch, name: str, value: str, line: str) -> None:
+    monkeypatch.setenv(f"LANGGANAN_{name}", value)
+    with pytest.raises(ConfigError) as err:
+        Settings.from_env()
+    assert str(err.value) == line
 
 
 def test_good_values_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -135,10 +236,7 @@ def test_a_configured_gateway_without_an_adapter_is_one_config_error(monkeypatch
 
 
 def test_the_example_file_is_a_valid_configuration_of_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pathlib import Path
-
-    example = Path(__file__).parents[2] / ".env.example"
-    for line in example.read_text().splitlines():
+    for line in EXAMPLE.read_text().splitlines():
         if line and not line.startswith("#"):
             name, _, value = line.partition("=")
             monkeypatch.setenv(name, value)

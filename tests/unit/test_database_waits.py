@@ -13,13 +13,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from langganan.app import open_database
 from langganan.kit.batches import BatchSize
-from langganan.kit.db import Database, is_transient
+from langganan.kit.db import is_transient
 
 
 def _locked_error(tmp_path: Path) -> OperationalError:
     """The error a transaction gets when another connection holds SQLite's write lock past its wait."""
-    db = Database(f"sqlite:///{tmp_path / 'busy.db'}", lock_wait=0.05)
+    db = open_database(f"sqlite:///{tmp_path / 'busy.db'}", lock_wait=0.05)
     with db.transaction() as s:
         s.execute(text("CREATE TABLE t (x INTEGER)"))
     holder = sqlite3.connect(tmp_path / "busy.db", isolation_level=None)
@@ -46,7 +47,7 @@ def test_a_lock_not_had_in_time_on_sqlite_is_transient(tmp_path: Path) -> None:
 
 
 def test_other_sqlite_errors_are_not(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    db = open_database(f"sqlite:///{tmp_path / 'x.db'}")
     with pytest.raises(OperationalError) as caught, db.transaction() as s:
         s.execute(text("SELECT * FROM no_such_table"))
     db.dispose()

@@ -1,4 +1,4 @@
-"""Money: integers in the minor unit, half-up rounding, proration, formatting."""
+"""Money amounts: integers in the minor unit, half-up rounding, proration, formatting."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from langganan.kit.money import Money, apply_rate_bps, format_money, parse_percent_to_bps, prorate, round_half_up
+from langganan.kit.money import apply_rate_bps, format_money, parse_percent_to_bps, prorate, round_half_up
 
 FAST = settings(max_examples=100, deadline=None)
 
@@ -81,25 +81,6 @@ def test_prorate_bounded_and_monotone(amount: int, days: int, data: st.DataObjec
     assert abs(Fraction(got) - Fraction(amount * r, days)) <= Fraction(1, 2)
 
 
-def test_money_arithmetic() -> None:
-    assert Money(1000, "IDR") + Money(500, "IDR") == Money(1500, "IDR")
-    assert Money(1000, "IDR") - Money(1500, "IDR") == Money(-500, "IDR")
-    assert -Money(300, "IDR") == Money(-300, "IDR")
-
-
-def test_money_currency_mismatch_raises() -> None:
-    with pytest.raises(ValueError, match="currency"):
-        Money(1000, "IDR") + Money(1000, "USD")
-    with pytest.raises(ValueError, match="currency"):
-        Money(1000, "IDR") - Money(1000, "USD")
-
-
-@pytest.mark.parametrize("bad", [1.5, 1.0, True, "100"])
-def test_money_refuses_non_int(bad: object) -> None:
-    with pytest.raises(TypeError):
-        Money(bad, "IDR")  # type: ignore[arg-type]
-
-
 @pytest.mark.parametrize(
     ("amount", "expected"),
     [
@@ -113,7 +94,6 @@ def test_money_refuses_non_int(bad: object) -> None:
 )
 def test_format_money_idr(amount: int, expected: str) -> None:
     assert format_money(amount, "IDR") == expected
-    assert Money(amount, "IDR").format() == expected
 
 
 @pytest.mark.parametrize(
@@ -128,11 +108,9 @@ def test_format_money_idr(amount: int, expected: str) -> None:
 )
 def test_format_money_other_currencies(amount: int, currency: str, locale: str, expected: str) -> None:
     assert format_money(amount, currency, locale) == expected
-    assert Money(amount, currency).format(locale) == expected
 
 
 def test_money_is_written_the_indonesian_way_unless_asked_otherwise() -> None:
-    assert Money(123456, "USD").format() == "US$1.234,56"
     assert format_money(123456, "USD") == "US$1.234,56"
 
 

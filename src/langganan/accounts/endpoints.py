@@ -1,10 +1,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import select
 
 from langganan.accounts import repository, service
-from langganan.accounts.models import Account
 from langganan.accounts.schemas import (
     AccountCreate,
     AccountList,
@@ -13,9 +11,9 @@ from langganan.accounts.schemas import (
     UsageCounts,
     account_out,
 )
-from langganan.kit.pagination import page
-from langganan.kit.web import AnyKey, Ctx, Limit, StartingAfter
+from langganan.kit.web import Limit, StartingAfter
 from langganan.notifications import alerts
+from langganan.web.context import AnyKey, Ctx
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
@@ -32,10 +30,7 @@ def create_account(body: AccountCreate, ctx: Ctx, _: AnyKey) -> AccountOut:
 def list_accounts(ctx: Ctx, _: AnyKey, external_id: str | None = None, limit: Limit = 20,
                   starting_after: StartingAfter = None) -> AccountList:
     with ctx.unit() as (s, _now):
-        stmt = select(Account)
-        if external_id is not None:
-            stmt = stmt.where(Account.external_id == external_id)
-        rows, more = page(s, stmt, Account.id, limit, starting_after)
+        rows, more = repository.list_accounts(s, external_id=external_id, limit=limit, starting_after=starting_after)
         return AccountList(data=[account_out(a) for a in rows], has_more=more)
 
 

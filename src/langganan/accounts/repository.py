@@ -1,10 +1,13 @@
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Collection, Sequence
+
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from langganan.accounts.models import Account, TrialClaim
 from langganan.kit.errors import NotFound
+from langganan.kit.pagination import page
 
 
 def get(session: Session, account_id: str, *, for_update: bool = False) -> Account:
@@ -21,3 +24,26 @@ def by_external_id(session: Session, external_id: str) -> Account | None:
 def trial_claimed(session: Session, email: str, account_id: str) -> bool:
     return session.scalar(select(TrialClaim.email).where(
         (TrialClaim.email == email) | (TrialClaim.account_id == account_id))) is not None
+
+
+def many(session: Session, account_ids: Collection[str]) -> Sequence[Account]:
+    return session.scalars(select(Account).where(Account.id.in_(account_ids))).all()
+
+
+def list_accounts(session: Session, *, external_id: str | None, limit: int,
+                  starting_after: str | None) -> tuple[Sequence[Account], bool]:
+    stmt = select(Account)
+    if external_id is not None:
+        stmt = stmt.where(Account.external_id == external_id)
+    return page(session, stmt, Account.id, limit, starting_after)
+
+
+def search(session: Session, q: str, limit: int, starting_after: str | None) -> tuple[Sequence[Account], bool]:
+    """The accounts whose id or external id is `q`, or whose name, email or company contains it (any case)."""
+    stmt = select(Account)
+    if q.strip():
+        needle = f"%{q.strip().lower()}%"
+        stmt = stmt.where(or_(Account.id == q.strip(), Account.external_id == q.strip(),
+                              func.lower(Account.name).like(needle), func.lower(Account.email).like(needle),
+                              func.lower(Account.company_name).like(needle)))
+    return page(session, stmt, Account.id, limit, starting_after)

@@ -3,32 +3,20 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
 from langganan.addons import repository, service
-from langganan.addons.schemas import ItemList, ItemOut, item_out
+from langganan.addons.schemas import BuyIn, ItemList, ItemOut, item_out
 from langganan.invoices.models import Invoice
 from langganan.invoices.schemas import InvoiceOut
-from langganan.kit.fields import Id
 from langganan.kit.openapi import errors
-from langganan.kit.web import AnyKey, Ctx
-from langganan.payments.endpoints import checkout
+from langganan.payments.checkout import checkout
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions.service import plan_of
+from langganan.web.context import AnyKey, Ctx
 
 router = APIRouter(prefix="/v1/accounts/{account_id}/add-ons", tags=["add-ons"])
-
-
-class BuyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    add_on: str = Field(min_length=1, max_length=40)
-    quantity: StrictInt = Field(ge=1, le=service.MAX_QUANTITY)
-    payment_method: str = Field(default="bank_transfer", max_length=20)
-    payment_method_id: Id | None = None
-    bank: str | None = Field(default=None, max_length=20)
-
 
 @router.get("", response_model=ItemList, summary="Manage Add-Ons: the active add-ons")
 def list_account_add_ons(account_id: str, ctx: Ctx, _: AnyKey) -> ItemList:

@@ -5,14 +5,14 @@ from collections.abc import Collection
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from langganan.addons.models import SubscriptionAddOn
-from langganan.kit.db import TX_PREFIX
+from langganan.addons.models import AddOnStatus, SubscriptionAddOn
 from langganan.kit.errors import NotFound
+from langganan.kit.work import Question, work_of
 
-LIVE = ("active", "stopping")
+LIVE = (AddOnStatus.ACTIVE, AddOnStatus.STOPPING)
 
 
-_WITHOUT = TX_PREFIX + "subscriptions_without_add_ons"
+WITHOUT_ADD_ONS: Question[str, bool] = Question("subscription with no live add-on")
 
 
 def note_without_add_ons(session: Session, subscription_ids: Collection[str]) -> None:
@@ -21,15 +21,15 @@ def note_without_add_ons(session: Session, subscription_ids: Collection[str]) ->
     activated under its subscription's lock, so none can appear meanwhile (`activate` forgets it)."""
     having = set(session.scalars(select(SubscriptionAddOn.subscription_id).distinct().where(
         SubscriptionAddOn.subscription_id.in_(list(subscription_ids)), SubscriptionAddOn.status.in_(LIVE))))
-    session.info.setdefault(_WITHOUT, set()).update(set(subscription_ids) - having)
+    work_of(session).read_ahead(WITHOUT_ADD_ONS).update(dict.fromkeys(set(subscription_ids) - having, True))
 
 
 def may_have_add_ons(session: Session, subscription_id: str) -> None:
-    session.info.get(_WITHOUT, set()).discard(subscription_id)
+    (work_of(session).answers(WITHOUT_ADD_ONS) or {}).pop(subscription_id, None)
 
 
 def live_items(session: Session, subscription_id: str, *, for_update: bool = False) -> list[SubscriptionAddOn]:
-    if subscription_id in session.info.get(_WITHOUT, ()):
+    if subscription_id in (work_of(session).answers(WITHOUT_ADD_ONS) or ()):
         return []
     stmt = select(SubscriptionAddOn).where(SubscriptionAddOn.subscription_id == subscription_id,
                                            SubscriptionAddOn.status.in_(LIVE)).order_by(SubscriptionAddOn.id)

@@ -9,19 +9,20 @@ from sqlalchemy.orm import Session
 
 from langganan.accounts.models import Account
 from langganan.addons import repository
-from langganan.addons.models import SubscriptionAddOn
+from langganan.addons.models import AddOnStatus, SubscriptionAddOn
 from langganan.catalog import service as catalog_service
 from langganan.catalog.rules import AddOn
 from langganan.config import Settings
 from langganan.events import service as events
 from langganan.invoices import service as invoices
-from langganan.invoices.models import Invoice
+from langganan.invoices.actions import AddOnAction
+from langganan.invoices.models import Invoice, InvoiceStatus, InvoiceType
 from langganan.invoices.rules import Line
 from langganan.kit.errors import Conflict, NotFound, Unprocessable
 from langganan.kit.ids import new_id
 from langganan.kit.money import prorate
 from langganan.kit.periods import days_in_period, remaining_days
-from langganan.subscriptions.models import Subscription
+from langganan.subscriptions.models import Subscription, SubscriptionStatus
 from langganan.subscriptions.rules import exceeded_limits, require_billing_info
 
 MAX_QUANTITY = 1000
@@ -32,7 +33,7 @@ def extra_limits(session: Session, sub: Subscription, *, exclude_stopping: bool 
     catalog = catalog_service.current(session)
     out: dict[str, int] = {}
     for it in repository.live_items(session, sub.id):
-        if it.id == exclude_item or (exclude_stopping and it.status == "stopping"):
+        if it.id == exclude_item or (exclude_stopping and it.status == AddOnStatus.STOPPING):
             continue
         add_on = catalog.add_ons.get(it.add_on_code)
         for name, n in (add_on.grants if add_on else {}).items():
@@ -49,21 +50,21 @@ def buy(session: Session, settings: Settings, account: Account, sub: Subscriptio
         raise NotFound("add_on", code, param="add_on")
     if not 1 <= quantity <= MAX_QUANTITY:
         raise Unprocessable("invalid_quantity", f"Quantity must be 1 to {MAX_QUANTITY}.", param="quantity")
-    if sub.plan_code == catalog.default_plan or sub.status == "trialing":
+    if sub.plan_code == catalog.default_plan or sub.status == SubscriptionStatus.TRIALING:
         raise Conflict("paid_plan_required", "Add-ons are bought on top of a paid plan; upgrade first.")
-    if sub.status == "past_due":  # the period ended unrenewed: nothing of it is left to add to
+    if sub.status == SubscriptionStatus.PAST_DUE:  # the period ended unrenewed: nothing of it is left to add to
         raise Conflict("renewal_overdue", "The period ended and its renewal invoice is unpaid: pay it first, then "
                        "buy add-ons for the new period.")
     line = quote(add_on, account, sub, quantity, now)
     unit = add_on.prices[sub.interval]
-    action = {"kind": "add_on", "add_on": code, "quantity": quantity, "unit_price": unit,
-              "period_start": sub.current_period_start.isoformat()}
-    invoice = invoices.issue(session, settings, account=account, type_="add_on", lines=[line], action=action,
+    action = AddOnAction(add_on=code, quantity=quantity, unit_price=unit, period_start=sub.current_period_start)
+    invoice = invoices.issue(session, settings, account=account, type_=InvoiceType.ADD_ON, lines=[line], action=action,
                              now=now, expires_at=min(now + timedelta(days=settings.invoice_payment_days),
                                                      sub.current_period_end),
                              subscription_id=sub.id, package=f"{add_on.name} × {quantity}", period_start=now,
-                             period_end=sub.current_period_end, status="paid" if line.amount <= 0 else "unpaid")
-    if invoice.status == "paid":  # nothing to pay (no whole day of the period is left): active at once
+                             period_end=sub.current_period_end,
+                             status=InvoiceStatus.PAID if line.amount <= 0 else InvoiceStatus.UNPAID)
+    if invoice.status == InvoiceStatus.PAID:  # nothing to pay (no whole day of the period is left): active at once
         activate(session, sub, invoice, now)
     return invoice
 
@@ -80,21 +81,24 @@ def quote(add_on: AddOn, account: Account, sub: Subscription, quantity: int, now
 
 
 def can_apply(sub: Subscription, invoice: Invoice) -> bool:
-    return sub.current_period_start.isoformat() == invoice.action["period_start"]
+    action = invoice.action
+    return isinstance(action, AddOnAction) and sub.current_period_start == action.period_start
 
 
 def activate(session: Session, sub: Subscription, invoice: Invoice, now: datetime) -> SubscriptionAddOn:
-    code, quantity = invoice.action["add_on"], int(invoice.action["quantity"])
+    action = invoice.action
+    assert isinstance(action, AddOnAction)
+    code, quantity = action.add_on, action.quantity
     for it in repository.live_items(session, sub.id, for_update=True):
-        if it.add_on_code == code and it.status == "active":
+        if it.add_on_code == code and it.status == AddOnStatus.ACTIVE:
             it.quantity += quantity
             it.updated_at = now
             item = it
             break
     else:
         item = SubscriptionAddOn(id=new_id("si"), subscription_id=sub.id, account_id=sub.account_id,
-                                 add_on_code=code, quantity=quantity, status="active",
-                                 unit_price=int(invoice.action["unit_price"]), created_at=now, updated_at=now)
+                                 add_on_code=code, quantity=quantity, status=AddOnStatus.ACTIVE,
+                                 unit_price=action.unit_price, created_at=now, updated_at=now)
         repository.may_have_add_ons(session, sub.id)
         session.add(item)
     session.flush()
@@ -106,7 +110,7 @@ def activate(session: Session, sub: Subscription, invoice: Invoice, now: datetim
 def stop(session: Session, account: Account, sub: Subscription, item_id: str, now: datetime,
          plan_limits: dict[str, int]) -> SubscriptionAddOn:
     item = repository.item(session, account.id, item_id)
-    if item.status != "active":
+    if item.status != AddOnStatus.ACTIVE:
         raise Conflict("add_on_not_active", f"The add-on is {item.status}.")
     remaining = extra_limits(session, sub, exclude_stopping=True, exclude_item=item.id)
     limits = {name: plan_limits.get(name, 0) + remaining.get(name, 0) for name in plan_limits}
@@ -114,7 +118,7 @@ def stop(session: Session, account: Account, sub: Subscription, item_id: str, no
     if blocked:
         raise Conflict("limit_exceeded", f"Current usage needs this add-on: {', '.join(blocked)} over the limit.",
                        param="item_id", limits=blocked)
-    item.status, item.ends_at, item.updated_at = "stopping", sub.current_period_end, now
+    item.status, item.ends_at, item.updated_at = AddOnStatus.STOPPING, sub.current_period_end, now
     events.emit(session, "add_on.stop_scheduled", account.id,
                 {"item_id": item.id, "add_on": item.add_on_code, "ends_at": item.ends_at.isoformat()}, now)
     return item
@@ -125,7 +129,7 @@ def renewal_lines(session: Session, sub: Subscription, start: datetime, end: dat
     lines = []
     for it in repository.live_items(session, sub.id):
         add_on = catalog.add_ons.get(it.add_on_code)
-        if it.status != "active" or add_on is None:
+        if it.status != AddOnStatus.ACTIVE or add_on is None:
             continue
         unit = add_on.prices[interval]
         lines.append(Line("add_on", f"{add_on.name} × {it.quantity} renewal", it.quantity, unit, unit * it.quantity,
@@ -136,6 +140,6 @@ def renewal_lines(session: Session, sub: Subscription, start: datetime, end: dat
 def on_period_roll(session: Session, sub: Subscription, at: datetime, *, renewed: bool) -> None:
     """At period end: stopping items end; without a renewal every item ends with the plan (rule 3)."""
     for it in repository.live_items(session, sub.id, for_update=True):
-        if it.status == "stopping" or not renewed:
-            it.status, it.ends_at, it.updated_at = "ended", at, at
+        if it.status == AddOnStatus.STOPPING or not renewed:
+            it.status, it.ends_at, it.updated_at = AddOnStatus.ENDED, at, at
             events.emit(session, "add_on.ended", sub.account_id, {"item_id": it.id, "add_on": it.add_on_code}, at)

@@ -9,14 +9,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from langganan.apikeys.models import ApiKey
+from langganan.apikeys import repository
+from langganan.apikeys.models import ApiKey, Role
 from langganan.kit.errors import Forbidden, InvalidRequest, Unauthorized
 from langganan.kit.ids import new_id
 
-ROLES = ("admin", "integration")
+ROLES = tuple(Role)
 
 
 def hash_token(token: str) -> str:
@@ -27,7 +27,7 @@ def create(session: Session, *, role: str, name: str, now: datetime, token: str 
     if role not in ROLES:
         raise InvalidRequest("invalid_role", f"Role must be one of {', '.join(ROLES)}.", param="role")
     token = token or "lgn_" + secrets.token_urlsafe(32)
-    key = ApiKey(id=new_id("key"), name=name, role=role, key_hash=hash_token(token), prefix=token[:8],
+    key = ApiKey(id=new_id("key"), name=name, role=Role(role), key_hash=hash_token(token), prefix=token[:8],
                  created_at=now)
     session.add(key)
     session.flush()
@@ -36,9 +36,9 @@ def create(session: Session, *, role: str, name: str, now: datetime, token: str 
 
 def ensure_bootstrap(session: Session, token: str, now: datetime) -> bool:
     """Create the admin key from LANGGANAN_BOOTSTRAP_API_KEY once; later starts change nothing."""
-    if session.scalar(select(ApiKey.id).where(ApiKey.key_hash == hash_token(token))):
+    if repository.by_hash(session, hash_token(token)) is not None:
         return False
-    create(session, role="admin", name="bootstrap", now=now, token=token)
+    create(session, role=Role.ADMIN, name="bootstrap", now=now, token=token)
     return True
 
 
@@ -79,7 +79,7 @@ def authenticate(session_factory: Callable[[], Session], authorization: str | No
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]
     with session_factory() as session:
-        key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
+        key = repository.by_hash(session, digest)
         if key is None or key.revoked_at is not None:
             raise Unauthorized("invalid_api_key", "The API key is not valid.")
         principal = Principal(key.id, key.role)
@@ -88,5 +88,5 @@ def authenticate(session_factory: Callable[[], Session], authorization: str | No
 
 
 def require_role(key: Principal, role: str) -> None:
-    if role == "admin" and key.role != "admin":
+    if role == Role.ADMIN and key.role != Role.ADMIN:
         raise Forbidden("forbidden", "This API key's role (integration) may not do this; use an admin key.")

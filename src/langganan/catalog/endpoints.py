@@ -11,7 +11,7 @@ from langganan.catalog.schemas import (
     meter_out,
     plan_out,
 )
-from langganan.kit.web import AnyKey, Ctx
+from langganan.web.context import AnyKey, Ctx
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
 

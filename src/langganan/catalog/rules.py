@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 INTERVALS = ("month", "year")
 LIMIT_NAMES = ("users", "contacts", "broadcasts_per_month")
-WALLETS = ("conversation", "broadcast")
+
+
+class WalletKind(StrEnum):
+    """The wallets every account has: the catalog grants credit to them and its meters debit them."""
+
+    CONVERSATION = "conversation"
+    BROADCAST = "broadcast"
+
+
+WALLETS = tuple(WalletKind)
 
 
 class CatalogInvalid(ValueError):

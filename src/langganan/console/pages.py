@@ -9,9 +9,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import lazyload
 
+from langganan.accounts import repository as accounts_repo
 from langganan.accounts.models import Account
 from langganan.addons import repository as addons_repo
 from langganan.catalog import service as catalog_service
@@ -20,18 +19,16 @@ from langganan.console.models import StaffUser
 from langganan.events import repository as events_repo
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
-from langganan.invoices.models import Invoice
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import NotFound
-from langganan.kit.pagination import page
-from langganan.kit.web import AppContext, app_context
 from langganan.payments import repository as payments_repo
 from langganan.payments import service as payments
 from langganan.subscriptions import repository as subs_repo
-from langganan.subscriptions.models import Subscription
 from langganan.wallets import repository as wallets_repo
 from langganan.web import sessions
+from langganan.web.context import AppContext, app_context
 from langganan.web.errors import PageError
+from langganan.web.models import SessionKind
 from langganan.web.templating import pick_lang, render
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -58,7 +55,7 @@ class Console:
 def console_page(request: Request) -> Console:
     ctx = app_context(request)
     with ctx.db.sessions() as s:
-        visitor = sessions.resolve(s, "console", request.cookies.get(sessions.COOKIES["console"]))
+        visitor = sessions.resolve(s, SessionKind.CONSOLE, request.cookies.get(sessions.COOKIES[SessionKind.CONSOLE]))
         user = s.get(StaffUser, visitor.staff_user_id) if visitor and visitor.staff_user_id else None
         if visitor is None or user is None or user.disabled_at is not None:
             raise PageError(401, "error.login_required", redirect="/console/login")
@@ -101,14 +98,14 @@ def login(request: Request, email: FormStr = "", password: FormStr = "", csrf_to
     try:
         with ctx.db.transaction() as s:
             user = service.authenticate(s, email, password, ip, wall_now())
-            created = sessions.create(s, "console", staff_user_id=user.id) if user else None
+            created = sessions.create(s, SessionKind.CONSOLE, staff_user_id=user.id) if user else None
     except service.TooManyAttempts:
         return _login_form(request, "too_many_attempts", 429, email)
     if created is None:
         return _login_form(request, "bad_credentials", 401, email)
     row, token = created
     response = RedirectResponse("/console", status_code=303)
-    sessions.set_cookie(response, request, "console", token, row.expires_at)
+    sessions.set_cookie(response, request, SessionKind.CONSOLE, token, row.expires_at)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")
     return response
 
@@ -118,22 +115,15 @@ def logout(c: ConsoleForm) -> Response:
     with c.ctx.db.transaction() as s:
         sessions.revoke(s, c.visitor.session_id)
     response = RedirectResponse("/console/login", status_code=303)
-    sessions.clear_cookie(response, "console")
+    sessions.clear_cookie(response, SessionKind.CONSOLE)
     return response
 
 
 @router.get("", response_class=HTMLResponse)
 def accounts_page(c: ConsolePage, q: str = "", after: str | None = None) -> HTMLResponse:
     with c.ctx.unit() as (s, _now):
-        stmt = select(Account)
-        if q.strip():
-            needle = f"%{q.strip().lower()}%"
-            stmt = stmt.where(or_(Account.id == q.strip(), Account.external_id == q.strip(),
-                                  func.lower(Account.name).like(needle), func.lower(Account.email).like(needle),
-                                  func.lower(Account.company_name).like(needle)))
-        rows, more = page(s, stmt, Account.id, PAGE_SIZE, after or None)
-        plans = {sub.account_id: sub for sub in s.scalars(select(Subscription).where(
-            Subscription.account_id.in_([a.id for a in rows])))}
+        rows, more = accounts_repo.search(s, q, PAGE_SIZE, after or None)
+        plans = {sub.account_id: sub for sub in subs_repo.for_accounts(s, [a.id for a in rows])}
         return c.render("console/accounts.html", rows=rows, more=more, q=q, subs=plans)
 
 
@@ -156,15 +146,9 @@ def account_page(account_id: str, c: ConsolePage) -> HTMLResponse:
 def invoices_page(c: ConsolePage, status: str = "", type: str = "", q: str = "", after: str | None = None,
                   msg: str | None = None) -> HTMLResponse:
     with c.ctx.unit() as (s, _now):
-        stmt = select(Invoice).options(lazyload(Invoice.lines))  # the table shows no lines
-        if status in invoices.STATUSES:
-            stmt = stmt.where(Invoice.status == status)
-        if type in invoices.TYPES:
-            stmt = stmt.where(Invoice.type == type)
-        if q.strip():
-            stmt = stmt.where(or_(Invoice.number == q.strip(), Invoice.account_id == q.strip(),
-                                  Invoice.id == q.strip()))
-        rows, more = page(s, stmt, Invoice.id, PAGE_SIZE, after or None)
+        rows, more = invoices_repo.search(s, status=status if status in invoices.STATUSES else None,
+                                          type_=type if type in invoices.TYPES else None, q=q, limit=PAGE_SIZE,
+                                          starting_after=after or None)
         latest = payments_repo.latest_for_invoices(s, [i.id for i in rows])
         return c.render("console/invoices.html", rows=rows, more=more, status=status, type=type, q=q, msg=msg,
                         statuses=invoices.STATUSES, types=invoices.TYPES, payments=latest)

@@ -11,9 +11,8 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 
-from langganan.accounts.models import Account
+from langganan.accounts import repository as accounts_repo
 from langganan.catalog import service as catalog_service
 from langganan.console.pages import PAGE_SIZE, Console, ConsoleForm, ConsolePage
 from langganan.kit.errors import DomainError, Unprocessable
@@ -110,7 +109,7 @@ def promotion_page(promotion_id: str, c: ConsolePage, after: str | None = None) 
     with c.ctx.unit() as (s, _now):
         promo = repository.get(s, promotion_id)
         rows, more = repository.redemptions(s, promo.id, PAGE_SIZE, after or None)
-        accounts = {a.id: a for a in s.scalars(select(Account).where(Account.id.in_([r.account_id for r in rows])))}
+        accounts = {a.id: a for a in accounts_repo.many(s, [r.account_id for r in rows])}
         catalog = catalog_service.current(s)
         names = {p.code: p.name for p in catalog.plans.values()}
         return c.render("console/promotion.html", promo=promo, rows=rows, more=more, accounts=accounts,

@@ -10,10 +10,10 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from langganan.accounts.service import normalise_email, valid_email
+from langganan.console import repository
 from langganan.console.models import LoginAttempt, StaffUser
 from langganan.kit.errors import Conflict, DomainError, Unprocessable
 from langganan.kit.ids import new_id
@@ -67,19 +67,13 @@ def create_staff(session: Session, email: str, name: str, password: str, now: da
     if len(password) < MIN_PASSWORD:
         raise Unprocessable("password_too_short", f"Use a password of at least {MIN_PASSWORD} characters.",
                             param="password")
-    if session.scalar(select(StaffUser.id).where(StaffUser.email == email)):
+    if repository.staff_by_email(session, email) is not None:
         raise Conflict("staff_exists", f"A staff user {email} already exists.", param="email")
     user = StaffUser(id=new_id("stf"), email=email, name=name.strip() or email, password_hash=hash_password(password),
                      created_at=now)
     session.add(user)
     session.flush()
     return user
-
-
-def _recent_failures(session: Session, by: str, value: str, since: datetime) -> int:
-    column = LoginAttempt.email if by == "email" else LoginAttempt.ip
-    return int(session.scalar(select(func.count()).select_from(LoginAttempt).where(
-        column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.created_at >= since)) or 0)
 
 
 def authenticate(session: Session, email: str, password: str, ip: str, wall_now: datetime) -> StaffUser | None:
@@ -89,10 +83,10 @@ def authenticate(session: Session, email: str, password: str, ip: str, wall_now:
     email = normalise_email(email)[:320]
     ip = ip[:64]
     since = wall_now - WINDOW
-    if (_recent_failures(session, "email", email, since) >= MAX_FAILURES_PER_EMAIL
-            or _recent_failures(session, "ip", ip, since) >= MAX_FAILURES_PER_IP):
+    if (repository.recent_failures(session, "email", email, since) >= MAX_FAILURES_PER_EMAIL
+            or repository.recent_failures(session, "ip", ip, since) >= MAX_FAILURES_PER_IP):
         raise TooManyAttempts("too_many_attempts", "Too many sign-in attempts; wait a few minutes.")
-    user = session.scalar(select(StaffUser).where(StaffUser.email == email))
+    user = repository.staff_by_email(session, email)
     ok = verify_password(password, user.password_hash if user else _dummy_hash())
     ok = ok and user is not None and user.disabled_at is None
     session.add(LoginAttempt(email=email, ip=ip, succeeded=ok, created_at=wall_now))

@@ -1,42 +1,13 @@
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from langganan.accounts import repository as accounts_repo
 from langganan.entitlements import service
-from langganan.kit.fields import INT32_MAX
-from langganan.kit.web import AnyKey, Ctx
+from langganan.entitlements.schemas import CheckIn, CheckOut, EntitlementsOut, LimitOut
+from langganan.web.context import AnyKey, Ctx
 
 router = APIRouter(prefix="/v1/accounts/{account_id}/entitlements", tags=["entitlements"])
-
-
-class LimitOut(BaseModel):
-    limit: int
-    used: int
-    remaining: int
-    resets_at: datetime | None = None
-
-
-class EntitlementsOut(BaseModel):
-    plan: str
-    features: dict[str, bool]
-    limits: dict[str, LimitOut]
-
-
-class CheckIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    feature: str | None = Field(default=None, max_length=100)
-    limit: str | None = Field(default=None, max_length=40, description="users, contacts or broadcasts_per_month")
-    quantity: StrictInt = Field(default=1, le=INT32_MAX)
-
-
-class CheckOut(BaseModel):
-    allowed: bool
-    reason: str | None = None
-
 
 @router.get("", response_model=EntitlementsOut)
 def get_entitlements(account_id: str, ctx: Ctx, _: AnyKey) -> EntitlementsOut:

@@ -4,7 +4,8 @@ from fastapi import APIRouter
 
 from langganan.events import repository
 from langganan.events.schemas import EventList, event_out
-from langganan.kit.web import AnyKey, Ctx, Limit, StartingAfter
+from langganan.kit.web import Limit, StartingAfter
+from langganan.web.context import AnyKey, Ctx
 
 router = APIRouter(prefix="/v1", tags=["events"])
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
 from langganan.invoices import repository, service
-from langganan.invoices.models import Invoice
+from langganan.invoices.models import Invoice, InvoiceStatus
 from langganan.invoices.schemas import (
     InvoiceList,
     InvoiceOut,
@@ -20,9 +20,10 @@ from langganan.invoices.schemas import (
 )
 from langganan.kit.errors import Conflict, Unprocessable
 from langganan.kit.openapi import errors
-from langganan.kit.web import AdminKey, AnyKey, Ctx, Limit, StartingAfter
+from langganan.kit.web import Limit, StartingAfter
 from langganan.payments import service as payments
-from langganan.payments.endpoints import checkout
+from langganan.payments.checkout import checkout
+from langganan.web.context import AdminKey, AnyKey, Ctx
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
 
@@ -70,7 +71,7 @@ def get_invoice_pdf(invoice_id: str, ctx: Ctx, _: AnyKey) -> Response:
 def pay_invoice(invoice_id: str, body: PayRequest, ctx: Ctx, _: AnyKey) -> InvoiceOut | None:
     def build(s: Session, _now: datetime) -> Invoice:
         invoice = repository.get(s, invoice_id)
-        if invoice.status != "unpaid":
+        if invoice.status != InvoiceStatus.UNPAID:
             raise Conflict("invoice_not_payable", f"Invoice {invoice.number} is {invoice.status}; it cannot be paid.")
         return invoice
 

@@ -1,12 +1,33 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from langganan.invoices.actions import ActionJSON, InvoiceAction
 from langganan.kit.db import Base
+from langganan.kit.enums import text_column
+
+
+class InvoiceType(StrEnum):
+    SUBSCRIPTION = "subscription"  # a plan bought (or a legacy subscriber's waived last month)
+    RENEWAL = "renewal"
+    PLAN_CHANGE = "plan_change"
+    ADD_ON = "add_on"
+    TOP_UP = "top_up"
+    CREDIT_NOTE = "credit_note"
+
+
+class InvoiceStatus(StrEnum):
+    UNPAID = "unpaid"
+    PAID = "paid"
+    EXPIRED = "expired"
+    CANCELED = "canceled"
+    FAILED = "failed"  # card attempts exhausted
+    WAIVED = "waived"
 
 
 class Invoice(Base):
@@ -33,8 +54,8 @@ class Invoice(Base):
     number: Mapped[str] = mapped_column(String(40), unique=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
     subscription_id: Mapped[str | None] = mapped_column(ForeignKey("subscriptions.id"))
-    type: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(20))
+    type: Mapped[InvoiceType] = mapped_column(text_column(InvoiceType, 20))
+    status: Mapped[InvoiceStatus] = mapped_column(text_column(InvoiceStatus, 20))
     currency: Mapped[str] = mapped_column(String(3))
     subtotal: Mapped[int] = mapped_column(BigInteger)
     discount: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -45,7 +66,7 @@ class Invoice(Base):
     seller: Mapped[dict[str, Any]]
     buyer: Mapped[dict[str, Any]]
     # What paying this invoice does (e.g. switch plan), and the state it was priced against.
-    action: Mapped[dict[str, Any]]
+    action: Mapped[InvoiceAction] = mapped_column(ActionJSON)
     period_start: Mapped[datetime | None]
     period_end: Mapped[datetime | None]
     original_invoice_id: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"))

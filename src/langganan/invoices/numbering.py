@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from langganan.invoices.models import Invoice, InvoiceSequence
 from langganan.invoices.rules import format_number, month_key
+from langganan.kit.work import work_of
 
 
 def next_number(session: Session, issued_at: datetime, seller_tz: str) -> str:
@@ -35,39 +36,32 @@ def next_number(session: Session, issued_at: datetime, seller_tz: str) -> str:
 # the numbers stay gapless (a block of consecutive values per month, in issue order) and a rolled-back
 # batch rolls its block back with it.
 
-_DEFER = "langganan.deferred_numbers"
 PLACEHOLDER = "PENDING/"
 
 
 def defer(session: Session) -> None:
-    session.info[_DEFER] = []
-
-
-def stop_deferring(session: Session) -> None:
-    session.info.pop(_DEFER, None)
+    """From now on until it commits (or `assign_deferred`), this unit of work gives the invoices it
+    issues placeholders (`Work.deferred`); a savepoint that rolls back forgets its own."""
+    work_of(session).deferred = []
 
 
 def deferring(session: Session) -> bool:
-    return _DEFER in session.info
-
-
-def deferred_count(session: Session) -> int:
-    return len(session.info.get(_DEFER, ()))
-
-
-def forget_deferred_after(session: Session, mark: int) -> None:
-    """A savepoint rolled back: the invoices it issued are gone."""
-    del session.info.get(_DEFER, [])[mark:]
+    return work_of(session).deferred is not None
 
 
 def placeholder_for(session: Session, invoice: Invoice, issued_at: datetime, seller_tz: str) -> str:
-    session.info[_DEFER].append((invoice, month_key(issued_at, seller_tz)))
+    deferred = work_of(session).deferred
+    assert deferred is not None, "numbers are not deferred in this unit of work"
+    deferred.append((invoice, month_key(issued_at, seller_tz)))
     return f"{PLACEHOLDER}{invoice.id}"
 
 
 def assign_deferred(session: Session) -> dict[str, str]:
-    """Number the deferred invoices (one counter update per month). Returns placeholder -> number."""
-    pending: list[tuple[Invoice, str]] = session.info.pop(_DEFER, None) or []
+    """Number the deferred invoices (one counter update per month) and stop deferring; the events in
+    the outbox get the numbers too. Returns placeholder -> number."""
+    work = work_of(session)
+    pending: list[tuple[Invoice, str]] = work.deferred or []
+    work.deferred = None
     by_month: dict[str, list[Invoice]] = {}
     for invoice, key in pending:
         if invoice in session:  # (not in it: issued in a savepoint that rolled back)
@@ -89,4 +83,5 @@ def assign_deferred(session: Session) -> dict[str, str]:
             number = format_number(key, value)
             out[invoice.number] = number  # placeholder -> number
             invoice.number = number
+    work.outbox.rename(out)
     return out

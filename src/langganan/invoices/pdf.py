@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from fpdf import FPDF
 from fpdf.fonts import FontFace, TTFFont
 
+from langganan.invoices.models import InvoiceStatus, InvoiceType
 from langganan.kit.money import format_money
 
 FONT, FALLBACK = "dejavu", "fallback"
@@ -236,12 +237,12 @@ def _totals(pdf: _InvoicePDF, inv: Mapping[str, Any], f: _Fmt) -> None:
 def _settlement(pdf: _InvoicePDF, inv: Mapping[str, Any], seller: Mapping[str, Any], f: _Fmt) -> None:
     payment: Mapping[str, Any] = inv.get("payment") or {}
     status, number = inv.get("status"), str(inv.get("number") or "")
-    if status == "paid":
+    if status == InvoiceStatus.PAID:
         pdf.text_block(15, 180, f.label("paid_stamp"), size=18, bold=True, color=GREEN)
         paid_at = f.date(inv.get("paid_at"))
         pdf.text_block(15, 180, paid_at and f.label("paid_on").format(when=paid_at), color=MUTED)
         return
-    if status != "unpaid" or inv.get("type") == "credit_note":
+    if status != InvoiceStatus.UNPAID or inv.get("type") == InvoiceType.CREDIT_NOTE:
         return
     steps = []
     if seller.get("bank_account"):
@@ -272,7 +273,7 @@ def render_invoice_pdf(
     f = _Fmt(lang, ZoneInfo(timezone), str(invoice.get("currency") or "IDR"))
     seller: Mapping[str, Any] = invoice.get("seller") or {}
     number = str(invoice.get("number") or "")
-    title = f.label("credit_note" if invoice.get("type") == "credit_note" else "invoice")
+    title = f.label("credit_note" if invoice.get("type") == InvoiceType.CREDIT_NOTE else "invoice")
 
     pdf = _InvoicePDF(format="A4", unit="mm")
     with ExitStack() as stack:

@@ -4,19 +4,19 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, lazyload
 
-from langganan.invoices.models import Invoice
-from langganan.kit.db import TX_PREFIX, held, keep
+from langganan.invoices.models import Invoice, InvoiceStatus, InvoiceType
 from langganan.kit.errors import NotFound
 from langganan.kit.pagination import page
+from langganan.kit.work import Question, work_of
 
-OPEN_PURCHASE_TYPES = ("subscription", "plan_change")
+OPEN_PURCHASE_TYPES = (InvoiceType.SUBSCRIPTION, InvoiceType.PLAN_CHANGE)
 
 
 def get(session: Session, invoice_id: str, *, for_update: bool = False) -> Invoice:
-    own = held(session, Invoice, invoice_id) if for_update else None
+    own = work_of(session).held(Invoice, invoice_id) if for_update else None
     if own is not None:  # issued or locked earlier in this transaction: no second round trip
         return cast(Invoice, own)
     invoice = session.get(Invoice, invoice_id, with_for_update=for_update or None)
@@ -41,23 +41,23 @@ def list_invoices(session: Session, *, account_id: str | None, status: str | Non
 
 def open_purchases(session: Session, subscription_id: str) -> Sequence[Invoice]:
     return session.scalars(select(Invoice).where(
-        Invoice.subscription_id == subscription_id, Invoice.status == "unpaid",
+        Invoice.subscription_id == subscription_id, Invoice.status == InvoiceStatus.UNPAID,
         Invoice.type.in_(OPEN_PURCHASE_TYPES)).with_for_update()).all()
 
 
-_RENEWALS = TX_PREFIX + "renewals"
-REPLACEABLE = "canceled"  # the one renewal status that lets a period have another renewal invoice
+RENEWALS: Question[tuple[str, datetime], Invoice | None] = Question("renewal invoice of (subscription, period start)")
+REPLACEABLE = InvoiceStatus.CANCELED  # the one renewal status that lets a period have another renewal invoice
 
 
 def renewal_for(session: Session, subscription_id: str, period_start: datetime) -> Invoice | None:
     """The renewal invoice of a period (unpaid, paid, expired or failed), if any: at most one, rule 4;
     only a canceled one may be replaced. Answered without a query when this transaction read it
     ahead (`read_renewals_ahead`) or issued it."""
-    known: dict[tuple[str, datetime], Invoice | None] | None = session.info.get(_RENEWALS)
+    known = work_of(session).answers(RENEWALS)
     key = (subscription_id, period_start)
     if known is None:
         return session.scalar(select(Invoice).where(
-            Invoice.subscription_id == subscription_id, Invoice.type == "renewal",
+            Invoice.subscription_id == subscription_id, Invoice.type == InvoiceType.RENEWAL,
             Invoice.period_start == period_start, Invoice.status != REPLACEABLE))
     if key not in known:
         known[key] = renewals_for(session, [key]).get(key)
@@ -72,12 +72,13 @@ def read_renewals_ahead(session: Session, periods: Collection[tuple[str, datetim
     `renewal_for` from memory for the rest of the transaction. Only for subscriptions this transaction
     holds locked: a renewal invoice is issued under its subscription's lock, and `note_renewal` adds it."""
     found = renewals_for(session, periods)
-    keep(session, found.values())
-    session.info.setdefault(_RENEWALS, {}).update({key: found.get(key) for key in periods})
+    work = work_of(session)
+    work.keep(found.values())
+    work.read_ahead(RENEWALS).update({key: found.get(key) for key in periods})
 
 
 def note_renewal(session: Session, invoice: Invoice) -> None:
-    known = session.info.get(_RENEWALS)
+    known = work_of(session).answers(RENEWALS)
     if known is not None and invoice.subscription_id is not None and invoice.period_start is not None:
         known[(invoice.subscription_id, invoice.period_start)] = invoice
 
@@ -91,7 +92,7 @@ def renewals_for(session: Session, periods: Collection[tuple[str, datetime]]) ->
     # index (every open invoice) when its statistics lag behind a burst of new invoices.
     found = session.scalars(select(Invoice).where(
         Invoice.subscription_id.in_({sub_id for sub_id, _ in wanted}),
-        Invoice.period_start.in_({start for _, start in wanted}), Invoice.type == "renewal"))
+        Invoice.period_start.in_({start for _, start in wanted}), Invoice.type == InvoiceType.RENEWAL))
     return {key: inv for inv in found if inv.status != REPLACEABLE and inv.subscription_id is not None
             and inv.period_start is not None and (key := (inv.subscription_id, inv.period_start)) in wanted}
 
@@ -99,3 +100,24 @@ def renewals_for(session: Session, periods: Collection[tuple[str, datetime]]) ->
 def count_by_status(session: Session) -> list[tuple[str, int]]:
     rows = session.execute(select(Invoice.status, func.count()).group_by(Invoice.status).order_by(Invoice.status))
     return [(status, int(count)) for status, count in rows]
+
+
+def lock_many(session: Session, invoice_ids: Sequence[str]) -> Sequence[Invoice]:
+    """These invoices without their lines, locked in id order."""
+    return session.scalars(select(Invoice).where(Invoice.id.in_(invoice_ids)).order_by(Invoice.id)
+                           .options(lazyload(Invoice.lines)).with_for_update()).all()
+
+
+def search(session: Session, *, status: str | None, type_: str | None, q: str, limit: int,
+           starting_after: str | None) -> tuple[Sequence[Invoice], bool]:
+    """Invoices without their lines, of this status and type when given, numbered `q` or of the account or with
+    the id `q` when it is not blank."""
+    stmt = select(Invoice).options(lazyload(Invoice.lines))  # the table shows no lines
+    if status is not None:
+        stmt = stmt.where(Invoice.status == status)
+    if type_ is not None:
+        stmt = stmt.where(Invoice.type == type_)
+    if q.strip():
+        stmt = stmt.where(or_(Invoice.number == q.strip(), Invoice.account_id == q.strip(),
+                              Invoice.id == q.strip()))
+    return page(session, stmt, Invoice.id, limit, starting_after)

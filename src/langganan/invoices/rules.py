@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from langganan.invoices.models import InvoiceType
 from langganan.kit.money import apply_rate_bps
 
 # Which tax rate (per product type, DESIGN: Invoices) an invoice type is charged at.
-TAX_KIND = {"subscription": "subscription", "renewal": "subscription", "plan_change": "subscription",
-            "add_on": "add_on", "top_up": "top_up"}
+TAX_KIND: dict[str, str] = {InvoiceType.SUBSCRIPTION: "subscription", InvoiceType.RENEWAL: "subscription",
+            InvoiceType.PLAN_CHANGE: "subscription", InvoiceType.ADD_ON: "add_on", InvoiceType.TOP_UP: "top_up"}
 
 
 @dataclass(frozen=True)

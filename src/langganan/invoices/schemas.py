@@ -6,10 +6,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from langganan.invoices.models import Invoice
+from langganan.invoices.models import Invoice, InvoiceStatus, InvoiceType
 from langganan.kit.fields import Id
 from langganan.payments import repository as payments_repo
-from langganan.payments.models import Payment
+from langganan.payments.models import Payment, PaymentMethodType, PaymentStatus
 
 
 class LineOut(BaseModel):
@@ -24,8 +24,8 @@ class LineOut(BaseModel):
 
 class PaymentSummary(BaseModel):
     id: str
-    method: str
-    status: str
+    method: PaymentMethodType
+    status: PaymentStatus
     amount: int
     bank: str | None = None
     va_number: str | None = None
@@ -38,8 +38,8 @@ class InvoiceOut(BaseModel):
     number: str
     account_id: str
     subscription_id: str | None
-    type: str
-    status: str
+    type: InvoiceType
+    status: InvoiceStatus
     currency: str
     package: str | None
     lines: list[LineOut]

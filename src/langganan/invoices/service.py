@@ -13,24 +13,26 @@ from langganan.accounts.models import Account
 from langganan.config import Settings
 from langganan.events import service as events
 from langganan.invoices import numbering, repository
-from langganan.invoices.models import Invoice, InvoiceLine
+from langganan.invoices.actions import InvoiceAction
+from langganan.invoices.models import Invoice, InvoiceLine, InvoiceStatus, InvoiceType
 from langganan.invoices.rules import Line, content_digest, tax_rate_bps, totals
-from langganan.kit.db import TX_PREFIX, flush, hold
+from langganan.kit.db import flush
 from langganan.kit.errors import Conflict
 from langganan.kit.ids import new_id
+from langganan.kit.work import Question, work_of
 
 # Invoices issued in this transaction that no payment was started for yet (payments.start skips
 # looking for an open virtual account of these).
-WITHOUT_PAYMENTS = TX_PREFIX + "invoices_without_payments"
-TYPES = ("subscription", "renewal", "plan_change", "add_on", "top_up", "credit_note")
-STATUSES = ("unpaid", "paid", "expired", "canceled", "failed", "waived")
+WITHOUT_PAYMENTS: Question[str, bool] = Question("invoice issued here, no payment yet")
+TYPES = tuple(InvoiceType)
+STATUSES = tuple(InvoiceStatus)
 
 
-def issue(session: Session, settings: Settings, *, account: Account, type_: str, lines: Sequence[Line],
-          action: dict[str, Any], now: datetime, expires_at: datetime | None,
+def issue(session: Session, settings: Settings, *, account: Account, type_: InvoiceType, lines: Sequence[Line],
+          action: InvoiceAction, now: datetime, expires_at: datetime | None,
           subscription_id: str | None = None, package: str | None = None,
           period_start: datetime | None = None, period_end: datetime | None = None,
-          status: str = "unpaid") -> Invoice:
+          status: InvoiceStatus = InvoiceStatus.UNPAID) -> Invoice:
     if type_ not in TYPES:
         raise ValueError(f"unknown invoice type {type_}")
     rate = tax_rate_bps(settings.tax_bps, type_)
@@ -41,8 +43,8 @@ def issue(session: Session, settings: Settings, *, account: Account, type_: str,
         currency=account.currency, subtotal=sums.subtotal, discount=sums.discount, tax=sums.tax, tax_rate_bps=rate,
         total=sums.total, package=package, seller=dict(settings.seller), buyer=account.buyer_snapshot(),
         action=action, period_start=period_start, period_end=period_end, issued_at=now,
-        expires_at=expires_at if status == "unpaid" else None,
-        paid_at=now if status in ("paid", "waived") else None,
+        expires_at=expires_at if status == InvoiceStatus.UNPAID else None,
+        paid_at=now if status in (InvoiceStatus.PAID, InvoiceStatus.WAIVED) else None,
     )
     # The lines are the invoice's from the start: set as its loaded collection (no change events to
     # track for a new object), added by the save cascade, their key to it set here.
@@ -57,12 +59,13 @@ def issue(session: Session, settings: Settings, *, account: Account, type_: str,
         invoice.number = numbering.next_number(session, now, settings.seller_timezone)
     session.add(invoice)
     flush(session)
-    hold(session, invoice)
-    if type_ == "renewal":
+    work = work_of(session)
+    work.hold(invoice)
+    if type_ == InvoiceType.RENEWAL:
         repository.note_renewal(session, invoice)
-    session.info.setdefault(WITHOUT_PAYMENTS, set()).add(invoice.id)
+    work.read_ahead(WITHOUT_PAYMENTS)[invoice.id] = True
     events.emit(session, "invoice.created", account.id, summary(invoice), now)
-    if status == "paid":
+    if status == InvoiceStatus.PAID:
         events.emit(session, "invoice.paid", account.id, summary(invoice), now)
     return invoice
 
@@ -75,7 +78,7 @@ def content_of(invoice: Invoice) -> dict[str, Any]:
         "type": invoice.type, "currency": invoice.currency, "subtotal": invoice.subtotal,
         "discount": invoice.discount, "tax": invoice.tax, "tax_rate_bps": invoice.tax_rate_bps,
         "total": invoice.total, "package": invoice.package, "seller": invoice.seller, "buyer": invoice.buyer,
-        "action": invoice.action, "period_start": invoice.period_start, "period_end": invoice.period_end,
+        "action": invoice.action.to_json(), "period_start": invoice.period_start, "period_end": invoice.period_end,
         "original_invoice_id": invoice.original_invoice_id, "issued_at": invoice.issued_at,
         "expires_at": invoice.expires_at,
         "lines": [{"position": ln.position, "kind": ln.kind, "description": ln.description,
@@ -90,13 +93,13 @@ def summary(invoice: Invoice) -> dict[str, Any]:
             "status": invoice.status, "total": invoice.total, "currency": invoice.currency}
 
 
-def _move(session: Session, invoice: Invoice, allowed_from: tuple[str, ...], to: str, now: datetime,
+def _move(session: Session, invoice: Invoice, allowed_from: tuple[InvoiceStatus, ...], to: InvoiceStatus, now: datetime,
           event: str) -> Invoice:
     if invoice.status not in allowed_from:
-        raise Conflict("invoice_not_payable" if to == "paid" else "invoice_not_open",
+        raise Conflict("invoice_not_payable" if to == InvoiceStatus.PAID else "invoice_not_open",
                        f"Invoice {invoice.number} is {invoice.status}; it cannot become {to}.")
     invoice.status = to
-    if to == "paid":
+    if to == InvoiceStatus.PAID:
         invoice.paid_at = now
     else:
         invoice.closed_at = now
@@ -106,18 +109,19 @@ def _move(session: Session, invoice: Invoice, allowed_from: tuple[str, ...], to:
 
 
 def mark_paid(session: Session, invoice: Invoice, now: datetime, *, allow_expired: bool = False) -> Invoice:
-    allowed = ("unpaid", "expired") if allow_expired else ("unpaid",)
-    return _move(session, invoice, allowed, "paid", now, "invoice.paid")
+    allowed = (InvoiceStatus.UNPAID, InvoiceStatus.EXPIRED) if allow_expired else (InvoiceStatus.UNPAID,)
+    return _move(session, invoice, allowed, InvoiceStatus.PAID, now, "invoice.paid")
 
 
 def expire(session: Session, invoice: Invoice, now: datetime) -> Invoice:
-    return _move(session, invoice, ("unpaid",), "expired", now, "invoice.expired")
+    return _move(session, invoice, (InvoiceStatus.UNPAID,), InvoiceStatus.EXPIRED, now, "invoice.expired")
 
 
 def fail(session: Session, invoice: Invoice, now: datetime) -> Invoice:
     """Card attempts exhausted (rule 12)."""
-    return _move(session, invoice, ("unpaid", "expired"), "failed", now, "invoice.failed")
+    return _move(session, invoice, (InvoiceStatus.UNPAID, InvoiceStatus.EXPIRED), InvoiceStatus.FAILED, now,
+                 "invoice.failed")
 
 
 def cancel(session: Session, invoice: Invoice, now: datetime) -> Invoice:
-    return _move(session, invoice, ("unpaid",), "canceled", now, "invoice.canceled")
+    return _move(session, invoice, (InvoiceStatus.UNPAID,), InvoiceStatus.CANCELED, now, "invoice.canceled")

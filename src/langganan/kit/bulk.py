@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import ONETOMANY, Session
 
 _PG = postgresql.dialect()
+COPY_FROM_ROWS = 20  # fewer rows go as one INSERT (a request's few events): COPY costs an extra round trip
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -26,7 +27,7 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     if not rows:
         return
     connection = session.connection()
-    if connection.dialect.name != "postgresql":
+    if connection.dialect.name != "postgresql" or len(rows) < COPY_FROM_ROWS:
         session.execute(insert(table), list(rows))
         return
     columns = list(rows[0])
@@ -43,6 +44,9 @@ def _converter(type_: Any, dialect: Any) -> Any:
     if isinstance(type_, JSON):
         return lambda v: None if v is None else json.dumps(v)
     if isinstance(type_, TypeDecorator):  # e.g. UTCDateTime refuses a time without a zone
+        then = _converter(type_.impl_instance, dialect)  # e.g. an invoice action, stored as JSON
+        if then is not None:
+            return lambda v: then(type_.process_bind_param(v, dialect))
         return lambda v: type_.process_bind_param(v, dialect)
     return None
 

@@ -10,19 +10,20 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event, inspect
+from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import JSON, TypeDecorator
 
 from langganan.kit.bulk import copy_new, update_dirty
+from langganan.kit.work import Steps, Work, work_of
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -180,19 +181,20 @@ def _transient_driver_error(exc: BaseException | None) -> bool:
 class Database:
     """An engine and its session factory. The caller (request, job, CLI) owns the transaction.
 
-    Its transactions wait up to `lock_wait` seconds for a lock; `background` is the same database for
-    work no request waits on."""
+    Its sessions are units of work (`kit.work.Work`) that run `steps` (the composition root gives
+    the domain's: `langganan.app.make_database`). Its transactions wait up to `lock_wait` seconds for
+    a lock; `background` is the same database for work no request waits on."""
 
-    def __init__(self, url: str, *, lock_wait: float = DEFAULT_LOCK_WAIT,
+    def __init__(self, url: str, *, steps: Steps, lock_wait: float = DEFAULT_LOCK_WAIT,
                  background_wait: float = DEFAULT_BACKGROUND_WAIT, pauses: bool = False) -> None:
         self.url = url
+        self.steps = steps
         self.lock_wait = lock_wait
         self.background_wait = background_wait
         self.pauses = pauses
         self.engine = make_engine(url, lock_wait=lock_wait, pauses=pauses, pool_size=5 if pauses else 40)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = sessionmaker(self.engine, class_=Work, expire_on_commit=False, steps=steps)
         self._background: Database | None = None
-        self._session_options: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     @property
@@ -209,20 +211,12 @@ class Database:
             return self
         with self._lock:
             if self._background is None:
-                self._background = Database(self.url, lock_wait=self.background_wait,
+                self._background = Database(self.url, steps=self.steps, lock_wait=self.background_wait,
                                             background_wait=self.background_wait, pauses=True)
-                self._background.configure_sessions(**self._session_options)
             return self._background
 
-    def configure_sessions(self, **options: Any) -> None:
-        """Options for every session made from now on (sessionmaker.configure), here and in `background`."""
-        self._session_options.update(options)
-        self.sessions.configure(**options)
-        if self._background is not None:
-            self._background.configure_sessions(**options)
-
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
+    def transaction(self) -> Iterator[Work]:
         """One unit of work: commit on success, roll back on any exception."""
         with self.sessions() as session, session.begin():
             yield session
@@ -265,38 +259,14 @@ def snapshot(db: Database) -> Iterator[Database]:
                 target.close()
         finally:
             raw.close()
-        copy = Database(f"sqlite:///{path}", lock_wait=db.lock_wait, background_wait=db.background_wait)
-        copy.configure_sessions(**db._session_options)
+        copy = Database(f"sqlite:///{path}", steps=db.steps, lock_wait=db.lock_wait,
+                        background_wait=db.background_wait)
         try:
             yield copy
         finally:
             copy.dispose()
             for done in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
                 done.unlink(missing_ok=True)
-
-
-# -- rows this transaction already holds ------------------------------------------------------------
-# A row the transaction inserted, or locked FOR UPDATE outside any savepoint, stays locked until the
-# transaction ends, so reading it again "for update" needs no second round trip: the object in the
-# identity map is it. Forgotten when the outermost transaction ends.
-
-TX_PREFIX = "langganan.tx."
-_HELD = TX_PREFIX + "held_rows"
-
-
-def hold(session: Session, obj: Any, key: Any = None) -> None:
-    """Remember that this transaction holds `obj`'s row (it inserted it, or locked it outside a
-    savepoint), under its id or under another unique `key`."""
-    session.info.setdefault(_HELD, {})[(type(obj), obj.id if key is None else key)] = obj
-
-
-def held(session: Session, cls: type[Any], key: Any) -> Any | None:
-    """The object of a row this transaction holds, without a query; None when it does not hold it."""
-    obj = session.info.get(_HELD, {}).get((cls, key))
-    if obj is None or obj not in session:  # (not in it: added in a savepoint that rolled back)
-        return None
-    state = inspect(obj)
-    return obj if state.persistent or state.pending else None
 
 
 # -- one flush per batch ------------------------------------------------------------------------------
@@ -306,12 +276,9 @@ def held(session: Session, cls: type[Any], key: Any) -> Any | None:
 # stays on, so a query that was not read ahead still sees every change before it (it only costs a
 # flush). If anything fails, the batch's savepoint rolls back and it is done again row by row.
 
-_ONE_FLUSH = TX_PREFIX + "one_flush"
-
-
 def flush(session: Session) -> None:
-    """Flush now, unless the session is collecting a batch's writes (`one_flush`)."""
-    if not session.info.get(_ONE_FLUSH):
+    """Flush now, unless the unit of work is collecting a batch's writes (`one_flush`)."""
+    if not work_of(session).collecting:
         session.flush()
 
 
@@ -321,29 +288,14 @@ def one_flush(session: Session, *, copy: Sequence[type[Any]] = (), update: Seque
     when a query autoflushes them). On PostgreSQL the new objects of the insert-only classes in
     `copy` are then written with COPY, and the changes to objects of `update` with one statement per
     class (`kit.bulk`); the unit of work writes the rest."""
-    session.info[_ONE_FLUSH] = True
+    work = work_of(session)
+    work.collecting = True
     try:
         yield
         if copy or update:
-            session.dispatch.before_flush(session, None, None)  # what flush hooks change goes out too
+            work.run_flush_steps()  # what the flush steps change goes out too
             copy_new(session, copy)
             update_dirty(session, update)
         session.flush()
     finally:
-        session.info.pop(_ONE_FLUSH, None)
-
-
-_KEPT = TX_PREFIX + "kept_rows"
-
-
-def keep(session: Session, objs: Iterable[Any]) -> None:
-    """Keep objects loaded ahead for this transaction in the identity map (it holds them weakly), so
-    that `session.get` finds them without a query."""
-    session.info.setdefault(_KEPT, []).extend(objs)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_held(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:  # every "langganan.tx." entry of session.info lives one transaction
-        for key in [k for k in session.info if isinstance(k, str) and k.startswith(TX_PREFIX)]:
-            del session.info[key]
+        work.collecting = False

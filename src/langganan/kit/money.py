@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
@@ -35,34 +34,6 @@ def parse_percent_to_bps(text: str) -> int:
     if bps != bps.to_integral_value() or bps < 0:
         raise ValueError(f"tax rate {text!r} must be a non-negative percent with at most 2 decimals")
     return int(bps.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-@dataclass(frozen=True, slots=True)
-class Money:
-    amount: int
-    currency: str
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.amount, int) or isinstance(self.amount, bool):
-            raise TypeError("Money.amount must be an int in the minor unit")
-
-    def __add__(self, other: Money) -> Money:
-        self._same(other)
-        return Money(self.amount + other.amount, self.currency)
-
-    def __sub__(self, other: Money) -> Money:
-        self._same(other)
-        return Money(self.amount - other.amount, self.currency)
-
-    def __neg__(self) -> Money:
-        return Money(-self.amount, self.currency)
-
-    def _same(self, other: Money) -> None:
-        if other.currency != self.currency:
-            raise ValueError(f"currency mismatch: {self.currency} vs {other.currency}")
-
-    def format(self, locale: str = "id") -> str:
-        return format_money(self.amount, self.currency, locale)
 
 
 def format_money(amount: int, currency: str, locale: str = "id") -> str:

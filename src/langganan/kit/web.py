@@ -1,104 +1,28 @@
-"""HTTP plumbing shared by every domain's endpoints: context, auth, transactions, errors."""
+"""HTTP plumbing shared by every domain's endpoints that knows no domain: page parameters and error answers.
+The app context and the API key dependencies are in `langganan.web.context`."""
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Annotated, Any
 
-import anyio.to_thread
 import psycopg
-from fastapi import Depends, FastAPI, Query, Request, Security
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
-from langganan.apikeys.service import Principal, authenticate, cached_principal, require_role
-from langganan.config import Settings
-from langganan.kit.clock import Clock
-from langganan.kit.db import Database, is_transient
+from langganan.kit.db import is_transient
 from langganan.kit.errors import DomainError, Unavailable, database_busy
-from langganan.notifications.delivery import Courier
-from langganan.payments.gateway import Gateway
 
 log = logging.getLogger("langganan")
 
 
-@dataclass
-class AppContext:
-    settings: Settings
-    db: Database
-    clock: Clock
-    gateway: Gateway
-    courier: Courier  # sends emails and webhooks (notifications.delivery)
-
-    def now(self, session: Session) -> datetime:
-        return self.clock.now(session)
-
-    def background(self) -> AppContext:
-        """This context for work no request waits on (`kit.db.Database.background`): due work and
-        deliveries wait longer for a lock, and on SQLite let waiting requests in between batches."""
-        return replace(self, db=self.db.background)
-
-    @contextmanager
-    def unit(self) -> Iterator[tuple[Session, datetime]]:
-        """One request-owned transaction and the engine time it runs at."""
-        with self.db.transaction() as session:
-            yield session, self.clock.now(session)
-
-
-def app_context(request: Request) -> AppContext:
-    ctx: AppContext = request.app.state.ctx
-    return ctx
-
-
-# The dependencies below are coroutines so that FastAPI runs them on the event loop, not in the
-# thread pool: a request needs no thread hop for them (a known key is answered from the cache).
-async def get_ctx(request: Request) -> AppContext:
-    return app_context(request)
-
-
-Ctx = Annotated[AppContext, Depends(get_ctx)]
-
-
-# The API key as the OpenAPI document describes it (a bearer token); `_principal` reads the header itself
-# so that a missing and a wrong key get their own errors. An admin-only route requires the "admin" role,
-# which the document shows as the security requirement's role (kit/openapi.py answers it with 403).
-api_key = HTTPBearer(scheme_name="ApiKey", auto_error=False,
-                     description="An API key: `Authorization: Bearer <key>`. Its role is admin or integration.")
-
-
-async def _principal(request: Request,
-                     _: Annotated[HTTPAuthorizationCredentials | None, Security(api_key)]) -> Principal:
-    authorization = request.headers.get("authorization")
-    known = cached_principal(authorization)
-    if known is not None:
-        return known
-    sessions = request.app.state.ctx.db.sessions
-    return await anyio.to_thread.run_sync(authenticate, sessions, authorization)
-
-
-async def require_integration(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
-    return principal
-
-
-async def require_admin(principal: Annotated[Principal, Security(_principal, scopes=["admin"])]) -> Principal:
-    require_role(principal, "admin")
-    return principal
-
-
-AnyKey = Annotated[Principal, Depends(require_integration)]
-AdminKey = Annotated[Principal, Depends(require_admin)]
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1-100.")]
 StartingAfter = Annotated[str | None, Query(description="Return items older than this id.")]
 

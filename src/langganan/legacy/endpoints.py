@@ -10,9 +10,9 @@ from pydantic import ValidationError
 
 from langganan.kit.errors import DomainError, InvalidRequest, Unprocessable
 from langganan.kit.openapi import errors
-from langganan.kit.web import AdminKey, AppContext, Ctx
 from langganan.legacy import rules, runner
 from langganan.legacy.schemas import ImportReport, LegacyImportRequest, report_out, request_body_openapi
+from langganan.web.context import AdminKey, AppContext, Ctx
 
 router = APIRouter(prefix="/v1", tags=["legacy"])
 Rows = list[tuple[int, Mapping[str, str | None]]]

@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session
 
 from langganan.invoices import numbering
 from langganan.kit.db import is_transient, snapshot
-from langganan.kit.web import AppContext
+from langganan.kit.work import work_of
 from langganan.legacy import service
 from langganan.legacy.service import RowResult
+from langganan.web.context import AppContext
 
 log = logging.getLogger("langganan")
 
@@ -54,7 +55,7 @@ def _run(ctx: AppContext, rows: Iterable[tuple[int, Mapping[str, str | None]]], 
                 if on_result is not None:
                     on_result(result)
         finally:
-            numbering.stop_deferring(session)
+            work_of(session).deferred = None
     return results  # leaving the session rolls back what a dry run did
 
 

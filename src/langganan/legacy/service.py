@@ -26,7 +26,8 @@ from langganan.catalog.rules import Plan
 from langganan.config import Settings
 from langganan.events import service as events
 from langganan.invoices import service as invoices
-from langganan.invoices.models import Invoice
+from langganan.invoices.actions import LegacyWaiverAction
+from langganan.invoices.models import Invoice, InvoiceStatus, InvoiceType
 from langganan.invoices.rules import Line
 from langganan.kit.errors import DomainError
 from langganan.legacy import rules
@@ -137,8 +138,7 @@ def _waive(session: Session, settings: Settings, row: LegacyRow, plan: Plan, sub
     label = plan_label(plan, row.interval)
     line = Line("waiver", f"{label}, postpaid {rules.month_label(year, month)}: waived for the move to "
                 "prepaid billing", 1, 0, 0, month_start, month_end)
-    return invoices.issue(session, settings, account=account, type_="subscription", lines=[line],
-                          action={"kind": "legacy_waiver", "account_key": row.account_key,
-                                  "month": row.last_unpaid_month},
+    return invoices.issue(session, settings, account=account, type_=InvoiceType.SUBSCRIPTION, lines=[line],
+                          action=LegacyWaiverAction(account_key=row.account_key, month=row.last_unpaid_month),
                           now=now, expires_at=None, subscription_id=subscription_id, package=label,
-                          period_start=month_start, period_end=month_end, status="waived")
+                          period_start=month_start, period_end=month_end, status=InvoiceStatus.WAIVED)

@@ -1,8 +1,9 @@
 """Usage alerts: low balance, depleted, and 80% / 100% of each quota (users, contacts, broadcasts).
 
-Wallet balances and broadcast counts are watched (`watch`) before a transaction moves them, and
-decided on their net movement when it commits, in the same transaction, with the rules of
-notifications.rules. Users and contacts are decided when the SaaS reports them (`counts_changed`).
+The money writers note wallet balances and broadcast counts before they move them (`wallets.watch`,
+on the unit of work); `on_commit` is the commit step that decides them on the transaction's net
+movement, once, in the same transaction, with the rules of notifications.rules. Users and contacts
+are decided when the SaaS reports them (`counts_changed`).
 The hot path stays cheap: before and after are compared in memory on rows the caller already holds
 locked, and the database is written only when an alert fires or re-arms. Wallet alert state lives
 on the wallet row; quota alert state in `quota_alerts`, per allotment period. A wallet is watched
@@ -12,48 +13,36 @@ flags are written here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, inspect
-from sqlalchemy.orm import InstanceState, Session, SessionTransaction
+from sqlalchemy import inspect
+from sqlalchemy.orm import InstanceState, Session
 from sqlalchemy.orm.exc import ObjectDeletedError
 
 from langganan.accounts.models import Account
-from langganan.config import DEFAULT_LOW_BALANCE, Settings
 from langganan.events import service as events
+from langganan.kit.work import Step, Work
 from langganan.notifications import repository, rules
 from langganan.notifications.models import QuotaAlert
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions.models import Subscription
+from langganan.wallets import watch
 from langganan.wallets.models import Wallet
 from langganan.wallets.repository import LockedWallet, set_alert_flags
+from langganan.wallets.rules import low_balance_threshold
 
 AnyWallet = Wallet | LockedWallet
 
-_default_thresholds: dict[str, int] = dict(DEFAULT_LOW_BALANCE)
-
-
-def configure(settings: Settings) -> None:
-    """Take the deployment's default low-balance thresholds (LANGGANAN_LOW_BALANCE_*); called at start-up."""
-    _default_thresholds.clear()
-    _default_thresholds.update(settings.low_balance_thresholds)
-
-
-def low_balance_threshold(wallet: AnyWallet) -> int:
-    if wallet.low_balance_threshold is not None:
-        return wallet.low_balance_threshold
-    return _default_thresholds.get(wallet.kind, 0)
-
-
-def wallet_moved(session: Session, wallet: AnyWallet, before: int, now: datetime) -> None:
-    """The locked wallet's balance moved from `before` to `wallet.balance`: fire or re-arm its alerts."""
+def wallet_moved(session: Session, wallet: AnyWallet, before: int, defaults: Mapping[str, int],
+                 now: datetime) -> None:
+    """The locked wallet's balance moved from `before` to `wallet.balance`: fire or re-arm its alerts
+    (`defaults`: the deployment's thresholds by wallet kind, for wallets without their own)."""
     after = wallet.balance
     if after == before:
         return
-    threshold = low_balance_threshold(wallet)
+    threshold = low_balance_threshold(wallet, defaults)
     decision = rules.wallet_alerts(before, after, threshold, low_alerted=wallet.low_balance_alerted,
                                    depleted_alerted=wallet.depleted_alerted)
     if decision.low_alerted != wallet.low_balance_alerted:
@@ -66,9 +55,9 @@ def wallet_moved(session: Session, wallet: AnyWallet, before: int, now: datetime
                      "threshold": threshold, "currency": wallet.currency}, now)
 
 
-def threshold_changed(wallet: Wallet) -> None:
+def threshold_changed(wallet: Wallet, defaults: Mapping[str, int]) -> None:
     """A new threshold below the balance re-arms the low-balance alert."""
-    if wallet.balance > low_balance_threshold(wallet):
+    if wallet.balance > low_balance_threshold(wallet, defaults):
         wallet.low_balance_alerted = False
 
 
@@ -111,54 +100,40 @@ def counts_changed(session: Session, account: Account, users_before: int, contac
                 limits["contacts"].limit, sub.allotment_start, now)
 
 
-_KEY = "langganan.usage_alerts"
+def on_commit(defaults: Mapping[str, int]) -> Step:
+    """The commit step that decides the usage alerts of what the transaction moved (`wallets.watch`):
+    each wallet on its net movement (a period roll that expires the old grant and grants the new one
+    is one movement, not a dip to zero), each subscription's broadcasts likewise. `defaults` are the
+    deployment's low-balance thresholds by wallet kind (LANGGANAN_LOW_BALANCE_*)."""
+
+    def step(work: Work) -> None:
+        moved, work.before = work.before, {}
+        for (kind, _key), seen in moved.items():
+            if kind == watch.BALANCE:
+                _wallet_moved(work, seen.obj, seen.value, defaults, seen.at)
+            elif kind == watch.BROADCASTS:
+                _broadcasts_moved(work, seen.obj, seen.value, seen.at)
+
+    return step
 
 
-@dataclass
-class _Watched:
-    now: datetime
-    wallets: dict[str, tuple[AnyWallet, int]] = field(default_factory=dict)
-    broadcasts: dict[str, tuple[Subscription, int]] = field(default_factory=dict)
+def _wallet_moved(session: Session, wallet: AnyWallet, before: int, defaults: Mapping[str, int],
+                  now: datetime) -> None:
+    if isinstance(wallet, LockedWallet):
+        flags = wallet.low_balance_alerted, wallet.depleted_alerted
+        wallet_moved(session, wallet, before, defaults, now)
+        if (wallet.low_balance_alerted, wallet.depleted_alerted) != flags:
+            set_alert_flags(session, wallet)
+    elif not _gone(wallet):
+        wallet_moved(session, wallet, before, defaults, now)
 
 
-def watch(session: Session, now: datetime, wallets: Iterable[AnyWallet] = (),
-          subs: Iterable[Subscription] = ()) -> None:
-    """Remember these rows' balance / broadcast count before the transaction moves them.
+def _broadcasts_moved(session: Session, sub: Subscription, used: int, now: datetime) -> None:
+    if not _gone(sub) and sub.broadcasts_used > used:
+        from langganan.usage.service import broadcast_limit  # usage imports this module
 
-    The alerts are decided once, when the transaction commits, on its net movement: a period roll
-    that expires the old grant and grants the new one is one movement, not a dip to zero.
-    """
-    watched: _Watched | None = session.info.get(_KEY)
-    if watched is None:
-        watched = session.info[_KEY] = _Watched(now)
-    watched.now = max(watched.now, now)
-    for w in wallets:
-        watched.wallets.setdefault(w.id, (w, w.balance))
-    for sub in subs:
-        watched.broadcasts.setdefault(sub.id, (sub, sub.broadcasts_used))
-
-
-@event.listens_for(Session, "before_commit")
-def _alert_on_commit(session: Session) -> None:
-    watched: _Watched | None = session.info.pop(_KEY, None)
-    if watched is None:
-        return
-    for wallet, before in watched.wallets.values():
-        if isinstance(wallet, LockedWallet):
-            flags = wallet.low_balance_alerted, wallet.depleted_alerted
-            wallet_moved(session, wallet, before, watched.now)
-            if (wallet.low_balance_alerted, wallet.depleted_alerted) != flags:
-                set_alert_flags(session, wallet)
-            continue
-        if _gone(wallet):
-            continue
-        wallet_moved(session, wallet, before, watched.now)
-    for sub, used in watched.broadcasts.values():
-        if not _gone(sub) and sub.broadcasts_used > used:
-            from langganan.usage.service import broadcast_limit  # usage imports this module
-
-            quota_moved(session, sub.account_id, "broadcasts", used, sub.broadcasts_used,
-                        broadcast_limit(session, sub), sub.allotment_start, watched.now)
+        quota_moved(session, sub.account_id, "broadcasts", used, sub.broadcasts_used,
+                    broadcast_limit(session, sub), sub.allotment_start, now)
 
 
 def _gone(row: Wallet | Subscription) -> bool:
@@ -172,9 +147,3 @@ def _gone(row: Wallet | Subscription) -> bool:
     except ObjectDeletedError:
         return True
     return False
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_when_done(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:  # the outermost transaction ended (a rollback leaves nothing to decide)
-        session.info.pop(_KEY, None)

@@ -23,10 +23,10 @@ from langganan.kit.clock import wall_now
 from langganan.kit.db import Database
 from langganan.notifications import repository
 from langganan.notifications.mailer import Email, Mailer
-from langganan.notifications.models import DeliveryAttempt
+from langganan.notifications.models import Channel, DeliveryAttempt, DeliveryStatus
 from langganan.notifications.rules import next_attempt_at
 from langganan.webhooks import service as webhooks
-from langganan.webhooks.models import WebhookEndpoint
+from langganan.webhooks.models import EndpointStatus, WebhookEndpoint
 
 BATCH = 20
 
@@ -84,7 +84,7 @@ class Courier:
         started, clock = self.wall(), time.monotonic()
         status: int | None = None
         try:
-            if out.channel == "email":
+            if out.channel == Channel.EMAIL:
                 assert out.recipient is not None and out.subject is not None
                 self.mailer.send(Email(to=out.recipient, subject=out.subject, body=out.body, reference=out.id))
             else:
@@ -107,8 +107,8 @@ class Courier:
             due = repository.claim_due_deliveries(session, now, BATCH)
             for d in due:
                 endpoint = session.get(WebhookEndpoint, d.endpoint_id) if d.endpoint_id else None
-                if endpoint is not None and endpoint.status != "enabled":
-                    d.status, d.next_attempt_at, d.updated_at = "canceled", None, now
+                if endpoint is not None and endpoint.status != EndpointStatus.ENABLED:
+                    d.status, d.next_attempt_at, d.updated_at = DeliveryStatus.CANCELED, None, now
                     continue
                 d.attempts += 1
                 d.next_attempt_at = now + self.lease
@@ -129,17 +129,17 @@ class Courier:
                                         status_code=outcome.status_code, error=outcome.error))
             d = repository.delivery(session, out.id, for_update=True)
             assert d is not None
-            if d.status != "pending":  # already settled by an earlier attempt that outlived its lease
+            if d.status != DeliveryStatus.PENDING:  # already settled by an earlier attempt that outlived its lease
                 return d.status
             d.updated_at = now
             if outcome.succeeded:
-                d.status, d.delivered_at, d.next_attempt_at, d.last_error = "succeeded", now, None, None
+                d.status, d.delivered_at, d.next_attempt_at, d.last_error = DeliveryStatus.SUCCEEDED, now, None, None
                 return "succeeded"
             d.last_error = outcome.error
             d.next_attempt_at = next_attempt_at(d.attempts, s.delivery_max_attempts, now,
                                                 s.delivery_backoff_seconds, s.delivery_backoff_max_seconds)
             if d.next_attempt_at is None:
-                d.status = "failed"
+                d.status = DeliveryStatus.FAILED
                 return "failed"
             return "retrying"
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from langganan.accounts import repository as accounts_repo
-from langganan.kit.web import AnyKey, Ctx, Limit, StartingAfter
+from langganan.kit.web import Limit, StartingAfter
 from langganan.notifications import repository, service
 from langganan.notifications.schemas import NotificationList, NotificationOut, notification_out
+from langganan.web.context import AnyKey, Ctx
 
 router = APIRouter(prefix="/v1/accounts/{account_id}/notifications", tags=["notifications"])
 

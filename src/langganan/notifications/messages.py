@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from langganan.accounts.models import Account
 from langganan.catalog import service as catalog_service
+from langganan.catalog.rules import WalletKind
 from langganan.events.models import Event
 from langganan.invoices.models import Invoice
 from langganan.kit.errors import NotFound
@@ -33,8 +34,9 @@ from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions.models import Subscription
 
 log = logging.getLogger("langganan.notifications")
-WALLET_NAMES = {"en": {"conversation": "conversation", "broadcast": "broadcast"},
-                "id": {"conversation": "percakapan", "broadcast": "broadcast"}}
+WALLET_NAMES: dict[str, dict[str, str]] = {"en": {WalletKind.CONVERSATION: "conversation",
+                                                  WalletKind.BROADCAST: "broadcast"},
+                "id": {WalletKind.CONVERSATION: "percakapan", WalletKind.BROADCAST: "broadcast"}}
 QUOTA_NAMES = {"en": {"users": "users", "contacts": "contacts", "broadcasts": "broadcast messages this month"},
                "id": {"users": "pengguna", "contacts": "kontak", "broadcasts": "pesan broadcast bulan ini"}}
 

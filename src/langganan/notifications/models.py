@@ -1,11 +1,25 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from langganan.kit.db import Base
+from langganan.kit.enums import text_column
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
 
 
 class Delivery(Base):
@@ -27,13 +41,13 @@ class Delivery(Base):
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id"))
     event_type: Mapped[str] = mapped_column(String(60))
     account_id: Mapped[str | None] = mapped_column(String(40))
-    channel: Mapped[str] = mapped_column(String(20))  # email | webhook
+    channel: Mapped[Channel] = mapped_column(text_column(Channel, 20))
     target: Mapped[str] = mapped_column(String(40))  # "email" or the endpoint id
     endpoint_id: Mapped[str | None] = mapped_column(ForeignKey("webhook_endpoints.id"))
     recipient: Mapped[str | None] = mapped_column(String(320))
     subject: Mapped[str | None] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20))  # pending | succeeded | failed | canceled
+    status: Mapped[DeliveryStatus] = mapped_column(text_column(DeliveryStatus, 20))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))

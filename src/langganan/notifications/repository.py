@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from langganan.events.models import Event
 from langganan.kit.errors import NotFound
 from langganan.kit.pagination import page
-from langganan.notifications.models import Delivery, DeliveryAttempt, Notification, QuotaAlert
+from langganan.notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, Notification, QuotaAlert
 from langganan.payments.models import Payment
 
 
@@ -21,7 +21,8 @@ def claim_undispatched(session: Session, limit: int) -> Sequence[Event]:
 
 
 def claim_due_deliveries(session: Session, now: datetime, limit: int) -> Sequence[Delivery]:
-    return session.scalars(select(Delivery).where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+    return session.scalars(select(Delivery).where(Delivery.status == DeliveryStatus.PENDING,
+                                                  Delivery.next_attempt_at <= now)
                            .order_by(Delivery.next_attempt_at).limit(limit)
                            .with_for_update(skip_locked=True)).all()
 
@@ -38,7 +39,7 @@ def deliveries_for_endpoint(session: Session, endpoint_id: str, limit: int,
 
 def pending_for_endpoint(session: Session, endpoint_id: str) -> Sequence[Delivery]:
     return session.scalars(select(Delivery).where(Delivery.endpoint_id == endpoint_id,
-                                                  Delivery.status == "pending").with_for_update()).all()
+                                                  Delivery.status == DeliveryStatus.PENDING).with_for_update()).all()
 
 
 def attempts_for(session: Session, delivery_ids: Sequence[str]) -> dict[str, list[DeliveryAttempt]]:

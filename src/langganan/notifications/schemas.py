@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from langganan.notifications.models import Delivery, DeliveryAttempt, Notification
+from langganan.notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, Notification
 
 
 class NotificationOut(BaseModel):
@@ -36,7 +36,7 @@ class DeliveryOut(BaseModel):
     event_id: str
     event_type: str
     account_id: str | None
-    status: str = Field(description="pending | succeeded | failed | canceled")
+    status: DeliveryStatus = Field(description="pending | succeeded | failed | canceled")
     attempts: list[AttemptOut]
     next_attempt_at: datetime | None
     delivered_at: datetime | None

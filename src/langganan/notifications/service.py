@@ -19,7 +19,7 @@ from langganan.accounts.models import Account
 from langganan.events.models import Event
 from langganan.kit.ids import new_id
 from langganan.notifications import messages, repository
-from langganan.notifications.models import Delivery, Notification
+from langganan.notifications.models import Channel, Delivery, DeliveryStatus, Notification
 from langganan.notifications.rules import subscribes
 from langganan.webhooks import repository as webhooks_repo
 from langganan.webhooks.models import WebhookEndpoint
@@ -34,7 +34,8 @@ def webhook_payload(event: Event) -> str:
 
 def _delivery(event: Event, now: datetime, **fields: Any) -> Delivery:
     return Delivery(id=new_id("dlv"), event_id=event.id, event_type=event.type, account_id=event.account_id,
-                    status="pending", attempts=0, next_attempt_at=now, created_at=now, updated_at=now, **fields)
+                    status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, created_at=now, updated_at=now,
+                    **fields)
 
 
 def fan_out(session: Session, event: Event, endpoints: Sequence[WebhookEndpoint], now: datetime) -> None:
@@ -44,13 +45,13 @@ def fan_out(session: Session, event: Event, endpoints: Sequence[WebhookEndpoint]
         session.add(Notification(id=new_id("ntf"), account_id=account.id, event_id=event.id, type=event.type,
                                  title=message.subject, body=message.summary, created_at=event.created_at))
         if message.email is not None and account.email:
-            session.add(_delivery(event, now, channel="email", target="email", recipient=account.email,
+            session.add(_delivery(event, now, channel=Channel.EMAIL, target="email", recipient=account.email,
                                   subject=message.subject, body=message.email))
     subscribed = [e for e in endpoints if subscribes(e.events, event.type)]
     if subscribed:
         payload = webhook_payload(event)
         for endpoint in subscribed:
-            session.add(_delivery(event, now, channel="webhook", target=endpoint.id, endpoint_id=endpoint.id,
+            session.add(_delivery(event, now, channel=Channel.WEBHOOK, target=endpoint.id, endpoint_id=endpoint.id,
                                   body=payload))
     event.dispatched_at = now
 

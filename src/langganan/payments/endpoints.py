@@ -1,22 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-
 from anyio import to_thread
 from fastapi import APIRouter, Request
-from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
-from langganan.invoices import repository as invoices_repo
-from langganan.invoices.models import Invoice
-from langganan.invoices.schemas import InvoiceOut, invoice_view
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import NotFound
 from langganan.kit.openapi import errors
-from langganan.kit.web import AnyKey, AppContext, Ctx
 from langganan.payments import repository, service
-from langganan.payments.models import Payment
 from langganan.payments.sandbox import SandboxNotice
 from langganan.payments.schemas import (
     NotificationAck,
@@ -25,27 +16,9 @@ from langganan.payments.schemas import (
     PaymentMethodOut,
     method_out,
 )
+from langganan.web.context import AnyKey, AppContext, Ctx
 
 router = APIRouter(prefix="/v1", tags=["payments"])
-
-
-def checkout(ctx: AppContext, build: Callable[[Session, datetime], Invoice | None], *, method: str,
-             payment_method_id: str | None, bank: str | None) -> InvoiceOut | None:
-    """The purchase flow every paid action shares: issue the invoice and open its payment in one
-    transaction, commit, charge a card outside it (rule 11), then answer with the invoice as it is now."""
-    payment: Payment | None = None
-    with ctx.unit() as (s, now):
-        invoice = build(s, now)
-        if invoice is not None and invoice.status == "unpaid":
-            payment = service.start(s, ctx.settings, ctx.gateway, invoice, method=method,
-                                    payment_method_id=payment_method_id, bank=bank, now=now)
-        invoice_id = invoice.id if invoice is not None else None
-    if payment is not None and payment.method == "card":
-        service.charge_card(ctx.db, ctx.gateway, payment.id, ctx.clock.now)  # may raise 402
-    if invoice_id is None:
-        return None
-    with ctx.unit() as (s, _now):
-        return invoice_view(s, invoices_repo.get(s, invoice_id))
 
 
 @router.post("/accounts/{account_id}/payment-methods", status_code=201, response_model=PaymentMethodOut,

@@ -1,12 +1,47 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from langganan.kit.db import Base
+from langganan.kit.enums import text_column
+
+
+class PaymentMethodType(StrEnum):
+    """How a payment pays: a saved card, a bank transfer to a virtual account, or an operator's word."""
+
+    CARD = "card"
+    BANK_TRANSFER = "bank_transfer"
+    MANUAL = "manual"
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    CANCELED = "canceled"
+    UNAPPLIED = "unapplied"
+
+
+class UnappliedReason(StrEnum):
+    LATE = "late"
+    DUPLICATE = "duplicate"
+    OVERPAYMENT = "overpayment"
+    UNDERPAYMENT = "underpayment"
+    NO_INVOICE = "no_invoice"
+    WRONG_CURRENCY = "wrong_currency"
+    UNKNOWN_VIRTUAL_ACCOUNT = "unknown_virtual_account"
+
+
+class UnappliedStatus(StrEnum):
+    OPEN = "open"
+    APPLIED = "applied"
+    REFUNDED = "refunded"
 
 
 class PaymentMethod(Base):
@@ -37,9 +72,9 @@ class Payment(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
     invoice_id: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"))
-    method: Mapped[str] = mapped_column(String(20))  # card | bank_transfer | manual
+    method: Mapped[PaymentMethodType] = mapped_column(text_column(PaymentMethodType, 20))
     provider: Mapped[str] = mapped_column(String(30))
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[PaymentStatus] = mapped_column(text_column(PaymentStatus, 20))
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     payment_method_id: Mapped[str | None] = mapped_column(ForeignKey("payment_methods.id"))
@@ -99,9 +134,8 @@ class UnappliedPayment(Base):
     invoice_id: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"), index=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    # late | duplicate | overpayment | underpayment | no_invoice | wrong_currency | unknown_virtual_account
-    reason: Mapped[str] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(20), default="open")  # open | applied | refunded
+    reason: Mapped[UnappliedReason] = mapped_column(text_column(UnappliedReason, 40))
+    status: Mapped[UnappliedStatus] = mapped_column(text_column(UnappliedStatus, 20), default=UnappliedStatus.OPEN)
     created_at: Mapped[datetime]
     applied_at: Mapped[datetime | None]
     applied_payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id"))

@@ -3,12 +3,19 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
-from langganan.kit.db import TX_PREFIX
 from langganan.kit.errors import NotFound
-from langganan.payments.models import Payment, PaymentMethod, UnappliedPayment
+from langganan.kit.work import Question, work_of
+from langganan.payments.models import (
+    Payment,
+    PaymentMethod,
+    PaymentMethodType,
+    PaymentStatus,
+    UnappliedPayment,
+    UnappliedStatus,
+)
 
 
 def payment_method(session: Session, account_id: str, pm_id: str) -> PaymentMethod:
@@ -39,7 +46,8 @@ def latest_for_invoices(session: Session, invoice_ids: Sequence[str]) -> dict[st
 
 def open_va(session: Session, invoice_id: str, now: datetime) -> Payment | None:
     return session.scalar(select(Payment).where(
-        Payment.invoice_id == invoice_id, Payment.method == "bank_transfer", Payment.status == "pending",
+        Payment.invoice_id == invoice_id, Payment.method == PaymentMethodType.BANK_TRANSFER,
+        Payment.status == PaymentStatus.PENDING,
         Payment.va_expires_at > now).order_by(Payment.id.desc()).limit(1))
 
 
@@ -47,63 +55,83 @@ def by_va(session: Session, va_number: str) -> Payment | None:
     return session.scalar(select(Payment).where(Payment.va_number == va_number).with_for_update())
 
 
-_PENDING = TX_PREFIX + "pending_by_invoice"
+PENDING: Question[str, list[Payment]] = Question("pending payments of an invoice")
 
 
 def pending_for_invoice(session: Session, invoice_id: str) -> Sequence[Payment]:
     """The invoice's pending payments (from memory when this transaction read them ahead)."""
-    known = session.info.get(_PENDING, {}).get(invoice_id)
+    known = (work_of(session).answers(PENDING) or {}).get(invoice_id)
     if known is not None:
-        return [p for p in known if p.status == "pending" and p in session]
+        return [p for p in known if p.status == PaymentStatus.PENDING and p in session]
     return session.scalars(select(Payment).where(Payment.invoice_id == invoice_id,
-                                                 Payment.status == "pending")).all()
+                                                 Payment.status == PaymentStatus.PENDING)).all()
 
 
 def read_pending_ahead(session: Session, invoice_ids: Collection[str]) -> None:
     """Read the pending payments of these invoices in one query and answer `pending_for_invoice` for them
     from memory for the rest of the transaction (`note_pending` adds payments started meanwhile)."""
-    known = session.info.setdefault(_PENDING, {})
+    known = work_of(session).read_ahead(PENDING)
     for invoice_id in invoice_ids:
         known[invoice_id] = []
     for p in session.scalars(select(Payment).where(Payment.invoice_id.in_(list(invoice_ids)),
-                                                   Payment.status == "pending").order_by(Payment.id)):
-        known[p.invoice_id].append(p)
+                                                   Payment.status == PaymentStatus.PENDING).order_by(Payment.id)):
+        known[str(p.invoice_id)].append(p)
 
 
 def note_pending(session: Session, payment: Payment) -> None:
-    known = session.info.get(_PENDING, {}).get(payment.invoice_id)
+    known = (work_of(session).answers(PENDING) or {}).get(payment.invoice_id or "")
     if known is not None:
         known.append(payment)
 
 
 
-_HELD = TX_PREFIX + "underpayments_by_invoice"
+UNDERPAYMENTS: Question[str, list[UnappliedPayment]] = Question("open underpayments of an invoice")
 
 
 def underpayments(session: Session, invoice_id: str) -> Sequence[UnappliedPayment]:
     """The money held as open underpayments of this invoice, oldest first (from memory when this
     transaction read them ahead). Call it with the invoice locked."""
-    known = session.info.get(_HELD, {}).get(invoice_id)
+    known = (work_of(session).answers(UNDERPAYMENTS) or {}).get(invoice_id)
     if known is not None:
-        return [u for u in known if u.status == "open" and u in session]
+        return [u for u in known if u.status == UnappliedStatus.OPEN and u in session]
     return session.scalars(select(UnappliedPayment).where(
         UnappliedPayment.invoice_id == invoice_id, UnappliedPayment.reason == "underpayment",
-        UnappliedPayment.status == "open").order_by(UnappliedPayment.created_at, UnappliedPayment.id)).all()
+        UnappliedPayment.status == UnappliedStatus.OPEN).order_by(UnappliedPayment.created_at,
+                                                                  UnappliedPayment.id)).all()
 
 
 def read_underpayments_ahead(session: Session, invoice_ids: Collection[str]) -> None:
     """Read the open underpayments of these (locked) invoices in one query and answer `underpayments`
     for them from memory for the rest of the transaction (`note_underpayment` adds those held meanwhile)."""
-    known = session.info.setdefault(_HELD, {})
+    known = work_of(session).read_ahead(UNDERPAYMENTS)
     for invoice_id in invoice_ids:
         known[invoice_id] = []
     for u in session.scalars(select(UnappliedPayment).where(
             UnappliedPayment.invoice_id.in_(list(invoice_ids)), UnappliedPayment.reason == "underpayment",
-            UnappliedPayment.status == "open").order_by(UnappliedPayment.created_at, UnappliedPayment.id)):
-        known[u.invoice_id].append(u)
+            UnappliedPayment.status == UnappliedStatus.OPEN).order_by(UnappliedPayment.created_at,
+                                                                      UnappliedPayment.id)):
+        known[str(u.invoice_id)].append(u)
 
 
 def note_underpayment(session: Session, held: UnappliedPayment) -> None:
-    known = session.info.get(_HELD, {}).get(held.invoice_id)
+    known = (work_of(session).answers(UNDERPAYMENTS) or {}).get(held.invoice_id or "")
     if known is not None:
         known.append(held)
+
+
+def charge_details(session: Session, payment_ids: Sequence[str]) -> Sequence[Row[str, str, int, str, str | None]]:
+    """Each payment's id, card token, amount, currency and invoice id, for the card payments among these."""
+    return session.execute(select(Payment.id, PaymentMethod.token, Payment.amount, Payment.currency,
+                                  Payment.invoice_id)
+                           .join(PaymentMethod, PaymentMethod.id == Payment.payment_method_id)
+                           .where(Payment.id.in_(list(payment_ids)))).all()
+
+
+def lock_many(session: Session, payment_ids: Sequence[str]) -> Sequence[Payment]:
+    """These payments, locked in id order."""
+    return session.scalars(select(Payment).where(Payment.id.in_(payment_ids)).order_by(Payment.id)
+                           .with_for_update()).all()
+
+
+def methods_by_ids(session: Session, pm_ids: Collection[str]) -> Sequence[PaymentMethod]:
+    return session.scalars(select(PaymentMethod).where(PaymentMethod.id.in_(pm_ids))).all()

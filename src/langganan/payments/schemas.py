@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from langganan.payments.models import Payment, PaymentMethod
+from langganan.payments.models import Payment, PaymentMethod, PaymentMethodType, PaymentStatus
 
 
 class PaymentMethodCreate(BaseModel):
@@ -30,8 +30,8 @@ class PaymentOut(BaseModel):
     id: str
     invoice_id: str | None
     account_id: str
-    method: str
-    status: str
+    method: PaymentMethodType
+    status: PaymentStatus
     amount: int
     currency: str
     bank: str | None

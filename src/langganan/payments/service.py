@@ -10,40 +10,47 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
+from langganan.accounts import repository as accounts_repo
 from langganan.accounts.models import Account
 from langganan.addons import repository as addons_repo
+from langganan.catalog.rules import WalletKind
 from langganan.config import Settings
 from langganan.events import service as events
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
-from langganan.invoices.models import Invoice
-from langganan.kit.db import Database, flush, held, hold, keep
+from langganan.invoices.actions import TopUpAction
+from langganan.invoices.models import Invoice, InvoiceStatus, InvoiceType
+from langganan.kit.db import Database, flush
 from langganan.kit.errors import Conflict, PaymentRequired, Unprocessable
 from langganan.kit.ids import new_id
+from langganan.kit.work import work_of
 from langganan.payments import repository, rules
 from langganan.payments.gateway import ChargeResult, Gateway
 from langganan.payments.models import (
     GatewayNotification,
     Payment,
     PaymentMethod,
+    PaymentMethodType,
     PaymentReceipt,
+    PaymentStatus,
     UnappliedPayment,
+    UnappliedReason,
+    UnappliedStatus,
 )
+from langganan.subscriptions import repository as subscriptions_repo
 from langganan.subscriptions import service as subscriptions
-from langganan.subscriptions.models import Subscription
 from langganan.wallets import service as wallets
 from langganan.wallets.models import Wallet
 
-METHODS = ("card", "bank_transfer")
+METHODS = (PaymentMethodType.CARD, PaymentMethodType.BANK_TRANSFER)
 # A payment whose money has not come in yet: pending, or a lapsed or replaced virtual account (or card
 # charge) whose money arrives anyway; what arrives for it still counts as its first receipt.
-OPEN = ("pending", "expired", "canceled")
+OPEN = (PaymentStatus.PENDING, PaymentStatus.EXPIRED, PaymentStatus.CANCELED)
 
 
 def save_method(session: Session, gateway: Gateway, account: Account, token: str, now: datetime) -> PaymentMethod:
@@ -67,12 +74,12 @@ def can_apply(session: Session, invoice: Invoice, now: datetime) -> bool:
 
 def fulfil(session: Session, invoice: Invoice, payment: Payment, now: datetime) -> None:
     """Do what a paid invoice was bought for."""
-    if invoice.type in ("subscription", "plan_change", "renewal", "add_on"):
-        card = payment.payment_method_id if payment.method == "card" else None
+    action = invoice.action
+    if invoice.type in (InvoiceType.SUBSCRIPTION, InvoiceType.PLAN_CHANGE, InvoiceType.RENEWAL, InvoiceType.ADD_ON):
+        card = payment.payment_method_id if payment.method == PaymentMethodType.CARD else None
         subscriptions.apply_paid_invoice(session, invoice, now, card_id=card)
-    elif invoice.type == "top_up":
-        wallets.credit_top_up(session, invoice.account_id, invoice.action["wallet"], int(invoice.action["amount"]),
-                              invoice.id, now)
+    elif invoice.type == InvoiceType.TOP_UP and isinstance(action, TopUpAction):
+        wallets.credit_top_up(session, invoice.account_id, action.wallet, action.amount, invoice.id, now)
 
 
 def start(session: Session, settings: Settings, gateway: Gateway, invoice: Invoice, *, method: str,
@@ -82,7 +89,7 @@ def start(session: Session, settings: Settings, gateway: Gateway, invoice: Invoi
     then calls `charge_card` (rule 11). A bank transfer gets (or reuses) a virtual account, open
     for `va_expiry_hours`, or as long as the invoice (a renewal issued ahead of its period)."""
     invoice = invoices_repo.get(session, invoice.id, for_update=True)
-    if invoice.status != "unpaid":
+    if invoice.status != InvoiceStatus.UNPAID:
         raise Conflict("invoice_not_payable", f"Invoice {invoice.number} is {invoice.status}; it cannot be paid.")
     if not can_apply(session, invoice, now):
         raise Conflict("invoice_not_payable", f"Invoice {invoice.number} no longer matches the subscription; "
@@ -91,15 +98,16 @@ def start(session: Session, settings: Settings, gateway: Gateway, invoice: Invoi
         raise Unprocessable("invalid_payment_method", "payment_method must be 'card' or 'bank_transfer'.",
                             param="payment_method")
     base = dict(id=new_id("pay"), account_id=invoice.account_id, invoice_id=invoice.id, provider=gateway.name,
-                status="pending", amount=invoice.total, currency=invoice.currency, created_at=now, updated_at=now)
-    if method == "card":
+                status=PaymentStatus.PENDING, amount=invoice.total, currency=invoice.currency, created_at=now,
+                updated_at=now)
+    if method == PaymentMethodType.CARD:
         if not payment_method_id:
             raise Unprocessable("payment_method_required", "A card payment needs payment_method_id.",
                                 param="payment_method_id")
         pm = repository.payment_method(session, invoice.account_id, payment_method_id)
-        payment = Payment(method="card", payment_method_id=pm.id, **base)
+        payment = Payment(method=PaymentMethodType.CARD, payment_method_id=pm.id, **base)
     else:
-        fresh = invoice.id in session.info.get(invoices.WITHOUT_PAYMENTS, ())  # issued just now: none yet
+        fresh = invoice.id in (work_of(session).answers(invoices.WITHOUT_PAYMENTS) or ())  # issued just now: none yet
         existing = None if fresh else repository.open_va(session, invoice.id, now)
         if existing is not None and (bank is None or existing.bank == bank):
             return existing
@@ -108,9 +116,9 @@ def start(session: Session, settings: Settings, gateway: Gateway, invoice: Invoi
             expires = invoice.expires_at if va_until_invoice_expires else min(expires, invoice.expires_at)
         va = gateway.create_virtual_account(reference=invoice.id, amount=invoice.total, currency=invoice.currency,
                                             bank=bank or "bca", expires_at=expires)
-        payment = Payment(method="bank_transfer", bank=va.bank, va_number=va.va_number,
+        payment = Payment(method=PaymentMethodType.BANK_TRANSFER, bank=va.bank, va_number=va.va_number,
                           va_expires_at=va.expires_at, provider_ref=va.provider_ref, **base)
-    session.info.get(invoices.WITHOUT_PAYMENTS, set()).discard(invoice.id)
+    (work_of(session).answers(invoices.WITHOUT_PAYMENTS) or {}).pop(invoice.id, None)
     session.add(payment)
     repository.note_pending(session, payment)
     flush(session)
@@ -136,10 +144,7 @@ class ChargeRequest:
 
 def charge_requests(session: Session, payment_ids: Sequence[str]) -> dict[str, ChargeRequest]:
     """The pending card payments' charge details, read in one query."""
-    rows = session.execute(select(Payment.id, PaymentMethod.token, Payment.amount, Payment.currency,
-                                  Payment.invoice_id)
-                           .join(PaymentMethod, PaymentMethod.id == Payment.payment_method_id)
-                           .where(Payment.id.in_(list(payment_ids)))).all()
+    rows = repository.charge_details(session, payment_ids)
     return {r.id: ChargeRequest(r.id, r.token, r.amount, r.currency, r.invoice_id) for r in rows}
 
 
@@ -155,40 +160,38 @@ def lock_for_outcomes(session: Session, payment_ids: Sequence[str]) -> None:
     ids = sorted(payment_ids)
     if not ids:
         return
-    pays = session.scalars(select(Payment).where(Payment.id.in_(ids)).order_by(Payment.id)
-                           .with_for_update()).all()
+    work = work_of(session)
+    pays = repository.lock_many(session, ids)
     for p in pays:
-        hold(session, p)
+        work.hold(p)
     invoice_ids = sorted({p.invoice_id for p in pays if p.invoice_id})
     if not invoice_ids:
         return
-    invs = session.scalars(select(Invoice).where(Invoice.id.in_(invoice_ids)).order_by(Invoice.id)
-                           .options(lazyload(Invoice.lines)).with_for_update()).all()
+    invs = invoices_repo.lock_many(session, invoice_ids)
     for inv in invs:
-        hold(session, inv)
+        work.hold(inv)
     repository.read_pending_ahead(session, invoice_ids)
     repository.read_underpayments_ahead(session, invoice_ids)
     sub_ids = sorted({inv.subscription_id for inv in invs if inv.subscription_id})
-    subs = session.scalars(select(Subscription).where(Subscription.id.in_(sub_ids)).order_by(Subscription.id)
-                           .with_for_update()).all()
+    subs = subscriptions_repo.lock_many(session, sub_ids)
     for sub in subs:
-        hold(session, sub)
+        work.hold(sub)
     addons_repo.note_without_add_ons(session, sub_ids)
     account_ids = sorted({sub.account_id for sub in subs})
-    keep(session, session.scalars(select(Account).where(Account.id.in_(account_ids))))
+    work.keep(accounts_repo.many(session, account_ids))
     wallets = session.scalars(select(Wallet).where(Wallet.account_id.in_(account_ids),
-                                                   Wallet.kind == "conversation").order_by(Wallet.id)
+                                                   Wallet.kind == WalletKind.CONVERSATION).order_by(Wallet.id)
                               .with_for_update()).all()
     for w in wallets:
-        hold(session, w, key=(w.account_id, w.kind))
+        work.hold(w, key=(w.account_id, w.kind))
 
 
-def record_charge(session: Session, payment_id: str, amount: int, result: ChargeResult,
+def record_charge(session: Session, settings: Settings, payment_id: str, amount: int, result: ChargeResult,
                   now: datetime) -> tuple[Payment, bool]:
     """Record a gateway's answer for a committed pending card payment: money taken is applied (or
     held, rule 10); a decline is recorded as a failed payment and nothing else changes (rule 11).
     Returns the payment and whether a decline was recorded now."""
-    payment = cast(Payment | None, held(session, Payment, payment_id)) or session.get(
+    payment = work_of(session).held(Payment, payment_id) or session.get(
         Payment, payment_id, with_for_update=True)
     assert payment is not None
     if result.succeeded and payment.status in OPEN:
@@ -196,10 +199,10 @@ def record_charge(session: Session, payment_id: str, amount: int, result: Charge
         payment.provider_ref = result.provider_ref
         receive(session, payment, amount, payment.currency, now)
         return payment, False
-    if payment.status != "pending":
+    if payment.status != PaymentStatus.PENDING:
         return payment, False
     payment.provider_ref = result.provider_ref
-    payment.status = "failed"
+    payment.status = PaymentStatus.FAILED
     payment.failure_code = result.failure_code
     payment.failure_message = result.failure_message
     payment.updated_at = now
@@ -207,11 +210,12 @@ def record_charge(session: Session, payment_id: str, amount: int, result: Charge
                 {**_summary(payment), "failure_code": result.failure_code}, now)
     if payment.invoice_id is not None:
         invoice = invoices_repo.get(session, payment.invoice_id, for_update=True)
-        subscriptions.renewal_charge_failed(session, invoice, payment.id, now)
+        subscriptions.renewal_charge_failed(session, settings, invoice, payment.id, now)
     return payment, True
 
 
-def charge_card(db: Database, gateway: Gateway, payment_id: str, clock_now: Callable[[Session], datetime]) -> Payment:
+def charge_card(db: Database, settings: Settings, gateway: Gateway, payment_id: str,
+                clock_now: Callable[[Session], datetime]) -> Payment:
     """Charge a committed pending card payment, then record the outcome in a second transaction.
 
     A decline is recorded as a failed payment and raised as 402; nothing else changes (rule 11)."""
@@ -220,7 +224,7 @@ def charge_card(db: Database, gateway: Gateway, payment_id: str, clock_now: Call
     result = call_gateway(gateway, request)
     # The gateway has answered: its answer is recorded however busy the database is (background waits).
     with db.background.transaction() as session:
-        payment, declined = record_charge(session, payment_id, request.amount, result, clock_now(session))
+        payment, declined = record_charge(session, settings, payment_id, request.amount, result, clock_now(session))
     if declined:
         raise PaymentRequired(result.failure_code or "card_declined",
                               result.failure_message or "The card was declined.",
@@ -229,10 +233,10 @@ def charge_card(db: Database, gateway: Gateway, payment_id: str, clock_now: Call
 
 
 def _hold(session: Session, payment: Payment | None, account_id: str | None, invoice_id: str | None,
-          amount: int, currency: str, reason: str, now: datetime) -> UnappliedPayment:
+          amount: int, currency: str, reason: UnappliedReason, now: datetime) -> UnappliedPayment:
     held = UnappliedPayment(id=new_id("unp"), account_id=account_id, payment_id=payment.id if payment else None,
                             invoice_id=invoice_id, amount=amount, currency=currency, reason=reason,
-                            status="open", created_at=now)
+                            status=UnappliedStatus.OPEN, created_at=now)
     session.add(held)
     events.emit(session, "payment.unapplied", account_id,
                 {"unapplied_payment_id": held.id, "amount": amount, "currency": currency, "reason": reason,
@@ -254,46 +258,48 @@ def receive(session: Session, payment: Payment, amount: int, currency: str, now:
     _record_receipt(session, payment, amount, currency, now, notification_id)
     if payment.status not in OPEN:
         # A second transfer to the virtual account of a paid invoice: recorded, held for refund.
-        _hold(session, payment, payment.account_id, payment.invoice_id, amount, currency, "duplicate", now)
+        _hold(session, payment, payment.account_id, payment.invoice_id, amount, currency, UnappliedReason.DUPLICATE,
+              now)
         return "held_duplicate"
     invoice = invoices_repo.get(session, payment.invoice_id, for_update=True) if payment.invoice_id else None
     if invoice is None:
-        return _hold_received(session, payment, None, amount, currency, "no_invoice", now)
+        return _hold_received(session, payment, None, amount, currency, UnappliedReason.NO_INVOICE, now)
     if currency != invoice.currency:
-        return _hold_received(session, payment, invoice, amount, currency, "wrong_currency", now)
-    if not (invoice.status in ("unpaid", "expired") and can_apply(session, invoice, now)):
-        reason = "duplicate" if invoice.status == "paid" else "late"
+        return _hold_received(session, payment, invoice, amount, currency, UnappliedReason.WRONG_CURRENCY, now)
+    if not (invoice.status in (InvoiceStatus.UNPAID, InvoiceStatus.EXPIRED) and can_apply(session, invoice, now)):
+        reason = UnappliedReason.DUPLICATE if invoice.status == InvoiceStatus.PAID else UnappliedReason.LATE
         return _hold_received(session, payment, invoice, amount, currency, reason, now)
     waiting = repository.underpayments(session, invoice.id)
     settlement = rules.settle(invoice.total, [u.amount for u in waiting], amount)
     if not settlement.pays:
-        return _hold_received(session, payment, invoice, amount, currency, "underpayment", now)
-    payment.status, payment.amount, payment.updated_at = "succeeded", invoice.total, now
+        return _hold_received(session, payment, invoice, amount, currency, UnappliedReason.UNDERPAYMENT, now)
+    payment.status, payment.amount, payment.updated_at = PaymentStatus.SUCCEEDED, invoice.total, now
     for u in waiting:
-        u.status, u.applied_at, u.applied_payment_id = "applied", now, payment.id
+        u.status, u.applied_at, u.applied_payment_id = UnappliedStatus.APPLIED, now, payment.id
     events.emit(session, "payment.succeeded", payment.account_id,
                 {**_summary(payment), "received": amount,
                  "applied_unapplied_payment_ids": [u.id for u in waiting]}, now)
     invoices.mark_paid(session, invoice, now, allow_expired=True)
     for other in repository.pending_for_invoice(session, invoice.id):
         if other.id != payment.id:
-            other.status, other.updated_at = "canceled", now
+            other.status, other.updated_at = PaymentStatus.CANCELED, now
     fulfil(session, invoice, payment, now)
     if settlement.surplus:
-        _hold(session, payment, payment.account_id, invoice.id, settlement.surplus, currency, "overpayment", now)
+        _hold(session, payment, payment.account_id, invoice.id, settlement.surplus, currency,
+              UnappliedReason.OVERPAYMENT, now)
     return "applied"
 
 
 def _hold_received(session: Session, payment: Payment, invoice: Invoice | None, amount: int, currency: str,
-                   reason: str, now: datetime) -> str:
+                   reason: UnappliedReason, now: datetime) -> str:
     """Hold what arrived for `payment` without paying its invoice. A virtual account keeps its status
     (more may arrive on it); a card charge is over: `unapplied`, so it is never charged or counted again."""
     row = _hold(session, payment, payment.account_id, invoice.id if invoice else None, amount, currency,
                 reason, now)
-    if reason == "underpayment":
+    if reason == UnappliedReason.UNDERPAYMENT:
         repository.note_underpayment(session, row)
-    if payment.method == "card":
-        payment.status, payment.updated_at = "unapplied", now
+    if payment.method == PaymentMethodType.CARD:
+        payment.status, payment.updated_at = PaymentStatus.UNAPPLIED, now
     return f"held_{reason}"
 
 
@@ -313,7 +319,7 @@ def handle_notification(session: Session, gateway: Gateway, headers: Mapping[str
     payment = repository.by_va(session, note.va_number)
     if payment is None:
         _record_receipt(session, None, note.amount, note.currency, now, record.id)
-        _hold(session, None, None, None, note.amount, note.currency, "unknown_virtual_account", now)
+        _hold(session, None, None, None, note.amount, note.currency, UnappliedReason.UNKNOWN_VIRTUAL_ACCOUNT, now)
         record.outcome = "held_unknown_virtual_account"
         return record.outcome
     record.outcome = receive(session, payment, note.amount, note.currency, now, notification_id=record.id)
@@ -324,10 +330,11 @@ def mark_paid_manually(session: Session, invoice: Invoice, reference: str, note:
                        now: datetime) -> Payment:
     """An operator confirms a bank transfer by hand."""
     invoice = invoices_repo.get(session, invoice.id, for_update=True)
-    if invoice.status not in ("unpaid", "expired") or not can_apply(session, invoice, now):
+    if invoice.status not in (InvoiceStatus.UNPAID, InvoiceStatus.EXPIRED) or not can_apply(session, invoice, now):
         raise Conflict("invoice_not_payable", f"Invoice {invoice.number} is {invoice.status}; it cannot be paid.")
-    payment = Payment(id=new_id("pay"), account_id=invoice.account_id, invoice_id=invoice.id, method="manual",
-                      provider="manual", status="pending", amount=invoice.total, currency=invoice.currency,
+    payment = Payment(id=new_id("pay"), account_id=invoice.account_id, invoice_id=invoice.id,
+                      method=PaymentMethodType.MANUAL, provider="manual", status=PaymentStatus.PENDING,
+                      amount=invoice.total, currency=invoice.currency,
                       reference=reference, note=note, created_at=now, updated_at=now)
     session.add(payment)
     repository.note_pending(session, payment)
@@ -338,4 +345,4 @@ def mark_paid_manually(session: Session, invoice: Invoice, reference: str, note:
 
 def expire_pending(session: Session, invoice: Invoice, now: datetime) -> None:
     for p in repository.pending_for_invoice(session, invoice.id):
-        p.status, p.updated_at = "expired", now
+        p.status, p.updated_at = PaymentStatus.EXPIRED, now

@@ -10,10 +10,11 @@ from fastapi import Depends, Form, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from langganan.accounts.models import Account
-from langganan.kit.web import AppContext, app_context
 from langganan.notifications import repository as notifications_repo
 from langganan.web import sessions
+from langganan.web.context import AppContext, app_context
 from langganan.web.errors import PageError
+from langganan.web.models import SessionKind
 from langganan.web.templating import pick_lang, render
 
 
@@ -40,7 +41,7 @@ class Portal:
 def _portal(request: Request, *, with_unread: bool) -> Portal:
     ctx = app_context(request)
     with ctx.db.sessions() as s:
-        visitor = sessions.resolve(s, "portal", request.cookies.get(sessions.COOKIES["portal"]))
+        visitor = sessions.resolve(s, SessionKind.PORTAL, request.cookies.get(sessions.COOKIES[SessionKind.PORTAL]))
         if visitor is None or visitor.account_id is None:
             raise PageError(401, "error.session_required")
         account = s.get(Account, visitor.account_id)

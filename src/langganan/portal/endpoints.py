@@ -1,22 +1,14 @@
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
 
 from langganan.accounts import repository as accounts_repo
 from langganan.kit.clock import wall_now
-from langganan.kit.web import AnyKey, Ctx
 from langganan.portal import service
+from langganan.portal.schemas import PortalSessionOut
+from langganan.web.context import AnyKey, Ctx
 
 router = APIRouter(prefix="/v1/accounts/{account_id}/portal-sessions", tags=["portal"])
-
-
-class PortalSessionOut(BaseModel):
-    url: str
-    expires_at: datetime
-
 
 @router.post("", status_code=201, response_model=PortalSessionOut,
              summary="A one-account portal login link (works once, expires after an hour)")

@@ -12,9 +12,9 @@ from langganan.accounts import repository as accounts_repo
 from langganan.accounts import service as accounts
 from langganan.addons import service as addons
 from langganan.catalog import service as catalog_service
+from langganan.invoices.models import InvoiceStatus
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import DomainError
-from langganan.kit.web import app_context
 from langganan.notifications import repository as notifications_repo
 from langganan.notifications import service as notifications
 from langganan.portal import service as portal_service
@@ -22,9 +22,12 @@ from langganan.portal import views
 from langganan.portal.deps import PortalForm, PortalPage, see_other
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions import service as subscriptions
+from langganan.subscriptions.models import SubscriptionStatus
 from langganan.web import sessions
+from langganan.web.context import app_context
 from langganan.web.errors import PageError
 from langganan.web.forms import require_whole_number
+from langganan.web.models import SessionKind
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 FormStr = Annotated[str, Form()]
@@ -41,7 +44,7 @@ def open_session(token: str, request: Request) -> Response:
         raise PageError(401, "error.link_invalid")
     row, cookie = opened
     response = RedirectResponse("/portal", status_code=303)
-    sessions.set_cookie(response, request, "portal", cookie, row.expires_at)
+    sessions.set_cookie(response, request, SessionKind.PORTAL, cookie, row.expires_at)
     return response
 
 
@@ -50,7 +53,7 @@ def logout(p: PortalForm) -> Response:
     with p.ctx.db.transaction() as s:
         sessions.revoke(s, p.visitor.session_id)
     response = p.render("portal/signed_out.html")
-    sessions.clear_cookie(response, "portal")
+    sessions.clear_cookie(response, SessionKind.PORTAL)
     return response
 
 
@@ -79,7 +82,7 @@ def upgrade(p: PortalForm, plan: FormStr = "", interval: FormStr = "month") -> R
     with p.ctx.unit() as (s, now):
         account = accounts_repo.get(s, p.account_id)
         quote, invoice = subscriptions.change(s, p.ctx.settings, account, plan, interval or None, now)
-    if invoice is not None and invoice.status == "unpaid":
+    if invoice is not None and invoice.status == InvoiceStatus.UNPAID:
         return see_other(f"/portal/pay/{invoice.id}")
     return see_other("/portal?msg=" + ("downgrade_scheduled" if quote.kind == "downgrade" else "upgraded"))
 
@@ -88,7 +91,7 @@ def upgrade(p: PortalForm, plan: FormStr = "", interval: FormStr = "month") -> R
 def renew(p: PortalForm) -> Response:
     with p.ctx.unit() as (s, now):
         invoice, _created = subscriptions.renew(s, p.ctx.settings, accounts_repo.get(s, p.account_id), now)
-    if invoice.status == "unpaid":
+    if invoice.status == InvoiceStatus.UNPAID:
         return see_other(f"/portal/pay/{invoice.id}")
     return see_other("/portal?msg=renewed")
 
@@ -107,7 +110,7 @@ def buy_add_ons_page(p: PortalPage, add_on: str | None = None, quantity: int = 1
         account = accounts_repo.get(s, p.account_id)
         sub = subs_repo.for_account(s, p.account_id)
         catalog = catalog_service.current(s)
-        allowed = sub.plan_code != catalog.default_plan and sub.status != "trialing"
+        allowed = sub.plan_code != catalog.default_plan and sub.status != SubscriptionStatus.TRIALING
         chosen = catalog.add_ons.get(add_on) if add_on else None
         line = addons.quote(chosen, account, sub, quantity, now) if chosen and allowed else None
         return p.render("portal/add_ons.html", add_ons=list(catalog.add_ons.values()), interval=sub.interval,

@@ -14,11 +14,13 @@ from sqlalchemy.orm import Session
 from langganan.accounts import repository as accounts_repo
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
+from langganan.invoices.models import InvoiceStatus, InvoiceType
 from langganan.invoices.schemas import invoice_view
 from langganan.kit.errors import DomainError, PaymentRequired
 from langganan.payments import repository as payments_repo
 from langganan.payments import service as payments
 from langganan.payments.gateway import BANKS
+from langganan.payments.models import PaymentMethodType, PaymentStatus
 from langganan.payments.sandbox import SandboxGateway
 from langganan.portal import views
 from langganan.portal.deps import Portal, PortalForm, PortalFragment, PortalPage, see_other
@@ -115,7 +117,7 @@ def top_up_history(p: PortalPage, status: str | None = None, after: str | None =
     if status not in invoices.STATUSES:
         status = None
     with p.ctx.unit() as (s, _now):
-        rows, more = invoices_repo.list_invoices(s, account_id=p.account_id, status=status, type_="top_up",
+        rows, more = invoices_repo.list_invoices(s, account_id=p.account_id, status=status, type_=InvoiceType.TOP_UP,
                                                  limit=PAGE_SIZE, starting_after=after or None, with_lines=False)
         return p.render("portal/top_up_history.html", rows=rows, more=more, status=status or "",
                         statuses=invoices.STATUSES)
@@ -126,9 +128,10 @@ def _status_context(s: Session, p: Portal, invoice_id: str, now: datetime) -> di
     transfer's virtual account if one is open and what was received so far (short transfers wait for
     the rest, rule 10)."""
     invoice = views.own_invoice(s, p.account_id, invoice_id, with_lines=False)
-    unpaid = invoice.status == "unpaid"
+    unpaid = invoice.status == InvoiceStatus.UNPAID
     payment = views.latest_payment(s, invoice) if unpaid else None
-    va = payment if (payment is not None and payment.method == "bank_transfer" and payment.status == "pending"
+    va = payment if (payment is not None and payment.method == PaymentMethodType.BANK_TRANSFER
+                     and payment.status == PaymentStatus.PENDING
                      and payment.va_expires_at is not None and payment.va_expires_at > now) else None
     received = sum(u.amount for u in payments_repo.underpayments(s, invoice.id)) if unpaid else 0
     return {"invoice": invoice, "va": va, "received": received}
@@ -159,7 +162,8 @@ def pay_by_transfer(invoice_id: str, p: PortalForm, bank: FormStr = "bca") -> Re
         raise PageError(422, "error.bad_request")
     with p.ctx.unit() as (s, now):
         invoice = views.own_invoice(s, p.account_id, invoice_id)
-        payments.start(s, p.ctx.settings, p.ctx.gateway, invoice, method="bank_transfer", payment_method_id=None,
+        payments.start(s, p.ctx.settings, p.ctx.gateway, invoice, method=PaymentMethodType.BANK_TRANSFER,
+                       payment_method_id=None,
                        bank=bank, now=now)
     return see_other(f"/portal/pay/{invoice_id}")
 
@@ -168,10 +172,10 @@ def pay_by_transfer(invoice_id: str, p: PortalForm, bank: FormStr = "bca") -> Re
 def pay_by_card(invoice_id: str, p: PortalForm, payment_method_id: FormStr = "") -> Response:
     with p.ctx.unit() as (s, now):
         invoice = views.own_invoice(s, p.account_id, invoice_id)
-        payment = payments.start(s, p.ctx.settings, p.ctx.gateway, invoice, method="card",
+        payment = payments.start(s, p.ctx.settings, p.ctx.gateway, invoice, method=PaymentMethodType.CARD,
                                  payment_method_id=payment_method_id, bank=None, now=now)
     try:
-        payments.charge_card(p.ctx.db, p.ctx.gateway, payment.id, p.ctx.clock.now)
+        payments.charge_card(p.ctx.db, p.ctx.settings, p.ctx.gateway, payment.id, p.ctx.clock.now)
     except PaymentRequired as exc:
         return p.render("portal/pay.html", **_pay_context(p, invoice_id), error=exc.code, http_status=402)
     return see_other(f"/portal/pay/{invoice_id}")

@@ -6,14 +6,14 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from langganan.accounts.models import Account
 from langganan.kit.ids import new_id
+from langganan.portal import repository
 from langganan.portal.models import PortalLink
 from langganan.web import sessions
-from langganan.web.models import WebSession
+from langganan.web.models import SessionKind, WebSession
 
 LINK_LIFETIME = timedelta(hours=1)
 
@@ -31,9 +31,8 @@ def open_link(session: Session, token: str, wall_now: datetime) -> tuple[WebSess
     """Trade an unused, unexpired link for a portal browser session; None when the link is no good."""
     if not token or len(token) > 200:
         return None
-    link = session.scalar(select(PortalLink).where(PortalLink.token_hash == sessions.hash_token(token))
-                          .with_for_update())
+    link = repository.link_by_token_hash(session, sessions.hash_token(token))
     if link is None or link.used_at is not None or link.expires_at <= wall_now:
         return None
     link.used_at = wall_now
-    return sessions.create(session, "portal", account_id=link.account_id, now=wall_now)
+    return sessions.create(session, SessionKind.PORTAL, account_id=link.account_id, now=wall_now)

@@ -11,22 +11,23 @@ from sqlalchemy.orm import Session, lazyload
 
 from langganan.accounts.models import Account
 from langganan.addons import repository as addons_repo
+from langganan.addons.models import AddOnStatus
 from langganan.catalog import service as catalog_service
-from langganan.catalog.rules import Catalog
+from langganan.catalog.rules import Catalog, WalletKind
 from langganan.entitlements import service as entitlements
 from langganan.invoices import repository as invoices_repo
-from langganan.invoices.models import Invoice
+from langganan.invoices.models import Invoice, InvoiceStatus
 from langganan.kit.errors import DomainError, NotFound
 from langganan.payments import repository as payments_repo
 from langganan.payments.models import Payment
 from langganan.promotions import service as promotions
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions import service as subscriptions
-from langganan.subscriptions.models import Subscription
+from langganan.subscriptions.models import Subscription, SubscriptionStatus
 from langganan.wallets import repository as wallets_repo
 from langganan.wallets.models import Wallet
 
-WALLET_ORDER = ("conversation", "broadcast")
+WALLET_ORDER = tuple(WalletKind)
 CHART_DAYS = 14
 
 
@@ -69,10 +70,11 @@ def overview(session: Session, account: Account) -> Overview:
     pending = catalog.plans.get(sub.pending_plan) if sub.pending_plan else None
     recent, _ = invoices_repo.list_invoices(session, account_id=account.id, status=None, type_=None, limit=5,
                                             starting_after=None, with_lines=False)
-    unpaid, _ = invoices_repo.list_invoices(session, account_id=account.id, status="unpaid", type_=None, limit=3,
+    unpaid, _ = invoices_repo.list_invoices(session, account_id=account.id, status=InvoiceStatus.UNPAID, type_=None,
+                                            limit=3,
                                             starting_after=None, with_lines=False)
     return Overview(account=account, sub=sub, plan_name=plan.name,
-                    is_paid=sub.plan_code != catalog.default_plan and sub.status != "trialing",
+                    is_paid=sub.plan_code != catalog.default_plan and sub.status != SubscriptionStatus.TRIALING,
                     pending_plan_name=pending.name if pending else None, limits=limits, resets_at=resets_at,
                     items=add_on_items(session, sub, catalog), wallets=wallets_in_order(session, account.id),
                     invoices=list(recent), unpaid=list(unpaid), promotion=promotion_note(session, sub))
@@ -88,7 +90,8 @@ def add_on_items(session: Session, sub: Subscription, catalog: Catalog) -> list[
     for it in addons_repo.live_items(session, sub.id):
         add_on = catalog.add_ons.get(it.add_on_code)
         out.append({"id": it.id, "name": add_on.name if add_on else it.add_on_code, "quantity": it.quantity,
-                    "status": it.status, "renews_at": sub.current_period_end if it.status == "active" else None,
+                    "status": it.status,
+                    "renews_at": sub.current_period_end if it.status == AddOnStatus.ACTIVE else None,
                     "ends_at": it.ends_at})
     return out
 
@@ -102,7 +105,8 @@ def plan_choices(session: Session, account: Account, interval: str, now: datetim
     for plan in catalog.plans_by_rank():
         choice: dict[str, Any] = {"plan": plan, "price": plan.price(interval), "current": False, "quote": None,
                                   "blocked": [], "error": None}
-        if plan.code == sub.plan_code and (interval == sub.interval or plan.is_free) and sub.status != "trialing":
+        if (plan.code == sub.plan_code and (interval == sub.interval or plan.is_free)
+                and sub.status != SubscriptionStatus.TRIALING):
             choice["current"] = True
         else:
             try:

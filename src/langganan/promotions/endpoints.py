@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from langganan.accounts import repository as accounts_repo
-from langganan.kit.web import AdminKey, AnyKey, Ctx, Limit, StartingAfter
+from langganan.kit.web import Limit, StartingAfter
 from langganan.promotions import repository, service
 from langganan.promotions.schemas import (
     PromotionCreate,
@@ -16,6 +16,7 @@ from langganan.promotions.schemas import (
     redemption_out,
 )
 from langganan.subscriptions import repository as subs_repo
+from langganan.web.context import AdminKey, AnyKey, Ctx
 
 router = APIRouter(prefix="/v1", tags=["promotions"])
 

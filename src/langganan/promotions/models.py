@@ -1,12 +1,25 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from langganan.kit.db import Base
+from langganan.kit.enums import text_column
+
+
+class RedemptionStatus(StrEnum):
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+class RedemptionEndReason(StrEnum):
+    EXPIRED = "expired"
+    UPGRADE = "upgrade"
+    PLAN_NOT_ELIGIBLE = "plan_not_eligible"
 
 
 class Promotion(Base):
@@ -38,7 +51,7 @@ class PromotionRedemption(Base):
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
     code: Mapped[str] = mapped_column(String(40))
     ends_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(20))  # active | ended
-    end_reason: Mapped[str | None] = mapped_column(String(30))  # expired | upgrade | plan_not_eligible
+    status: Mapped[RedemptionStatus] = mapped_column(text_column(RedemptionStatus, 20))
+    end_reason: Mapped[RedemptionEndReason | None] = mapped_column(text_column(RedemptionEndReason, 30))
     ended_at: Mapped[datetime | None]
     created_at: Mapped[datetime]

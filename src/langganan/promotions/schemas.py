@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from langganan.kit.fields import INT32_MAX, Instant
-from langganan.promotions.models import Promotion, PromotionRedemption
+from langganan.promotions.models import Promotion, PromotionRedemption, RedemptionEndReason, RedemptionStatus
 
 PlanCode = Annotated[str, Field(min_length=1, max_length=40)]
 
@@ -53,8 +53,8 @@ class RedemptionOut(BaseModel):
     account_id: str
     code: str
     ends_at: datetime
-    status: str = Field(description="active or ended")
-    end_reason: str | None = Field(description="expired, upgrade or plan_not_eligible")
+    status: RedemptionStatus = Field(description="active or ended")
+    end_reason: RedemptionEndReason | None = Field(description="expired, upgrade or plan_not_eligible")
     ended_at: datetime | None
     created_at: datetime
 

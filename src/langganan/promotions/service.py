@@ -16,9 +16,9 @@ from langganan.events import service as events
 from langganan.kit.errors import Conflict, NotFoundCode, Unprocessable
 from langganan.kit.ids import new_id
 from langganan.promotions import repository
-from langganan.promotions.models import Promotion, PromotionRedemption
+from langganan.promotions.models import Promotion, PromotionRedemption, RedemptionEndReason, RedemptionStatus
 from langganan.promotions.rules import CODE_RE, Terms, normalise_code, redemption_end
-from langganan.subscriptions.models import Subscription
+from langganan.subscriptions.models import Subscription, SubscriptionStatus
 
 
 @dataclass
@@ -81,13 +81,13 @@ def redeem(session: Session, account: Account, sub: Subscription, code: str, now
         raise Conflict("promotion_already_active", "The subscription already has an active promotion.",
                        param="code")
     catalog = catalog_service.get(session, sub.catalog_version_id)
-    on_paid_plan = sub.plan_code != catalog.default_plan and sub.status != "trialing"
+    on_paid_plan = sub.plan_code != catalog.default_plan and sub.status != SubscriptionStatus.TRIALING
     if (on_paid_plan and sub.plan_code not in promo.plans) or account.currency != promo.currency:
         raise Conflict("promotion_not_eligible", f"Promotion {promo.code} applies to "
                        f"{', '.join(promo.plans)} only.", param="code")
     ends_at = redemption_end(promo.ends_at, promo.duration_months, now, account.timezone)
     redemption = PromotionRedemption(id=new_id("red"), promotion_id=promo.id, account_id=account.id,
-                                     code=promo.code, ends_at=ends_at, status="active", created_at=now)
+                                     code=promo.code, ends_at=ends_at, status=RedemptionStatus.ACTIVE, created_at=now)
     session.add(redemption)
     promo.redemptions += 1
     sub.promotion_redemption_id, sub.promotion_ends_at, sub.updated_at = redemption.id, ends_at, now
@@ -118,7 +118,7 @@ def eligible_plans(session: Session, sub: Subscription) -> tuple[str, ...]:
     return terms.plans if terms is not None else ()
 
 
-def end(session: Session, sub: Subscription, now: datetime, reason: str) -> None:
+def end(session: Session, sub: Subscription, now: datetime, reason: RedemptionEndReason) -> None:
     """The promotion stops applying: its end date passed, an upgrade, or a plan it does not cover."""
     if sub.promotion_redemption_id is None:
         return
@@ -126,7 +126,7 @@ def end(session: Session, sub: Subscription, now: datetime, reason: str) -> None
     assert redemption is not None
     promo = session.get(Promotion, redemption.promotion_id)
     assert promo is not None
-    redemption.status, redemption.end_reason, redemption.ended_at = "ended", reason, now
+    redemption.status, redemption.end_reason, redemption.ended_at = RedemptionStatus.ENDED, reason, now
     sub.promotion_redemption_id = sub.promotion_ends_at = None
     sub.updated_at = max(sub.updated_at, now)
     events.emit(session, "promotion.ended", sub.account_id,

@@ -16,7 +16,7 @@ from langganan.kit.errors import NotFound, Unprocessable
 from langganan.notifications.worker import run_notifications
 
 if TYPE_CHECKING:
-    from langganan.kit.web import AppContext
+    from langganan.web.context import AppContext
 
 MAX_DAYS = MAX_ADVANCE.days
 MAX_HOURS = MAX_DAYS * 24

@@ -3,59 +3,17 @@ LANGGANAN_MODE=sandbox (app.create_app): in live mode they do not exist (404, ab
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import NotFound
-from langganan.kit.fields import CURRENCY, Instant
-from langganan.kit.web import AnyKey, AppContext, Ctx
 from langganan.payments.endpoints import deliver_notification
 from langganan.payments.sandbox import SandboxGateway
-from langganan.sandbox.clock import MAX_DAYS, MAX_HOURS, advance
+from langganan.sandbox.clock import advance
+from langganan.sandbox.schemas import AdvanceIn, CardIn, CardToken, ClockOut, TransferIn, TransferOut
+from langganan.web.context import AnyKey, AppContext, Ctx
 
 router = APIRouter(prefix="/v1/sandbox", tags=["sandbox"])
-
-
-class CardIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    number: str = Field(min_length=12, max_length=23)
-    exp_month: StrictInt
-    exp_year: StrictInt
-    cvc: str = Field(min_length=3, max_length=4)
-
-
-class CardToken(BaseModel):
-    provider_token: str
-
-
-class TransferIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    va_number: str = Field(min_length=4, max_length=40)
-    amount: StrictInt = Field(gt=0, le=10**15, description="What the simulated bank pays, in the minor unit")
-    currency: str = Field(default="IDR", pattern=CURRENCY, description="ISO 4217 code, e.g. IDR")
-
-
-class TransferOut(BaseModel):
-    va_number: str
-    amount: int
-    outcome: str = Field(description="What the signed callback did: applied, held_late, duplicate, ...")
-
-
-class ClockOut(BaseModel):
-    now: datetime
-    invoices_expired: int = 0
-    periods_rolled: int = 0
-
-
-class AdvanceIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    days: StrictInt | None = Field(default=None, ge=0, le=MAX_DAYS)
-    hours: StrictInt | None = Field(default=None, ge=0, le=MAX_HOURS)
-    to: Instant | None = Field(default=None, description="Move the clock to this time (never backwards)")
-
 
 def _gateway(ctx: AppContext) -> SandboxGateway:
     if not isinstance(ctx.gateway, SandboxGateway):

@@ -12,8 +12,7 @@ from langganan.catalog import service as catalog_service
 from langganan.invoices.models import Invoice
 from langganan.invoices.schemas import InvoiceOut
 from langganan.kit.openapi import errors
-from langganan.kit.web import AdminKey, AnyKey, AppContext, Ctx
-from langganan.payments.endpoints import checkout
+from langganan.payments.checkout import checkout
 from langganan.promotions import service as promotions
 from langganan.subscriptions import repository, service
 from langganan.subscriptions.rules import Quote
@@ -30,6 +29,7 @@ from langganan.subscriptions.schemas import (
     preview_out,
     subscription_out,
 )
+from langganan.web.context import AdminKey, AnyKey, AppContext, Ctx
 
 router = APIRouter(prefix="/v1/accounts/{account_id}/subscription", tags=["subscriptions"])
 

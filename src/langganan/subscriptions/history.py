@@ -10,26 +10,16 @@ the renewal invoice whose payment window it was; rows never start before an earl
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
 from langganan.kit.ids import new_id
-from langganan.subscriptions.models import Subscription, SubscriptionPeriod
-
-
-class PeriodKind(StrEnum):
-    OPENING = "opening"  # the state when the history began (subscriptions from before migration 0013)
-    FREE = "free"  # the catalog's default plan
-    TRIAL = "trial"  # the one trial of the account (no invoice)
-    PAID = "paid"  # a paid plan, paid for by `invoice_id` (a purchase, an upgrade or a renewal)
-    MIGRATED = "migrated"  # a legacy postpaid subscriber's first prepaid cycle (`invoice_id`: the waived month)
-    GRACE = "grace"  # after a period end, while its renewal (`invoice_id`) could still be paid; it was not
+from langganan.subscriptions.models import PeriodKind, Subscription, SubscriptionPeriod
 
 
 def record(session: Session, sub: Subscription, starts_at: datetime, kind: PeriodKind, now: datetime, *,
            invoice_id: str | None = None) -> None:
     """From `starts_at` on, `sub` is on its current plan and interval as `kind`."""
     session.add(SubscriptionPeriod(id=new_id("per"), subscription_id=sub.id, starts_at=starts_at,
-                                   plan_code=sub.plan_code, interval=sub.interval, kind=kind.value,
+                                   plan_code=sub.plan_code, interval=sub.interval, kind=kind,
                                    invoice_id=invoice_id, recorded_at=now))

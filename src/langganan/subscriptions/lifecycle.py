@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
@@ -40,18 +39,21 @@ from langganan.events import service as events
 from langganan.invoices import numbering
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
-from langganan.invoices.models import Invoice, InvoiceLine
+from langganan.invoices.models import Invoice, InvoiceLine, InvoiceStatus
 from langganan.kit.clock import wall_now
-from langganan.kit.db import keep, one_flush
+from langganan.kit.db import one_flush
+from langganan.kit.work import work_of
+from langganan.payments import repository as payments_repo
 from langganan.payments import service as payments
 from langganan.payments.gateway import Gateway
-from langganan.payments.models import Payment, PaymentMethod, PaymentReceipt
+from langganan.payments.models import Payment, PaymentMethodType, PaymentReceipt, PaymentStatus
 from langganan.promotions import service as promotions
+from langganan.promotions.models import RedemptionEndReason
 from langganan.subscriptions import repository
 from langganan.subscriptions import service as subscriptions
-from langganan.subscriptions.models import Subscription, SubscriptionPeriod
-from langganan.subscriptions.schedule import due_by, next_due
-from langganan.subscriptions.timeline import policy_of, timeline
+from langganan.subscriptions.models import Subscription, SubscriptionPeriod, SubscriptionStatus
+from langganan.subscriptions.schedule import Policy, due_by, next_due
+from langganan.subscriptions.timeline import timeline
 from langganan.wallets.models import Wallet, WalletEntry
 
 log = logging.getLogger("langganan")
@@ -62,7 +64,8 @@ R = TypeVar("R")
 INSERT_ONLY = (Invoice, InvoiceLine, Payment, PaymentReceipt, WalletEntry, SubscriptionPeriod)
 CHANGED = (Subscription, Invoice, Payment, Wallet)
 MAX_STEPS = 200  # per subscription and claim; a year of daily notices stays far below
-LAPSED = ("expired", "failed")  # a renewal invoice in these states ends its period's renewal (rule 4)
+# a renewal invoice in these states ends its period's renewal (rule 4)
+LAPSED = (InvoiceStatus.EXPIRED, InvoiceStatus.FAILED)
 
 
 @dataclass(frozen=True)
@@ -141,12 +144,13 @@ def _read_ahead(session: Session, subs: Sequence[Subscription], now: datetime) -
     """What the steps read, for the whole batch at once: accounts, renewal invoices, add-ons, cards;
     returns the subscriptions' unpaid invoices that expire by `now` (locked), which their agendas
     expire in turn."""
-    keep(session, session.scalars(select(Account).where(Account.id.in_({s.account_id for s in subs}))))
+    work = work_of(session)
+    work.keep(accounts_repo.many(session, {s.account_id for s in subs}))
     invoices_repo.read_renewals_ahead(session, [(s.id, s.current_period_end) for s in subs])
     addons_repo.note_without_add_ons(session, [s.id for s in subs])
     cards = {s.payment_method_id for s in subs if s.payment_method_id}
     if cards:
-        keep(session, session.scalars(select(PaymentMethod).where(PaymentMethod.id.in_(cards))))
+        work.keep(payments_repo.methods_by_ids(session, cards))
     return repository.invoices_expiring_for(session, [s.id for s in subs], now)
 
 
@@ -170,32 +174,27 @@ def work_through(session: Session, items: Sequence[T], step: Callable[[T], R | N
 def _pass(session: Session, items: Sequence[T], step: Callable[[T], R | None], *,
           failed: Callable[[T], None] | None) -> list[R]:
     out: list[R] = []
-    numbering.defer(session)
-    events.buffer(session)
+    numbering.defer(session)  # numbered together at the end: the month's counter is locked only then
     try:
         if failed is None:
             with one_flush(session, copy=INSERT_ONLY, update=CHANGED):
                 out = [result for item in items if (result := step(item)) is not None]
-                events.release_buffer(session, numbering.assign_deferred(session))
+                numbering.assign_deferred(session)
             return out
         for item in items:
-            marks = numbering.deferred_count(session), events.buffered_count(session)
             try:
-                with session.begin_nested():
+                with session.begin_nested():  # (rolled back, it takes its events and numbers with it)
                     result = step(item)
             except Exception:
-                numbering.forget_deferred_after(session, marks[0])
-                events.forget_buffered_after(session, marks[1])
                 failed(item)
                 continue
             if result is not None:
                 out.append(result)
-        events.release_buffer(session, numbering.assign_deferred(session))
+        numbering.assign_deferred(session)
         session.flush()
         return out
     finally:  # after an error the caller rolls back: whatever was deferred goes with it
-        numbering.stop_deferring(session)
-        events.drop_buffer(session)
+        work_of(session).deferred = None
 
 
 def process(session: Session, settings: Settings, gateway: Gateway, sub: Subscription, now: datetime,
@@ -204,7 +203,7 @@ def process(session: Session, settings: Settings, gateway: Gateway, sub: Subscri
     decides what comes next. The subscription's unpaid invoices that expire by `now` (`expiring`, and
     a renewal invoice a step issues) expire in turn, each at its own instant, before the items due at
     or after it: catching up after days does what running every minute would have done."""
-    policy = policy_of(session)
+    policy = Policy.from_settings(settings)
     queue = list(expiring)
     for _ in range(MAX_STEPS):
         line = timeline(session, sub)
@@ -238,7 +237,8 @@ def _next_expiry(session: Session, sub: Subscription, queue: list[Invoice], now:
     renewal = invoices_repo.renewal_for(session, sub.id, sub.current_period_end)
     if renewal is not None and renewal not in queue and renewal.expires_at is not None and renewal.expires_at <= now:
         queue.append(renewal)
-    queue[:] = sorted((inv for inv in queue if inv.status == "unpaid"), key=lambda inv: inv.expires_at or now)
+    queue[:] = sorted((inv for inv in queue if inv.status == InvoiceStatus.UNPAID),
+                      key=lambda inv: inv.expires_at or now)
     return queue[0] if queue else None
 
 
@@ -256,7 +256,7 @@ def _period_end(s: Step) -> Charge | None:
     at = sub.current_period_end
     default_plan = catalog_service.current(session).default_plan
     leaving = sub.cancel_at_period_end or sub.pending_plan == default_plan
-    if sub.status == "trialing":
+    if sub.status == SubscriptionStatus.TRIALING:
         if _has_card(sub) and not leaving:
             return _charge(s, sub.plan_code, "month")
         subscriptions.to_free(session, sub, s.account, at, reason="trial_ended")
@@ -265,7 +265,7 @@ def _period_end(s: Step) -> Charge | None:
         subscriptions.roll_free(session, sub)
         return None
     renewal = s.renewal()
-    if renewal is not None and renewal.status == "paid":  # the next period was paid for: it is given, and a
+    if renewal is not None and renewal.status == InvoiceStatus.PAID:  # the next period was paid for: it is given, and a
         subscriptions.roll_renewed(session, sub, renewal)  # cancel or downgrade scheduled since applies at its end
         return None
     if leaving:
@@ -282,13 +282,14 @@ def _period_end(s: Step) -> Charge | None:
             subscriptions.to_free(session, sub, s.account, at, reason="plan_retired")
             return None
         renewal = _issue_bank_renewal(s)
-        if renewal.status == "paid":  # nothing to pay (a 100% promotion): the period rolled as it was issued
+        if renewal.status == InvoiceStatus.PAID:  # nothing to pay (a 100% promotion): rolled as it was issued
             return None
     # Bank transfer: past_due through the grace period; the renewal stays payable.
-    sub.status = "past_due"
+    sub.status = SubscriptionStatus.PAST_DUE
     sub.updated_at = max(sub.updated_at, s.when)
-    s.emit("subscription.past_due", status="past_due", invoice_id=renewal.id, method="bank_transfer",
-           grace_ends_at=(at + timedelta(days=policy_of(session).grace_days)).isoformat())
+    s.emit("subscription.past_due", status=SubscriptionStatus.PAST_DUE, invoice_id=renewal.id,
+           method=PaymentMethodType.BANK_TRANSFER,
+           grace_ends_at=(at + timedelta(days=s.settings.grace_days)).isoformat())
     return None
 
 
@@ -299,7 +300,7 @@ def _card_retry(s: Step) -> Charge | None:
 def _grace_end(s: Step) -> None:
     """The payment window lapsed: the renewal expires and the account moves to Free."""
     renewal = s.renewal()
-    if renewal is not None and renewal.status == "unpaid":
+    if renewal is not None and renewal.status == InvoiceStatus.UNPAID:
         invoices.expire(s.session, renewal, s.when)
         payments.expire_pending(s.session, renewal, s.when)
     subscriptions.to_free(s.session, s.sub, s.account, s.when, reason="unpaid")
@@ -313,7 +314,7 @@ def _renewal_invoice(s: Step) -> None:
 
 def _renewal_reminder(s: Step) -> None:
     renewal = s.renewal()
-    if renewal is not None and renewal.status == "unpaid":
+    if renewal is not None and renewal.status == InvoiceStatus.UNPAID:
         left = s.sub.current_period_end - s.when
         s.emit("subscription.renewal_reminder", invoice_id=renewal.id, number=renewal.number,
                total=renewal.total, currency=renewal.currency,
@@ -337,7 +338,7 @@ def _promotion_ending(s: Step) -> None:
 
 
 def _promotion_ended(s: Step) -> None:
-    promotions.end(s.session, s.sub, s.when, reason="expired")
+    promotions.end(s.session, s.sub, s.when, reason=RedemptionEndReason.EXPIRED)
 
 
 STEPS: dict[str, Callable[[Step], Charge | None]] = {
@@ -368,11 +369,12 @@ def _retired(s: Step, plan_code: str | None = None) -> bool:
 def _issue_bank_renewal(s: Step) -> Invoice:
     sub = s.sub
     plan, interval = _next_plan(sub)
-    grace = timedelta(days=policy_of(s.session).grace_days)
+    grace = timedelta(days=s.settings.grace_days)
     invoice = subscriptions.issue_renewal(s.session, s.settings, s.account, sub, s.when, plan_code=plan,
                                           interval=interval, expires_at=sub.current_period_end + grace)
-    if invoice.status == "unpaid":
-        payments.start(s.session, s.settings, s.gateway, invoice, method="bank_transfer", payment_method_id=None,
+    if invoice.status == InvoiceStatus.UNPAID:
+        payments.start(s.session, s.settings, s.gateway, invoice, method=PaymentMethodType.BANK_TRANSFER,
+                       payment_method_id=None,
                        bank=None, now=s.when, va_until_invoice_expires=True)
     return invoice
 
@@ -385,18 +387,18 @@ def _charge(s: Step, plan: str, interval: str) -> Charge | None:
         if _retired(s, plan):
             subscriptions.to_free(s.session, sub, s.account, s.when, reason="plan_retired")
             return None
-        policy = policy_of(s.session)
+        policy = Policy.from_settings(s.settings)
         window = timedelta(days=(policy.card_retry_days[-1] if policy.card_retry_days else 0) + 1)
         invoice = subscriptions.issue_renewal(s.session, s.settings, s.account, sub, s.when, plan_code=plan,
                                               interval=interval, expires_at=sub.current_period_end + window)
-    if invoice.status == "paid":  # nothing to pay (a 100% promotion): already rolled when it was issued
+    if invoice.status == InvoiceStatus.PAID:  # nothing to pay (a 100% promotion): already rolled when it was issued
         if sub.current_period_end <= s.when:
             subscriptions.roll_renewed(s.session, sub, invoice)
         return None
     if invoice.status in LAPSED:  # its payment window is over: the period is not renewed (rule 4)
         subscriptions.to_free(s.session, sub, s.account, s.when, reason="unpaid")
         return None
-    payment = payments.start(s.session, s.settings, s.gateway, invoice, method="card",
+    payment = payments.start(s.session, s.settings, s.gateway, invoice, method=PaymentMethodType.CARD,
                              payment_method_id=sub.payment_method_id, bank=None, now=s.when)
     sub.renewal_attempts += 1
     sub.renewal_payment_id, sub.charge_claimed_at = payment.id, wall_now()
@@ -410,7 +412,7 @@ def reclaim_stale_charges(session: Session, settings: Settings, limit: int) -> l
     out: list[Charge] = []
     for sub in repository.stale_charges(session, wall - timedelta(seconds=settings.charge_lease_seconds), limit):
         payment = session.get(Payment, sub.renewal_payment_id)
-        if payment is None or payment.status != "pending":
+        if payment is None or payment.status != PaymentStatus.PENDING:
             sub.renewal_payment_id = sub.charge_claimed_at = None  # its outcome was recorded, or it was replaced
             continue
         sub.charge_claimed_at = wall

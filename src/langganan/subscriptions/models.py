@@ -1,11 +1,19 @@
 from __future__ import annotations
 
 from datetime import datetime, time
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from langganan.kit.db import Base
+from langganan.kit.enums import text_column
+
+
+class SubscriptionStatus(StrEnum):
+    TRIALING = "trialing"
+    ACTIVE = "active"
+    PAST_DUE = "past_due"  # the period ended while its renewal invoice is unpaid (the grace period)
 
 
 class Subscription(Base):
@@ -24,7 +32,7 @@ class Subscription(Base):
     plan_code: Mapped[str] = mapped_column(String(40))
     interval: Mapped[str] = mapped_column(String(10))  # month | year
     catalog_version_id: Mapped[int] = mapped_column(ForeignKey("catalog_versions.id"))
-    status: Mapped[str] = mapped_column(String(20))  # trialing | active | past_due
+    status: Mapped[SubscriptionStatus] = mapped_column(text_column(SubscriptionStatus, 20))
     currency: Mapped[str] = mapped_column(String(3))
     # What was actually paid for the plan in this period, after discount (rule 2's "unused time").
     period_amount: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -61,6 +69,15 @@ class Subscription(Base):
     next_due_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
+class PeriodKind(StrEnum):
+    OPENING = "opening"  # the state when the history began (subscriptions from before migration 0013)
+    FREE = "free"  # the catalog's default plan
+    TRIAL = "trial"  # the one trial of the account (no invoice)
+    PAID = "paid"  # a paid plan, paid for by `invoice_id` (a purchase, an upgrade or a renewal)
+    MIGRATED = "migrated"  # a legacy postpaid subscriber's first prepaid cycle (`invoice_id`: the waived month)
+    GRACE = "grace"  # after a period end, while its renewal (`invoice_id`) could still be paid; it was not
+
+
 class SubscriptionPeriod(Base):
     """The subscription's history, append-only (subscriptions/history.py): from `starts_at` until the
     next row's `starts_at` (the last row: until now), the subscription was on `plan_code`/`interval` as
@@ -75,6 +92,6 @@ class SubscriptionPeriod(Base):
     starts_at: Mapped[datetime]
     plan_code: Mapped[str] = mapped_column(String(40))
     interval: Mapped[str] = mapped_column(String(10))
-    kind: Mapped[str] = mapped_column(String(20))  # subscriptions.history.PeriodKind
+    kind: Mapped[PeriodKind] = mapped_column(text_column(PeriodKind, 20))
     invoice_id: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"))
     recorded_at: Mapped[datetime]  # the engine time it was written (a late renewal starts before it)

@@ -7,9 +7,9 @@ from typing import cast
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from langganan.invoices.models import Invoice
-from langganan.kit.db import held
+from langganan.invoices.models import Invoice, InvoiceStatus
 from langganan.kit.errors import NotFound
+from langganan.kit.work import work_of
 from langganan.subscriptions.models import Subscription
 
 
@@ -25,7 +25,7 @@ def for_account(session: Session, account_id: str, *, for_update: bool = False) 
 
 def get_locked(session: Session, subscription_id: str) -> Subscription | None:
     """The subscription, locked (no query when this transaction already holds it)."""
-    own = held(session, Subscription, subscription_id)
+    own = work_of(session).held(Subscription, subscription_id)
     if own is not None:
         return cast(Subscription, own)
     return session.get(Subscription, subscription_id, with_for_update=True)
@@ -59,7 +59,7 @@ def invoices_to_expire(session: Session, now: datetime, limit: int) -> Sequence[
                      or_(Subscription.next_due_at.is_(None), Subscription.next_due_at >= Invoice.expires_at))
     return session.scalars(
         select(Invoice).outerjoin(Subscription, Subscription.id == Invoice.subscription_id)
-        .where(Invoice.status == "unpaid", Invoice.expires_at <= now,
+        .where(Invoice.status == InvoiceStatus.UNPAID, Invoice.expires_at <= now,
                or_(Invoice.subscription_id.is_(None), caught_up))
         .order_by(Invoice.expires_at).limit(limit).with_for_update(skip_locked=True, of=Invoice)).all()
 
@@ -70,10 +70,21 @@ def invoices_expiring_for(session: Session, subscription_ids: Collection[str],
     if not subscription_ids:
         return {}
     found = session.scalars(select(Invoice).where(
-        Invoice.subscription_id.in_(list(subscription_ids)), Invoice.status == "unpaid", Invoice.expires_at <= now)
+        Invoice.subscription_id.in_(list(subscription_ids)), Invoice.status == InvoiceStatus.UNPAID,
+        Invoice.expires_at <= now)
         .order_by(Invoice.expires_at, Invoice.id).with_for_update()).all()
     out: dict[str, list[Invoice]] = {}
     for inv in found:
         assert inv.subscription_id is not None
         out.setdefault(inv.subscription_id, []).append(inv)
     return out
+
+
+def lock_many(session: Session, subscription_ids: Sequence[str]) -> Sequence[Subscription]:
+    """These subscriptions, locked in id order."""
+    return session.scalars(select(Subscription).where(Subscription.id.in_(subscription_ids))
+                           .order_by(Subscription.id).with_for_update()).all()
+
+
+def for_accounts(session: Session, account_ids: Collection[str]) -> Sequence[Subscription]:
+    return session.scalars(select(Subscription).where(Subscription.account_id.in_(account_ids))).all()

@@ -15,6 +15,7 @@ from langganan.kit.errors import Conflict
 from langganan.kit.money import prorate
 from langganan.kit.periods import add_months_anchored, days_in_period, remaining_days
 from langganan.promotions.rules import Terms, plan_lines
+from langganan.subscriptions.models import SubscriptionStatus
 
 if TYPE_CHECKING:
     from langganan.accounts.models import Account
@@ -34,7 +35,7 @@ def require_billing_info(account: Account) -> None:
 class CurrentTerm:
     plan: Plan
     interval: str
-    status: str  # trialing | active | past_due
+    status: SubscriptionStatus
     period_start: datetime
     period_end: datetime
     anchor_day: int
@@ -75,7 +76,7 @@ def plan_label(plan: Plan, interval: str) -> str:
 
 def classify(cur: CurrentTerm, target: Plan, interval: str) -> str:
     """purchase (from Free or a trial), upgrade (now, prorated) or downgrade (at period end)."""
-    if cur.is_default_plan or cur.status == "trialing":
+    if cur.is_default_plan or cur.status == SubscriptionStatus.TRIALING:
         if target.is_free:
             if cur.is_default_plan:
                 raise Conflict("same_plan", f"The account is already on {target.name}.", param="plan")

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from langganan.subscriptions.models import SubscriptionStatus
+
 # Same-instant items run in this order.
 KINDS = ("trial_will_end", "promotion_ending", "renewal_invoice", "renewal_reminder", "allotment",
          "promotion_ended", "period_end", "card_retry", "grace_end")
@@ -47,7 +49,7 @@ class Policy:
 class Timeline:
     """The columns of one subscription that decide its agenda."""
 
-    status: str  # trialing | active | past_due
+    status: SubscriptionStatus
     paid: bool  # on a paid plan (not the catalog's default Free plan)
     period_end: datetime
     allotment_end: datetime | None
@@ -82,13 +84,13 @@ def agenda(t: Timeline, p: Policy) -> list[Due]:
         return []
     end = t.period_end
     items: list[Due] = []
-    if t.allotment_end is not None and t.allotment_end < end and t.status != "past_due":
+    if t.allotment_end is not None and t.allotment_end < end and t.status != SubscriptionStatus.PAST_DUE:
         items.append(_due(t.allotment_end, "allotment"))  # a yearly plan's (or an extended trial's) month
-    if t.status == "trialing":
+    if t.status == SubscriptionStatus.TRIALING:
         if t.trial_end is not None:
             items.append(_due(t.trial_end - timedelta(days=p.trial_notice_days), "trial_will_end"))
         items.append(_due(end, "period_end"))
-    elif t.status == "past_due":
+    elif t.status == SubscriptionStatus.PAST_DUE:
         if t.auto_renew and t.renewal_attempts < p.card_attempts:
             retry = p.card_retry_days[t.renewal_attempts - 1] if t.renewal_attempts else 0
             items.append(_due(end + timedelta(days=retry), "card_retry"))

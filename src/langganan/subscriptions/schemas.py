@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from langganan.addons.schemas import ItemOut
 from langganan.invoices.schemas import InvoiceOut, LineOut
 from langganan.kit.fields import Id
-from langganan.subscriptions.models import Subscription
+from langganan.subscriptions.models import Subscription, SubscriptionStatus
 from langganan.subscriptions.rules import MAX_TRIAL_EXTENSION_DAYS, Quote
 
 
@@ -34,7 +34,7 @@ class SubscriptionOut(BaseModel):
     account_id: str
     plan: str
     interval: str
-    status: str = Field(description="trialing, active or past_due")
+    status: SubscriptionStatus = Field(description="trialing, active or past_due")
     current_period_start: datetime
     current_period_end: datetime
     trial_end: datetime | None

@@ -12,23 +12,25 @@ from langganan.accounts import repository as accounts_repo
 from langganan.accounts.models import Account, TrialClaim
 from langganan.addons import service as addons
 from langganan.catalog import service as catalog_service
-from langganan.catalog.rules import Catalog, Plan
+from langganan.catalog.rules import Catalog, Plan, WalletKind
 from langganan.config import Settings
 from langganan.events import service as events
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
-from langganan.invoices.models import Invoice
+from langganan.invoices.actions import AddOnAction, PlanOrigin, PurchaseAction, RenewalAction, UpgradeAction
+from langganan.invoices.models import Invoice, InvoiceStatus, InvoiceType
 from langganan.invoices.rules import Line
 from langganan.kit.errors import Conflict, NotFound, Unprocessable
 from langganan.kit.ids import new_id
 from langganan.kit.periods import add_months_anchored, anchor_day_of, period_end, wall_time_of
 from langganan.payments import repository as payments_repo
-from langganan.payments.models import PaymentMethod
+from langganan.payments.models import PaymentMethod, PaymentMethodType
 from langganan.promotions import rules as promotion_rules
 from langganan.promotions import service as promotions
+from langganan.promotions.models import RedemptionEndReason
 from langganan.subscriptions import history, repository
 from langganan.subscriptions.history import PeriodKind
-from langganan.subscriptions.models import Subscription
+from langganan.subscriptions.models import Subscription, SubscriptionStatus
 from langganan.subscriptions.rules import (
     MAX_TRIAL_EXTENSION_DAYS,
     CurrentTerm,
@@ -38,7 +40,7 @@ from langganan.subscriptions.rules import (
     quote_change,
     require_billing_info,
 )
-from langganan.subscriptions.timeline import policy_of
+from langganan.subscriptions.schedule import Policy
 from langganan.wallets import repository as wallets_repo
 from langganan.wallets import service as wallets
 
@@ -54,7 +56,7 @@ def plan_of(session: Session, sub: Subscription) -> Plan:
 
 
 def _start_period(session: Session, sub: Subscription, account: Account, catalog: Catalog, plan: Plan,
-                  interval: str, start: datetime, *, status: str, amount: int, now: datetime,
+                  interval: str, start: datetime, *, status: SubscriptionStatus, amount: int, now: datetime,
                   invoice_id: str | None = None) -> None:
     """A new period at `start` on `plan` (purchase, return to Free): the anchor becomes start's day.
     `invoice_id`: the invoice that paid for it."""
@@ -72,8 +74,8 @@ def _start_period(session: Session, sub: Subscription, account: Account, catalog
     sub.pending_interval = None
     _new_period(sub, start)
     start_allotment(session, sub, account, plan, start)
-    kind = (PeriodKind.TRIAL if status == "trialing" else PeriodKind.FREE if plan.code == catalog.default_plan
-            else PeriodKind.PAID)
+    kind = (PeriodKind.TRIAL if status == SubscriptionStatus.TRIALING
+            else PeriodKind.FREE if plan.code == catalog.default_plan else PeriodKind.PAID)
     history.record(session, sub, start, kind, now, invoice_id=invoice_id)
 
 
@@ -91,10 +93,10 @@ def start_allotment(session: Session, sub: Subscription, account: Account, plan:
               sub.current_period_end)
     sub.allotment_start, sub.allotment_end, sub.broadcasts_used = start, end, 0
     booked = max(start, granted_at or start)
-    wallet = wallets_repo.get(session, account.id, "conversation", for_update=True)
+    wallet = wallets_repo.get(session, account.id, WalletKind.CONVERSATION, for_update=True)
     if wallet.granted_expires_at is not None:  # a new allotment replaces whatever grant was running
         wallets.expire_grant(session, wallet, min(booked, wallet.granted_expires_at))
-    wallets.grant(session, wallet, plan.included_credit.get("conversation", 0), end, booked,
+    wallets.grant(session, wallet, plan.included_credit.get(WalletKind.CONVERSATION, 0), end, booked,
                   reference=f"{plan.name} included credit")
 
 
@@ -107,11 +109,12 @@ def create_initial(session: Session, account: Account, now: datetime, *, start_t
                            param="start_trial")
         session.add(TrialClaim(email=account.email, account_id=account.id, created_at=now))
         plan = catalog.plans[catalog.trial_plan]
-        _start_period(session, sub, account, catalog, plan, "month", now, status="trialing", amount=0, now=now)
+        _start_period(session, sub, account, catalog, plan, "month", now, status=SubscriptionStatus.TRIALING, amount=0,
+                      now=now)
         sub.trial_end = sub.current_period_end  # one calendar month
     else:
         _start_period(session, sub, account, catalog, catalog.plans[catalog.default_plan], "month", now,
-                      status="active", amount=0, now=now)
+                      status=SubscriptionStatus.ACTIVE, amount=0, now=now)
     sub.due_cursor = now
     session.add(sub)
     session.flush()
@@ -132,7 +135,7 @@ def start_migrated(session: Session, sub: Subscription, account: Account, plan: 
     renewal."""
     catalog = catalog_service.current(session)
     sub.plan_code, sub.interval, sub.catalog_version_id = plan.code, interval, catalog.id
-    sub.status, sub.period_amount, sub.anchor_day = "active", 0, anchor_day
+    sub.status, sub.period_amount, sub.anchor_day = SubscriptionStatus.ACTIVE, 0, anchor_day
     sub.anchor_time = wall_time_of(start, account.timezone)
     sub.current_period_start, sub.current_period_end = start, end
     sub.trial_end = None
@@ -158,7 +161,7 @@ def paid_through(session: Session, sub: Subscription) -> datetime | None:
     """The end of the next period when its renewal is already paid (at most one period paid ahead, rule 4):
     a cancel or downgrade scheduled now applies there, so nothing paid for is lost."""
     renewal = invoices_repo.renewal_for(session, sub.id, sub.current_period_end)
-    return renewal.period_end if renewal is not None and renewal.status == "paid" else None
+    return renewal.period_end if renewal is not None and renewal.status == InvoiceStatus.PAID else None
 
 
 def _target(session: Session, plan_code: str, interval: str | None, sub: Subscription) -> tuple[Plan, str]:
@@ -167,7 +170,7 @@ def _target(session: Session, plan_code: str, interval: str | None, sub: Subscri
     if plan is None:
         raise NotFound("plan", plan_code, param="plan")
     if interval is None:
-        interval = sub.interval if sub.status != "trialing" else "month"
+        interval = sub.interval if sub.status != SubscriptionStatus.TRIALING else "month"
     if interval not in ("month", "year"):
         raise Unprocessable("invalid_interval", "Interval must be 'month' or 'year'.", param="interval")
     return plan, interval
@@ -203,7 +206,7 @@ def _void_open_renewal(session: Session, sub: Subscription, now: datetime) -> No
     """The unpaid renewal invoice no longer prices the next period (a downgrade or an upgrade came
     in between): cancel it, and let the due runner issue the right one."""
     renewal = invoices_repo.renewal_for(session, sub.id, sub.current_period_end)
-    if renewal is not None and renewal.status == "unpaid":
+    if renewal is not None and renewal.status == InvoiceStatus.UNPAID:
         invoices.cancel(session, renewal, now)
         sub.renewal_invoiced_for = None
 
@@ -211,7 +214,7 @@ def _void_open_renewal(session: Session, sub: Subscription, now: datetime) -> No
 def change(session: Session, settings: Settings, account: Account, plan_code: str, interval: str | None,
            now: datetime) -> tuple[Quote, Invoice | None]:
     sub = repository.for_account(session, account.id, for_update=True)
-    if sub.status == "past_due":  # the period ended unrenewed: there is no period left to change
+    if sub.status == SubscriptionStatus.PAST_DUE:  # the period ended unrenewed: there is no period left to change
         renewal = invoices_repo.renewal_for(session, sub.id, sub.current_period_end)
         number = f" {renewal.number}" if renewal is not None else ""
         raise Conflict("renewal_overdue", f"The period ended and its renewal invoice{number} is unpaid: pay it to "
@@ -225,7 +228,7 @@ def change(session: Session, settings: Settings, account: Account, plan_code: st
             raise Conflict("limit_exceeded", f"Current usage does not fit {plan.name}: "
                            f"{', '.join(blocked)} over the limit.", param="plan", limits=blocked)
         _cancel_open_purchases(session, sub, now)
-        if sub.status != "trialing":
+        if sub.status != SubscriptionStatus.TRIALING:
             _void_open_renewal(session, sub, now)
         sub.pending_plan, sub.pending_interval = plan.code, interval
         sub.cancel_at_period_end = False
@@ -237,22 +240,25 @@ def change(session: Session, settings: Settings, account: Account, plan_code: st
     require_billing_info(account)
     _cancel_open_purchases(session, sub, now)
     catalog = catalog_service.current(session)
-    action = {"kind": quote.kind, "plan": plan.code, "interval": interval, "catalog_version_id": catalog.id,
-              "period_amount": quote.new_period_amount,
-              "from": {"plan": sub.plan_code, "interval": sub.interval, "status": sub.status,
-                       "period_start": sub.current_period_start.isoformat()}}
+    origin = PlanOrigin(plan=sub.plan_code, interval=sub.interval, status=sub.status,
+                        period_start=sub.current_period_start)
+    action: PurchaseAction | UpgradeAction = PurchaseAction(
+        plan=plan.code, interval=interval, catalog_version_id=catalog.id, period_amount=quote.new_period_amount,
+        origin=origin)
     expires = now + timedelta(days=settings.invoice_payment_days)
     if quote.kind == "upgrade":
         assert quote.period_end is not None
-        action["period_end"] = quote.period_end.isoformat()
+        action = UpgradeAction(plan=plan.code, interval=interval, catalog_version_id=catalog.id,
+                               period_amount=quote.new_period_amount, origin=origin, period_end=quote.period_end)
         expires = min(expires, sub.current_period_end)
     total = quote.amount_due
     invoice = invoices.issue(
-        session, settings, account=account, type_="subscription" if quote.kind == "purchase" else "plan_change",
+        session, settings, account=account,
+        type_=InvoiceType.SUBSCRIPTION if quote.kind == "purchase" else InvoiceType.PLAN_CHANGE,
         lines=quote.lines, action=action, now=now, expires_at=expires, subscription_id=sub.id,
         package=plan_label(plan, interval), period_start=quote.period_start, period_end=quote.period_end,
-        status="paid" if total <= 0 else "unpaid")
-    if invoice.status == "paid":
+        status=InvoiceStatus.PAID if total <= 0 else InvoiceStatus.UNPAID)
+    if invoice.status == InvoiceStatus.PAID:
         apply_paid_invoice(session, invoice, now)
     return quote, invoice
 
@@ -262,17 +268,17 @@ def renew(session: Session, settings: Settings, account: Account, now: datetime)
     A manual renewal keeps the current plan (and, once paid, clears a pending downgrade: rule 3)."""
     sub = repository.for_account(session, account.id, for_update=True)
     catalog = catalog_service.current(session)
-    if sub.plan_code == catalog.default_plan or sub.status == "trialing":
+    if sub.plan_code == catalog.default_plan or sub.status == SubscriptionStatus.TRIALING:
         raise Conflict("nothing_to_renew", "Only a paid plan can be renewed; choose a plan to buy instead.")
     existing = invoices_repo.renewal_for(session, sub.id, sub.current_period_end)
     if existing is not None:
-        if existing.status == "paid":
+        if existing.status == InvoiceStatus.PAID:
             raise Conflict("already_renewed", "The next period is already paid; at most one period is paid ahead.")
-        if existing.status != "unpaid":
+        if existing.status != InvoiceStatus.UNPAID:
             raise Conflict("renewal_lapsed", f"The renewal invoice {existing.number} for the next period is "
                            f"{existing.status}; the period is not renewed.")
         return existing, False
-    grace = timedelta(days=policy_of(session).grace_days)
+    grace = timedelta(days=settings.grace_days)
     invoice = issue_renewal(session, settings, account, sub, now, plan_code=sub.plan_code, interval=sub.interval,
                             expires_at=sub.current_period_end + grace)
     return invoice, True
@@ -292,13 +298,13 @@ def issue_renewal(session: Session, settings: Settings, account: Account, sub: S
     line = Line("plan", f"{plan_label(plan, interval)} renewal", 1, price, price, start, end)
     plan_part, paid = promotion_rules.plan_lines(line, promotions.terms_for(session, sub), plan.code, start)
     lines = [*plan_part, *addons.renewal_lines(session, sub, start, end, interval)]
-    action = {"kind": "renewal", "plan": plan.code, "interval": interval, "catalog_version_id": catalog.id,
-              "period_amount": paid, "period_start": start.isoformat(), "period_end": end.isoformat()}
-    invoice = invoices.issue(session, settings, account=account, type_="renewal", lines=lines, action=action,
+    action = RenewalAction(plan=plan.code, interval=interval, catalog_version_id=catalog.id, period_amount=paid,
+                           period_start=start, period_end=end)
+    invoice = invoices.issue(session, settings, account=account, type_=InvoiceType.RENEWAL, lines=lines, action=action,
                              now=now, expires_at=expires_at, subscription_id=sub.id,
                              package=plan_label(plan, interval), period_start=start, period_end=end,
-                             status="paid" if sum(ln.amount for ln in lines) <= 0 else "unpaid")
-    if invoice.status == "paid":
+                             status=InvoiceStatus.PAID if sum(ln.amount for ln in lines) <= 0 else InvoiceStatus.UNPAID)
+    if invoice.status == InvoiceStatus.PAID:
         apply_paid_invoice(session, invoice, now)
     return invoice
 
@@ -331,7 +337,7 @@ def to_free(session: Session, sub: Subscription, account: Account, at: datetime,
     """Back to Free at `at` (a new monthly period); nothing is deleted (DESIGN: non-payment)."""
     catalog = catalog_service.current(session)
     was = _snapshot(sub)
-    trialing = sub.status == "trialing"
+    trialing = sub.status == SubscriptionStatus.TRIALING
     if at > sub.current_period_end:  # the period ended unrenewed; its renewal could be paid until now
         lapsed = invoices_repo.renewal_for(session, sub.id, sub.current_period_end)
         history.record(session, sub, sub.current_period_end, PeriodKind.GRACE, at,
@@ -339,7 +345,7 @@ def to_free(session: Session, sub: Subscription, account: Account, at: datetime,
     _void_open_renewal(session, sub, at)
     addons.on_period_roll(session, sub, at, renewed=False)
     _start_period(session, sub, account, catalog, catalog.plans[catalog.default_plan], "month", at,
-                  status="active", amount=0, now=at)
+                  status=SubscriptionStatus.ACTIVE, amount=0, now=at)
     if trialing:
         events.emit(session, "trial.ended", account.id, {**was, "converted": False}, at)
     events.emit(session, FREE_REASONS[reason], account.id, {**_snapshot(sub), "previous": was, "reason": reason}, at)
@@ -355,20 +361,19 @@ def can_apply(session: Session, invoice: Invoice, now: datetime) -> bool:
     if sub is None:
         return False
     action = invoice.action
-    kind = action.get("kind")
     catalog = catalog_service.get(session, sub.catalog_version_id)
-    if kind == "purchase":
-        return sub.plan_code == catalog.default_plan or sub.status == "trialing"
-    if kind == "upgrade":  # the rest of the period it prices must still be ahead, and paid for
-        origin = action["from"]
-        return (sub.plan_code == origin["plan"] and sub.interval == origin["interval"]
-                and sub.current_period_start.isoformat() == origin["period_start"]
-                and sub.status == "active" and now < sub.current_period_end)
-    if kind == "renewal":
-        return (sub.current_period_end.isoformat() == action["period_start"]
-                and sub.plan_code != catalog.default_plan)
-    if kind == "add_on":
-        return sub.plan_code != catalog.default_plan and addons.can_apply(sub, invoice) and now < sub.current_period_end
+    if isinstance(action, PurchaseAction):
+        return sub.plan_code == catalog.default_plan or sub.status == SubscriptionStatus.TRIALING
+    if isinstance(action, UpgradeAction):  # the rest of the period it prices must still be ahead, and paid for
+        origin = action.origin
+        return (sub.plan_code == origin.plan and sub.interval == origin.interval
+                and sub.current_period_start == origin.period_start
+                and sub.status == SubscriptionStatus.ACTIVE and now < sub.current_period_end)
+    if isinstance(action, RenewalAction):
+        return sub.current_period_end == action.period_start and sub.plan_code != catalog.default_plan
+    if isinstance(action, AddOnAction):
+        return (sub.plan_code != catalog.default_plan and addons.can_apply(sub, invoice)
+                and now < sub.current_period_end)
     return False
 
 
@@ -381,45 +386,46 @@ def apply_paid_invoice(session: Session, invoice: Invoice, now: datetime, *, car
     assert sub is not None
     account = accounts_repo.get(session, sub.account_id)
     action = invoice.action
-    if action["kind"] == "add_on":
+    if isinstance(action, AddOnAction):
         addons.activate(session, sub, invoice, now)
         return
-    catalog = catalog_service.get(session, int(action["catalog_version_id"]))
-    plan = catalog.plans[action["plan"]]
+    if not isinstance(action, PurchaseAction | UpgradeAction | RenewalAction):
+        return
+    catalog = catalog_service.get(session, action.catalog_version_id)
+    plan = catalog.plans[action.plan]
     was = _snapshot(sub)
-    kind = action["kind"]
-    if kind in ("purchase", "upgrade") and card_id is not None:
+    if isinstance(action, PurchaseAction | UpgradeAction) and card_id is not None:
         sub.auto_renew, sub.payment_method_id = True, card_id
-    if kind == "purchase":
-        trialing = sub.status == "trialing"
-        _start_period(session, sub, account, catalog, plan, action["interval"], now, status="active",
-                      amount=int(action["period_amount"]), now=now, invoice_id=invoice.id)
+    if isinstance(action, PurchaseAction):
+        trialing = sub.status == SubscriptionStatus.TRIALING
+        _start_period(session, sub, account, catalog, plan, action.interval, now, status=SubscriptionStatus.ACTIVE,
+                      amount=action.period_amount, now=now, invoice_id=invoice.id)
         if trialing:
             events.emit(session, "trial.ended", account.id, {**was, "converted": True}, now)
         events.emit(session, "subscription.upgraded", account.id, {**_snapshot(sub), "previous": was}, now)
-    elif kind == "upgrade":
-        old_credit = plan_of(session, sub).included_credit.get("conversation", 0)
-        extra = plan.included_credit.get("conversation", 0) - old_credit
+    elif isinstance(action, UpgradeAction):
+        old_credit = plan_of(session, sub).included_credit.get(WalletKind.CONVERSATION, 0)
+        extra = plan.included_credit.get(WalletKind.CONVERSATION, 0) - old_credit
         if extra > 0 and sub.allotment_end is not None:  # rule 5: the difference at once, expiring with it
-            wallet = wallets_repo.get(session, account.id, "conversation", for_update=True)
+            wallet = wallets_repo.get(session, account.id, WalletKind.CONVERSATION, for_update=True)
             wallets.grant(session, wallet, extra, sub.allotment_end, now, reference=f"upgrade to {plan.name}")
         _void_open_renewal(session, sub, now)  # it priced the old plan
-        sub.plan_code, sub.interval, sub.catalog_version_id = plan.code, action["interval"], catalog.id
-        sub.current_period_end = datetime.fromisoformat(action["period_end"])
-        sub.period_amount = int(action["period_amount"])
+        sub.plan_code, sub.interval, sub.catalog_version_id = plan.code, action.interval, catalog.id
+        sub.current_period_end = action.period_end
+        sub.period_amount = action.period_amount
         sub.pending_plan = sub.pending_interval = None  # rule 3
         sub.cancel_at_period_end = False
         sub.updated_at = now
         history.record(session, sub, now, PeriodKind.PAID, now, invoice_id=invoice.id)
-        promotions.end(session, sub, now, reason="upgrade")  # rule 8: an upgrade removes the promotion
+        promotions.end(session, sub, now, reason=RedemptionEndReason.UPGRADE)  # rule 8: an upgrade removes it
         events.emit(session, "subscription.upgraded", account.id, {**_snapshot(sub), "previous": was}, now)
-    elif kind == "renewal":
+    else:
         sub.pending_plan = sub.pending_interval = None  # rule 3: a renewal clears a pending change
         sub.cancel_at_period_end = False
         sub.updated_at = now
         events.emit(session, "subscription.renewal_paid", account.id,
-                    {**_snapshot(sub), "next_period_start": action["period_start"],
-                     "next_period_end": action["period_end"], "invoice_id": invoice.id}, now)
+                    {**_snapshot(sub), "next_period_start": action.period_start.isoformat(),
+                     "next_period_end": action.period_end.isoformat(), "invoice_id": invoice.id}, now)
         if sub.current_period_end <= now:  # paid at or after the period end (auto-charge, grace, dunning)
             roll_renewed(session, sub, invoice, granted_at=now)
 
@@ -445,21 +451,23 @@ def roll_renewed(session: Session, sub: Subscription, renewal: Invoice, *, grant
     at = sub.current_period_end
     account = accounts_repo.get(session, sub.account_id)
     action = renewal.action
+    assert isinstance(action, RenewalAction)
     was = _snapshot(sub)
-    trialing = sub.status == "trialing"
-    sub.plan_code, sub.interval = action["plan"], action["interval"]
-    sub.catalog_version_id = int(action["catalog_version_id"])
-    sub.period_amount = int(action["period_amount"])
+    trialing = sub.status == SubscriptionStatus.TRIALING
+    sub.plan_code, sub.interval = action.plan, action.interval
+    sub.catalog_version_id = action.catalog_version_id
+    sub.period_amount = action.period_amount
     sub.current_period_start = at
-    sub.current_period_end = datetime.fromisoformat(action["period_end"])
-    sub.status = "active"
+    sub.current_period_end = action.period_end
+    sub.status = SubscriptionStatus.ACTIVE
     _new_period(sub, granted_at or at)
     addons.on_period_roll(session, sub, at, renewed=True)
     start_allotment(session, sub, account, plan_of(session, sub), at, granted_at)
     when = max(at, granted_at or at)
     history.record(session, sub, at, PeriodKind.PAID, when, invoice_id=renewal.id)
     if sub.promotion_redemption_id is not None and sub.plan_code not in promotions.eligible_plans(session, sub):
-        promotions.end(session, sub, when, reason="plan_not_eligible")  # rule 8: a downgrade keeps it if eligible
+        # rule 8: a downgrade keeps it if eligible
+        promotions.end(session, sub, when, reason=RedemptionEndReason.PLAN_NOT_ELIGIBLE)
     if trialing:
         events.emit(session, "trial.ended", account.id, {**was, "converted": True, "invoice_id": renewal.id}, when)
     events.emit(session, "subscription.renewed", account.id, {**_snapshot(sub), "previous": was,
@@ -477,7 +485,8 @@ def roll_allotment(session: Session, sub: Subscription) -> None:
     events.emit(session, "subscription.allotment_started", account.id, _snapshot(sub), sub.allotment_end)
 
 
-def renewal_charge_failed(session: Session, invoice: Invoice, payment_id: str, now: datetime) -> None:
+def renewal_charge_failed(session: Session, settings: Settings, invoice: Invoice, payment_id: str,
+                          now: datetime) -> None:
     """The due runner's renewal charge was declined (rule 11 recorded it). A trial returns to Free;
     a renewal is past_due and retried, and after the last attempt the invoice fails and the account
     moves to Free (nothing is deleted)."""
@@ -489,17 +498,17 @@ def renewal_charge_failed(session: Session, invoice: Invoice, payment_id: str, n
     account = accounts_repo.get(session, sub.account_id)
     sub.renewal_payment_id = sub.charge_claimed_at = None
     sub.updated_at = max(sub.updated_at, now)
-    policy = policy_of(session)
-    if sub.status == "trialing":
+    policy = Policy.from_settings(settings)
+    if sub.status == SubscriptionStatus.TRIALING:
         to_free(session, sub, account, now, reason="trial_ended")
     elif sub.renewal_attempts >= policy.card_attempts:
-        if invoice.status == "unpaid":
+        if invoice.status == InvoiceStatus.UNPAID:
             invoices.fail(session, invoice, now)
         to_free(session, sub, account, now, reason="unpaid")
-    elif sub.status != "past_due":
-        sub.status = "past_due"
+    elif sub.status != SubscriptionStatus.PAST_DUE:
+        sub.status = SubscriptionStatus.PAST_DUE
         events.emit(session, "subscription.past_due", account.id,
-                    {**_snapshot(sub), "invoice_id": invoice.id, "method": "card",
+                    {**_snapshot(sub), "invoice_id": invoice.id, "method": PaymentMethodType.CARD,
                      "attempts_left": policy.card_attempts - sub.renewal_attempts}, now)
 
 
@@ -529,7 +538,7 @@ def set_auto_renew(session: Session, account: Account, enabled: bool, payment_me
 def extend_trial(session: Session, account: Account, days: int, now: datetime) -> Subscription:
     """An operator gives a trial more time (the seed's "contact us for more time")."""
     sub = repository.for_account(session, account.id, for_update=True)
-    if sub.status != "trialing" or sub.trial_end is None:
+    if sub.status != SubscriptionStatus.TRIALING or sub.trial_end is None:
         raise Conflict("not_trialing", "Only a subscription in its trial can have the trial extended.")
     if not 1 <= days <= MAX_TRIAL_EXTENSION_DAYS:
         raise Unprocessable("invalid_days", f"days must be 1 to {MAX_TRIAL_EXTENSION_DAYS}.", param="days")

@@ -1,34 +1,19 @@
 """Keeps each subscription's `next_due_at` equal to the earliest item of its agenda.
 
-Every change to a subscription row, wherever it happens (a request, the due runner, a payment
-callback), is recomputed on flush, so the due runner's index is never stale. The schedule policy
-(lead times, grace, retries) comes from the session's `info`, set from Settings by
-`configure_sessions`; sessions of an unconfigured Database use the defaults.
+`keep_next_due(policy)` is a flush step of the database's units of work (`kit.work.Steps`, given by
+`langganan.app.make_database` with the policy of the settings): every change to a subscription row,
+wherever it happens (a request, the due runner, a payment callback), is recomputed when the unit of
+work flushes it, so the due runner's index is never stale.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from langganan.catalog import service as catalog_service
-from langganan.config import Settings
-from langganan.kit.db import Database
+from langganan.kit.work import Step, Work
 from langganan.subscriptions.models import Subscription
 from langganan.subscriptions.schedule import Policy, Timeline, next_due
-
-DEFAULT_POLICY = Policy.from_settings(Settings())
-
-
-def configure_sessions(db: Database, settings: Settings) -> None:
-    db.configure_sessions(info={"policy": Policy.from_settings(settings)})
-
-
-def policy_of(session: Session) -> Policy:
-    policy = session.info.get("policy")
-    return policy if isinstance(policy, Policy) else DEFAULT_POLICY
 
 
 def timeline(session: Session, sub: Subscription) -> Timeline:
@@ -43,14 +28,17 @@ def timeline(session: Session, sub: Subscription) -> Timeline:
         cursor=sub.due_cursor)
 
 
-@event.listens_for(Session, "before_flush")
-def _keep_next_due(session: Session, _flush_context: Any, _instances: Any) -> None:
-    changed = [obj for obj in (*session.new, *session.dirty) if isinstance(obj, Subscription)]
-    if not changed:
-        return
-    policy = policy_of(session)
-    with session.no_autoflush:
-        for sub in changed:
-            due = next_due(timeline(session, sub), policy)
-            if sub.next_due_at != due:
-                sub.next_due_at = due
+def keep_next_due(policy: Policy) -> Step:
+    """The flush step that sets `next_due_at` of every new or changed subscription by `policy`."""
+
+    def step(work: Work) -> None:
+        changed = [obj for obj in (*work.new, *work.dirty) if isinstance(obj, Subscription)]
+        if not changed:
+            return
+        with work.no_autoflush:
+            for sub in changed:
+                due = next_due(timeline(work, sub), policy)
+                if sub.next_due_at != due:
+                    sub.next_due_at = due
+
+    return step

@@ -5,10 +5,10 @@ from sqlalchemy.exc import IntegrityError
 
 from langganan.kit.errors import Conflict, DomainError, NotFoundCode, PaymentRequired, Unprocessable
 from langganan.kit.openapi import errors
-from langganan.kit.web import AnyKey, AppContext, Ctx
 from langganan.usage.grouping import GroupedIngest
 from langganan.usage.schemas import UsageBatchIn, UsageBatchOut, UsageEventIn, UsageOut
 from langganan.usage.service import UsageIn, UsageResult, ingest
+from langganan.web.context import AnyKey, AppContext, Ctx
 
 router = APIRouter(prefix="/v1/usage", tags=["usage"])
 

@@ -20,13 +20,13 @@ from sqlalchemy.orm import Session
 
 from langganan.catalog import service as catalog_service
 from langganan.catalog.rules import Meter
-from langganan.notifications import alerts
 from langganan.subscriptions.models import Subscription
 from langganan.usage import repository as usage_repo
-from langganan.wallets import ledger
+from langganan.wallets import ledger, watch
 from langganan.wallets import rules as wallet_rules
 from langganan.wallets import service as wallets
 from langganan.wallets.ledger import Movement
+from langganan.wallets.models import EntryType
 from langganan.wallets.repository import LockedWallet
 
 BROADCAST_METER = "broadcast_message"
@@ -87,7 +87,8 @@ def ingest(session: Session, events: list[UsageIn], now: datetime) -> list[Usage
     wallet_keys = sorted({(e.account_id, meters[e.meter].wallet) for e in events if e.meter in meters})
     wallet_rows, earlier = usage_repo.lock_and_find(session, wallet_keys, list({e.id for e in events}))
     by_key = {(w.account_id, w.kind): w for w in wallet_rows}
-    alerts.watch(session, now, wallet_rows, subs.values())  # usage alerts, decided on commit
+    watch.balances_moving(session, wallet_rows, now)  # usage alerts, decided on commit
+    watch.broadcasts_moving(session, subs.values(), now)
     for w in wallet_rows:  # the rare case: granted credit expired; written off before any usage is priced
         wallets.expire_grant_if_due(session, w, now)
 
@@ -140,7 +141,7 @@ def _price_one(session: Session, ev: UsageIn, meter: Meter | None, by_key: dict[
     if not ledger.covers(wallet, amount):
         return _reject(ev, "insufficient_balance")
     granted = wallet_rules.granted_part(wallet.granted_balance, amount)
-    balance_after = posting.apply(Movement(wallet, "usage", -amount, -granted, meter.code, ev.quantity, ev.id,
+    balance_after = posting.apply(Movement(wallet, EntryType.USAGE, -amount, -granted, meter.code, ev.quantity, ev.id,
                                            body_hash=digest, occurred_at=ev.occurred_at))
     if meter.code == BROADCAST_METER:
         subs[ev.account_id].broadcasts_used += ev.quantity

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from langganan.config import Settings
 from langganan.events.models import Event
-from langganan.invoices.models import Invoice
-from langganan.payments.models import Payment
+from langganan.invoices.models import Invoice, InvoiceStatus, InvoiceType
+from langganan.payments.models import Payment, PaymentStatus
 from langganan.subscriptions.history import PeriodKind
 from langganan.subscriptions.models import SubscriptionPeriod
 from langganan.verify.violation import Violation
@@ -22,15 +22,16 @@ SAMPLE = 20
 def _expected_invoice_events(status: str) -> dict[str, tuple[int, ...]]:
     """How many of each invoice event an invoice in `status` has had (allowed counts)."""
     return {"invoice.created": (1,),
-            "invoice.paid": (1,) if status == "paid" else (0,),
-            "invoice.expired": (1,) if status == "expired" else (0, 1) if status in ("paid", "failed") else (0,),
-            "invoice.canceled": (1,) if status == "canceled" else (0,),
-            "invoice.failed": (1,) if status == "failed" else (0,)}
+            "invoice.paid": (1,) if status == InvoiceStatus.PAID else (0,),
+            "invoice.expired": (1,) if status == InvoiceStatus.EXPIRED else (0, 1) if status in (
+                InvoiceStatus.PAID, InvoiceStatus.FAILED) else (0,),
+            "invoice.canceled": (1,) if status == InvoiceStatus.CANCELED else (0,),
+            "invoice.failed": (1,) if status == InvoiceStatus.FAILED else (0,)}
 
 
 def _expected_payment_events(status: str) -> dict[str, tuple[int, ...]]:
-    return {"payment.succeeded": (1,) if status == "succeeded" else (0,),
-            "payment.failed": (1,) if status == "failed" else (0,)}
+    return {"payment.succeeded": (1,) if status == PaymentStatus.SUCCEEDED else (0,),
+            "payment.failed": (1,) if status == PaymentStatus.FAILED else (0,)}
 
 
 def _counts(session: Session, key: str, types: Iterable[str]) -> Counter[tuple[str, str]]:
@@ -66,7 +67,7 @@ def check(session: Session, _settings: Settings) -> list[Violation]:
     for row_id, sub_id, renewal_id in session.execute(
             select(SubscriptionPeriod.id, SubscriptionPeriod.subscription_id, SubscriptionPeriod.invoice_id)
             .join(Invoice, Invoice.id == SubscriptionPeriod.invoice_id)
-            .where(SubscriptionPeriod.kind == PeriodKind.PAID.value, Invoice.type == "renewal")
+            .where(SubscriptionPeriod.kind == PeriodKind.PAID, Invoice.type == InvoiceType.RENEWAL)
             .order_by(SubscriptionPeriod.id)):
         n = renewed.get(("subscription.renewed", str(renewal_id)), 0)
         if n != 1:

@@ -8,14 +8,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from langganan.config import Settings
-from langganan.invoices.models import Invoice, InvoiceSequence
+from langganan.invoices.models import Invoice, InvoiceSequence, InvoiceStatus, InvoiceType
 from langganan.invoices.rules import content_digest, month_key
 from langganan.invoices.service import content_of
 from langganan.verify.violation import Violation
 
 # which time a status sets: paid_at for money in, closed_at for a window or a decision that ended it
-PAID_AT = ("paid", "waived")
-CLOSED_AT = ("expired", "canceled", "failed")
+PAID_AT = (InvoiceStatus.PAID, InvoiceStatus.WAIVED)
+CLOSED_AT = (InvoiceStatus.EXPIRED, InvoiceStatus.CANCELED, InvoiceStatus.FAILED)
 
 
 def check(session: Session, settings: Settings) -> list[Violation]:
@@ -34,7 +34,7 @@ def check(session: Session, settings: Settings) -> list[Violation]:
         if inv.content_hash is not None and content_digest(content_of(inv)) != inv.content_hash:
             out.append(Violation("invoice_changed", "what the invoice says is not what was issued (its seal "
                                  "does not match)", ids))
-        late = inv.status == "paid" and inv.closed_at is not None and inv.paid_at is not None \
+        late = inv.status == InvoiceStatus.PAID and inv.closed_at is not None and inv.paid_at is not None \
             and inv.closed_at <= inv.paid_at  # it expired, then the money came and could still be applied
         if (inv.paid_at is not None) != (inv.status in PAID_AT) or \
                 ((inv.closed_at is not None) != (inv.status in CLOSED_AT) and not late):
@@ -82,7 +82,7 @@ def _one_renewal_per_period(session: Session) -> list[Violation]:
     """At most one renewal per (subscription, period start) that is not canceled (rule 4)."""
     rows = session.execute(
         select(Invoice.subscription_id, Invoice.period_start, func.count())
-        .where(Invoice.type == "renewal", Invoice.status != "canceled")
+        .where(Invoice.type == InvoiceType.RENEWAL, Invoice.status != InvoiceStatus.CANCELED)
         .group_by(Invoice.subscription_id, Invoice.period_start).having(func.count() > 1)
         .order_by(Invoice.subscription_id)).all()
     return [Violation("renewal_issued_twice", f"{n} renewal invoices for the period starting {start}",

@@ -6,8 +6,15 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from langganan.config import Settings
-from langganan.invoices.models import Invoice
-from langganan.payments.models import GatewayNotification, Payment, PaymentReceipt, UnappliedPayment
+from langganan.invoices.models import Invoice, InvoiceStatus
+from langganan.payments.models import (
+    GatewayNotification,
+    Payment,
+    PaymentReceipt,
+    PaymentStatus,
+    UnappliedPayment,
+    UnappliedStatus,
+)
 from langganan.verify.violation import Violation
 
 
@@ -18,18 +25,19 @@ def check(session: Session, _settings: Settings) -> list[Violation]:
     payment marked applied was applied by a succeeded payment of its invoice; (3) every gateway
     notification was received once, for its amount."""
     out: list[Violation] = []
-    succeeded = and_(Payment.invoice_id == Invoice.id, Payment.status == "succeeded")
+    succeeded = and_(Payment.invoice_id == Invoice.id, Payment.status == PaymentStatus.SUCCEEDED)
     for inv_id, number, total, count, low, high in session.execute(
             select(Invoice.id, Invoice.number, Invoice.total, func.count(Payment.id), func.min(Payment.amount),
                    func.max(Payment.amount)).outerjoin(Payment, succeeded)
-            .where(Invoice.status == "paid", Invoice.total > 0).group_by(Invoice.id, Invoice.number, Invoice.total)
+            .where(Invoice.status == InvoiceStatus.PAID, Invoice.total > 0).group_by(Invoice.id, Invoice.number,
+                                                                                     Invoice.total)
             .having(or_(func.count(Payment.id) != 1, func.min(Payment.amount) != Invoice.total,
                         func.max(Payment.amount) != Invoice.total))):
         out.append(Violation("paid_invoice_payments", f"invoice {number}: paid, total {total}, but {count} succeeded "
                              f"payments of {low}..{high}", {"invoice_id": inv_id}))
     for pay_id, status in session.execute(select(Payment.id, Invoice.status).outerjoin(Invoice, succeeded)
-                                          .where(Payment.status == "succeeded",
-                                                 or_(Invoice.status.is_(None), Invoice.status != "paid"))):
+                                          .where(Payment.status == PaymentStatus.SUCCEEDED,
+                                                 or_(Invoice.status.is_(None), Invoice.status != InvoiceStatus.PAID))):
         out.append(Violation("succeeded_payment_unpaid_invoice", f"payment {pay_id}: succeeded but its invoice is "
                              f"{status or 'missing'}", {"payment_id": pay_id}))
     books: dict[tuple[str | None, str], list[int]] = {}
@@ -37,9 +45,9 @@ def check(session: Session, _settings: Settings) -> list[Violation]:
             select(PaymentReceipt.account_id, PaymentReceipt.currency, func.sum(PaymentReceipt.amount))
             .group_by(PaymentReceipt.account_id, PaymentReceipt.currency),
             select(Payment.account_id, Payment.currency, func.sum(Payment.amount))
-            .where(Payment.status == "succeeded").group_by(Payment.account_id, Payment.currency),
+            .where(Payment.status == PaymentStatus.SUCCEEDED).group_by(Payment.account_id, Payment.currency),
             select(UnappliedPayment.account_id, UnappliedPayment.currency, func.sum(UnappliedPayment.amount))
-            .where(UnappliedPayment.status != "applied")
+            .where(UnappliedPayment.status != UnappliedStatus.APPLIED)
             .group_by(UnappliedPayment.account_id, UnappliedPayment.currency))):
         for row in session.execute(query):
             books.setdefault((row[0], row[1]), [0, 0, 0])[i] = int(row[2] or 0)
@@ -52,8 +60,9 @@ def check(session: Session, _settings: Settings) -> list[Violation]:
     for unp_id, applier in session.execute(
             select(UnappliedPayment.id, UnappliedPayment.applied_payment_id)
             .outerjoin(by, by.id == UnappliedPayment.applied_payment_id)
-            .where(UnappliedPayment.status == "applied",
-                   or_(by.id.is_(None), by.status != "succeeded", by.invoice_id != UnappliedPayment.invoice_id))):
+            .where(UnappliedPayment.status == UnappliedStatus.APPLIED,
+                   or_(by.id.is_(None), by.status != PaymentStatus.SUCCEEDED,
+                       by.invoice_id != UnappliedPayment.invoice_id))):
         out.append(Violation("held_money_applied_wrongly", f"unapplied payment {unp_id}: marked applied, but not by a "
                              f"succeeded payment of its invoice ({applier})", {"unapplied_payment_id": unp_id}))
     for note_id, payload, amount, currency in session.execute(

@@ -13,12 +13,13 @@ from sqlalchemy.orm import Session, lazyload
 from langganan.catalog.models import CatalogVersion
 from langganan.catalog.service import get as catalog_version
 from langganan.config import Settings
-from langganan.invoices.models import Invoice
+from langganan.invoices.actions import InvoiceAction, PurchaseAction, RenewalAction, UpgradeAction
+from langganan.invoices.models import Invoice, InvoiceStatus, InvoiceType
 from langganan.subscriptions.history import PeriodKind
-from langganan.subscriptions.models import Subscription, SubscriptionPeriod
+from langganan.subscriptions.models import Subscription, SubscriptionPeriod, SubscriptionStatus
 from langganan.verify.violation import Violation
 
-PLAN_INVOICES = ("subscription", "plan_change", "renewal")
+PLAN_INVOICES = (InvoiceType.SUBSCRIPTION, InvoiceType.PLAN_CHANGE, InvoiceType.RENEWAL)
 # the longest one interval can be (a 31-day month or a leap year, plus an hour a DST change may add)
 LONGEST = {"month": timedelta(days=31, hours=1), "year": timedelta(days=366, hours=1)}
 
@@ -72,7 +73,8 @@ def _sequence(sub: Subscription, history: list[SubscriptionPeriod], free_plans: 
                                  f"after one starting {before.starts_at.isoformat()}", _ids(sub, row)))
     last = history[-1]
     kind = last.kind
-    state_kind = (PeriodKind.TRIAL if sub.status == "trialing" else PeriodKind.FREE if sub.plan_code in free_plans
+    state_kind = (PeriodKind.TRIAL if sub.status == SubscriptionStatus.TRIALING
+                  else PeriodKind.FREE if sub.plan_code in free_plans
                   else None)
     fits = (last.plan_code, last.interval) == (sub.plan_code, sub.interval) and (
         kind == PeriodKind.OPENING or (kind == state_kind if state_kind is not None
@@ -97,11 +99,12 @@ def _explained(sub: Subscription, row: SubscriptionPeriod, end: datetime, invoic
     if row.kind == PeriodKind.PAID:
         if inv is None or inv.subscription_id != sub.id:
             problem = "no invoice of this subscription pays for it"
-        elif inv.status != "paid":
+        elif inv.status != InvoiceStatus.PAID:
             problem = f"its invoice {inv.number} is {inv.status}"
-        elif inv.action.get("plan") != row.plan_code or inv.action.get("interval") != row.interval:
-            problem = f"its invoice {inv.number} is for {inv.action.get('plan')}/{inv.action.get('interval')}"
-        elif inv.action.get("kind") == "purchase":  # its period starts when it is paid, one interval long
+        elif _plan_of(inv.action) != (row.plan_code, row.interval):
+            plan, interval = _plan_of(inv.action)
+            problem = f"its invoice {inv.number} is for {plan}/{interval}"
+        elif isinstance(inv.action, PurchaseAction):  # its period starts when it is paid, one interval long
             if inv.paid_at != row.starts_at or end - row.starts_at > LONGEST[row.interval]:
                 problem = (f"its purchase invoice {inv.number} was paid at {_iso(inv.paid_at)} for one "
                            f"{row.interval}")
@@ -109,12 +112,13 @@ def _explained(sub: Subscription, row: SubscriptionPeriod, end: datetime, invoic
                 inv.period_start <= row.starts_at and end <= inv.period_end):
             problem = (f"its invoice {inv.number} covers [{_iso(inv.period_start)}, {_iso(inv.period_end)})")
     elif row.kind == PeriodKind.MIGRATED:
-        if inv is None or inv.subscription_id != sub.id or inv.status != "waived":
+        if inv is None or inv.subscription_id != sub.id or inv.status != InvoiceStatus.WAIVED:
             problem = "no waived postpaid month of this subscription explains it"
     elif row.kind == PeriodKind.GRACE:
-        if inv is None or inv.type != "renewal" or inv.subscription_id != sub.id or inv.period_start != row.starts_at:
+        if (inv is None or inv.type != InvoiceType.RENEWAL or inv.subscription_id != sub.id
+                or inv.period_start != row.starts_at):
             problem = "no renewal invoice of the period it follows explains it"
-        elif inv.status not in ("expired", "failed"):
+        elif inv.status not in (InvoiceStatus.EXPIRED, InvoiceStatus.FAILED):
             problem = f"its renewal {inv.number} is {inv.status}, not lapsed"
         elif end - row.starts_at > longest_grace:
             problem = f"it lasted longer than the longest grace or card retry window ({longest_grace.days} days)"
@@ -132,6 +136,13 @@ def _explained(sub: Subscription, row: SubscriptionPeriod, end: datetime, invoic
                       ids)]
 
 
+def _plan_of(action: InvoiceAction) -> tuple[str | None, str | None]:
+    """The plan and interval a plan invoice's action is for; (None, None) for any other action."""
+    if isinstance(action, PurchaseAction | UpgradeAction | RenewalAction):
+        return action.plan, action.interval
+    return None, None
+
+
 def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at is not None else None
 
@@ -147,11 +158,12 @@ def _invoices_used(sub: Subscription, history: list[SubscriptionPeriod], invoice
     if trials > 1:
         out.append(Violation("trial_twice", f"{trials} trial periods", _ids(sub)))
     for inv in invoices:
-        if inv.status != "paid" or (began is not None and inv.issued_at <= began):
+        if inv.status != InvoiceStatus.PAID or (began is not None and inv.issued_at <= began):
             continue
         n = used[inv.id]
-        ahead = inv.type == "renewal" and inv.period_start == sub.current_period_end and n == 0
-        forfeited = inv.type == "renewal" and n == 0 and inv.paid_at is not None and inv.period_start is not None \
+        ahead = inv.type == InvoiceType.RENEWAL and inv.period_start == sub.current_period_end and n == 0
+        forfeited = inv.type == InvoiceType.RENEWAL and n == 0 and inv.paid_at is not None \
+            and inv.period_start is not None \
             and any(r.kind == PeriodKind.FREE and inv.paid_at <= r.starts_at < inv.period_start for r in history)
         if n != 1 and not (ahead or forfeited):
             out.append(Violation("paid_invoice_unused" if n == 0 else "paid_invoice_used_twice",

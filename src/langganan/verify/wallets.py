@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from langganan.config import Settings
 from langganan.verify.violation import Violation
-from langganan.wallets.models import Reservation, Wallet, WalletEntry
+from langganan.wallets.models import EntryType, Reservation, ReservationStatus, Wallet, WalletEntry
 
 SAMPLE = 20  # at most this many ids of one kind of violation are listed
 
@@ -20,7 +20,7 @@ def check(session: Session, _settings: Settings) -> list[Violation]:
         .group_by(WalletEntry.wallet_id))}
     held: dict[str, int] = {row[0]: int(row[1]) for row in session.execute(
         select(Reservation.wallet_id, func.sum(Reservation.amount))
-        .where(Reservation.status == "held").group_by(Reservation.wallet_id))}
+        .where(Reservation.status == ReservationStatus.HELD).group_by(Reservation.wallet_id))}
     for w in session.scalars(select(Wallet).order_by(Wallet.id)):
         ids = {"wallet_id": w.id, "account_id": w.account_id}
         row = sums.get(w.id)
@@ -61,7 +61,7 @@ def _usage(session: Session) -> list[Violation]:
     carries the event (its id, body hash, meter and quantity) and takes money out, granted credit first
     within it."""
     out: list[Violation] = []
-    usage = WalletEntry.type == "usage"
+    usage = WalletEntry.type == EntryType.USAGE
     for ref, n in session.execute(
             select(WalletEntry.reference, func.count()).where(usage, WalletEntry.reference.is_not(None))
             .group_by(WalletEntry.reference).having(func.count() > 1).order_by(WalletEntry.reference).limit(SAMPLE)):

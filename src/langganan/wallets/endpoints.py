@@ -13,9 +13,9 @@ from langganan.invoices.schemas import InvoiceOut
 from langganan.kit.errors import Unprocessable
 from langganan.kit.fields import Instant
 from langganan.kit.openapi import errors
-from langganan.kit.web import AnyKey, Ctx, Limit
+from langganan.kit.web import Limit
 from langganan.notifications import alerts
-from langganan.payments.endpoints import checkout
+from langganan.payments.checkout import checkout
 from langganan.wallets import repository, reservations, topups
 from langganan.wallets.schemas import (
     CaptureIn,
@@ -30,6 +30,7 @@ from langganan.wallets.schemas import (
     reservation_out,
     wallet_out,
 )
+from langganan.web.context import AnyKey, Ctx
 
 router = APIRouter(prefix="/v1", tags=["wallets"])
 ENTRY_ID = re.compile(r"[0-9]{1,18}")  # ledger ids are 64-bit integers
@@ -39,7 +40,8 @@ ENTRY_ID = re.compile(r"[0-9]{1,18}")  # ledger ids are 64-bit integers
 def list_wallets(account_id: str, ctx: Ctx, _: AnyKey) -> WalletList:
     with ctx.unit() as (s, _now):
         accounts_repo.get(s, account_id)
-        return WalletList(data=[wallet_out(w) for w in repository.for_account(s, account_id)])
+        return WalletList(data=[wallet_out(w, ctx.settings.low_balance_thresholds)
+                                for w in repository.for_account(s, account_id)])
 
 
 @router.put("/accounts/{account_id}/wallets/{kind}", response_model=WalletOut,
@@ -49,8 +51,8 @@ def put_wallet_settings(account_id: str, kind: str, body: WalletSettingsIn, ctx:
         accounts_repo.get(s, account_id)
         wallet = repository.get(s, account_id, kind, for_update=True)
         wallet.low_balance_threshold = body.low_balance_threshold
-        alerts.threshold_changed(wallet)
-        return wallet_out(wallet)
+        alerts.threshold_changed(wallet, ctx.settings.low_balance_thresholds)
+        return wallet_out(wallet, ctx.settings.low_balance_thresholds)
 
 
 @router.get("/accounts/{account_id}/wallets/{kind}/transactions", response_model=EntryList,

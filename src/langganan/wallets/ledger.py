@@ -37,8 +37,8 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from langganan.notifications import alerts
-from langganan.wallets.models import SpendHour, Wallet, WalletEntry
+from langganan.wallets import watch
+from langganan.wallets.models import EntryType, SpendHour, Wallet, WalletEntry
 from langganan.wallets.repository import SPEND_TYPES, LockedWallet
 
 WALLETS = cast(Table, Wallet.__table__)
@@ -55,7 +55,7 @@ class Movement:
     `occurred_at`, and its id as `reference`."""
 
     wallet: AnyWallet
-    type: str
+    type: EntryType
     amount: int
     granted: int = 0
     meter: str | None = None
@@ -118,7 +118,7 @@ class Posting:
 
 def post(session: Session, movements: Sequence[Movement], now: datetime) -> list[int]:
     """Apply `movements` in order and write them; returns each one's balance after it."""
-    alerts.watch(session, now, wallets={m.wallet.id: m.wallet for m in movements}.values())
+    watch.balances_moving(session, {m.wallet.id: m.wallet for m in movements}.values(), now)
     posting = Posting(now)
     after = [posting.apply(m) for m in movements]
     write(session, posting)

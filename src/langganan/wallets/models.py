@@ -1,11 +1,32 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from langganan.catalog.rules import WalletKind
 from langganan.kit.db import Base
+from langganan.kit.enums import text_column
+
+
+class EntryType(StrEnum):
+    GRANT = "grant"
+    TOP_UP = "top_up"
+    USAGE = "usage"
+    HOLD = "hold"
+    CAPTURE = "capture"
+    RELEASE = "release"
+    EXPIRY = "expiry"
+    ADJUSTMENT = "adjustment"
+
+
+class ReservationStatus(StrEnum):
+    HELD = "held"
+    CAPTURED = "captured"
+    RELEASED = "released"
+    EXPIRED = "expired"
 
 
 class Wallet(Base):
@@ -21,7 +42,7 @@ class Wallet(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
-    kind: Mapped[str] = mapped_column(String(20))  # conversation | broadcast
+    kind: Mapped[WalletKind] = mapped_column(text_column(WalletKind, 20))
     currency: Mapped[str] = mapped_column(String(3))
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
     granted_balance: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -55,8 +76,7 @@ class WalletEntry(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
                                     autoincrement=True)
     wallet_id: Mapped[str] = mapped_column(ForeignKey("wallets.id"))
-    # grant | top_up | usage | hold | capture | release | expiry | adjustment
-    type: Mapped[str] = mapped_column(String(30))
+    type: Mapped[EntryType] = mapped_column(text_column(EntryType, 30))
     amount: Mapped[int] = mapped_column(BigInteger)
     granted_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     balance_after: Mapped[int] = mapped_column(BigInteger)
@@ -95,7 +115,7 @@ class Reservation(Base):
     held_granted: Mapped[int] = mapped_column(BigInteger)
     grant_expires_at: Mapped[datetime | None]
     captured_quantity: Mapped[int] = mapped_column(BigInteger, default=0)
-    status: Mapped[str] = mapped_column(String(20))  # held | captured | released | expired
+    status: Mapped[ReservationStatus] = mapped_column(text_column(ReservationStatus, 20))
     expires_at: Mapped[datetime] = mapped_column(index=True)
     created_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]

@@ -8,21 +8,21 @@ from typing import cast
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
-from langganan.kit.db import held
 from langganan.kit.errors import NotFound
-from langganan.wallets.models import Reservation, SpendHour, Wallet, WalletEntry
+from langganan.kit.work import work_of
+from langganan.wallets.models import EntryType, Reservation, ReservationStatus, SpendHour, Wallet, WalletEntry
 
 # Ledger entry types that count as spending (their negated amount is what was spent).
-SPEND_TYPES = ("usage", "hold", "release", "capture")
+SPEND_TYPES = (EntryType.USAGE, EntryType.HOLD, EntryType.RELEASE, EntryType.CAPTURE)
 
 
 ENTRY_FILTERS = {
-    "usage": ("usage", "capture"),
-    "top_up": ("top_up",),
-    "grant": ("grant",),
-    "expiry": ("expiry",),
-    "reservation": ("hold", "capture", "release"),
-    "adjustment": ("adjustment",),
+    "usage": (EntryType.USAGE, EntryType.CAPTURE),
+    "top_up": (EntryType.TOP_UP,),
+    "grant": (EntryType.GRANT,),
+    "expiry": (EntryType.EXPIRY,),
+    "reservation": (EntryType.HOLD, EntryType.CAPTURE, EntryType.RELEASE),
+    "adjustment": (EntryType.ADJUSTMENT,),
 }
 
 
@@ -61,7 +61,7 @@ def for_account(session: Session, account_id: str) -> list[Wallet]:
 
 
 def get(session: Session, account_id: str, kind: str, *, for_update: bool = False) -> Wallet:
-    own = held(session, Wallet, (account_id, kind)) if for_update else None
+    own = work_of(session).held(Wallet, (account_id, kind)) if for_update else None
     if own is not None:  # locked earlier in this transaction (the due runner's charge outcomes)
         return cast(Wallet, own)
     stmt = select(Wallet).where(Wallet.account_id == account_id, Wallet.kind == kind)
@@ -96,7 +96,8 @@ def reservation(session: Session, reservation_id: str, *, for_update: bool = Fal
 
 
 def expired_reservations(session: Session, now: datetime, limit: int) -> Sequence[Reservation]:
-    return session.scalars(select(Reservation).where(Reservation.status == "held", Reservation.expires_at <= now)
+    return session.scalars(select(Reservation).where(Reservation.status == ReservationStatus.HELD,
+                                                     Reservation.expires_at <= now)
                            .order_by(Reservation.expires_at).limit(limit).with_for_update(skip_locked=True)).all()
 
 

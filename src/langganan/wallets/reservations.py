@@ -16,12 +16,11 @@ from langganan.catalog import service as catalog_service
 from langganan.events import service as events
 from langganan.kit.errors import Conflict, NotFound, PaymentRequired, Unprocessable
 from langganan.kit.ids import new_id
-from langganan.notifications import alerts
 from langganan.subscriptions.models import Subscription
 from langganan.usage.service import BROADCAST_METER, broadcast_limit
-from langganan.wallets import repository, rules
+from langganan.wallets import repository, rules, watch
 from langganan.wallets import service as wallets
-from langganan.wallets.models import Reservation, Wallet
+from langganan.wallets.models import EntryType, Reservation, ReservationStatus, Wallet
 
 DEFAULT_HOLD = timedelta(hours=24)
 MAX_HOLD = timedelta(days=7)
@@ -55,21 +54,21 @@ def hold(session: Session, account_id: str, meter_code: str, quantity: int, expi
     granted = rules.granted_part(wallet.granted_balance, amount)
     res = Reservation(id=new_id("res"), account_id=account_id, wallet_id=wallet.id, meter=meter.code,
                       unit_price=meter.unit_price, quantity=quantity, amount=amount, held_granted=granted,
-                      grant_expires_at=wallet.granted_expires_at, captured_quantity=0, status="held",
+                      grant_expires_at=wallet.granted_expires_at, captured_quantity=0, status=ReservationStatus.HELD,
                       expires_at=now + ttl, created_at=now)
     session.add(res)
-    wallets.record(session, wallet, "hold", -amount, now, granted=-granted, meter=meter.code, quantity=quantity,
+    wallets.record(session, wallet, EntryType.HOLD, -amount, now, granted=-granted, meter=meter.code, quantity=quantity,
                    reference=res.id)
     wallet.reserved += amount
     if sub is not None:
-        alerts.watch(session, now, subs=(sub,))  # a held broadcast uses quota: its alerts fire as usage's do
+        watch.broadcasts_moving(session, (sub,), now)  # a held broadcast uses quota: alerts as for usage
         sub.broadcasts_used += quantity
     session.flush()
     events.emit(session, "reservation.held", account_id, {"reservation_id": res.id, "amount": amount}, now)
     return res
 
 
-def _close(session: Session, res: Reservation, captured: int, status: str, at: datetime) -> None:
+def _close(session: Session, res: Reservation, captured: int, status: ReservationStatus, at: datetime) -> None:
     sub = None
     if res.meter == BROADCAST_METER and captured < res.quantity:
         # the subscription before the wallet, in the order ingest and hold lock them (no deadlock), and
@@ -82,15 +81,16 @@ def _close(session: Session, res: Reservation, captured: int, status: str, at: d
     back = res.amount - captured_amount
     back_granted = rules.released_granted(res.held_granted, captured_amount)
     if captured:
-        wallets.record(session, wallet, "capture", 0, at, meter=res.meter, quantity=captured, reference=res.id)
+        wallets.record(session, wallet, EntryType.CAPTURE, 0, at, meter=res.meter, quantity=captured, reference=res.id)
     if back:
         grant_still_open = (res.grant_expires_at is not None and wallet.granted_expires_at == res.grant_expires_at
                             and res.grant_expires_at > at)
-        wallets.record(session, wallet, "release", back, at, granted=back_granted, meter=res.meter,
+        wallets.record(session, wallet, EntryType.RELEASE, back, at, granted=back_granted, meter=res.meter,
                        quantity=res.quantity - captured, reference=res.id)
         if back_granted and not grant_still_open:
             # The window the granted part belonged to has ended: it comes back and expires at once.
-            wallets.record(session, wallet, "expiry", -back_granted, at, granted=-back_granted, reference=res.id)
+            wallets.record(session, wallet, EntryType.EXPIRY, -back_granted, at, granted=-back_granted,
+                           reference=res.id)
     wallet.reserved -= res.amount
     if sub is not None and sub.allotment_start is not None and res.created_at >= sub.allotment_start:
         sub.broadcasts_used = max(0, sub.broadcasts_used - (res.quantity - captured))
@@ -101,7 +101,7 @@ def _close(session: Session, res: Reservation, captured: int, status: str, at: d
 
 def _open(session: Session, reservation_id: str, now: datetime) -> Reservation:
     res = repository.reservation(session, reservation_id, for_update=True)
-    if res.status != "held":
+    if res.status != ReservationStatus.HELD:
         raise Conflict("reservation_closed", f"The reservation is already {res.status}.")
     if res.expires_at <= now:
         raise Conflict("reservation_expired", "The reservation expired; its credit is released.")
@@ -112,15 +112,15 @@ def capture(session: Session, reservation_id: str, quantity: int, now: datetime)
     res = _open(session, reservation_id, now)
     if not 0 <= quantity <= res.quantity:
         raise Unprocessable("invalid_quantity", f"Capture between 0 and {res.quantity} messages.", param="quantity")
-    _close(session, res, quantity, "captured", now)
+    _close(session, res, quantity, ReservationStatus.CAPTURED, now)
     return res
 
 
 def release(session: Session, reservation_id: str, now: datetime) -> Reservation:
     res = _open(session, reservation_id, now)
-    _close(session, res, 0, "released", now)
+    _close(session, res, 0, ReservationStatus.RELEASED, now)
     return res
 
 
 def expire(session: Session, res: Reservation) -> None:
-    _close(session, res, 0, "expired", res.expires_at)
+    _close(session, res, 0, ReservationStatus.EXPIRED, res.expires_at)

@@ -10,10 +10,15 @@ and is one pool, so "oldest first" has nothing to choose between.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from langganan.catalog.rules import WalletKind
 from langganan.kit.errors import Unprocessable
 
 # Top-up limits per wallet (seed: conversation Rp30.000-1.000.000, broadcast Rp10.000-5.000.000).
-TOP_UP_LIMITS = {"conversation": (30_000, 1_000_000), "broadcast": (10_000, 5_000_000)}
+TOP_UP_LIMITS: dict[str, tuple[int, int]] = {WalletKind.CONVERSATION: (30_000, 1_000_000),
+                                             WalletKind.BROADCAST: (10_000, 5_000_000)}
 
 
 def check_top_up(kind: str, amount: int) -> None:
@@ -38,3 +43,10 @@ def released_granted(held_granted: int, captured_amount: int) -> int:
     """The granted part of what a closed reservation gives back: the delivered messages took the held
     granted credit first (the same order as a debit), so only what is left of it returns as granted."""
     return max(0, held_granted - captured_amount)
+
+
+def low_balance_threshold(wallet: Any, defaults: Mapping[str, int]) -> int:
+    """The wallet's own low-balance threshold, or the deployment's for its kind (LANGGANAN_LOW_BALANCE_*)."""
+    if wallet.low_balance_threshold is not None:
+        return int(wallet.low_balance_threshold)
+    return defaults.get(wallet.kind, 0)

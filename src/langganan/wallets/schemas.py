@@ -1,16 +1,18 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from langganan.catalog.rules import WalletKind
 from langganan.kit.fields import INT64_MAX, Id
-from langganan.notifications.alerts import low_balance_threshold
-from langganan.wallets.models import Reservation, Wallet, WalletEntry
+from langganan.wallets.models import EntryType, Reservation, ReservationStatus, Wallet, WalletEntry
+from langganan.wallets.rules import low_balance_threshold
 
 
 class WalletOut(BaseModel):
-    kind: str
+    kind: WalletKind
     balance: int = Field(description="Spendable credit (granted + paid); holds are already taken out")
     granted_balance: int
     paid_balance: int
@@ -34,7 +36,7 @@ class WalletList(BaseModel):
 
 class EntryOut(BaseModel):
     id: str
-    type: str
+    type: EntryType
     amount: int = Field(description="Signed: credit in, debit out")
     granted_amount: int
     balance_after: int
@@ -80,15 +82,17 @@ class ReservationOut(BaseModel):
     quantity: int
     amount: int
     captured_quantity: int
-    status: str
+    status: ReservationStatus
     expires_at: datetime
     created_at: datetime
 
 
-def wallet_out(w: Wallet) -> WalletOut:
+def wallet_out(w: Wallet, thresholds: Mapping[str, int]) -> WalletOut:
+    """`thresholds`: the deployment's default low-balance thresholds by kind (Settings.low_balance_thresholds)."""
     return WalletOut(kind=w.kind, balance=w.balance, granted_balance=w.granted_balance,
                      paid_balance=w.balance - w.granted_balance, granted_expires_at=w.granted_expires_at,
-                     reserved=w.reserved, currency=w.currency, low_balance_threshold=low_balance_threshold(w))
+                     reserved=w.reserved, currency=w.currency,
+                     low_balance_threshold=low_balance_threshold(w, thresholds))
 
 
 def entry_out(e: WalletEntry) -> EntryOut:

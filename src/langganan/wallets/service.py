@@ -14,13 +14,14 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from langganan.accounts.models import Account
+from langganan.catalog.rules import WalletKind
 from langganan.events import service as events
 from langganan.kit.ids import new_id
 from langganan.wallets import ledger, repository
 from langganan.wallets.ledger import AnyWallet, Movement
-from langganan.wallets.models import Wallet
+from langganan.wallets.models import EntryType, Wallet
 
-KINDS = ("conversation", "broadcast")
+KINDS = tuple(WalletKind)
 
 
 def create_wallets(session: Session, account: Account, now: datetime) -> None:
@@ -30,7 +31,7 @@ def create_wallets(session: Session, account: Account, now: datetime) -> None:
     session.flush()
 
 
-def record(session: Session, wallet: AnyWallet, type_: str, amount: int, now: datetime, *, granted: int = 0,
+def record(session: Session, wallet: AnyWallet, type_: EntryType, amount: int, now: datetime, *, granted: int = 0,
            meter: str | None = None, quantity: int | None = None, reference: str | None = None) -> int:
     """Move the wallet by `amount` (of which `granted` is granted credit) with its ledger entry; returns
     the balance after it."""
@@ -47,7 +48,7 @@ def expire_grant(session: Session, wallet: AnyWallet, at: datetime) -> None:
     left = wallet.granted_balance
     wallet.granted_expires_at = None
     if left > 0:
-        record(session, wallet, "expiry", -left, at, granted=-left, reference="granted credit expired")
+        record(session, wallet, EntryType.EXPIRY, -left, at, granted=-left, reference="granted credit expired")
         events.emit(session, "wallet.grant_expired", wallet.account_id,
                     {"wallet": wallet.kind, "amount": left, "balance": wallet.balance}, at)
 
@@ -59,14 +60,15 @@ def grant(session: Session, wallet: Wallet, amount: int, expires_at: datetime, n
     if amount <= 0:
         return
     wallet.granted_expires_at = expires_at
-    record(session, wallet, "grant", amount, now, granted=amount, reference=reference)
+    record(session, wallet, EntryType.GRANT, amount, now, granted=amount, reference=reference)
     events.emit(session, "wallet.credit_granted", wallet.account_id,
                 {"wallet": wallet.kind, "amount": amount, "expires_at": expires_at.isoformat()}, now)
 
 
-def credit_top_up(session: Session, account_id: str, kind: str, amount: int, invoice_id: str, now: datetime) -> None:
+def credit_top_up(session: Session, account_id: str, kind: WalletKind, amount: int, invoice_id: str,
+                  now: datetime) -> None:
     """A paid top-up invoice becomes paid credit, which never expires."""
     wallet = repository.get(session, account_id, kind, for_update=True)
-    record(session, wallet, "top_up", amount, now, reference=invoice_id)
+    record(session, wallet, EntryType.TOP_UP, amount, now, reference=invoice_id)
     events.emit(session, "wallet.topped_up", account_id,
                 {"wallet": kind, "amount": amount, "balance": wallet.balance, "invoice_id": invoice_id}, now)

@@ -7,22 +7,25 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from langganan.accounts.models import Account
+from langganan.catalog.rules import WalletKind
 from langganan.config import Settings
 from langganan.invoices import service as invoices
-from langganan.invoices.models import Invoice
+from langganan.invoices.actions import TopUpAction
+from langganan.invoices.models import Invoice, InvoiceType
 from langganan.invoices.rules import Line
 from langganan.subscriptions.rules import require_billing_info
 from langganan.wallets import rules
 
-WALLET_LABEL = {"conversation": "Conversation balance", "broadcast": "Broadcast balance"}
+WALLET_LABEL = {WalletKind.CONVERSATION: "Conversation balance", WalletKind.BROADCAST: "Broadcast balance"}
 
 
 def issue(session: Session, settings: Settings, account: Account, wallet: str, amount: int,
           now: datetime) -> Invoice:
     rules.check_top_up(wallet, amount)
     require_billing_info(account)
-    label = WALLET_LABEL[wallet]
-    return invoices.issue(session, settings, account=account, type_="top_up",
+    kind = WalletKind(wallet)
+    label = WALLET_LABEL[kind]
+    return invoices.issue(session, settings, account=account, type_=InvoiceType.TOP_UP,
                           lines=[Line("top_up", f"{label} top-up", 1, amount, amount)],
-                          action={"kind": "top_up", "wallet": wallet, "amount": amount}, now=now,
+                          action=TopUpAction(wallet=kind, amount=amount), now=now,
                           expires_at=now + timedelta(days=settings.invoice_payment_days), package=label)

@@ -15,16 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from fastapi import Request, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from langganan.kit.clock import wall_now
 from langganan.kit.ids import new_id
-from langganan.web.models import WebSession
+from langganan.web import repository
+from langganan.web.models import SessionKind, WebSession
 
-COOKIES = {"portal": "langganan_portal", "console": "langganan_console"}
-PATHS = {"portal": "/portal", "console": "/console"}
-LIFETIMES = {"portal": timedelta(hours=12), "console": timedelta(hours=8)}
+COOKIES = {SessionKind.PORTAL: "langganan_portal", SessionKind.CONSOLE: "langganan_console"}
+PATHS = {SessionKind.PORTAL: "/portal", SessionKind.CONSOLE: "/console"}
+LIFETIMES = {SessionKind.PORTAL: timedelta(hours=12), SessionKind.CONSOLE: timedelta(hours=8)}
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 
@@ -38,13 +38,13 @@ class Visitor:
     """Who a request's cookie belongs to: one account (portal) or one staff user (console)."""
 
     session_id: str
-    kind: str
+    kind: SessionKind
     account_id: str | None
     staff_user_id: str | None
     csrf_token: str
 
 
-def create(session: Session, kind: str, *, account_id: str | None = None, staff_user_id: str | None = None,
+def create(session: Session, kind: SessionKind, *, account_id: str | None = None, staff_user_id: str | None = None,
            now: datetime | None = None) -> tuple[WebSession, str]:
     now = now or wall_now()
     token = secrets.token_urlsafe(32)
@@ -56,11 +56,11 @@ def create(session: Session, kind: str, *, account_id: str | None = None, staff_
     return row, token
 
 
-def resolve(session: Session, kind: str, token: str | None, now: datetime | None = None) -> Visitor | None:
+def resolve(session: Session, kind: SessionKind, token: str | None, now: datetime | None = None) -> Visitor | None:
     if not token or len(token) > 200:
         return None
     now = now or wall_now()
-    row = session.scalar(select(WebSession).where(WebSession.token_hash == hash_token(token)))
+    row = repository.session_by_token_hash(session, hash_token(token))
     if row is None or row.kind != kind or row.revoked_at is not None or row.expires_at <= now:
         return None
     return Visitor(row.id, row.kind, row.account_id, row.staff_user_id, row.csrf_token)
@@ -72,12 +72,12 @@ def revoke(session: Session, session_id: str, now: datetime | None = None) -> No
         row.revoked_at = now or wall_now()
 
 
-def set_cookie(response: Response, request: Request, kind: str, token: str, expires_at: datetime) -> None:
+def set_cookie(response: Response, request: Request, kind: SessionKind, token: str, expires_at: datetime) -> None:
     response.set_cookie(COOKIES[kind], token, expires=expires_at, path=PATHS[kind], httponly=True,
                         samesite="lax", secure=request.url.scheme == "https")
 
 
-def clear_cookie(response: Response, kind: str) -> None:
+def clear_cookie(response: Response, kind: SessionKind) -> None:
     response.delete_cookie(COOKIES[kind], path=PATHS[kind])
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from langganan.kit.clock import wall_now
-from langganan.kit.web import AdminKey, Ctx, Limit, StartingAfter
+from langganan.kit.web import Limit, StartingAfter
 from langganan.notifications import repository as notifications_repo
 from langganan.notifications.schemas import DeliveryList, delivery_out
+from langganan.web.context import AdminKey, Ctx
 from langganan.webhooks import repository, service
 from langganan.webhooks.schemas import EndpointCreated, EndpointIn, EndpointList, EndpointOut, endpoint_out
 

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from langganan.kit.errors import NotFound
 from langganan.kit.pagination import page
-from langganan.webhooks.models import WebhookEndpoint
+from langganan.webhooks.models import EndpointStatus, WebhookEndpoint
 
 
 def get(session: Session, endpoint_id: str, *, for_update: bool = False) -> WebhookEndpoint:
@@ -18,7 +18,7 @@ def get(session: Session, endpoint_id: str, *, for_update: bool = False) -> Webh
 
 
 def enabled(session: Session) -> Sequence[WebhookEndpoint]:
-    return session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.status == "enabled")
+    return session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.status == EndpointStatus.ENABLED)
                            .order_by(WebhookEndpoint.id)).all()
 
 

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from langganan.webhooks.models import WebhookEndpoint
+from langganan.webhooks.models import EndpointStatus, WebhookEndpoint
 
 
 class EndpointIn(BaseModel):
@@ -19,7 +19,7 @@ class EndpointOut(BaseModel):
     url: str
     events: list[str]
     description: str | None
-    status: str = Field(description="enabled | disabled")
+    status: EndpointStatus = Field(description="enabled | disabled")
     created_at: datetime
     disabled_at: datetime | None
 

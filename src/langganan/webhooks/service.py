@@ -18,8 +18,9 @@ from standardwebhooks.webhooks import Webhook
 
 from langganan.kit.errors import Unprocessable
 from langganan.kit.ids import new_id
+from langganan.notifications.models import DeliveryStatus
 from langganan.webhooks import repository
-from langganan.webhooks.models import WebhookEndpoint
+from langganan.webhooks.models import EndpointStatus, WebhookEndpoint
 
 EVENT_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 MAX_EVENTS = 100
@@ -61,7 +62,8 @@ def check_events(events: list[str]) -> list[str]:
 
 def create(session: Session, url: str, events: list[str], description: str | None, now: datetime) -> WebhookEndpoint:
     endpoint = WebhookEndpoint(id=new_id("we"), url=check_url(url), events=check_events(events), secret=new_secret(),
-                               description=(description or "").strip() or None, status="enabled", created_at=now)
+                               description=(description or "").strip() or None, status=EndpointStatus.ENABLED,
+                               created_at=now)
     session.add(endpoint)
     session.flush()
     return endpoint
@@ -72,10 +74,10 @@ def disable(session: Session, endpoint_id: str, now: datetime) -> WebhookEndpoin
     from langganan.notifications import repository as notifications_repo
 
     endpoint = repository.get(session, endpoint_id, for_update=True)
-    if endpoint.status == "enabled":
-        endpoint.status, endpoint.disabled_at = "disabled", now
+    if endpoint.status == EndpointStatus.ENABLED:
+        endpoint.status, endpoint.disabled_at = EndpointStatus.DISABLED, now
         for delivery in notifications_repo.pending_for_endpoint(session, endpoint.id):
-            delivery.status, delivery.next_attempt_at, delivery.updated_at = "canceled", None, now
+            delivery.status, delivery.next_attempt_at, delivery.updated_at = DeliveryStatus.CANCELED, None, now
     return endpoint
 
 

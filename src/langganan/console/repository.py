@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from langganan.console.models import LoginAttempt, StaffUser
+
+
+def staff_by_email(session: Session, email: str) -> StaffUser | None:
+    return session.scalar(select(StaffUser).where(StaffUser.email == email))
+
+
+def recent_failures(session: Session, by: str, value: str, since: datetime) -> int:
+    """Failed sign-in attempts since then for this email (`by` "email") or client address (`by` "ip")."""
+    column = LoginAttempt.email if by == "email" else LoginAttempt.ip
+    return int(session.scalar(select(func.count()).select_from(LoginAttempt).where(
+        column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.created_at >= since)) or 0)
