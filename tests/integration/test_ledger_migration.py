@@ -14,7 +14,7 @@ from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import BigInteger, String, column, create_engine, inspect, table, text, update
 
-from langganan.app import create_app, prepare
+from langganan.app import create_app, open_database, prepare
 from langganan.kit.db import Database, UTCDateTime
 from langganan.kit.migrate import alembic_config, upgrade
 from langganan.usage.service import UsageIn
@@ -54,7 +54,7 @@ def _urls(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Itera
 def test_usage_events_of_the_previous_schema_become_usage_debits(backend: str, request: pytest.FixtureRequest,
                                                                  tmp_path: Path) -> None:
     for url in _urls(backend, request, tmp_path):
-        db = Database(url)
+        db = open_database(url)
         prepare(make_settings(db), db, migrate_if_empty=False)
         with _served(db) as env:  # an account with granted credit to spend
             acc = env.account()["id"]
@@ -92,7 +92,7 @@ def test_usage_events_of_the_previous_schema_become_usage_debits(backend: str, r
         assert rows["old-1"].body_hash == event.body_hash() and rows["new-1"].body_hash is not None
         assert str(rows["old-1"].occurred_at).startswith("2026-01-15 02:00:00")
 
-        db = Database(url)
+        db = open_database(url)
         with _served(db) as env:
             again = env.ok(env.post("/v1/usage", {"id": "old-1", "account_id": acc, "meter": "conversation_reply",
                                                   "quantity": 2, "occurred_at": "2026-01-15T09:00:00+07:00"}))
@@ -108,7 +108,7 @@ def test_an_accepted_event_without_its_debit_stops_the_upgrade(tmp_path: Path) -
     """It would be lost: the books need a look first (verify calls it usage_not_debited)."""
     url = f"sqlite:///{tmp_path / 'old.db'}"
     upgrade(url)
-    db = Database(url)
+    db = open_database(url)
     prepare(make_settings(db), db, migrate_if_empty=False)
     with _served(db) as env:
         acc = env.account()["id"]
