@@ -49,6 +49,7 @@ from langganan.notifications.delivery import Courier
 from langganan.notifications.endpoints import router as notifications_router
 from langganan.notifications.mailer import make_mailer
 from langganan.notifications.worker import run_notifications
+from langganan.onboarding.endpoints import router as onboarding_router
 from langganan.payments.endpoints import router as payments_router
 from langganan.payments.gateway import Gateway
 from langganan.payments.sandbox import SandboxGateway
@@ -241,8 +242,8 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
     app.state.ctx = ctx
     app.state.usage_group = grouped_ingest(ctx)
     install_error_handlers(app)
-    routers = [catalog_router, accounts_router, subscriptions_router, invoices_router, payments_router,
-               events_router, wallets_router, usage_router, entitlements_router, addons_router,
+    routers = [catalog_router, accounts_router, onboarding_router, subscriptions_router, invoices_router,
+               payments_router, events_router, wallets_router, usage_router, entitlements_router, addons_router,
                notifications_router, webhooks_router, promotions_router, portal_api_router, legacy_router,
                portal_router, portal_money_router, console_router, console_promotions_router, console_webhooks_router]
     if settings.sandbox:
