@@ -47,6 +47,7 @@ from langganan.legacy.endpoints import router as legacy_router
 from langganan.notifications import alerts
 from langganan.notifications.delivery import Courier
 from langganan.notifications.endpoints import router as notifications_router
+from langganan.notifications.endpoints_webhooks import router as webhook_deliveries_router
 from langganan.notifications.mailer import make_mailer
 from langganan.notifications.worker import run_notifications
 from langganan.onboarding.endpoints import router as onboarding_router
@@ -244,8 +245,9 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
     install_error_handlers(app)
     routers = [catalog_router, accounts_router, onboarding_router, subscriptions_router, invoices_router,
                payments_router, events_router, wallets_router, usage_router, entitlements_router, addons_router,
-               notifications_router, webhooks_router, promotions_router, portal_api_router, legacy_router,
-               portal_router, portal_money_router, console_router, console_promotions_router, console_webhooks_router]
+               notifications_router, webhooks_router, webhook_deliveries_router, promotions_router, portal_api_router,
+               legacy_router, portal_router, portal_money_router, console_router, console_promotions_router,
+               console_webhooks_router]
     if settings.sandbox:
         routers += [sandbox_router, console_clock_router]
     for router in routers:

@@ -35,7 +35,6 @@ ALLOWED: frozenset[tuple[str, str]] = frozenset({
     ("wallets", "notifications"),  # wallets call notifications.alerts (the five-module circle)
     ("wallets", "payments"),  # wallets.endpoints: buying a top-up (payments.checkout)
     ("wallets", "usage"),  # wallets.reservations: settling a hold as usage (the five-module circle)
-    ("webhooks", "notifications"),  # webhooks read their deliveries (notifications.repository)
 })
 
 
