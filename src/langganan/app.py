@@ -60,6 +60,7 @@ from langganan.portal.pages_money import router as portal_money_router
 from langganan.promotions.endpoints import router as promotions_router
 from langganan.sandbox.endpoints import router as sandbox_router
 from langganan.subscriptions.endpoints import router as subscriptions_router
+from langganan.subscriptions.endpoints_promotions import router as redemptions_router
 from langganan.subscriptions.schedule import Policy
 from langganan.subscriptions.timeline import keep_next_due
 from langganan.usage.endpoints import grouped_ingest
@@ -245,9 +246,9 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
     install_error_handlers(app)
     routers = [catalog_router, accounts_router, onboarding_router, subscriptions_router, invoices_router,
                payments_router, events_router, wallets_router, usage_router, entitlements_router, addons_router,
-               notifications_router, webhooks_router, webhook_deliveries_router, promotions_router, portal_api_router,
-               legacy_router, portal_router, portal_money_router, console_router, console_promotions_router,
-               console_webhooks_router]
+               notifications_router, webhooks_router, webhook_deliveries_router, promotions_router,
+               redemptions_router, portal_api_router, legacy_router, portal_router, portal_money_router,
+               console_router, console_promotions_router, console_webhooks_router]
     if settings.sandbox:
         routers += [sandbox_router, console_clock_router]
     for router in routers:

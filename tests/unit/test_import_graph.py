@@ -28,7 +28,6 @@ ROOT = "langganan"
 ALLOWED: frozenset[tuple[str, str]] = frozenset({
     ("addons", "payments"),  # addons.endpoints: buying an add-on (payments.checkout)
     ("invoices", "payments"),  # invoices.schemas shows an invoice's payments; invoices.endpoints pays one
-    ("promotions", "subscriptions"),  # promotions: a redemption belongs to a subscription
     ("subscriptions", "addons"),  # subscriptions: a subscription's add-ons
     ("subscriptions", "payments"),  # subscriptions.lifecycle charges renewals; subscriptions.endpoints buys
     ("subscriptions", "wallets"),  # subscriptions: plan grants and wallet rules
