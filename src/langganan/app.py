@@ -18,7 +18,6 @@ from starlette.types import ASGIApp
 
 from langganan import __version__, metrics
 from langganan.accounts.endpoints import router as accounts_router
-from langganan.addons.endpoints import router as addons_router
 from langganan.apikeys import service as apikeys
 from langganan.apikeys.gate import ApiKeyGate
 from langganan.catalog import service as catalog_service
@@ -60,6 +59,7 @@ from langganan.portal.pages_money import router as portal_money_router
 from langganan.promotions.endpoints import router as promotions_router
 from langganan.sandbox.endpoints import router as sandbox_router
 from langganan.subscriptions.endpoints import router as subscriptions_router
+from langganan.subscriptions.endpoints_addons import router as addons_router
 from langganan.subscriptions.endpoints_promotions import router as redemptions_router
 from langganan.subscriptions.schedule import Policy
 from langganan.subscriptions.timeline import keep_next_due
