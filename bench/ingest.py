@@ -44,6 +44,7 @@ from langganan.kit.clock import wall_now
 from langganan.kit.db import Database
 from langganan.kit.errors import InvalidRequest
 from langganan.kit.migrate import upgrade
+from langganan.onboarding import service as onboarding
 from langganan.payments.gateway import (
     CardDetails,
     ChargeResult,
@@ -162,7 +163,7 @@ def seed(db: Database, n_accounts: int, hot_events: int) -> tuple[list[str], str
     prepare(Settings(database_url=db.url, mode="sandbox", bootstrap_api_key=KEY), db, migrate_if_empty=False)
     now = wall_now()
     with db.transaction() as s:
-        ids = [accounts.create(s, accounts.NewAccount(name=f"Bench {i}", email=f"bench{i}@example.id"), now).id
+        ids = [onboarding.create(s, accounts.NewAccount(name=f"Bench {i}", email=f"bench{i}@example.id"), now).id
                for i in range(n_accounts + 1)]
         for account_id in ids[:-1]:
             wallets.record(s, repository.get(s, account_id, "conversation", for_update=True), "top_up", 10**12, now,

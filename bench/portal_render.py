@@ -27,6 +27,7 @@ from langganan.invoices.models import Invoice
 from langganan.kit.clock import wall_now
 from langganan.kit.db import Database
 from langganan.kit.ids import new_id
+from langganan.onboarding import service as onboarding
 from langganan.portal import service as portal
 from langganan.wallets import ledger
 from langganan.wallets import repository as wallets_repo
@@ -38,7 +39,7 @@ BATCH = 20_000
 def seed(db: Database, settings: Settings, invoices: int, entries: int) -> str:
     now = wall_now()
     with db.transaction() as s:
-        account = accounts.create(s, accounts.NewAccount(name="Big Co", email="big@bench.example", locale="en"), now)
+        account = onboarding.create(s, accounts.NewAccount(name="Big Co", email="big@bench.example", locale="en"), now)
         accounts.update_billing_info(s, account, {"company_name": "Big Co", "contact_name": "B", "email": "b@b.id",
                                                   "phone": "+62 21 555", "address": "Jl. 1", "city": "Jakarta",
                                                   "postal_code": "10110", "country": "ID"}, now)

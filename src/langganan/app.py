@@ -18,7 +18,6 @@ from starlette.types import ASGIApp
 
 from langganan import __version__, metrics
 from langganan.accounts.endpoints import router as accounts_router
-from langganan.addons.endpoints import router as addons_router
 from langganan.apikeys import service as apikeys
 from langganan.apikeys.gate import ApiKeyGate
 from langganan.catalog import service as catalog_service
@@ -47,8 +46,10 @@ from langganan.legacy.endpoints import router as legacy_router
 from langganan.notifications import alerts
 from langganan.notifications.delivery import Courier
 from langganan.notifications.endpoints import router as notifications_router
+from langganan.notifications.endpoints_webhooks import router as webhook_deliveries_router
 from langganan.notifications.mailer import make_mailer
 from langganan.notifications.worker import run_notifications
+from langganan.onboarding.endpoints import router as onboarding_router
 from langganan.payments.endpoints import router as payments_router
 from langganan.payments.gateway import Gateway
 from langganan.payments.sandbox import SandboxGateway
@@ -58,6 +59,8 @@ from langganan.portal.pages_money import router as portal_money_router
 from langganan.promotions.endpoints import router as promotions_router
 from langganan.sandbox.endpoints import router as sandbox_router
 from langganan.subscriptions.endpoints import router as subscriptions_router
+from langganan.subscriptions.endpoints_addons import router as addons_router
+from langganan.subscriptions.endpoints_promotions import router as redemptions_router
 from langganan.subscriptions.schedule import Policy
 from langganan.subscriptions.timeline import keep_next_due
 from langganan.usage.endpoints import grouped_ingest
@@ -241,10 +244,11 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
     app.state.ctx = ctx
     app.state.usage_group = grouped_ingest(ctx)
     install_error_handlers(app)
-    routers = [catalog_router, accounts_router, subscriptions_router, invoices_router, payments_router,
-               events_router, wallets_router, usage_router, entitlements_router, addons_router,
-               notifications_router, webhooks_router, promotions_router, portal_api_router, legacy_router,
-               portal_router, portal_money_router, console_router, console_promotions_router, console_webhooks_router]
+    routers = [catalog_router, accounts_router, onboarding_router, subscriptions_router, invoices_router,
+               payments_router, events_router, wallets_router, usage_router, entitlements_router, addons_router,
+               notifications_router, webhooks_router, webhook_deliveries_router, promotions_router,
+               redemptions_router, portal_api_router, legacy_router, portal_router, portal_money_router,
+               console_router, console_promotions_router, console_webhooks_router]
     if settings.sandbox:
         routers += [sandbox_router, console_clock_router]
     for router in routers:

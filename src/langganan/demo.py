@@ -11,6 +11,7 @@ from langganan.apikeys.models import Role
 from langganan.app import make_clock
 from langganan.config import Settings
 from langganan.kit.db import Database
+from langganan.onboarding import service as onboarding
 from langganan.payments import service as payments
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions import service as subscriptions
@@ -35,7 +36,7 @@ def load_demo(settings: Settings, db: Database) -> dict[str, Any]:
             external = "demo-" + email.split("@")[0]
             account = accounts_repo.by_external_id(s, external)
             if account is None:
-                account = accounts.create(s, accounts.NewAccount(name=name, email=email, external_id=external,
+                account = onboarding.create(s, accounts.NewAccount(name=name, email=email, external_id=external,
                                                                  start_trial=trial), now)
                 accounts.update_billing_info(s, account, {**BILLING, "company_name": name, "email": email}, now)
                 if plan:

@@ -73,9 +73,9 @@ def test_buying_add_ons_needs_billing_information_wherever_it_is_bought(env: Env
     from sqlalchemy import func, select
 
     from langganan.accounts.models import Account
-    from langganan.addons import service as addons
     from langganan.invoices.models import Invoice
     from langganan.kit.errors import Conflict
+    from langganan.subscriptions import addons
     from langganan.subscriptions import repository as subs_repo
     from tests.api.test_portal_security import portal_visitor
 

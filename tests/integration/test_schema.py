@@ -15,6 +15,7 @@ from langganan.app import open_database, prepare
 from langganan.kit.db import Database
 from langganan.kit.migrate import alembic_config, upgrade
 from langganan.models import metadata
+from langganan.onboarding import service as onboarding
 from tests.conftest import CLOCK_START, make_settings
 
 
@@ -33,7 +34,7 @@ def test_subscriptions_from_before_the_lifecycle_migration_are_due_at_once_witho
     db = open_database(url)
     prepare(make_settings(db), db)  # the clock is frozen at CLOCK_START
     with db.transaction() as s:
-        account = accounts.create(s, accounts.NewAccount(name="Lama", email="lama@example.id"), CLOCK_START)
+        account = onboarding.create(s, accounts.NewAccount(name="Lama", email="lama@example.id"), CLOCK_START)
         account_id = account.id
     db.dispose()
     command.downgrade(alembic_config(url), "0004")
@@ -53,7 +54,7 @@ def test_anchor_time_is_filled_from_each_period_start_in_the_account_zone(tmp_pa
     db = open_database(url)
     prepare(make_settings(db), db)  # the clock is frozen at CLOCK_START
     with db.transaction() as s:
-        ids = [accounts.create(s, accounts.NewAccount(name=f"Toko {tz}", email=f"{n}@example.id", timezone=tz),
+        ids = [onboarding.create(s, accounts.NewAccount(name=f"Toko {tz}", email=f"{n}@example.id", timezone=tz),
                                CLOCK_START).id for n, tz in enumerate(("Asia/Jakarta", "America/New_York"))]
     db.dispose()
     command.downgrade(alembic_config(url), "0010")
@@ -76,7 +77,7 @@ def test_renewals_issued_twice_for_one_period_before_0012_keep_the_live_one(tmp_
     db = open_database(url)
     prepare(make_settings(db), db)
     with db.transaction() as s:
-        account_id = accounts.create(s, accounts.NewAccount(name="Lama", email="lama@example.id"), CLOCK_START).id
+        account_id = onboarding.create(s, accounts.NewAccount(name="Lama", email="lama@example.id"), CLOCK_START).id
     db.dispose()
     command.downgrade(alembic_config(url), "0011")
     engine = create_engine(url)

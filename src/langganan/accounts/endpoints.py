@@ -4,26 +4,15 @@ from fastapi import APIRouter
 
 from langganan.accounts import repository, service
 from langganan.accounts.schemas import (
-    AccountCreate,
     AccountList,
     AccountOut,
     BillingInfo,
-    UsageCounts,
     account_out,
 )
 from langganan.kit.web import Limit, StartingAfter
-from langganan.notifications import alerts
 from langganan.web.context import AnyKey, Ctx
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
-
-
-@router.post("", status_code=201, response_model=AccountOut,
-             summary="Create an account (on Free, or on the trial plan with start_trial)")
-def create_account(body: AccountCreate, ctx: Ctx, _: AnyKey) -> AccountOut:
-    with ctx.unit() as (s, now):
-        account = service.create(s, service.NewAccount(**body.model_dump()), now)
-        return account_out(account)
 
 
 @router.get("", response_model=AccountList, summary="List accounts, or find one by external_id")
@@ -46,15 +35,4 @@ def put_billing_info(account_id: str, body: BillingInfo, ctx: Ctx, _: AnyKey) ->
     with ctx.unit() as (s, now):
         account = repository.get(s, account_id, for_update=True)
         service.update_billing_info(s, account, body.model_dump(), now)
-        return account_out(account)
-
-
-@router.put("/{account_id}/usage-counts", response_model=AccountOut,
-            summary="Report the account's current users and contacts")
-def put_usage_counts(account_id: str, body: UsageCounts, ctx: Ctx, _: AnyKey) -> AccountOut:
-    with ctx.unit() as (s, now):
-        account = repository.get(s, account_id, for_update=True)
-        before = account.users_count, account.contacts_count
-        service.update_usage_counts(s, account, body.users, body.contacts)
-        alerts.counts_changed(s, account, *before, now)  # 80% / 100% of the users and contacts limits
         return account_out(account)

@@ -16,8 +16,6 @@ from langganan.kit.errors import Conflict, Unprocessable
 from langganan.kit.fields import is_zone
 from langganan.kit.ids import new_id
 from langganan.kit.locales import LOCALES
-from langganan.subscriptions import service as subscriptions
-from langganan.wallets import service as wallets
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -51,7 +49,9 @@ def validate_timezone(tz: str, param: str = "timezone") -> None:
         raise Unprocessable("invalid_timezone", f"{tz!r} is not a known IANA time zone.", param=param)
 
 
-def create(session: Session, data: NewAccount, now: datetime) -> Account:
+def new_account(session: Session, data: NewAccount, now: datetime) -> Account:
+    """The account itself, checked; `onboarding.service.create` opens it with its wallets and first
+    subscription."""
     catalog = catalog_service.current(session)
     currency = (data.currency or catalog.currency).upper()
     if currency != catalog.currency:
@@ -73,8 +73,6 @@ def create(session: Session, data: NewAccount, now: datetime) -> Account:
     session.add(account)
     session.flush()
     events.emit(session, "account.created", account.id, {"account_id": account.id}, now)
-    wallets.create_wallets(session, account, now)
-    subscriptions.create_initial(session, account, now, start_trial=data.start_trial)
     return account
 
 

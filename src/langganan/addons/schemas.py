@@ -6,8 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from langganan.addons import service
 from langganan.addons.models import AddOnStatus, SubscriptionAddOn
+from langganan.addons.rules import MAX_QUANTITY
 from langganan.kit.fields import Id
 
 
@@ -31,7 +31,7 @@ def item_out(it: SubscriptionAddOn) -> ItemOut:
 class BuyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     add_on: str = Field(min_length=1, max_length=40)
-    quantity: StrictInt = Field(ge=1, le=service.MAX_QUANTITY)
+    quantity: StrictInt = Field(ge=1, le=MAX_QUANTITY)
     payment_method: str = Field(default="bank_transfer", max_length=20)
     payment_method_id: Id | None = None
     bank: str | None = Field(default=None, max_length=20)

@@ -14,6 +14,7 @@ from langganan.console.pages import PAGE_SIZE, Console, ConsoleForm, ConsolePage
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import DomainError, Unprocessable
 from langganan.notifications import repository as notifications_repo
+from langganan.notifications import service as notifications
 from langganan.webhooks import repository, service
 from langganan.webhooks.models import WebhookEndpoint
 
@@ -56,7 +57,7 @@ def create_endpoint(c: ConsoleForm, url: FormStr = "", events: FormStr = "", des
 @router.post("/{endpoint_id}/disable")
 def disable_endpoint(endpoint_id: str, c: ConsoleForm) -> Response:
     with c.ctx.unit() as (s, _now):
-        service.disable(s, endpoint_id, wall_now())
+        notifications.disable_endpoint(s, endpoint_id, wall_now())
     return RedirectResponse("/console/webhooks?msg=disabled", status_code=303)
 
 

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from langganan.accounts.models import Account
-from langganan.addons import service as addons
 from langganan.kit.errors import Unprocessable
+from langganan.subscriptions import addons
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions.models import Subscription
 from langganan.subscriptions.service import plan_of

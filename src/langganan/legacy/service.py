@@ -33,6 +33,7 @@ from langganan.kit.errors import DomainError
 from langganan.legacy import rules
 from langganan.legacy.models import LegacyImport
 from langganan.legacy.rules import LegacyRow, RowInvalid
+from langganan.onboarding import service as onboarding
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions import service as subscriptions
 from langganan.subscriptions.rules import plan_label
@@ -81,7 +82,7 @@ def _import(session: Session, settings: Settings, line: int, row: LegacyRow, now
     if accounts_repo.by_external_id(session, row.account_key) is not None:
         raise RowInvalid("external_id_taken", f"An account with external_id {row.account_key!r} exists and was "
                          "not created by a legacy import; it is left as it is.", param="account_key")
-    account = accounts.create(session, accounts.NewAccount(
+    account = onboarding.create(session, accounts.NewAccount(
         name=row.name, email=row.email, external_id=row.account_key, locale=row.locale, timezone=row.timezone),
         now)
     start, end = rules.anniversary_period(row.enrolled_on, row.interval, row.timezone, now)

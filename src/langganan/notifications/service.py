@@ -22,7 +22,7 @@ from langganan.notifications import messages, repository
 from langganan.notifications.models import Channel, Delivery, DeliveryStatus, Notification
 from langganan.notifications.rules import subscribes
 from langganan.webhooks import repository as webhooks_repo
-from langganan.webhooks.models import WebhookEndpoint
+from langganan.webhooks.models import EndpointStatus, WebhookEndpoint
 
 
 def webhook_payload(event: Event) -> str:
@@ -65,6 +65,16 @@ def dispatch(session: Session, now: datetime, limit: int) -> int:
             fan_out(session, event, endpoints, now)
         session.flush()
     return len(events)
+
+
+def disable_endpoint(session: Session, endpoint_id: str, now: datetime) -> WebhookEndpoint:
+    """Stop sending to an endpoint: it keeps its history; deliveries still waiting are canceled."""
+    endpoint = webhooks_repo.get(session, endpoint_id, for_update=True)
+    if endpoint.status == EndpointStatus.ENABLED:
+        endpoint.status, endpoint.disabled_at = EndpointStatus.DISABLED, now
+        for delivery in repository.pending_for_endpoint(session, endpoint.id):
+            delivery.status, delivery.next_attempt_at, delivery.updated_at = DeliveryStatus.CANCELED, None, now
+    return endpoint
 
 
 def mark_read(session: Session, account_id: str, notification_id: str, now: datetime) -> Notification:

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from langganan.accounts import repository as accounts_repo
 from langganan.accounts import service as accounts
-from langganan.addons import service as addons
+from langganan.addons.rules import MAX_QUANTITY
 from langganan.catalog import service as catalog_service
 from langganan.invoices.models import InvoiceStatus
 from langganan.kit.clock import wall_now
@@ -20,6 +20,7 @@ from langganan.notifications import service as notifications
 from langganan.portal import service as portal_service
 from langganan.portal import views
 from langganan.portal.deps import PortalForm, PortalPage, see_other
+from langganan.subscriptions import addons
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions import service as subscriptions
 from langganan.subscriptions.models import SubscriptionStatus
@@ -105,7 +106,7 @@ def unsubscribe(p: PortalForm) -> Response:
 
 @router.get("/add-ons", response_class=HTMLResponse)
 def buy_add_ons_page(p: PortalPage, add_on: str | None = None, quantity: int = 1) -> HTMLResponse:
-    quantity = max(1, min(quantity, addons.MAX_QUANTITY))
+    quantity = max(1, min(quantity, MAX_QUANTITY))
     with p.ctx.unit() as (s, now):
         account = accounts_repo.get(s, p.account_id)
         sub = subs_repo.for_account(s, p.account_id)
@@ -115,7 +116,7 @@ def buy_add_ons_page(p: PortalPage, add_on: str | None = None, quantity: int = 1
         line = addons.quote(chosen, account, sub, quantity, now) if chosen and allowed else None
         return p.render("portal/add_ons.html", add_ons=list(catalog.add_ons.values()), interval=sub.interval,
                         allowed=allowed, chosen=chosen, quantity=quantity, line=line,
-                        billing_complete=account.billing_complete, max_quantity=addons.MAX_QUANTITY)
+                        billing_complete=account.billing_complete, max_quantity=MAX_QUANTITY)
 
 
 @router.post("/add-ons")

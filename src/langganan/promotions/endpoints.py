@@ -2,21 +2,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from langganan.accounts import repository as accounts_repo
 from langganan.kit.web import Limit, StartingAfter
 from langganan.promotions import repository, service
 from langganan.promotions.schemas import (
     PromotionCreate,
     PromotionList,
     PromotionOut,
-    RedeemRequest,
     RedemptionList,
-    RedemptionOut,
     promotion_out,
     redemption_out,
 )
-from langganan.subscriptions import repository as subs_repo
-from langganan.web.context import AdminKey, AnyKey, Ctx
+from langganan.web.context import AdminKey, Ctx
 
 router = APIRouter(prefix="/v1", tags=["promotions"])
 
@@ -49,12 +45,3 @@ def list_redemptions(promotion: str, ctx: Ctx, _: AdminKey, limit: Limit = 20,
         promo = repository.get(s, promotion)
         rows, more = repository.redemptions(s, promo.id, limit, starting_after)
         return RedemptionList(data=[redemption_out(r) for r in rows], has_more=more)
-
-
-@router.post("/accounts/{account_id}/promotions", status_code=201, response_model=RedemptionOut,
-             summary="Redeem a promotion code on the account's subscription")
-def redeem_promotion(account_id: str, body: RedeemRequest, ctx: Ctx, _: AnyKey) -> RedemptionOut:
-    with ctx.unit() as (s, now):
-        account = accounts_repo.get(s, account_id)
-        sub = subs_repo.for_account(s, account_id, for_update=True)
-        return redemption_out(service.redeem(s, account, sub, body.code, now))

@@ -5,20 +5,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from langganan.accounts.models import Account
 from langganan.catalog import service as catalog_service
 from langganan.events import service as events
-from langganan.kit.errors import Conflict, NotFoundCode, Unprocessable
+from langganan.kit.errors import Conflict, Unprocessable
 from langganan.kit.ids import new_id
 from langganan.promotions import repository
 from langganan.promotions.models import Promotion, PromotionRedemption, RedemptionEndReason, RedemptionStatus
-from langganan.promotions.rules import CODE_RE, Terms, normalise_code, redemption_end
-from langganan.subscriptions.models import Subscription, SubscriptionStatus
+from langganan.promotions.rules import CODE_RE, Terms, normalise_code
+
+
+class Redeemed(Protocol):
+    """What a promotion is redeemed on (a subscription, which sits above promotions): the columns that
+    name its redemption. Redeeming a code is `subscriptions.redemptions.redeem`."""
+
+    id: str
+    account_id: str
+    promotion_redemption_id: str | None
+    promotion_ends_at: datetime | None
+    updated_at: datetime
 
 
 @dataclass
@@ -66,43 +75,12 @@ def create(session: Session, data: NewPromotion, now: datetime) -> Promotion:
     return promo
 
 
-def redeem(session: Session, account: Account, sub: Subscription, code: str, now: datetime) -> PromotionRedemption:
-    """Apply a code to the account's subscription; the redemption counts now (rule 8)."""
-    promo = repository.by_code(session, normalise_code(code), for_update=True)
-    if promo is None:
-        raise NotFoundCode("promotion_not_found", f"No promotion with code {code!r}.", param="code")
-    if promo.ends_at is not None and promo.ends_at <= now:
-        raise Conflict("promotion_expired", f"Promotion {promo.code} ended on {promo.ends_at.date()}.", param="code")
-    if repository.redemption_of(session, promo.id, account.id) is not None:
-        raise Conflict("promotion_already_redeemed", f"This account already redeemed {promo.code}.", param="code")
-    if promo.max_redemptions is not None and promo.redemptions >= promo.max_redemptions:
-        raise Conflict("promotion_exhausted", f"Promotion {promo.code} has been fully redeemed.", param="code")
-    if sub.promotion_redemption_id is not None:
-        raise Conflict("promotion_already_active", "The subscription already has an active promotion.",
-                       param="code")
-    catalog = catalog_service.get(session, sub.catalog_version_id)
-    on_paid_plan = sub.plan_code != catalog.default_plan and sub.status != SubscriptionStatus.TRIALING
-    if (on_paid_plan and sub.plan_code not in promo.plans) or account.currency != promo.currency:
-        raise Conflict("promotion_not_eligible", f"Promotion {promo.code} applies to "
-                       f"{', '.join(promo.plans)} only.", param="code")
-    ends_at = redemption_end(promo.ends_at, promo.duration_months, now, account.timezone)
-    redemption = PromotionRedemption(id=new_id("red"), promotion_id=promo.id, account_id=account.id,
-                                     code=promo.code, ends_at=ends_at, status=RedemptionStatus.ACTIVE, created_at=now)
-    session.add(redemption)
-    promo.redemptions += 1
-    sub.promotion_redemption_id, sub.promotion_ends_at, sub.updated_at = redemption.id, ends_at, now
-    session.flush()
-    events.emit(session, "promotion.redeemed", account.id, {**_data(promo, redemption), "subscription_id": sub.id},
-                now)
-    return redemption
-
-
-def _data(promo: Promotion, redemption: PromotionRedemption) -> dict[str, Any]:
+def event_data(promo: Promotion, redemption: PromotionRedemption) -> dict[str, Any]:
     return {"promotion_id": promo.id, "code": promo.code, "percent_off": promo.percent_off,
             "amount_off": promo.amount_off, "ends_at": redemption.ends_at.isoformat(), "redemption_id": redemption.id}
 
 
-def terms_for(session: Session, sub: Subscription) -> Terms | None:
+def terms_for(session: Session, sub: Redeemed) -> Terms | None:
     if sub.promotion_redemption_id is None:
         return None
     redemption = session.get(PromotionRedemption, sub.promotion_redemption_id)
@@ -113,12 +91,12 @@ def terms_for(session: Session, sub: Subscription) -> Terms | None:
                  plans=tuple(promo.plans), ends_at=redemption.ends_at)
 
 
-def eligible_plans(session: Session, sub: Subscription) -> tuple[str, ...]:
+def eligible_plans(session: Session, sub: Redeemed) -> tuple[str, ...]:
     terms = terms_for(session, sub)
     return terms.plans if terms is not None else ()
 
 
-def end(session: Session, sub: Subscription, now: datetime, reason: RedemptionEndReason) -> None:
+def end(session: Session, sub: Redeemed, now: datetime, reason: RedemptionEndReason) -> None:
     """The promotion stops applying: its end date passed, an upgrade, or a plan it does not cover."""
     if sub.promotion_redemption_id is None:
         return
@@ -130,10 +108,10 @@ def end(session: Session, sub: Subscription, now: datetime, reason: RedemptionEn
     sub.promotion_redemption_id = sub.promotion_ends_at = None
     sub.updated_at = max(sub.updated_at, now)
     events.emit(session, "promotion.ended", sub.account_id,
-                {**_data(promo, redemption), "subscription_id": sub.id, "reason": reason}, now)
+                {**event_data(promo, redemption), "subscription_id": sub.id, "reason": reason}, now)
 
 
-def view(session: Session, sub: Subscription) -> dict[str, Any] | None:
+def view(session: Session, sub: Redeemed) -> dict[str, Any] | None:
     """The subscription's `promotion`: {code, percent_off|amount_off, ends_at}."""
     terms = terms_for(session, sub)
     if terms is None:

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
 from langganan.accounts.models import Account, TrialClaim
-from langganan.addons import service as addons
 from langganan.catalog import service as catalog_service
 from langganan.catalog.rules import Catalog, Plan, WalletKind
 from langganan.config import Settings
@@ -28,7 +27,7 @@ from langganan.payments.models import PaymentMethod, PaymentMethodType
 from langganan.promotions import rules as promotion_rules
 from langganan.promotions import service as promotions
 from langganan.promotions.models import RedemptionEndReason
-from langganan.subscriptions import history, repository
+from langganan.subscriptions import addons, history, repository
 from langganan.subscriptions.history import PeriodKind
 from langganan.subscriptions.models import Subscription, SubscriptionStatus
 from langganan.subscriptions.rules import (

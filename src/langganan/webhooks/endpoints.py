@@ -1,4 +1,5 @@
-"""Webhook endpoints (admin keys only; integration keys get 403) and their deliveries."""
+"""Webhook endpoints (admin keys only; integration keys get 403). Disabling one and its deliveries are
+`notifications.endpoints_webhooks`."""
 
 from __future__ import annotations
 
@@ -6,8 +7,6 @@ from fastapi import APIRouter
 
 from langganan.kit.clock import wall_now
 from langganan.kit.web import Limit, StartingAfter
-from langganan.notifications import repository as notifications_repo
-from langganan.notifications.schemas import DeliveryList, delivery_out
 from langganan.web.context import AdminKey, Ctx
 from langganan.webhooks import repository, service
 from langganan.webhooks.schemas import EndpointCreated, EndpointIn, EndpointList, EndpointOut, endpoint_out
@@ -35,21 +34,3 @@ def list_webhook_endpoints(ctx: Ctx, _: AdminKey, limit: Limit = 20,
 def get_webhook_endpoint(endpoint_id: str, ctx: Ctx, _: AdminKey) -> EndpointOut:
     with ctx.unit() as (s, _now):
         return endpoint_out(repository.get(s, endpoint_id))
-
-
-@router.delete("/{endpoint_id}", response_model=EndpointOut,
-               summary="Disable an endpoint: nothing more is sent to it; its deliveries stay visible")
-def delete_webhook_endpoint(endpoint_id: str, ctx: Ctx, _: AdminKey) -> EndpointOut:
-    with ctx.unit() as (s, _now):
-        return endpoint_out(service.disable(s, endpoint_id, wall_now()))
-
-
-@router.get("/{endpoint_id}/deliveries", response_model=DeliveryList,
-            summary="Deliveries to this endpoint, newest first, each with its attempts")
-def list_webhook_deliveries(endpoint_id: str, ctx: Ctx, _: AdminKey, limit: Limit = 20,
-                    starting_after: StartingAfter = None) -> DeliveryList:
-    with ctx.unit() as (s, _now):
-        repository.get(s, endpoint_id)
-        rows, more = notifications_repo.deliveries_for_endpoint(s, endpoint_id, limit, starting_after)
-        attempts = notifications_repo.attempts_for(s, [d.id for d in rows])
-        return DeliveryList(data=[delivery_out(d, attempts[d.id]) for d in rows], has_more=more)

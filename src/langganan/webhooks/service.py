@@ -18,8 +18,6 @@ from standardwebhooks.webhooks import Webhook
 
 from langganan.kit.errors import Unprocessable
 from langganan.kit.ids import new_id
-from langganan.notifications.models import DeliveryStatus
-from langganan.webhooks import repository
 from langganan.webhooks.models import EndpointStatus, WebhookEndpoint
 
 EVENT_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
@@ -66,18 +64,6 @@ def create(session: Session, url: str, events: list[str], description: str | Non
                                created_at=now)
     session.add(endpoint)
     session.flush()
-    return endpoint
-
-
-def disable(session: Session, endpoint_id: str, now: datetime) -> WebhookEndpoint:
-    """Stop sending to an endpoint: it keeps its history; deliveries still waiting are canceled."""
-    from langganan.notifications import repository as notifications_repo
-
-    endpoint = repository.get(session, endpoint_id, for_update=True)
-    if endpoint.status == EndpointStatus.ENABLED:
-        endpoint.status, endpoint.disabled_at = EndpointStatus.DISABLED, now
-        for delivery in notifications_repo.pending_for_endpoint(session, endpoint.id):
-            delivery.status, delivery.next_attempt_at, delivery.updated_at = DeliveryStatus.CANCELED, None, now
     return endpoint
 
 

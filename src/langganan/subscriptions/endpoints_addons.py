@@ -6,12 +6,13 @@ from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
-from langganan.addons import repository, service
+from langganan.addons import repository
 from langganan.addons.schemas import BuyIn, ItemList, ItemOut, item_out
 from langganan.invoices.models import Invoice
 from langganan.invoices.schemas import InvoiceOut
 from langganan.kit.openapi import errors
 from langganan.payments.checkout import checkout
+from langganan.subscriptions import addons as service
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions.service import plan_of
 from langganan.web.context import AnyKey, Ctx

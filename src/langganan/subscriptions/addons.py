@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from langganan.accounts.models import Account
 from langganan.addons import repository
 from langganan.addons.models import AddOnStatus, SubscriptionAddOn
+from langganan.addons.rules import MAX_QUANTITY
 from langganan.catalog import service as catalog_service
 from langganan.catalog.rules import AddOn
 from langganan.config import Settings
@@ -24,8 +25,6 @@ from langganan.kit.money import prorate
 from langganan.kit.periods import days_in_period, remaining_days
 from langganan.subscriptions.models import Subscription, SubscriptionStatus
 from langganan.subscriptions.rules import exceeded_limits, require_billing_info
-
-MAX_QUANTITY = 1000
 
 
 def extra_limits(session: Session, sub: Subscription, *, exclude_stopping: bool = False,
