@@ -29,9 +29,7 @@ ALLOWED: frozenset[tuple[str, str]] = frozenset({
     ("invoices", "payments"),  # invoices.schemas shows an invoice's payments; invoices.endpoints pays one
     ("subscriptions", "payments"),  # subscriptions.lifecycle charges renewals; subscriptions.endpoints buys
     ("subscriptions", "wallets"),  # subscriptions: plan grants and wallet rules
-    ("wallets", "notifications"),  # wallets call notifications.alerts (the five-module circle)
     ("wallets", "payments"),  # wallets.endpoints: buying a top-up (payments.checkout)
-    ("wallets", "usage"),  # wallets.reservations: settling a hold as usage (the five-module circle)
 })
 
 

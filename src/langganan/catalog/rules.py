@@ -18,6 +18,7 @@ class WalletKind(StrEnum):
 
 
 WALLETS = tuple(WalletKind)
+BROADCAST_METER = "broadcast_message"  # the meter whose use counts against the plan's monthly broadcast quota
 
 
 class CatalogInvalid(ValueError):

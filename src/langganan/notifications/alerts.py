@@ -28,6 +28,7 @@ from langganan.notifications import repository, rules
 from langganan.notifications.models import QuotaAlert
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions.models import Subscription
+from langganan.subscriptions.service import broadcast_limit
 from langganan.wallets import watch
 from langganan.wallets.models import Wallet
 from langganan.wallets.repository import LockedWallet, set_alert_flags
@@ -53,12 +54,6 @@ def wallet_moved(session: Session, wallet: AnyWallet, before: int, defaults: Map
         events.emit(session, type_, wallet.account_id,
                     {"account_id": wallet.account_id, "wallet": wallet.kind, "balance": after,
                      "threshold": threshold, "currency": wallet.currency}, now)
-
-
-def threshold_changed(wallet: Wallet, defaults: Mapping[str, int]) -> None:
-    """A new threshold below the balance re-arms the low-balance alert."""
-    if wallet.balance > low_balance_threshold(wallet, defaults):
-        wallet.low_balance_alerted = False
 
 
 def quota_moved(session: Session, account_id: str, quota: str, before: int, after: int, limit: int,
@@ -130,8 +125,6 @@ def _wallet_moved(session: Session, wallet: AnyWallet, before: int, defaults: Ma
 
 def _broadcasts_moved(session: Session, sub: Subscription, used: int, now: datetime) -> None:
     if not _gone(sub) and sub.broadcasts_used > used:
-        from langganan.usage.service import broadcast_limit  # usage imports this module
-
         quota_moved(session, sub.account_id, "broadcasts", used, sub.broadcasts_used,
                     broadcast_limit(session, sub), sub.allotment_start, now)
 

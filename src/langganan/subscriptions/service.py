@@ -54,6 +54,11 @@ def plan_of(session: Session, sub: Subscription) -> Plan:
     return catalog_service.get(session, sub.catalog_version_id).plans[sub.plan_code]
 
 
+def broadcast_limit(session: Session, sub: Subscription) -> int:
+    """The plan's monthly broadcast quota (broadcasts sent and held count against it)."""
+    return plan_of(session, sub).limits["broadcasts_per_month"]
+
+
 def _start_period(session: Session, sub: Subscription, account: Account, catalog: Catalog, plan: Plan,
                   interval: str, start: datetime, *, status: SubscriptionStatus, amount: int, now: datetime,
                   invoice_id: str | None = None) -> None:

@@ -19,8 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from langganan.catalog import service as catalog_service
-from langganan.catalog.rules import Meter
+from langganan.catalog.rules import BROADCAST_METER, Meter
 from langganan.subscriptions.models import Subscription
+from langganan.subscriptions.service import broadcast_limit
 from langganan.usage import repository as usage_repo
 from langganan.wallets import ledger, watch
 from langganan.wallets import rules as wallet_rules
@@ -28,8 +29,6 @@ from langganan.wallets import service as wallets
 from langganan.wallets.ledger import Movement
 from langganan.wallets.models import EntryType
 from langganan.wallets.repository import LockedWallet
-
-BROADCAST_METER = "broadcast_message"
 
 
 @dataclass(frozen=True)
@@ -68,11 +67,6 @@ REJECTIONS = {
 
 def _reject(ev: UsageIn, code: str) -> UsageResult:
     return UsageResult(id=ev.id, status="rejected", code=code, message=REJECTIONS[code])
-
-
-def broadcast_limit(session: Session, sub: Subscription) -> int:
-    plan = catalog_service.get(session, sub.catalog_version_id).plans[sub.plan_code]
-    return plan.limits["broadcasts_per_month"]
 
 
 def ingest(session: Session, events: list[UsageIn], now: datetime) -> list[UsageResult]:

@@ -14,9 +14,8 @@ from langganan.kit.errors import Unprocessable
 from langganan.kit.fields import Instant
 from langganan.kit.openapi import errors
 from langganan.kit.web import Limit
-from langganan.notifications import alerts
 from langganan.payments.checkout import checkout
-from langganan.wallets import repository, reservations, topups
+from langganan.wallets import repository, reservations, service, topups
 from langganan.wallets.schemas import (
     CaptureIn,
     EntryList,
@@ -50,8 +49,7 @@ def put_wallet_settings(account_id: str, kind: str, body: WalletSettingsIn, ctx:
     with ctx.unit() as (s, _now):
         accounts_repo.get(s, account_id)
         wallet = repository.get(s, account_id, kind, for_update=True)
-        wallet.low_balance_threshold = body.low_balance_threshold
-        alerts.threshold_changed(wallet, ctx.settings.low_balance_thresholds)
+        service.set_low_balance_threshold(wallet, body.low_balance_threshold, ctx.settings.low_balance_thresholds)
         return wallet_out(wallet, ctx.settings.low_balance_thresholds)
 
 

@@ -13,11 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from langganan.catalog import service as catalog_service
+from langganan.catalog.rules import BROADCAST_METER
 from langganan.events import service as events
 from langganan.kit.errors import Conflict, NotFound, PaymentRequired, Unprocessable
 from langganan.kit.ids import new_id
 from langganan.subscriptions.models import Subscription
-from langganan.usage.service import BROADCAST_METER, broadcast_limit
+from langganan.subscriptions.service import broadcast_limit
 from langganan.wallets import repository, rules, watch
 from langganan.wallets import service as wallets
 from langganan.wallets.models import EntryType, Reservation, ReservationStatus, Wallet

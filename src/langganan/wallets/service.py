@@ -9,6 +9,7 @@ due-work runner), so a late worker never lets expired credit be spent.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -17,7 +18,7 @@ from langganan.accounts.models import Account
 from langganan.catalog.rules import WalletKind
 from langganan.events import service as events
 from langganan.kit.ids import new_id
-from langganan.wallets import ledger, repository
+from langganan.wallets import ledger, repository, rules
 from langganan.wallets.ledger import AnyWallet, Movement
 from langganan.wallets.models import EntryType, Wallet
 
@@ -72,3 +73,11 @@ def credit_top_up(session: Session, account_id: str, kind: WalletKind, amount: i
     record(session, wallet, EntryType.TOP_UP, amount, now, reference=invoice_id)
     events.emit(session, "wallet.topped_up", account_id,
                 {"wallet": kind, "amount": amount, "balance": wallet.balance, "invoice_id": invoice_id}, now)
+
+
+def set_low_balance_threshold(wallet: Wallet, threshold: int | None, defaults: Mapping[str, int]) -> None:
+    """The wallet's own low-balance threshold (None: the deployment's `defaults` by kind); one below the
+    balance re-arms the low-balance alert."""
+    wallet.low_balance_threshold = threshold
+    if wallet.balance > rules.low_balance_threshold(wallet, defaults):
+        wallet.low_balance_alerted = False
