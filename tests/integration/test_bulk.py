@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy import text as text_
 
+from langganan.catalog.rules import WalletKind
 from langganan.events.models import Event
 from langganan.events.service import EVENTS
+from langganan.invoices.actions import TopUpAction
 from langganan.invoices.models import Invoice, InvoiceLine
 from langganan.kit.bulk import copy_new, insert_rows
 from langganan.kit.db import one_flush
@@ -24,7 +26,8 @@ NOW = datetime(2026, 2, 1, 3, 0, tzinfo=UTC)
 def _invoice(account_id: str, lines: int) -> Invoice:
     return Invoice(id=new_id("inv"), number=new_id("TEST/"), account_id=account_id, type="top_up", status="unpaid",
                    currency="IDR", subtotal=100 * lines, total=100 * lines, seller={"name": "PT Seller"},
-                   buyer={"name": "Toko Maju — ñ"}, action={"kind": "top_up", "amount": 100}, issued_at=NOW,
+                   buyer={"name": "Toko Maju — ñ"}, action=TopUpAction(wallet=WalletKind.CONVERSATION, amount=100),
+                   issued_at=NOW,
                    lines=[InvoiceLine(position=i, kind="top_up", description=f"line {i}", quantity=1,
                                       unit_amount=100, amount=100) for i in range(lines)])
 

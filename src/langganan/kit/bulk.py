@@ -22,12 +22,14 @@ _PG = postgresql.dialect()
 COPY_FROM_ROWS = 20  # fewer rows go as one INSERT (a request's few events): COPY costs an extra round trip
 
 
-def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert `rows` (dicts with the same keys, values as the columns take them) into `table`."""
+def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]], *,
+                copy_from: int = COPY_FROM_ROWS) -> None:
+    """Insert `rows` (dicts with the same keys, values as the columns take them) into `table`: on
+    PostgreSQL with COPY from `copy_from` rows on, else in one executemany."""
     if not rows:
         return
     connection = session.connection()
-    if connection.dialect.name != "postgresql" or len(rows) < COPY_FROM_ROWS:
+    if connection.dialect.name != "postgresql" or len(rows) < copy_from:
         session.execute(insert(table), list(rows))
         return
     columns = list(rows[0])
@@ -102,7 +104,8 @@ def _copy_objects(session: Session, cls: type[Any], objs: list[Any]) -> int:
                     values[key] = None
                 else:
                     raise ValueError(f"{cls.__name__}.{key}: a generated default cannot be copied")
-    insert_rows(session, table, [{column.name: obj.__dict__[key] for key, column in props} for obj in objs])
+    rows = [{column.name: obj.__dict__[key] for key, column in props} for obj in objs]
+    insert_rows(session, table, rows, copy_from=1)
     session._register_persistent({inspect(o) for o in objs})  # what a flush does after its INSERT (private API)
     return len(objs)
 
