@@ -4,8 +4,9 @@ The caller (a request, a job, a CLI command) opens it (`Database.transaction()`,
 `Database.sessions` that it commits itself) and commits it. What used to hide in flags on the session
 and process-global `Session` hooks are typed fields of the `Work` and its own steps:
 
-- `outbox`: the rows (domain events) this transaction emits, inserted in one statement just before
-  it commits; a savepoint that rolls back takes its rows with it.
+- `outbox`: rows this transaction only appends (its domain events; a due batch's ledger entries),
+  inserted in one statement per table just before it commits; a savepoint that rolls back takes
+  its rows with it.
 - `deferred`: None, or the objects waiting for a number (a due batch numbers its invoices only just
   before it commits, so the month's counter row is locked for a moment, not for the whole batch).
 - `collecting`: within `kit.db.one_flush`, services' own flushes wait for the batch's single flush.

@@ -37,6 +37,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from langganan.kit.work import work_of
 from langganan.wallets import watch
 from langganan.wallets.models import EntryType, SpendHour, Wallet, WalletEntry
 from langganan.wallets.repository import SPEND_TYPES, LockedWallet
@@ -121,7 +122,14 @@ def post(session: Session, movements: Sequence[Movement], now: datetime) -> list
     watch.balances_moving(session, {m.wallet.id: m.wallet for m in movements}.values(), now)
     posting = Posting(now)
     after = [posting.apply(m) for m in movements]
-    write(session, posting)
+    work = work_of(session)
+    if work.collecting and not posting.spend and not any(isinstance(w, LockedWallet) for w in posting.touched.values()):
+        # a due batch collecting its writes (kit.db.one_flush): the ORM rows' balances go with its flush,
+        # and the entries with its outbox, in order, all in one statement before it commits
+        for row in posting.entries:
+            work.outbox.add(ENTRIES, {**_ABSENT, "created_at": now, **row})
+    else:
+        write(session, posting)
     return after
 
 
