@@ -16,12 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-from sqlalchemy.orm import Session
-
 from langganan.config import Settings
 from langganan.kit.batches import time_left
 from langganan.kit.clock import Clock
 from langganan.kit.db import Database
+from langganan.kit.work import Work
 from langganan.payments import service as payments
 from langganan.payments.gateway import ChargeResult, Gateway
 from langganan.subscriptions import lifecycle
@@ -64,7 +63,7 @@ class Runner(Protocol):
     gateway: Gateway
 
 
-def _expire_invoices(session: Session, now: datetime) -> int:
+def _expire_invoices(session: Work, now: datetime) -> int:
     """Unpaid invoices whose payment window lapsed by `now`, except those a subscription's agenda has
     still to reach: its due run expires them in turn (lifecycle.process)."""
     lapsed = subscriptions_repo.invoices_to_expire(session, now, BATCH)
@@ -73,7 +72,7 @@ def _expire_invoices(session: Session, now: datetime) -> int:
     return len(lapsed)
 
 
-def _each(session: Session, rows: Sequence[T], step: Callable[[Session, T], None]) -> int:
+def _each(session: Work, rows: Sequence[T], step: Callable[[Work, T], None]) -> int:
     """Apply `step` to each claimed row inside its own savepoint."""
     for row in rows:
         with session.begin_nested():
@@ -81,7 +80,7 @@ def _each(session: Session, rows: Sequence[T], step: Callable[[Session, T], None
     return len(rows)
 
 
-def _release_reservations(session: Session, now: datetime) -> int:
+def _release_reservations(session: Work, now: datetime) -> int:
     return _each(session, wallets_repo.expired_reservations(session, now, BATCH), reservations.expire)
 
 

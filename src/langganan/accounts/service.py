@@ -6,8 +6,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
 from langganan.accounts import repository
 from langganan.accounts.models import Account
 from langganan.catalog import service as catalog_service
@@ -16,6 +14,7 @@ from langganan.kit.errors import Conflict, Unprocessable
 from langganan.kit.fields import is_zone
 from langganan.kit.ids import new_id
 from langganan.kit.locales import LOCALES
+from langganan.kit.work import Work
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -49,7 +48,7 @@ def validate_timezone(tz: str, param: str = "timezone") -> None:
         raise Unprocessable("invalid_timezone", f"{tz!r} is not a known IANA time zone.", param=param)
 
 
-def new_account(session: Session, data: NewAccount, now: datetime) -> Account:
+def new_account(session: Work, data: NewAccount, now: datetime) -> Account:
     """The account itself, checked; `onboarding.service.create` opens it with its wallets and first
     subscription."""
     catalog = catalog_service.current(session)
@@ -80,7 +79,7 @@ BILLING_FIELDS = ("company_name", "contact_name", "email", "phone", "address", "
 PHONE_RE = re.compile(r"^\+?[0-9 ()\-]{6,20}$")
 
 
-def update_billing_info(session: Session, account: Account, info: dict[str, str | None], now: datetime) -> Account:
+def update_billing_info(session: Work, account: Account, info: dict[str, str | None], now: datetime) -> Account:
     for name in BILLING_FIELDS:
         value = (info.get(name) or "").strip()
         if not value:
@@ -105,7 +104,7 @@ def update_billing_info(session: Session, account: Account, info: dict[str, str 
     return account
 
 
-def update_usage_counts(session: Session, account: Account, users: int | None, contacts: int | None) -> Account:
+def update_usage_counts(session: Work, account: Account, users: int | None, contacts: int | None) -> Account:
     for name, value in (("users", users), ("contacts", contacts)):
         if value is not None and value < 0:
             raise Unprocessable("invalid_count", f"{name} must be zero or more.", param=name)

@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import anyio.to_thread
-from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from langganan.apikeys.service import authenticate, cached_principal
 from langganan.kit.asgi import send_error
 from langganan.kit.db import is_transient
 from langganan.kit.errors import Unauthorized, database_busy
+from langganan.kit.work import Work
 
 API_PREFIX, UNSIGNED_PREFIX = "/v1/", "/v1/gateways/"
 
@@ -25,7 +25,7 @@ def needs_api_key(path: str) -> bool:
 
 
 class ApiKeyGate:
-    def __init__(self, app: ASGIApp, sessions: Callable[[], Session]) -> None:
+    def __init__(self, app: ASGIApp, sessions: Callable[[], Work]) -> None:
         self.app = app
         self.sessions = sessions
 

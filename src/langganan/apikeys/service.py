@@ -9,12 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
 from langganan.apikeys import repository
 from langganan.apikeys.models import ApiKey, Role
 from langganan.kit.errors import Forbidden, InvalidRequest, Unauthorized
 from langganan.kit.ids import new_id
+from langganan.kit.work import Work
 
 ROLES = tuple(Role)
 
@@ -23,7 +22,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create(session: Session, *, role: str, name: str, now: datetime, token: str | None = None) -> tuple[ApiKey, str]:
+def create(session: Work, *, role: str, name: str, now: datetime, token: str | None = None) -> tuple[ApiKey, str]:
     if role not in ROLES:
         raise InvalidRequest("invalid_role", f"Role must be one of {', '.join(ROLES)}.", param="role")
     token = token or "lgn_" + secrets.token_urlsafe(32)
@@ -34,7 +33,7 @@ def create(session: Session, *, role: str, name: str, now: datetime, token: str 
     return key, token
 
 
-def ensure_bootstrap(session: Session, token: str, now: datetime) -> bool:
+def ensure_bootstrap(session: Work, token: str, now: datetime) -> bool:
     """Create the admin key from LANGGANAN_BOOTSTRAP_API_KEY once; later starts change nothing."""
     if repository.by_hash(session, hash_token(token)) is not None:
         return False
@@ -72,7 +71,7 @@ def cached_principal(authorization: str | None) -> Principal | None:
     return hit[1] if hit is not None and hit[0] > time.monotonic() else None
 
 
-def authenticate(session_factory: Callable[[], Session], authorization: str | None) -> Principal:
+def authenticate(session_factory: Callable[[], Work], authorization: str | None) -> Principal:
     """Resolve a bearer token to its key. Known keys are cached briefly (wall time, rule 14)."""
     digest = hash_token(token_from_header(authorization))
     hit = _cache.get(digest)

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from langganan.catalog import repository
 from langganan.catalog.models import CatalogVersion
 from langganan.catalog.rules import Catalog, CatalogInvalid, parse_catalog
 from langganan.kit.errors import Conflict
+from langganan.kit.work import Work
 
 _cache: dict[tuple[str, int], Catalog] = {}
 _lock = threading.Lock()
@@ -40,7 +40,7 @@ def _digest(content: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
-def _db(session: Session) -> str:
+def _db(session: Work) -> str:
     """Which database (its URL): the caches below are per database."""
     engine = session.get_bind().engine
     url = _urls.get(engine)
@@ -52,11 +52,11 @@ def _db(session: Session) -> str:
 _urls: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
 
 
-def _key(session: Session, catalog_id: int) -> tuple[str, int]:
+def _key(session: Work, catalog_id: int) -> tuple[str, int]:
     return (_db(session), catalog_id)
 
 
-def apply(session: Session, content: dict[str, Any], now: datetime) -> tuple[CatalogVersion, bool]:
+def apply(session: Work, content: dict[str, Any], now: datetime) -> tuple[CatalogVersion, bool]:
     """Store the content as a new version unless an identical one exists. Returns (row, created)."""
     parse_catalog(content)
     digest = _digest(content)
@@ -76,7 +76,7 @@ def apply(session: Session, content: dict[str, Any], now: datetime) -> tuple[Cat
     return row, True
 
 
-def get(session: Session, catalog_id: int) -> Catalog:
+def get(session: Work, catalog_id: int) -> Catalog:
     key = _key(session, catalog_id)
     cached = _cache.get(key)
     if cached is not None:
@@ -94,7 +94,7 @@ _LATEST_TTL = 1.0
 _latest: dict[str, tuple[float, int]] = {}
 
 
-def current(session: Session) -> Catalog:
+def current(session: Work) -> Catalog:
     """The newest applied version. Another process may apply one, so the id is looked up again
     after at most a second; a version applied in this process is seen at once."""
     url = _db(session)

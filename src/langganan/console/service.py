@@ -10,13 +10,12 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
-
 from langganan.accounts.service import normalise_email, valid_email
 from langganan.console import repository
 from langganan.console.models import LoginAttempt, StaffUser
 from langganan.kit.errors import Conflict, DomainError, Unprocessable
 from langganan.kit.ids import new_id
+from langganan.kit.work import Work
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MIN_PASSWORD = 10
@@ -58,7 +57,7 @@ def _dummy_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
 
 
-def create_staff(session: Session, email: str, name: str, password: str, now: datetime) -> StaffUser:
+def create_staff(session: Work, email: str, name: str, password: str, now: datetime) -> StaffUser:
     if not valid_email(email):
         raise Unprocessable("invalid_email", "The email address is not valid.", param="email")
     email = normalise_email(email)
@@ -76,7 +75,7 @@ def create_staff(session: Session, email: str, name: str, password: str, now: da
     return user
 
 
-def authenticate(session: Session, email: str, password: str, ip: str, wall_now: datetime) -> StaffUser | None:
+def authenticate(session: Work, email: str, password: str, ip: str, wall_now: datetime) -> StaffUser | None:
     """The staff user for these credentials, or None. Every checked attempt is recorded (the caller
     commits either way); too many recent failures for the email or the address refuse the attempt
     before the password is even checked."""

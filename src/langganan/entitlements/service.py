@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from langganan.accounts.models import Account
 from langganan.kit.errors import Unprocessable
+from langganan.kit.work import Work
 from langganan.subscriptions import addons
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions.models import Subscription
@@ -26,7 +25,7 @@ class Limit:
         return max(0, self.limit - self.used)
 
 
-def limits_for(session: Session, account: Account, sub: Subscription | None = None,
+def limits_for(session: Work, account: Account, sub: Subscription | None = None,
                ) -> tuple[str, dict[str, bool], dict[str, Limit], datetime | None]:
     """The plan's code and features, each limit with its use, and when the broadcast quota resets.
     `sub` is the account's subscription when the caller already holds it."""
@@ -43,7 +42,7 @@ def limits_for(session: Session, account: Account, sub: Subscription | None = No
     return plan.code, plan.features, limits, sub.allotment_end
 
 
-def check(session: Session, account: Account, *, feature: str | None, limit: str | None,
+def check(session: Work, account: Account, *, feature: str | None, limit: str | None,
           quantity: int) -> dict[str, Any]:
     _plan, features, limits, _resets = limits_for(session, account)
     if feature is not None:

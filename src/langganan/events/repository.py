@@ -3,13 +3,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from langganan.events.models import Event
 from langganan.kit.pagination import page
+from langganan.kit.work import Work
 
 
-def list_events(session: Session, *, account_id: str | None, type_: str | None, limit: int,
+def list_events(session: Work, *, account_id: str | None, type_: str | None, limit: int,
                 starting_after: str | None) -> tuple[Sequence[Event], bool]:
     stmt = select(Event)
     if account_id:

@@ -5,7 +5,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
 from langganan.invoices import repository, service
@@ -21,6 +20,7 @@ from langganan.invoices.schemas import (
 from langganan.kit.errors import Conflict, Unprocessable
 from langganan.kit.openapi import errors
 from langganan.kit.web import Limit, StartingAfter
+from langganan.kit.work import Work
 from langganan.payments import service as payments
 from langganan.payments.checkout import checkout
 from langganan.web.context import AdminKey, AnyKey, Ctx
@@ -69,7 +69,7 @@ def get_invoice_pdf(invoice_id: str, ctx: Ctx, _: AnyKey) -> Response:
 @router.post("/{invoice_id}/pay", response_model=InvoiceOut, responses=errors(402),
              summary="Pay an unpaid invoice by saved card (charged now) or bank transfer (virtual account)")
 def pay_invoice(invoice_id: str, body: PayRequest, ctx: Ctx, _: AnyKey) -> InvoiceOut | None:
-    def build(s: Session, _now: datetime) -> Invoice:
+    def build(s: Work, _now: datetime) -> Invoice:
         invoice = repository.get(s, invoice_id)
         if invoice.status != InvoiceStatus.UNPAID:
             raise Conflict("invoice_not_payable", f"Invoice {invoice.number} is {invoice.status}; it cannot be paid.")

@@ -10,14 +10,13 @@ from datetime import datetime
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 from langganan.invoices.models import Invoice, InvoiceSequence
 from langganan.invoices.rules import format_number, month_key
-from langganan.kit.work import work_of
+from langganan.kit.work import Work
 
 
-def next_number(session: Session, issued_at: datetime, seller_tz: str) -> str:
+def next_number(session: Work, issued_at: datetime, seller_tz: str) -> str:
     key = month_key(issued_at, seller_tz)
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     table = InvoiceSequence.__table__
@@ -39,29 +38,28 @@ def next_number(session: Session, issued_at: datetime, seller_tz: str) -> str:
 PLACEHOLDER = "PENDING/"
 
 
-def defer(session: Session) -> None:
+def defer(session: Work) -> None:
     """From now on until it commits (or `assign_deferred`), this unit of work gives the invoices it
     issues placeholders (`Work.deferred`); a savepoint that rolls back forgets its own."""
-    work_of(session).deferred = []
+    session.deferred = []
 
 
-def deferring(session: Session) -> bool:
-    return work_of(session).deferred is not None
+def deferring(session: Work) -> bool:
+    return session.deferred is not None
 
 
-def placeholder_for(session: Session, invoice: Invoice, issued_at: datetime, seller_tz: str) -> str:
-    deferred = work_of(session).deferred
+def placeholder_for(session: Work, invoice: Invoice, issued_at: datetime, seller_tz: str) -> str:
+    deferred = session.deferred
     assert deferred is not None, "numbers are not deferred in this unit of work"
     deferred.append((invoice, month_key(issued_at, seller_tz)))
     return f"{PLACEHOLDER}{invoice.id}"
 
 
-def assign_deferred(session: Session) -> dict[str, str]:
+def assign_deferred(session: Work) -> dict[str, str]:
     """Number the deferred invoices (one counter update per month) and stop deferring; the events in
     the outbox get the numbers too. Returns placeholder -> number."""
-    work = work_of(session)
-    pending: list[tuple[Invoice, str]] = work.deferred or []
-    work.deferred = None
+    pending: list[tuple[Invoice, str]] = session.deferred or []
+    session.deferred = None
     by_month: dict[str, list[Invoice]] = {}
     for invoice, key in pending:
         if invoice in session:  # (not in it: issued in a savepoint that rolled back)
@@ -83,5 +81,5 @@ def assign_deferred(session: Session) -> dict[str, str]:
             number = format_number(key, value)
             out[invoice.number] = number  # placeholder -> number
             invoice.number = number
-    work.outbox.rename(out)
+    session.outbox.rename(out)
     return out

@@ -5,18 +5,18 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import lazyload
 
 from langganan.invoices.models import Invoice, InvoiceStatus, InvoiceType
 from langganan.kit.errors import NotFound
 from langganan.kit.pagination import page
-from langganan.kit.work import Question, work_of
+from langganan.kit.work import Question, Work
 
 OPEN_PURCHASE_TYPES = (InvoiceType.SUBSCRIPTION, InvoiceType.PLAN_CHANGE)
 
 
-def get(session: Session, invoice_id: str, *, for_update: bool = False) -> Invoice:
-    own = work_of(session).held(Invoice, invoice_id) if for_update else None
+def get(session: Work, invoice_id: str, *, for_update: bool = False) -> Invoice:
+    own = session.held(Invoice, invoice_id) if for_update else None
     if own is not None:  # issued or locked earlier in this transaction: no second round trip
         return cast(Invoice, own)
     invoice = session.get(Invoice, invoice_id, with_for_update=for_update or None)
@@ -25,7 +25,7 @@ def get(session: Session, invoice_id: str, *, for_update: bool = False) -> Invoi
     return invoice
 
 
-def list_invoices(session: Session, *, account_id: str | None, status: str | None, type_: str | None,
+def list_invoices(session: Work, *, account_id: str | None, status: str | None, type_: str | None,
                   limit: int, starting_after: str | None,
                   with_lines: bool = True) -> tuple[Sequence[Invoice], bool]:
     """Newest first. Without `with_lines` the lines are loaded only if read (a table that does not show them)."""
@@ -39,7 +39,7 @@ def list_invoices(session: Session, *, account_id: str | None, status: str | Non
     return page(session, stmt, Invoice.id, limit, starting_after)
 
 
-def open_purchases(session: Session, subscription_id: str) -> Sequence[Invoice]:
+def open_purchases(session: Work, subscription_id: str) -> Sequence[Invoice]:
     return session.scalars(select(Invoice).where(
         Invoice.subscription_id == subscription_id, Invoice.status == InvoiceStatus.UNPAID,
         Invoice.type.in_(OPEN_PURCHASE_TYPES)).with_for_update()).all()
@@ -49,11 +49,11 @@ RENEWALS: Question[tuple[str, datetime], Invoice | None] = Question("renewal inv
 REPLACEABLE = InvoiceStatus.CANCELED  # the one renewal status that lets a period have another renewal invoice
 
 
-def renewal_for(session: Session, subscription_id: str, period_start: datetime) -> Invoice | None:
+def renewal_for(session: Work, subscription_id: str, period_start: datetime) -> Invoice | None:
     """The renewal invoice of a period (unpaid, paid, expired or failed), if any: at most one, rule 4;
     only a canceled one may be replaced. Answered without a query when this transaction read it
     ahead (`read_renewals_ahead`) or issued it."""
-    known = work_of(session).answers(RENEWALS)
+    known = session.answers(RENEWALS)
     key = (subscription_id, period_start)
     if known is None:
         return session.scalar(select(Invoice).where(
@@ -67,23 +67,22 @@ def renewal_for(session: Session, subscription_id: str, period_start: datetime) 
     return None if invoice.status == REPLACEABLE else invoice
 
 
-def read_renewals_ahead(session: Session, periods: Collection[tuple[str, datetime]]) -> None:
+def read_renewals_ahead(session: Work, periods: Collection[tuple[str, datetime]]) -> None:
     """Look up the renewal invoices of many (subscription, period start) pairs in one query and answer
     `renewal_for` from memory for the rest of the transaction. Only for subscriptions this transaction
     holds locked: a renewal invoice is issued under its subscription's lock, and `note_renewal` adds it."""
     found = renewals_for(session, periods)
-    work = work_of(session)
-    work.keep(found.values())
-    work.read_ahead(RENEWALS).update({key: found.get(key) for key in periods})
+    session.keep(found.values())
+    session.read_ahead(RENEWALS).update({key: found.get(key) for key in periods})
 
 
-def note_renewal(session: Session, invoice: Invoice) -> None:
-    known = work_of(session).answers(RENEWALS)
+def note_renewal(session: Work, invoice: Invoice) -> None:
+    known = session.answers(RENEWALS)
     if known is not None and invoice.subscription_id is not None and invoice.period_start is not None:
         known[(invoice.subscription_id, invoice.period_start)] = invoice
 
 
-def renewals_for(session: Session, periods: Collection[tuple[str, datetime]]) -> dict[tuple[str, datetime], Invoice]:
+def renewals_for(session: Work, periods: Collection[tuple[str, datetime]]) -> dict[tuple[str, datetime], Invoice]:
     """`renewal_for` of many (subscription, period start) pairs in one query."""
     wanted = set(periods)
     if not wanted:
@@ -97,18 +96,18 @@ def renewals_for(session: Session, periods: Collection[tuple[str, datetime]]) ->
             and inv.period_start is not None and (key := (inv.subscription_id, inv.period_start)) in wanted}
 
 
-def count_by_status(session: Session) -> list[tuple[str, int]]:
+def count_by_status(session: Work) -> list[tuple[str, int]]:
     rows = session.execute(select(Invoice.status, func.count()).group_by(Invoice.status).order_by(Invoice.status))
     return [(status, int(count)) for status, count in rows]
 
 
-def lock_many(session: Session, invoice_ids: Sequence[str]) -> Sequence[Invoice]:
+def lock_many(session: Work, invoice_ids: Sequence[str]) -> Sequence[Invoice]:
     """These invoices without their lines, locked in id order."""
     return session.scalars(select(Invoice).where(Invoice.id.in_(invoice_ids)).order_by(Invoice.id)
                            .options(lazyload(Invoice.lines)).with_for_update()).all()
 
 
-def search(session: Session, *, status: str | None, type_: str | None, q: str, limit: int,
+def search(session: Work, *, status: str | None, type_: str | None, q: str, limit: int,
            starting_after: str | None) -> tuple[Sequence[Invoice], bool]:
     """Invoices without their lines, of this status and type when given, numbered `q` or of the account or with
     the id `q` when it is not blank."""

@@ -4,10 +4,10 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session
 
 from langganan.invoices.models import Invoice, InvoiceStatus, InvoiceType
 from langganan.kit.fields import Id
+from langganan.kit.work import Work
 from langganan.payments import repository as payments_repo
 from langganan.payments.models import Payment, PaymentMethodType, PaymentStatus
 
@@ -98,10 +98,10 @@ def invoice_out(inv: Invoice, payment: Payment | None) -> InvoiceOut:
         original_invoice_id=inv.original_invoice_id, payment=payment_summary(payment))
 
 
-def invoice_view(session: Session, inv: Invoice) -> InvoiceOut:
+def invoice_view(session: Work, inv: Invoice) -> InvoiceOut:
     return invoice_out(inv, payments_repo.latest_for_invoice(session, inv.id))
 
 
-def invoice_views(session: Session, invoices: list[Invoice]) -> list[InvoiceOut]:
+def invoice_views(session: Work, invoices: list[Invoice]) -> list[InvoiceOut]:
     latest = payments_repo.latest_for_invoices(session, [i.id for i in invoices])
     return [invoice_out(i, latest.get(i.id)) for i in invoices]

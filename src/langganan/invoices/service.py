@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from langganan.accounts.models import Account
@@ -19,7 +18,7 @@ from langganan.invoices.rules import Line, content_digest, tax_rate_bps, totals
 from langganan.kit.db import flush
 from langganan.kit.errors import Conflict
 from langganan.kit.ids import new_id
-from langganan.kit.work import Question, work_of
+from langganan.kit.work import Question, Work
 
 # Invoices issued in this transaction that no payment was started for yet (payments.start skips
 # looking for an open virtual account of these).
@@ -28,7 +27,7 @@ TYPES = tuple(InvoiceType)
 STATUSES = tuple(InvoiceStatus)
 
 
-def issue(session: Session, settings: Settings, *, account: Account, type_: InvoiceType, lines: Sequence[Line],
+def issue(session: Work, settings: Settings, *, account: Account, type_: InvoiceType, lines: Sequence[Line],
           action: InvoiceAction, now: datetime, expires_at: datetime | None,
           subscription_id: str | None = None, package: str | None = None,
           period_start: datetime | None = None, period_end: datetime | None = None,
@@ -59,11 +58,10 @@ def issue(session: Session, settings: Settings, *, account: Account, type_: Invo
         invoice.number = numbering.next_number(session, now, settings.seller_timezone)
     session.add(invoice)
     flush(session)
-    work = work_of(session)
-    work.hold(invoice)
+    session.hold(invoice)
     if type_ == InvoiceType.RENEWAL:
         repository.note_renewal(session, invoice)
-    work.read_ahead(WITHOUT_PAYMENTS)[invoice.id] = True
+    session.read_ahead(WITHOUT_PAYMENTS)[invoice.id] = True
     events.emit(session, "invoice.created", account.id, summary(invoice), now)
     if status == InvoiceStatus.PAID:
         events.emit(session, "invoice.paid", account.id, summary(invoice), now)
@@ -93,7 +91,7 @@ def summary(invoice: Invoice) -> dict[str, Any]:
             "status": invoice.status, "total": invoice.total, "currency": invoice.currency}
 
 
-def _move(session: Session, invoice: Invoice, allowed_from: tuple[InvoiceStatus, ...], to: InvoiceStatus, now: datetime,
+def _move(session: Work, invoice: Invoice, allowed_from: tuple[InvoiceStatus, ...], to: InvoiceStatus, now: datetime,
           event: str) -> Invoice:
     if invoice.status not in allowed_from:
         raise Conflict("invoice_not_payable" if to == InvoiceStatus.PAID else "invoice_not_open",
@@ -108,20 +106,20 @@ def _move(session: Session, invoice: Invoice, allowed_from: tuple[InvoiceStatus,
     return invoice
 
 
-def mark_paid(session: Session, invoice: Invoice, now: datetime, *, allow_expired: bool = False) -> Invoice:
+def mark_paid(session: Work, invoice: Invoice, now: datetime, *, allow_expired: bool = False) -> Invoice:
     allowed = (InvoiceStatus.UNPAID, InvoiceStatus.EXPIRED) if allow_expired else (InvoiceStatus.UNPAID,)
     return _move(session, invoice, allowed, InvoiceStatus.PAID, now, "invoice.paid")
 
 
-def expire(session: Session, invoice: Invoice, now: datetime) -> Invoice:
+def expire(session: Work, invoice: Invoice, now: datetime) -> Invoice:
     return _move(session, invoice, (InvoiceStatus.UNPAID,), InvoiceStatus.EXPIRED, now, "invoice.expired")
 
 
-def fail(session: Session, invoice: Invoice, now: datetime) -> Invoice:
+def fail(session: Work, invoice: Invoice, now: datetime) -> Invoice:
     """Card attempts exhausted (rule 12)."""
     return _move(session, invoice, (InvoiceStatus.UNPAID, InvoiceStatus.EXPIRED), InvoiceStatus.FAILED, now,
                  "invoice.failed")
 
 
-def cancel(session: Session, invoice: Invoice, now: datetime) -> Invoice:
+def cancel(session: Work, invoice: Invoice, now: datetime) -> Invoice:
     return _move(session, invoice, (InvoiceStatus.UNPAID,), InvoiceStatus.CANCELED, now, "invoice.canceled")

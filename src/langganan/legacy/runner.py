@@ -20,11 +20,9 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 
-from sqlalchemy.orm import Session
-
 from langganan.invoices import numbering
 from langganan.kit.db import is_transient, snapshot
-from langganan.kit.work import work_of
+from langganan.kit.work import Work
 from langganan.legacy import service
 from langganan.legacy.service import RowResult
 from langganan.web.context import AppContext
@@ -55,11 +53,11 @@ def _run(ctx: AppContext, rows: Iterable[tuple[int, Mapping[str, str | None]]], 
                 if on_result is not None:
                     on_result(result)
         finally:
-            work_of(session).deferred = None
+            session.deferred = None
     return results  # leaving the session rolls back what a dry run did
 
 
-def _one(ctx: AppContext, session: Session, line: int, raw: Mapping[str, str | None], dry_run: bool) -> RowResult:
+def _one(ctx: AppContext, session: Work, line: int, raw: Mapping[str, str | None], dry_run: bool) -> RowResult:
     try:
         result = service.import_row(session, ctx.settings, line, raw, ctx.now(session))
         if not dry_run:

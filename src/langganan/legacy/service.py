@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
 from langganan.accounts import service as accounts
@@ -30,6 +29,7 @@ from langganan.invoices.actions import LegacyWaiverAction
 from langganan.invoices.models import Invoice, InvoiceStatus, InvoiceType
 from langganan.invoices.rules import Line
 from langganan.kit.errors import DomainError
+from langganan.kit.work import Work
 from langganan.legacy import rules
 from langganan.legacy.models import LegacyImport
 from langganan.legacy.rules import LegacyRow, RowInvalid
@@ -57,7 +57,7 @@ class RowResult:
         return self.status in ("imported", "unchanged")
 
 
-def import_row(session: Session, settings: Settings, line: int, raw: Mapping[str, str | None],
+def import_row(session: Work, settings: Settings, line: int, raw: Mapping[str, str | None],
                now: datetime) -> RowResult:
     """Import one row in its own savepoint; whatever goes wrong is the row's result, not an exception."""
     key = (raw.get("account_key") or "").strip() or None
@@ -73,7 +73,7 @@ def import_row(session: Session, settings: Settings, line: int, raw: Mapping[str
                          "Another import wrote this account at the same moment; run the import again.")
 
 
-def _import(session: Session, settings: Settings, line: int, row: LegacyRow, now: datetime) -> RowResult:
+def _import(session: Work, settings: Settings, line: int, row: LegacyRow, now: datetime) -> RowResult:
     done = session.get(LegacyImport, row.account_key)
     if done is not None:
         return _already_imported(session, line, row, done)
@@ -104,7 +104,7 @@ def _import(session: Session, settings: Settings, line: int, row: LegacyRow, now
                      invoice_number=waived.number, period_end=end)
 
 
-def _already_imported(session: Session, line: int, row: LegacyRow, done: LegacyImport) -> RowResult:
+def _already_imported(session: Work, line: int, row: LegacyRow, done: LegacyImport) -> RowResult:
     sub = subs_repo.for_account(session, done.account_id)
     waived = session.get(Invoice, done.waived_invoice_id)
     found = RowResult(line, row.account_key, "unchanged", account_id=done.account_id,
@@ -119,7 +119,7 @@ def _already_imported(session: Session, line: int, row: LegacyRow, done: LegacyI
     return found
 
 
-def _plan(session: Session, row: LegacyRow) -> Plan:
+def _plan(session: Work, row: LegacyRow) -> Plan:
     catalog = catalog_service.current(session)
     plan = catalog.plans.get(row.plan)
     if plan is None:
@@ -131,7 +131,7 @@ def _plan(session: Session, row: LegacyRow) -> Plan:
     return plan
 
 
-def _waive(session: Session, settings: Settings, row: LegacyRow, plan: Plan, subscription_id: str,
+def _waive(session: Work, settings: Settings, row: LegacyRow, plan: Plan, subscription_id: str,
            account: Account, now: datetime) -> Invoice:
     """The last postpaid month, forgiven: a zero invoice marked waived (DESIGN rule 12)."""
     year, month = row.unpaid_month

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import inspect
-from sqlalchemy.orm import InstanceState, Session
+from sqlalchemy.orm import InstanceState
 from sqlalchemy.orm.exc import ObjectDeletedError
 
 from langganan.accounts.models import Account
@@ -36,7 +36,7 @@ from langganan.wallets.rules import low_balance_threshold
 
 AnyWallet = Wallet | LockedWallet
 
-def wallet_moved(session: Session, wallet: AnyWallet, before: int, defaults: Mapping[str, int],
+def wallet_moved(session: Work, wallet: AnyWallet, before: int, defaults: Mapping[str, int],
                  now: datetime) -> None:
     """The locked wallet's balance moved from `before` to `wallet.balance`: fire or re-arm its alerts
     (`defaults`: the deployment's thresholds by wallet kind, for wallets without their own)."""
@@ -56,7 +56,7 @@ def wallet_moved(session: Session, wallet: AnyWallet, before: int, defaults: Map
                      "threshold": threshold, "currency": wallet.currency}, now)
 
 
-def quota_moved(session: Session, account_id: str, quota: str, before: int, after: int, limit: int,
+def quota_moved(session: Work, account_id: str, quota: str, before: int, after: int, limit: int,
                 period_start: datetime | None, now: datetime) -> None:
     """Use of `quota` moved from `before` to `after` of `limit`; the account's row is held locked."""
     up, down = rules.quota_crossings(before, after, limit)
@@ -80,7 +80,7 @@ def quota_moved(session: Session, account_id: str, quota: str, before: int, afte
                      "period_start": period_start.isoformat() if period_start else None}, now)
 
 
-def counts_changed(session: Session, account: Account, users_before: int, contacts_before: int,
+def counts_changed(session: Work, account: Account, users_before: int, contacts_before: int,
                    now: datetime) -> None:
     """After `PUT usage-counts`: users and contacts against the plan's limits plus add-ons."""
     if (account.users_count, account.contacts_count) == (users_before, contacts_before):
@@ -112,7 +112,7 @@ def on_commit(defaults: Mapping[str, int]) -> Step:
     return step
 
 
-def _wallet_moved(session: Session, wallet: AnyWallet, before: int, defaults: Mapping[str, int],
+def _wallet_moved(session: Work, wallet: AnyWallet, before: int, defaults: Mapping[str, int],
                   now: datetime) -> None:
     if isinstance(wallet, LockedWallet):
         flags = wallet.low_balance_alerted, wallet.depleted_alerted
@@ -123,7 +123,7 @@ def _wallet_moved(session: Session, wallet: AnyWallet, before: int, defaults: Ma
         wallet_moved(session, wallet, before, defaults, now)
 
 
-def _broadcasts_moved(session: Session, sub: Subscription, used: int, now: datetime) -> None:
+def _broadcasts_moved(session: Work, sub: Subscription, used: int, now: datetime) -> None:
     if not _gone(sub) and sub.broadcasts_used > used:
         quota_moved(session, sub.account_id, "broadcasts", used, sub.broadcasts_used,
                     broadcast_limit(session, sub), sub.allotment_start, now)

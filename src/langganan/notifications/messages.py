@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import ChainableUndefined, Environment, FileSystemLoader, Template, pass_context
 from jinja2.runtime import Context
-from sqlalchemy.orm import Session
 
 from langganan.accounts.models import Account
 from langganan.catalog import service as catalog_service
@@ -28,6 +27,7 @@ from langganan.invoices.models import Invoice
 from langganan.kit.errors import NotFound
 from langganan.kit.locales import LOCALES, format_when
 from langganan.kit.money import format_money
+from langganan.kit.work import Work
 from langganan.notifications import repository
 from langganan.payments.models import Payment
 from langganan.subscriptions import repository as subs_repo
@@ -130,7 +130,7 @@ def render(event_type: str, locale: str, values: dict[str, Any], *, generic: boo
     return Message(subject=" ".join(subject.split()), summary=summary, email=email)
 
 
-def context_for(session: Session, event: Event, account: Account) -> dict[str, Any]:
+def context_for(session: Work, event: Event, account: Account) -> dict[str, Any]:
     """The current details an event's message needs, loaded from the ids its data carries."""
     data = event.data or {}
     invoice = session.get(Invoice, data["invoice_id"]) if isinstance(data.get("invoice_id"), str) else None
@@ -157,7 +157,7 @@ def context_for(session: Session, event: Event, account: Account) -> dict[str, A
     }
 
 
-def message_for(session: Session, event: Event, account: Account) -> Message:
+def message_for(session: Work, event: Event, account: Account) -> Message:
     """The event's message for this account; a template error falls back to the generic message."""
     try:
         return render(event.type, account.locale, context_for(session, event, account))

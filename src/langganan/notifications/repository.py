@@ -5,44 +5,44 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, select, update
-from sqlalchemy.orm import Session
 
 from langganan.events.models import Event
 from langganan.kit.errors import NotFound
 from langganan.kit.pagination import page
+from langganan.kit.work import Work
 from langganan.notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, Notification, QuotaAlert
 from langganan.payments.models import Payment
 
 
-def claim_undispatched(session: Session, limit: int) -> Sequence[Event]:
+def claim_undispatched(session: Work, limit: int) -> Sequence[Event]:
     """Events not yet fanned out, oldest first; rows another worker holds are skipped."""
     return session.scalars(select(Event).where(Event.dispatched_at.is_(None)).order_by(Event.id).limit(limit)
                            .with_for_update(skip_locked=True)).all()
 
 
-def claim_due_deliveries(session: Session, now: datetime, limit: int) -> Sequence[Delivery]:
+def claim_due_deliveries(session: Work, now: datetime, limit: int) -> Sequence[Delivery]:
     return session.scalars(select(Delivery).where(Delivery.status == DeliveryStatus.PENDING,
                                                   Delivery.next_attempt_at <= now)
                            .order_by(Delivery.next_attempt_at).limit(limit)
                            .with_for_update(skip_locked=True)).all()
 
 
-def delivery(session: Session, delivery_id: str, *, for_update: bool = False) -> Delivery | None:
+def delivery(session: Work, delivery_id: str, *, for_update: bool = False) -> Delivery | None:
     return session.get(Delivery, delivery_id, with_for_update=for_update or None)
 
 
-def deliveries_for_endpoint(session: Session, endpoint_id: str, limit: int,
+def deliveries_for_endpoint(session: Work, endpoint_id: str, limit: int,
                             starting_after: str | None) -> tuple[Sequence[Delivery], bool]:
     return page(session, select(Delivery).where(Delivery.endpoint_id == endpoint_id), Delivery.id, limit,
                 starting_after)
 
 
-def pending_for_endpoint(session: Session, endpoint_id: str) -> Sequence[Delivery]:
+def pending_for_endpoint(session: Work, endpoint_id: str) -> Sequence[Delivery]:
     return session.scalars(select(Delivery).where(Delivery.endpoint_id == endpoint_id,
                                                   Delivery.status == DeliveryStatus.PENDING).with_for_update()).all()
 
 
-def attempts_for(session: Session, delivery_ids: Sequence[str]) -> dict[str, list[DeliveryAttempt]]:
+def attempts_for(session: Work, delivery_ids: Sequence[str]) -> dict[str, list[DeliveryAttempt]]:
     out: dict[str, list[DeliveryAttempt]] = {d: [] for d in delivery_ids}
     if delivery_ids:
         rows = session.scalars(select(DeliveryAttempt).where(DeliveryAttempt.delivery_id.in_(delivery_ids))
@@ -52,7 +52,7 @@ def attempts_for(session: Session, delivery_ids: Sequence[str]) -> dict[str, lis
     return out
 
 
-def feed(session: Session, account_id: str, *, unread: bool, limit: int,
+def feed(session: Work, account_id: str, *, unread: bool, limit: int,
          starting_after: str | None) -> tuple[Sequence[Notification], bool]:
     stmt = select(Notification).where(Notification.account_id == account_id)
     if unread:
@@ -60,18 +60,18 @@ def feed(session: Session, account_id: str, *, unread: bool, limit: int,
     return page(session, stmt, Notification.id, limit, starting_after)
 
 
-def mark_all_read(session: Session, account_id: str, now: datetime) -> int:
+def mark_all_read(session: Work, account_id: str, now: datetime) -> int:
     result = session.execute(update(Notification).where(Notification.account_id == account_id,
                                                         Notification.read_at.is_(None)).values(read_at=now))
     return int(cast(CursorResult[Any], result).rowcount)
 
 
-def unread_count(session: Session, account_id: str) -> int:
+def unread_count(session: Work, account_id: str) -> int:
     return int(session.scalar(select(func.count()).select_from(Notification).where(
         Notification.account_id == account_id, Notification.read_at.is_(None))) or 0)
 
 
-def notification(session: Session, account_id: str, notification_id: str, *,
+def notification(session: Work, account_id: str, notification_id: str, *,
                  for_update: bool = False) -> Notification:
     row = session.get(Notification, notification_id, with_for_update=for_update or None)
     if row is None or row.account_id != account_id:
@@ -79,11 +79,11 @@ def notification(session: Session, account_id: str, notification_id: str, *,
     return row
 
 
-def quota_alerts(session: Session, account_id: str, quota: str) -> dict[int, QuotaAlert]:
+def quota_alerts(session: Work, account_id: str, quota: str) -> dict[int, QuotaAlert]:
     rows = session.scalars(select(QuotaAlert).where(QuotaAlert.account_id == account_id, QuotaAlert.quota == quota))
     return {row.level: row for row in rows}
 
 
-def latest_virtual_account(session: Session, invoice_id: str) -> Payment | None:
+def latest_virtual_account(session: Work, invoice_id: str) -> Payment | None:
     return session.scalar(select(Payment).where(Payment.invoice_id == invoice_id, Payment.va_number.is_not(None))
                           .order_by(Payment.created_at.desc(), Payment.id.desc()).limit(1))

@@ -13,11 +13,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from langganan.accounts.models import Account
 from langganan.events.models import Event
 from langganan.kit.ids import new_id
+from langganan.kit.work import Work
 from langganan.notifications import messages, repository
 from langganan.notifications.models import Channel, Delivery, DeliveryStatus, Notification
 from langganan.notifications.rules import subscribes
@@ -38,7 +37,7 @@ def _delivery(event: Event, now: datetime, **fields: Any) -> Delivery:
                     **fields)
 
 
-def fan_out(session: Session, event: Event, endpoints: Sequence[WebhookEndpoint], now: datetime) -> None:
+def fan_out(session: Work, event: Event, endpoints: Sequence[WebhookEndpoint], now: datetime) -> None:
     account = session.get(Account, event.account_id) if event.account_id else None
     if account is not None:
         message = messages.message_for(session, event, account)
@@ -56,7 +55,7 @@ def fan_out(session: Session, event: Event, endpoints: Sequence[WebhookEndpoint]
     event.dispatched_at = now
 
 
-def dispatch(session: Session, now: datetime, limit: int) -> int:
+def dispatch(session: Work, now: datetime, limit: int) -> int:
     """Fan out up to `limit` undispatched events; returns how many were claimed."""
     events = repository.claim_undispatched(session, limit)
     if events:
@@ -67,7 +66,7 @@ def dispatch(session: Session, now: datetime, limit: int) -> int:
     return len(events)
 
 
-def disable_endpoint(session: Session, endpoint_id: str, now: datetime) -> WebhookEndpoint:
+def disable_endpoint(session: Work, endpoint_id: str, now: datetime) -> WebhookEndpoint:
     """Stop sending to an endpoint: it keeps its history; deliveries still waiting are canceled."""
     endpoint = webhooks_repo.get(session, endpoint_id, for_update=True)
     if endpoint.status == EndpointStatus.ENABLED:
@@ -77,7 +76,7 @@ def disable_endpoint(session: Session, endpoint_id: str, now: datetime) -> Webho
     return endpoint
 
 
-def mark_read(session: Session, account_id: str, notification_id: str, now: datetime) -> Notification:
+def mark_read(session: Work, account_id: str, notification_id: str, now: datetime) -> Notification:
     """Mark a feed item read; reading it again keeps the first time."""
     row = repository.notification(session, account_id, notification_id, for_update=True)
     if row.read_at is None:
@@ -85,7 +84,7 @@ def mark_read(session: Session, account_id: str, notification_id: str, now: date
     return row
 
 
-def mark_all_read(session: Session, account_id: str, now: datetime) -> int:
+def mark_all_read(session: Work, account_id: str, now: datetime) -> int:
     """Mark every unread feed item of the account read, in one statement; items read before keep
     their first time. Returns how many were marked."""
     return repository.mark_all_read(session, account_id, now)

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
 from langganan.accounts import service as accounts
 from langganan.accounts.models import Account
 from langganan.accounts.service import NewAccount
+from langganan.kit.work import Work
 from langganan.subscriptions import service as subscriptions
 from langganan.wallets import service as wallets
 
 
-def create(session: Session, data: NewAccount, now: datetime) -> Account:
+def create(session: Work, data: NewAccount, now: datetime) -> Account:
     account = accounts.new_account(session, data, now)
     wallets.create_wallets(session, account, now)
     subscriptions.create_initial(session, account, now, start_trial=data.start_trial)

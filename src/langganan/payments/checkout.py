@@ -7,11 +7,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy.orm import Session
-
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices.models import Invoice, InvoiceStatus
 from langganan.invoices.schemas import InvoiceOut, invoice_view
+from langganan.kit.work import Work
 from langganan.payments import service
 from langganan.payments.models import Payment, PaymentMethodType
 
@@ -19,7 +18,7 @@ if TYPE_CHECKING:  # (an annotation only: the web layer hands its context in)
     from langganan.web.context import AppContext
 
 
-def checkout(ctx: AppContext, build: Callable[[Session, datetime], Invoice | None], *, method: str,
+def checkout(ctx: AppContext, build: Callable[[Work, datetime], Invoice | None], *, method: str,
              payment_method_id: str | None, bank: str | None) -> InvoiceOut | None:
     """The purchase flow every paid action shares: issue the invoice and open its payment in one
     transaction, commit, charge a card outside it (rule 11), then answer with the invoice as it is now."""

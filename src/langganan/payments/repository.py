@@ -4,10 +4,9 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import Row, select
-from sqlalchemy.orm import Session
 
 from langganan.kit.errors import NotFound
-from langganan.kit.work import Question, work_of
+from langganan.kit.work import Question, Work
 from langganan.payments.models import (
     Payment,
     PaymentMethod,
@@ -18,23 +17,23 @@ from langganan.payments.models import (
 )
 
 
-def payment_method(session: Session, account_id: str, pm_id: str) -> PaymentMethod:
+def payment_method(session: Work, account_id: str, pm_id: str) -> PaymentMethod:
     pm = session.get(PaymentMethod, pm_id)
     if pm is None or pm.account_id != account_id:
         raise NotFound("payment_method", pm_id, param="payment_method_id")
     return pm
 
 
-def methods_for(session: Session, account_id: str) -> Sequence[PaymentMethod]:
+def methods_for(session: Work, account_id: str) -> Sequence[PaymentMethod]:
     return session.scalars(select(PaymentMethod).where(PaymentMethod.account_id == account_id)
                            .order_by(PaymentMethod.id)).all()
 
 
-def latest_for_invoice(session: Session, invoice_id: str) -> Payment | None:
+def latest_for_invoice(session: Work, invoice_id: str) -> Payment | None:
     return session.scalar(select(Payment).where(Payment.invoice_id == invoice_id).order_by(Payment.id.desc()).limit(1))
 
 
-def latest_for_invoices(session: Session, invoice_ids: Sequence[str]) -> dict[str, Payment]:
+def latest_for_invoices(session: Work, invoice_ids: Sequence[str]) -> dict[str, Payment]:
     out: dict[str, Payment] = {}
     if not invoice_ids:
         return out
@@ -44,33 +43,33 @@ def latest_for_invoices(session: Session, invoice_ids: Sequence[str]) -> dict[st
     return out
 
 
-def open_va(session: Session, invoice_id: str, now: datetime) -> Payment | None:
+def open_va(session: Work, invoice_id: str, now: datetime) -> Payment | None:
     return session.scalar(select(Payment).where(
         Payment.invoice_id == invoice_id, Payment.method == PaymentMethodType.BANK_TRANSFER,
         Payment.status == PaymentStatus.PENDING,
         Payment.va_expires_at > now).order_by(Payment.id.desc()).limit(1))
 
 
-def by_va(session: Session, va_number: str) -> Payment | None:
+def by_va(session: Work, va_number: str) -> Payment | None:
     return session.scalar(select(Payment).where(Payment.va_number == va_number).with_for_update())
 
 
 PENDING: Question[str, list[Payment]] = Question("pending payments of an invoice")
 
 
-def pending_for_invoice(session: Session, invoice_id: str) -> Sequence[Payment]:
+def pending_for_invoice(session: Work, invoice_id: str) -> Sequence[Payment]:
     """The invoice's pending payments (from memory when this transaction read them ahead)."""
-    known = (work_of(session).answers(PENDING) or {}).get(invoice_id)
+    known = (session.answers(PENDING) or {}).get(invoice_id)
     if known is not None:
         return [p for p in known if p.status == PaymentStatus.PENDING and p in session]
     return session.scalars(select(Payment).where(Payment.invoice_id == invoice_id,
                                                  Payment.status == PaymentStatus.PENDING)).all()
 
 
-def read_pending_ahead(session: Session, invoice_ids: Collection[str]) -> None:
+def read_pending_ahead(session: Work, invoice_ids: Collection[str]) -> None:
     """Read the pending payments of these invoices in one query and answer `pending_for_invoice` for them
     from memory for the rest of the transaction (`note_pending` adds payments started meanwhile)."""
-    known = work_of(session).read_ahead(PENDING)
+    known = session.read_ahead(PENDING)
     for invoice_id in invoice_ids:
         known[invoice_id] = []
     for p in session.scalars(select(Payment).where(Payment.invoice_id.in_(list(invoice_ids)),
@@ -78,8 +77,8 @@ def read_pending_ahead(session: Session, invoice_ids: Collection[str]) -> None:
         known[str(p.invoice_id)].append(p)
 
 
-def note_pending(session: Session, payment: Payment) -> None:
-    known = (work_of(session).answers(PENDING) or {}).get(payment.invoice_id or "")
+def note_pending(session: Work, payment: Payment) -> None:
+    known = (session.answers(PENDING) or {}).get(payment.invoice_id or "")
     if known is not None:
         known.append(payment)
 
@@ -88,10 +87,10 @@ def note_pending(session: Session, payment: Payment) -> None:
 UNDERPAYMENTS: Question[str, list[UnappliedPayment]] = Question("open underpayments of an invoice")
 
 
-def underpayments(session: Session, invoice_id: str) -> Sequence[UnappliedPayment]:
+def underpayments(session: Work, invoice_id: str) -> Sequence[UnappliedPayment]:
     """The money held as open underpayments of this invoice, oldest first (from memory when this
     transaction read them ahead). Call it with the invoice locked."""
-    known = (work_of(session).answers(UNDERPAYMENTS) or {}).get(invoice_id)
+    known = (session.answers(UNDERPAYMENTS) or {}).get(invoice_id)
     if known is not None:
         return [u for u in known if u.status == UnappliedStatus.OPEN and u in session]
     return session.scalars(select(UnappliedPayment).where(
@@ -100,10 +99,10 @@ def underpayments(session: Session, invoice_id: str) -> Sequence[UnappliedPaymen
                                                                   UnappliedPayment.id)).all()
 
 
-def read_underpayments_ahead(session: Session, invoice_ids: Collection[str]) -> None:
+def read_underpayments_ahead(session: Work, invoice_ids: Collection[str]) -> None:
     """Read the open underpayments of these (locked) invoices in one query and answer `underpayments`
     for them from memory for the rest of the transaction (`note_underpayment` adds those held meanwhile)."""
-    known = work_of(session).read_ahead(UNDERPAYMENTS)
+    known = session.read_ahead(UNDERPAYMENTS)
     for invoice_id in invoice_ids:
         known[invoice_id] = []
     for u in session.scalars(select(UnappliedPayment).where(
@@ -113,13 +112,13 @@ def read_underpayments_ahead(session: Session, invoice_ids: Collection[str]) -> 
         known[str(u.invoice_id)].append(u)
 
 
-def note_underpayment(session: Session, held: UnappliedPayment) -> None:
-    known = (work_of(session).answers(UNDERPAYMENTS) or {}).get(held.invoice_id or "")
+def note_underpayment(session: Work, held: UnappliedPayment) -> None:
+    known = (session.answers(UNDERPAYMENTS) or {}).get(held.invoice_id or "")
     if known is not None:
         known.append(held)
 
 
-def charge_details(session: Session, payment_ids: Sequence[str]) -> Sequence[Row[str, str, int, str, str | None]]:
+def charge_details(session: Work, payment_ids: Sequence[str]) -> Sequence[Row[str, str, int, str, str | None]]:
     """Each payment's id, card token, amount, currency and invoice id, for the card payments among these."""
     return session.execute(select(Payment.id, PaymentMethod.token, Payment.amount, Payment.currency,
                                   Payment.invoice_id)
@@ -127,11 +126,11 @@ def charge_details(session: Session, payment_ids: Sequence[str]) -> Sequence[Row
                            .where(Payment.id.in_(list(payment_ids)))).all()
 
 
-def lock_many(session: Session, payment_ids: Sequence[str]) -> Sequence[Payment]:
+def lock_many(session: Work, payment_ids: Sequence[str]) -> Sequence[Payment]:
     """These payments, locked in id order."""
     return session.scalars(select(Payment).where(Payment.id.in_(payment_ids)).order_by(Payment.id)
                            .with_for_update()).all()
 
 
-def methods_by_ids(session: Session, pm_ids: Collection[str]) -> Sequence[PaymentMethod]:
+def methods_by_ids(session: Work, pm_ids: Collection[str]) -> Sequence[PaymentMethod]:
     return session.scalars(select(PaymentMethod).where(PaymentMethod.id.in_(pm_ids))).all()

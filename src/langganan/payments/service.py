@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
 from langganan.accounts.models import Account
@@ -28,7 +27,7 @@ from langganan.invoices.models import Invoice, InvoiceStatus, InvoiceType
 from langganan.kit.db import Database, flush
 from langganan.kit.errors import Conflict, PaymentRequired, Unprocessable
 from langganan.kit.ids import new_id
-from langganan.kit.work import work_of
+from langganan.kit.work import Work
 from langganan.payments import repository, rules
 from langganan.payments.gateway import ChargeResult, Gateway
 from langganan.payments.models import (
@@ -53,7 +52,7 @@ METHODS = (PaymentMethodType.CARD, PaymentMethodType.BANK_TRANSFER)
 OPEN = (PaymentStatus.PENDING, PaymentStatus.EXPIRED, PaymentStatus.CANCELED)
 
 
-def save_method(session: Session, gateway: Gateway, account: Account, token: str, now: datetime) -> PaymentMethod:
+def save_method(session: Work, gateway: Gateway, account: Account, token: str, now: datetime) -> PaymentMethod:
     card = gateway.card_details(token)
     if (card.exp_year, card.exp_month) < (now.year, now.month):
         raise Unprocessable("card_expired", "The card has expired.", param="provider_token")
@@ -68,11 +67,11 @@ def save_method(session: Session, gateway: Gateway, account: Account, token: str
     return pm
 
 
-def can_apply(session: Session, invoice: Invoice, now: datetime) -> bool:
+def can_apply(session: Work, invoice: Invoice, now: datetime) -> bool:
     return subscriptions.can_apply(session, invoice, now)
 
 
-def fulfil(session: Session, invoice: Invoice, payment: Payment, now: datetime) -> None:
+def fulfil(session: Work, invoice: Invoice, payment: Payment, now: datetime) -> None:
     """Do what a paid invoice was bought for."""
     action = invoice.action
     if invoice.type in (InvoiceType.SUBSCRIPTION, InvoiceType.PLAN_CHANGE, InvoiceType.RENEWAL, InvoiceType.ADD_ON):
@@ -82,7 +81,7 @@ def fulfil(session: Session, invoice: Invoice, payment: Payment, now: datetime) 
         wallets.credit_top_up(session, invoice.account_id, action.wallet, action.amount, invoice.id, now)
 
 
-def start(session: Session, settings: Settings, gateway: Gateway, invoice: Invoice, *, method: str,
+def start(session: Work, settings: Settings, gateway: Gateway, invoice: Invoice, *, method: str,
           payment_method_id: str | None, bank: str | None, now: datetime,
           va_until_invoice_expires: bool = False) -> Payment:
     """Open a payment for an unpaid invoice. A card payment is left pending: the caller commits,
@@ -107,7 +106,7 @@ def start(session: Session, settings: Settings, gateway: Gateway, invoice: Invoi
         pm = repository.payment_method(session, invoice.account_id, payment_method_id)
         payment = Payment(method=PaymentMethodType.CARD, payment_method_id=pm.id, **base)
     else:
-        fresh = invoice.id in (work_of(session).answers(invoices.WITHOUT_PAYMENTS) or ())  # issued just now: none yet
+        fresh = invoice.id in (session.answers(invoices.WITHOUT_PAYMENTS) or ())  # issued just now: none yet
         existing = None if fresh else repository.open_va(session, invoice.id, now)
         if existing is not None and (bank is None or existing.bank == bank):
             return existing
@@ -118,7 +117,7 @@ def start(session: Session, settings: Settings, gateway: Gateway, invoice: Invoi
                                             bank=bank or "bca", expires_at=expires)
         payment = Payment(method=PaymentMethodType.BANK_TRANSFER, bank=va.bank, va_number=va.va_number,
                           va_expires_at=va.expires_at, provider_ref=va.provider_ref, **base)
-    (work_of(session).answers(invoices.WITHOUT_PAYMENTS) or {}).pop(invoice.id, None)
+    (session.answers(invoices.WITHOUT_PAYMENTS) or {}).pop(invoice.id, None)
     session.add(payment)
     repository.note_pending(session, payment)
     flush(session)
@@ -142,7 +141,7 @@ class ChargeRequest:
     invoice_id: str | None
 
 
-def charge_requests(session: Session, payment_ids: Sequence[str]) -> dict[str, ChargeRequest]:
+def charge_requests(session: Work, payment_ids: Sequence[str]) -> dict[str, ChargeRequest]:
     """The pending card payments' charge details, read in one query."""
     rows = repository.charge_details(session, payment_ids)
     return {r.id: ChargeRequest(r.id, r.token, r.amount, r.currency, r.invoice_id) for r in rows}
@@ -153,45 +152,44 @@ def call_gateway(gateway: Gateway, request: ChargeRequest) -> ChargeResult:
                           idempotency_key=request.payment_id, description=f"invoice {request.invoice_id}")
 
 
-def lock_for_outcomes(session: Session, payment_ids: Sequence[str]) -> None:
+def lock_for_outcomes(session: Work, payment_ids: Sequence[str]) -> None:
     """Lock, in one query per table and in a fixed order, the rows that recording these charges'
     outcomes touches (payments, their invoices, subscriptions, accounts, conversation wallets), so
     `record_charge` finds them held instead of selecting each again. Call it outside any savepoint."""
     ids = sorted(payment_ids)
     if not ids:
         return
-    work = work_of(session)
     pays = repository.lock_many(session, ids)
     for p in pays:
-        work.hold(p)
+        session.hold(p)
     invoice_ids = sorted({p.invoice_id for p in pays if p.invoice_id})
     if not invoice_ids:
         return
     invs = invoices_repo.lock_many(session, invoice_ids)
     for inv in invs:
-        work.hold(inv)
+        session.hold(inv)
     repository.read_pending_ahead(session, invoice_ids)
     repository.read_underpayments_ahead(session, invoice_ids)
     sub_ids = sorted({inv.subscription_id for inv in invs if inv.subscription_id})
     subs = subscriptions_repo.lock_many(session, sub_ids)
     for sub in subs:
-        work.hold(sub)
+        session.hold(sub)
     addons_repo.note_without_add_ons(session, sub_ids)
     account_ids = sorted({sub.account_id for sub in subs})
-    work.keep(accounts_repo.many(session, account_ids))
+    session.keep(accounts_repo.many(session, account_ids))
     wallets = session.scalars(select(Wallet).where(Wallet.account_id.in_(account_ids),
                                                    Wallet.kind == WalletKind.CONVERSATION).order_by(Wallet.id)
                               .with_for_update()).all()
     for w in wallets:
-        work.hold(w, key=(w.account_id, w.kind))
+        session.hold(w, key=(w.account_id, w.kind))
 
 
-def record_charge(session: Session, settings: Settings, payment_id: str, amount: int, result: ChargeResult,
+def record_charge(session: Work, settings: Settings, payment_id: str, amount: int, result: ChargeResult,
                   now: datetime) -> tuple[Payment, bool]:
     """Record a gateway's answer for a committed pending card payment: money taken is applied (or
     held, rule 10); a decline is recorded as a failed payment and nothing else changes (rule 11).
     Returns the payment and whether a decline was recorded now."""
-    payment = work_of(session).held(Payment, payment_id) or session.get(
+    payment = session.held(Payment, payment_id) or session.get(
         Payment, payment_id, with_for_update=True)
     assert payment is not None
     if result.succeeded and payment.status in OPEN:
@@ -215,7 +213,7 @@ def record_charge(session: Session, settings: Settings, payment_id: str, amount:
 
 
 def charge_card(db: Database, settings: Settings, gateway: Gateway, payment_id: str,
-                clock_now: Callable[[Session], datetime]) -> Payment:
+                clock_now: Callable[[Work], datetime]) -> Payment:
     """Charge a committed pending card payment, then record the outcome in a second transaction.
 
     A decline is recorded as a failed payment and raised as 402; nothing else changes (rule 11)."""
@@ -232,7 +230,7 @@ def charge_card(db: Database, settings: Settings, gateway: Gateway, payment_id: 
     return payment
 
 
-def _hold(session: Session, payment: Payment | None, account_id: str | None, invoice_id: str | None,
+def _hold(session: Work, payment: Payment | None, account_id: str | None, invoice_id: str | None,
           amount: int, currency: str, reason: UnappliedReason, now: datetime) -> UnappliedPayment:
     held = UnappliedPayment(id=new_id("unp"), account_id=account_id, payment_id=payment.id if payment else None,
                             invoice_id=invoice_id, amount=amount, currency=currency, reason=reason,
@@ -244,14 +242,14 @@ def _hold(session: Session, payment: Payment | None, account_id: str | None, inv
     return held
 
 
-def _record_receipt(session: Session, payment: Payment | None, amount: int, currency: str, now: datetime,
+def _record_receipt(session: Work, payment: Payment | None, amount: int, currency: str, now: datetime,
                     notification_id: str | None) -> None:
     session.add(PaymentReceipt(id=new_id("rcp"), account_id=payment.account_id if payment else None,
                                payment_id=payment.id if payment else None, notification_id=notification_id,
                                amount=amount, currency=currency, received_at=now))
 
 
-def receive(session: Session, payment: Payment, amount: int, currency: str, now: datetime, *,
+def receive(session: Work, payment: Payment, amount: int, currency: str, now: datetime, *,
             notification_id: str | None = None) -> str:
     """Money arrived for `payment` (recorded as a receipt). Applied to its invoice if it still can be,
     together with what was held as underpayments of it; else held (rule 10: never rejected or lost)."""
@@ -290,7 +288,7 @@ def receive(session: Session, payment: Payment, amount: int, currency: str, now:
     return "applied"
 
 
-def _hold_received(session: Session, payment: Payment, invoice: Invoice | None, amount: int, currency: str,
+def _hold_received(session: Work, payment: Payment, invoice: Invoice | None, amount: int, currency: str,
                    reason: UnappliedReason, now: datetime) -> str:
     """Hold what arrived for `payment` without paying its invoice. A virtual account keeps its status
     (more may arrive on it); a card charge is over: `unapplied`, so it is never charged or counted again."""
@@ -303,7 +301,7 @@ def _hold_received(session: Session, payment: Payment, invoice: Invoice | None, 
     return f"held_{reason}"
 
 
-def handle_notification(session: Session, gateway: Gateway, headers: Mapping[str, str], body: bytes,
+def handle_notification(session: Work, gateway: Gateway, headers: Mapping[str, str], body: bytes,
                         wall_now: datetime, now: datetime) -> str:
     """A gateway callback (HTTP or the sandbox's in-process delivery): verified, then applied once."""
     note = gateway.verify_notification(headers, body, wall_now)
@@ -326,7 +324,7 @@ def handle_notification(session: Session, gateway: Gateway, headers: Mapping[str
     return record.outcome
 
 
-def mark_paid_manually(session: Session, invoice: Invoice, reference: str, note: str | None,
+def mark_paid_manually(session: Work, invoice: Invoice, reference: str, note: str | None,
                        now: datetime) -> Payment:
     """An operator confirms a bank transfer by hand."""
     invoice = invoices_repo.get(session, invoice.id, for_update=True)
@@ -343,6 +341,6 @@ def mark_paid_manually(session: Session, invoice: Invoice, reference: str, note:
     return payment
 
 
-def expire_pending(session: Session, invoice: Invoice, now: datetime) -> None:
+def expire_pending(session: Work, invoice: Invoice, now: datetime) -> None:
     for p in repository.pending_for_invoice(session, invoice.id):
         p.status, p.updated_at = PaymentStatus.EXPIRED, now

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
 from langganan.invoices import repository as invoices_repo
@@ -17,6 +16,7 @@ from langganan.invoices import service as invoices
 from langganan.invoices.models import InvoiceStatus, InvoiceType
 from langganan.invoices.schemas import invoice_view
 from langganan.kit.errors import DomainError, PaymentRequired
+from langganan.kit.work import Work
 from langganan.payments import repository as payments_repo
 from langganan.payments import service as payments
 from langganan.payments.gateway import BANKS
@@ -123,7 +123,7 @@ def top_up_history(p: PortalPage, status: str | None = None, after: str | None =
                         statuses=invoices.STATUSES)
 
 
-def _status_context(s: Session, p: Portal, invoice_id: str, now: datetime) -> dict[str, Any]:
+def _status_context(s: Work, p: Portal, invoice_id: str, now: datetime) -> dict[str, Any]:
     """What _pay_status.html shows: the invoice (not its lines) and, while it is unpaid, the bank
     transfer's virtual account if one is open and what was received so far (short transfers wait for
     the rest, rule 10)."""

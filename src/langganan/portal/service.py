@@ -6,10 +6,9 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
-
 from langganan.accounts.models import Account
 from langganan.kit.ids import new_id
+from langganan.kit.work import Work
 from langganan.portal import repository
 from langganan.portal.models import PortalLink
 from langganan.web import sessions
@@ -18,7 +17,7 @@ from langganan.web.models import SessionKind, WebSession
 LINK_LIFETIME = timedelta(hours=1)
 
 
-def create_link(session: Session, account: Account, wall_now: datetime) -> tuple[PortalLink, str]:
+def create_link(session: Work, account: Account, wall_now: datetime) -> tuple[PortalLink, str]:
     token = secrets.token_urlsafe(32)
     link = PortalLink(id=new_id("pls"), account_id=account.id, token_hash=sessions.hash_token(token),
                       created_at=wall_now, expires_at=wall_now + LINK_LIFETIME)
@@ -27,7 +26,7 @@ def create_link(session: Session, account: Account, wall_now: datetime) -> tuple
     return link, token
 
 
-def open_link(session: Session, token: str, wall_now: datetime) -> tuple[WebSession, str] | None:
+def open_link(session: Work, token: str, wall_now: datetime) -> tuple[WebSession, str] | None:
     """Trade an unused, unexpired link for a portal browser session; None when the link is no good."""
     if not token or len(token) > 200:
         return None

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import lazyload
 
 from langganan.accounts.models import Account
 from langganan.addons import repository as addons_repo
@@ -18,6 +18,7 @@ from langganan.entitlements import service as entitlements
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices.models import Invoice, InvoiceStatus
 from langganan.kit.errors import DomainError, NotFound
+from langganan.kit.work import Work
 from langganan.payments import repository as payments_repo
 from langganan.payments.models import Payment
 from langganan.promotions import service as promotions
@@ -31,7 +32,7 @@ WALLET_ORDER = tuple(WalletKind)
 CHART_DAYS = 14
 
 
-def own_invoice(session: Session, account_id: str, invoice_id: str, *, with_lines: bool = True) -> Invoice:
+def own_invoice(session: Work, account_id: str, invoice_id: str, *, with_lines: bool = True) -> Invoice:
     """One of the visitor's invoices; another account's id is simply not found. Without `with_lines`
     its lines are loaded only if read (a page that does not show them)."""
     invoice = session.get(Invoice, invoice_id, options=None if with_lines else [lazyload(Invoice.lines)])
@@ -40,7 +41,7 @@ def own_invoice(session: Session, account_id: str, invoice_id: str, *, with_line
     return invoice
 
 
-def promotion_note(session: Session, sub: Subscription) -> dict[str, Any] | None:
+def promotion_note(session: Work, sub: Subscription) -> dict[str, Any] | None:
     """The subscription's active promotion, as the API's `promotion` field shows it ({code,
     percent_off|amount_off, ends_at, ...}), read from the redemption the subscription points at."""
     return promotions.view(session, sub)
@@ -62,7 +63,7 @@ class Overview:
     promotion: dict[str, Any] | None
 
 
-def overview(session: Session, account: Account) -> Overview:
+def overview(session: Work, account: Account) -> Overview:
     sub = subs_repo.for_account(session, account.id)
     catalog = catalog_service.current(session)
     plan = subscriptions.plan_of(session, sub)
@@ -80,12 +81,12 @@ def overview(session: Session, account: Account) -> Overview:
                     invoices=list(recent), unpaid=list(unpaid), promotion=promotion_note(session, sub))
 
 
-def wallets_in_order(session: Session, account_id: str) -> list[Wallet]:
+def wallets_in_order(session: Work, account_id: str) -> list[Wallet]:
     """Conversation first, as the seed lists them."""
     return sorted(wallets_repo.for_account(session, account_id), key=lambda w: WALLET_ORDER.index(w.kind))
 
 
-def add_on_items(session: Session, sub: Subscription, catalog: Catalog) -> list[dict[str, Any]]:
+def add_on_items(session: Work, sub: Subscription, catalog: Catalog) -> list[dict[str, Any]]:
     out = []
     for it in addons_repo.live_items(session, sub.id):
         add_on = catalog.add_ons.get(it.add_on_code)
@@ -96,7 +97,7 @@ def add_on_items(session: Session, sub: Subscription, catalog: Catalog) -> list[
     return out
 
 
-def plan_choices(session: Session, account: Account, interval: str, now: datetime) -> list[dict[str, Any]]:
+def plan_choices(session: Work, account: Account, interval: str, now: datetime) -> list[dict[str, Any]]:
     """Every plan with what choosing it means now: the prorated charge, or when a downgrade applies
     and which limits block it."""
     sub = subs_repo.for_account(session, account.id)
@@ -118,11 +119,11 @@ def plan_choices(session: Session, account: Account, interval: str, now: datetim
     return out
 
 
-def latest_payment(session: Session, invoice: Invoice) -> Payment | None:
+def latest_payment(session: Work, invoice: Invoice) -> Payment | None:
     return payments_repo.latest_for_invoice(session, invoice.id)
 
 
-def daily_spend(session: Session, wallet: Wallet, tz: str, now: datetime,
+def daily_spend(session: Work, wallet: Wallet, tz: str, now: datetime,
                 days: int = CHART_DAYS) -> list[tuple[datetime, int]]:
     """Spend per local day over the last `days` days, from the wallet's hourly spend rows."""
     zone = ZoneInfo(tz)

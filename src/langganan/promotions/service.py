@@ -8,12 +8,12 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from langganan.catalog import service as catalog_service
 from langganan.events import service as events
 from langganan.kit.errors import Conflict, Unprocessable
 from langganan.kit.ids import new_id
+from langganan.kit.work import Work
 from langganan.promotions import repository
 from langganan.promotions.models import Promotion, PromotionRedemption, RedemptionEndReason, RedemptionStatus
 from langganan.promotions.rules import CODE_RE, Terms, normalise_code
@@ -41,7 +41,7 @@ class NewPromotion:
     max_redemptions: int | None = None
 
 
-def create(session: Session, data: NewPromotion, now: datetime) -> Promotion:
+def create(session: Work, data: NewPromotion, now: datetime) -> Promotion:
     code = normalise_code(data.code)
     if not CODE_RE.match(code):
         raise Unprocessable("invalid_code", "A code is 3-40 letters, digits, '-' or '_'.", param="code")
@@ -80,7 +80,7 @@ def event_data(promo: Promotion, redemption: PromotionRedemption) -> dict[str, A
             "amount_off": promo.amount_off, "ends_at": redemption.ends_at.isoformat(), "redemption_id": redemption.id}
 
 
-def terms_for(session: Session, sub: Redeemed) -> Terms | None:
+def terms_for(session: Work, sub: Redeemed) -> Terms | None:
     if sub.promotion_redemption_id is None:
         return None
     redemption = session.get(PromotionRedemption, sub.promotion_redemption_id)
@@ -91,12 +91,12 @@ def terms_for(session: Session, sub: Redeemed) -> Terms | None:
                  plans=tuple(promo.plans), ends_at=redemption.ends_at)
 
 
-def eligible_plans(session: Session, sub: Redeemed) -> tuple[str, ...]:
+def eligible_plans(session: Work, sub: Redeemed) -> tuple[str, ...]:
     terms = terms_for(session, sub)
     return terms.plans if terms is not None else ()
 
 
-def end(session: Session, sub: Redeemed, now: datetime, reason: RedemptionEndReason) -> None:
+def end(session: Work, sub: Redeemed, now: datetime, reason: RedemptionEndReason) -> None:
     """The promotion stops applying: its end date passed, an upgrade, or a plan it does not cover."""
     if sub.promotion_redemption_id is None:
         return
@@ -111,7 +111,7 @@ def end(session: Session, sub: Redeemed, now: datetime, reason: RedemptionEndRea
                 {**event_data(promo, redemption), "subscription_id": sub.id, "reason": reason}, now)
 
 
-def view(session: Session, sub: Redeemed) -> dict[str, Any] | None:
+def view(session: Work, sub: Redeemed) -> dict[str, Any] | None:
     """The subscription's `promotion`: {code, percent_off|amount_off, ends_at}."""
     terms = terms_for(session, sub)
     if terms is None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
-
 from langganan.accounts.models import Account
 from langganan.addons import repository
 from langganan.addons.models import AddOnStatus, SubscriptionAddOn
@@ -23,11 +21,12 @@ from langganan.kit.errors import Conflict, NotFound, Unprocessable
 from langganan.kit.ids import new_id
 from langganan.kit.money import prorate
 from langganan.kit.periods import days_in_period, remaining_days
+from langganan.kit.work import Work
 from langganan.subscriptions.models import Subscription, SubscriptionStatus
 from langganan.subscriptions.rules import exceeded_limits, require_billing_info
 
 
-def extra_limits(session: Session, sub: Subscription, *, exclude_stopping: bool = False,
+def extra_limits(session: Work, sub: Subscription, *, exclude_stopping: bool = False,
                  exclude_item: str | None = None) -> dict[str, int]:
     catalog = catalog_service.current(session)
     out: dict[str, int] = {}
@@ -40,7 +39,7 @@ def extra_limits(session: Session, sub: Subscription, *, exclude_stopping: bool 
     return out
 
 
-def buy(session: Session, settings: Settings, account: Account, sub: Subscription, code: str, quantity: int,
+def buy(session: Work, settings: Settings, account: Account, sub: Subscription, code: str, quantity: int,
         now: datetime) -> Invoice:
     require_billing_info(account)
     catalog = catalog_service.current(session)
@@ -84,7 +83,7 @@ def can_apply(sub: Subscription, invoice: Invoice) -> bool:
     return isinstance(action, AddOnAction) and sub.current_period_start == action.period_start
 
 
-def activate(session: Session, sub: Subscription, invoice: Invoice, now: datetime) -> SubscriptionAddOn:
+def activate(session: Work, sub: Subscription, invoice: Invoice, now: datetime) -> SubscriptionAddOn:
     action = invoice.action
     assert isinstance(action, AddOnAction)
     code, quantity = action.add_on, action.quantity
@@ -106,7 +105,7 @@ def activate(session: Session, sub: Subscription, invoice: Invoice, now: datetim
     return item
 
 
-def stop(session: Session, account: Account, sub: Subscription, item_id: str, now: datetime,
+def stop(session: Work, account: Account, sub: Subscription, item_id: str, now: datetime,
          plan_limits: dict[str, int]) -> SubscriptionAddOn:
     item = repository.item(session, account.id, item_id)
     if item.status != AddOnStatus.ACTIVE:
@@ -123,7 +122,7 @@ def stop(session: Session, account: Account, sub: Subscription, item_id: str, no
     return item
 
 
-def renewal_lines(session: Session, sub: Subscription, start: datetime, end: datetime, interval: str) -> list[Line]:
+def renewal_lines(session: Work, sub: Subscription, start: datetime, end: datetime, interval: str) -> list[Line]:
     catalog = catalog_service.current(session)
     lines = []
     for it in repository.live_items(session, sub.id):
@@ -136,7 +135,7 @@ def renewal_lines(session: Session, sub: Subscription, start: datetime, end: dat
     return lines
 
 
-def on_period_roll(session: Session, sub: Subscription, at: datetime, *, renewed: bool) -> None:
+def on_period_roll(session: Work, sub: Subscription, at: datetime, *, renewed: bool) -> None:
     """At period end: stopping items end; without a renewal every item ends with the plan (rule 3)."""
     for it in repository.live_items(session, sub.id, for_update=True):
         if it.status == AddOnStatus.STOPPING or not renewed:

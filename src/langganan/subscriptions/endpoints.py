@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Response
-from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
 from langganan.addons import repository as addons_repo
@@ -12,6 +11,7 @@ from langganan.catalog import service as catalog_service
 from langganan.invoices.models import Invoice
 from langganan.invoices.schemas import InvoiceOut
 from langganan.kit.openapi import errors
+from langganan.kit.work import Work
 from langganan.payments.checkout import checkout
 from langganan.promotions import service as promotions
 from langganan.subscriptions import repository, service
@@ -60,7 +60,7 @@ def preview_change(account_id: str, body: PreviewRequest, ctx: Ctx, _: AnyKey) -
 def change_plan(account_id: str, body: ChangeRequest, ctx: Ctx, _: AnyKey) -> ChangeOut:
     quotes: list[Quote] = []
 
-    def build(s: Session, now: datetime) -> Invoice | None:
+    def build(s: Work, now: datetime) -> Invoice | None:
         quote, invoice = service.change(s, ctx.settings, accounts_repo.get(s, account_id), body.plan,
                                         body.interval, now)
         quotes.append(quote)
@@ -76,7 +76,7 @@ def change_plan(account_id: str, body: ChangeRequest, ctx: Ctx, _: AnyKey) -> Ch
              summary="The renewal invoice for the period after the current one (returns the open one if any)")
 def renew_subscription(account_id: str, body: RenewRequest, ctx: Ctx, _: AnyKey,
                        response: Response) -> InvoiceOut | None:
-    def build(s: Session, now: datetime) -> Invoice:
+    def build(s: Work, now: datetime) -> Invoice:
         invoice, created = service.renew(s, ctx.settings, accounts_repo.get(s, account_id), now)
         response.status_code = 201 if created else 200
         return invoice

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
 from langganan.kit.ids import new_id
+from langganan.kit.work import Work
 from langganan.subscriptions.models import PeriodKind, Subscription, SubscriptionPeriod
 
 
-def record(session: Session, sub: Subscription, starts_at: datetime, kind: PeriodKind, now: datetime, *,
+def record(session: Work, sub: Subscription, starts_at: datetime, kind: PeriodKind, now: datetime, *,
            invoice_id: str | None = None) -> None:
     """From `starts_at` on, `sub` is on its current plan and interval as `kind`."""
     session.add(SubscriptionPeriod(id=new_id("per"), subscription_id=sub.id, starts_at=starts_at,

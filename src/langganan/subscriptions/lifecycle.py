@@ -28,8 +28,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy.orm import Session
-
 from langganan.accounts import repository as accounts_repo
 from langganan.accounts.models import Account
 from langganan.addons import repository as addons_repo
@@ -42,7 +40,7 @@ from langganan.invoices import service as invoices
 from langganan.invoices.models import Invoice, InvoiceLine, InvoiceStatus
 from langganan.kit.clock import wall_now
 from langganan.kit.db import one_flush
-from langganan.kit.work import work_of
+from langganan.kit.work import Work
 from langganan.payments import repository as payments_repo
 from langganan.payments import service as payments
 from langganan.payments.gateway import Gateway
@@ -79,7 +77,7 @@ class Charge:
 
 @dataclass
 class Step:
-    session: Session
+    session: Work
     settings: Settings
     gateway: Gateway
     sub: Subscription
@@ -98,7 +96,7 @@ class Step:
         return invoices_repo.renewal_for(self.session, self.sub.id, self.sub.current_period_end)
 
 
-def run_batch(session: Session, settings: Settings, gateway: Gateway, now: datetime, limit: int,
+def run_batch(session: Work, settings: Settings, gateway: Gateway, now: datetime, limit: int,
               skip: set[str], counts: Counter[str], *, more: Callable[[], bool] = lambda: True) -> list[Charge]:
     """Work through a batch of due subscriptions.
 
@@ -140,21 +138,20 @@ def run_batch(session: Session, settings: Settings, gateway: Gateway, now: datet
     return charges
 
 
-def _read_ahead(session: Session, subs: Sequence[Subscription], now: datetime) -> dict[str, list[Invoice]]:
+def _read_ahead(session: Work, subs: Sequence[Subscription], now: datetime) -> dict[str, list[Invoice]]:
     """What the steps read, for the whole batch at once: accounts, renewal invoices, add-ons, cards;
     returns the subscriptions' unpaid invoices that expire by `now` (locked), which their agendas
     expire in turn."""
-    work = work_of(session)
-    work.keep(accounts_repo.many(session, {s.account_id for s in subs}))
+    session.keep(accounts_repo.many(session, {s.account_id for s in subs}))
     invoices_repo.read_renewals_ahead(session, [(s.id, s.current_period_end) for s in subs])
     addons_repo.note_without_add_ons(session, [s.id for s in subs])
     cards = {s.payment_method_id for s in subs if s.payment_method_id}
     if cards:
-        work.keep(payments_repo.methods_by_ids(session, cards))
+        session.keep(payments_repo.methods_by_ids(session, cards))
     return repository.invoices_expiring_for(session, [s.id for s in subs], now)
 
 
-def work_through(session: Session, items: Sequence[T], step: Callable[[T], R | None], *, what: str,
+def work_through(session: Work, items: Sequence[T], step: Callable[[T], R | None], *, what: str,
                  failed: Callable[[T], None], on_retry: Callable[[], None] = lambda: None) -> list[R]:
     """Apply `step` to each item of a due batch and collect what it returns (None left out).
 
@@ -171,7 +168,7 @@ def work_through(session: Session, items: Sequence[T], step: Callable[[T], R | N
         return _pass(session, items, step, failed=failed)
 
 
-def _pass(session: Session, items: Sequence[T], step: Callable[[T], R | None], *,
+def _pass(session: Work, items: Sequence[T], step: Callable[[T], R | None], *,
           failed: Callable[[T], None] | None) -> list[R]:
     out: list[R] = []
     numbering.defer(session)  # numbered together at the end: the month's counter is locked only then
@@ -194,10 +191,10 @@ def _pass(session: Session, items: Sequence[T], step: Callable[[T], R | None], *
         session.flush()
         return out
     finally:  # after an error the caller rolls back: whatever was deferred goes with it
-        work_of(session).deferred = None
+        session.deferred = None
 
 
-def process(session: Session, settings: Settings, gateway: Gateway, sub: Subscription, now: datetime,
+def process(session: Work, settings: Settings, gateway: Gateway, sub: Subscription, now: datetime,
             counts: Counter[str], expiring: Sequence[Invoice] = ()) -> Charge | None:
     """Run the subscription's due agenda items in time order; stop at a card charge, whose outcome
     decides what comes next. The subscription's unpaid invoices that expire by `now` (`expiring`, and
@@ -231,7 +228,7 @@ def process(session: Session, settings: Settings, gateway: Gateway, sub: Subscri
     raise RuntimeError(f"subscription {sub.id}: its agenda did not settle in {MAX_STEPS} steps")
 
 
-def _next_expiry(session: Session, sub: Subscription, queue: list[Invoice], now: datetime) -> Invoice | None:
+def _next_expiry(session: Work, sub: Subscription, queue: list[Invoice], now: datetime) -> Invoice | None:
     """The subscription's earliest unpaid invoice that expires by `now`: one read ahead for the batch,
     or the current period's renewal invoice (a step may have issued it)."""
     renewal = invoices_repo.renewal_for(session, sub.id, sub.current_period_end)
@@ -242,7 +239,7 @@ def _next_expiry(session: Session, sub: Subscription, queue: list[Invoice], now:
     return queue[0] if queue else None
 
 
-def expire_invoice(session: Session, invoice: Invoice) -> None:
+def expire_invoice(session: Work, invoice: Invoice) -> None:
     """An unpaid invoice's payment window lapsed: it expires at its own instant, with its open payments."""
     assert invoice.expires_at is not None
     invoices.expire(session, invoice, invoice.expires_at)
@@ -405,7 +402,7 @@ def _charge(s: Step, plan: str, interval: str) -> Charge | None:
     return Charge(payment.id, s.when)
 
 
-def reclaim_stale_charges(session: Session, settings: Settings, limit: int) -> list[Charge]:
+def reclaim_stale_charges(session: Work, settings: Settings, limit: int) -> list[Charge]:
     """Renewal charges whose worker died between committing the payment and recording the outcome:
     charged again with the same idempotency key, so the gateway answers the first charge."""
     wall = wall_now()

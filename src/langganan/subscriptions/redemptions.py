@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
 from langganan.accounts.models import Account
 from langganan.catalog import service as catalog_service
 from langganan.events import service as events
 from langganan.kit.errors import Conflict, NotFoundCode
 from langganan.kit.ids import new_id
+from langganan.kit.work import Work
 from langganan.promotions import repository
 from langganan.promotions import service as promotions
 from langganan.promotions.models import PromotionRedemption, RedemptionStatus
@@ -18,7 +17,7 @@ from langganan.promotions.rules import normalise_code, redemption_end
 from langganan.subscriptions.models import Subscription, SubscriptionStatus
 
 
-def redeem(session: Session, account: Account, sub: Subscription, code: str, now: datetime) -> PromotionRedemption:
+def redeem(session: Work, account: Account, sub: Subscription, code: str, now: datetime) -> PromotionRedemption:
     """Apply a code to the account's subscription; the redemption counts now (rule 8)."""
     promo = repository.by_code(session, normalise_code(code), for_update=True)
     if promo is None:

@@ -5,15 +5,14 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
 
 from langganan.invoices.models import Invoice, InvoiceStatus
 from langganan.kit.errors import NotFound
-from langganan.kit.work import work_of
+from langganan.kit.work import Work
 from langganan.subscriptions.models import Subscription
 
 
-def for_account(session: Session, account_id: str, *, for_update: bool = False) -> Subscription:
+def for_account(session: Work, account_id: str, *, for_update: bool = False) -> Subscription:
     stmt = select(Subscription).where(Subscription.account_id == account_id)
     if for_update:
         stmt = stmt.with_for_update()
@@ -23,15 +22,15 @@ def for_account(session: Session, account_id: str, *, for_update: bool = False) 
     return sub
 
 
-def get_locked(session: Session, subscription_id: str) -> Subscription | None:
+def get_locked(session: Work, subscription_id: str) -> Subscription | None:
     """The subscription, locked (no query when this transaction already holds it)."""
-    own = work_of(session).held(Subscription, subscription_id)
+    own = session.held(Subscription, subscription_id)
     if own is not None:
         return cast(Subscription, own)
     return session.get(Subscription, subscription_id, with_for_update=True)
 
 
-def due(session: Session, now: datetime, limit: int, skip: Collection[str] = ()) -> Sequence[Subscription]:
+def due(session: Work, now: datetime, limit: int, skip: Collection[str] = ()) -> Sequence[Subscription]:
     """Subscriptions with agenda items due, earliest first; rows another worker holds are skipped."""
     stmt = select(Subscription).where(Subscription.next_due_at <= now)
     if skip:
@@ -40,7 +39,7 @@ def due(session: Session, now: datetime, limit: int, skip: Collection[str] = ())
                            .with_for_update(skip_locked=True)).all()
 
 
-def stale_charges(session: Session, claimed_before: datetime, limit: int) -> Sequence[Subscription]:
+def stale_charges(session: Work, claimed_before: datetime, limit: int) -> Sequence[Subscription]:
     """Renewal charges in flight whose claim (wall time) is older than `claimed_before`."""
     return session.scalars(select(Subscription).where(
         Subscription.renewal_payment_id.is_not(None), Subscription.charge_claimed_at <= claimed_before)
@@ -54,7 +53,7 @@ def stale_charges(session: Session, claimed_before: datetime, limit: int) -> Seq
 # the invoices no agenda step can come before: those without a subscription, and those whose
 # subscription's next item is not earlier, with no renewal charge in flight.
 
-def invoices_to_expire(session: Session, now: datetime, limit: int) -> Sequence[Invoice]:
+def invoices_to_expire(session: Work, now: datetime, limit: int) -> Sequence[Invoice]:
     caught_up = and_(Subscription.renewal_payment_id.is_(None),
                      or_(Subscription.next_due_at.is_(None), Subscription.next_due_at >= Invoice.expires_at))
     return session.scalars(
@@ -64,7 +63,7 @@ def invoices_to_expire(session: Session, now: datetime, limit: int) -> Sequence[
         .order_by(Invoice.expires_at).limit(limit).with_for_update(skip_locked=True, of=Invoice)).all()
 
 
-def invoices_expiring_for(session: Session, subscription_ids: Collection[str],
+def invoices_expiring_for(session: Work, subscription_ids: Collection[str],
                           now: datetime) -> dict[str, list[Invoice]]:
     """The unpaid invoices of these (locked) subscriptions that expire by `now`, earliest first."""
     if not subscription_ids:
@@ -80,11 +79,11 @@ def invoices_expiring_for(session: Session, subscription_ids: Collection[str],
     return out
 
 
-def lock_many(session: Session, subscription_ids: Sequence[str]) -> Sequence[Subscription]:
+def lock_many(session: Work, subscription_ids: Sequence[str]) -> Sequence[Subscription]:
     """These subscriptions, locked in id order."""
     return session.scalars(select(Subscription).where(Subscription.id.in_(subscription_ids))
                            .order_by(Subscription.id).with_for_update()).all()
 
 
-def for_accounts(session: Session, account_ids: Collection[str]) -> Sequence[Subscription]:
+def for_accounts(session: Work, account_ids: Collection[str]) -> Sequence[Subscription]:
     return session.scalars(select(Subscription).where(Subscription.account_id.in_(account_ids))).all()

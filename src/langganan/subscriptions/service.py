@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from langganan.accounts import repository as accounts_repo
 from langganan.accounts.models import Account, TrialClaim
 from langganan.catalog import service as catalog_service
@@ -22,6 +20,7 @@ from langganan.invoices.rules import Line
 from langganan.kit.errors import Conflict, NotFound, Unprocessable
 from langganan.kit.ids import new_id
 from langganan.kit.periods import add_months_anchored, anchor_day_of, period_end, wall_time_of
+from langganan.kit.work import Work
 from langganan.payments import repository as payments_repo
 from langganan.payments.models import PaymentMethod, PaymentMethodType
 from langganan.promotions import rules as promotion_rules
@@ -50,16 +49,16 @@ def _snapshot(sub: Subscription) -> dict[str, Any]:
             "current_period_end": sub.current_period_end.isoformat()}
 
 
-def plan_of(session: Session, sub: Subscription) -> Plan:
+def plan_of(session: Work, sub: Subscription) -> Plan:
     return catalog_service.get(session, sub.catalog_version_id).plans[sub.plan_code]
 
 
-def broadcast_limit(session: Session, sub: Subscription) -> int:
+def broadcast_limit(session: Work, sub: Subscription) -> int:
     """The plan's monthly broadcast quota (broadcasts sent and held count against it)."""
     return plan_of(session, sub).limits["broadcasts_per_month"]
 
 
-def _start_period(session: Session, sub: Subscription, account: Account, catalog: Catalog, plan: Plan,
+def _start_period(session: Work, sub: Subscription, account: Account, catalog: Catalog, plan: Plan,
                   interval: str, start: datetime, *, status: SubscriptionStatus, amount: int, now: datetime,
                   invoice_id: str | None = None) -> None:
     """A new period at `start` on `plan` (purchase, return to Free): the anchor becomes start's day.
@@ -89,7 +88,7 @@ def _new_period(sub: Subscription, at: datetime) -> None:
     sub.updated_at = max(sub.updated_at, at) if sub.updated_at else at
 
 
-def start_allotment(session: Session, sub: Subscription, account: Account, plan: Plan, start: datetime,
+def start_allotment(session: Work, sub: Subscription, account: Account, plan: Plan, start: datetime,
                     granted_at: datetime | None = None) -> None:
     """Rule 5: included credit and broadcast quota are monthly allotments on the anchor day.
     `granted_at` is when the credit is booked, later than `start` when a renewal is paid late."""
@@ -104,7 +103,7 @@ def start_allotment(session: Session, sub: Subscription, account: Account, plan:
                   reference=f"{plan.name} included credit")
 
 
-def create_initial(session: Session, account: Account, now: datetime, *, start_trial: bool) -> Subscription:
+def create_initial(session: Work, account: Account, now: datetime, *, start_trial: bool) -> Subscription:
     catalog = catalog_service.current(session)
     sub = Subscription(id=new_id("sub"), account_id=account.id, currency=account.currency, created_at=now)
     if start_trial:
@@ -129,7 +128,7 @@ def create_initial(session: Session, account: Account, now: datetime, *, start_t
     return sub
 
 
-def start_migrated(session: Session, sub: Subscription, account: Account, plan: Plan, interval: str, *,
+def start_migrated(session: Work, sub: Subscription, account: Account, plan: Plan, interval: str, *,
                    anchor_day: int, start: datetime, end: datetime, allotment_from: datetime,
                    waived_invoice_id: str, now: datetime) -> None:
     """A legacy postpaid subscriber moves to prepaid (DESIGN: Migration): on `plan` for its running
@@ -152,7 +151,7 @@ def start_migrated(session: Session, sub: Subscription, account: Account, plan: 
     history.record(session, sub, now, PeriodKind.MIGRATED, now, invoice_id=waived_invoice_id)
 
 
-def current_term(session: Session, sub: Subscription) -> CurrentTerm:
+def current_term(session: Work, sub: Subscription) -> CurrentTerm:
     catalog = catalog_service.get(session, sub.catalog_version_id)
     return CurrentTerm(plan=catalog.plans[sub.plan_code], interval=sub.interval, status=sub.status,
                        period_start=sub.current_period_start, period_end=sub.current_period_end,
@@ -161,14 +160,14 @@ def current_term(session: Session, sub: Subscription) -> CurrentTerm:
                        paid_through=paid_through(session, sub))
 
 
-def paid_through(session: Session, sub: Subscription) -> datetime | None:
+def paid_through(session: Work, sub: Subscription) -> datetime | None:
     """The end of the next period when its renewal is already paid (at most one period paid ahead, rule 4):
     a cancel or downgrade scheduled now applies there, so nothing paid for is lost."""
     renewal = invoices_repo.renewal_for(session, sub.id, sub.current_period_end)
     return renewal.period_end if renewal is not None and renewal.status == InvoiceStatus.PAID else None
 
 
-def _target(session: Session, plan_code: str, interval: str | None, sub: Subscription) -> tuple[Plan, str]:
+def _target(session: Work, plan_code: str, interval: str | None, sub: Subscription) -> tuple[Plan, str]:
     catalog = catalog_service.current(session)
     plan = catalog.plans.get(plan_code)
     if plan is None:
@@ -180,7 +179,7 @@ def _target(session: Session, plan_code: str, interval: str | None, sub: Subscri
     return plan, interval
 
 
-def _with_add_ons(session: Session, sub: Subscription, plan: Plan) -> dict[str, int]:
+def _with_add_ons(session: Work, sub: Subscription, plan: Plan) -> dict[str, int]:
     """The plan's limits plus the add-ons that continue into the next period."""
     extra = addons.extra_limits(session, sub, exclude_stopping=True)
     return {name: value + extra.get(name, 0) for name, value in plan.limits.items()}
@@ -190,7 +189,7 @@ def _usage(account: Account) -> dict[str, int]:
     return {"users": account.users_count, "contacts": account.contacts_count}
 
 
-def preview(session: Session, account: Account, plan_code: str, interval: str | None,
+def preview(session: Work, account: Account, plan_code: str, interval: str | None,
             now: datetime) -> tuple[Quote, list[str]]:
     sub = repository.for_account(session, account.id)
     plan, interval = _target(session, plan_code, interval, sub)
@@ -200,13 +199,13 @@ def preview(session: Session, account: Account, plan_code: str, interval: str | 
     return quote, blocked
 
 
-def _cancel_open_purchases(session: Session, sub: Subscription, now: datetime) -> None:
+def _cancel_open_purchases(session: Work, sub: Subscription, now: datetime) -> None:
     """Rule 3: a new plan change (or a cancel/downgrade) voids an older unpaid plan-change invoice."""
     for old in invoices_repo.open_purchases(session, sub.id):
         invoices.cancel(session, old, now)
 
 
-def _void_open_renewal(session: Session, sub: Subscription, now: datetime) -> None:
+def _void_open_renewal(session: Work, sub: Subscription, now: datetime) -> None:
     """The unpaid renewal invoice no longer prices the next period (a downgrade or an upgrade came
     in between): cancel it, and let the due runner issue the right one."""
     renewal = invoices_repo.renewal_for(session, sub.id, sub.current_period_end)
@@ -215,7 +214,7 @@ def _void_open_renewal(session: Session, sub: Subscription, now: datetime) -> No
         sub.renewal_invoiced_for = None
 
 
-def change(session: Session, settings: Settings, account: Account, plan_code: str, interval: str | None,
+def change(session: Work, settings: Settings, account: Account, plan_code: str, interval: str | None,
            now: datetime) -> tuple[Quote, Invoice | None]:
     sub = repository.for_account(session, account.id, for_update=True)
     if sub.status == SubscriptionStatus.PAST_DUE:  # the period ended unrenewed: there is no period left to change
@@ -267,7 +266,7 @@ def change(session: Session, settings: Settings, account: Account, plan_code: st
     return quote, invoice
 
 
-def renew(session: Session, settings: Settings, account: Account, now: datetime) -> tuple[Invoice, bool]:
+def renew(session: Work, settings: Settings, account: Account, now: datetime) -> tuple[Invoice, bool]:
     """The renewal invoice for the period after the current one (rule 4). Returns (invoice, created).
     A manual renewal keeps the current plan (and, once paid, clears a pending downgrade: rule 3)."""
     sub = repository.for_account(session, account.id, for_update=True)
@@ -288,7 +287,7 @@ def renew(session: Session, settings: Settings, account: Account, now: datetime)
     return invoice, True
 
 
-def issue_renewal(session: Session, settings: Settings, account: Account, sub: Subscription, now: datetime, *,
+def issue_renewal(session: Work, settings: Settings, account: Account, sub: Subscription, now: datetime, *,
                   plan_code: str, interval: str, expires_at: datetime) -> Invoice:
     """The renewal invoice for [current_period_end, +interval) on `plan_code`, at the current catalog's
     price (rule 13), with the promotion's discount when the period starts before its end (rule 8)."""
@@ -313,7 +312,7 @@ def issue_renewal(session: Session, settings: Settings, account: Account, sub: S
     return invoice
 
 
-def cancel(session: Session, account: Account, at_period_end: bool, now: datetime) -> Subscription:
+def cancel(session: Work, account: Account, at_period_end: bool, now: datetime) -> Subscription:
     sub = repository.for_account(session, account.id, for_update=True)
     catalog = catalog_service.current(session)
     if sub.plan_code == catalog.default_plan:
@@ -337,7 +336,7 @@ FREE_REASONS = {"canceled": "subscription.canceled", "downgraded": "subscription
                 "plan_retired": "subscription.downgraded"}
 
 
-def to_free(session: Session, sub: Subscription, account: Account, at: datetime, *, reason: str) -> None:
+def to_free(session: Work, sub: Subscription, account: Account, at: datetime, *, reason: str) -> None:
     """Back to Free at `at` (a new monthly period); nothing is deleted (DESIGN: non-payment)."""
     catalog = catalog_service.current(session)
     was = _snapshot(sub)
@@ -357,7 +356,7 @@ def to_free(session: Session, sub: Subscription, account: Account, at: datetime,
 
 # -- applying a paid invoice -------------------------------------------------------------------
 
-def can_apply(session: Session, invoice: Invoice, now: datetime) -> bool:
+def can_apply(session: Work, invoice: Invoice, now: datetime) -> bool:
     """Whether paying this invoice at `now` can still do what it was issued for (rule 10)."""
     if invoice.subscription_id is None:
         return True
@@ -381,7 +380,7 @@ def can_apply(session: Session, invoice: Invoice, now: datetime) -> bool:
     return False
 
 
-def apply_paid_invoice(session: Session, invoice: Invoice, now: datetime, *, card_id: str | None = None) -> None:
+def apply_paid_invoice(session: Work, invoice: Invoice, now: datetime, *, card_id: str | None = None) -> None:
     """Do what a paid subscription invoice was for. The caller checked `can_apply` under lock.
     `card_id`: the saved card that paid it; a plan bought with a saved card renews automatically."""
     if invoice.subscription_id is None:
@@ -436,7 +435,7 @@ def apply_paid_invoice(session: Session, invoice: Invoice, now: datetime, *, car
 
 # -- period ends (the due runner's steps live in subscriptions/lifecycle.py) ----------------------
 
-def roll_free(session: Session, sub: Subscription) -> None:
+def roll_free(session: Work, sub: Subscription) -> None:
     """Free's period is monthly; the anchor is kept."""
     at = sub.current_period_end
     account = accounts_repo.get(session, sub.account_id)
@@ -450,7 +449,7 @@ def roll_free(session: Session, sub: Subscription) -> None:
     events.emit(session, "subscription.period_started", account.id, _snapshot(sub), at)
 
 
-def roll_renewed(session: Session, sub: Subscription, renewal: Invoice, *, granted_at: datetime | None = None) -> None:
+def roll_renewed(session: Work, sub: Subscription, renewal: Invoice, *, granted_at: datetime | None = None) -> None:
     """The paid renewal's period starts at the old period end, however late it was paid (rule 4)."""
     at = sub.current_period_end
     account = accounts_repo.get(session, sub.account_id)
@@ -481,7 +480,7 @@ def roll_renewed(session: Session, sub: Subscription, renewal: Invoice, *, grant
                     {**_snapshot(sub), "previous": was, "reason": "scheduled"}, when)
 
 
-def roll_allotment(session: Session, sub: Subscription) -> None:
+def roll_allotment(session: Work, sub: Subscription) -> None:
     """A new monthly allotment inside a longer (yearly) period."""
     assert sub.allotment_end is not None
     account = accounts_repo.get(session, sub.account_id)
@@ -489,7 +488,7 @@ def roll_allotment(session: Session, sub: Subscription) -> None:
     events.emit(session, "subscription.allotment_started", account.id, _snapshot(sub), sub.allotment_end)
 
 
-def renewal_charge_failed(session: Session, settings: Settings, invoice: Invoice, payment_id: str,
+def renewal_charge_failed(session: Work, settings: Settings, invoice: Invoice, payment_id: str,
                           now: datetime) -> None:
     """The due runner's renewal charge was declined (rule 11 recorded it). A trial returns to Free;
     a renewal is past_due and retried, and after the last attempt the invoice fails and the account
@@ -516,7 +515,7 @@ def renewal_charge_failed(session: Session, settings: Settings, invoice: Invoice
                      "attempts_left": policy.card_attempts - sub.renewal_attempts}, now)
 
 
-def set_auto_renew(session: Session, account: Account, enabled: bool, payment_method_id: str | None,
+def set_auto_renew(session: Work, account: Account, enabled: bool, payment_method_id: str | None,
                    now: datetime) -> Subscription:
     sub = repository.for_account(session, account.id, for_update=True)
     if enabled:
@@ -539,7 +538,7 @@ def set_auto_renew(session: Session, account: Account, enabled: bool, payment_me
     return sub
 
 
-def extend_trial(session: Session, account: Account, days: int, now: datetime) -> Subscription:
+def extend_trial(session: Work, account: Account, days: int, now: datetime) -> Subscription:
     """An operator gives a trial more time (the seed's "contact us for more time")."""
     sub = repository.for_account(session, account.id, for_update=True)
     if sub.status != SubscriptionStatus.TRIALING or sub.trial_end is None:

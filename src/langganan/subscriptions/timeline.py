@@ -8,15 +8,13 @@ work flushes it, so the due runner's index is never stale.
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
 from langganan.catalog import service as catalog_service
 from langganan.kit.work import Step, Work
 from langganan.subscriptions.models import Subscription
 from langganan.subscriptions.schedule import Policy, Timeline, next_due
 
 
-def timeline(session: Session, sub: Subscription) -> Timeline:
+def timeline(session: Work, sub: Subscription) -> Timeline:
     default_plan = catalog_service.get(session, sub.catalog_version_id).default_plan
     return Timeline(
         status=sub.status, paid=sub.plan_code != default_plan, period_end=sub.current_period_end,

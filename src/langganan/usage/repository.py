@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, select, tuple_
-from sqlalchemy.orm import Session
 
+from langganan.kit.work import Work
 from langganan.wallets.ledger import driver
 from langganan.wallets.models import Wallet, WalletEntry
 from langganan.wallets.repository import LOCKED_COLUMNS, LockedWallet
@@ -53,7 +53,7 @@ _EARLIER = select(WALLET_ENTRIES.c.reference, WALLET_ENTRIES.c.body_hash, -WALLE
     .where(WALLET_ENTRIES.c.type == "usage", WALLET_ENTRIES.c.reference.in_(bindparam("i", expanding=True)))
 
 
-def lock_and_find(session: Session, wallet_keys: Sequence[tuple[str, str]], event_ids: Sequence[str],
+def lock_and_find(session: Work, wallet_keys: Sequence[tuple[str, str]], event_ids: Sequence[str],
                   ) -> tuple[list[LockedWallet], dict[str, Earlier]]:
     """Lock the wallets named by (account id, kind), in id order so concurrent calls never deadlock,
     and find the usage debits already stored under these event ids.

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from langganan.catalog import service as catalog_service
 from langganan.catalog.rules import BROADCAST_METER, Meter
+from langganan.kit.work import Work
 from langganan.subscriptions.models import Subscription
 from langganan.subscriptions.service import broadcast_limit
 from langganan.usage import repository as usage_repo
@@ -69,7 +69,7 @@ def _reject(ev: UsageIn, code: str) -> UsageResult:
     return UsageResult(id=ev.id, status="rejected", code=code, message=REJECTIONS[code])
 
 
-def ingest(session: Session, events: list[UsageIn], now: datetime) -> list[UsageResult]:
+def ingest(session: Work, events: list[UsageIn], now: datetime) -> list[UsageResult]:
     meters = catalog_service.current(session).meters
     broadcasters = sorted({e.account_id for e in events if e.meter == BROADCAST_METER})
     subs: dict[str, Subscription] = {}
@@ -115,7 +115,7 @@ def ingest(session: Session, events: list[UsageIn], now: datetime) -> list[Usage
     return results
 
 
-def _price_one(session: Session, ev: UsageIn, meter: Meter | None, by_key: dict[tuple[str, str], LockedWallet],
+def _price_one(session: Work, ev: UsageIn, meter: Meter | None, by_key: dict[tuple[str, str], LockedWallet],
                subs: dict[str, Subscription], limits: dict[str, int], posting: ledger.Posting,
                digest: str) -> UsageResult:
     if meter is None:

@@ -15,16 +15,15 @@ involved (DESIGN rules 1-15, API.md). Read-only; run it in any transaction.
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
 from langganan.config import Settings
+from langganan.kit.work import Work
 from langganan.verify import events, invoices, payments, periods, wallets
 from langganan.verify.violation import Violation
 
 __all__ = ["Violation", "violations"]
 
 
-def violations(session: Session, settings: Settings) -> list[Violation]:
+def violations(session: Work, settings: Settings) -> list[Violation]:
     """Every broken invariant, in a stable order (by check, then by the ids involved)."""
     found: list[Violation] = []
     for check in (wallets.check, invoices.check, payments.check, periods.check, events.check):

@@ -6,11 +6,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from langganan.config import Settings
 from langganan.events.models import Event
 from langganan.invoices.models import Invoice, InvoiceStatus, InvoiceType
+from langganan.kit.work import Work
 from langganan.payments.models import Payment, PaymentStatus
 from langganan.subscriptions.history import PeriodKind
 from langganan.subscriptions.models import SubscriptionPeriod
@@ -34,13 +34,13 @@ def _expected_payment_events(status: str) -> dict[str, tuple[int, ...]]:
             "payment.failed": (1,) if status == PaymentStatus.FAILED else (0,)}
 
 
-def _counts(session: Session, key: str, types: Iterable[str]) -> Counter[tuple[str, str]]:
+def _counts(session: Work, key: str, types: Iterable[str]) -> Counter[tuple[str, str]]:
     ref = Event.data[key].as_string()
     return Counter({(str(t), str(r)): int(n) for t, r, n in session.execute(
         select(Event.type, ref, func.count()).where(Event.type.in_(list(types))).group_by(Event.type, ref))})
 
 
-def _per_row(session: Session, what: str, key: str, rows: Iterable[tuple[str, str, str]],
+def _per_row(session: Work, what: str, key: str, rows: Iterable[tuple[str, str, str]],
              expected: Callable[[str], dict[str, tuple[int, ...]]]) -> list[Violation]:
     """For each (id, label, status) row: how many of each event about it there are, against `expected`."""
     seen = _counts(session, key, list(expected("")))
@@ -56,7 +56,7 @@ def _per_row(session: Session, what: str, key: str, rows: Iterable[tuple[str, st
     return out
 
 
-def check(session: Session, _settings: Settings) -> list[Violation]:
+def check(session: Work, _settings: Settings) -> list[Violation]:
     out = _per_row(session, "invoice", "invoice_id", session.execute(
         select(Invoice.id, Invoice.number, Invoice.status).order_by(Invoice.id)),
         _expected_invoice_events)

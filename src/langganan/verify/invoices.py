@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
 from langganan.config import Settings
 from langganan.invoices.models import Invoice, InvoiceSequence, InvoiceStatus, InvoiceType
 from langganan.invoices.rules import content_digest, month_key
 from langganan.invoices.service import content_of
+from langganan.kit.work import Work
 from langganan.verify.violation import Violation
 
 # which time a status sets: paid_at for money in, closed_at for a window or a decision that ended it
@@ -18,7 +19,7 @@ PAID_AT = (InvoiceStatus.PAID, InvoiceStatus.WAIVED)
 CLOSED_AT = (InvoiceStatus.EXPIRED, InvoiceStatus.CANCELED, InvoiceStatus.FAILED)
 
 
-def check(session: Session, settings: Settings) -> list[Violation]:
+def check(session: Work, settings: Settings) -> list[Violation]:
     out: list[Violation] = []
     months: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for inv in session.scalars(select(Invoice).options(selectinload(Invoice.lines)).order_by(Invoice.id)):
@@ -61,7 +62,7 @@ def _parse(number: str) -> tuple[str | None, int]:
     return f"{parts[1]}/{parts[2]}", int(parts[3])
 
 
-def _gapless(session: Session, months: dict[str, list[tuple[int, str]]]) -> list[Violation]:
+def _gapless(session: Work, months: dict[str, list[tuple[int, str]]]) -> list[Violation]:
     """Each month's numbers are 1..N with N its counter: no gap, no repeat (rule 12)."""
     out: list[Violation] = []
     counters: dict[str, int] = {
@@ -78,7 +79,7 @@ def _gapless(session: Session, months: dict[str, list[tuple[int, str]]]) -> list
     return out
 
 
-def _one_renewal_per_period(session: Session) -> list[Violation]:
+def _one_renewal_per_period(session: Work) -> list[Violation]:
     """At most one renewal per (subscription, period start) that is not canceled (rule 4)."""
     rows = session.execute(
         select(Invoice.subscription_id, Invoice.period_start, func.count())

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import aliased
 
 from langganan.config import Settings
 from langganan.invoices.models import Invoice, InvoiceStatus
+from langganan.kit.work import Work
 from langganan.payments.models import (
     GatewayNotification,
     Payment,
@@ -18,7 +19,7 @@ from langganan.payments.models import (
 from langganan.verify.violation import Violation
 
 
-def check(session: Session, _settings: Settings) -> list[Violation]:
+def check(session: Work, _settings: Settings) -> list[Violation]:
     """(1) every paid invoice (total > 0) is covered by exactly one succeeded payment of its total, and a
     succeeded payment covers a paid invoice; (2) per account and currency, money received (receipts) =
     money applied (succeeded payments) + money held (unapplied payments not applied since), and a held

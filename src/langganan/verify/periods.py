@@ -8,13 +8,14 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import lazyload
 
 from langganan.catalog.models import CatalogVersion
 from langganan.catalog.service import get as catalog_version
 from langganan.config import Settings
 from langganan.invoices.actions import InvoiceAction, PurchaseAction, RenewalAction, UpgradeAction
 from langganan.invoices.models import Invoice, InvoiceStatus, InvoiceType
+from langganan.kit.work import Work
 from langganan.subscriptions.history import PeriodKind
 from langganan.subscriptions.models import Subscription, SubscriptionPeriod, SubscriptionStatus
 from langganan.verify.violation import Violation
@@ -24,7 +25,7 @@ PLAN_INVOICES = (InvoiceType.SUBSCRIPTION, InvoiceType.PLAN_CHANGE, InvoiceType.
 LONGEST = {"month": timedelta(days=31, hours=1), "year": timedelta(days=366, hours=1)}
 
 
-def check(session: Session, settings: Settings) -> list[Violation]:
+def check(session: Work, settings: Settings) -> list[Violation]:
     catalogs = [catalog_version(session, cid) for cid in session.scalars(select(CatalogVersion.id))]
     free_plans = {c.default_plan for c in catalogs}
     trial_plans = {c.trial_plan for c in catalogs}

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from langganan.config import Settings
+from langganan.kit.work import Work
 from langganan.verify.violation import Violation
 from langganan.wallets.models import EntryType, Reservation, ReservationStatus, Wallet, WalletEntry
 
 SAMPLE = 20  # at most this many ids of one kind of violation are listed
 
 
-def check(session: Session, _settings: Settings) -> list[Violation]:
+def check(session: Work, _settings: Settings) -> list[Violation]:
     out: list[Violation] = []
     sums = {row.wallet_id: row for row in session.execute(
         select(WalletEntry.wallet_id, func.coalesce(func.sum(WalletEntry.amount), 0).label("amount"),
@@ -42,7 +42,7 @@ def check(session: Session, _settings: Settings) -> list[Violation]:
     return out
 
 
-def _ledger_chain(session: Session) -> list[Violation]:
+def _ledger_chain(session: Work) -> list[Violation]:
     """Each entry's balance_after is the one before it plus its amount (entries in id order)."""
     before = func.lag(WalletEntry.balance_after, 1, 0).over(partition_by=WalletEntry.wallet_id,
                                                               order_by=WalletEntry.id)
@@ -55,7 +55,7 @@ def _ledger_chain(session: Session) -> list[Violation]:
                                                                           "entry_id": str(r.id)}) for r in rows]
 
 
-def _usage(session: Session) -> list[Violation]:
+def _usage(session: Work) -> list[Violation]:
     """Every accepted usage event is debited exactly once: it is stored as its usage debit, one ledger
     entry keyed by the event id (a unique index keeps a second one out; this says if one got in), which
     carries the event (its id, body hash, meter and quantity) and takes money out, granted credit first

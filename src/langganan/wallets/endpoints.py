@@ -5,7 +5,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy.orm import Session
 
 from langganan.accounts import repository as accounts_repo
 from langganan.invoices.models import Invoice
@@ -14,6 +13,7 @@ from langganan.kit.errors import Unprocessable
 from langganan.kit.fields import Instant
 from langganan.kit.openapi import errors
 from langganan.kit.web import Limit
+from langganan.kit.work import Work
 from langganan.payments.checkout import checkout
 from langganan.wallets import repository, reservations, service, topups
 from langganan.wallets.schemas import (
@@ -76,7 +76,7 @@ def list_wallet_transactions(account_id: str, kind: str, ctx: Ctx, _: AnyKey,
 @router.post("/accounts/{account_id}/top-ups", response_model=InvoiceOut, status_code=201, responses=errors(402),
              summary="Top up a wallet: an invoice; the wallet is credited when it is paid")
 def top_up(account_id: str, body: TopUpRequest, ctx: Ctx, _: AnyKey) -> InvoiceOut | None:
-    def build(s: Session, now: datetime) -> Invoice:
+    def build(s: Work, now: datetime) -> Invoice:
         return topups.issue(s, ctx.settings, accounts_repo.get(s, account_id), body.wallet, body.amount, now)
 
     return checkout(ctx, build, method=body.payment_method, payment_method_id=body.payment_method_id, bank=body.bank)

@@ -35,9 +35,8 @@ import psycopg
 from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from langganan.kit.work import work_of
+from langganan.kit.work import Work
 from langganan.wallets import watch
 from langganan.wallets.models import EntryType, SpendHour, Wallet, WalletEntry
 from langganan.wallets.repository import SPEND_TYPES, LockedWallet
@@ -117,23 +116,23 @@ class Posting:
         return balance
 
 
-def post(session: Session, movements: Sequence[Movement], now: datetime) -> list[int]:
+def post(session: Work, movements: Sequence[Movement], now: datetime) -> list[int]:
     """Apply `movements` in order and write them; returns each one's balance after it."""
     watch.balances_moving(session, {m.wallet.id: m.wallet for m in movements}.values(), now)
     posting = Posting(now)
     after = [posting.apply(m) for m in movements]
-    work = work_of(session)
-    if work.collecting and not posting.spend and not any(isinstance(w, LockedWallet) for w in posting.touched.values()):
+    plain = any(isinstance(w, LockedWallet) for w in posting.touched.values())
+    if session.collecting and not posting.spend and not plain:
         # a due batch collecting its writes (kit.db.one_flush): the ORM rows' balances go with its flush,
         # and the entries with its outbox, in order, all in one statement before it commits
         for row in posting.entries:
-            work.outbox.add(ENTRIES, {**_ABSENT, "created_at": now, **row})
+            session.outbox.add(ENTRIES, {**_ABSENT, "created_at": now, **row})
     else:
         write(session, posting)
     return after
 
 
-def write(session: Session, posting: Posting) -> None:
+def write(session: Work, posting: Posting) -> None:
     """Store what `posting` applied: its entries in order, the plain rows' balances, the spend rollup."""
     if not posting.entries:
         return
@@ -212,7 +211,7 @@ def _write_pg(pg: psycopg.Connection[Any], posting: Posting, plain: list[LockedW
         raise AssertionError(f"ledger write stored {counts}, expected {(len(plain), len(posting.entries))}")
 
 
-def driver(session: Session) -> psycopg.Connection[Any] | None:
+def driver(session: Work) -> psycopg.Connection[Any] | None:
     """The psycopg connection under the session's transaction, or None on other databases."""
     conn = session.connection()
     if conn.dialect.name != "postgresql":

@@ -6,10 +6,9 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Table, select, update
-from sqlalchemy.orm import Session
 
 from langganan.kit.errors import NotFound
-from langganan.kit.work import work_of
+from langganan.kit.work import Work
 from langganan.wallets.models import EntryType, Reservation, ReservationStatus, SpendHour, Wallet, WalletEntry
 
 # Ledger entry types that count as spending (their negated amount is what was spent).
@@ -50,18 +49,18 @@ LOCKED_COLUMNS = ("id", "account_id", "kind", "currency", "balance", "granted_ba
                   "low_balance_threshold", "low_balance_alerted", "depleted_alerted")
 
 
-def set_alert_flags(session: Session, wallet: LockedWallet) -> None:
+def set_alert_flags(session: Work, wallet: LockedWallet) -> None:
     table = cast(Table, Wallet.__table__)
     session.execute(update(table).where(table.c.id == wallet.id).values(
         low_balance_alerted=wallet.low_balance_alerted, depleted_alerted=wallet.depleted_alerted))
 
 
-def for_account(session: Session, account_id: str) -> list[Wallet]:
+def for_account(session: Work, account_id: str) -> list[Wallet]:
     return list(session.scalars(select(Wallet).where(Wallet.account_id == account_id).order_by(Wallet.kind)))
 
 
-def get(session: Session, account_id: str, kind: str, *, for_update: bool = False) -> Wallet:
-    own = work_of(session).held(Wallet, (account_id, kind)) if for_update else None
+def get(session: Work, account_id: str, kind: str, *, for_update: bool = False) -> Wallet:
+    own = session.held(Wallet, (account_id, kind)) if for_update else None
     if own is not None:  # locked earlier in this transaction (the due runner's charge outcomes)
         return cast(Wallet, own)
     stmt = select(Wallet).where(Wallet.account_id == account_id, Wallet.kind == kind)
@@ -73,7 +72,7 @@ def get(session: Session, account_id: str, kind: str, *, for_update: bool = Fals
     return wallet
 
 
-def entries(session: Session, wallet_id: str, *, types: Sequence[str] | None, since: datetime | None,
+def entries(session: Work, wallet_id: str, *, types: Sequence[str] | None, since: datetime | None,
             until: datetime | None, limit: int, before_id: int | None) -> tuple[list[WalletEntry], bool]:
     stmt = select(WalletEntry).where(WalletEntry.wallet_id == wallet_id)
     if types:
@@ -88,20 +87,20 @@ def entries(session: Session, wallet_id: str, *, types: Sequence[str] | None, si
     return rows[:limit], len(rows) > limit
 
 
-def reservation(session: Session, reservation_id: str, *, for_update: bool = False) -> Reservation:
+def reservation(session: Work, reservation_id: str, *, for_update: bool = False) -> Reservation:
     res = session.get(Reservation, reservation_id, with_for_update=for_update or None)
     if res is None:
         raise NotFound("reservation", reservation_id)
     return res
 
 
-def expired_reservations(session: Session, now: datetime, limit: int) -> Sequence[Reservation]:
+def expired_reservations(session: Work, now: datetime, limit: int) -> Sequence[Reservation]:
     return session.scalars(select(Reservation).where(Reservation.status == ReservationStatus.HELD,
                                                      Reservation.expires_at <= now)
                            .order_by(Reservation.expires_at).limit(limit).with_for_update(skip_locked=True)).all()
 
 
-def spend_by_hour(session: Session, wallet_id: str, since: datetime, until: datetime) -> list[tuple[datetime, int]]:
+def spend_by_hour(session: Work, wallet_id: str, since: datetime, until: datetime) -> list[tuple[datetime, int]]:
     return [(row.hour, row.amount) for row in session.execute(
         select(SpendHour.hour, SpendHour.amount).where(SpendHour.wallet_id == wallet_id, SpendHour.hour >= since,
                                                        SpendHour.hour < until))]

@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from langganan.catalog import service as catalog_service
 from langganan.catalog.rules import BROADCAST_METER
 from langganan.events import service as events
 from langganan.kit.errors import Conflict, NotFound, PaymentRequired, Unprocessable
 from langganan.kit.ids import new_id
+from langganan.kit.work import Work
 from langganan.subscriptions.models import Subscription
 from langganan.subscriptions.service import broadcast_limit
 from langganan.wallets import repository, rules, watch
@@ -27,7 +27,7 @@ DEFAULT_HOLD = timedelta(hours=24)
 MAX_HOLD = timedelta(days=7)
 
 
-def hold(session: Session, account_id: str, meter_code: str, quantity: int, expires_in: int | None,
+def hold(session: Work, account_id: str, meter_code: str, quantity: int, expires_in: int | None,
          now: datetime) -> Reservation:
     meter = catalog_service.current(session).meters.get(meter_code)
     if meter is None:
@@ -69,7 +69,7 @@ def hold(session: Session, account_id: str, meter_code: str, quantity: int, expi
     return res
 
 
-def _close(session: Session, res: Reservation, captured: int, status: ReservationStatus, at: datetime) -> None:
+def _close(session: Work, res: Reservation, captured: int, status: ReservationStatus, at: datetime) -> None:
     sub = None
     if res.meter == BROADCAST_METER and captured < res.quantity:
         # the subscription before the wallet, in the order ingest and hold lock them (no deadlock), and
@@ -100,7 +100,7 @@ def _close(session: Session, res: Reservation, captured: int, status: Reservatio
                 {"reservation_id": res.id, "captured_quantity": captured, "released_amount": back}, at)
 
 
-def _open(session: Session, reservation_id: str, now: datetime) -> Reservation:
+def _open(session: Work, reservation_id: str, now: datetime) -> Reservation:
     res = repository.reservation(session, reservation_id, for_update=True)
     if res.status != ReservationStatus.HELD:
         raise Conflict("reservation_closed", f"The reservation is already {res.status}.")
@@ -109,7 +109,7 @@ def _open(session: Session, reservation_id: str, now: datetime) -> Reservation:
     return res
 
 
-def capture(session: Session, reservation_id: str, quantity: int, now: datetime) -> Reservation:
+def capture(session: Work, reservation_id: str, quantity: int, now: datetime) -> Reservation:
     res = _open(session, reservation_id, now)
     if not 0 <= quantity <= res.quantity:
         raise Unprocessable("invalid_quantity", f"Capture between 0 and {res.quantity} messages.", param="quantity")
@@ -117,11 +117,11 @@ def capture(session: Session, reservation_id: str, quantity: int, now: datetime)
     return res
 
 
-def release(session: Session, reservation_id: str, now: datetime) -> Reservation:
+def release(session: Work, reservation_id: str, now: datetime) -> Reservation:
     res = _open(session, reservation_id, now)
     _close(session, res, 0, ReservationStatus.RELEASED, now)
     return res
 
 
-def expire(session: Session, res: Reservation) -> None:
+def expire(session: Work, res: Reservation) -> None:
     _close(session, res, 0, ReservationStatus.EXPIRED, res.expires_at)

@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
 from langganan.accounts.models import Account
 from langganan.catalog.rules import WalletKind
 from langganan.events import service as events
 from langganan.kit.ids import new_id
+from langganan.kit.work import Work
 from langganan.wallets import ledger, repository, rules
 from langganan.wallets.ledger import AnyWallet, Movement
 from langganan.wallets.models import EntryType, Wallet
@@ -25,14 +24,14 @@ from langganan.wallets.models import EntryType, Wallet
 KINDS = tuple(WalletKind)
 
 
-def create_wallets(session: Session, account: Account, now: datetime) -> None:
+def create_wallets(session: Work, account: Account, now: datetime) -> None:
     for kind in KINDS:
         session.add(Wallet(id=new_id("wal"), account_id=account.id, kind=kind, currency=account.currency,
                            balance=0, granted_balance=0, reserved=0, updated_at=now))
     session.flush()
 
 
-def record(session: Session, wallet: AnyWallet, type_: EntryType, amount: int, now: datetime, *, granted: int = 0,
+def record(session: Work, wallet: AnyWallet, type_: EntryType, amount: int, now: datetime, *, granted: int = 0,
            meter: str | None = None, quantity: int | None = None, reference: str | None = None) -> int:
     """Move the wallet by `amount` (of which `granted` is granted credit) with its ledger entry; returns
     the balance after it."""
@@ -40,12 +39,12 @@ def record(session: Session, wallet: AnyWallet, type_: EntryType, amount: int, n
     return after
 
 
-def expire_grant_if_due(session: Session, wallet: AnyWallet, now: datetime) -> None:
+def expire_grant_if_due(session: Work, wallet: AnyWallet, now: datetime) -> None:
     if wallet.granted_expires_at is not None and wallet.granted_expires_at <= now:
         expire_grant(session, wallet, wallet.granted_expires_at)
 
 
-def expire_grant(session: Session, wallet: AnyWallet, at: datetime) -> None:
+def expire_grant(session: Work, wallet: AnyWallet, at: datetime) -> None:
     left = wallet.granted_balance
     wallet.granted_expires_at = None
     if left > 0:
@@ -54,7 +53,7 @@ def expire_grant(session: Session, wallet: AnyWallet, at: datetime) -> None:
                     {"wallet": wallet.kind, "amount": left, "balance": wallet.balance}, at)
 
 
-def grant(session: Session, wallet: Wallet, amount: int, expires_at: datetime, now: datetime, reference: str) -> None:
+def grant(session: Work, wallet: Wallet, amount: int, expires_at: datetime, now: datetime, reference: str) -> None:
     """Add granted credit expiring at `expires_at`. A grant for another window first retires the old one."""
     if wallet.granted_expires_at is not None and wallet.granted_expires_at != expires_at:
         expire_grant(session, wallet, min(now, wallet.granted_expires_at))
@@ -66,7 +65,7 @@ def grant(session: Session, wallet: Wallet, amount: int, expires_at: datetime, n
                 {"wallet": wallet.kind, "amount": amount, "expires_at": expires_at.isoformat()}, now)
 
 
-def credit_top_up(session: Session, account_id: str, kind: WalletKind, amount: int, invoice_id: str,
+def credit_top_up(session: Work, account_id: str, kind: WalletKind, amount: int, invoice_id: str,
                   now: datetime) -> None:
     """A paid top-up invoice becomes paid credit, which never expires."""
     wallet = repository.get(session, account_id, kind, for_update=True)

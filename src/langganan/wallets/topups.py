@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
-
 from langganan.accounts.models import Account
 from langganan.catalog.rules import WalletKind
 from langganan.config import Settings
@@ -13,13 +11,14 @@ from langganan.invoices import service as invoices
 from langganan.invoices.actions import TopUpAction
 from langganan.invoices.models import Invoice, InvoiceType
 from langganan.invoices.rules import Line
+from langganan.kit.work import Work
 from langganan.subscriptions.rules import require_billing_info
 from langganan.wallets import rules
 
 WALLET_LABEL = {WalletKind.CONVERSATION: "Conversation balance", WalletKind.BROADCAST: "Broadcast balance"}
 
 
-def issue(session: Session, settings: Settings, account: Account, wallet: str, amount: int,
+def issue(session: Work, settings: Settings, account: Account, wallet: str, amount: int,
           now: datetime) -> Invoice:
     rules.check_top_up(wallet, amount)
     require_billing_info(account)

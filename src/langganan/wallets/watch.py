@@ -9,23 +9,19 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from langganan.kit.work import work_of
+from langganan.kit.work import Work
 
 BALANCE = "wallet.balance"  # key: wallet id; the wallet (ORM object or the usage path's LockedWallet)
 BROADCASTS = "subscription.broadcasts_used"  # key: subscription id; the Subscription
 
 
-def balances_moving(session: Session, wallets: Iterable[Any], now: datetime) -> None:
+def balances_moving(session: Work, wallets: Iterable[Any], now: datetime) -> None:
     """These locked wallets' balances are about to move at `now`."""
-    work = work_of(session)
     for wallet in wallets:
-        work.remember(BALANCE, wallet.id, wallet, wallet.balance, now)
+        session.remember(BALANCE, wallet.id, wallet, wallet.balance, now)
 
 
-def broadcasts_moving(session: Session, subs: Iterable[Any], now: datetime) -> None:
+def broadcasts_moving(session: Work, subs: Iterable[Any], now: datetime) -> None:
     """These locked subscriptions' broadcast counts are about to move at `now`."""
-    work = work_of(session)
     for sub in subs:
-        work.remember(BROADCASTS, sub.id, sub, sub.broadcasts_used, now)
+        session.remember(BROADCASTS, sub.id, sub, sub.broadcasts_used, now)

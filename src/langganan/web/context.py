@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Annotated
 import anyio.to_thread
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session
 
 from langganan.apikeys.service import Principal, authenticate, cached_principal, require_role
 from langganan.config import Settings
 from langganan.kit.clock import Clock
 from langganan.kit.db import Database
+from langganan.kit.work import Work
 
 if TYPE_CHECKING:  # (annotations only: the packages whose endpoints take this context import it at run time)
     from langganan.notifications.delivery import Courier
@@ -31,7 +31,7 @@ class AppContext:
     gateway: Gateway
     courier: Courier  # sends emails and webhooks (notifications.delivery)
 
-    def now(self, session: Session) -> datetime:
+    def now(self, session: Work) -> datetime:
         return self.clock.now(session)
 
     def background(self) -> AppContext:
@@ -40,7 +40,7 @@ class AppContext:
         return replace(self, db=self.db.background)
 
     @contextmanager
-    def unit(self) -> Iterator[tuple[Session, datetime]]:
+    def unit(self) -> Iterator[tuple[Work, datetime]]:
         """One request-owned transaction and the engine time it runs at."""
         with self.db.transaction() as session:
             yield session, self.clock.now(session)

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from fastapi import Request, Response
-from sqlalchemy.orm import Session
 
 from langganan.kit.clock import wall_now
 from langganan.kit.ids import new_id
+from langganan.kit.work import Work
 from langganan.web import repository
 from langganan.web.models import SessionKind, WebSession
 
@@ -44,7 +44,7 @@ class Visitor:
     csrf_token: str
 
 
-def create(session: Session, kind: SessionKind, *, account_id: str | None = None, staff_user_id: str | None = None,
+def create(session: Work, kind: SessionKind, *, account_id: str | None = None, staff_user_id: str | None = None,
            now: datetime | None = None) -> tuple[WebSession, str]:
     now = now or wall_now()
     token = secrets.token_urlsafe(32)
@@ -56,7 +56,7 @@ def create(session: Session, kind: SessionKind, *, account_id: str | None = None
     return row, token
 
 
-def resolve(session: Session, kind: SessionKind, token: str | None, now: datetime | None = None) -> Visitor | None:
+def resolve(session: Work, kind: SessionKind, token: str | None, now: datetime | None = None) -> Visitor | None:
     if not token or len(token) > 200:
         return None
     now = now or wall_now()
@@ -66,7 +66,7 @@ def resolve(session: Session, kind: SessionKind, token: str | None, now: datetim
     return Visitor(row.id, row.kind, row.account_id, row.staff_user_id, row.csrf_token)
 
 
-def revoke(session: Session, session_id: str, now: datetime | None = None) -> None:
+def revoke(session: Work, session_id: str, now: datetime | None = None) -> None:
     row = session.get(WebSession, session_id)
     if row is not None and row.revoked_at is None:
         row.revoked_at = now or wall_now()

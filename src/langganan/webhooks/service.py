@@ -13,11 +13,11 @@ import secrets
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
 from langganan.kit.errors import Unprocessable
 from langganan.kit.ids import new_id
+from langganan.kit.work import Work
 from langganan.webhooks.models import EndpointStatus, WebhookEndpoint
 
 EVENT_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
@@ -58,7 +58,7 @@ def check_events(events: list[str]) -> list[str]:
     return out
 
 
-def create(session: Session, url: str, events: list[str], description: str | None, now: datetime) -> WebhookEndpoint:
+def create(session: Work, url: str, events: list[str], description: str | None, now: datetime) -> WebhookEndpoint:
     endpoint = WebhookEndpoint(id=new_id("we"), url=check_url(url), events=check_events(events), secret=new_secret(),
                                description=(description or "").strip() or None, status=EndpointStatus.ENABLED,
                                created_at=now)
