@@ -86,15 +86,11 @@ class Outbox:
                 if isinstance(data, dict) and any(isinstance(v, str) and v in names for v in data.values()):
                     row["data"] = {k: names.get(v, v) if isinstance(v, str) else v for k, v in data.items()}
 
-    def write(self, session: Session) -> int:
+    def write(self, session: Session) -> None:
         """Insert every row (one statement per table) and empty the outbox."""
-        written = 0
-        while self.rows:
-            table, rows = next(iter(self.rows.items()))
-            del self.rows[table]
+        pending, self.rows = self.rows, {}
+        for table, rows in pending.items():
             insert_rows(session, table, rows)
-            written += len(rows)
-        return written
 
 
 @dataclass

@@ -126,7 +126,7 @@ def post(session: Work, movements: Sequence[Movement], now: datetime) -> list[in
         # a due batch collecting its writes (kit.db.one_flush): the ORM rows' balances go with its flush,
         # and the entries with its outbox, in order, all in one statement before it commits
         for row in posting.entries:
-            session.outbox.add(ENTRIES, {**_ABSENT, "created_at": now, **row})
+            session.outbox.add(ENTRIES, _entry_row(row, now))
     else:
         write(session, posting)
     return after
@@ -146,7 +146,7 @@ def write(session: Work, posting: Posting) -> None:
             balance=bindparam("b"), granted_balance=bindparam("g"), granted_expires_at=bindparam("x"),
             updated_at=posting.now), [{"wid": w.id, "b": w.balance, "g": w.granted_balance,
                                        "x": w.granted_expires_at} for w in plain])
-    session.execute(insert(ENTRIES), [{**_ABSENT, "created_at": posting.now, **row} for row in posting.entries])
+    session.execute(insert(ENTRIES), [_entry_row(row, posting.now) for row in posting.entries])
     rows = [{"wallet_id": w, "hour": h, "amount": a} for (w, h), a in posting.spend.items() if a]
     if rows:
         session.execute(_SQLITE_SPEND, rows)
@@ -161,6 +161,11 @@ def _sqlite_spend() -> Any:
 _SQLITE_SPEND = _sqlite_spend()
 
 _ABSENT = dict.fromkeys(("meter", "quantity", "reference", "body_hash", "occurred_at"))
+
+
+def _entry_row(row: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A posting's entry with every column (what it left out is None; created_at `now` unless given)."""
+    return {**_ABSENT, "created_at": now, **row}
 _ENTRY_COLUMNS = ("wallet_id", "type", "amount", "granted_amount", "balance_after", "meter", "quantity", "reference",
                   "created_at", "body_hash", "occurred_at")
 _ENTRY_TYPES = ("varchar", "varchar", "bigint", "bigint", "bigint", "varchar", "bigint", "varchar", "timestamptz",
