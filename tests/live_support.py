@@ -21,6 +21,8 @@ from langganan.payments.gateway import (
     InvalidCardToken,
     InvalidSignature,
     Notification,
+    QrCode,
+    RefundResult,
     VirtualAccount,
 )
 from tests.conftest import ADMIN_KEY, Env, make_settings
@@ -41,8 +43,18 @@ class RefusingGateway:
         return VirtualAccount(bank=bank, va_number="7" + str(secrets.randbelow(10**15)).zfill(15),
                               expires_at=expires_at, provider_ref="va_refusing_" + secrets.token_hex(6))
 
+    def create_qris(self, *, reference: str, amount: int, currency: str, expires_at: datetime) -> QrCode:
+        return QrCode(qr_string="000201" + reference, expires_at=expires_at, provider_ref="qr_refusing_" + reference)
+
     def verify_notification(self, headers: Mapping[str, str], body: bytes, wall_now: datetime) -> Notification:
         raise InvalidSignature()
+
+    def status(self, reference: str) -> Notification | None:
+        return None
+
+    def refund(self, *, reference: str, provider_ref: str, amount: int, currency: str, idempotency_key: str,
+               reason: str) -> RefundResult:
+        return RefundResult(False, "rf_refused", failure_code="refund_refused")
 
 
 @contextmanager

@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
-from langganan.kit.errors import InvalidRequest, Unauthorized, Unprocessable
+from langganan.kit.errors import DomainError, InvalidRequest, Unauthorized, Unavailable, Unprocessable
 
 BANKS = ("bca", "bni", "bri", "mandiri", "permata")
+QRIS_MAX_AMOUNT = 10_000_000  # Bank Indonesia's limit for one QRIS payment (LANGGANAN_QRIS_MAX_AMOUNT lowers it)
 
 
 class InvalidCardToken(InvalidRequest):
@@ -31,6 +33,33 @@ class InvalidNotification(Unprocessable):
         super().__init__("invalid_notification", message, param=param)
 
 
+class GatewayUnavailable(Unavailable):
+    """The gateway did not answer in time or answered with a server error (after the retries an
+    idempotent call may take): nothing is known to have happened; the caller may try again."""
+
+    def __init__(self, message: str = "The payment gateway is not answering; try again shortly.") -> None:
+        super().__init__("gateway_unavailable", message, retry_after=30)
+
+
+class GatewayRefused(DomainError):
+    """The gateway refused a request langganan made (4xx other than a decline): `code` is langganan's
+    snake_case code, the message a sentence for a person (English; pages translate by code)."""
+
+    status = 502
+    type = "api_error"
+
+
+class Outcome(StrEnum):
+    """What a gateway says happened to a payment (a callback or a status check)."""
+
+    PENDING = "pending"  # waiting for the customer: nothing to apply
+    PAID = "paid"  # money arrived (settlement, capture accepted)
+    FAILED = "failed"  # denied, canceled, failed
+    EXPIRED = "expired"  # the VA / QR / charge lapsed unpaid
+    REFUNDED = "refunded"  # money went back (full or partial: `amount` says how much)
+    REVERSED = "reversed"  # a payment reported paid was taken back (Midtrans settlement → deny)
+
+
 @dataclass(frozen=True)
 class CardDetails:
     brand: str
@@ -40,33 +69,75 @@ class CardDetails:
 
 
 @dataclass(frozen=True)
+class SavedCard:
+    """A card the gateway keeps for later charges (Midtrans saved_token_id, Xendit payment token)."""
+
+    token: str
+    card: CardDetails
+
+
+@dataclass(frozen=True)
 class ChargeResult:
     succeeded: bool
     provider_ref: str
     failure_code: str | None = None
     failure_message: str | None = None
+    pending: bool = False  # neither taken nor declined yet (3DS, review): a callback or status check decides
 
 
 @dataclass(frozen=True)
 class VirtualAccount:
     bank: str
-    va_number: str
+    va_number: str  # Mandiri bill payment (echannel): the bill key
+    expires_at: datetime
+    provider_ref: str
+    biller_code: str | None = None  # Mandiri bill payment: shown beside the bill key
+
+
+@dataclass(frozen=True)
+class QrCode:
+    """A QRIS code for one payment: any Indonesian bank or e-wallet app pays it."""
+
+    qr_string: str  # the EMVCo payload, rendered as a QR code by langganan
     expires_at: datetime
     provider_ref: str
 
 
 @dataclass(frozen=True)
 class Notification:
-    """A verified gateway callback: money arrived on a virtual account."""
+    """A verified gateway callback or status answer about one payment.
+
+    `event_id` is unique per provider event (a repeat is a duplicate and changes nothing); a later,
+    different event about the same payment (settlement after pending, deny after settlement) has its own.
+    The payment is found by `reference` (the langganan payment id sent as order id / reference id) or,
+    when the gateway says only where money landed, by `va_number`."""
 
     event_id: str
-    va_number: str
+    outcome: Outcome
     amount: int
     currency: str
     provider_ref: str
+    reference: str | None = None
+    va_number: str | None = None
+    failure_code: str | None = None
+    failure_message: str | None = None
+    saved_card: SavedCard | None = None  # a card the payment kept (Midtrans save_token_id, Xendit PAY_AND_SAVE)
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    succeeded: bool
+    provider_ref: str
+    pending: bool = False  # accepted, settles later (a REFUNDED notification follows)
+    failure_code: str | None = None
+    failure_message: str | None = None
 
 
 class Gateway(Protocol):
+    """Every call is synchronous (run it outside a database transaction) and, where it creates
+    something, idempotent by the `reference` / `idempotency_key` langganan passes (a payment id):
+    calling twice never charges twice."""
+
     name: str
 
     def card_details(self, token: str) -> CardDetails: ...
@@ -77,4 +148,13 @@ class Gateway(Protocol):
     def create_virtual_account(self, *, reference: str, amount: int, currency: str, bank: str,
                                expires_at: datetime) -> VirtualAccount: ...
 
+    def create_qris(self, *, reference: str, amount: int, currency: str, expires_at: datetime) -> QrCode: ...
+
     def verify_notification(self, headers: Mapping[str, str], body: bytes, wall_now: datetime) -> Notification: ...
+
+    def status(self, reference: str) -> Notification | None:
+        """The gateway's current word on the payment sent as `reference`; None when it knows none."""
+        ...
+
+    def refund(self, *, reference: str, provider_ref: str, amount: int, currency: str, idempotency_key: str,
+               reason: str) -> RefundResult: ...

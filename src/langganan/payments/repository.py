@@ -54,6 +54,11 @@ def by_va(session: Work, va_number: str) -> Payment | None:
     return session.scalar(select(Payment).where(Payment.va_number == va_number).with_for_update())
 
 
+def by_reference(session: Work, reference: str) -> Payment | None:
+    """The payment a gateway names by the id langganan sent it (order id / reference id), locked."""
+    return session.get(Payment, reference, with_for_update=True)
+
+
 PENDING: Question[str, list[Payment]] = Question("pending payments of an invoice")
 
 

@@ -27,6 +27,9 @@ from langganan.payments.gateway import (
     InvalidNotification,
     InvalidSignature,
     Notification,
+    Outcome,
+    QrCode,
+    RefundResult,
     VirtualAccount,
 )
 
@@ -52,7 +55,8 @@ class SandboxNotice(BaseModel):
     model_config = ConfigDict(extra="ignore")
     event_id: StrictStr = Field(min_length=1, max_length=200)
     type: StrictStr | None = Field(default=None, max_length=40)
-    va_number: StrictStr = Field(min_length=1, max_length=40)
+    va_number: StrictStr | None = Field(default=None, min_length=1, max_length=40)
+    reference: StrictStr | None = Field(default=None, min_length=1, max_length=40)  # a QRIS payment's id
     amount: StrictInt = Field(gt=0, le=INT64_MAX)
     currency: StrictStr = Field(pattern=r"^[A-Z]{3}$")
     transaction_id: StrictStr | None = Field(default=None, min_length=1, max_length=200)
@@ -132,6 +136,32 @@ class SandboxGateway:
         return VirtualAccount(bank=bank, va_number=prefix + digits, expires_at=expires_at,
                               provider_ref="va_sbx_" + secrets.token_hex(8))
 
+    def create_qris(self, *, reference: str, amount: int, currency: str, expires_at: datetime) -> QrCode:
+        """A QRIS-shaped payload (EMVCo tags, not payable by a real app): the sandbox pays it with
+        `signed_qris_payment`."""
+        merchant = "ID.LANGGANAN.SANDBOX"
+        body = (f"000201010212" f"26{len(merchant) + 4:02d}0016{merchant[:16]}" f"5303360"
+                f"54{len(str(amount)):02d}{amount}" f"5802ID" f"62{len(reference) + 4:02d}05{len(reference):02d}"
+                f"{reference}")
+        return QrCode(qr_string=body + "6304" + hashlib.sha256(body.encode()).hexdigest()[:4].upper(),
+                      expires_at=expires_at, provider_ref="qr_sbx_" + secrets.token_hex(8))
+
+    def status(self, reference: str) -> Notification | None:
+        """The sandbox keeps no state: every payment's news came by its callback, so it has none to add."""
+        return None
+
+    def refund(self, *, reference: str, provider_ref: str, amount: int, currency: str, idempotency_key: str,
+               reason: str) -> RefundResult:
+        return RefundResult(True, "rf_sbx_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:20])
+
+    def signed_qris_payment(self, reference: str, amount: int, currency: str, *,
+                            wall_now: datetime) -> tuple[dict[str, str], bytes]:
+        """What the sandbox gateway sends when a customer's app pays the QR code of payment `reference`."""
+        body = json.dumps({"event_id": "sbxevt_" + secrets.token_hex(10), "type": "qris.paid",
+                           "reference": reference, "amount": amount, "currency": currency,
+                           "transaction_id": "trx_" + secrets.token_hex(8)}).encode()
+        return self.sign(body, wall_now=wall_now), body
+
     def signed_transfer(self, va_number: str, amount: int, currency: str, *,
                         wall_now: datetime) -> tuple[dict[str, str], bytes]:
         """What the simulated bank's gateway sends when money lands on a virtual account."""
@@ -160,5 +190,9 @@ class SandboxGateway:
             param = ".".join(str(p) for p in first["loc"]) or None
             raise InvalidNotification(f"The notification body is not a sandbox callback: "
                                       f"{param or 'the body'}: {first['msg']}.", param=param) from None
-        return Notification(event_id=notice.event_id, va_number=notice.va_number, amount=notice.amount,
-                            currency=notice.currency, provider_ref=notice.transaction_id or notice.event_id)
+        if (notice.va_number is None) == (notice.reference is None):
+            raise InvalidNotification("The notification must name either va_number or reference.",
+                                      param="va_number")
+        return Notification(event_id=notice.event_id, outcome=Outcome.PAID, va_number=notice.va_number,
+                            reference=notice.reference, amount=notice.amount, currency=notice.currency,
+                            provider_ref=notice.transaction_id or notice.event_id)

@@ -29,7 +29,7 @@ from langganan.kit.errors import Conflict, PaymentRequired, Unprocessable
 from langganan.kit.ids import new_id
 from langganan.kit.work import Work
 from langganan.payments import repository, rules
-from langganan.payments.gateway import ChargeResult, Gateway
+from langganan.payments.gateway import ChargeResult, Gateway, Outcome
 from langganan.payments.models import (
     GatewayNotification,
     Payment,
@@ -306,7 +306,8 @@ def handle_notification(session: Work, gateway: Gateway, headers: Mapping[str, s
     """A gateway callback (HTTP or the sandbox's in-process delivery): verified, then applied once."""
     note = gateway.verify_notification(headers, body, wall_now)
     record = GatewayNotification(id=new_id("gwn"), provider=gateway.name, event_id=note.event_id,
-                                 payload={"va_number": note.va_number, "amount": note.amount,
+                                 payload={"outcome": note.outcome, "reference": note.reference,
+                                          "va_number": note.va_number, "amount": note.amount,
                                           "currency": note.currency, "provider_ref": note.provider_ref},
                                  outcome="received", received_at=now)
     try:
@@ -314,7 +315,11 @@ def handle_notification(session: Work, gateway: Gateway, headers: Mapping[str, s
             session.add(record)
     except IntegrityError:
         return "duplicate"
-    payment = repository.by_va(session, note.va_number)
+    if note.outcome != Outcome.PAID:
+        record.outcome = f"ignored_{note.outcome}"
+        return record.outcome
+    payment = (repository.by_reference(session, note.reference) if note.reference is not None
+               else repository.by_va(session, note.va_number) if note.va_number is not None else None)
     if payment is None:
         _record_receipt(session, None, note.amount, note.currency, now, record.id)
         _hold(session, None, None, None, note.amount, note.currency, UnappliedReason.UNKNOWN_VIRTUAL_ACCOUNT, now)
