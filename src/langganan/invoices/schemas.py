@@ -30,6 +30,8 @@ class PaymentSummary(BaseModel):
     bank: str | None = None
     va_number: str | None = None
     va_expires_at: datetime | None = None
+    biller_code: str | None = None
+    qr_string: str | None = None
     failure_code: str | None = None
 
 
@@ -66,7 +68,7 @@ class InvoiceList(BaseModel):
 
 class PayRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    payment_method: str = Field(max_length=20, description="card or bank_transfer")
+    payment_method: str = Field(max_length=20, description="card, bank_transfer or qris")
     payment_method_id: Id | None = None
     bank: str | None = Field(default=None, max_length=20,
                              description="bca, bni, bri, mandiri or permata (bank transfer)")
@@ -82,7 +84,8 @@ def payment_summary(p: Payment | None) -> PaymentSummary | None:
     if p is None:
         return None
     return PaymentSummary(id=p.id, method=p.method, status=p.status, amount=p.amount, bank=p.bank,
-                          va_number=p.va_number, va_expires_at=p.va_expires_at, failure_code=p.failure_code)
+                          va_number=p.va_number, va_expires_at=p.va_expires_at, biller_code=p.biller_code,
+                          qr_string=p.qr_string, failure_code=p.failure_code)
 
 
 def invoice_out(inv: Invoice, payment: Payment | None) -> InvoiceOut:

@@ -58,6 +58,8 @@ async def gateway_notification(provider: str, request: Request) -> NotificationA
 
 
 def deliver_notification(ctx: AppContext, headers: dict[str, str], body: bytes) -> str:
-    """The one path every gateway callback takes, over HTTP or in-process from the sandbox."""
+    """The one path every gateway callback takes, over HTTP or in-process from the sandbox: verified
+    first (which may ask the gateway, so outside any transaction), then applied in one unit of work."""
+    note = ctx.gateway.verify_notification(headers, body, wall_now())
     with ctx.unit() as (s, now):
-        return service.handle_notification(s, ctx.gateway, headers, body, wall_now(), now)
+        return service.handle_notification(s, ctx.settings, ctx.gateway.name, note, now)
