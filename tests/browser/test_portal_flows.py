@@ -267,3 +267,22 @@ def test_notifications_feed_marks_everything_read(live: Live, page: Any) -> None
     expect(page.locator("li.unread")).to_have_count(0)
     expect(page.get_by_test_id("unread-count")).to_have_count(0)
     assert live.ok(live.get(f"/v1/accounts/{acc['id']}/notifications?unread=true"))["data"] == []
+
+
+def test_upgrade_paid_by_scanning_a_qris_code(live: Live, page: Any) -> None:
+    acc = live.account(locale="en")
+    open_portal(live, page, acc["id"])
+    page.get_by_role("link", name="Upgrade Subscription").click()
+    page.locator("[data-plan=growth]").get_by_role("button", name="Choose Growth").click()
+    page.get_by_role("button", name="Show QR code").click()
+    code = page.get_by_test_id("qris-code")
+    expect(code).to_be_visible()
+    assert code.locator("svg path").count() >= 1  # drawn inline, no image request
+    expect(page.get_by_text("This page updates by itself")).to_be_visible()
+    invoice = invoices_of(live, acc["id"], status="unpaid")[0]
+    payment = invoice["payment"]
+    assert payment["method"] == "qris" and payment["qr_string"].startswith("000201")
+    outcome = live.ok(live.post("/v1/sandbox/qris-payments", {"payment_id": payment["id"], "amount": invoice["total"]}))
+    assert outcome["outcome"] == "applied"
+    expect(page.get_by_role("heading", name="Payment received")).to_be_visible()
+    assert live.subscription(acc["id"])["plan"] == "growth"
