@@ -61,6 +61,8 @@ class PaymentMethod(Base):
     exp_year: Mapped[int]
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]  # the customer removed it: never charged again, kept for its payments
+    expiry_noticed_at: Mapped[datetime | None]  # payment_method.expiring was sent
 
 
 class Payment(Base):

@@ -18,15 +18,26 @@ from langganan.payments.models import (
 
 
 def payment_method(session: Work, account_id: str, pm_id: str) -> PaymentMethod:
+    """One of the account's saved cards (a removed card is not found: it is never charged again)."""
     pm = session.get(PaymentMethod, pm_id)
-    if pm is None or pm.account_id != account_id:
+    if pm is None or pm.account_id != account_id or pm.removed_at is not None:
         raise NotFound("payment_method", pm_id, param="payment_method_id")
     return pm
 
 
 def methods_for(session: Work, account_id: str) -> Sequence[PaymentMethod]:
-    return session.scalars(select(PaymentMethod).where(PaymentMethod.account_id == account_id)
+    return session.scalars(select(PaymentMethod).where(PaymentMethod.account_id == account_id,
+                                                       PaymentMethod.removed_at.is_(None))
                            .order_by(PaymentMethod.id)).all()
+
+
+def expiring_methods(session: Work, last_month: int, limit: int) -> Sequence[PaymentMethod]:
+    """Saved cards whose last valid month (year × 12 + month) is `last_month` or earlier and whose customer
+    was not told yet, claimed."""
+    return session.scalars(select(PaymentMethod).where(
+        PaymentMethod.removed_at.is_(None), PaymentMethod.expiry_noticed_at.is_(None),
+        PaymentMethod.exp_year * 12 + PaymentMethod.exp_month <= last_month)
+        .order_by(PaymentMethod.id).limit(limit).with_for_update(skip_locked=True)).all()
 
 
 def latest_for_invoice(session: Work, invoice_id: str) -> Payment | None:
@@ -64,7 +75,8 @@ def by_va(session: Work, va_number: str) -> Payment | None:
 
 def method_by_token(session: Work, account_id: str, token: str) -> PaymentMethod | None:
     return session.scalar(select(PaymentMethod).where(PaymentMethod.account_id == account_id,
-                                                      PaymentMethod.token == token))
+                                                      PaymentMethod.token == token,
+                                                      PaymentMethod.removed_at.is_(None)))
 
 
 def by_reference(session: Work, reference: str) -> Payment | None:

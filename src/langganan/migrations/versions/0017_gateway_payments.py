@@ -1,5 +1,6 @@
 """payments: what real gateways hand back beside a virtual account number: Mandiri bill payment's biller
-code, a QRIS payment's QR string, and the page a pending card charge sends its customer to (3DS)
+code, a QRIS payment's QR string, when the status check last asked; payment_methods: removed cards (kept for
+the payments that name them) and when the customer was told the card expires
 
 Revision ID: 0017
 Revises: 0016
@@ -24,6 +25,10 @@ def upgrade() -> None:
     op.add_column('payments', sa.Column('biller_code', sa.String(length=20), nullable=True))
     op.add_column('payments', sa.Column('qr_string', sa.String(length=1000), nullable=True))
     op.add_column('payments', sa.Column('checked_at', langganan.kit.db.UTCDateTime(timezone=True), nullable=True))
+    op.add_column('payment_methods', sa.Column('removed_at', langganan.kit.db.UTCDateTime(timezone=True),
+                                               nullable=True))
+    op.add_column('payment_methods', sa.Column('expiry_noticed_at', langganan.kit.db.UTCDateTime(timezone=True),
+                                               nullable=True))
     # The status check's scan: pending payments only (a small part of the table), oldest first.
     pending = sa.text("status = 'pending'")
     op.create_index('ix_payments_pending', 'payments', ['created_at'], postgresql_where=pending, sqlite_where=pending)
@@ -33,3 +38,5 @@ def downgrade() -> None:
     op.drop_index('ix_payments_pending', table_name='payments')
     for column in ('checked_at', 'qr_string', 'biller_code'):
         op.drop_column('payments', column)
+    for column in ('expiry_noticed_at', 'removed_at'):
+        op.drop_column('payment_methods', column)
