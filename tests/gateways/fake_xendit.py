@@ -189,6 +189,21 @@ class FakeXendit:
             pr.update(status="SUCCEEDED", updated=_now())
         return self.webhook("payment.capture", payment)
 
+    def pay_and_save(self, reference: str, amount: int, number: str, exp_month: int, exp_year: int) -> dict[str, Any]:
+        """A customer pays a PAY_AND_SAVE card checkout (card entry happens between the customer and Xendit):
+        the request SUCCEEDED and a payment token was made; returns the `payment.capture` webhook body."""
+        token_id = self.save_card(number, exp_month, exp_year)
+        pr_id = f"pr-{uuid.uuid4()}"
+        with self.lock:
+            pr: dict[str, Any] = {
+                "business_id": BUSINESS_ID, "reference_id": reference, "payment_request_id": pr_id,
+                "payment_token_id": token_id, "type": "PAY_AND_SAVE", "country": "ID", "currency": "IDR",
+                "request_amount": amount, "capture_method": "AUTOMATIC", "channel_code": "CARDS",
+                "channel_properties": {}, "actions": [], "status": "SUCCEEDED", "created": _now(), "updated": _now()}
+            self.state.payment_requests[pr_id] = pr
+            payment = self._new_payment(pr, "SUCCEEDED", amount=amount)
+        return self.webhook("payment.capture", payment)
+
     def fail_attempt(self, reference: str, failure_code: str, *, final: bool) -> dict[str, Any]:
         """One payment attempt fails; the request FAILED too when `final` (else it stays open)."""
         pr = self.by_reference(reference)
@@ -309,7 +324,7 @@ class FakeXendit:
 
     @staticmethod
     def _public(obj: dict[str, Any]) -> dict[str, Any]:
-        return json.loads(json.dumps({k: v for k, v in obj.items() if not k.startswith("_")}))  # type: ignore[no-any-return]
+        return json.loads(json.dumps({k: v for k, v in obj.items() if not k.startswith("_")}))
 
     def _idempotent(self, path: str, headers: dict[str, str], body: Any, create: Any) -> tuple[int, dict[str, Any]]:
         key = headers.get("idempotency-key")
