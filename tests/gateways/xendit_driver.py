@@ -4,6 +4,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from langganan.payments.gateway import Gateway
 from langganan.payments.xendit import XenditGateway
 from tests.gateways.driver import Callback
 from tests.gateways.fake_xendit import FakeXendit
@@ -17,8 +18,8 @@ class XenditDriver:
 
     def __init__(self, *, timeout: float = 2.0, fault_sleep: float = 3.0) -> None:
         self.fake = FakeXendit(SECRET_KEY, CALLBACK_TOKEN, fault_sleep=fault_sleep).start()
-        self.gateway = self.xendit = XenditGateway(SECRET_KEY, CALLBACK_TOKEN, self.fake.url, timeout=timeout,
-                                                   retry_pause=0)
+        self.xendit = XenditGateway(SECRET_KEY, CALLBACK_TOKEN, self.fake.url, timeout=timeout, retry_pause=0)
+        self.gateway: Gateway = self.xendit
 
     def close(self) -> None:
         self.xendit.close()

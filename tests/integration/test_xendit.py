@@ -30,7 +30,7 @@ EXPIRES = NOW + timedelta(hours=24)
 
 @pytest.fixture
 def xd() -> Iterator[XenditDriver]:
-    with XenditDriver(timeout=0.4, fault_sleep=1.2) as driver:
+    with XenditDriver(timeout=1.0, fault_sleep=2.0) as driver:
         yield driver
 
 

@@ -362,8 +362,10 @@ class XenditGateway:
             if key in data and data.get(key) != answer.get(key):
                 raise InvalidNotification(f"The notification's {key} differs from Xendit's payment request.",
                                           param=f"data.{key}")
-        if _text(answer, "reference_id") is None or _amount(answer.get("request_amount")) is None:
-            raise _bad_answer("the payment request has no reference_id or request_amount")
+        currency = answer.get("currency")
+        if (_text(answer, "reference_id") is None or _amount(answer.get("request_amount")) is None
+                or not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency)):
+            raise _bad_answer("the payment request has no reference_id, request_amount or currency")
         return answer
 
     def _payment_event(self, event: str, data: Mapping[str, Any]) -> Notification:
