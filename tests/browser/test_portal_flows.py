@@ -286,3 +286,35 @@ def test_upgrade_paid_by_scanning_a_qris_code(live: Live, page: Any) -> None:
     assert outcome["outcome"] == "applied"
     expect(page.get_by_role("heading", name="Payment received")).to_be_visible()
     assert live.subscription(acc["id"])["plan"] == "growth"
+
+
+def test_cards_and_auto_renew_on_the_payment_page(live: Live, page: Any) -> None:
+    acc = live.account(locale="en")
+    open_portal(live, page, acc["id"])
+    page.get_by_role("link", name="Payment", exact=True).click()
+    expect(page.get_by_test_id("auto-renew-state")).to_contain_text("Auto-renew is off")
+    expect(page.get_by_text("You have no saved cards.")).to_be_visible()
+    add_card(page, "4242424242424242")
+    expect(page.get_by_text("The card was saved.")).to_be_visible()
+    add_card(page, "5555555555554444")
+    cards = page.locator(".saved-card")
+    expect(cards).to_have_count(2)
+    expect(cards.filter(has_text="4242")).to_contain_text("Default")
+    cards.filter(has_text="4444").get_by_role("button", name="Make default").click()
+    expect(page.locator(".saved-card").filter(has_text="4444")).to_contain_text("Default")
+    # Auto-renew on with the Mastercard; then that card cannot be removed until auto-renew moves off it.
+    live.buy(acc["id"], "growth")
+    page.reload()
+    page.get_by_label("Card to charge").select_option(label="Mastercard •••• 4444")
+    page.get_by_role("button", name="Turn auto-renew on").click()
+    expect(page.get_by_test_id("auto-renew-state")).to_contain_text("Mastercard •••• 4444 is charged")
+    page.locator(".saved-card").filter(has_text="4444").get_by_role("button", name="Remove").click()
+    expect(page.get_by_role("alert")).to_contain_text("Auto-renew charges this card")
+    expect(page.locator(".saved-card")).to_have_count(2)
+    page.get_by_role("button", name="Turn auto-renew off").click()
+    page.locator(".saved-card").filter(has_text="4444").get_by_role("button", name="Remove").click()
+    expect(page.get_by_text("The card was removed.")).to_be_visible()
+    expect(page.locator(".saved-card")).to_have_count(1)
+    methods = live.ok(live.get(f"/v1/accounts/{acc['id']}/payment-methods"))["data"]
+    assert [(m["last4"], m["default"]) for m in methods] == [("4242", True)]
+    assert live.subscription(acc["id"])["auto_renew"] is False

@@ -209,7 +209,7 @@ def pay_by_card(invoice_id: str, p: PortalForm, payment_method_id: FormStr = "")
 
 @router.post("/cards", response_class=HTMLResponse)
 def add_card(p: PortalForm, number: FormStr = "", exp_month: FormStr = "", exp_year: FormStr = "",
-             cvc: FormStr = "", invoice_id: FormStr = "") -> Response:
+             cvc: FormStr = "", invoice_id: FormStr = "", back: FormStr = "") -> Response:
     """Sandbox mode: tokenize a test card and save it (a live gateway tokenizes in its own form)."""
     gateway = p.ctx.gateway
     if not (isinstance(gateway, SandboxGateway) and p.ctx.settings.sandbox):
@@ -227,6 +227,8 @@ def add_card(p: PortalForm, number: FormStr = "", exp_month: FormStr = "", exp_y
         if not invoice_id or exc.status == 404:
             raise
         return p.render("portal/pay.html", **_pay_context(p, invoice_id), error=exc.code, http_status=exc.status)
+    if back == "payment":
+        return see_other("/portal/payment?msg=card_added")
     return see_other(f"/portal/pay/{invoice_id}" if invoice_id else "/portal")
 
 
