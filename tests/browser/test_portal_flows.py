@@ -318,3 +318,30 @@ def test_cards_and_auto_renew_on_the_payment_page(live: Live, page: Any) -> None
     methods = live.ok(live.get(f"/v1/accounts/{acc['id']}/payment-methods"))["data"]
     assert [(m["last4"], m["default"]) for m in methods] == [("4242", True)]
     assert live.subscription(acc["id"])["auto_renew"] is False
+
+
+def test_a_past_due_renewal_says_why_and_is_paid_with_a_new_card_in_one_step(live: Live, page: Any) -> None:
+    acc = live.account(locale="en")
+    good = live.card(acc["id"])
+    live.ok(live.post(f"/v1/accounts/{acc['id']}/subscription/change",
+                      {"plan": "growth", "payment_method": "card", "payment_method_id": good}))
+    declining = live.card(acc["id"], "4000000000000002")
+    live.ok(live.post(f"/v1/accounts/{acc['id']}/subscription/auto-renew",
+                      {"enabled": True, "payment_method_id": declining}))
+    end = live.subscription(acc["id"])["current_period_end"]
+    live.advance(to=end)
+    assert live.subscription(acc["id"])["status"] == "past_due"
+    open_portal(live, page, acc["id"])
+    box = page.get_by_test_id("past-due")
+    expect(box).to_contain_text("The card payment failed: The card was declined.")
+    expect(box).to_contain_text("We will try your card again on")
+    expect(box).to_contain_text("moves to the Free plan")
+    box.get_by_role("link", name="Pay now with another card or by transfer").click()
+    page.get_by_label("Card number").fill("5555555555554444")
+    page.get_by_label("Expiry month").fill("12")
+    page.get_by_label("Expiry year").fill("2030")
+    page.get_by_label("CVC").fill("123")
+    page.get_by_role("button", name="Save card and pay").click()
+    expect(page.get_by_role("heading", name="Payment received")).to_be_visible()
+    sub = live.subscription(acc["id"])
+    assert sub["status"] == "active" and sub["current_period_end"] > end

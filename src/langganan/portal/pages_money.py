@@ -209,20 +209,24 @@ def pay_by_card(invoice_id: str, p: PortalForm, payment_method_id: FormStr = "")
 
 @router.post("/cards", response_class=HTMLResponse)
 def add_card(p: PortalForm, number: FormStr = "", exp_month: FormStr = "", exp_year: FormStr = "",
-             cvc: FormStr = "", invoice_id: FormStr = "", back: FormStr = "") -> Response:
-    """Sandbox mode: tokenize a test card and save it (a live gateway tokenizes in its own form)."""
+             cvc: FormStr = "", invoice_id: FormStr = "", back: FormStr = "", pay_now: FormStr = "") -> Response:
+    """Sandbox mode: tokenize a test card and save it (a live gateway tokenizes in its own form); with
+    `pay_now`, pay the invoice with it in the same step (a past-due renewal paid with a new card)."""
     gateway = p.ctx.gateway
     if not (isinstance(gateway, SandboxGateway) and p.ctx.settings.sandbox):
         raise PageError(404, "error.not_found")
     try:
         with p.ctx.unit() as (s, now):
-            if invoice_id:
-                views.own_invoice(s, p.account_id, invoice_id)
+            invoice = views.own_invoice(s, p.account_id, invoice_id) if invoice_id else None
             month, year = whole_number(exp_month, 2), whole_number(exp_year, 4)
             if month is None or year is None:
                 raise DomainError("invalid_card", "invalid card", param="number")
             token = gateway.tokenize(number.replace(" ", ""), month, year, cvc, now=now)
-            payments.save_method(s, gateway, accounts_repo.get(s, p.account_id), token, now)
+            card = payments.save_method(s, gateway, accounts_repo.get(s, p.account_id), token, now)
+            payment = payments.start(s, p.ctx.settings, gateway, invoice, method=PaymentMethodType.CARD,
+                                     payment_method_id=card.id, bank=None, now=now) if invoice and pay_now else None
+        if payment is not None:
+            payments.charge_card(p.ctx.db, p.ctx.settings, gateway, payment.id, p.ctx.clock.now)
     except DomainError as exc:
         if not invoice_id or exc.status == 404:
             raise
