@@ -86,6 +86,7 @@ class Txn:
     transaction_time: str = ""
     expiry_time: str | None = None
     settlement_time: str | None = None
+    gross_text: str | None = None  # set by a test: gross_amount as written in answers (default "<amount>.00")
     saved_token_expires: str | None = None  # set by a test: the answer then names the card Midtrans saved
     refunds: list[dict[str, Any]] = field(default_factory=list)
 
@@ -111,6 +112,7 @@ class FakeMidtrans:
         self.transactions: dict[str, Txn] = {}
         self.cards: dict[str, tuple[str, int, int]] = {}  # saved_token_id → number, month, year
         self.calls: list[tuple[str, str]] = []  # every request received: method, path
+        self.bodies: list[tuple[str, Any]] = []  # every JSON body received: path, body
         self.captures = 0  # card charges that took money
         self.faults: list[Fault] = []
         self.lock = threading.Lock()
@@ -130,7 +132,8 @@ class FakeMidtrans:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        daemon=True)
         self._thread.start()
 
     @property
@@ -155,6 +158,10 @@ class FakeMidtrans:
     def count(self, method: str, prefix: str, suffix: str = "") -> int:
         with self.lock:
             return sum(1 for m, p in self.calls if m == method and p.startswith(prefix) and p.endswith(suffix))
+
+    def last_body(self, path: str) -> Any:
+        with self.lock:
+            return next(b for p, b in reversed(self.bodies) if p == path)
 
     def settle(self, order_id: str) -> None:
         with self.lock:
@@ -196,8 +203,14 @@ class FakeMidtrans:
         parts = urlsplit(req.path)
         length = int(req.headers.get("Content-Length") or 0)
         raw = req.rfile.read(length) if length else b""
+        try:
+            parsed = json.loads(raw) if raw else None
+        except ValueError:
+            parsed = None
         with self.lock:
             self.calls.append((method, parts.path))
+            if parsed is not None:
+                self.bodies.append((parts.path, parsed))
             fault = next((f for f in self.faults if f.path is None or parts.path.startswith(f.path)), None)
             if fault is not None:
                 self.faults.remove(fault)
@@ -436,7 +449,8 @@ class FakeMidtrans:
         body: dict[str, Any] = {
             "status_code": CODES[txn.status], "status_message": txn.status_message or "Success, transaction is found",
             "transaction_id": txn.transaction_id, "order_id": txn.order_id, "merchant_id": "G000000000",
-            "gross_amount": _money(txn.gross_amount), "currency": "IDR", "payment_type": txn.payment_type,
+            "gross_amount": txn.gross_text or _money(txn.gross_amount), "currency": "IDR",
+            "payment_type": txn.payment_type,
             "transaction_time": txn.transaction_time, "transaction_status": txn.status,
             "fraud_status": txn.fraud_status}
         if txn.bank == "permata":
