@@ -174,6 +174,13 @@ class FakeMidtrans:
             txn = self.transactions[order_id]
             txn.status, txn.status_message = "expire", "Success, transaction is found"
 
+    def accept_challenge(self, order_id: str) -> None:
+        """The merchant approves a card payment fraud detection challenged (capture: challenge → accept)."""
+        with self.lock:
+            txn = self.transactions[order_id]
+            txn.fraud_status, txn.status_message = "accept", "Success, Credit Card transaction is successful"
+            self.captures += 1
+
     def deny(self, order_id: str) -> None:
         """The bank takes back a settled payment (Midtrans: settlement → deny, e.g. a Mandiri reversal)."""
         with self.lock:
@@ -336,7 +343,7 @@ class FakeMidtrans:
         if invalid:
             raise Refused("400", "One or more parameters in the payload is invalid.", http=400,
                           validation_messages=invalid)
-        assert isinstance(order_id, str) and isinstance(amount, int)
+        assert isinstance(order_id, str) and isinstance(amount, int) and isinstance(kind, str)
         with self.lock:
             if order_id in self.transactions:
                 raise Refused("406", "The request could not be completed due to a conflict with the current state "

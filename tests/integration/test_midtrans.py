@@ -106,9 +106,11 @@ def test_mandiri_is_a_bill_payment_with_biller_code_and_permata_has_its_own_fiel
 
 
 def test_same_order_id_twice_gives_the_same_account_and_another_bank_is_refused(mt: MidtransDriver) -> None:
-    first, _ = _va(mt, "pay_twice", "bni")
-    again, _ = _va(mt, "pay_twice", "bni")
-    assert again == first and len(mt.fake.transactions) == 1
+    first, _ = _va(mt, "pay_twice", "bni", hours=24)
+    again = mt.gateway.create_virtual_account(reference="pay_twice", amount=499000, currency="IDR", bank="bni",
+                                              expires_at=NOW + timedelta(hours=48))
+    assert again.va_number == first and len(mt.fake.transactions) == 1
+    assert again.expires_at == NOW + timedelta(hours=24)  # the account Midtrans has, with its own expiry
     with pytest.raises(GatewayRefused) as err:
         _va(mt, "pay_twice", "bri")
     assert err.value.code == "duplicate_order_id"
@@ -223,6 +225,17 @@ def test_card_charge_request_and_outcomes(mt: MidtransDriver) -> None:
     assert mt.fake.captures == 1
 
 
+def test_a_challenged_card_payment_then_accepted_is_two_events(mt: MidtransDriver) -> None:
+    token = mt.saved_card("4511111111111117", 12, 2030, now=NOW)
+    result = mt.gateway.charge(token=token, amount=1000, currency="IDR", idempotency_key="pay_fds", description="t")
+    assert result.pending and mt.fake.captures == 0
+    challenged = mt.gateway.verify_notification(*mt.fake.notification("pay_fds"), NOW)
+    mt.fake.accept_challenge("pay_fds")
+    accepted = mt.gateway.verify_notification(*mt.fake.notification("pay_fds"), NOW)
+    assert (challenged.outcome, accepted.outcome) == (Outcome.PENDING, Outcome.PAID)
+    assert challenged.event_id != accepted.event_id
+
+
 def test_a_repeated_charge_reports_the_first_and_takes_nothing_more(mt: MidtransDriver) -> None:
     token = _charged(mt, "pay_dup")
     again = mt.gateway.charge(token=token, amount=300000, currency="IDR", idempotency_key="pay_dup", description="t")
@@ -252,13 +265,19 @@ def test_partial_then_full_refund_and_their_notifications(mt: MidtransDriver) ->
     repeat = mt.gateway.refund(reference="pay_rf", provider_ref="x", amount=100000, currency="IDR",
                                idempotency_key="rf_1", reason="partial")
     assert repeat.provider_ref == first.provider_ref and len(mt.fake.refunds("pay_rf")) == 1
-    rest = mt.gateway.refund(reference="pay_rf", provider_ref="x", amount=200000, currency="IDR",
-                             idempotency_key="rf_2", reason="the rest")
-    assert rest.succeeded and rest.provider_ref != first.provider_ref
+    second = mt.gateway.refund(reference="pay_rf", provider_ref="x", amount=50000, currency="IDR",
+                               idempotency_key="rf_2", reason="partial again")
+    assert second.succeeded and second.provider_ref != first.provider_ref
+    partial2 = mt.gateway.verify_notification(*mt.fake.notification("pay_rf"), NOW)
+    assert (partial2.outcome, partial2.amount) == (Outcome.REFUNDED, 50000) and partial2.event_id != partial.event_id
+    rest = mt.gateway.refund(reference="pay_rf", provider_ref="x", amount=150000, currency="IDR",
+                             idempotency_key="rf_3", reason="the rest")
+    assert rest.succeeded and mt.fake.transactions["pay_rf"].status == "refund"
     full = mt.gateway.verify_notification(*mt.fake.notification("pay_rf"), NOW)
-    assert (full.outcome, full.amount) == (Outcome.REFUNDED, 200000) and full.event_id != partial.event_id
+    assert (full.outcome, full.amount) == (Outcome.REFUNDED, 150000)
+    assert full.event_id not in (partial.event_id, partial2.event_id)
     with pytest.raises(GatewayRefused) as err:  # nothing left
-        mt.gateway.refund(reference="pay_rf", provider_ref="x", amount=1000, currency="IDR", idempotency_key="rf_3",
+        mt.gateway.refund(reference="pay_rf", provider_ref="x", amount=1000, currency="IDR", idempotency_key="rf_4",
                           reason="more")
     assert err.value.code == "refund_not_allowed"
 
