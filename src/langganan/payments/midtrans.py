@@ -25,7 +25,9 @@ when a charge saved the card), and `check`, the first 8 hex digits of SHA-256 of
 token mangled in transit or storage fail as `invalid_card_token` instead of charging a wrong card; the
 server key is not used, so rotating it keeps saved cards. Brand and last four digits come from the
 saved_token_id itself, which starts with the card's first six digits and ends with its last four
-("481111xDUgxnnredRMAXuklkvAON1114"). A charge sends `credit_card: {token_id: <saved_token_id>}`.
+("481111xDUgxnnredRMAXuklkvAON1114"). A charge sends `credit_card: {token_id: <saved_token_id>}`; its
+provider_ref is the Midtrans transaction_id (the order id when Midtrans refused the saved token with 411 and
+created no transaction: reported as a decline, `card_token_invalid`, so dunning asks for another card).
 
 Notifications. Midtrans POSTs JSON (Content-Type: application/json) whose `signature_key` is
 SHA-512(order_id + status_code + gross_amount + server key), hex; anything else is refused as
