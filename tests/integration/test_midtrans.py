@@ -114,6 +114,10 @@ def test_same_order_id_twice_gives_the_same_account_and_another_bank_is_refused(
     with pytest.raises(GatewayRefused) as err:
         _va(mt, "pay_twice", "bri")
     assert err.value.code == "duplicate_order_id"
+    mt.fake.expire("pay_twice")
+    with pytest.raises(GatewayRefused) as err:  # never hand out a lapsed account again
+        _va(mt, "pay_twice", "bni")
+    assert err.value.code == "duplicate_order_id" and "expire" in err.value.message
 
 
 # -- notifications --------------------------------------------------------------------------------------

@@ -356,6 +356,9 @@ class MidtransGateway:
         else:
             first = answer.va_numbers[0] if answer.va_numbers else None
             number, same_bank = (first.va_number, first.bank == bank) if first else (None, False)
+        if not created and answer.transaction_status != "pending":
+            raise GatewayRefused("duplicate_order_id", f"Midtrans already has order {reference}, now "
+                                 f"{answer.transaction_status[:40]}; a new virtual account needs a new order id.")
         if not number or not same_bank:
             raise GatewayRefused("duplicate_order_id" if not created else "gateway_bad_answer",
                                  f"Midtrans has order {reference} as another kind of payment; it cannot give it "
