@@ -52,6 +52,9 @@ class RefusingGateway:
     def status(self, reference: str) -> Notification | None:
         return None
 
+    def close(self) -> None:
+        pass
+
     def refund(self, *, reference: str, provider_ref: str, amount: int, currency: str, idempotency_key: str,
                reason: str) -> RefundResult:
         return RefundResult(False, "rf_refused", failure_code="refund_refused")

@@ -52,7 +52,9 @@ from langganan.notifications.worker import run_notifications
 from langganan.onboarding.endpoints import router as onboarding_router
 from langganan.payments.endpoints import router as payments_router
 from langganan.payments.gateway import Gateway
+from langganan.payments.midtrans import MidtransGateway
 from langganan.payments.sandbox import SandboxGateway
+from langganan.payments.xendit import XenditGateway
 from langganan.portal.endpoints import router as portal_api_router
 from langganan.portal.pages import router as portal_router
 from langganan.portal.pages_cards import router as portal_cards_router
@@ -114,21 +116,24 @@ class LanggananAPI(FastAPI):
 
 
 def check_gateway(settings: Settings) -> None:
-    """ConfigError when the configured gateway cannot run here: the sandbox one in live mode, or one this
-    version has no adapter for. Checked before a command touches the database."""
-    if settings.gateway == "sandbox":
-        if not settings.sandbox:
-            raise ConfigError(LIVE_NEEDS_GATEWAY)
-        return
-    raise ConfigError(f"LANGGANAN_GATEWAY={settings.gateway}: this version of langganan has no "
-                      f"{settings.gateway.capitalize()} adapter yet; until it has, only LANGGANAN_MODE=sandbox with "
-                      "LANGGANAN_GATEWAY=sandbox can run")
+    """ConfigError when the configured gateway cannot run here: the sandbox one in live mode (a real gateway's
+    missing keys are refused by Settings itself). Checked before a command touches the database."""
+    if settings.gateway == "sandbox" and not settings.sandbox:
+        raise ConfigError(LIVE_NEEDS_GATEWAY)
 
 
 def make_gateway(settings: Settings, db: Database) -> Gateway:
-    """The gateway LANGGANAN_GATEWAY names. The sandbox one (sandbox mode only) signs with
-    LANGGANAN_SANDBOX_GATEWAY_SECRET, or else with a secret generated once and kept in the database."""
+    """The gateway LANGGANAN_GATEWAY names, with its keys and API base URL. The sandbox one (sandbox mode
+    only) signs with LANGGANAN_SANDBOX_GATEWAY_SECRET, or else with a secret generated once and kept in the
+    database."""
     check_gateway(settings)
+    if settings.gateway == "midtrans":
+        assert settings.midtrans_server_key is not None  # Settings refuses midtrans without its keys
+        return MidtransGateway(settings.midtrans_server_key, settings.midtrans_base_url,
+                               client_key=settings.midtrans_client_key)
+    if settings.gateway == "xendit":
+        assert settings.xendit_secret_key is not None and settings.xendit_callback_token is not None
+        return XenditGateway(settings.xendit_secret_key, settings.xendit_callback_token, settings.xendit_base_url)
     return SandboxGateway(settings.sandbox_gateway_secret or stored_secret(db, SANDBOX_SECRET))
 
 
@@ -237,6 +242,7 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
         if worker:
             worker.stop()
         ctx.courier.close()
+        ctx.gateway.close()
 
     app = LanggananAPI(title="langganan", version=__version__, lifespan=lifespan,
                        description="Prepaid subscription billing and entitlement engine. Amounts are integers in "

@@ -29,9 +29,8 @@ REFUSED = [
     ({"MODE": "live"}, "LANGGANAN_GATEWAY", "live mode"),
     ({"MODE": "live", "GATEWAY": "midtrans", **_keys("MIDTRANS_SERVER_KEY")}, "LANGGANAN_MIDTRANS_CLIENT_KEY",
      "needs"),
-    # every key there, but no adapter in this version yet: refused before the database is touched
-    ({"MODE": "live", "GATEWAY": "xendit", **_keys("XENDIT_SECRET_KEY", "XENDIT_CALLBACK_TOKEN")},
-     "LANGGANAN_GATEWAY=xendit", "no Xendit adapter"),
+    ({"MODE": "live", "GATEWAY": "xendit", **_keys("XENDIT_SECRET_KEY")}, "LANGGANAN_XENDIT_CALLBACK_TOKEN",
+     "needs"),
     ({"MODE": "sandbox", "SANDBOX_GATEWAY_SECRET": "sandbox-secret-change-me"}, "LANGGANAN_SANDBOX_GATEWAY_SECRET",
      "published"),
 ]
@@ -76,6 +75,44 @@ def test_worker_and_every_command_refuse_live_mode_without_a_gateway(tmp_path: P
     monkeypatch.setenv("LANGGANAN_GATEWAY", "midtrans")
     monkeypatch.setenv("LANGGANAN_MIDTRANS_SERVER_KEY", KEYS["MIDTRANS_SERVER_KEY"])
     monkeypatch.setenv("LANGGANAN_MIDTRANS_CLIENT_KEY", KEYS["MIDTRANS_CLIENT_KEY"])
-    out = CliRunner().invoke(app, ["worker", "--once"])
-    assert out.exit_code == 2 and "LANGGANAN_GATEWAY=midtrans: this version of langganan has no Midtrans adapter" \
-        in out.output, out.output
+    monkeypatch.setenv("LANGGANAN_BOOTSTRAP_API_KEY", "lgn_" + "k" * 40)
+    out = CliRunner().invoke(app, ["migrate"])
+    assert out.exit_code == 0, out.output
+    out = CliRunner().invoke(app, ["worker", "--once"])  # with its keys, the Midtrans gateway runs the due work
+    assert out.exit_code == 0, out.output
+
+
+@pytest.mark.parametrize("gateway", ["midtrans", "xendit"])
+def test_live_mode_starts_with_a_real_gateway_and_its_keys(tmp_path: Path, gateway: str) -> None:
+    keys = {"midtrans": _keys("MIDTRANS_SERVER_KEY", "MIDTRANS_CLIENT_KEY"),
+            "xendit": _keys("XENDIT_SECRET_KEY", "XENDIT_CALLBACK_TOKEN")}[gateway]
+    port = _free_port()
+    env = child_env(tmp_path, {"MODE": "live", "GATEWAY": gateway, "BOOTSTRAP_API_KEY": "lgn_" + "k" * 40,
+                               **keys})
+    subprocess.run([CLI, "migrate"], env=env, check=True, capture_output=True, timeout=120)
+    server = subprocess.Popen([CLI, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        import httpx
+
+        for _ in range(300):
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                if server.poll() is not None:
+                    pytest.fail(f"serve exited: {server.stdout.read() if server.stdout else ''}")
+                import time
+
+                time.sleep(0.1)
+        else:
+            pytest.fail("serve did not answer in 30 s")
+        assert answer.status_code == 200
+        # its notification route is the gateway's own; the sandbox's does not exist in live mode
+        own = httpx.post(f"http://127.0.0.1:{port}/v1/gateways/{gateway}/notifications", content=b"{}", timeout=5)
+        assert own.status_code in (401, 422), own.text  # verified by the gateway's scheme, refused unsigned
+        assert httpx.post(f"http://127.0.0.1:{port}/v1/gateways/sandbox/notifications", content=b"{}",
+                          timeout=5).status_code == 404
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

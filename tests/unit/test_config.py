@@ -228,14 +228,24 @@ def test_no_secret_has_a_default_and_gateway_settings_are_read(monkeypatch: pyte
     assert (s.metrics_address, s.max_body_bytes, s.max_body_bytes_usage_batch) == (("::1", 9464), 4096, 2 * 1024**2)
 
 
-def test_a_configured_gateway_without_an_adapter_is_one_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from langganan.app import check_gateway
+def test_the_configured_gateway_is_the_one_built(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from langganan.app import check_gateway, make_gateway, open_database
+    from langganan.payments.midtrans import MidtransGateway
+    from langganan.payments.xendit import XenditGateway
 
+    db = open_database(f"sqlite:///{tmp_path / 'g.db'}")
     for key, value in XENDIT.items():
         monkeypatch.setenv(f"LANGGANAN_{key}", value)
-    with pytest.raises(ConfigError, match="LANGGANAN_GATEWAY=xendit: this version of langganan has no Xendit"):
-        check_gateway(Settings.from_env())
+    xendit = make_gateway(Settings.from_env(), db)
+    assert isinstance(xendit, XenditGateway) and xendit.name == "xendit"
+    for key, value in MIDTRANS.items():
+        monkeypatch.setenv(f"LANGGANAN_{key}", value)
+    midtrans = make_gateway(Settings.from_env(), db)
+    assert isinstance(midtrans, MidtransGateway) and midtrans.name == "midtrans"
     check_gateway(Settings())  # the sandbox gateway in sandbox mode
+    with pytest.raises(ConfigError, match="LANGGANAN_GATEWAY must be midtrans or xendit"):
+        check_gateway(Settings(mode="live", sandbox_gateway_secret=None))
+    db.dispose()
 
 
 def test_the_example_file_is_a_valid_configuration_of_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:

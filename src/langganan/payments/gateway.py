@@ -157,3 +157,7 @@ class Gateway(Protocol):
 
     def refund(self, *, reference: str, provider_ref: str, amount: int, currency: str, idempotency_key: str,
                reason: str) -> RefundResult: ...
+
+    def close(self) -> None:
+        """Release the connections it keeps (at shutdown)."""
+        ...

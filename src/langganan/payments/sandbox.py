@@ -146,6 +146,9 @@ class SandboxGateway:
         return QrCode(qr_string=body + "6304" + hashlib.sha256(body.encode()).hexdigest()[:4].upper(),
                       expires_at=expires_at, provider_ref="qr_sbx_" + secrets.token_hex(8))
 
+    def close(self) -> None:
+        """Nothing to release: the sandbox makes no connections."""
+
     def status(self, reference: str) -> Notification | None:
         """The sandbox keeps no state: every payment's news came by its callback, so it has none to add."""
         return None
