@@ -25,8 +25,8 @@ from langganan.kit.work import Work
 from langganan.payments import service as payments
 from langganan.payments.gateway import ChargeResult, Gateway
 from langganan.subscriptions import repository as subscriptions_repo
+from langganan.usage import reservations
 from langganan.wallets import repository as wallets_repo
-from langganan.wallets import reservations
 
 BATCH = 200
 log = logging.getLogger("langganan")
