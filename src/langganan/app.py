@@ -55,6 +55,7 @@ from langganan.payments.gateway import Gateway
 from langganan.payments.sandbox import SandboxGateway
 from langganan.portal.endpoints import router as portal_api_router
 from langganan.portal.pages import router as portal_router
+from langganan.portal.pages_cards import router as portal_cards_router
 from langganan.portal.pages_money import router as portal_money_router
 from langganan.promotions.endpoints import router as promotions_router
 from langganan.purchases.endpoints import router as purchases_router
@@ -250,7 +251,7 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
                payments_router, events_router, wallets_router, reservations_router, usage_router,
                entitlements_router, addons_router, purchases_router, notifications_router, webhooks_router,
                webhook_deliveries_router, promotions_router, redemptions_router, portal_api_router, legacy_router,
-               portal_router, portal_money_router, console_router, console_promotions_router,
+               portal_router, portal_money_router, portal_cards_router, console_router, console_promotions_router,
                console_webhooks_router]
     if settings.sandbox:
         routers += [sandbox_router, console_clock_router]

@@ -48,6 +48,7 @@ GATEWAY_KEYS = {"midtrans": ("MIDTRANS_SERVER_KEY", "MIDTRANS_CLIENT_KEY"),
                 "xendit": ("XENDIT_SECRET_KEY", "XENDIT_CALLBACK_TOKEN")}
 GATEWAY_BASE_URLS = {"midtrans": "https://api.sandbox.midtrans.com", "xendit": "https://api.xendit.co"}
 # The sandbox gateway secret older versions printed in the code and in .env.example: known to everyone.
+QRIS_MAX_AMOUNT = 10_000_000  # Bank Indonesia's limit for one QRIS payment
 PUBLISHED_SANDBOX_SECRET = "sandbox-secret-change-me"
 LIVE_NEEDS_GATEWAY = ("LANGGANAN_GATEWAY must be midtrans or xendit (with its keys) in live mode: the sandbox "
                       "gateway is refused when LANGGANAN_MODE=live")
@@ -241,6 +242,10 @@ class Settings(BaseSettings):
     xendit_base_url: BaseUrl = GATEWAY_BASE_URLS["xendit"]
     invoice_payment_days: Count = 3
     va_expiry_hours: Count = 24
+    qris_expiry_minutes: Count = 60  # how long a QRIS code can be paid
+    qris_max_amount: Count = QRIS_MAX_AMOUNT  # the largest payment offered as QRIS (rupiah)
+    # A gateway payment still pending this long is asked about with the gateway's status API (a lost callback).
+    payment_status_check_minutes: Count = 30
     seller_timezone: Zone = "Asia/Jakarta"
     worker_interval_seconds: Seconds = 5.0
     clock_start: StartInstant = None  # sandbox: freeze the engine clock at this instant on first start

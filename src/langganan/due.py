@@ -22,6 +22,7 @@ from langganan.kit.batches import time_left
 from langganan.kit.clock import Clock
 from langganan.kit.db import Database
 from langganan.kit.work import Work
+from langganan.payments import cards
 from langganan.payments import service as payments
 from langganan.payments.gateway import ChargeResult, Gateway
 from langganan.subscriptions import repository as subscriptions_repo
@@ -38,6 +39,8 @@ class DueReport:
     invoices_swept: int = 0  # expired by the general sweep; the agendas count theirs as "invoice_expired" steps
     reservations_expired: int = 0
     charges: int = 0
+    statuses_checked: int = 0  # pending gateway payments asked about (payments.check_statuses)
+    cards_expiring: int = 0  # saved cards whose customers were told they expire soon
     steps: Counter[str] = field(default_factory=Counter)  # subscription agenda steps by kind
 
     @property
@@ -121,6 +124,11 @@ def _charge_all(runner: Runner, charges: Sequence[lifecycle.Charge]) -> None:
 def run_due(runner: Runner) -> DueReport:
     """Run everything due at the engine clock's now, repeatedly, until nothing is left."""
     report = DueReport()
+    with runner.db.transaction() as session:
+        checked_at = runner.clock.now(session)
+    report.statuses_checked = payments.check_statuses(runner.db, runner.settings, runner.gateway, checked_at, BATCH)
+    with runner.db.transaction() as session:
+        report.cards_expiring = cards.notice_expiring(session, checked_at, BATCH)
     skip: set[str] = set()  # subscriptions whose step failed in this run (logged; retried next run)
     while True:
         with runner.db.transaction() as session:

@@ -267,3 +267,81 @@ def test_notifications_feed_marks_everything_read(live: Live, page: Any) -> None
     expect(page.locator("li.unread")).to_have_count(0)
     expect(page.get_by_test_id("unread-count")).to_have_count(0)
     assert live.ok(live.get(f"/v1/accounts/{acc['id']}/notifications?unread=true"))["data"] == []
+
+
+def test_upgrade_paid_by_scanning_a_qris_code(live: Live, page: Any) -> None:
+    acc = live.account(locale="en")
+    open_portal(live, page, acc["id"])
+    page.get_by_role("link", name="Upgrade Subscription").click()
+    page.locator("[data-plan=growth]").get_by_role("button", name="Choose Growth").click()
+    page.get_by_role("button", name="Show QR code").click()
+    code = page.get_by_test_id("qris-code")
+    expect(code).to_be_visible()
+    assert code.locator("svg path").count() >= 1  # drawn inline, no image request
+    expect(page.get_by_text("This page updates by itself")).to_be_visible()
+    invoice = invoices_of(live, acc["id"], status="unpaid")[0]
+    payment = invoice["payment"]
+    assert payment["method"] == "qris" and payment["qr_string"].startswith("000201")
+    outcome = live.ok(live.post("/v1/sandbox/qris-payments", {"payment_id": payment["id"], "amount": invoice["total"]}))
+    assert outcome["outcome"] == "applied"
+    expect(page.get_by_role("heading", name="Payment received")).to_be_visible()
+    assert live.subscription(acc["id"])["plan"] == "growth"
+
+
+def test_cards_and_auto_renew_on_the_payment_page(live: Live, page: Any) -> None:
+    acc = live.account(locale="en")
+    open_portal(live, page, acc["id"])
+    page.get_by_role("link", name="Payment", exact=True).click()
+    expect(page.get_by_test_id("auto-renew-state")).to_contain_text("Auto-renew is off")
+    expect(page.get_by_text("You have no saved cards.")).to_be_visible()
+    add_card(page, "4242424242424242")
+    expect(page.get_by_text("The card was saved.")).to_be_visible()
+    add_card(page, "5555555555554444")
+    cards = page.locator(".saved-card")
+    expect(cards).to_have_count(2)
+    expect(cards.filter(has_text="4242")).to_contain_text("Default")
+    cards.filter(has_text="4444").get_by_role("button", name="Make default").click()
+    expect(page.locator(".saved-card").filter(has_text="4444")).to_contain_text("Default")
+    # Auto-renew on with the Mastercard; then that card cannot be removed until auto-renew moves off it.
+    live.buy(acc["id"], "growth")
+    page.reload()
+    page.get_by_label("Card to charge").select_option(label="Mastercard •••• 4444")
+    page.get_by_role("button", name="Turn auto-renew on").click()
+    expect(page.get_by_test_id("auto-renew-state")).to_contain_text("Mastercard •••• 4444 is charged")
+    page.locator(".saved-card").filter(has_text="4444").get_by_role("button", name="Remove").click()
+    expect(page.get_by_role("alert")).to_contain_text("Auto-renew charges this card")
+    expect(page.locator(".saved-card")).to_have_count(2)
+    page.get_by_role("button", name="Turn auto-renew off").click()
+    page.locator(".saved-card").filter(has_text="4444").get_by_role("button", name="Remove").click()
+    expect(page.get_by_text("The card was removed.")).to_be_visible()
+    expect(page.locator(".saved-card")).to_have_count(1)
+    methods = live.ok(live.get(f"/v1/accounts/{acc['id']}/payment-methods"))["data"]
+    assert [(m["last4"], m["default"]) for m in methods] == [("4242", True)]
+    assert live.subscription(acc["id"])["auto_renew"] is False
+
+
+def test_a_past_due_renewal_says_why_and_is_paid_with_a_new_card_in_one_step(live: Live, page: Any) -> None:
+    acc = live.account(locale="en")
+    good = live.card(acc["id"])
+    live.ok(live.post(f"/v1/accounts/{acc['id']}/subscription/change",
+                      {"plan": "growth", "payment_method": "card", "payment_method_id": good}))
+    declining = live.card(acc["id"], "4000000000000002")
+    live.ok(live.post(f"/v1/accounts/{acc['id']}/subscription/auto-renew",
+                      {"enabled": True, "payment_method_id": declining}))
+    end = live.subscription(acc["id"])["current_period_end"]
+    live.advance(to=end)
+    assert live.subscription(acc["id"])["status"] == "past_due"
+    open_portal(live, page, acc["id"])
+    box = page.get_by_test_id("past-due")
+    expect(box).to_contain_text("The card payment failed: The card was declined.")
+    expect(box).to_contain_text("We will try your card again on")
+    expect(box).to_contain_text("moves to the Free plan")
+    box.get_by_role("link", name="Pay now with another card or by transfer").click()
+    page.get_by_label("Card number").fill("5555555555554444")
+    page.get_by_label("Expiry month").fill("12")
+    page.get_by_label("Expiry year").fill("2030")
+    page.get_by_label("CVC").fill("123")
+    page.get_by_role("button", name="Save card and pay").click()
+    expect(page.get_by_role("heading", name="Payment received")).to_be_visible()
+    sub = live.subscription(acc["id"])
+    assert sub["status"] == "active" and sub["current_period_end"] > end

@@ -82,5 +82,5 @@ def test_a_gateway_notification_without_its_receipt(env: Env) -> None:
     account_id, _invoice = _short_invoice(env)
     with env.db.transaction() as s:
         s.execute(delete(PaymentReceipt).where(PaymentReceipt.account_id == account_id))
-    _found(env, ": 100000 IDR but received None None",
+    _found(env, "expected a receipt of 100000 IDR but received None None",
            f"account {account_id}: IDR received 0 != applied 0 + held 100000")

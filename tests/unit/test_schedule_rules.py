@@ -110,3 +110,19 @@ def test_work_due_exactly_now_is_due() -> None:
 def test_nothing_is_due_while_a_charge_is_in_flight() -> None:
     assert next_due(replace(ACTIVE, charging=True), P) is None
     assert next_due(ACTIVE, P) == END - timedelta(days=7)
+
+
+def test_what_a_past_due_customer_is_told_matches_the_agenda() -> None:
+    from langganan.subscriptions.schedule import PastDue, past_due
+
+    assert past_due(ACTIVE, P) is None
+    bank = replace(ACTIVE, status="past_due")
+    assert past_due(bank, P) == PastDue(next_retry=None, drops_at=END + timedelta(days=3))  # the grace period
+    card = replace(ACTIVE, status="past_due", auto_renew=True)
+    told = [past_due(replace(card, renewal_attempts=n), P) for n in (1, 2, 3)]
+    assert [t.next_retry for t in told if t] == [END + timedelta(days=d) for d in (1, 3, 5)]
+    assert {t.drops_at for t in told if t} == {END + timedelta(days=5)}  # the last retry's decline moves to Free
+    for n in (1, 2, 3):
+        t = replace(card, renewal_attempts=n)
+        said = past_due(t, P)
+        assert said is not None and said.next_retry == agenda(t, P)[0].at  # the retry the due runner will make

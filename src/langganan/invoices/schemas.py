@@ -19,7 +19,7 @@ class LineOut(BaseModel):
 
 class PayRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    payment_method: str = Field(max_length=20, description="card or bank_transfer")
+    payment_method: str = Field(max_length=20, description="card, bank_transfer or qris")
     payment_method_id: Id | None = None
     bank: str | None = Field(default=None, max_length=20,
                              description="bca, bni, bri, mandiri or permata (bank transfer)")

@@ -7,7 +7,7 @@ from langganan.accounts import repository as accounts_repo
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import NotFound
 from langganan.kit.openapi import errors
-from langganan.payments import repository, service
+from langganan.payments import cards, repository, service
 from langganan.payments.sandbox import SandboxNotice
 from langganan.payments.schemas import (
     NotificationAck,
@@ -36,6 +36,24 @@ def list_payment_methods(account_id: str, ctx: Ctx, _: AnyKey) -> PaymentMethodL
         return PaymentMethodList(data=[method_out(pm) for pm in repository.methods_for(s, account_id)])
 
 
+@router.delete("/accounts/{account_id}/payment-methods/{payment_method_id}", response_model=PaymentMethodOut,
+               summary="Remove a saved card (never charged again)",
+               responses=errors(described={409: "Auto-renew charges this card (`payment_method_in_use`): switch "
+                                                "auto-renew off or to another card first."}))
+def remove_payment_method(account_id: str, payment_method_id: str, ctx: Ctx, _: AnyKey) -> PaymentMethodOut:
+    with ctx.unit() as (s, now):
+        accounts_repo.get(s, account_id)
+        return method_out(cards.remove(s, account_id, payment_method_id, now))
+
+
+@router.post("/accounts/{account_id}/payment-methods/{payment_method_id}/default", response_model=PaymentMethodOut,
+             summary="Make a saved card the default")
+def make_default_payment_method(account_id: str, payment_method_id: str, ctx: Ctx, _: AnyKey) -> PaymentMethodOut:
+    with ctx.unit() as (s, now):
+        accounts_repo.get(s, account_id)
+        return method_out(cards.make_default(s, account_id, payment_method_id, now))
+
+
 @router.post("/gateways/{provider}/notifications", response_model=NotificationAck,
              summary="Gateway callbacks, verified by the gateway's own signature (no API key)",
              description="The body is the gateway's own; the sandbox gateway's is described here (signed with "
@@ -58,6 +76,8 @@ async def gateway_notification(provider: str, request: Request) -> NotificationA
 
 
 def deliver_notification(ctx: AppContext, headers: dict[str, str], body: bytes) -> str:
-    """The one path every gateway callback takes, over HTTP or in-process from the sandbox."""
+    """The one path every gateway callback takes, over HTTP or in-process from the sandbox: verified
+    first (which may ask the gateway, so outside any transaction), then applied in one unit of work."""
+    note = ctx.gateway.verify_notification(headers, body, wall_now())
     with ctx.unit() as (s, now):
-        return service.handle_notification(s, ctx.gateway, headers, body, wall_now(), now)
+        return service.handle_notification(s, ctx.settings, ctx.gateway.name, note, now)

@@ -12,7 +12,6 @@ from typing import Protocol
 from langganan.kit.errors import DomainError, InvalidRequest, Unauthorized, Unavailable, Unprocessable
 
 BANKS = ("bca", "bni", "bri", "mandiri", "permata")
-QRIS_MAX_AMOUNT = 10_000_000  # Bank Indonesia's limit for one QRIS payment (LANGGANAN_QRIS_MAX_AMOUNT lowers it)
 
 
 class InvalidCardToken(InvalidRequest):

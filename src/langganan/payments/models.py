@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from langganan.kit.db import Base
@@ -16,6 +16,7 @@ class PaymentMethodType(StrEnum):
 
     CARD = "card"
     BANK_TRANSFER = "bank_transfer"
+    QRIS = "qris"  # a QR code any Indonesian bank or e-wallet app pays
     MANUAL = "manual"
 
 
@@ -36,6 +37,9 @@ class UnappliedReason(StrEnum):
     NO_INVOICE = "no_invoice"
     WRONG_CURRENCY = "wrong_currency"
     UNKNOWN_VIRTUAL_ACCOUNT = "unknown_virtual_account"
+    # Money reported paid, then taken back by the gateway (Midtrans settlement → deny): held as a negative
+    # amount, what the account owes for an invoice that stays paid (it was fulfilled), until collected or written off.
+    REVERSED = "reversed"
 
 
 class UnappliedStatus(StrEnum):
@@ -57,6 +61,8 @@ class PaymentMethod(Base):
     exp_year: Mapped[int]
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]  # the customer removed it: never charged again, kept for its payments
+    expiry_noticed_at: Mapped[datetime | None]  # payment_method.expiring was sent
 
 
 class Payment(Base):
@@ -67,7 +73,9 @@ class Payment(Base):
     is held (it may receive more)."""
 
     __tablename__ = "payments"
-    __table_args__ = (Index("ix_payments_invoice", "invoice_id"),)
+    __table_args__ = (Index("ix_payments_invoice", "invoice_id"),
+                      Index("ix_payments_pending", "created_at", postgresql_where=text("status = 'pending'"),
+                            sqlite_where=text("status = 'pending'")))
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
@@ -81,7 +89,10 @@ class Payment(Base):
     provider_ref: Mapped[str | None] = mapped_column(String(200))
     bank: Mapped[str | None] = mapped_column(String(20))
     va_number: Mapped[str | None] = mapped_column(String(40), unique=True)
-    va_expires_at: Mapped[datetime | None]
+    va_expires_at: Mapped[datetime | None]  # a virtual account's or QR code's expiry
+    biller_code: Mapped[str | None] = mapped_column(String(20))  # Mandiri bill payment: beside the bill key
+    qr_string: Mapped[str | None] = mapped_column(String(1000))  # QRIS: the payload the page draws
+    checked_at: Mapped[datetime | None]  # when the status check last asked the gateway about it
     reference: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(String(500))
     failure_code: Mapped[str | None] = mapped_column(String(50))

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, or_, select
 
 from langganan.kit.errors import NotFound
 from langganan.kit.work import Question, Work
@@ -18,15 +18,26 @@ from langganan.payments.models import (
 
 
 def payment_method(session: Work, account_id: str, pm_id: str) -> PaymentMethod:
+    """One of the account's saved cards (a removed card is not found: it is never charged again)."""
     pm = session.get(PaymentMethod, pm_id)
-    if pm is None or pm.account_id != account_id:
+    if pm is None or pm.account_id != account_id or pm.removed_at is not None:
         raise NotFound("payment_method", pm_id, param="payment_method_id")
     return pm
 
 
 def methods_for(session: Work, account_id: str) -> Sequence[PaymentMethod]:
-    return session.scalars(select(PaymentMethod).where(PaymentMethod.account_id == account_id)
+    return session.scalars(select(PaymentMethod).where(PaymentMethod.account_id == account_id,
+                                                       PaymentMethod.removed_at.is_(None))
                            .order_by(PaymentMethod.id)).all()
+
+
+def expiring_methods(session: Work, last_month: int, limit: int) -> Sequence[PaymentMethod]:
+    """Saved cards whose last valid month (year × 12 + month) is `last_month` or earlier and whose customer
+    was not told yet, claimed."""
+    return session.scalars(select(PaymentMethod).where(
+        PaymentMethod.removed_at.is_(None), PaymentMethod.expiry_noticed_at.is_(None),
+        PaymentMethod.exp_year * 12 + PaymentMethod.exp_month <= last_month)
+        .order_by(PaymentMethod.id).limit(limit).with_for_update(skip_locked=True)).all()
 
 
 def latest_for_invoice(session: Work, invoice_id: str) -> Payment | None:
@@ -44,14 +55,28 @@ def latest_for_invoices(session: Work, invoice_ids: Sequence[str]) -> dict[str, 
 
 
 def open_va(session: Work, invoice_id: str, now: datetime) -> Payment | None:
+    return _open(session, invoice_id, PaymentMethodType.BANK_TRANSFER, now)
+
+
+def open_qr(session: Work, invoice_id: str, now: datetime) -> Payment | None:
+    return _open(session, invoice_id, PaymentMethodType.QRIS, now)
+
+
+def _open(session: Work, invoice_id: str, method: PaymentMethodType, now: datetime) -> Payment | None:
+    """The invoice's newest pending payment by `method` that can still be paid (not past its expiry)."""
     return session.scalar(select(Payment).where(
-        Payment.invoice_id == invoice_id, Payment.method == PaymentMethodType.BANK_TRANSFER,
-        Payment.status == PaymentStatus.PENDING,
+        Payment.invoice_id == invoice_id, Payment.method == method, Payment.status == PaymentStatus.PENDING,
         Payment.va_expires_at > now).order_by(Payment.id.desc()).limit(1))
 
 
 def by_va(session: Work, va_number: str) -> Payment | None:
     return session.scalar(select(Payment).where(Payment.va_number == va_number).with_for_update())
+
+
+def method_by_token(session: Work, account_id: str, token: str) -> PaymentMethod | None:
+    return session.scalar(select(PaymentMethod).where(PaymentMethod.account_id == account_id,
+                                                      PaymentMethod.token == token,
+                                                      PaymentMethod.removed_at.is_(None)))
 
 
 def by_reference(session: Work, reference: str) -> Payment | None:
@@ -139,3 +164,12 @@ def lock_many(session: Work, payment_ids: Sequence[str]) -> Sequence[Payment]:
 
 def methods_by_ids(session: Work, pm_ids: Collection[str]) -> Sequence[PaymentMethod]:
     return session.scalars(select(PaymentMethod).where(PaymentMethod.id.in_(pm_ids))).all()
+
+
+def to_check(session: Work, provider: str, older_than: datetime, limit: int) -> Sequence[Payment]:
+    """Pending payments at `provider` opened before `older_than` and not asked about since, oldest first,
+    claimed (SKIP LOCKED on PostgreSQL: two workers never ask about the same payment at once)."""
+    return session.scalars(select(Payment).where(
+        Payment.status == PaymentStatus.PENDING, Payment.provider == provider, Payment.created_at <= older_than,
+        or_(Payment.checked_at.is_(None), Payment.checked_at <= older_than))
+        .order_by(Payment.created_at).limit(limit).with_for_update(skip_locked=True)).all()

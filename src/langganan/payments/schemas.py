@@ -42,6 +42,8 @@ class PaymentOut(BaseModel):
     bank: str | None
     va_number: str | None
     va_expires_at: datetime | None
+    biller_code: str | None = None
+    qr_string: str | None = None
     reference: str | None
     failure_code: str | None
     failure_message: str | None
@@ -61,7 +63,8 @@ def method_out(pm: PaymentMethod) -> PaymentMethodOut:
 def payment_out(p: Payment) -> PaymentOut:
     return PaymentOut(id=p.id, invoice_id=p.invoice_id, account_id=p.account_id, method=p.method, status=p.status,
                       amount=p.amount, currency=p.currency, bank=p.bank, va_number=p.va_number,
-                      va_expires_at=p.va_expires_at, reference=p.reference, failure_code=p.failure_code,
+                      va_expires_at=p.va_expires_at, biller_code=p.biller_code, qr_string=p.qr_string,
+                      reference=p.reference, failure_code=p.failure_code,
                       failure_message=p.failure_message, created_at=p.created_at)
 
 
@@ -75,6 +78,8 @@ class PaymentSummary(BaseModel):
     bank: str | None = None
     va_number: str | None = None
     va_expires_at: datetime | None = None
+    biller_code: str | None = None
+    qr_string: str | None = None
     failure_code: str | None = None
 
 
@@ -113,7 +118,8 @@ def payment_summary(p: Payment | None) -> PaymentSummary | None:
     if p is None:
         return None
     return PaymentSummary(id=p.id, method=p.method, status=p.status, amount=p.amount, bank=p.bank,
-                          va_number=p.va_number, va_expires_at=p.va_expires_at, failure_code=p.failure_code)
+                          va_number=p.va_number, va_expires_at=p.va_expires_at, biller_code=p.biller_code,
+                          qr_string=p.qr_string, failure_code=p.failure_code)
 
 
 def invoice_out(inv: Invoice, payment: Payment | None) -> InvoiceOut:

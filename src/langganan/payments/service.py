@@ -7,7 +7,8 @@ holds it as an unapplied payment (rule 10): money received is never rejected or 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,11 +26,11 @@ from langganan.invoices import service as invoices
 from langganan.invoices.actions import TopUpAction
 from langganan.invoices.models import Invoice, InvoiceStatus, InvoiceType
 from langganan.kit.db import Database, flush
-from langganan.kit.errors import Conflict, PaymentRequired, Unprocessable
+from langganan.kit.errors import Conflict, DomainError, PaymentRequired, Unprocessable
 from langganan.kit.ids import new_id
 from langganan.kit.work import Work
 from langganan.payments import repository, rules
-from langganan.payments.gateway import ChargeResult, Gateway, Outcome
+from langganan.payments.gateway import CardDetails, ChargeResult, Gateway, Notification, Outcome, SavedCard
 from langganan.payments.models import (
     GatewayNotification,
     Payment,
@@ -46,7 +47,8 @@ from langganan.subscriptions import service as subscriptions
 from langganan.wallets import service as wallets
 from langganan.wallets.models import Wallet
 
-METHODS = (PaymentMethodType.CARD, PaymentMethodType.BANK_TRANSFER)
+log = logging.getLogger("langganan")
+METHODS = (PaymentMethodType.CARD, PaymentMethodType.BANK_TRANSFER, PaymentMethodType.QRIS)
 # A payment whose money has not come in yet: pending, or a lapsed or replaced virtual account (or card
 # charge) whose money arrives anyway; what arrives for it still counts as its first receipt.
 OPEN = (PaymentStatus.PENDING, PaymentStatus.EXPIRED, PaymentStatus.CANCELED)
@@ -56,13 +58,18 @@ def save_method(session: Work, gateway: Gateway, account: Account, token: str, n
     card = gateway.card_details(token)
     if (card.exp_year, card.exp_month) < (now.year, now.month):
         raise Unprocessable("card_expired", "The card has expired.", param="provider_token")
-    first = not repository.methods_for(session, account.id)
-    pm = PaymentMethod(id=new_id("pm"), account_id=account.id, provider=gateway.name, token=token,
+    return _add_method(session, account.id, gateway.name, token, card, now)
+
+
+def _add_method(session: Work, account_id: str, provider: str, token: str, card: CardDetails,
+                now: datetime) -> PaymentMethod:
+    first = not repository.methods_for(session, account_id)
+    pm = PaymentMethod(id=new_id("pm"), account_id=account_id, provider=provider, token=token,
                        brand=card.brand, last4=card.last4, exp_month=card.exp_month, exp_year=card.exp_year,
                        is_default=first, created_at=now)
     session.add(pm)
     session.flush()
-    events.emit(session, "payment_method.created", account.id,
+    events.emit(session, "payment_method.created", account_id,
                 {"payment_method_id": pm.id, "brand": pm.brand, "last4": pm.last4}, now)
     return pm
 
@@ -94,7 +101,7 @@ def start(session: Work, settings: Settings, gateway: Gateway, invoice: Invoice,
         raise Conflict("invoice_not_payable", f"Invoice {invoice.number} no longer matches the subscription; "
                        "request a new one.")
     if method not in METHODS:
-        raise Unprocessable("invalid_payment_method", "payment_method must be 'card' or 'bank_transfer'.",
+        raise Unprocessable("invalid_payment_method", "payment_method must be 'card', 'bank_transfer' or 'qris'.",
                             param="payment_method")
     base = dict(id=new_id("pay"), account_id=invoice.account_id, invoice_id=invoice.id, provider=gateway.name,
                 status=PaymentStatus.PENDING, amount=invoice.total, currency=invoice.currency, created_at=now,
@@ -105,6 +112,22 @@ def start(session: Work, settings: Settings, gateway: Gateway, invoice: Invoice,
                                 param="payment_method_id")
         pm = repository.payment_method(session, invoice.account_id, payment_method_id)
         payment = Payment(method=PaymentMethodType.CARD, payment_method_id=pm.id, **base)
+    elif method == PaymentMethodType.QRIS:
+        if invoice.total > settings.qris_max_amount:
+            raise Unprocessable("qris_amount_too_large", f"QRIS takes payments up to {settings.qris_max_amount} "
+                                f"{invoice.currency}; pay this invoice by card or bank transfer.",
+                                param="payment_method")
+        fresh = invoice.id in (session.answers(invoices.WITHOUT_PAYMENTS) or ())
+        existing = None if fresh else repository.open_qr(session, invoice.id, now)
+        if existing is not None:
+            return existing
+        expires = now + timedelta(minutes=settings.qris_expiry_minutes)
+        if invoice.expires_at is not None:
+            expires = min(expires, invoice.expires_at)
+        qr = gateway.create_qris(reference=str(base["id"]), amount=invoice.total, currency=invoice.currency,
+                                 expires_at=expires)
+        payment = Payment(method=PaymentMethodType.QRIS, qr_string=qr.qr_string, va_expires_at=qr.expires_at,
+                          provider_ref=qr.provider_ref, **base)
     else:
         fresh = invoice.id in (session.answers(invoices.WITHOUT_PAYMENTS) or ())  # issued just now: none yet
         existing = None if fresh else repository.open_va(session, invoice.id, now)
@@ -113,10 +136,11 @@ def start(session: Work, settings: Settings, gateway: Gateway, invoice: Invoice,
         expires = now + timedelta(hours=settings.va_expiry_hours)
         if invoice.expires_at is not None:
             expires = invoice.expires_at if va_until_invoice_expires else min(expires, invoice.expires_at)
-        va = gateway.create_virtual_account(reference=invoice.id, amount=invoice.total, currency=invoice.currency,
-                                            bank=bank or "bca", expires_at=expires)
+        va = gateway.create_virtual_account(reference=str(base["id"]), amount=invoice.total,
+                                            currency=invoice.currency, bank=bank or "bca", expires_at=expires)
         payment = Payment(method=PaymentMethodType.BANK_TRANSFER, bank=va.bank, va_number=va.va_number,
-                          va_expires_at=va.expires_at, provider_ref=va.provider_ref, **base)
+                          biller_code=va.biller_code, va_expires_at=va.expires_at, provider_ref=va.provider_ref,
+                          **base)
     (session.answers(invoices.WITHOUT_PAYMENTS) or {}).pop(invoice.id, None)
     session.add(payment)
     repository.note_pending(session, payment)
@@ -199,6 +223,15 @@ def record_charge(session: Work, settings: Settings, payment_id: str, amount: in
         return payment, False
     if payment.status != PaymentStatus.PENDING:
         return payment, False
+    if result.pending:  # 3DS or review: the gateway's callback (or the status check) decides
+        payment.provider_ref, payment.updated_at = result.provider_ref, now
+        return payment, False
+    _record_decline(session, settings, payment, result, now)
+    return payment, True
+
+
+def _record_decline(session: Work, settings: Settings, payment: Payment, result: ChargeResult,
+                    now: datetime) -> None:
     payment.provider_ref = result.provider_ref
     payment.status = PaymentStatus.FAILED
     payment.failure_code = result.failure_code
@@ -209,7 +242,6 @@ def record_charge(session: Work, settings: Settings, payment_id: str, amount: in
     if payment.invoice_id is not None:
         invoice = invoices_repo.get(session, payment.invoice_id, for_update=True)
         subscriptions.renewal_charge_failed(session, settings, invoice, payment.id, now)
-    return payment, True
 
 
 def charge_card(db: Database, settings: Settings, gateway: Gateway, payment_id: str,
@@ -301,11 +333,11 @@ def _hold_received(session: Work, payment: Payment, invoice: Invoice | None, amo
     return f"held_{reason}"
 
 
-def handle_notification(session: Work, gateway: Gateway, headers: Mapping[str, str], body: bytes,
-                        wall_now: datetime, now: datetime) -> str:
-    """A gateway callback (HTTP or the sandbox's in-process delivery): verified, then applied once."""
-    note = gateway.verify_notification(headers, body, wall_now)
-    record = GatewayNotification(id=new_id("gwn"), provider=gateway.name, event_id=note.event_id,
+def handle_notification(session: Work, settings: Settings, provider: str, note: Notification, now: datetime) -> str:
+    """A verified gateway callback or status answer, applied once (a repeat of the provider's event changes
+    nothing). The caller verified it (`Gateway.verify_notification` or `Gateway.status`) outside the
+    transaction: verifying may ask the gateway."""
+    record = GatewayNotification(id=new_id("gwn"), provider=provider, event_id=note.event_id,
                                  payload={"outcome": note.outcome, "reference": note.reference,
                                           "va_number": note.va_number, "amount": note.amount,
                                           "currency": note.currency, "provider_ref": note.provider_ref},
@@ -315,18 +347,94 @@ def handle_notification(session: Work, gateway: Gateway, headers: Mapping[str, s
             session.add(record)
     except IntegrityError:
         return "duplicate"
-    if note.outcome != Outcome.PAID:
-        record.outcome = f"ignored_{note.outcome}"
-        return record.outcome
     payment = (repository.by_reference(session, note.reference) if note.reference is not None
                else repository.by_va(session, note.va_number) if note.va_number is not None else None)
     if payment is None:
-        _record_receipt(session, None, note.amount, note.currency, now, record.id)
-        _hold(session, None, None, None, note.amount, note.currency, UnappliedReason.UNKNOWN_VIRTUAL_ACCOUNT, now)
-        record.outcome = "held_unknown_virtual_account"
+        if note.outcome == Outcome.PAID:  # money for nothing we issued: held (rule 10), never lost
+            _record_receipt(session, None, note.amount, note.currency, now, record.id)
+            _hold(session, None, None, None, note.amount, note.currency, UnappliedReason.UNKNOWN_VIRTUAL_ACCOUNT,
+                  now)
+            record.outcome = "held_unknown_virtual_account"
+        else:
+            record.outcome = f"ignored_unknown_{note.outcome}"
         return record.outcome
-    record.outcome = receive(session, payment, note.amount, note.currency, now, notification_id=record.id)
+    record.outcome = _settle(session, settings, payment, note, now, notification_id=record.id)
     return record.outcome
+
+
+def _settle(session: Work, settings: Settings, payment: Payment, note: Notification, now: datetime, *,
+            notification_id: str) -> str:
+    """What the gateway's word about `payment` changes. Money that arrived is received whatever the payment's
+    status (rule 10); a failure or expiry ends only a pending payment; money taken back after it paid is held
+    as owed."""
+    if note.provider_ref and payment.provider_ref is None:
+        payment.provider_ref = note.provider_ref
+    if note.outcome == Outcome.PAID:
+        if note.saved_card is not None and payment.method == PaymentMethodType.CARD:
+            _keep_card(session, payment, note.saved_card, now)
+        return receive(session, payment, note.amount, note.currency, now, notification_id=notification_id)
+    if note.outcome in (Outcome.FAILED, Outcome.REVERSED) and payment.status == PaymentStatus.SUCCEEDED:
+        return _reversed(session, payment, note, now, notification_id)
+    if note.outcome == Outcome.FAILED and payment.status == PaymentStatus.PENDING:
+        if payment.method == PaymentMethodType.CARD:
+            result = ChargeResult(False, note.provider_ref, note.failure_code or "card_declined",
+                                  note.failure_message or "The card was declined.")
+            _record_decline(session, settings, payment, result, now)
+            return "failed"
+        payment.status, payment.updated_at = PaymentStatus.FAILED, now
+        payment.failure_code, payment.failure_message = note.failure_code, note.failure_message
+        events.emit(session, "payment.failed", payment.account_id,
+                    {**_summary(payment), "failure_code": note.failure_code}, now)
+        return "failed"
+    if note.outcome == Outcome.EXPIRED and payment.status == PaymentStatus.PENDING:
+        payment.status, payment.updated_at = PaymentStatus.EXPIRED, now
+        return "expired"
+    return f"ignored_{note.outcome}"
+
+
+def _reversed(session: Work, payment: Payment, note: Notification, now: datetime, notification_id: str) -> str:
+    """The gateway took back money it had reported paid. The invoice stays paid (it was fulfilled and
+    invoices never change); what left is recorded as a negative receipt and held as a negative amount,
+    what the account owes, for an operator to collect or write off. Received = applied + held still holds."""
+    amount = note.amount or payment.amount
+    _record_receipt(session, payment, -amount, payment.currency, now, notification_id)
+    _hold(session, payment, payment.account_id, payment.invoice_id, -amount, payment.currency,
+          UnappliedReason.REVERSED, now)
+    events.emit(session, "payment.reversed", payment.account_id,
+                {**_summary(payment), "reversed": amount, "failure_code": note.failure_code}, now)
+    return "reversed"
+
+
+def _keep_card(session: Work, payment: Payment, saved: SavedCard, now: datetime) -> None:
+    """A card the customer chose to save while paying: kept for the account, once."""
+    if repository.method_by_token(session, payment.account_id, saved.token) is not None:
+        return
+    _add_method(session, payment.account_id, payment.provider, saved.token, saved.card, now)
+
+
+def check_statuses(db: Database, settings: Settings, gateway: Gateway, now: datetime, limit: int) -> int:
+    """A callback that never came: ask the gateway about pending payments older than
+    `payment_status_check_minutes` (each at most once per that interval) and apply what it says through
+    the same path as a callback, so a lost callback still settles its invoice and a lapsed one expires.
+    The gateway is asked outside any transaction; each answer is applied in its own. Returns how many
+    payments were asked about."""
+    older_than = now - timedelta(minutes=settings.payment_status_check_minutes)
+    with db.transaction() as session:
+        claimed = repository.to_check(session, gateway.name, older_than, limit)
+        for payment in claimed:
+            payment.checked_at = now
+        ids = [p.id for p in claimed]
+    for payment_id in ids:
+        try:
+            note = gateway.status(payment_id)
+        except DomainError as exc:  # the gateway is down or refused: asked again after the interval
+            log.warning("status check of payment %s failed: %s", payment_id, exc.message)
+            continue
+        if note is None:
+            continue
+        with db.transaction() as session:
+            handle_notification(session, settings, gateway.name, note, now)
+    return len(ids)
 
 
 def mark_paid_manually(session: Work, invoice: Invoice, reference: str, note: str | None,

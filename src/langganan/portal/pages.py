@@ -24,6 +24,7 @@ from langganan.subscriptions import addons
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions import service as subscriptions
 from langganan.subscriptions.models import SubscriptionStatus
+from langganan.subscriptions.schedule import Policy
 from langganan.web import sessions
 from langganan.web.context import app_context
 from langganan.web.errors import PageError
@@ -61,7 +62,8 @@ def logout(p: PortalForm) -> Response:
 @router.get("", response_class=HTMLResponse)
 def subscription_page(p: PortalPage, msg: str | None = None) -> HTMLResponse:
     with p.ctx.unit() as (s, _now):
-        ov = views.overview(s, s.merge(p.account, load=False))  # the account the session check loaded
+        ov = views.overview(s, s.merge(p.account, load=False),  # the account the session check loaded
+                            Policy.from_settings(p.ctx.settings))
         return p.render("portal/subscription.html", ov=ov, msg=msg)
 
 

@@ -7,8 +7,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+import segno
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 
 from langganan.accounts import repository as accounts_repo
 from langganan.invoices import repository as invoices_repo
@@ -130,17 +132,27 @@ def _status_context(s: Work, p: Portal, invoice_id: str, now: datetime) -> dict[
     invoice = views.own_invoice(s, p.account_id, invoice_id, with_lines=False)
     unpaid = invoice.status == InvoiceStatus.UNPAID
     payment = views.latest_payment(s, invoice) if unpaid else None
-    va = payment if (payment is not None and payment.method == PaymentMethodType.BANK_TRANSFER
-                     and payment.status == PaymentStatus.PENDING
-                     and payment.va_expires_at is not None and payment.va_expires_at > now) else None
+    payable = (payment is not None and payment.status == PaymentStatus.PENDING
+               and payment.va_expires_at is not None and payment.va_expires_at > now)
+    va = payment if payable and payment is not None and payment.method == PaymentMethodType.BANK_TRANSFER else None
+    qr = payment if payable and payment is not None and payment.method == PaymentMethodType.QRIS else None
     received = sum(u.amount for u in payments_repo.underpayments(s, invoice.id)) if unpaid else 0
-    return {"invoice": invoice, "va": va, "received": received}
+    return {"invoice": invoice, "va": va, "qr": qr, "qr_svg": qr_svg(qr.qr_string) if qr and qr.qr_string else None,
+            "received": received}
+
+
+def qr_svg(payload: str) -> Markup:
+    """The QR code of a QRIS payload as inline SVG (scaled by CSS; no image request, works offline)."""
+    code = segno.make(payload, error="m", micro=False)
+    svg = code.svg_inline(scale=4, border=2, dark="#000", light="#fff", omitsize=True)
+    return Markup(svg)  # segno's own SVG markup (a payload is drawn as modules, never written as text)
 
 
 def _pay_context(p: Portal, invoice_id: str) -> dict[str, Any]:
     with p.ctx.unit() as (s, now):
         return {**_status_context(s, p, invoice_id, now), "cards": payments_repo.methods_for(s, p.account_id),
-                "banks": BANKS, "sandbox": isinstance(p.ctx.gateway, SandboxGateway) and p.ctx.settings.sandbox}
+                "banks": BANKS, "qris_max": p.ctx.settings.qris_max_amount,
+                "sandbox": isinstance(p.ctx.gateway, SandboxGateway) and p.ctx.settings.sandbox}
 
 
 @router.get("/pay/{invoice_id}", response_class=HTMLResponse)
@@ -168,6 +180,20 @@ def pay_by_transfer(invoice_id: str, p: PortalForm, bank: FormStr = "bca") -> Re
     return see_other(f"/portal/pay/{invoice_id}")
 
 
+@router.post("/pay/{invoice_id}/qris", response_class=HTMLResponse)
+def pay_by_qris(invoice_id: str, p: PortalForm) -> Response:
+    try:
+        with p.ctx.unit() as (s, now):
+            invoice = views.own_invoice(s, p.account_id, invoice_id)
+            payments.start(s, p.ctx.settings, p.ctx.gateway, invoice, method=PaymentMethodType.QRIS,
+                           payment_method_id=None, bank=None, now=now)
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        return p.render("portal/pay.html", **_pay_context(p, invoice_id), error=exc.code, http_status=exc.status)
+    return see_other(f"/portal/pay/{invoice_id}")
+
+
 @router.post("/pay/{invoice_id}/card", response_class=HTMLResponse)
 def pay_by_card(invoice_id: str, p: PortalForm, payment_method_id: FormStr = "") -> Response:
     with p.ctx.unit() as (s, now):
@@ -183,24 +209,30 @@ def pay_by_card(invoice_id: str, p: PortalForm, payment_method_id: FormStr = "")
 
 @router.post("/cards", response_class=HTMLResponse)
 def add_card(p: PortalForm, number: FormStr = "", exp_month: FormStr = "", exp_year: FormStr = "",
-             cvc: FormStr = "", invoice_id: FormStr = "") -> Response:
-    """Sandbox mode: tokenize a test card and save it (a live gateway tokenizes in its own form)."""
+             cvc: FormStr = "", invoice_id: FormStr = "", back: FormStr = "", pay_now: FormStr = "") -> Response:
+    """Sandbox mode: tokenize a test card and save it (a live gateway tokenizes in its own form); with
+    `pay_now`, pay the invoice with it in the same step (a past-due renewal paid with a new card)."""
     gateway = p.ctx.gateway
     if not (isinstance(gateway, SandboxGateway) and p.ctx.settings.sandbox):
         raise PageError(404, "error.not_found")
     try:
         with p.ctx.unit() as (s, now):
-            if invoice_id:
-                views.own_invoice(s, p.account_id, invoice_id)
+            invoice = views.own_invoice(s, p.account_id, invoice_id) if invoice_id else None
             month, year = whole_number(exp_month, 2), whole_number(exp_year, 4)
             if month is None or year is None:
                 raise DomainError("invalid_card", "invalid card", param="number")
             token = gateway.tokenize(number.replace(" ", ""), month, year, cvc, now=now)
-            payments.save_method(s, gateway, accounts_repo.get(s, p.account_id), token, now)
+            card = payments.save_method(s, gateway, accounts_repo.get(s, p.account_id), token, now)
+            payment = payments.start(s, p.ctx.settings, gateway, invoice, method=PaymentMethodType.CARD,
+                                     payment_method_id=card.id, bank=None, now=now) if invoice and pay_now else None
+        if payment is not None:
+            payments.charge_card(p.ctx.db, p.ctx.settings, gateway, payment.id, p.ctx.clock.now)
     except DomainError as exc:
         if not invoice_id or exc.status == 404:
             raise
         return p.render("portal/pay.html", **_pay_context(p, invoice_id), error=exc.code, http_status=exc.status)
+    if back == "payment":
+        return see_other("/portal/payment?msg=card_added")
     return see_other(f"/portal/pay/{invoice_id}" if invoice_id else "/portal")
 
 

@@ -16,15 +16,17 @@ from langganan.catalog import service as catalog_service
 from langganan.catalog.rules import Catalog, WalletKind
 from langganan.entitlements import service as entitlements
 from langganan.invoices import repository as invoices_repo
-from langganan.invoices.models import Invoice, InvoiceStatus
+from langganan.invoices.models import Invoice, InvoiceStatus, InvoiceType
 from langganan.kit.errors import DomainError, NotFound
 from langganan.kit.work import Work
 from langganan.payments import repository as payments_repo
-from langganan.payments.models import Payment
+from langganan.payments.models import Payment, PaymentStatus
 from langganan.promotions import service as promotions
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions import service as subscriptions
 from langganan.subscriptions.models import Subscription, SubscriptionStatus
+from langganan.subscriptions.schedule import PastDue, Policy, past_due
+from langganan.subscriptions.timeline import timeline
 from langganan.wallets import repository as wallets_repo
 from langganan.wallets.models import Wallet
 
@@ -61,9 +63,24 @@ class Overview:
     invoices: list[Invoice]
     unpaid: list[Invoice]
     promotion: dict[str, Any] | None
+    past_due: PastDue | None = None  # when the card is tried again and when the account moves to Free
+    decline: str | None = None  # why the renewal's last card charge failed (a failure code)
+    renewal_id: str | None = None  # the unpaid renewal invoice of a past-due subscription
 
 
-def overview(session: Work, account: Account) -> Overview:
+def past_due_note(session: Work, sub: Subscription, policy: Policy, unpaid: list[Invoice]) -> dict[str, Any]:
+    """A past-due subscription's facts for its page: the dates (schedule.past_due), the renewal invoice
+    still open and the decline of its last card charge."""
+    dates = past_due(timeline(session, sub), policy)
+    if dates is None:
+        return {}
+    renewal = next((inv for inv in unpaid if inv.type == InvoiceType.RENEWAL), None)
+    last = payments_repo.latest_for_invoice(session, renewal.id) if renewal is not None else None
+    decline = last.failure_code if last is not None and last.status == PaymentStatus.FAILED else None
+    return {"past_due": dates, "decline": decline, "renewal_id": renewal.id if renewal else None}
+
+
+def overview(session: Work, account: Account, policy: Policy) -> Overview:
     sub = subs_repo.for_account(session, account.id)
     catalog = catalog_service.current(session)
     plan = subscriptions.plan_of(session, sub)
@@ -78,7 +95,8 @@ def overview(session: Work, account: Account) -> Overview:
                     is_paid=sub.plan_code != catalog.default_plan and sub.status != SubscriptionStatus.TRIALING,
                     pending_plan_name=pending.name if pending else None, limits=limits, resets_at=resets_at,
                     items=add_on_items(session, sub, catalog), wallets=wallets_in_order(session, account.id),
-                    invoices=list(recent), unpaid=list(unpaid), promotion=promotion_note(session, sub))
+                    invoices=list(recent), unpaid=list(unpaid), promotion=promotion_note(session, sub),
+                    **past_due_note(session, sub, policy, list(unpaid)))
 
 
 def wallets_in_order(session: Work, account_id: str) -> list[Wallet]:

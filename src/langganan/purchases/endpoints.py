@@ -1,6 +1,7 @@
 """The routes that buy something and start its payment (payments.checkout): a plan change, a renewal,
-add-ons, a top-up; and the saved card that pays renewals by itself. They sit above payments, which
-sits above the subscriptions, add-ons and wallets they buy; each route keeps its path and tag."""
+add-ons, a top-up; and automatic renewal with a saved card turned on or off (payments.cards). They sit
+above payments, which sits above the subscriptions, add-ons and wallets they buy; each route keeps its
+path and tag."""
 
 from __future__ import annotations
 
@@ -11,12 +12,10 @@ from fastapi import APIRouter, Response
 from langganan.accounts import repository as accounts_repo
 from langganan.addons.schemas import BuyIn
 from langganan.invoices.models import Invoice
-from langganan.kit.errors import Conflict, Unprocessable
 from langganan.kit.openapi import errors
 from langganan.kit.work import Work
-from langganan.payments import repository as payments_repo
+from langganan.payments import cards
 from langganan.payments.checkout import checkout
-from langganan.payments.models import PaymentMethod
 from langganan.payments.schemas import InvoiceOut
 from langganan.purchases.schemas import ChangeOut
 from langganan.subscriptions import addons
@@ -66,27 +65,8 @@ def renew_subscription(account_id: str, body: RenewRequest, ctx: Ctx, _: AnyKey,
 def set_auto_renew(account_id: str, body: AutoRenewRequest, ctx: Ctx, _: AnyKey) -> SubscriptionOut:
     with ctx.unit() as (s, now):
         accounts_repo.get(s, account_id)
-        sub = subs_repo.for_account(s, account_id, for_update=True)
-        if body.enabled:
-            card: PaymentMethod | None = renewal_card(s, account_id, body.payment_method_id)
-        elif body.payment_method_id is not None:
-            raise Unprocessable("invalid_parameter", "payment_method_id goes with enabled: true.",
-                                param="payment_method_id")
-        else:
-            card = None
-        subscriptions.set_auto_renew(s, sub, card.id if card else None, now)
+        cards.set_auto_renew(s, account_id, body.enabled, body.payment_method_id, now)
     return subscription_view(ctx, account_id)
-
-
-def renewal_card(session: Work, account_id: str, payment_method_id: str | None) -> PaymentMethod:
-    """The saved card automatic renewal charges: the one named, else the account's default card."""
-    if payment_method_id is not None:
-        return payments_repo.payment_method(session, account_id, payment_method_id)
-    card = next((pm for pm in payments_repo.methods_for(session, account_id) if pm.is_default), None)
-    if card is None:
-        raise Conflict("payment_method_required", "Save a card first: auto-renew charges a saved card.",
-                       param="payment_method_id")
-    return card
 
 
 @router.post("/add-ons", response_model=InvoiceOut, status_code=201, responses=errors(402), tags=["add-ons"],

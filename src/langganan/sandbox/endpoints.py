@@ -10,7 +10,16 @@ from langganan.kit.errors import NotFound
 from langganan.payments.endpoints import deliver_notification
 from langganan.payments.sandbox import SandboxGateway
 from langganan.sandbox.clock import advance
-from langganan.sandbox.schemas import AdvanceIn, CardIn, CardToken, ClockOut, TransferIn, TransferOut
+from langganan.sandbox.schemas import (
+    AdvanceIn,
+    CardIn,
+    CardToken,
+    ClockOut,
+    QrisPaymentIn,
+    QrisPaymentOut,
+    TransferIn,
+    TransferOut,
+)
 from langganan.web.context import AnyKey, AppContext, Ctx
 
 router = APIRouter(prefix="/v1/sandbox", tags=["sandbox"])
@@ -35,6 +44,15 @@ def sandbox_bank_transfer(body: TransferIn, ctx: Ctx, _: AnyKey) -> TransferOut:
                                                      wall_now=wall_now())
     outcome = deliver_notification(ctx, headers, payload)
     return TransferOut(va_number=body.va_number, amount=body.amount, outcome=outcome)
+
+
+@router.post("/qris-payments", response_model=QrisPaymentOut,
+             summary="A customer's banking app pays a QRIS code; the gateway's signed callback follows")
+def sandbox_qris_payment(body: QrisPaymentIn, ctx: Ctx, _: AnyKey) -> QrisPaymentOut:
+    headers, payload = _gateway(ctx).signed_qris_payment(body.payment_id, body.amount, body.currency.upper(),
+                                                         wall_now=wall_now())
+    outcome = deliver_notification(ctx, headers, payload)
+    return QrisPaymentOut(payment_id=body.payment_id, amount=body.amount, outcome=outcome)
 
 
 @router.get("/clock", response_model=ClockOut)

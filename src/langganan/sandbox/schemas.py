@@ -29,6 +29,19 @@ class TransferIn(BaseModel):
     currency: str = Field(default="IDR", pattern=CURRENCY, description="ISO 4217 code, e.g. IDR")
 
 
+class QrisPaymentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    payment_id: str = Field(min_length=4, max_length=40, description="The QRIS payment whose code is scanned")
+    amount: StrictInt = Field(gt=0, le=10**15, description="What the customer's app pays, in the minor unit")
+    currency: str = Field(default="IDR", pattern=CURRENCY, description="ISO 4217 code, e.g. IDR")
+
+
+class QrisPaymentOut(BaseModel):
+    payment_id: str
+    amount: int
+    outcome: str = Field(description="What the signed callback did: applied, held_late, duplicate, ...")
+
+
 class TransferOut(BaseModel):
     va_number: str
     amount: int

@@ -108,6 +108,27 @@ def agenda(t: Timeline, p: Policy) -> list[Due]:
     return sorted(d for d in items if not (d.notice and t.cursor is not None and d.at <= t.cursor))
 
 
+@dataclass(frozen=True)
+class PastDue:
+    """What a past-due subscription's customer needs to know: when the card is tried again (None when no
+    retry is left or no card renews it) and when the account moves to Free if nothing is paid."""
+
+    next_retry: datetime | None
+    drops_at: datetime
+
+
+def past_due(t: Timeline, p: Policy) -> PastDue | None:
+    if t.status != SubscriptionStatus.PAST_DUE:
+        return None
+    end = t.period_end
+    if t.auto_renew and t.renewal_attempts < p.card_attempts:
+        retry = p.card_retry_days[t.renewal_attempts - 1] if t.renewal_attempts else 0
+        # The last attempt's decline moves the account to Free (subscriptions.service.renewal_charge_failed).
+        last = p.card_retry_days[-1] if p.card_retry_days else 0
+        return PastDue(next_retry=end + timedelta(days=retry), drops_at=end + timedelta(days=last))
+    return PastDue(next_retry=None, drops_at=end + timedelta(days=p.grace_days))
+
+
 def due_by(t: Timeline, p: Policy, now: datetime) -> list[Due]:
     return [d for d in agenda(t, p) if d.at <= now]
 

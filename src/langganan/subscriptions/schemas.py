@@ -66,7 +66,7 @@ class ChangeRequest(BaseModel):
     plan: str = Field(min_length=1, max_length=40)
     interval: str | None = Field(default=None, max_length=10,
                                  description="month or year; defaults to the current interval")
-    payment_method: str = Field(default="bank_transfer", max_length=20, description="card or bank_transfer")
+    payment_method: str = Field(default="bank_transfer", max_length=20, description="card, bank_transfer or qris")
     payment_method_id: Id | None = None
     bank: str | None = Field(default=None, max_length=20)
 

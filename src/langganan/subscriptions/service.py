@@ -514,8 +514,8 @@ def renewal_charge_failed(session: Work, settings: Settings, invoice: Invoice, p
 
 
 def set_auto_renew(session: Work, sub: Subscription, card_id: str | None, now: datetime) -> Subscription:
-    """Automatic renewal on, charging the saved card `card_id` (the caller found it: saved cards belong to
-    payments, above subscriptions), or off (None)."""
+    """Automatic renewal on, charging the saved card `card_id`, or off (None). payments.cards.set_auto_renew
+    chooses the card: saved cards belong to payments, above subscriptions."""
     enabled = card_id is not None
     if card_id is not None:
         sub.payment_method_id = card_id

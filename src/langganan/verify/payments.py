@@ -24,7 +24,8 @@ def check(session: Work, _settings: Settings) -> list[Violation]:
     succeeded payment covers a paid invoice; (2) per account and currency, money received (receipts) =
     money applied (succeeded payments) + money held (unapplied payments not applied since), and a held
     payment marked applied was applied by a succeeded payment of its invoice; (3) every gateway
-    notification was received once, for its amount."""
+    notification that brought money was received once, for its amount (a reversal: once, for minus its
+    payment's amount), and one that brought none has no receipt."""
     out: list[Violation] = []
     succeeded = and_(Payment.invoice_id == Invoice.id, Payment.status == PaymentStatus.SUCCEEDED)
     for inv_id, number, total, count, low, high in session.execute(
@@ -66,12 +67,21 @@ def check(session: Work, _settings: Settings) -> list[Violation]:
                        by.invoice_id != UnappliedPayment.invoice_id))):
         out.append(Violation("held_money_applied_wrongly", f"unapplied payment {unp_id}: marked applied, but not by a "
                              f"succeeded payment of its invoice ({applier})", {"unapplied_payment_id": unp_id}))
-    for note_id, payload, amount, currency in session.execute(
-            select(GatewayNotification.id, GatewayNotification.payload, PaymentReceipt.amount,
-                   PaymentReceipt.currency)
-            .outerjoin(PaymentReceipt, PaymentReceipt.notification_id == GatewayNotification.id)):
-        if (amount, currency) != (payload.get("amount"), payload.get("currency")):
-            out.append(Violation("notification_receipt_mismatch", f"gateway notification {note_id}: "
-                                 f"{payload.get('amount')} {payload.get('currency')} but received {amount} "
-                                 f"{currency}", {"notification_id": note_id}))
+    paid_for = aliased(Payment)
+    for note_id, payload, outcome, amount, currency, payment_amount in session.execute(
+            select(GatewayNotification.id, GatewayNotification.payload, GatewayNotification.outcome,
+                   PaymentReceipt.amount, PaymentReceipt.currency, paid_for.amount)
+            .outerjoin(PaymentReceipt, PaymentReceipt.notification_id == GatewayNotification.id)
+            .outerjoin(paid_for, paid_for.id == PaymentReceipt.payment_id)):
+        said = payload.get("outcome", "paid")  # (notifications stored before outcomes were all money arriving)
+        if outcome == "reversed":
+            expected: tuple[object, object] = (-(payment_amount or 0), payload.get("currency"))
+        elif said == "paid" and outcome != "duplicate":
+            expected = (payload.get("amount"), payload.get("currency"))
+        else:
+            expected = (None, None)  # news without money (pending, failed, expired): no receipt
+        if (amount, currency) != expected:
+            out.append(Violation("notification_receipt_mismatch", f"gateway notification {note_id} ({said}, "
+                                 f"{outcome}): expected a receipt of {expected[0]} {expected[1]} but received "
+                                 f"{amount} {currency}", {"notification_id": note_id}))
     return out
