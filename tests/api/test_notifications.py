@@ -245,3 +245,19 @@ def test_the_broadcast_quota_alerts_once_per_period(env: Env) -> None:
     _use(env, acc["id"], 850, "broadcast_message")
     assert _quota_events(env, acc["id"]) == [("broadcasts", 80), ("broadcasts", 100), ("broadcasts", 80)]
     env.assert_books()
+
+
+def test_a_decline_is_told_in_the_accounts_language_not_the_gateways(mail: tuple[Env, Inbox]) -> None:
+    env, inbox = mail
+    acc = env.account(locale="id", name="Toko Maju")
+    card = env.card(acc["id"], "4000000000009995")  # insufficient funds; the gateway says so in English
+    res = env.post(f"/v1/accounts/{acc['id']}/subscription/change",
+                   {"plan": "growth", "payment_method": "card", "payment_method_id": card})
+    assert res.status_code == 402 and res.json()["error"]["message"] == "The card has insufficient funds."
+    deliver(env)
+    failed = [m for m in inbox.to(acc["email"]) if m["Subject"].startswith("Pembayaran gagal")]
+    assert len(failed) == 1
+    text = body_text(failed[0])
+    assert "gagal: Dana kartu tidak cukup." in text and "insufficient" not in text
+    feed = env.ok(env.get(f"/v1/accounts/{acc['id']}/notifications"))["data"]
+    assert any("Dana kartu tidak cukup." in n["body"] for n in feed)

@@ -29,6 +29,7 @@ from langganan.kit.locales import LOCALES, format_when
 from langganan.kit.money import format_money
 from langganan.kit.work import Work
 from langganan.notifications import repository
+from langganan.payments import declines
 from langganan.payments.models import Payment
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions.models import Subscription
@@ -154,6 +155,9 @@ def context_for(session: Work, event: Event, account: Account) -> dict[str, Any]
         "trial_end": data.get("trial_end") or (sub.trial_end if sub else None),
         "wallet_name": WALLET_NAMES[locale].get(str(data.get("wallet")), str(data.get("wallet", ""))),
         "quota_name": QUOTA_NAMES[locale].get(str(data.get("quota")), str(data.get("quota", ""))),
+        # why a payment failed, in the account's language (never the gateway's English text when the code is known)
+        "decline": (declines.message(payment.failure_code, locale, payment.failure_message) or "").rstrip(".")
+        if payment is not None else "",
     }
 
 
