@@ -12,17 +12,21 @@ import pytest
 from langganan.kit.errors import DomainError
 from langganan.payments.gateway import InvalidCardToken, InvalidNotification, InvalidSignature, Outcome
 from tests.gateways.driver import DECLINED_CARD, GOOD_CARD, Driver
+from tests.gateways.midtrans_driver import MidtransDriver
 from tests.gateways.sandbox_driver import SandboxDriver
 from tests.gateways.xendit_driver import XenditDriver
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
-DRIVERS = ["sandbox", "xendit"]
+DRIVERS = ["sandbox", "midtrans", "xendit"]
 
 
 @pytest.fixture(params=DRIVERS)
 def driver(request: pytest.FixtureRequest) -> Iterator[Driver]:
     if request.param == "sandbox":
         yield SandboxDriver()
+    elif request.param == "midtrans":
+        with MidtransDriver(clock=lambda: NOW) as midtrans:
+            yield midtrans
     elif request.param == "xendit":
         with XenditDriver() as xendit:
             yield xendit

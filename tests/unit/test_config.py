@@ -64,6 +64,9 @@ def test_grouped_values_are_read_into_the_dicts_other_modules_take(monkeypatch: 
 NUMERIC_BOUNDS = [
     ("INVOICE_PAYMENT_DAYS", "0", "LANGGANAN_INVOICE_PAYMENT_DAYS=0 must be at least 1"),
     ("VA_EXPIRY_HOURS", "0", "LANGGANAN_VA_EXPIRY_HOURS=0 must be at least 1"),
+    ("QRIS_EXPIRY_MINUTES", "0", "LANGGANAN_QRIS_EXPIRY_MINUTES=0 must be at least 1"),
+    ("QRIS_MAX_AMOUNT", "-5", "LANGGANAN_QRIS_MAX_AMOUNT=-5 must be at least 1"),
+    ("PAYMENT_STATUS_CHECK_MINUTES", "0", "LANGGANAN_PAYMENT_STATUS_CHECK_MINUTES=0 must be at least 1"),
     ("WORKER_INTERVAL_SECONDS", "-1", "LANGGANAN_WORKER_INTERVAL_SECONDS=-1 must be a positive number of seconds"),
     ("SMTP_PORT", "0", "LANGGANAN_SMTP_PORT=0 must be from 1 to 65535"),
     ("SMTP_PORT", "65536", "LANGGANAN_SMTP_PORT=65536 must be from 1 to 65535"),

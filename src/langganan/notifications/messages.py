@@ -29,10 +29,10 @@ from langganan.kit.locales import LOCALES, format_when
 from langganan.kit.money import format_money
 from langganan.kit.work import Work
 from langganan.notifications import repository
-from langganan.payments import declines
 from langganan.payments.models import Payment
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions.models import Subscription
+from langganan.web import declines
 
 log = logging.getLogger("langganan.notifications")
 WALLET_NAMES: dict[str, dict[str, str]] = {"en": {WalletKind.CONVERSATION: "conversation",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from langganan.payments.declines import MESSAGES as DECLINES
+from langganan.web.declines import MESSAGES as DECLINES
 from langganan.web.i18n_console import CONSOLE_EN, CONSOLE_ID
 
 EN: dict[str, str] = {
@@ -312,7 +312,7 @@ ID: dict[str, str] = {
 
 EN.update(CONSOLE_EN)
 ID.update(CONSOLE_ID)
-# Payment failures and gateway refusals, by code (payments/declines.py); the page's own wording wins.
+# Payment failures and gateway refusals, by code (web/declines.py); the page's own wording wins.
 for _code, (_en, _id) in DECLINES.items():
     EN.setdefault(f"error.{_code}", _en)
     ID.setdefault(f"error.{_code}", _id)
