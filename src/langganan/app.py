@@ -30,7 +30,6 @@ from langganan.console.pages_webhooks import router as console_webhooks_router
 from langganan.due import run_due
 from langganan.entitlements.endpoints import router as entitlements_router
 from langganan.events.endpoints import router as events_router
-from langganan.invoices.endpoints import router as invoices_router
 from langganan.kit.bodylimit import BodyLimitMiddleware
 from langganan.kit.clock import Clock, DatabaseClock, WallClock, wall_now
 from langganan.kit.db import DEFAULT_BACKGROUND_WAIT, DEFAULT_LOCK_WAIT, Database, is_transient
@@ -51,6 +50,7 @@ from langganan.notifications.mailer import make_mailer
 from langganan.notifications.worker import run_notifications
 from langganan.onboarding.endpoints import router as onboarding_router
 from langganan.payments.endpoints import router as payments_router
+from langganan.payments.endpoints_invoices import router as invoices_router
 from langganan.payments.gateway import Gateway
 from langganan.payments.midtrans import MidtransGateway
 from langganan.payments.sandbox import SandboxGateway
@@ -60,6 +60,7 @@ from langganan.portal.pages import router as portal_router
 from langganan.portal.pages_cards import router as portal_cards_router
 from langganan.portal.pages_money import router as portal_money_router
 from langganan.promotions.endpoints import router as promotions_router
+from langganan.purchases.endpoints import router as purchases_router
 from langganan.sandbox.endpoints import router as sandbox_router
 from langganan.subscriptions.endpoints import router as subscriptions_router
 from langganan.subscriptions.endpoints_addons import router as addons_router
@@ -68,6 +69,7 @@ from langganan.subscriptions.schedule import Policy
 from langganan.subscriptions.timeline import keep_next_due
 from langganan.usage.endpoints import grouped_ingest
 from langganan.usage.endpoints import router as usage_router
+from langganan.usage.endpoints_reservations import router as reservations_router
 from langganan.usage.fastlane import UsageFastLane
 from langganan.wallets.endpoints import router as wallets_router
 from langganan.web.context import AdminKey, AppContext
@@ -252,10 +254,11 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
     app.state.usage_group = grouped_ingest(ctx)
     install_error_handlers(app)
     routers = [catalog_router, accounts_router, onboarding_router, subscriptions_router, invoices_router,
-               payments_router, events_router, wallets_router, usage_router, entitlements_router, addons_router,
-               notifications_router, webhooks_router, webhook_deliveries_router, promotions_router,
-               redemptions_router, portal_api_router, legacy_router, portal_router, portal_money_router,
-               portal_cards_router, console_router, console_promotions_router, console_webhooks_router]
+               payments_router, events_router, wallets_router, reservations_router, usage_router,
+               entitlements_router, addons_router, purchases_router, notifications_router, webhooks_router,
+               webhook_deliveries_router, promotions_router, redemptions_router, portal_api_router, legacy_router,
+               portal_router, portal_money_router, portal_cards_router, console_router, console_promotions_router,
+               console_webhooks_router]
     if settings.sandbox:
         routers += [sandbox_router, console_clock_router]
     for router in routers:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, TypeVar
 
+from langganan import lifecycle
 from langganan.config import Settings
 from langganan.kit.batches import time_left
 from langganan.kit.clock import Clock
@@ -24,10 +25,9 @@ from langganan.kit.work import Work
 from langganan.payments import cards
 from langganan.payments import service as payments
 from langganan.payments.gateway import ChargeResult, Gateway
-from langganan.subscriptions import lifecycle
 from langganan.subscriptions import repository as subscriptions_repo
+from langganan.usage import reservations
 from langganan.wallets import repository as wallets_repo
-from langganan.wallets import reservations
 
 BATCH = 200
 log = logging.getLogger("langganan")

@@ -7,8 +7,8 @@ from collections import Counter
 
 from sqlalchemy import select
 
+from langganan import lifecycle
 from langganan.due import run_due
-from langganan.subscriptions import lifecycle
 from langganan.subscriptions.models import Subscription
 from tests.conftest import Env
 from tests.integration.test_due_workers import FEB_16, _assert_done_once, _due_set, _runner, _set_clock

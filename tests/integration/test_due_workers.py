@@ -138,8 +138,8 @@ def test_two_runners_at_once_and_again_do_nothing_twice(env: Env) -> None:
 
 
 def test_a_renewal_charge_whose_worker_died_is_charged_again_with_the_same_key(env: Env) -> None:
+    from langganan import lifecycle
     from langganan.payments.sandbox import SandboxGateway
-    from langganan.subscriptions import lifecycle
 
     subs = _due_set(env, 2)
     card_sub = next(sid for sid, m in subs.items() if m == "card")

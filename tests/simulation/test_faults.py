@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from langganan import lifecycle
 from langganan.kit.db import Database
 from langganan.payments import service as payments
 from langganan.payments.gateway import ChargeResult
 from langganan.payments.sandbox import SandboxGateway
-from langganan.subscriptions import lifecycle
 from langganan.subscriptions.models import Subscription
 from tests.conftest import Env
 from tests.engine_support import books, engine

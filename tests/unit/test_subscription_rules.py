@@ -14,13 +14,14 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from langganan.accounts.models import Account
+from langganan.accounts.service import require_billing_info
 from langganan.catalog.rules import Catalog, Plan, parse_catalog
 from langganan.invoices.rules import Line
 from langganan.kit.errors import Conflict
 from langganan.kit.money import round_half_up
 from langganan.kit.periods import add_months_anchored, anchor_day_of, local_date, period_end
 from langganan.promotions.rules import Terms
-from langganan.subscriptions.rules import CurrentTerm, classify, exceeded_limits, quote_change, require_billing_info
+from langganan.subscriptions.rules import CurrentTerm, classify, exceeded_limits, quote_change
 from tests.unit.support import assert_sentence
 
 CATALOG_TOML = Path(__file__).resolve().parents[2] / "src" / "langganan" / "catalog.toml"

@@ -104,6 +104,13 @@ def update_billing_info(session: Work, account: Account, info: dict[str, str | N
     return account
 
 
+def require_billing_info(account: Account) -> None:
+    """Every paid purchase (plan change, renewal, top-up, add-on) needs complete billing information."""
+    if not account.billing_complete:
+        raise Conflict("billing_info_required",
+                       "Complete the billing information before making a paid purchase.", param=None)
+
+
 def update_usage_counts(session: Work, account: Account, users: int | None, contacts: int | None) -> Account:
     for name, value in (("users", users), ("contacts", contacts)):
         if value is not None and value < 0:

@@ -1,4 +1,5 @@
-"""Saved cards in the customer's hands: remove one, choose the default, and be told before one expires.
+"""Saved cards in the customer's hands: remove one, choose the default, choose the one auto-renew charges,
+and be told before one expires.
 
 A removed card is kept (the payments that used it name it) but never listed or charged again. The card
 auto-renew charges cannot be removed while auto-renew is on with it: the customer switches auto-renew off
@@ -9,11 +10,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from langganan.events import service as events
-from langganan.kit.errors import Conflict
+from langganan.kit.errors import Conflict, Unprocessable
 from langganan.kit.work import Work
 from langganan.payments import repository
 from langganan.payments.models import PaymentMethod
 from langganan.subscriptions import repository as subscriptions_repo
+from langganan.subscriptions import service as subscriptions
+from langganan.subscriptions.models import Subscription
 
 EXPIRY_NOTICE_DAYS = 14  # payment_method.expiring is sent this many days before the card's last valid day
 
@@ -42,6 +45,25 @@ def make_default(session: Work, account_id: str, pm_id: str, now: datetime) -> P
     events.emit(session, "payment_method.default_changed", account_id,
                 {"payment_method_id": chosen.id, "brand": chosen.brand, "last4": chosen.last4}, now)
     return chosen
+
+
+def set_auto_renew(session: Work, account_id: str, enabled: bool, payment_method_id: str | None,
+                   now: datetime) -> Subscription:
+    """Auto-renew on, charging the saved card named or else the default card, or off."""
+    sub = subscriptions_repo.for_account(session, account_id, for_update=True)
+    card: PaymentMethod | None = None
+    if enabled:
+        if payment_method_id is not None:
+            card = repository.payment_method(session, account_id, payment_method_id)
+        else:
+            card = next((pm for pm in repository.methods_for(session, account_id) if pm.is_default), None)
+            if card is None:
+                raise Conflict("payment_method_required", "Save a card first: auto-renew charges a saved card.",
+                               param="payment_method_id")
+    elif payment_method_id is not None:
+        raise Unprocessable("invalid_parameter", "payment_method_id goes with enabled: true.",
+                            param="payment_method_id")
+    return subscriptions.set_auto_renew(session, sub, card.id if card else None, now)
 
 
 def last_valid_day(pm: PaymentMethod) -> datetime:

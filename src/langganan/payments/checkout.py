@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices.models import Invoice, InvoiceStatus
-from langganan.invoices.schemas import InvoiceOut, invoice_view
 from langganan.kit.work import Work
 from langganan.payments import service
 from langganan.payments.models import Payment, PaymentMethodType
+from langganan.payments.schemas import InvoiceOut, invoice_view
 
 if TYPE_CHECKING:  # (an annotation only: the web layer hands its context in)
     from langganan.web.context import AppContext

@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, Response
 
-from langganan.accounts import repository as accounts_repo
 from langganan.kit.errors import DomainError
 from langganan.kit.work import Work
 from langganan.payments import cards
@@ -17,7 +16,6 @@ from langganan.payments import repository as payments_repo
 from langganan.payments.sandbox import SandboxGateway
 from langganan.portal.deps import PortalForm, PortalPage, see_other
 from langganan.subscriptions import repository as subs_repo
-from langganan.subscriptions import service as subscriptions
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 FormStr = Annotated[str, Form()]
@@ -68,5 +66,5 @@ def default_card(pm_id: str, p: PortalForm) -> Response:
 def auto_renew(p: PortalForm, enabled: FormStr = "", payment_method_id: FormStr = "") -> Response:
     on = enabled == "on"
     return _act(p, "auto_renew_on" if on else "auto_renew_off",
-                lambda s, now: subscriptions.set_auto_renew(s, accounts_repo.get(s, p.account_id), on,
-                                                            (payment_method_id or None) if on else None, now))
+                lambda s, now: cards.set_auto_renew(s, p.account_id, on, (payment_method_id or None) if on else None,
+                                                    now))

@@ -16,7 +16,6 @@ from langganan.accounts import repository as accounts_repo
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
 from langganan.invoices.models import InvoiceStatus, InvoiceType
-from langganan.invoices.schemas import invoice_view
 from langganan.kit.errors import DomainError, PaymentRequired
 from langganan.kit.work import Work
 from langganan.payments import repository as payments_repo
@@ -24,6 +23,7 @@ from langganan.payments import service as payments
 from langganan.payments.gateway import BANKS
 from langganan.payments.models import PaymentMethodType, PaymentStatus
 from langganan.payments.sandbox import SandboxGateway
+from langganan.payments.schemas import invoice_view
 from langganan.portal import views
 from langganan.portal.deps import Portal, PortalForm, PortalFragment, PortalPage, see_other
 from langganan.wallets import repository as wallets_repo

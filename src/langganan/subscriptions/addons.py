@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from langganan.accounts.models import Account
+from langganan.accounts.service import require_billing_info
 from langganan.addons import repository
 from langganan.addons.models import AddOnStatus, SubscriptionAddOn
 from langganan.addons.rules import MAX_QUANTITY
@@ -23,7 +24,7 @@ from langganan.kit.money import prorate
 from langganan.kit.periods import days_in_period, remaining_days
 from langganan.kit.work import Work
 from langganan.subscriptions.models import Subscription, SubscriptionStatus
-from langganan.subscriptions.rules import exceeded_limits, require_billing_info
+from langganan.subscriptions.rules import exceeded_limits
 
 
 def extra_limits(session: Work, sub: Subscription, *, exclude_stopping: bool = False,

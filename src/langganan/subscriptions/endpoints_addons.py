@@ -1,17 +1,10 @@
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter
 
 from langganan.accounts import repository as accounts_repo
 from langganan.addons import repository
-from langganan.addons.schemas import BuyIn, ItemList, ItemOut, item_out
-from langganan.invoices.models import Invoice
-from langganan.invoices.schemas import InvoiceOut
-from langganan.kit.openapi import errors
-from langganan.kit.work import Work
-from langganan.payments.checkout import checkout
+from langganan.addons.schemas import ItemList, ItemOut, item_out
 from langganan.subscriptions import addons as service
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions.service import plan_of
@@ -24,17 +17,6 @@ def list_account_add_ons(account_id: str, ctx: Ctx, _: AnyKey) -> ItemList:
     with ctx.unit() as (s, _now):
         sub = subs_repo.for_account(s, account_id)
         return ItemList(data=[item_out(it) for it in repository.live_items(s, sub.id)])
-
-
-@router.post("", response_model=InvoiceOut, status_code=201, responses=errors(402),
-             summary="Buy add-ons: an invoice prorated to the period end; active when paid")
-def buy_add_ons(account_id: str, body: BuyIn, ctx: Ctx, _: AnyKey) -> InvoiceOut | None:
-    def build(s: Work, now: datetime) -> Invoice:
-        account = accounts_repo.get(s, account_id)
-        sub = subs_repo.for_account(s, account_id, for_update=True)
-        return service.buy(s, ctx.settings, account, sub, body.add_on, body.quantity, now)
-
-    return checkout(ctx, build, method=body.payment_method, payment_method_id=body.payment_method_id, bank=body.bank)
 
 
 @router.post("/{item_id}/stop", response_model=ItemOut,

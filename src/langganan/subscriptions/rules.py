@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, time
-from typing import TYPE_CHECKING
 
 from langganan.catalog.rules import LIMIT_NAMES, Plan
 from langganan.invoices.rules import Line
@@ -17,18 +16,8 @@ from langganan.kit.periods import add_months_anchored, days_in_period, remaining
 from langganan.promotions.rules import Terms, plan_lines
 from langganan.subscriptions.models import SubscriptionStatus
 
-if TYPE_CHECKING:
-    from langganan.accounts.models import Account
-
 INTERVAL_LABEL = {"month": "monthly", "year": "yearly"}
 MAX_TRIAL_EXTENSION_DAYS = 90  # an operator extends a trial by 1 to this many days at a time
-
-
-def require_billing_info(account: Account) -> None:
-    """Every paid purchase (plan change, renewal, top-up, add-on) needs complete billing information."""
-    if not account.billing_complete:
-        raise Conflict("billing_info_required",
-                       "Complete the billing information before making a paid purchase.", param=None)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from langganan.addons.schemas import ItemOut
-from langganan.invoices.schemas import InvoiceOut, LineOut
+from langganan.invoices.schemas import LineOut
 from langganan.kit.fields import Id
 from langganan.subscriptions.models import Subscription, SubscriptionStatus
 from langganan.subscriptions.rules import MAX_TRIAL_EXTENSION_DAYS, Quote
@@ -86,12 +86,6 @@ class PreviewOut(BaseModel):
     lines: list[LineOut]
     applies_at: datetime | None = Field(description="null: when the invoice is paid")
     blocked_by: list[str]
-
-
-class ChangeOut(BaseModel):
-    kind: str
-    invoice: InvoiceOut | None
-    applies_at: datetime | None
 
 
 class RenewRequest(BaseModel):

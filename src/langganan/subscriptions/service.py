@@ -8,6 +8,7 @@ from typing import Any
 
 from langganan.accounts import repository as accounts_repo
 from langganan.accounts.models import Account, TrialClaim
+from langganan.accounts.service import require_billing_info
 from langganan.catalog import service as catalog_service
 from langganan.catalog.rules import Catalog, Plan, WalletKind
 from langganan.config import Settings
@@ -21,8 +22,6 @@ from langganan.kit.errors import Conflict, NotFound, Unprocessable
 from langganan.kit.ids import new_id
 from langganan.kit.periods import add_months_anchored, anchor_day_of, period_end, wall_time_of
 from langganan.kit.work import Work
-from langganan.payments import repository as payments_repo
-from langganan.payments.models import PaymentMethod, PaymentMethodType
 from langganan.promotions import rules as promotion_rules
 from langganan.promotions import service as promotions
 from langganan.promotions.models import RedemptionEndReason
@@ -36,7 +35,6 @@ from langganan.subscriptions.rules import (
     exceeded_limits,
     plan_label,
     quote_change,
-    require_billing_info,
 )
 from langganan.subscriptions.schedule import Policy
 from langganan.wallets import repository as wallets_repo
@@ -433,7 +431,7 @@ def apply_paid_invoice(session: Work, invoice: Invoice, now: datetime, *, card_i
             roll_renewed(session, sub, invoice, granted_at=now)
 
 
-# -- period ends (the due runner's steps live in subscriptions/lifecycle.py) ----------------------
+# -- period ends (the due runner's steps live in lifecycle.py) --------------------------------
 
 def roll_free(session: Work, sub: Subscription) -> None:
     """Free's period is monthly; the anchor is kept."""
@@ -511,29 +509,19 @@ def renewal_charge_failed(session: Work, settings: Settings, invoice: Invoice, p
     elif sub.status != SubscriptionStatus.PAST_DUE:
         sub.status = SubscriptionStatus.PAST_DUE
         events.emit(session, "subscription.past_due", account.id,
-                    {**_snapshot(sub), "invoice_id": invoice.id, "method": PaymentMethodType.CARD,
+                    {**_snapshot(sub), "invoice_id": invoice.id, "method": "card",
                      "attempts_left": policy.card_attempts - sub.renewal_attempts}, now)
 
 
-def set_auto_renew(session: Work, account: Account, enabled: bool, payment_method_id: str | None,
-                   now: datetime) -> Subscription:
-    sub = repository.for_account(session, account.id, for_update=True)
-    if enabled:
-        card: PaymentMethod | None
-        if payment_method_id is not None:
-            card = payments_repo.payment_method(session, account.id, payment_method_id)
-        else:
-            card = next((pm for pm in payments_repo.methods_for(session, account.id) if pm.is_default), None)
-            if card is None:
-                raise Conflict("payment_method_required", "Save a card first: auto-renew charges a saved card.",
-                               param="payment_method_id")
-        sub.payment_method_id = card.id
-    elif payment_method_id is not None:
-        raise Unprocessable("invalid_parameter", "payment_method_id goes with enabled: true.",
-                            param="payment_method_id")
+def set_auto_renew(session: Work, sub: Subscription, card_id: str | None, now: datetime) -> Subscription:
+    """Automatic renewal on, charging the saved card `card_id`, or off (None). payments.cards.set_auto_renew
+    chooses the card: saved cards belong to payments, above subscriptions."""
+    enabled = card_id is not None
+    if card_id is not None:
+        sub.payment_method_id = card_id
     sub.auto_renew = enabled
     sub.updated_at = now
-    events.emit(session, "subscription.auto_renew_changed", account.id,
+    events.emit(session, "subscription.auto_renew_changed", sub.account_id,
                 {**_snapshot(sub), "auto_renew": enabled, "payment_method_id": sub.payment_method_id}, now)
     return sub
 

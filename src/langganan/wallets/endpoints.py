@@ -1,32 +1,21 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from langganan.accounts import repository as accounts_repo
-from langganan.invoices.models import Invoice
-from langganan.invoices.schemas import InvoiceOut
 from langganan.kit.errors import Unprocessable
 from langganan.kit.fields import Instant
-from langganan.kit.openapi import errors
 from langganan.kit.web import Limit
-from langganan.kit.work import Work
-from langganan.payments.checkout import checkout
-from langganan.wallets import repository, reservations, service, topups
+from langganan.wallets import repository, service
 from langganan.wallets.schemas import (
-    CaptureIn,
     EntryList,
-    ReservationIn,
-    ReservationOut,
-    TopUpRequest,
     WalletList,
     WalletOut,
     WalletSettingsIn,
     entry_out,
-    reservation_out,
     wallet_out,
 )
 from langganan.web.context import AnyKey, Ctx
@@ -71,34 +60,3 @@ def list_wallet_transactions(account_id: str, kind: str, ctx: Ctx, _: AnyKey,
                                         since=since, until=until, limit=limit,
                                         before_id=int(starting_after) if starting_after else None)
         return EntryList(data=[entry_out(e) for e in rows], has_more=more)
-
-
-@router.post("/accounts/{account_id}/top-ups", response_model=InvoiceOut, status_code=201, responses=errors(402),
-             summary="Top up a wallet: an invoice; the wallet is credited when it is paid")
-def top_up(account_id: str, body: TopUpRequest, ctx: Ctx, _: AnyKey) -> InvoiceOut | None:
-    def build(s: Work, now: datetime) -> Invoice:
-        return topups.issue(s, ctx.settings, accounts_repo.get(s, account_id), body.wallet, body.amount, now)
-
-    return checkout(ctx, build, method=body.payment_method, payment_method_id=body.payment_method_id, bank=body.bank)
-
-
-@router.post("/reservations", response_model=ReservationOut, status_code=201, responses=errors(402, 404),
-             summary="Hold credit for a broadcast campaign")
-def create_reservation(body: ReservationIn, ctx: Ctx, _: AnyKey) -> ReservationOut:
-    with ctx.unit() as (s, now):
-        accounts_repo.get(s, body.account_id)
-        res = reservations.hold(s, body.account_id, body.meter, body.quantity, body.expires_in_seconds, now)
-        return reservation_out(res)
-
-
-@router.post("/reservations/{reservation_id}/capture", response_model=ReservationOut,
-             summary="Capture what was delivered; the rest is released")
-def capture_reservation(reservation_id: str, body: CaptureIn, ctx: Ctx, _: AnyKey) -> ReservationOut:
-    with ctx.unit() as (s, now):
-        return reservation_out(reservations.capture(s, reservation_id, body.quantity, now))
-
-
-@router.post("/reservations/{reservation_id}/release", response_model=ReservationOut)
-def release_reservation(reservation_id: str, ctx: Ctx, _: AnyKey) -> ReservationOut:
-    with ctx.unit() as (s, now):
-        return reservation_out(reservations.release(s, reservation_id, now))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from langganan.accounts.models import Account
+from langganan.accounts.service import require_billing_info
 from langganan.catalog.rules import WalletKind
 from langganan.config import Settings
 from langganan.invoices import service as invoices
@@ -12,7 +13,6 @@ from langganan.invoices.actions import TopUpAction
 from langganan.invoices.models import Invoice, InvoiceType
 from langganan.invoices.rules import Line
 from langganan.kit.work import Work
-from langganan.subscriptions.rules import require_billing_info
 from langganan.wallets import rules
 
 WALLET_LABEL = {WalletKind.CONVERSATION: "Conversation balance", WalletKind.BROADCAST: "Broadcast balance"}

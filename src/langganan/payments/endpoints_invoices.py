@@ -9,20 +9,14 @@ from fastapi.responses import Response
 from langganan.accounts import repository as accounts_repo
 from langganan.invoices import repository, service
 from langganan.invoices.models import Invoice, InvoiceStatus
-from langganan.invoices.schemas import (
-    InvoiceList,
-    InvoiceOut,
-    MarkPaidRequest,
-    PayRequest,
-    invoice_view,
-    invoice_views,
-)
+from langganan.invoices.schemas import MarkPaidRequest, PayRequest
 from langganan.kit.errors import Conflict, Unprocessable
 from langganan.kit.openapi import errors
 from langganan.kit.web import Limit, StartingAfter
 from langganan.kit.work import Work
 from langganan.payments import service as payments
 from langganan.payments.checkout import checkout
+from langganan.payments.schemas import InvoiceList, InvoiceOut, invoice_view, invoice_views
 from langganan.web.context import AdminKey, AnyKey, Ctx
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
