@@ -75,13 +75,13 @@ def test_upgrade_paid_by_card_after_a_decline(live: Live, page: Any) -> None:
     pro.get_by_role("button", name="Choose Pro").click()
 
     add_card(page, "4000000000000002")
-    page.get_by_role("button", name="Pay Rp500.000").click()
+    page.get_by_role("button", name="Pay Rp500.000", exact=True).click()
     expect(page.get_by_role("alert")).to_have_text("The card was declined.")
     assert live.subscription(acc["id"])["plan"] == "growth"
 
     add_card(page, "4242 4242 4242 4242")
     page.get_by_label("Visa •••• 4242").check()
-    page.get_by_role("button", name="Pay Rp500.000").click()
+    page.get_by_role("button", name="Pay Rp500.000", exact=True).click()
     expect(page.get_by_role("heading", name="Payment received")).to_be_visible()
 
     assert live.subscription(acc["id"])["plan"] == "pro"
@@ -101,7 +101,7 @@ def test_renew_with_a_saved_card(live: Live, page: Any) -> None:
     expect(dialog).to_contain_text("Renew Growth for the period starting 15 Feb 2026?")
     dialog.get_by_role("button", name="Renew Subscription").click()
     expect(page.get_by_test_id("pay-amount")).to_have_text("Rp499.000")
-    page.get_by_role("button", name="Pay Rp499.000").click()
+    page.get_by_role("button", name="Pay Rp499.000", exact=True).click()
     expect(page.get_by_role("heading", name="Payment received")).to_be_visible()
 
     [renewal] = invoices_of(live, acc["id"], type="renewal")
@@ -177,7 +177,7 @@ def test_top_up_each_wallet_refusing_below_the_minimum(live: Live, page: Any) ->
     page.get_by_label("Amount to add to Broadcast Balance (Rp)").fill("20000")
     page.get_by_role("button", name="Continue To Payment").click()
     add_card(page, "4242424242424242")
-    page.get_by_role("button", name="Pay Rp20.000").click()
+    page.get_by_role("button", name="Pay Rp20.000", exact=True).click()
     expect(page.get_by_role("heading", name="Payment received")).to_be_visible()
 
     page.get_by_role("link", name="WhatsApp Balance").click()
