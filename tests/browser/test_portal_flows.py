@@ -40,7 +40,7 @@ def add_card(page: Any, number: str) -> None:
     page.get_by_label("Expiry month").fill("12")
     page.get_by_label("Expiry year").fill("2030")
     page.get_by_label("CVC").fill("123")
-    page.get_by_role("button", name="Save card").click()
+    page.get_by_role("button", name="Save card", exact=True).click()
 
 
 def test_upgrade_paid_by_bank_transfer(live: Live, page: Any) -> None:
