@@ -159,7 +159,13 @@ def open_database(url: str, settings: Settings | None = None, *, lock_wait: floa
 def work_steps(settings: Settings) -> Steps:
     """What every unit of work of the domain does besides its callers' writes (kit.work.Steps)."""
     return Steps(before_flush=(keep_next_due(Policy.from_settings(settings)),),
-                 before_commit=(alerts.on_commit(dict(settings.low_balance_thresholds)),))
+                 before_commit=(alerts.on_commit(dict(settings.low_balance_thresholds)),),
+                 made_from=_steps_source(settings))
+
+
+def _steps_source(settings: Settings) -> tuple[object, ...]:
+    """The settings the units of work depend on: two configurations with equal sources agree on them."""
+    return Policy.from_settings(settings), tuple(sorted(settings.low_balance_thresholds.items()))
 
 
 def make_clock(settings: Settings) -> Clock:
@@ -216,6 +222,10 @@ class Worker:
 def make_context(settings: Settings, db: Database, *, gateway: Gateway | None = None) -> AppContext:
     """Everything a request, a job or a CLI command works with, built from the configuration; `gateway`
     replaces the configured one (tests). ConfigError when live mode would get the sandbox gateway."""
+    if db.steps.made_from != _steps_source(settings):
+        # Its units of work would keep next_due_at by another policy, or alert at other thresholds.
+        raise ValueError("the database was opened with other settings than the application's: open it with "
+                         "langganan.app.open_database(url, settings) or make_database(settings)")
     gateway = gateway or make_gateway(settings, db)
     if not settings.sandbox and isinstance(gateway, SandboxGateway):
         raise ConfigError(LIVE_NEEDS_GATEWAY)

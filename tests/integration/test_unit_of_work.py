@@ -5,6 +5,7 @@ deferred invoice numbers with it, and the database's steps run where they should
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -111,3 +112,19 @@ def test_remember_keeps_the_value_before_the_first_movement_and_the_latest_time(
 def test_a_plain_session_is_refused_where_a_unit_of_work_is_needed(database: Database) -> None:
     with Session(database.engine) as plain, pytest.raises(TypeError, match="unit of work"):
         work_of(plain)
+
+
+def test_an_app_refuses_a_database_opened_with_other_settings(tmp_path: Path) -> None:
+    """The units of work keep next_due_at by the settings' policy: a database opened with another policy would
+    keep it wrong without a word, so the composition root refuses it."""
+    from langganan.app import make_context, open_database
+    from langganan.config import Settings
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'o.db'}", grace_days=9, sandbox_gateway_secret="s")
+    other = open_database(settings.database_url)  # the defaults' policy (grace 3 days)
+    with pytest.raises(ValueError, match="opened with other settings"):
+        make_context(settings, other)
+    same = open_database(settings.database_url, settings)
+    assert make_context(settings, same).db is same
+    other.dispose()
+    same.dispose()

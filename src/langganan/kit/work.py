@@ -47,6 +47,9 @@ class Steps:
 
     before_flush: tuple[Step, ...] = ()
     before_commit: tuple[Step, ...] = ()
+    # What the steps were made from (opaque here, compared by equality): lets the composition root refuse
+    # a database whose units of work follow other settings than the application's.
+    made_from: object = None
 
 
 NO_STEPS = Steps()
