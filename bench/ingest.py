@@ -51,6 +51,8 @@ from langganan.payments.gateway import (
     InvalidCardToken,
     InvalidSignature,
     Notification,
+    QrCode,
+    RefundResult,
     VirtualAccount,
 )
 from langganan.wallets import repository
@@ -84,11 +86,24 @@ class NoPayments:
     def verify_notification(self, headers: Mapping[str, str], body: bytes, wall_now: datetime) -> Notification:
         raise InvalidSignature()
 
+    def create_qris(self, *, reference: str, amount: int, currency: str, expires_at: datetime) -> QrCode:
+        raise InvalidRequest("no_payments", "The bench takes no payments.")
+
+    def status(self, reference: str) -> Notification | None:
+        return None
+
+    def refund(self, *, reference: str, provider_ref: str, amount: int, currency: str, idempotency_key: str,
+               reason: str) -> RefundResult:
+        return RefundResult(False, "none", failure_code="no_payments")
+
+    def close(self) -> None:
+        pass
+
 
 def make_app() -> Any:
     """uvicorn factory of the server subprocess (`ingest:make_app`); the database URL comes from the environment."""
     settings = Settings(database_url=os.environ["BENCH_DATABASE_URL"], mode="live", bootstrap_api_key=KEY)
-    return create_app(settings, open_database(settings.database_url), gateway=NoPayments())
+    return create_app(settings, open_database(settings.database_url, settings), gateway=NoPayments())
 
 
 @dataclass

@@ -48,7 +48,7 @@ KEY = renewals.KEY
 def seed(url: str, n: int) -> str:
     """N due subscriptions (the clock one minute past their period end) and one funded usage account."""
     settings = renewals.settings_for(url)
-    db = open_database(url)
+    db = open_database(url, settings)
     prepare(settings, db)
     card, bank = renewals.templates(settings, db)
     renewals.clone(db, card, n // 2 - 1, "card")
@@ -73,7 +73,7 @@ def advance_process(url: str, days: int) -> None:
     from langganan.sandbox.clock import advance
 
     settings = renewals.settings_for(url)
-    db = open_database(url)
+    db = open_database(url, settings)
     prepare(settings, db, migrate_if_empty=False)
     ctx = make_context(settings, db)
     spans: list[tuple[float, str]] = []
