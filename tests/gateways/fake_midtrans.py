@@ -322,6 +322,9 @@ class FakeMidtrans:
         if not (number.isdigit() and 12 <= len(number) <= 19 and month.isdigit() and 1 <= int(month) <= 12
                 and year.isdigit() and len(year) == 4):
             raise Refused("400", "One or more parameters in the payload is invalid.", http=400)
+        if not _luhn(number):
+            raise Refused("400", "One or more parameters in the payload is invalid.", http=400,
+                          validation_messages=["card_number is invalid"])
         middle = "".join(secrets.choice(string.ascii_letters) for _ in range(22))
         saved = number[:6] + middle + number[-4:]
         with self.lock:
@@ -509,6 +512,14 @@ class FakeMidtrans:
             body["refunds"] = [dict(r) for r in txn.refunds]
         body["signature_key"] = self.signature(txn.order_id, body["status_code"], body["gross_amount"])
         return body
+
+
+def _luhn(number: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(number)):
+        digit = int(ch) * (2 if i % 2 else 1)
+        total += digit - 9 if digit > 9 else digit
+    return total % 10 == 0
 
 
 @contextmanager
