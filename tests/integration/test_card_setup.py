@@ -18,6 +18,7 @@ from langganan.payments.gateway import (
     CardSetupKind,
     GatewayRefused,
     InvalidCardToken,
+    Outcome,
 )
 from langganan.payments.midtrans import MidtransGateway, card_token
 from langganan.payments.sandbox import SandboxGateway
@@ -106,6 +107,17 @@ def test_xendit_session_not_completed_saves_nothing(xd: XenditDriver, status: st
         xd.gateway.finish_card_setup(session_id, {})
     assert err.value.code == code and err.value.status == 422
     assert xd.fake.state.tokens == {}
+
+
+def test_xendit_session_webhooks_are_acknowledged_without_effect(xd: XenditDriver) -> None:
+    """The card is kept when the customer comes back (or the integrator completes the setup): Xendit's
+    payment_session.* webhooks, if sent to langganan, are acknowledged (not refused into 24 hours of retries)."""
+    session_id = _start_xendit(xd)
+    token = xd.fake.complete_session(session_id, GOOD_CARD, 12, 2030)
+    body = xd.fake.webhook("payment_session.completed", {**xd.fake.session(session_id), "payment_token_id": token})
+    note = xd.gateway.verify_notification(xd.fake.headers(), json.dumps(body).encode(), NOW)
+    assert (note.outcome, note.event_id, note.reference) == (Outcome.PENDING,
+                                                             f"{session_id}:payment_session.completed", None)
 
 
 def test_xendit_unknown_session_is_incomplete(xd: XenditDriver) -> None:

@@ -390,7 +390,7 @@ class XenditGateway:
         data = payload.get("data") if isinstance(payload, dict) else None
         if not isinstance(event, str) or not isinstance(data, dict):
             raise InvalidNotification("The notification must have an event and a data object.", param="event")
-        if event.startswith("payment_token."):
+        if event.startswith(("payment_token.", "payment_session.")):
             return self._token_event(event, data)
         if event.startswith("refund."):
             return self._refund_event(event, data)
@@ -451,10 +451,12 @@ class XenditGateway:
         raise InvalidNotification("Xendit does not confirm the expiry yet; the retry will.", param="data.status")
 
     def _token_event(self, event: str, data: Mapping[str, Any]) -> Notification:
-        """Saved cards arrive with the payment that saved them (PAY_AND_SAVE capture): nothing to apply."""
-        token = _text(data, "payment_token_id", 80)
+        """Saved cards arrive with the payment that saved them (PAY_AND_SAVE capture), or are read when the
+        customer comes back from a card setup (a SAVE session, `finish_card_setup`): nothing to apply."""
+        key = "payment_session_id" if event.startswith("payment_session.") else "payment_token_id"
+        token = _text(data, key, 80)
         if token is None:
-            raise InvalidNotification("The notification names no payment_token_id.", param="data.payment_token_id")
+            raise InvalidNotification(f"The notification names no {key}.", param=f"data.{key}")
         currency = data.get("currency") if isinstance(data.get("currency"), str) else "IDR"
         return Notification(event_id=f"{token}:{event}", outcome=Outcome.PENDING, amount=0,
                             currency=str(currency)[:3], provider_ref=token)
