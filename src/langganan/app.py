@@ -132,10 +132,11 @@ def make_gateway(settings: Settings, db: Database) -> Gateway:
     if settings.gateway == "midtrans":
         assert settings.midtrans_server_key is not None  # Settings refuses midtrans without its keys
         return MidtransGateway(settings.midtrans_server_key, settings.midtrans_base_url,
-                               client_key=settings.midtrans_client_key)
+                               client_key=settings.midtrans_client_key, timeout=settings.gateway_timeout_seconds)
     if settings.gateway == "xendit":
         assert settings.xendit_secret_key is not None and settings.xendit_callback_token is not None
-        return XenditGateway(settings.xendit_secret_key, settings.xendit_callback_token, settings.xendit_base_url)
+        return XenditGateway(settings.xendit_secret_key, settings.xendit_callback_token, settings.xendit_base_url,
+                             timeout=settings.gateway_timeout_seconds)
     return SandboxGateway(settings.sandbox_gateway_secret or stored_secret(db, SANDBOX_SECRET))
 
 

@@ -240,6 +240,7 @@ class Settings(BaseSettings):
     xendit_secret_key: Secret = None
     xendit_callback_token: Secret = None
     xendit_base_url: BaseUrl = GATEWAY_BASE_URLS["xendit"]
+    gateway_timeout_seconds: Seconds = 10.0  # how long one call to Midtrans or Xendit may take (then retried or 503)
     invoice_payment_days: Count = 3
     va_expiry_hours: Count = 24
     qris_expiry_minutes: Count = 60  # how long a QRIS code can be paid

@@ -50,7 +50,7 @@ def _settings(database: Database, name: str, driver: Any) -> dict[str, Any]:
                     midtrans_base_url=driver.fake.url)
     else:
         keys = dict(xendit_secret_key=SECRET_KEY, xendit_callback_token=CALLBACK_TOKEN, xendit_base_url=driver.fake.url)
-    return dict(gateway=name, clock_start=start, **keys)
+    return dict(gateway=name, clock_start=start, gateway_timeout_seconds=0.5, **keys)
 
 
 @pytest.fixture(params=["midtrans", "xendit"])
@@ -148,4 +148,34 @@ def test_a_lost_callback_is_settled_by_the_status_check(live: Live) -> None:
     env.advance(hours=1)  # older than LANGGANAN_PAYMENT_STATUS_CHECK_MINUTES (30): the worker asks the gateway
     assert env.ok(env.get(f"/v1/invoices/{invoice['id']}"))["status"] == "paid"
     assert env.subscription(acc["id"])["plan"] == "growth"
+    env.assert_books()
+
+
+def test_a_card_charge_whose_answer_is_lost_is_neither_lost_nor_doubled(live: Live) -> None:
+    """The gateway takes the money but its answers (the call and its one retry) come too late: the customer
+    is told 503 gateway_unavailable, the payment stays pending, and the status check later finds the charge
+    and pays the invoice with it; the gateway captured once."""
+    env = live.env
+    acc = env.account()
+    card = live.card(acc["id"])
+    fake: Any = live.driver.fake  # type: ignore[attr-defined]
+    if live.name == "midtrans":
+        fake.fail_next(2, "timeout_after", "/v2/charge")
+    else:
+        fake.fail_next(2, "late", "POST")
+    res = env.post(f"/v1/accounts/{acc['id']}/subscription/change",
+                   {"plan": "growth", "payment_method": "card", "payment_method_id": card})
+    assert res.status_code == 503 and res.json()["error"]["code"] == "gateway_unavailable", res.text
+    assert res.headers["Retry-After"]
+    invoice = env.ok(env.get(f"/v1/invoices?account_id={acc['id']}&status=unpaid"))["data"][0]
+    assert invoice["payment"]["status"] == "pending"
+    assert env.subscription(acc["id"])["plan"] == "free"
+    env.advance(hours=1)
+    assert env.ok(env.get(f"/v1/invoices/{invoice['id']}"))["status"] == "paid"
+    assert env.subscription(acc["id"])["plan"] == "growth"
+    if live.name == "midtrans":
+        assert fake.captures == 1
+    else:
+        charges = [c for c in fake.calls if c.method == "POST" and c.path.startswith("/v3/payment_requests")]
+        assert len({c.headers.get("idempotency-key") for c in charges}) == 1  # one key: one payment at Xendit
     env.assert_books()

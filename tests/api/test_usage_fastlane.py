@@ -47,6 +47,9 @@ def test_both_paths_answer_every_case_alike(env: Env, route_calls: list[int]) ->
     }
     calls_before = len(route_calls)
     for name, fields in cases.items():
+        env.ok(env.get("/v1/events?limit=1"))  # the key is known again (its cache entry expires; a busy machine
+        # can take longer than that between two cases)
+        calls_before = len(route_calls)
         fast = send(env, {"id": f"fast-{name}", **fields}, route=False)
         assert len(route_calls) == calls_before, f"{name}: the fast lane should have answered"
         slow = send(env, {"id": f"slow-{name}", **fields}, route=True)

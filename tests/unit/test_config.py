@@ -64,6 +64,7 @@ def test_grouped_values_are_read_into_the_dicts_other_modules_take(monkeypatch: 
 NUMERIC_BOUNDS = [
     ("INVOICE_PAYMENT_DAYS", "0", "LANGGANAN_INVOICE_PAYMENT_DAYS=0 must be at least 1"),
     ("VA_EXPIRY_HOURS", "0", "LANGGANAN_VA_EXPIRY_HOURS=0 must be at least 1"),
+    ("GATEWAY_TIMEOUT_SECONDS", "0", "LANGGANAN_GATEWAY_TIMEOUT_SECONDS=0 must be a positive number of seconds"),
     ("QRIS_EXPIRY_MINUTES", "0", "LANGGANAN_QRIS_EXPIRY_MINUTES=0 must be at least 1"),
     ("QRIS_MAX_AMOUNT", "-5", "LANGGANAN_QRIS_MAX_AMOUNT=-5 must be at least 1"),
     ("PAYMENT_STATUS_CHECK_MINUTES", "0", "LANGGANAN_PAYMENT_STATUS_CHECK_MINUTES=0 must be at least 1"),
