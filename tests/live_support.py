@@ -1,7 +1,7 @@
 """What a test needs to start the app in live mode: a gateway that is not the sandbox one.
 
 `RefusingGateway` is the smallest Gateway there is: it issues virtual accounts (so invoices can wait for
-money) and accepts nothing: no card token, no charge, no callback."""
+money) and accepts nothing: no card token or card setup, no charge, no callback."""
 
 from __future__ import annotations
 
@@ -17,12 +17,15 @@ from langganan.app import create_app, prepare
 from langganan.kit.db import Database
 from langganan.payments.gateway import (
     CardDetails,
+    CardSetup,
     ChargeResult,
+    GatewayRefused,
     InvalidCardToken,
     InvalidSignature,
     Notification,
     QrCode,
     RefundResult,
+    SavedCard,
     VirtualAccount,
 )
 from tests.conftest import ADMIN_KEY, Env, make_settings
@@ -32,6 +35,13 @@ class RefusingGateway:
     name = "refusing"
 
     def card_details(self, token: str) -> CardDetails:
+        raise InvalidCardToken()
+
+    def start_card_setup(self, *, reference: str, email: str, name: str, return_url: str,
+                         cancel_url: str) -> CardSetup:
+        raise GatewayRefused("card_setup_refused", "This gateway keeps no cards.")
+
+    def finish_card_setup(self, session_id: str, returned: Mapping[str, str]) -> SavedCard:
         raise InvalidCardToken()
 
     def charge(self, *, token: str, amount: int, currency: str, idempotency_key: str,

@@ -11,7 +11,14 @@ from langganan.kit.db import Base
 from langganan.kit.models import EngineClock, GeneratedSecret, IdempotencyRecord
 from langganan.legacy.models import LegacyImport
 from langganan.notifications.models import Delivery, DeliveryAttempt, Notification, QuotaAlert
-from langganan.payments.models import GatewayNotification, Payment, PaymentMethod, PaymentReceipt, UnappliedPayment
+from langganan.payments.models import (
+    CardSetupRecord,
+    GatewayNotification,
+    Payment,
+    PaymentMethod,
+    PaymentReceipt,
+    UnappliedPayment,
+)
 from langganan.portal.models import PortalLink
 from langganan.promotions.models import Promotion, PromotionRedemption
 from langganan.subscriptions.models import Subscription, SubscriptionPeriod
@@ -24,6 +31,7 @@ metadata = Base.metadata
 __all__ = [
     "Account",
     "ApiKey",
+    "CardSetupRecord",
     "CatalogVersion",
     "Delivery",
     "DeliveryAttempt",

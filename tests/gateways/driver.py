@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from langganan.payments.gateway import Gateway
+from langganan.payments.gateway import CardSetup, Gateway
 
 # Test cards every driver knows (the numbers follow the sandbox's; a fake maps them to its own test cards).
 GOOD_CARD = "4242424242424242"
@@ -24,6 +24,12 @@ class Driver(Protocol):
 
     def saved_card(self, number: str, exp_month: int, exp_year: int, *, now: datetime) -> str:
         """A token for a card the customer saved with the gateway, as langganan stores it."""
+        ...
+
+    def enter_card(self, setup: CardSetup, number: str, exp_month: int, exp_year: int, *,
+                   now: datetime) -> dict[str, str]:
+        """The customer enters the card where `setup` says (the gateway's page, or the gateway's card registration
+        called from the browser); returns what the browser brings back to langganan (`finish_card_setup`)."""
         ...
 
     def pay(self, *, reference: str, va_number: str | None, amount: int, currency: str,

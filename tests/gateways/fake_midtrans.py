@@ -3,7 +3,9 @@ by field as Midtrans documents it and answers as Midtrans does.
 
 What it speaks: `POST /v2/charge` (bank_transfer bca/bni/bri/permata, echannel, qris, credit_card with a
 saved token), `GET /v2/{order_id}/status`, `POST /v2/{order_id}/refund`, and `GET /v2/card/register` (what
-Midtrans.js calls from the customer's browser with the client key). Requests need HTTP Basic auth with the
+the customer's browser calls with the client key, from a page served by another origin: as JSONP when the
+query names a `callback`, the answer then always HTTP 200 with the status in the body, else as JSON with
+`Access-Control-Allow-Origin: *`). Requests need HTTP Basic auth with the
 server key as user name and an empty password. Like Midtrans, it answers some errors with HTTP 200 and the
 error in the body's `status_code` (a duplicate order id: "406"; an unknown saved token: "411"; a refund it
 cannot make: "412"), and others with the HTTP status too (400, 401, 404).
@@ -45,6 +47,7 @@ CHALLENGE = {"4511111111111117"}
 THREE_DS = {"4611111111111116"}
 VA_BANKS = {"bca", "bni", "bri", "permata"}
 ORDER_ID = re.compile(r"[A-Za-z0-9\-_~.]{1,50}")
+CALLBACK = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,99}")  # a JSONP callback: a plain function name
 ORDER_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4}")
 UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 CHARGE_KEYS = {"payment_type", "transaction_details", "bank_transfer", "echannel", "qris", "credit_card",
@@ -111,6 +114,7 @@ class FakeMidtrans:
         self.auto_settle_cards = auto_settle_cards  # a captured card settles at once (Midtrans: the next day)
         self.transactions: dict[str, Txn] = {}
         self.cards: dict[str, tuple[str, int, int]] = {}  # saved_token_id → number, month, year
+        self.registrations: list[dict[str, str]] = []  # every card registration's query (the browser's call)
         self.calls: list[tuple[str, str]] = []  # every request received: method, path
         self.bodies: list[tuple[str, Any]] = []  # every JSON body received: path, body
         self.captures = 0  # card charges that took money
@@ -234,7 +238,26 @@ class FakeMidtrans:
             status, answer = exc.http, {"status_code": exc.code, "status_message": exc.message, **exc.extra}
         if fault is not None and fault.kind == "timeout_after":
             time.sleep(self.stall_seconds)
+        if parts.path == "/v2/card/register":
+            return self._send_register(req, status, answer, parse_qs(parts.query).get("callback", [""])[0])
         self._send(req, status, answer)
+
+    @staticmethod
+    def _send_register(req: BaseHTTPRequestHandler, status: int, body: dict[str, Any], callback: str) -> None:
+        """Card registration answers a browser on another origin: JSONP when asked, else CORS-readable JSON."""
+        if callback and CALLBACK.fullmatch(callback):
+            data, kind, status = f"{callback}({json.dumps(body)});".encode(), "application/javascript", 200
+        else:
+            data, kind = json.dumps(body).encode(), "application/json"
+        try:
+            req.send_response(status)
+            req.send_header("Content-Type", kind)
+            req.send_header("Access-Control-Allow-Origin", "*")
+            req.send_header("Content-Length", str(len(data)))
+            req.end_headers()
+            req.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     @staticmethod
     def _send(req: BaseHTTPRequestHandler, status: int, body: dict[str, Any]) -> None:
@@ -289,17 +312,24 @@ class FakeMidtrans:
     # -- endpoints ------------------------------------------------------------------------------------
     def _register(self, query: dict[str, list[str]]) -> dict[str, Any]:
         one = {k: v[0] for k, v in query.items()}
+        with self.lock:
+            self.registrations.append(one)
+        if "callback" in one and not CALLBACK.fullmatch(one["callback"]):
+            raise Refused("400", "The callback is not a function name.", http=400)
         if one.get("client_key") != self.client_key:
             raise Refused("401", "Unknown client key", http=401)
         number, month, year = one.get("card_number", ""), one.get("card_exp_month", ""), one.get("card_exp_year", "")
         if not (number.isdigit() and 12 <= len(number) <= 19 and month.isdigit() and 1 <= int(month) <= 12
                 and year.isdigit() and len(year) == 4):
             raise Refused("400", "One or more parameters in the payload is invalid.", http=400)
+        if not _luhn(number):
+            raise Refused("400", "One or more parameters in the payload is invalid.", http=400,
+                          validation_messages=["card_number is invalid"])
         middle = "".join(secrets.choice(string.ascii_letters) for _ in range(22))
         saved = number[:6] + middle + number[-4:]
         with self.lock:
             self.cards[saved] = (number, int(month), int(year))
-        return {"status_code": "200", "saved_token_id": saved, "masked_card": f"{number[:6]}-{number[-4:]}",
+        return {"status_code": "200", "saved_token_id": saved, "masked_card": f"{number[:8]}-{number[-4:]}",
                 "transaction_id": str(uuid.uuid4())}
 
     def _charge(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -482,6 +512,14 @@ class FakeMidtrans:
             body["refunds"] = [dict(r) for r in txn.refunds]
         body["signature_key"] = self.signature(txn.order_id, body["status_code"], body["gross_amount"])
         return body
+
+
+def _luhn(number: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(number)):
+        digit = int(ch) * (2 if i % 2 else 1)
+        total += digit - 9 if digit > 9 else digit
+    return total % 10 == 0
 
 
 @contextmanager

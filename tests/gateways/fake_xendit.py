@@ -3,13 +3,16 @@
 It checks what Xendit checks (Basic auth with the secret key, `api-version`, an `idempotency-key` on
 creates, required fields and their types, channel codes, amounts), answers with Xendit's shapes
 (`payment_request_id`, `status`, `actions`), keeps its state in memory so GETs tell the truth, and
-builds the webhooks Xendit would send. Tests script faults: the next calls time out (the server sleeps
-past the client's timeout, before or after doing the work) or answer 500.
+builds the webhooks Xendit would send. Payment sessions (`POST /sessions`, `GET /sessions/{id}`) come with
+the hosted page at `payment_link_url` (`/checkout/{id}`): a small HTML card form which, submitted, keeps a
+card token, completes the session and sends the browser to `success_return_url`. Tests script faults: the
+next calls time out (the server sleeps past the client's timeout, before or after doing the work) or answer 500.
 """
 
 from __future__ import annotations
 
 import base64
+import html
 import json
 import secrets
 import threading
@@ -18,7 +21,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -32,6 +35,9 @@ QRIS_LIMITS = (1, 10_000_000)
 CREATE_FIELDS = {"reference_id", "type", "country", "currency", "request_amount", "capture_method", "channel_code",
                  "channel_properties", "payment_token_id", "description", "metadata", "customer_id", "customer",
                  "items", "shipping_information"}
+SESSION_FIELDS = {"reference_id", "session_type", "mode", "amount", "currency", "country", "customer", "customer_id",
+                  "channel_properties", "allowed_payment_channels", "success_return_url", "cancel_return_url",
+                  "description", "metadata", "items", "locale", "expires_at", "allow_save_payment_method"}
 REFUND_FIELDS = {"payment_request_id", "reference_id", "currency", "amount", "reason", "metadata"}
 REFUND_REASONS = {"FRAUDULENT", "DUPLICATE", "REQUESTED_BY_CUSTOMER", "CANCELLATION", "OTHERS"}
 CARD_ON_FILE = {"CUSTOMER_UNSCHEDULED", "RECURRING", "MERCHANT_UNSCHEDULED"}
@@ -44,6 +50,9 @@ CARD_OUTCOMES: dict[str, tuple[str, str | None]] = {
     "4000000000003220": ("REQUIRES_ACTION", None),  # 3DS asked: pending until a webhook
 }
 NETWORKS = {"4": "VISA", "5": "MASTERCARD", "3": "JCB"}
+# What card verification says when a card is saved on the hosted page (a SAVE session checks the card).
+SAVE_REFUSED = {"4000000000000002": "The card was declined by the issuer.",
+                "4000000000009995": "The card was declined by the issuer."}
 
 
 class XenditError(Exception):
@@ -93,6 +102,7 @@ class State:
     payment_requests: dict[str, dict[str, Any]] = field(default_factory=dict)
     payments: dict[str, dict[str, Any]] = field(default_factory=dict)
     tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     idempotency: dict[tuple[str, str], tuple[str, int, dict[str, Any]]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
@@ -173,6 +183,26 @@ class FakeXendit:
                     "cardholder_first_name": "Test", "cardholder_last_name": "Customer"}},
                 "status": status, "created": _now(), "updated": _now(), "_number": number}
         return token_id
+
+    def session(self, session_id: str) -> dict[str, Any]:
+        with self.lock:
+            return dict(self.state.sessions[session_id])
+
+    def complete_session(self, session_id: str, number: str, exp_month: int, exp_year: int) -> str:
+        """The customer saves a card on the session's hosted page (what submitting its form does): the
+        session COMPLETED with a new payment token, whose id is returned."""
+        token_id = self.save_card(number, exp_month, exp_year)
+        with self.lock:
+            session = self.state.sessions[session_id]
+            assert session["status"] == "ACTIVE", session["status"]
+            self.state.tokens[token_id]["customer_id"] = session["customer_id"]
+            session.update(status="COMPLETED", payment_token_id=token_id, updated=_now())
+        return token_id
+
+    def end_session(self, session_id: str, status: str) -> None:
+        """The session EXPIRED (its expires_at passed) or was CANCELED."""
+        with self.lock:
+            self.state.sessions[session_id].update(status=status, updated=_now())
 
     def by_reference(self, reference: str) -> dict[str, Any]:
         with self.lock:
@@ -256,6 +286,11 @@ class FakeXendit:
     def _handle(self, req: BaseHTTPRequestHandler, method: str) -> None:
         raw = req.rfile.read(int(req.headers.get("content-length") or 0))
         headers = {k.lower(): v for k, v in req.headers.items()}
+        if urlsplit(req.path).path.startswith("/checkout/"):  # the hosted page: the customer's browser, no key
+            with self.lock:
+                self.state.calls.append(Call(method, req.path, headers, None))
+            self._checkout(req, method, urlsplit(req.path).path.removeprefix("/checkout/"), raw)
+            return
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
@@ -304,6 +339,13 @@ class FakeXendit:
                 return self._idempotent(path, headers, body, self._create_payment_request)
             if method == "POST" and path == "/refunds":
                 return self._idempotent(path, headers, body, self._create_refund)
+            if method == "POST" and path == "/sessions":
+                return self._idempotent(path, headers, body, self._create_session)
+            if method == "GET" and path.startswith("/sessions/"):
+                session = self.state.sessions.get(path.rsplit("/", 1)[1])
+                if session is None:
+                    raise XenditError(404, "DATA_NOT_FOUND", "Payment session not found")
+                return 200, self._public(session)
             if method == "GET" and path == "/v3/payment_requests":
                 reference = (query.get("reference_id") or [""])[0]
                 _require(bool(reference), "reference_id is required")
@@ -423,6 +465,126 @@ class FakeXendit:
                               "value": f"https://redirect.xendit.test/3ds/{pr['payment_request_id']}"}]
         return 201
 
+    def _create_session(self, body: Any) -> tuple[int, dict[str, Any]]:
+        _require(isinstance(body, dict), "the body must be a JSON object")
+        unknown = set(body) - SESSION_FIELDS
+        _require(not unknown, f"unknown fields: {sorted(unknown)}")
+        ref = body.get("reference_id")
+        _require(isinstance(ref, str) and 1 <= len(ref) <= 64, "reference_id must be a string of 1 to 64")
+        kind = body.get("session_type")
+        _require(kind in ("PAY", "SAVE"), "session_type must be PAY or SAVE")
+        _require(body.get("mode") == "PAYMENT_LINK", "mode: this fake serves PAYMENT_LINK sessions only")
+        _require(body.get("country") == "ID", "country must be ID")
+        _require(body.get("currency") == "IDR", "currency must be IDR for country ID")
+        amount = body.get("amount")
+        if kind == "SAVE":
+            _require(type(amount) is int and amount == 0, "amount must be 0 for a SAVE session")
+        else:
+            _require(_is_amount(amount), "amount must be a positive whole number for IDR")
+        customer = body.get("customer")
+        if "customer_id" not in body:
+            _require(isinstance(customer, dict), "customer or customer_id is required")
+            assert isinstance(customer, dict)
+            _require(isinstance(customer.get("reference_id"), str) and 1 <= len(customer["reference_id"]) <= 255,
+                     "customer.reference_id is required")
+            _require(customer.get("type") == "INDIVIDUAL", "customer.type must be INDIVIDUAL")
+            email = customer.get("email")
+            _require(isinstance(email, str) and "@" in email, "customer.email must be an email address")
+            detail = customer.get("individual_detail")
+            _require(isinstance(detail, dict) and isinstance(detail.get("given_names"), str)
+                     and 1 <= len(detail["given_names"]) <= 50, "customer.individual_detail.given_names is required")
+        channels = body.get("allowed_payment_channels")
+        if channels is not None:
+            _require(isinstance(channels, list) and channels and all(isinstance(c, str) for c in channels),
+                     "allowed_payment_channels must be a list of channel codes")
+        _require(channels == ["CARDS"], "allowed_payment_channels: this fake's hosted page takes cards only")
+        props = body.get("channel_properties", {})
+        _require(isinstance(props, dict), "channel_properties must be an object")
+        cards = props.get("cards", {})
+        _require(isinstance(cards, dict) and cards.get("card_on_file_type", "RECURRING") in CARD_ON_FILE,
+                 "channel_properties.cards.card_on_file_type is invalid")
+        for key in ("success_return_url", "cancel_return_url"):
+            url = body.get(key)
+            _require(isinstance(url, str) and url.startswith(("https://", "http://")) and len(url) <= 1000,
+                     f"{key} must be a URL")
+        session_id = "ps-" + secrets.token_hex(12)
+        session: dict[str, Any] = {
+            "payment_session_id": session_id, "created": _now(), "updated": _now(), "reference_id": ref,
+            "customer_id": body.get("customer_id") or f"cust-{uuid.uuid4()}", "session_type": kind,
+            "currency": "IDR", "amount": amount, "country": "ID", "mode": "PAYMENT_LINK",
+            "channel_properties": props, "allowed_payment_channels": channels,
+            "expires_at": (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "locale": "en", "success_return_url": body["success_return_url"],
+            "cancel_return_url": body["cancel_return_url"], "status": "ACTIVE",
+            "payment_link_url": f"{self.url}/checkout/{session_id}", "payment_token_id": None,
+            "payment_request_id": None, "business_id": BUSINESS_ID}
+        self.state.sessions[session_id] = session
+        return 201, session
+
+    # -- the hosted page --------------------------------------------------------------------------------
+    def _checkout(self, req: BaseHTTPRequestHandler, method: str, session_id: str, raw: bytes) -> None:
+        with self.lock:
+            session = self.state.sessions.get(session_id)
+            session = dict(session) if session is not None else None
+        if session is None or session["status"] != "ACTIVE":
+            self._page(req, 404, "<h1>This link is no longer active</h1>")
+            return
+        if method == "GET":
+            self._page(req, 200, self._card_form(session, None))
+            return
+        form = {k: v[0].strip() for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
+        number = form.get("card_number", "").replace(" ", "")
+        month, year, cvn = form.get("expiry_month", ""), form.get("expiry_year", ""), form.get("cvn", "")
+        now = datetime.now(UTC)
+        problem = None
+        if not (number.isascii() and number.isdigit() and 12 <= len(number) <= 19 and _luhn(number)):
+            problem = "The card number is not valid."
+        elif not (month.isascii() and month.isdigit() and 1 <= int(month) <= 12 and year.isascii()
+                  and year.isdigit() and len(year) == 4):
+            problem = "The expiry date is not valid."
+        elif (int(year), int(month)) < (now.year, now.month):
+            problem = "The card has expired."
+        elif not (cvn.isascii() and cvn.isdigit() and len(cvn) in (3, 4)):
+            problem = "The CVN is 3 or 4 digits."
+        elif number in SAVE_REFUSED:
+            problem = SAVE_REFUSED[number]
+        if problem is not None:
+            self._page(req, 200, self._card_form(session, problem))
+            return
+        self.complete_session(session_id, number, int(month), int(year))
+        self._send_raw(req, 303, b"", {"location": session["success_return_url"]})
+
+    @staticmethod
+    def _card_form(session: dict[str, Any], problem: str | None) -> str:
+        esc = html.escape
+        error = f'<p role="alert">{esc(problem)}</p>' if problem else ""
+        return (f"<h1>Save your card</h1><p>Xendit (local fake) · {esc(session['reference_id'])}</p>{error}"
+                f'<form method="post" action="/checkout/{esc(session["payment_session_id"])}">'
+                '<p><label for="card_number">Card number</label> <input id="card_number" name="card_number" '
+                'inputmode="numeric" autocomplete="cc-number"></p>'
+                '<p><label for="expiry_month">Expiry month</label> <input id="expiry_month" name="expiry_month"></p>'
+                '<p><label for="expiry_year">Expiry year</label> <input id="expiry_year" name="expiry_year"></p>'
+                '<p><label for="cvn">CVN</label> <input id="cvn" name="cvn" inputmode="numeric"></p>'
+                '<p><button type="submit">Save card</button></p></form>'
+                f'<p><a href="{esc(session["cancel_return_url"])}">Cancel</a></p>')
+
+    def _page(self, req: BaseHTTPRequestHandler, status: int, body: str) -> None:
+        doc = f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Xendit</title></head><body>{body}' \
+              "</body></html>"
+        self._send_raw(req, status, doc.encode(), {"content-type": "text/html; charset=utf-8"})
+
+    @staticmethod
+    def _send_raw(req: BaseHTTPRequestHandler, status: int, data: bytes, headers: dict[str, str]) -> None:
+        try:
+            req.send_response(status)
+            for name, value in headers.items():
+                req.send_header(name, value)
+            req.send_header("content-length", str(len(data)))
+            req.end_headers()
+            req.wfile.write(data)
+        except OSError:
+            pass
+
     def _create_refund(self, body: Any) -> tuple[int, dict[str, Any]]:
         _require(isinstance(body, dict), "the body must be a JSON object")
         unknown = set(body) - REFUND_FIELDS
@@ -454,6 +616,14 @@ class FakeXendit:
                   "created": _now(), "updated": _now()}
         self.state.refunds[refund_id] = refund
         return 200, refund
+
+
+def _luhn(number: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(number)):
+        digit = int(ch) * (2 if i % 2 else 1)
+        total += digit - 9 if digit > 9 else digit
+    return total % 10 == 0
 
 
 @contextmanager

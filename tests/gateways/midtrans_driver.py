@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from langganan.kit.clock import wall_now
+from langganan.payments.gateway import CardSetup
 from langganan.payments.midtrans import MidtransGateway, card_token
 from tests.gateways.driver import Callback
 from tests.gateways.fake_midtrans import FakeMidtrans
@@ -44,6 +45,20 @@ class MidtransDriver:
                                    "card_cvv": "123"}).json()
         assert answer["status_code"] == "200", answer
         return card_token(answer["saved_token_id"], exp_month, exp_year)
+
+    def enter_card(self, setup: CardSetup, number: str, exp_month: int, exp_year: int, *,
+                   now: datetime) -> dict[str, str]:
+        """What langganan's card page does in the browser: register the card at `tokenize_url` with the client
+        key (JSONP), then bring back the saved_token_id and the expiry typed."""
+        assert setup.tokenize_url is not None and setup.client_key is not None
+        answer = httpx.get(setup.tokenize_url, params={"card_number": number, "card_exp_month": f"{exp_month:02d}",
+                                                       "card_exp_year": str(exp_year), "client_key": setup.client_key,
+                                                       "callback": "registered"})
+        assert answer.text.startswith("registered(") and answer.text.endswith(");"), answer.text
+        saved = json.loads(answer.text[len("registered("):-2])
+        assert saved["status_code"] == "200", saved
+        return {"saved_token_id": saved["saved_token_id"], "exp_month": f"{exp_month:02d}",
+                "exp_year": str(exp_year)}
 
     def pay(self, *, reference: str, va_number: str | None, amount: int, currency: str,
             wall_now: datetime) -> Callback:

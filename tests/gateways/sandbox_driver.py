@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from langganan.payments.gateway import CardSetup
 from langganan.payments.sandbox import SandboxGateway
 from tests.gateways.driver import Callback
 
@@ -12,6 +13,10 @@ class SandboxDriver:
 
     def saved_card(self, number: str, exp_month: int, exp_year: int, *, now: datetime) -> str:
         return self.sandbox.tokenize(number, exp_month, exp_year, "123", now=now)
+
+    def enter_card(self, setup: CardSetup, number: str, exp_month: int, exp_year: int, *,
+                   now: datetime) -> dict[str, str]:
+        return {"provider_token": self.saved_card(number, exp_month, exp_year, now=now)}
 
     def pay(self, *, reference: str, va_number: str | None, amount: int, currency: str,
             wall_now: datetime) -> Callback:

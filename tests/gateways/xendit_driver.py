@@ -4,7 +4,9 @@ import json
 from datetime import datetime
 from typing import Any
 
-from langganan.payments.gateway import Gateway
+import httpx
+
+from langganan.payments.gateway import CardSetup, Gateway
 from langganan.payments.xendit import XenditGateway
 from tests.gateways.driver import Callback
 from tests.gateways.fake_xendit import FakeXendit
@@ -36,6 +38,16 @@ class XenditDriver:
 
     def saved_card(self, number: str, exp_month: int, exp_year: int, *, now: datetime) -> str:
         return self.fake.save_card(number, exp_month, exp_year)
+
+    def enter_card(self, setup: CardSetup, number: str, exp_month: int, exp_year: int, *,
+                   now: datetime) -> dict[str, str]:
+        """On Xendit's hosted page (the fake's, over HTTP as a browser would); nothing comes back but the
+        customer (langganan asks Xendit)."""
+        assert setup.redirect_url is not None
+        answer = httpx.post(setup.redirect_url, data={"card_number": number, "expiry_month": f"{exp_month:02d}",
+                                                      "expiry_year": str(exp_year), "cvn": "123"})
+        assert answer.status_code == 303, answer.text
+        return {}
 
     def pay(self, *, reference: str, va_number: str | None, amount: int, currency: str,
             wall_now: datetime) -> Callback:

@@ -10,7 +10,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from langganan.kit.errors import DomainError
-from langganan.payments.gateway import InvalidCardToken, InvalidNotification, InvalidSignature, Outcome
+from langganan.payments.gateway import (
+    CardSetupIncomplete,
+    InvalidCardToken,
+    InvalidNotification,
+    InvalidSignature,
+    Outcome,
+)
 from tests.gateways.driver import DECLINED_CARD, GOOD_CARD, Driver
 from tests.gateways.midtrans_driver import MidtransDriver
 from tests.gateways.sandbox_driver import SandboxDriver
@@ -44,6 +50,23 @@ def test_saved_card_details_and_charge_outcomes(driver: Driver) -> None:
     declined = driver.saved_card(DECLINED_CARD, 12, 2030, now=NOW)
     result = gw.charge(token=declined, amount=1000, currency="IDR", idempotency_key="pay_conf_2", description="t")
     assert not result.succeeded and result.failure_code and result.failure_message
+
+
+def test_a_card_setup_gives_the_card_entered(driver: Driver) -> None:
+    """Adding a card through the gateway's own card entry: the card the customer entered, chargeable; a setup
+    the customer left without entering a card gives none."""
+    gw = driver.gateway
+    setup = gw.start_card_setup(reference="cs_conf_1", email="budi@example.id", name="Budi",
+                                return_url="https://app.example/back?setup=cs_conf_1",
+                                cancel_url="https://app.example/back?setup=cs_conf_1&canceled=1")
+    with pytest.raises(CardSetupIncomplete):
+        gw.finish_card_setup(setup.session_id, {})
+    saved = gw.finish_card_setup(setup.session_id, driver.enter_card(setup, GOOD_CARD, 12, 2030, now=NOW))
+    assert (saved.card.last4, saved.card.exp_month, saved.card.exp_year, saved.card.brand) == ("4242", 12, 2030,
+                                                                                               "visa")
+    assert gw.card_details(saved.token) == saved.card
+    assert gw.charge(token=saved.token, amount=1000, currency="IDR", idempotency_key="pay_conf_cs",
+                     description="t").succeeded
 
 
 def test_unknown_card_token_is_refused(driver: Driver) -> None:

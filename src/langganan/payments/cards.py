@@ -12,13 +12,26 @@ from datetime import UTC, datetime, timedelta
 from langganan.events import service as events
 from langganan.kit.errors import Conflict, Unprocessable
 from langganan.kit.work import Work
-from langganan.payments import repository
+from langganan.payments import repository, service
+from langganan.payments.gateway import SavedCard
 from langganan.payments.models import PaymentMethod
 from langganan.subscriptions import repository as subscriptions_repo
 from langganan.subscriptions import service as subscriptions
 from langganan.subscriptions.models import Subscription
 
 EXPIRY_NOTICE_DAYS = 14  # payment_method.expiring is sent this many days before the card's last valid day
+
+
+def save_from_setup(session: Work, account_id: str, provider: str, saved: SavedCard, now: datetime) -> PaymentMethod:
+    """Keep the card a gateway card setup saved (as `payments.service.save_method` keeps a token): refused when
+    expired; the account's first card becomes its default; `payment_method.created` is sent. A card already
+    kept under the same token is that card (a setup finished twice saves it once)."""
+    existing = repository.method_by_token(session, account_id, saved.token)
+    if existing is not None:
+        return existing
+    if (saved.card.exp_year, saved.card.exp_month) < (now.year, now.month):
+        raise Unprocessable("card_expired", "The card has expired.", param="provider_token")
+    return service._add_method(session, account_id, provider, saved.token, saved.card, now)
 
 
 def remove(session: Work, account_id: str, pm_id: str, now: datetime) -> PaymentMethod:

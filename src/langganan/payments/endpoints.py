@@ -7,9 +7,12 @@ from langganan.accounts import repository as accounts_repo
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import NotFound
 from langganan.kit.openapi import errors
-from langganan.payments import cards, repository, service
+from langganan.payments import card_setups, cards, repository, service
 from langganan.payments.sandbox import SandboxNotice
 from langganan.payments.schemas import (
+    CardSetupComplete,
+    CardSetupCreate,
+    CardSetupOut,
     NotificationAck,
     PaymentMethodCreate,
     PaymentMethodList,
@@ -27,6 +30,31 @@ def add_payment_method(account_id: str, body: PaymentMethodCreate, ctx: Ctx, _: 
     with ctx.unit() as (s, now):
         account = accounts_repo.get(s, account_id)
         return method_out(service.save_method(s, ctx.gateway, account, body.provider_token, now))
+
+
+@router.post("/accounts/{account_id}/card-setups", status_code=201, response_model=CardSetupOut,
+             summary="Begin adding a card through the gateway's own card entry",
+             description="The card number never reaches langganan: the customer enters it on the gateway's page "
+             "(`hosted`: send them to `redirect_url`) or the integrator's page sends it from the browser to the "
+             "gateway (`tokenize`: `tokenize_url` with `client_key`). Then complete the setup.",
+             responses=errors(described={502: "The gateway refused to begin a card entry."}))
+def begin_card_setup(account_id: str, body: CardSetupCreate, ctx: Ctx, _: AnyKey) -> CardSetupOut:
+    setup_id, setup = card_setups.begin(ctx.db, ctx.gateway, account_id, lambda _id: (body.return_url,
+                                                                                        body.cancel_url),
+                                        ctx.clock.now)
+    return CardSetupOut(id=setup_id, kind=str(setup.kind), redirect_url=setup.redirect_url,
+                        tokenize_url=setup.tokenize_url, client_key=setup.client_key)
+
+
+@router.post("/accounts/{account_id}/card-setups/{setup_id}/complete", response_model=PaymentMethodOut,
+             summary="Save the card a card setup entered",
+             responses=errors(described={422: "No card was saved: the customer canceled or did not finish "
+                                              "(`card_setup_incomplete`, `card_setup_canceled`, "
+                                              "`card_setup_expired`), or the card has expired."}))
+def complete_card_setup(account_id: str, setup_id: str, body: CardSetupComplete, ctx: Ctx,
+                        _: AnyKey) -> PaymentMethodOut:
+    returned = {k: v for k, v in body.model_dump().items() if v is not None}
+    return method_out(card_setups.finish(ctx.db, ctx.gateway, account_id, setup_id, returned, ctx.clock.now))
 
 
 @router.get("/accounts/{account_id}/payment-methods", response_model=PaymentMethodList)

@@ -75,6 +75,33 @@ class SavedCard:
     card: CardDetails
 
 
+class CardSetupKind(StrEnum):
+    """How the customer gives a gateway a card to keep, without the number reaching langganan."""
+
+    HOSTED = "hosted"  # the customer is sent to the gateway's page (`redirect_url`) and comes back
+    TOKENIZE = "tokenize"  # langganan's page sends the card from the browser to `tokenize_url` with `client_key`
+    SANDBOX_FORM = "sandbox_form"  # the sandbox's test-card form (langganan tokenizes the test card itself)
+
+
+@dataclass(frozen=True)
+class CardSetup:
+    """A card setup the gateway has begun: `session_id` names it when the customer comes back."""
+
+    session_id: str
+    kind: CardSetupKind
+    redirect_url: str | None = None  # HOSTED: the gateway's page where the card is entered
+    tokenize_url: str | None = None  # TOKENIZE: where the browser sends the card (the gateway's card registration)
+    client_key: str | None = None  # TOKENIZE: the public key that call needs
+
+
+class CardSetupIncomplete(Unprocessable):
+    """The customer came back without the gateway keeping a card (canceled, failed, expired or not done yet)."""
+
+    def __init__(self, message: str = "The card was not saved: the card entry was not completed.",
+                 code: str = "card_setup_incomplete") -> None:
+        super().__init__(code, message)
+
+
 @dataclass(frozen=True)
 class ChargeResult:
     succeeded: bool
@@ -157,6 +184,18 @@ class Gateway(Protocol):
 
     def refund(self, *, reference: str, provider_ref: str, amount: int, currency: str, idempotency_key: str,
                reason: str) -> RefundResult: ...
+
+    def start_card_setup(self, *, reference: str, email: str, name: str, return_url: str,
+                         cancel_url: str) -> CardSetup:
+        """Begin saving a card for a customer (`reference`: langganan's id for this setup, unique): where the
+        customer enters the card. The customer comes back to `return_url` (or `cancel_url` when they give up)."""
+        ...
+
+    def finish_card_setup(self, session_id: str, returned: Mapping[str, str]) -> SavedCard:
+        """The card the setup `session_id` saved, checked with the gateway where it can be; `returned` is what
+        the customer's browser brought back (TOKENIZE: the gateway's answer and the expiry typed). Raises
+        CardSetupIncomplete when no card was saved, InvalidCardToken when what came back is not a card."""
+        ...
 
     def close(self) -> None:
         """Release the connections it keeps (at shutdown)."""

@@ -29,6 +29,13 @@ saved_token_id itself, which starts with the card's first six digits and ends wi
 provider_ref is the Midtrans transaction_id (the order id when Midtrans refused the saved token with 411 and
 created no transaction: reported as a decline, `card_token_invalid`, so dunning asks for another card).
 
+Adding a card (TOKENIZE). Core API has no page of its own where a card is entered: the customer's browser
+registers the card itself, `GET {base}/v2/card/register?card_number=&card_exp_month=MM&card_exp_year=YYYY
+&client_key=&callback=` (JSONP: the answer is `callback({...})` with `status_code` "200", `saved_token_id`,
+`masked_card`, `transaction_id`), on a page langganan serves; only the saved_token_id and the expiry the
+customer typed come back to langganan, which stores `card_token(...)` of them. Midtrans has no server-side
+session for this: `session_id` is langganan's own random name for the setup.
+
 Notifications. Midtrans POSTs JSON (Content-Type: application/json) whose `signature_key` is
 SHA-512(order_id + status_code + gross_amount + server key), hex; anything else is refused as
 InvalidSignature before the body is read further. Only those three fields are signed, so the notification
@@ -55,6 +62,7 @@ import hashlib
 import hmac
 import json
 import re
+import secrets
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
@@ -68,6 +76,9 @@ from langganan.kit.errors import Unprocessable
 from langganan.payments.gateway import (
     BANKS,
     CardDetails,
+    CardSetup,
+    CardSetupIncomplete,
+    CardSetupKind,
     ChargeResult,
     GatewayRefused,
     GatewayUnavailable,
@@ -83,6 +94,7 @@ from langganan.payments.gateway import (
 )
 
 SANDBOX_URL = "https://api.sandbox.midtrans.com"
+CARD_REGISTER_PATH = "/v2/card/register"  # called by the customer's browser with the client key
 PRODUCTION_URL = "https://api.midtrans.com"
 WIB = timezone(timedelta(hours=7))  # Midtrans writes and reads times in Jakarta time
 ORDER_TIME_FORMAT = "%Y-%m-%d %H:%M:%S %z"  # "2016-12-07 11:54:12 +0700"
@@ -234,7 +246,7 @@ class MidtransGateway:
                  timeout: float = 10.0, transport: httpx.BaseTransport | None = None,
                  clock: Callable[[], datetime] = wall_now) -> None:
         self._server_key = server_key
-        self.client_key = client_key  # the browser's key for card registration (Midtrans.js); unused here
+        self.client_key = client_key  # the browser's key for card registration (start_card_setup)
         self._clock = clock
         self._client = httpx.Client(base_url=base_url.rstrip("/"), auth=httpx.BasicAuth(server_key, ""),
                                     timeout=httpx.Timeout(timeout), transport=transport,
@@ -382,6 +394,29 @@ class MidtransGateway:
     def card_details(self, token: str) -> CardDetails:
         saved, month, year = _parse_card(token)
         return CardDetails(brand=_brand(saved[:6]), last4=saved[-4:], exp_month=month, exp_year=year)
+
+    def start_card_setup(self, *, reference: str, email: str, name: str, return_url: str,
+                         cancel_url: str) -> CardSetup:
+        """Langganan's own card page registers the card from the browser (no call to Midtrans here)."""
+        if not self.client_key:
+            raise GatewayRefused("gateway_settings", "Adding a card with Midtrans needs its client key "
+                                 "(LANGGANAN_MIDTRANS_CLIENT_KEY).")
+        return CardSetup(session_id="mtcs_" + secrets.token_hex(12), kind=CardSetupKind.TOKENIZE,
+                         tokenize_url=str(self._client.base_url).rstrip("/") + CARD_REGISTER_PATH,
+                         client_key=self.client_key)
+
+    def finish_card_setup(self, session_id: str, returned: Mapping[str, str]) -> SavedCard:
+        """`returned`: the saved_token_id Midtrans gave the browser and the expiry month and year the customer
+        typed (Midtrans offers no call to read a saved token back, so its form and the expiry are checked)."""
+        saved = returned.get("saved_token_id") or ""
+        if not saved:
+            raise CardSetupIncomplete()
+        month, year = returned.get("exp_month") or "", returned.get("exp_year") or ""
+        if not (month.isascii() and month.isdigit() and year.isascii() and year.isdigit()
+                and len(month) <= 2 and len(year) == 4):
+            raise InvalidCardToken("The card expiry is not valid.")
+        token = card_token(saved, int(month), int(year))
+        return SavedCard(token=token, card=self.card_details(token))
 
     def charge(self, *, token: str, amount: int, currency: str, idempotency_key: str,
                description: str) -> ChargeResult:

@@ -65,6 +65,22 @@ class PaymentMethod(Base):
     expiry_noticed_at: Mapped[datetime | None]  # payment_method.expiring was sent
 
 
+class CardSetupRecord(Base):
+    """A card setup a customer began with the gateway (payments.gateway.CardSetup): whose it is, so the
+    customer's return is matched to that account and no other, and the card it saved once it is finished."""
+
+    __tablename__ = "card_setups"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # langganan's reference, sent to the gateway
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(30))
+    session_id: Mapped[str] = mapped_column(String(200))  # the gateway's name for the setup
+    kind: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    payment_method_id: Mapped[str | None] = mapped_column(ForeignKey("payment_methods.id"))
+
+
 class Payment(Base):
     """created → pending → succeeded | failed | expired | canceled | unapplied, only through the payment
     service. `succeeded`: it paid its invoice, and its amount is the invoice's total (money that arrived

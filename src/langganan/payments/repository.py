@@ -8,6 +8,7 @@ from sqlalchemy import Row, or_, select
 from langganan.kit.errors import NotFound
 from langganan.kit.work import Question, Work
 from langganan.payments.models import (
+    CardSetupRecord,
     Payment,
     PaymentMethod,
     PaymentMethodType,
@@ -71,6 +72,14 @@ def _open(session: Work, invoice_id: str, method: PaymentMethodType, now: dateti
 
 def by_va(session: Work, va_number: str) -> Payment | None:
     return session.scalar(select(Payment).where(Payment.va_number == va_number).with_for_update())
+
+
+def card_setup(session: Work, account_id: str, setup_id: str, *, for_update: bool = False) -> CardSetupRecord:
+    """One of the account's card setups (another account's is not found)."""
+    record = session.get(CardSetupRecord, setup_id, with_for_update=for_update or None)
+    if record is None or record.account_id != account_id:
+        raise NotFound("card_setup", setup_id, param="setup")
+    return record
 
 
 def method_by_token(session: Work, account_id: str, token: str) -> PaymentMethod | None:

@@ -22,6 +22,9 @@ from langganan.kit.fields import INT64_MAX
 from langganan.payments.gateway import (
     BANKS,
     CardDetails,
+    CardSetup,
+    CardSetupIncomplete,
+    CardSetupKind,
     ChargeResult,
     InvalidCardToken,
     InvalidNotification,
@@ -30,6 +33,7 @@ from langganan.payments.gateway import (
     Outcome,
     QrCode,
     RefundResult,
+    SavedCard,
     VirtualAccount,
 )
 
@@ -116,6 +120,18 @@ class SandboxGateway:
         number = str(card["n"])
         return CardDetails(brand=TEST_CARDS[number][0], last4=number[-4:], exp_month=int(str(card["m"])),
                            exp_year=int(str(card["y"])))
+
+    def start_card_setup(self, *, reference: str, email: str, name: str, return_url: str,
+                         cancel_url: str) -> CardSetup:
+        """The sandbox's card entry is its own test-card form (`tokenize`, or POST /v1/sandbox/cards): the
+        setup is finished with the token that gives, as `returned["provider_token"]`."""
+        return CardSetup(session_id="sbxcs_" + secrets.token_hex(10), kind=CardSetupKind.SANDBOX_FORM)
+
+    def finish_card_setup(self, session_id: str, returned: Mapping[str, str]) -> SavedCard:
+        token = returned.get("provider_token")
+        if not token:
+            raise CardSetupIncomplete("The card was not saved: no test card was entered.")
+        return SavedCard(token=token, card=self.card_details(token))
 
     def charge(self, *, token: str, amount: int, currency: str, idempotency_key: str,
                description: str) -> ChargeResult:

@@ -17,6 +17,39 @@ class PaymentMethodCreate(BaseModel):
     provider_token: str = Field(min_length=1, max_length=500)
 
 
+class CardSetupCreate(BaseModel):
+    """Where the gateway sends the customer back after entering the card (a hosted page), or gives up."""
+
+    model_config = ConfigDict(extra="forbid")
+    return_url: str = Field(min_length=8, max_length=1000, pattern=r"^https?://[^\s]+$")
+    cancel_url: str = Field(min_length=8, max_length=1000, pattern=r"^https?://[^\s]+$")
+
+
+class CardSetupOut(BaseModel):
+    """A card setup begun with the configured gateway. `kind` says what the integrator's UI does:
+    `hosted`: send the customer to `redirect_url`, then complete the setup when they come back to
+    return_url; `tokenize`: send the card from the customer's browser to `tokenize_url` with `client_key`
+    (Midtrans card registration: GET with card_number, card_exp_month, card_exp_year, client_key), then
+    complete with its `saved_token_id` and the expiry; `sandbox_form`: complete with a `provider_token`
+    from POST /v1/sandbox/cards."""
+
+    id: str
+    kind: str
+    redirect_url: str | None = None
+    tokenize_url: str | None = None
+    client_key: str | None = None
+
+
+class CardSetupComplete(BaseModel):
+    """What came back from the card entry: nothing for a hosted page (langganan asks the gateway)."""
+
+    model_config = ConfigDict(extra="forbid")
+    saved_token_id: str | None = Field(default=None, min_length=1, max_length=200)
+    exp_month: str | None = Field(default=None, pattern=r"^[0-9]{1,2}$")
+    exp_year: str | None = Field(default=None, pattern=r"^[0-9]{4}$")
+    provider_token: str | None = Field(default=None, min_length=1, max_length=500)
+
+
 class PaymentMethodOut(BaseModel):
     id: str
     brand: str

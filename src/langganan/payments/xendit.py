@@ -14,6 +14,12 @@ What Xendit documents and this adapter relies on:
   (retries for 24 hours) and may arrive out of order; Xendit's payloads carry no event id, so a
   callback's `event_id` is `"{payment_id}:{event}"` (`payment_request_id` for `payment_request.*`,
   the refund id for `refund.*`), which a status check reproduces for the same fact.
+- Adding a card (HOSTED) is a Payment Session: `POST /sessions` with `session_type: SAVE`, `mode:
+  PAYMENT_LINK`, `amount: 0`, only the CARDS channel and `card_on_file_type: RECURRING` (how langganan
+  charges a saved card), answered with `payment_session_id` (`ps-…`) and `payment_link_url`, Xendit's page
+  where the customer enters the card; the customer comes back to `success_return_url` (or
+  `cancel_return_url`). Nothing the browser brings back is trusted: `GET /sessions/{id}` must say
+  COMPLETED with a `payment_token_id`, whose card details are read as for any saved card.
 """
 
 from __future__ import annotations
@@ -33,6 +39,9 @@ from langganan.kit.errors import Unprocessable
 from langganan.payments.gateway import (
     BANKS,
     CardDetails,
+    CardSetup,
+    CardSetupIncomplete,
+    CardSetupKind,
     ChargeResult,
     GatewayRefused,
     GatewayUnavailable,
@@ -55,6 +64,10 @@ QRIS = "QRIS"
 CARDS = "CARDS"
 TOKEN_ID = re.compile(r"pt-[A-Za-z0-9-]{1,60}")
 REQUEST_ID = re.compile(r"pr-[A-Za-z0-9-]{1,60}")
+SESSION_ID = re.compile(r"ps-[A-Za-z0-9]{1,60}")
+SESSION_ENDS = {"EXPIRED": "The card entry expired before the card was saved; start again.",
+                "CANCELED": "The card entry was canceled; no card was saved.",
+                "ACTIVE": "The card was not saved: the card entry on Xendit's page was not completed."}
 REFUND_REASONS = ("FRAUDULENT", "DUPLICATE", "REQUESTED_BY_CUSTOMER", "CANCELLATION", "OTHERS")
 PENDING_STATUSES = ("REQUIRES_ACTION", "ACCEPTING_PAYMENTS", "AUTHORIZED", "PENDING")
 
@@ -254,6 +267,43 @@ class XenditGateway:
         brand = network.lower().replace("american_express", "amex") if isinstance(network, str) else "card"
         return CardDetails(brand=brand[:20], last4=masked[-4:], exp_month=month, exp_year=year)
 
+    def start_card_setup(self, *, reference: str, email: str, name: str, return_url: str,
+                         cancel_url: str) -> CardSetup:
+        """A SAVE payment session for cards on Xendit's hosted page (idempotent by `reference`)."""
+        body: dict[str, Any] = {
+            "reference_id": reference, "session_type": "SAVE", "mode": "PAYMENT_LINK", "amount": 0,
+            "currency": "IDR", "country": COUNTRY,
+            "customer": {"reference_id": reference, "type": "INDIVIDUAL", "email": email,
+                         "individual_detail": {"given_names": (name.strip() or email)[:50]}},
+            "allowed_payment_channels": [CARDS], "channel_properties": {"cards": {"card_on_file_type": "RECURRING"}},
+            "success_return_url": return_url, "cancel_return_url": cancel_url}
+        answer = self._call("POST", "/sessions", json_body=body, idempotency_key=reference)
+        session_id, url = _text(answer, "payment_session_id", 80), _text(answer, "payment_link_url", 2000)
+        if session_id is None or not SESSION_ID.fullmatch(session_id) \
+                or url is None or not url.startswith(("https://", "http://")):
+            raise _bad_answer("the session has no payment_session_id or payment_link_url")
+        return CardSetup(session_id=session_id, kind=CardSetupKind.HOSTED, redirect_url=url)
+
+    def finish_card_setup(self, session_id: str, returned: Mapping[str, str]) -> SavedCard:
+        """The card the session saved, as Xendit says (what the browser brought back is not read)."""
+        if not SESSION_ID.fullmatch(session_id):
+            raise CardSetupIncomplete("Xendit knows no such card entry.")
+        try:
+            answer = self._call("GET", f"/sessions/{session_id}", not_found=_NotFound)
+        except _NotFound:
+            raise CardSetupIncomplete("Xendit knows no such card entry.") from None
+        if answer.get("payment_session_id") != session_id or answer.get("session_type") != "SAVE":
+            raise _bad_answer("the session read back is not the card setup asked about")
+        status = answer.get("status")
+        if status != "COMPLETED":
+            raise CardSetupIncomplete(SESSION_ENDS.get(str(status), SESSION_ENDS["ACTIVE"]),
+                                      code="card_setup_canceled" if status == "CANCELED" else
+                                      "card_setup_expired" if status == "EXPIRED" else "card_setup_incomplete")
+        token = answer.get("payment_token_id")
+        if not isinstance(token, str) or not TOKEN_ID.fullmatch(token):
+            raise _bad_answer("a completed SAVE session has no payment_token_id")
+        return SavedCard(token=token, card=self.card_details(token))
+
     def charge(self, *, token: str, amount: int, currency: str, idempotency_key: str,
                description: str) -> ChargeResult:
         """A merchant-initiated charge of a saved card (`card_on_file_type: RECURRING`, automatic capture)."""
@@ -340,7 +390,7 @@ class XenditGateway:
         data = payload.get("data") if isinstance(payload, dict) else None
         if not isinstance(event, str) or not isinstance(data, dict):
             raise InvalidNotification("The notification must have an event and a data object.", param="event")
-        if event.startswith("payment_token."):
+        if event.startswith(("payment_token.", "payment_session.")):
             return self._token_event(event, data)
         if event.startswith("refund."):
             return self._refund_event(event, data)
@@ -401,10 +451,12 @@ class XenditGateway:
         raise InvalidNotification("Xendit does not confirm the expiry yet; the retry will.", param="data.status")
 
     def _token_event(self, event: str, data: Mapping[str, Any]) -> Notification:
-        """Saved cards arrive with the payment that saved them (PAY_AND_SAVE capture): nothing to apply."""
-        token = _text(data, "payment_token_id", 80)
+        """Saved cards arrive with the payment that saved them (PAY_AND_SAVE capture), or are read when the
+        customer comes back from a card setup (a SAVE session, `finish_card_setup`): nothing to apply."""
+        key = "payment_session_id" if event.startswith("payment_session.") else "payment_token_id"
+        token = _text(data, key, 80)
         if token is None:
-            raise InvalidNotification("The notification names no payment_token_id.", param="data.payment_token_id")
+            raise InvalidNotification(f"The notification names no {key}.", param=f"data.{key}")
         currency = data.get("currency") if isinstance(data.get("currency"), str) else "IDR"
         return Notification(event_id=f"{token}:{event}", outcome=Outcome.PENDING, amount=0,
                             currency=str(currency)[:3], provider_ref=token)
