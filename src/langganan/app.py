@@ -30,6 +30,7 @@ from langganan.console.pages_webhooks import router as console_webhooks_router
 from langganan.due import run_due
 from langganan.entitlements.endpoints import router as entitlements_router
 from langganan.events.endpoints import router as events_router
+from langganan.exports.endpoints import router as exports_router
 from langganan.kit.bodylimit import BodyLimitMiddleware
 from langganan.kit.clock import Clock, DatabaseClock, WallClock, wall_now
 from langganan.kit.db import DEFAULT_BACKGROUND_WAIT, DEFAULT_LOCK_WAIT, Database, is_transient
@@ -268,8 +269,8 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
                payments_router, events_router, wallets_router, reservations_router, usage_router,
                entitlements_router, addons_router, purchases_router, notifications_router, webhooks_router,
                webhook_deliveries_router, promotions_router, redemptions_router, portal_api_router, legacy_router,
-               portal_router, portal_money_router, portal_cards_router, console_router, console_promotions_router,
-               console_webhooks_router]
+               portal_router, portal_money_router, portal_cards_router, exports_router, console_router,
+               console_promotions_router, console_webhooks_router]
     if settings.sandbox:
         routers += [sandbox_router, console_clock_router]
     for router in routers:

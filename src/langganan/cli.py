@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -350,6 +351,37 @@ def verify(as_json: Annotated[bool, typer.Option("--json", help="One JSON docume
             console.print("[green]✓ all invariants hold[/green]")
     if problems:
         raise typer.Exit(1)
+
+
+@app.command("export")
+def export_cmd(kind: Annotated[str, typer.Argument(help="invoices, payments, credit-notes, ledger or usage")],
+               since: Annotated[str | None, typer.Option(help="First day included, YYYY-MM-DD (seller's zone)")] = None,
+               until: Annotated[str | None, typer.Option(help="Last day included, YYYY-MM-DD (seller's zone)")] = None,
+               output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout)")]
+               = None) -> None:
+    """Write a CSV export of a date range (the same file as GET /v1/exports/{kind}.csv)."""
+    from langganan.exports import service
+    from langganan.exports.tables import ExportKind
+    from langganan.kit.errors import DomainError
+
+    try:
+        chosen = ExportKind(kind)
+    except ValueError:
+        console.print(f"[red]unknown export {kind!r}[/red]: one of {', '.join(k.value for k in ExportKind)}")
+        raise typer.Exit(2) from None
+    settings, db = _setup()
+    try:
+        start, end = service.day_range(since, until, settings.seller_timezone)
+    except DomainError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(2) from None
+    target = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        for chunk in service.stream(db, chosen, start, end):
+            target.write(chunk)
+    finally:
+        if output:
+            target.close()
 
 
 def main() -> None:
