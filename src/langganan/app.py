@@ -62,6 +62,7 @@ from langganan.portal.pages_cards import router as portal_cards_router
 from langganan.portal.pages_money import router as portal_money_router
 from langganan.promotions.endpoints import router as promotions_router
 from langganan.purchases.endpoints import router as purchases_router
+from langganan.reports.endpoints import router as reports_router
 from langganan.sandbox.endpoints import router as sandbox_router
 from langganan.subscriptions.endpoints import router as subscriptions_router
 from langganan.subscriptions.endpoints_addons import router as addons_router
@@ -269,8 +270,8 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
                payments_router, events_router, wallets_router, reservations_router, usage_router,
                entitlements_router, addons_router, purchases_router, notifications_router, webhooks_router,
                webhook_deliveries_router, promotions_router, redemptions_router, portal_api_router, legacy_router,
-               portal_router, portal_money_router, portal_cards_router, exports_router, console_router,
-               console_promotions_router, console_webhooks_router]
+               portal_router, portal_money_router, portal_cards_router, exports_router, reports_router,
+               console_router, console_promotions_router, console_webhooks_router]
     if settings.sandbox:
         routers += [sandbox_router, console_clock_router]
     for router in routers:
