@@ -14,6 +14,7 @@ from langganan.notifications.models import Delivery, DeliveryAttempt, Notificati
 from langganan.payments.models import GatewayNotification, Payment, PaymentMethod, PaymentReceipt, UnappliedPayment
 from langganan.portal.models import PortalLink
 from langganan.promotions.models import Promotion, PromotionRedemption
+from langganan.statements.models import BankStatement, BankStatementLine
 from langganan.subscriptions.models import Subscription, SubscriptionPeriod
 from langganan.wallets.models import Reservation, SpendHour, Wallet, WalletEntry
 from langganan.web.models import WebSession
@@ -24,6 +25,8 @@ metadata = Base.metadata
 __all__ = [
     "Account",
     "ApiKey",
+    "BankStatement",
+    "BankStatementLine",
     "CatalogVersion",
     "Delivery",
     "DeliveryAttempt",
