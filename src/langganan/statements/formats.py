@@ -321,7 +321,7 @@ def _bca_row(fmt: Format, header: Sequence[str], line: int, cells: list[str], ra
     tail = cells[1:]
     balance: int | None = None
     mark: str | None = None
-    if has_balance and len(tail) >= 4:
+    if has_balance and len(tail) >= 4 and tail[-1].upper() not in ("CR", "DB"):
         balance_cell = tail.pop()
         if balance_cell:
             balance = _amount(balance_cell, line)
