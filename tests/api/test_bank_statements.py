@@ -217,3 +217,21 @@ def test_integration_keys_may_not_import_read_or_assign(env: Env) -> None:
     assign = env.post(f"/v1/bank-statements/{out['id']}/lines/7/assign", {"invoice_id": inv["id"]}, headers=headers)
     assert assign.status_code == 403
     assert counts(env) == before and invoice(env, inv)["status"] == "unpaid"
+
+
+def test_a_line_for_a_paid_or_canceled_invoice_is_kept_for_its_account(env: Env) -> None:
+    paid = purchase(env, "growth")
+    env.pay_va(paid)  # paid by its virtual account's callback before the statement comes
+    canceled = top_up(env, 80_000)
+    env.ok(env.post(f"/v1/invoices/{canceled['id']}/cancel"))
+    out = env.ok(upload(env, bca(("05/01", f"TRSF E-BANKING CR BUDI {paid['number']}", paid["total"], "CR", 1),
+                                 ("06/01", f"TRSF E-BANKING CR SITI {canceled['number']}", 80_000, "CR", 2))), 201)
+    assert [(ln["status"], ln["matched_by"], ln["invoice_id"], ln["outcome"]) for ln in out["lines"]] == [
+        ("already_paid", "invoice_number", paid["id"], "held_duplicate"),
+        ("matched", "invoice_number", canceled["id"], "held_late")]
+    assert held(env) == [(paid["account_id"], "duplicate", paid["total"], "open"),
+                         (canceled["account_id"], "late", 80_000, "open")]
+    assert invoice(env, canceled)["status"] == "canceled"
+    assign = env.post(f"/v1/bank-statements/{out['id']}/lines/8/assign", {"invoice_id": paid["id"]})
+    assert assign.status_code == 409 and assign.json()["error"]["code"] == "line_not_assignable"
+    env.assert_books()

@@ -102,7 +102,8 @@ def test_the_same_line_in_overlapping_files_has_the_same_checksum_and_look_alike
     (Format.BCA_BISNIS, "Tanggal Transaksi,Keterangan,Cabang,Jumlah\n01/02/2026,X,0000,\"1,000.00\"\n",
      "no CR or DB mark"),
     (Format.MANDIRI, "Tanggal,Keterangan\n", "no header row"),
-    (Format.MANDIRI, "Account No,Date,Description,Debit,Credit\n1,01/12/26,X,.00,abc\n", "Line 2: 'abc' is not an amount"),
+    (Format.MANDIRI, "Account No,Date,Description,Debit,Credit\n1,01/12/26,X,.00,abc\n",
+     "Line 2: 'abc' is not an amount"),
 ])
 def test_a_file_that_cannot_be_read_is_refused_naming_the_line(fmt: Format, text: str, message: str) -> None:
     with pytest.raises(StatementInvalid) as caught:

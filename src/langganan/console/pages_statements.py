@@ -33,7 +33,7 @@ def statements_page(c: ConsolePage, after: str | None = None) -> HTMLResponse:
 
 
 @router.post("", response_class=HTMLResponse)
-async def upload(c: ConsoleForm, file: Annotated[UploadFile | None, File()] = None, format: FormStr = "",
+def upload(c: ConsoleForm, file: Annotated[UploadFile | None, File()] = None, format: FormStr = "",
                  date_column: FormStr = "", description_column: FormStr = "", amount_column: FormStr = "",
                  credit_column: FormStr = "", balance_column: FormStr = "", date_format: FormStr = "") -> Response:
     form = {"format": format, "date_column": date_column, "description_column": description_column,
@@ -42,7 +42,7 @@ async def upload(c: ConsoleForm, file: Annotated[UploadFile | None, File()] = No
     try:
         if file is None or not file.filename:
             raise Unprocessable("file_required", "Choose the statement file to upload.", param="file")
-        data = await file.read(MAX_FILE + 1)
+        data = file.file.read(MAX_FILE + 1)
         if len(data) > MAX_FILE:
             raise Unprocessable("file_too_large", f"The file is larger than {MAX_FILE // (1024 * 1024)} MB.",
                                 param="file")

@@ -13,7 +13,7 @@ from langganan.kit.errors import DomainError, Unprocessable
 from langganan.kit.openapi import errors
 from langganan.kit.web import Limit, StartingAfter
 from langganan.statements import repository, service
-from langganan.statements.formats import ColumnMapping, Statement
+from langganan.statements.formats import ColumnMapping
 from langganan.statements.schemas import (
     AssignRequest,
     StatementLineOut,
@@ -88,8 +88,8 @@ async def import_statement(
                                      amount_column=amount_column, credit_column=credit_column,
                                      balance_column=balance_column, date_format=date_format)
     data, filename = await _file(request)
-    parsed = service.read(format, data, mapping)
-    return await to_thread.run_sync(_import, ctx, parsed, filename, f"api_key:{principal.key_id}")
+    return await to_thread.run_sync(_import, ctx, service.Upload(format, data, mapping, filename),
+                                    f"api_key:{principal.key_id}")
 
 
 async def _file(request: Request) -> tuple[bytes, str | None]:
@@ -107,9 +107,10 @@ async def _file(request: Request) -> tuple[bytes, str | None]:
                                "multipart/form-data (part 'file').")
 
 
-def _import(ctx: AppContext, parsed: Statement, filename: str | None, by: str) -> StatementOut:
+def _import(ctx: AppContext, upload: service.Upload, by: str) -> StatementOut:
+    parsed = upload.read()  # (in the thread pool: a large file is parsed away from the event loop)
     with ctx.unit() as (s, now):
-        statement, rows = service.import_statement(s, parsed, filename=filename, imported_by=by, now=now)
+        statement, rows = service.import_statement(s, parsed, filename=upload.filename, imported_by=by, now=now)
         return statement_out(statement, rows, repository.invoice_numbers(s, {r.invoice_id for r in rows
                                                                              if r.invoice_id}))
 

@@ -23,6 +23,7 @@ duplicate (never lost); an operator who sees it was the same money refunds nothi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -95,6 +96,19 @@ def read(format_name: str, data: bytes, mapping: ColumnMapping | None = None) ->
         return parse(Format(format_name), decode(data), mapping)
     except StatementInvalid as exc:
         raise Unprocessable(exc.code, exc.message, param="file") from exc
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A statement file as it came (API, console, CLI), read when `read` is called."""
+
+    format: str
+    data: bytes
+    mapping: ColumnMapping | None = None
+    filename: str | None = None
+
+    def read(self) -> Statement:
+        return read(self.format, self.data, self.mapping)
 
 
 def import_statement(session: Work, parsed: Statement, *, filename: str | None, imported_by: str | None,
