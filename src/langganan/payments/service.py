@@ -275,12 +275,10 @@ def _hold(session: Work, payment: Payment | None, account_id: str | None, invoic
 
 
 def _record_receipt(session: Work, payment: Payment | None, amount: int, currency: str, now: datetime,
-                    notification_id: str | None) -> PaymentReceipt:
-    receipt = PaymentReceipt(id=new_id("rcp"), account_id=payment.account_id if payment else None,
-                             payment_id=payment.id if payment else None, notification_id=notification_id,
-                             amount=amount, currency=currency, received_at=now)
-    session.add(receipt)
-    return receipt
+                    notification_id: str | None) -> None:
+    session.add(PaymentReceipt(id=new_id("rcp"), account_id=payment.account_id if payment else None,
+                               payment_id=payment.id if payment else None, notification_id=notification_id,
+                               amount=amount, currency=currency, received_at=now))
 
 
 def receive(session: Work, payment: Payment, amount: int, currency: str, now: datetime, *,
