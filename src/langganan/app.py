@@ -26,6 +26,7 @@ from langganan.config import LIVE_NEEDS_GATEWAY, ConfigError, Settings
 from langganan.console.pages import router as console_router
 from langganan.console.pages_clock import router as console_clock_router
 from langganan.console.pages_promotions import router as console_promotions_router
+from langganan.console.pages_statements import router as console_statements_router
 from langganan.console.pages_webhooks import router as console_webhooks_router
 from langganan.due import run_due
 from langganan.entitlements.endpoints import router as entitlements_router
@@ -64,6 +65,7 @@ from langganan.promotions.endpoints import router as promotions_router
 from langganan.purchases.endpoints import router as purchases_router
 from langganan.reports.endpoints import router as reports_router
 from langganan.sandbox.endpoints import router as sandbox_router
+from langganan.statements.endpoints import router as statements_router
 from langganan.subscriptions.endpoints import router as subscriptions_router
 from langganan.subscriptions.endpoints_addons import router as addons_router
 from langganan.subscriptions.endpoints_promotions import router as redemptions_router
@@ -93,7 +95,9 @@ SANDBOX_SECRET = "sandbox_gateway"  # the name of the generated secret (kit/secr
 def body_limits(settings: Settings) -> dict[str, int]:
     """The routes whose bodies may be larger than LANGGANAN_MAX_BODY_BYTES, and how large."""
     return {"/v1/usage/batch": settings.max_body_bytes_usage_batch,
-            "/v1/legacy-imports": settings.max_body_bytes_import}
+            "/v1/legacy-imports": settings.max_body_bytes_import,
+            "/v1/bank-statements": settings.max_body_bytes_import,
+            "/console/statements": settings.max_body_bytes_import}
 
 
 class LanggananAPI(FastAPI):
@@ -271,7 +275,8 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
                entitlements_router, addons_router, purchases_router, notifications_router, webhooks_router,
                webhook_deliveries_router, promotions_router, redemptions_router, portal_api_router, legacy_router,
                portal_router, portal_money_router, portal_cards_router, exports_router, reports_router,
-               console_router, console_promotions_router, console_webhooks_router]
+               statements_router, console_router, console_promotions_router, console_webhooks_router,
+               console_statements_router]
     if settings.sandbox:
         routers += [sandbox_router, console_clock_router]
     for router in routers:

@@ -333,6 +333,50 @@ def _legacy_summary(results: list[RowResult], dry_run: bool) -> None:
         console.print("[yellow]dry run: nothing was kept[/yellow]")
 
 
+@app.command("import-statement")
+def import_statement(
+        path: Annotated[Path, typer.Argument(help="The bank's CSV download", exists=True, dir_okay=False)],
+        format: Annotated[str, typer.Option("--format", help="bca, bca_bisnis, mandiri or generic")],
+        date_column: Annotated[str | None, typer.Option(help="generic: the date's header or column number")] = None,
+        description_column: Annotated[str | None, typer.Option(help="generic: the description's column")] = None,
+        amount_column: Annotated[str | None, typer.Option(help="generic: the signed amount's column")] = None,
+        credit_column: Annotated[str | None, typer.Option(help="generic: the column of money in")] = None,
+        balance_column: Annotated[str | None, typer.Option(help="generic: the running balance's column")] = None,
+        date_format: Annotated[str | None, typer.Option(help="generic: DD/MM/YYYY (default) or YYYY-MM-DD")] = None,
+) -> None:
+    """Import a bank statement: each credit line is matched to an invoice and its money received (re-runnable:
+    lines imported before are duplicates and change nothing)."""
+    from langganan.kit.errors import DomainError
+    from langganan.kit.money import format_money
+    from langganan.statements import service
+
+    try:
+        mapping = service.mapping_of(date_column=date_column, description_column=description_column,
+                                     amount_column=amount_column, credit_column=credit_column,
+                                     balance_column=balance_column, date_format=date_format) \
+            if format == "generic" else None
+        parsed = service.read(format, path.read_bytes(), mapping)
+    except DomainError as exc:
+        console.print(f"[red]{escape(str(path))}: {escape(exc.message)}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from exc
+    ctx = _context()
+    ctx.courier.close()  # nothing is sent from here: the worker delivers the events
+    with ctx.unit() as (s, now):
+        statement, rows = service.import_statement(s, parsed, filename=path.name, imported_by="cli", now=now)
+        statement_id = statement.id
+        lines = [(r.line, r.posted_on.strftime("%d/%m/%Y"), format_money(r.amount, r.currency), r.status,
+                  r.invoice_id or "", r.outcome or "", r.description) for r in rows]
+    table = Table("line", "date", "amount", "status", "invoice", "outcome", "description",
+                  title=f"bank statement {statement_id}")
+    for row in lines:
+        table.add_row(*(escape(str(c)) for c in row))
+    console.print(table)
+    summary: dict[str, int] = {}
+    for row in lines:
+        summary[row[3]] = summary.get(row[3], 0) + 1
+    console.print(", ".join(f"{status}: {n}" for status, n in sorted(summary.items())) or "no credit lines")
+
+
 @app.command()
 def verify(as_json: Annotated[bool, typer.Option("--json", help="One JSON document: {ok, violations}.")] = False
            ) -> None:

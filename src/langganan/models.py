@@ -21,6 +21,7 @@ from langganan.payments.models import (
 )
 from langganan.portal.models import PortalLink
 from langganan.promotions.models import Promotion, PromotionRedemption
+from langganan.statements.models import BankStatement, BankStatementLine
 from langganan.subscriptions.models import Subscription, SubscriptionPeriod
 from langganan.wallets.models import Reservation, SpendHour, Wallet, WalletEntry
 from langganan.web.models import WebSession
@@ -31,6 +32,8 @@ metadata = Base.metadata
 __all__ = [
     "Account",
     "ApiKey",
+    "BankStatement",
+    "BankStatementLine",
     "CardSetupRecord",
     "CatalogVersion",
     "Delivery",

@@ -37,6 +37,9 @@ class UnappliedReason(StrEnum):
     NO_INVOICE = "no_invoice"
     WRONG_CURRENCY = "wrong_currency"
     UNKNOWN_VIRTUAL_ACCOUNT = "unknown_virtual_account"
+    # A bank statement line that named no invoice (or several): received under no account, until an
+    # operator assigns it to an invoice (statements package).
+    STATEMENT_NO_MATCH = "statement_no_match"
     # Money reported paid, then taken back by the gateway (Midtrans settlement → deny): held as a negative
     # amount, what the account owes for an invoice that stays paid (it was fulfilled), until collected or written off.
     REVERSED = "reversed"

@@ -303,6 +303,12 @@ def receive(session: Work, payment: Payment, amount: int, currency: str, now: da
     settlement = rules.settle(invoice.total, [u.amount for u in waiting], amount)
     if not settlement.pays:
         return _hold_received(session, payment, invoice, amount, currency, UnappliedReason.UNDERPAYMENT, now)
+    return _pay(session, payment, invoice, amount, currency, waiting, settlement.surplus, now)
+
+
+def _pay(session: Work, payment: Payment, invoice: Invoice, amount: int, currency: str,
+         waiting: Sequence[UnappliedPayment], surplus: int, now: datetime) -> str:
+    """`amount` (with the held `waiting` underpayments) pays `invoice` through `payment`; `surplus` is held."""
     payment.status, payment.amount, payment.updated_at = PaymentStatus.SUCCEEDED, invoice.total, now
     for u in waiting:
         u.status, u.applied_at, u.applied_payment_id = UnappliedStatus.APPLIED, now, payment.id
@@ -314,10 +320,55 @@ def receive(session: Work, payment: Payment, amount: int, currency: str, now: da
         if other.id != payment.id:
             other.status, other.updated_at = PaymentStatus.CANCELED, now
     fulfil(session, invoice, payment, now)
-    if settlement.surplus:
-        _hold(session, payment, payment.account_id, invoice.id, settlement.surplus, currency,
-              UnappliedReason.OVERPAYMENT, now)
+    if surplus:
+        _hold(session, payment, payment.account_id, invoice.id, surplus, currency, UnappliedReason.OVERPAYMENT, now)
     return "applied"
+
+
+def hold_received(session: Work, *, account_id: str | None, invoice_id: str | None, amount: int, currency: str,
+                  reason: UnappliedReason, now: datetime) -> tuple[PaymentReceipt, UnappliedPayment]:
+    """Money that arrived for no payment of ours (a bank statement line that named no invoice, or one that
+    can no longer be paid): received (for `account_id`, or for no account yet) and held (rule 10)."""
+    receipt = PaymentReceipt(id=new_id("rcp"), account_id=account_id, payment_id=None, notification_id=None,
+                             amount=amount, currency=currency, received_at=now)
+    session.add(receipt)
+    return receipt, _hold(session, None, account_id, invoice_id, amount, currency, reason, now)
+
+
+def assign_held(session: Work, receipt_id: str, held_id: str, invoice_id: str, reference: str, note: str | None,
+                now: datetime) -> tuple[Payment, str]:
+    """An operator says whose money received under no account was (`hold_received` without an account) by
+    naming the invoice it pays. The receipt and the held money become the invoice's account's, and are
+    applied as if they had just arrived for a manual payment of the invoice (`reference`, like a transfer
+    confirmed by hand, but for the amount received): with what was held as underpayments of it, they pay it
+    and what goes beyond its total stays held as an overpayment; short of it, they stay held as an
+    underpayment of it. Received = applied + held holds for both accounts before and after."""
+    held = session.get(UnappliedPayment, held_id, with_for_update=True)
+    receipt = session.get(PaymentReceipt, receipt_id, with_for_update=True)
+    if held is None or receipt is None or held.status != UnappliedStatus.OPEN or held.account_id is not None \
+            or receipt.account_id is not None:
+        raise Conflict("payment_already_assigned", "This money was already assigned or refunded.")
+    invoice = invoices_repo.get(session, invoice_id, for_update=True)
+    if invoice.status not in (InvoiceStatus.UNPAID, InvoiceStatus.EXPIRED) or not can_apply(session, invoice, now):
+        raise Conflict("invoice_not_payable", f"Invoice {invoice.number} is {invoice.status}; it cannot be paid.",
+                       param="invoice_id")
+    if invoice.currency != held.currency:
+        raise Conflict("currency_mismatch", f"Invoice {invoice.number} is in {invoice.currency}; this money is in "
+                       f"{held.currency}.", param="invoice_id")
+    payment = _manual(session, invoice, reference, note, now)
+    receipt.account_id, receipt.payment_id = invoice.account_id, payment.id
+    held.account_id, held.invoice_id, held.payment_id = invoice.account_id, invoice.id, payment.id
+    events.emit(session, "payment.assigned", invoice.account_id,
+                {"unapplied_payment_id": held.id, "invoice_id": invoice.id, "payment_id": payment.id,
+                 "amount": held.amount, "currency": held.currency}, now)
+    waiting = list(repository.underpayments(session, invoice.id))
+    settlement = rules.settle(invoice.total, [u.amount for u in waiting], held.amount)
+    if not settlement.pays:
+        held.reason = UnappliedReason.UNDERPAYMENT
+        repository.note_underpayment(session, held)
+        return payment, f"held_{UnappliedReason.UNDERPAYMENT}"
+    return payment, _pay(session, payment, invoice, held.amount, held.currency, [*waiting, held],
+                         settlement.surplus, now)
 
 
 def _hold_received(session: Work, payment: Payment, invoice: Invoice | None, amount: int, currency: str,
@@ -443,6 +494,20 @@ def mark_paid_manually(session: Work, invoice: Invoice, reference: str, note: st
     invoice = invoices_repo.get(session, invoice.id, for_update=True)
     if invoice.status not in (InvoiceStatus.UNPAID, InvoiceStatus.EXPIRED) or not can_apply(session, invoice, now):
         raise Conflict("invoice_not_payable", f"Invoice {invoice.number} is {invoice.status}; it cannot be paid.")
+    return receive_transfer(session, invoice, invoice.total, invoice.currency, reference, note, now)[0]
+
+
+def receive_transfer(session: Work, invoice: Invoice, amount: int, currency: str, reference: str,
+                     note: str | None, now: datetime) -> tuple[Payment, str]:
+    """A transfer for `invoice` that reached the bank account itself, not a virtual account (an operator's
+    confirmation, a bank statement line naming the invoice): a manual payment (`reference`) that receives
+    `amount` like any other (short, over or late: rule 10 holds what cannot be applied). The caller locked
+    the invoice. Returns the payment and what `receive` did."""
+    payment = _manual(session, invoice, reference, note, now)
+    return payment, receive(session, payment, amount, currency, now)
+
+
+def _manual(session: Work, invoice: Invoice, reference: str, note: str | None, now: datetime) -> Payment:
     payment = Payment(id=new_id("pay"), account_id=invoice.account_id, invoice_id=invoice.id,
                       method=PaymentMethodType.MANUAL, provider="manual", status=PaymentStatus.PENDING,
                       amount=invoice.total, currency=invoice.currency,
@@ -450,7 +515,6 @@ def mark_paid_manually(session: Work, invoice: Invoice, reference: str, note: st
     session.add(payment)
     repository.note_pending(session, payment)
     flush(session)
-    receive(session, payment, invoice.total, invoice.currency, now)
     return payment
 
 

@@ -71,6 +71,27 @@ CONSOLE_EN: dict[str, str] = {
     "error.invalid_events": "Name event types such as invoice.paid, or * for every event.",
     "error.webhook_endpoint_not_found": "There is no such webhook endpoint.",
     "error.notification_not_found": "There is no such notification.",
+    # bank statements (console/pages_statements.py)
+    "console.nav.statements": "Bank statements", "stmt.title": "Bank statement", "stmt.upload": "Import a statement",
+    "stmt.format": "Format", "stmt.format.bca": "BCA (KlikBCA individual CSV)",
+    "stmt.format.bca_bisnis": "BCA Bisnis (KlikBCA Bisnis CSV)", "stmt.format.mandiri": "Mandiri (Livin'/MCM CSV)",
+    "stmt.format.generic": "Other bank (CSV with a column mapping)", "stmt.file": "File",
+    "stmt.generic": "Columns of another bank's CSV",
+    "stmt.generic_hint": "Only for the generic format: header names or column numbers (1 = first column). "
+    "Give the amount column (negative = money out) or the credit column (money in).",
+    "stmt.date_column": "Date column", "stmt.description_column": "Description column",
+    "stmt.amount_column": "Amount column", "stmt.credit_column": "Credit column",
+    "stmt.balance_column": "Balance column (optional)", "stmt.date_format": "Date format", "stmt.import": "Import",
+    "stmt.imported": "Imported statements", "stmt.imported_at": "Imported", "stmt.bank_account": "Bank account",
+    "stmt.by": "By", "stmt.none": "No statements imported yet.", "stmt.line": "Line", "stmt.date": "Date",
+    "stmt.amount": "Amount", "stmt.description": "Description", "stmt.invoice": "Invoice",
+    "stmt.assign": "Assign", "stmt.invoice_number": "Invoice number or id",
+    "stmt.candidates": "Could be:", "stmt.no_lines": "No credit lines in this file.",
+    "stmt.back": "← All statements", "stmt.assigned": "Line assigned; its money went to the invoice.",
+    "stmt.status.matched": "matched", "stmt.status.already_paid": "already paid", "stmt.status.no_match": "no match",
+    "stmt.status.ambiguous": "ambiguous", "stmt.status.duplicate": "duplicate",
+    "stmt.via.virtual_account": "by virtual account", "stmt.via.invoice_number": "by invoice number",
+    "stmt.via.amount": "by amount", "stmt.via.hand": "assigned by hand",
 }
 
 CONSOLE_ID: dict[str, str] = {
@@ -147,4 +168,25 @@ CONSOLE_ID: dict[str, str] = {
     "error.invalid_events": "Sebutkan jenis peristiwa seperti invoice.paid, atau * untuk semua.",
     "error.webhook_endpoint_not_found": "Endpoint webhook tidak ditemukan.",
     "error.notification_not_found": "Notifikasi tidak ditemukan.",
+    # bank statements (console/pages_statements.py)
+    "console.nav.statements": "Mutasi bank", "stmt.title": "Mutasi rekening", "stmt.upload": "Impor mutasi rekening",
+    "stmt.format": "Format", "stmt.format.bca": "BCA (CSV KlikBCA individu)",
+    "stmt.format.bca_bisnis": "BCA Bisnis (CSV KlikBCA Bisnis)", "stmt.format.mandiri": "Mandiri (CSV Livin'/MCM)",
+    "stmt.format.generic": "Bank lain (CSV dengan pemetaan kolom)", "stmt.file": "Berkas",
+    "stmt.generic": "Kolom CSV bank lain",
+    "stmt.generic_hint": "Hanya untuk format generik: nama judul kolom atau nomor kolom (1 = kolom pertama). "
+    "Isi kolom jumlah (negatif = uang keluar) atau kolom kredit (uang masuk).",
+    "stmt.date_column": "Kolom tanggal", "stmt.description_column": "Kolom keterangan",
+    "stmt.amount_column": "Kolom jumlah", "stmt.credit_column": "Kolom kredit",
+    "stmt.balance_column": "Kolom saldo (opsional)", "stmt.date_format": "Format tanggal", "stmt.import": "Impor",
+    "stmt.imported": "Mutasi yang diimpor", "stmt.imported_at": "Diimpor", "stmt.bank_account": "Rekening",
+    "stmt.by": "Oleh", "stmt.none": "Belum ada mutasi yang diimpor.", "stmt.line": "Baris", "stmt.date": "Tanggal",
+    "stmt.amount": "Jumlah", "stmt.description": "Keterangan", "stmt.invoice": "Tagihan",
+    "stmt.assign": "Tetapkan", "stmt.invoice_number": "Nomor atau id tagihan",
+    "stmt.candidates": "Mungkin:", "stmt.no_lines": "Tidak ada baris kredit dalam berkas ini.",
+    "stmt.back": "← Semua mutasi", "stmt.assigned": "Baris ditetapkan; uangnya masuk ke tagihan.",
+    "stmt.status.matched": "cocok", "stmt.status.already_paid": "sudah dibayar", "stmt.status.no_match": "tidak cocok",
+    "stmt.status.ambiguous": "ganda", "stmt.status.duplicate": "duplikat",
+    "stmt.via.virtual_account": "lewat virtual account", "stmt.via.invoice_number": "lewat nomor tagihan",
+    "stmt.via.amount": "lewat jumlah", "stmt.via.hand": "ditetapkan manual",
 }

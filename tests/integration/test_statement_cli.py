@@ -1,0 +1,67 @@
+"""`langganan import-statement FILE --format ...` against real databases: the per-line table, a re-run that
+changes nothing, a refused file (exit 2, nothing stored), and the books balancing after it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from langganan.app import create_app, prepare
+from langganan.cli import app
+from langganan.kit.db import Database
+from langganan.payments.models import PaymentReceipt
+from langganan.statements.models import BankStatement, BankStatementLine
+from tests.conftest import ADMIN_KEY, BILLING, make_settings
+from tests.integration.test_cli import cli_env  # noqa: F401  (the CLI's environment)
+
+runner = CliRunner()
+
+
+def rows_of(output: str) -> dict[str, list[str]]:
+    return {cells[0]: cells[1:] for ln in output.splitlines()
+            if len(cells := [c.strip() for c in ln.split("│")[1:-1]]) == 7 and cells[0].isdigit()}
+
+
+def counts(db: Database) -> tuple[int, int, int]:
+    with db.transaction() as s:
+        return tuple(s.scalar(select(func.count()).select_from(t)) or 0  # type: ignore[return-value]
+                     for t in (BankStatement, BankStatementLine, PaymentReceipt))
+
+
+def test_import_statement_prints_each_line_and_reruns_change_nothing(cli_env: Database,  # noqa: F811
+                                                                     tmp_path: Path) -> None:
+    settings = make_settings(cli_env)
+    prepare(settings, cli_env)
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    with TestClient(create_app(settings, cli_env)) as client:
+        acc = client.post("/v1/accounts", json={"name": "Toko", "email": "toko@example.id"}, headers=headers).json()
+        client.put(f"/v1/accounts/{acc['id']}/billing-info", json=BILLING, headers=headers)
+        invoice = client.post(f"/v1/accounts/{acc['id']}/top-ups", json={
+            "wallet": "broadcast", "amount": 2_775_000, "payment_method": "bank_transfer"}, headers=headers).json()
+    source = (Path(__file__).resolve().parents[1] / "fixtures/statements/bca_personal.csv").read_text()
+    path = tmp_path / "mutasi.csv"
+    path.write_text(source.replace("CV SINAR JAYA ABADI", f"CV SINAR JAYA ABADI {invoice['number']}"))
+
+    first = runner.invoke(app, ["import-statement", str(path), "--format", "bca"])
+    assert first.exit_code == 0, first.output
+    rows = rows_of(first.output)
+    assert {line: cells[2] for line, cells in rows.items()} == {
+        "7": "no_match", "9": "no_match", "10": "matched", "12": "no_match"}, first.output
+    assert rows["10"][1] == "Rp2.775.000" and rows["10"][3] == invoice["id"] and rows["10"][4] == "applied"
+    assert "matched: 1, no_match: 3" in first.output
+    assert counts(cli_env) == (1, 4, 4)
+
+    again = runner.invoke(app, ["import-statement", str(path), "--format", "bca"])
+    assert again.exit_code == 0
+    assert {cells[2] for cells in rows_of(again.output).values()} == {"duplicate"}
+    assert counts(cli_env) == (2, 8, 4)
+
+    refused = runner.invoke(app, ["import-statement", str(path), "--format", "mandiri"])
+    assert refused.exit_code == 2 and "no header row" in refused.output
+    generic = runner.invoke(app, ["import-statement", str(path), "--format", "generic"])
+    assert generic.exit_code == 2 and "date_column" in generic.output
+    assert counts(cli_env) == (2, 8, 4)
+    assert runner.invoke(app, ["verify"]).exit_code == 0
