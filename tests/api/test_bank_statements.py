@@ -225,12 +225,16 @@ def test_a_line_for_a_paid_or_canceled_invoice_is_kept_for_its_account(env: Env)
     canceled = top_up(env, 80_000)
     env.ok(env.post(f"/v1/invoices/{canceled['id']}/cancel"))
     out = env.ok(upload(env, bca(("05/01", f"TRSF E-BANKING CR BUDI {paid['number']}", paid["total"], "CR", 1),
-                                 ("06/01", f"TRSF E-BANKING CR SITI {canceled['number']}", 80_000, "CR", 2))), 201)
+                                 ("06/01", f"TRSF E-BANKING CR SITI {canceled['number']}", 80_000, "CR", 2),
+                                 ("07/01", f"TRSF E-BANKING CR BUDI {paid['number']}", paid["total"], "CR", 3))), 201)
+    # The first line is the transfer the callback already brought: it confirms it and counts nothing again.
+    # The second transfer for the same invoice is new money: held for the account as a duplicate (rule 10).
     assert [(ln["status"], ln["matched_by"], ln["invoice_id"], ln["outcome"]) for ln in out["lines"]] == [
-        ("already_paid", "invoice_number", paid["id"], "held_duplicate"),
-        ("matched", "invoice_number", canceled["id"], "held_late")]
-    assert held(env) == [(paid["account_id"], "duplicate", paid["total"], "open"),
-                         (canceled["account_id"], "late", 80_000, "open")]
+        ("already_paid", "invoice_number", paid["id"], "reconciled"),
+        ("matched", "invoice_number", canceled["id"], "held_late"),
+        ("already_paid", "invoice_number", paid["id"], "held_duplicate")]
+    assert held(env) == [(canceled["account_id"], "late", 80_000, "open"),
+                         (paid["account_id"], "duplicate", paid["total"], "open")]
     assert invoice(env, canceled)["status"] == "canceled"
     assign = env.post(f"/v1/bank-statements/{out['id']}/lines/8/assign", {"invoice_id": paid["id"]})
     assert assign.status_code == 409 and assign.json()["error"]["code"] == "line_not_assignable"

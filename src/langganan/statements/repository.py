@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from langganan.invoices.models import Invoice, InvoiceStatus, InvoiceType
 from langganan.kit.errors import NotFound
 from langganan.kit.pagination import page
 from langganan.kit.work import Work
-from langganan.payments.models import Payment, PaymentStatus
+from langganan.payments.models import Payment, PaymentReceipt, PaymentStatus
 from langganan.statements.models import BankStatement, BankStatementLine
 
 
@@ -76,6 +76,17 @@ def paid_by(session: Work, invoice_id: str) -> Payment | None:
     return session.scalar(select(Payment).where(Payment.invoice_id == invoice_id,
                                                 Payment.status == PaymentStatus.SUCCEEDED)
                           .order_by(Payment.id).limit(1).with_for_update())
+
+
+def unconfirmed(session: Work, payment_id: str) -> int:
+    """Money the books hold as received for a payment that no statement line has confirmed yet: its receipts
+    less the amounts of the statement lines already attributed to it (lines flushed before this call)."""
+    received = session.scalar(select(func.coalesce(func.sum(PaymentReceipt.amount), 0))
+                              .where(PaymentReceipt.payment_id == payment_id)) or 0
+    confirmed = session.scalar(select(func.coalesce(func.sum(BankStatementLine.amount), 0))
+                               .where(BankStatementLine.payment_id == payment_id,
+                                      BankStatementLine.duplicate_of.is_(None))) or 0
+    return int(received) - int(confirmed)
 
 
 def invoice_numbers(session: Work, invoice_ids: Collection[str]) -> dict[str, str]:

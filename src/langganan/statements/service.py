@@ -195,13 +195,12 @@ def _apply(session: Work, statement: BankStatement, row: BankStatementLine, deci
     if target.payment_id is not None:  # the line names a virtual account: what its callback would do
         va = session.get(Payment, target.payment_id, with_for_update=True)
         assert va is not None
-        row.payment_id, row.outcome = va.id, payments.receive(session, va, row.amount, row.currency, now)
+        row.payment_id, row.outcome = va.id, _confirm_or_receive(session, va, row, now)
         return
     if invoice.status == InvoiceStatus.PAID:
         paid_by = repository.paid_by(session, invoice.id)
         if paid_by is not None:
-            row.payment_id, row.outcome = paid_by.id, payments.receive(session, paid_by, row.amount, row.currency,
-                                                                        now)
+            row.payment_id, row.outcome = paid_by.id, _confirm_or_receive(session, paid_by, row, now)
             return
     elif invoice.status in (InvoiceStatus.UNPAID, InvoiceStatus.EXPIRED) and payments.can_apply(session, invoice, now):
         payment, row.outcome = payments.receive_transfer(session, invoice, row.amount, row.currency,
@@ -214,6 +213,17 @@ def _apply(session: Work, statement: BankStatement, row: BankStatementLine, deci
     receipt, held = payments.hold_received(session, account_id=invoice.account_id, invoice_id=invoice.id,
                                            amount=row.amount, currency=row.currency, reason=reason, now=now)
     row.receipt_id, row.unapplied_payment_id, row.outcome = receipt.id, held.id, f"held_{reason}"
+
+
+def _confirm_or_receive(session: Work, payment: Payment, row: BankStatementLine, now: datetime) -> str:
+    """A statement line about money the books already received for `payment` (its gateway callback came, or
+    an operator confirmed the transfer) confirms it: `reconciled`, nothing received again. Only money beyond
+    what was received and not yet confirmed by a line is new money, received as a callback would be (and
+    held as a duplicate when the invoice is paid already: rule 10)."""
+    session.flush()
+    if repository.unconfirmed(session, payment.id) >= row.amount:
+        return "reconciled"
+    return payments.receive(session, payment, row.amount, row.currency, now)
 
 
 ASSIGNABLE = (LineStatus.NO_MATCH, LineStatus.AMBIGUOUS)
