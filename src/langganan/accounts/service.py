@@ -104,8 +104,8 @@ def update_billing_info(session: Work, account: Account, info: dict[str, str | N
     account.country = country
     account.tax_id = (info.get("tax_id") or "").strip() or None
     if identity is not None:  # (the portal's form does not carry it: then it is kept)
-        for key, value in identity.items():
-            setattr(account, key, value)
+        for key, given in identity.items():
+            setattr(account, key, given)
     events.emit(session, "account.billing_info_updated", account.id, {"account_id": account.id}, now)
     return account
 
