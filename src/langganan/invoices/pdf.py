@@ -229,7 +229,8 @@ def _totals(pdf: _InvoicePDF, inv: Mapping[str, Any], f: _Fmt) -> None:
         rows.append((f.label("discount"), f.money(-abs(int(inv["discount"])))))
     bps = int(inv.get("tax_rate_bps") or 0)
     if bps or inv.get("tax"):
-        taxable = max(0, int(inv.get("subtotal") or 0) - int(inv.get("discount") or 0))
+        taxable = int(inv.get("subtotal") or 0) - int(inv.get("discount") or 0)
+        taxable = taxable if inv.get("type") == InvoiceType.CREDIT_NOTE else max(0, taxable)
         base = int(inv["tax_base"]) if inv.get("tax_base") is not None else taxable
         rows.append((f.label("tax_base_other" if base != taxable else "tax_base"), f.money(base)))
         rows.append((f"{f.label('ppn')} {f.rate(bps)}", f.money(inv.get("tax"))))
