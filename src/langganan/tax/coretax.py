@@ -220,5 +220,5 @@ def parse(data: bytes) -> tuple[str, list[TaxInvoice]]:
                                          for (_, attr), text in zip(GOOD_ELEMENTS, texts, strict=True)}
             goods_out.append(GoodService(**values_of))
         invoices.append(TaxInvoice(goods=tuple(goods_out), **{
-            attr: text for (_, attr), text in zip(INVOICE_ELEMENTS, values, strict=True)}))
+            attr: text for (_, attr), text in zip(INVOICE_ELEMENTS, values[:-1], strict=True)}))
     return tin, invoices
