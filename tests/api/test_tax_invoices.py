@@ -165,9 +165,9 @@ def test_a_months_tax_invoices_export_as_coretax_xml(taxed: Env) -> None:
         "BuyerEmail": "finance@tokomaju.id", "BuyerIDTKU": "0023456789123000000002"}
     (line,) = growth[-1]
     assert _element_texts(line) == {
-        "Opt": "B", "Code": "000000", "Name": "Growth (monthly) subscription", "Unit": "UM.0033", "Price": "499000", "Qty": "1",
-        "TotalDiscount": "0", "TaxBase": "499000", "OtherTaxBase": "457416", "VATRate": "12", "VAT": "54889",
-        "STLGRate": "0", "STLG": "0"}
+        "Opt": "B", "Code": "000000", "Name": "Growth (monthly) subscription", "Unit": "UM.0033", "Price": "499000",
+        "Qty": "1", "TotalDiscount": "0", "TaxBase": "499000", "OtherTaxBase": "457416", "VATRate": "12",
+        "VAT": "54889", "STLGRate": "0", "STLG": "0"}
 
     # Read back whole: every invoice of the month says what its invoice says.
     tin, parsed = coretax.parse(res.content)

@@ -1,4 +1,5 @@
-"""Invoices: totals and tax base, gapless numbers, sealed content, status times, one renewal per period (rules 4, 12)."""
+"""Invoices: totals and tax base, gapless numbers, sealed content, status times, one renewal per period
+(rules 4, 12)."""
 
 from __future__ import annotations
 
