@@ -72,6 +72,7 @@ from langganan.subscriptions.endpoints_addons import router as addons_router
 from langganan.subscriptions.endpoints_promotions import router as redemptions_router
 from langganan.subscriptions.schedule import Policy
 from langganan.subscriptions.timeline import keep_next_due
+from langganan.tax.endpoints import router as tax_router
 from langganan.usage.endpoints import grouped_ingest
 from langganan.usage.endpoints import router as usage_router
 from langganan.usage.endpoints_reservations import router as reservations_router
@@ -276,7 +277,7 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
                entitlements_router, addons_router, purchases_router, notifications_router, webhooks_router,
                webhook_deliveries_router, promotions_router, redemptions_router, portal_api_router, legacy_router,
                portal_router, portal_money_router, portal_cards_router, exports_router, reports_router,
-               statements_router, console_router, console_promotions_router, console_webhooks_router,
+               statements_router, tax_router, console_router, console_promotions_router, console_webhooks_router,
                console_statements_router, console_finance_router]
     if settings.sandbox:
         routers += [sandbox_router, console_clock_router]

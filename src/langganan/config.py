@@ -19,12 +19,14 @@ from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSetti
 from langganan.kit.clock import CLOCK_END
 from langganan.kit.fields import in_range, is_zone
 from langganan.kit.money import parse_percent_to_bps
+from langganan.kit.taxids import head_office_nitku, nitku_digits, npwp_digits
 
 # Seller identity printed on invoices (LANGGANAN_SELLER_NAME, _ADDRESS, _NPWP, _EMAIL, _BANK_NAME, ...).
 DEFAULT_SELLER = {
     "name": "PT Langganan Demo Indonesia",
     "address": "Jl. Jend. Sudirman Kav. 52-53, Jakarta Selatan 12190",
     "npwp": "01.234.567.8-901.000",
+    "nitku": "0012345678901000000000",  # the NPWP's 16 digits and 000000, the head office
     "email": "billing@langganan.example",
     "bank_name": "Bank Central Asia",
     "bank_account": "123-456-7890",
@@ -34,7 +36,8 @@ DEFAULT_SELLER = {
 
 # Default low-balance alert thresholds per wallet (LANGGANAN_LOW_BALANCE_CONVERSATION, _BROADCAST).
 DEFAULT_LOW_BALANCE = {"conversation": 5_000, "broadcast": 6_500}
-# Product types with a tax rate of their own (LANGGANAN_TAX_RATE_SUBSCRIPTION, _ADD_ON, _TOP_UP).
+# Product types with a tax rate and a tax base of their own (LANGGANAN_TAX_RATE_SUBSCRIPTION, _ADD_ON, _TOP_UP;
+# LANGGANAN_TAX_BASE_SUBSCRIPTION, _ADD_ON, _TOP_UP).
 TAXED_TYPES = ("subscription", "add_on", "top_up")
 Mode = Literal["sandbox", "live"]
 Gateway = Literal["sandbox", "midtrans", "xendit"]
@@ -57,6 +60,7 @@ MIN_LIVE_BOOTSTRAP_KEY = 32
 # route (1.000 events with the longest ids: ~0,4 MB of JSON, ~1,4 MB if every id character is \u-escaped), file
 # imports (a 10.000-row legacy CSV or JSON).
 DEFAULT_BODY_LIMITS = {"default": 64 * 1024, "usage_batch": 2 * 1024 * 1024, "import": 8 * 1024 * 1024}
+MAX_TAX_BASE_DENOMINATOR = 1000  # a tax-base fraction n/d (LANGGANAN_TAX_BASE_*): 0 < n <= d <= this
 MIN_BODY_LIMIT = 1024
 MAX_BODY_LIMIT = 64 * 1024 * 1024
 ENV_PREFIX = "LANGGANAN_"
@@ -206,6 +210,47 @@ def _percent(value: object, info: ValidationInfo) -> Decimal:
     return Decimal(text.strip())
 
 
+def fraction_parts(text: str) -> tuple[int, int]:
+    """'11/12' -> (11, 12), '1' -> (1, 1); a ValueError unless 0 < n <= d <= MAX_TAX_BASE_DENOMINATOR."""
+    top, slash, bottom = text.strip().partition("/")
+    numerator, denominator = int(top.strip()), int(bottom.strip()) if slash else 1
+    if not 0 < numerator <= denominator <= MAX_TAX_BASE_DENOMINATOR:
+        raise ValueError(f"{text!r} is not a fraction n/d with 0 < n <= d <= {MAX_TAX_BASE_DENOMINATOR}")
+    return numerator, denominator
+
+
+def _tax_base(value: object, info: ValidationInfo) -> str:
+    """A tax-base fraction (DPP), e.g. '11/12' (DPP nilai lain) or '1/1' (the whole price)."""
+    text = str(value).strip()
+    try:
+        numerator, denominator = fraction_parts(text)
+    except ValueError:
+        raise ConfigError(f"{_variable(info)}={text!r} must be a fraction n/d with 0 < n <= d <= "
+                          f"{MAX_TAX_BASE_DENOMINATOR}, e.g. 11/12 or 1/1") from None
+    return f"{numerator}/{denominator}"
+
+
+def _npwp(value: object, info: ValidationInfo) -> str:
+    """An NPWP as it is printed (kept as written): 15 or 16 digits, dots and dashes allowed."""
+    text = str(value).strip()
+    if npwp_digits(text) is None:
+        raise ConfigError(f"{_variable(info)}={text!r} must be an NPWP of 15 or 16 digits, e.g. "
+                          f"{DEFAULT_SELLER['npwp']} or 0012345678901000")
+    return text
+
+
+def _nitku(value: object, info: ValidationInfo) -> str | None:
+    """A NITKU: 22 digits (the 16-digit NPWP and the place of business); empty: the NPWP's head office."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return None
+    digits = nitku_digits(text)
+    if digits is None:
+        raise ConfigError(f"{_variable(info)}={text!r} must be a NITKU of 22 digits: the 16-digit NPWP and "
+                          "6 digits for the place of business (000000: the head office)")
+    return digits
+
+
 Count = Annotated[int, _whole(1)]  # a whole number, at least 1
 Days = Annotated[int, _whole(0)]  # a whole number of days, at least 0
 Threshold = Annotated[int, _whole(0)]
@@ -219,6 +264,9 @@ OptionalText = Annotated[str | None, BeforeValidator(_optional)]
 BaseUrl = Annotated[str, BeforeValidator(_base_url)]
 Zone = Annotated[str, BeforeValidator(_zone)]
 Percent = Annotated[Decimal, BeforeValidator(_percent)]
+TaxBase = Annotated[str, BeforeValidator(_tax_base)]
+Npwp = Annotated[str, BeforeValidator(_npwp)]
+Nitku = Annotated[str | None, BeforeValidator(_nitku)]
 StartInstant = Annotated[datetime | None, BeforeValidator(_instant)]
 Address = Annotated[tuple[str, int] | None, BeforeValidator(_address)]
 
@@ -254,10 +302,18 @@ class Settings(BaseSettings):
     tax_rate_subscription: Percent = Decimal(0)
     tax_rate_add_on: Percent = Decimal(0)
     tax_rate_top_up: Percent = Decimal(0)
+    # The tax base (DPP) as a fraction of the price after discounts, per product type (`tax_base_fractions`):
+    # 1/1 by default (the rates above apply to the whole price); PMK 131/2024's 12% on DPP nilai lain is
+    # LANGGANAN_TAX_RATE_*=12 with LANGGANAN_TAX_BASE_*=11/12.
+    tax_base_subscription: TaxBase = "1/1"
+    tax_base_add_on: TaxBase = "1/1"
+    tax_base_top_up: TaxBase = "1/1"
     # Seller identity printed on every invoice (`seller` gives them as the invoice's dict).
     seller_name: str = DEFAULT_SELLER["name"]
     seller_address: str = DEFAULT_SELLER["address"]
-    seller_npwp: str = DEFAULT_SELLER["npwp"]
+    seller_npwp: Npwp = DEFAULT_SELLER["npwp"]
+    # The seller's NITKU (22 digits) on its Coretax tax invoices; unset: the NPWP's head office (NPWP + 000000).
+    seller_nitku: Nitku = DEFAULT_SELLER["nitku"]
     seller_email: str = DEFAULT_SELLER["email"]
     seller_bank_name: str = DEFAULT_SELLER["bank_name"]
     seller_bank_account: str = DEFAULT_SELLER["bank_account"]
@@ -326,9 +382,22 @@ class Settings(BaseSettings):
         return {kind: int(getattr(self, f"tax_rate_{kind}") * 100) for kind in TAXED_TYPES}
 
     @property
+    def tax_base_fractions(self) -> dict[str, tuple[int, int]]:
+        """Tax-base fraction (DPP) per product type as (numerator, denominator): 11/12 -> (11, 12)."""
+        return {kind: fraction_parts(getattr(self, f"tax_base_{kind}")) for kind in TAXED_TYPES}
+
+    @property
+    def seller_npwp16(self) -> str:
+        """The seller's NPWP as Coretax takes it: 16 digits."""
+        return npwp_digits(self.seller_npwp) or ""
+
+    @property
     def seller(self) -> dict[str, str]:
-        """The seller as copied onto an invoice: DEFAULT_SELLER's keys."""
-        return {key: getattr(self, f"seller_{key}") for key in DEFAULT_SELLER}
+        """The seller as copied onto an invoice: DEFAULT_SELLER's keys (the NITKU of the head office when
+        LANGGANAN_SELLER_NITKU is unset)."""
+        values = {key: getattr(self, f"seller_{key}") for key in DEFAULT_SELLER}
+        values["nitku"] = self.seller_nitku or head_office_nitku(self.seller_npwp16)
+        return values
 
     @property
     def low_balance_thresholds(self) -> dict[str, int]:
@@ -349,6 +418,9 @@ class Settings(BaseSettings):
     def check(self) -> None:
         """What the values mean together: live mode takes real money, so it needs a real gateway with its keys
         and nothing anyone else knows. Raises one ConfigError naming the variable."""
+        if self.seller_nitku is not None and not self.seller_nitku.startswith(self.seller_npwp16):
+            raise ConfigError(f"LANGGANAN_SELLER_NITKU={self.seller_nitku} must begin with the seller's 16-digit "
+                              f"NPWP {self.seller_npwp16} (LANGGANAN_SELLER_NPWP)")
         if self.sandbox_gateway_secret == PUBLISHED_SANDBOX_SECRET:
             raise ConfigError("LANGGANAN_SANDBOX_GATEWAY_SECRET is the value once published in langganan's code; "
                               "unset it (a random secret is generated and kept in the database) or choose your own")

@@ -34,8 +34,13 @@ class Books:
     ids: dict[str, str]  # names of the rows the corruptions touch -> their ids
 
 
+# PPN since 2025 on plans: 12% on DPP nilai lain 11/12, so their invoices carry a tax base of their own (top-ups
+# stay untaxed: their tax base is their whole price, as on every invoice issued before migration 0020).
+TAXED: dict[str, Any] = {"tax_rate_subscription": 12, "tax_base_subscription": "11/12"}
+
+
 def _build(db: Database) -> Books:
-    with engine(db) as env:
+    with engine(db, **TAXED) as env:
         bank = env.account(external_id="bank")["id"]
         env.buy(bank, "growth")
         for i in range(3):
@@ -115,6 +120,20 @@ def test_the_books_as_built_are_clean(books: Books) -> None:
     assert [str(v) for v in _found_after(books)] == []
 
 
+def test_taxed_invoices_and_invoices_from_before_the_tax_base_are_clean(books: Books) -> None:
+    """The purchase is taxed on DPP nilai lain (its seal covers the tax base); an invoice written without a
+    tax base (as before migration 0020) is taxed on its whole price, and its seal holds without one."""
+    with books.db.transaction() as s:
+        purchase = s.execute(text("SELECT subtotal, discount, tax_base, tax, total FROM invoices "
+                                  "WHERE id = :i"), {"i": books.ids["purchase"]}).one()
+    # Growth Rp499.000: DPP ⌊499.000 × 11/12⌋ = 457.416, PPN ⌊12% × 457.416⌋ = 54.889
+    assert tuple(purchase) == (499_000, 0, 457_416, 54_889, 553_889)
+    untaxed = "(SELECT id FROM invoices WHERE type = 'top_up' AND tax_base = subtotal - discount)"
+    with books.db.transaction() as s:
+        assert s.execute(text(f"SELECT count(*) FROM invoices WHERE id = {untaxed}")).scalar() == 1
+    assert _found_after(books, f"UPDATE invoices SET tax_base = NULL WHERE id = {untaxed}") == []
+
+
 # (invariant code, the corruption, the id the violation must name)
 CORRUPTIONS = [
     ("wallet_balance_mismatch", ["UPDATE wallets SET balance = balance + 1 WHERE id = '{bank_wallet}'"],
@@ -142,6 +161,9 @@ CORRUPTIONS = [
      "purchase"),
     ("invoice_total_mismatch", ["UPDATE invoices SET total = total + 1 WHERE id = '{purchase}'"], "purchase"),
     ("invoice_changed", ["UPDATE invoices SET package = 'Pro (monthly)' WHERE id = '{purchase}'"], "purchase"),
+    ("invoice_changed", ["UPDATE invoices SET tax_base = tax_base - 1 WHERE id = '{purchase}'"], "purchase"),
+    ("invoice_changed", ["UPDATE invoices SET tax_base = NULL WHERE id = '{purchase}'"], "purchase"),
+    ("invoice_tax_base", ["UPDATE invoices SET tax_base = subtotal + 1 WHERE id = '{purchase}'"], "purchase"),
     ("invoice_status_times", ["UPDATE invoices SET paid_at = NULL WHERE id = '{purchase}'"], "purchase"),
     ("invoice_unnumbered", ["UPDATE invoices SET number = 'PENDING/x' WHERE id = '{purchase}'"], "purchase"),
     ("invoice_number_month", ["UPDATE invoices SET number = replace(number, 'INV/2026/', 'INV/2031/') "

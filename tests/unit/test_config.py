@@ -168,6 +168,13 @@ def test_good_values_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
     ("TAX_RATE_ADD_ON", "eleven", "non-negative percent"),
     ("TAX_RATE_TOP_UP", "-11", "non-negative percent"),
     ("SELLER_TIMEZONE", "Mars/Olympus", "IANA time zone"),
+    ("TAX_BASE_SUBSCRIPTION", "0/12", "must be a fraction n/d with 0 < n <= d <= 1000"),
+    ("TAX_BASE_ADD_ON", "13/12", "must be a fraction n/d with 0 < n <= d <= 1000"),
+    ("TAX_BASE_TOP_UP", "11/1001", "must be a fraction n/d with 0 < n <= d <= 1000"),
+    ("TAX_BASE_TOP_UP", "0.9166", "must be a fraction n/d"),
+    ("SELLER_NPWP", "12.345", "must be an NPWP of 15 or 16 digits"),
+    ("SELLER_NITKU", "0012345678901000", "must be a NITKU of 22 digits"),
+    ("SELLER_NITKU", "0098765432109876000000", "must begin with the seller's 16-digit NPWP 0012345678901000"),
     ("MODE", "production", "must be sandbox or live"),
     ("SMTP_TLS", "tls", "must be none, starttls or ssl"),
 ])
@@ -177,6 +184,21 @@ def test_a_bad_value_is_one_config_error_naming_the_variable(monkeypatch: pytest
     with pytest.raises(ConfigError) as err:
         Settings.from_env()
     assert f"LANGGANAN_{name}" in str(err.value) and says in str(err.value)
+
+
+def test_the_tax_base_and_the_sellers_tax_identity_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = Settings()
+    assert defaults.tax_base_fractions == {"subscription": (1, 1), "add_on": (1, 1), "top_up": (1, 1)}
+    assert (defaults.seller_npwp16, defaults.seller["nitku"]) == ("0012345678901000", "0012345678901000000000")
+    for name, value in {"TAX_RATE_SUBSCRIPTION": "12", "TAX_BASE_SUBSCRIPTION": " 11 / 12 ", "TAX_BASE_ADD_ON": "1",
+                        "SELLER_NPWP": "0987654321098765", "SELLER_NITKU": ""}.items():
+        monkeypatch.setenv(f"LANGGANAN_{name}", value)
+    s = Settings.from_env()
+    assert s.tax_base_fractions == {"subscription": (11, 12), "add_on": (1, 1), "top_up": (1, 1)}
+    assert s.tax_base_subscription == "11/12" and s.tax_bps["subscription"] == 1200
+    assert s.seller["nitku"] == "0987654321098765000000"  # unset: the head office of the NPWP
+    monkeypatch.setenv("LANGGANAN_SELLER_NITKU", "0987654321098765000123")
+    assert Settings.from_env().seller["nitku"] == "0987654321098765000123"
 
 
 MIDTRANS = {"GATEWAY": "midtrans", "MIDTRANS_SERVER_KEY": "SB-Mid-server-x", "MIDTRANS_CLIENT_KEY": "SB-Mid-client-x"}

@@ -127,6 +127,31 @@ def test_tax_rate_with_fraction_and_missing_buyer_details() -> None:
     assert "Budi" in text
 
 
+def test_ppn_on_dpp_nilai_lain_shows_dpp_ppn_and_total_in_both_languages() -> None:
+    # Growth Rp499.000: DPP nilai lain ⌊499.000 × 11/12⌋ = 457.416; PPN ⌊12% × 457.416⌋ = 54.889
+    lines = [{"description": "Growth (monthly)", "kind": "plan", "quantity": 1, "unit_amount": 499_000,
+              "amount": 499_000, "period_start": None, "period_end": None}]
+    buyer = {**sample_invoice()["buyer"], "tax_id": None, "npwp": "0023456789123000",
+             "nitku": "0023456789123000000001"}
+    seller = {**sample_invoice()["seller"], "nitku": "0012345678012000000000"}
+    invoice = sample_invoice(lines=lines, subtotal=499_000, discount=0, tax_base=457_416, tax=54_889,
+                             tax_rate_bps=1200, total=553_889, buyer=buyer, seller=seller)
+    _, text = pdf_text(render_invoice_pdf(invoice))
+    for expected in ("DPP Nilai Lain Rp457.416", "PPN 12% Rp54.889", "Total Rp553.889", "NPWP: 0023456789123000",
+                     "NITKU: 0023456789123000000001", "NITKU: 0012345678012000000000"):
+        assert expected in text, expected
+    _, english = pdf_text(render_invoice_pdf(invoice, locale="en"))
+    for expected in ("Other tax base (DPP) Rp457.416", "VAT (PPN) 12% Rp54.889", "Total Rp553.889"):
+        assert expected in english, expected
+
+
+def test_a_tax_base_that_is_the_whole_price_is_shown_as_dpp() -> None:
+    _, text = pdf_text(render_invoice_pdf(sample_invoice()))  # no tax_base: invoices from before it was stored
+    assert "DPP Rp1.096.500" in text and "DPP Nilai Lain" not in text  # subtotal 1.146.500 - discount 50.000
+    _, english = pdf_text(render_invoice_pdf(sample_invoice(tax_base=1_096_500), locale="en"))
+    assert "Tax base (DPP) Rp1.096.500" in english
+
+
 def test_same_invoice_renders_the_same_bytes() -> None:
     invoice = sample_invoice(buyer={**sample_invoice()["buyer"], "name": "Toko Kue"})
     assert render_invoice_pdf(invoice) == render_invoice_pdf(invoice)

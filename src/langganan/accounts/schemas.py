@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
-from langganan.accounts.models import Account
+from langganan.accounts.models import Account, BuyerType
 from langganan.kit.fields import INT32_MAX
 
 
@@ -29,7 +29,17 @@ class BillingInfo(BaseModel):
     city: str = Field(max_length=120)
     postal_code: str = Field(max_length=20)
     country: str = Field(max_length=2)
-    tax_id: str | None = Field(default=None, max_length=40)
+    tax_id: str | None = Field(default=None, max_length=40,
+                               description="Free text as the customer writes it (kept; see npwp for Coretax)")
+    buyer_type: BuyerType | None = Field(
+        default=None, description="For PPN: business (needs npwp), individual (npwp or nik), foreign (passport)")
+    npwp: str | None = Field(default=None, max_length=40,
+                             description="15 or 16 digits (dots and dashes allowed); answered as 16 digits")
+    nik: str | None = Field(default=None, max_length=40, description="16-digit NIK of an individual")
+    nitku: str | None = Field(default=None, max_length=40,
+                              description="22 digits: the 16-digit NPWP and the place of business (000000: head "
+                                          "office); default the NPWP's head office")
+    passport: str | None = Field(default=None, max_length=40, description="A foreign buyer's passport number")
 
 
 class UsageCounts(BaseModel):
@@ -63,7 +73,8 @@ def account_out(a: Account) -> AccountOut:
         info = BillingInfo(company_name=a.company_name or "", contact_name=a.contact_name or "",
                            email=a.billing_email or "", phone=a.phone or "", address=a.address or "",
                            city=a.city or "", postal_code=a.postal_code or "", country=a.country or "",
-                           tax_id=a.tax_id)
+                           tax_id=a.tax_id, buyer_type=BuyerType(a.buyer_type) if a.buyer_type else None,
+                           npwp=a.npwp, nik=a.nik, nitku=a.nitku, passport=a.passport)
     return AccountOut(id=a.id, external_id=a.external_id, name=a.name, email=a.email, currency=a.currency,
                       locale=a.locale, timezone=a.timezone, created_at=a.created_at, billing_info=info,
                       billing_info_complete=a.billing_complete,

@@ -61,6 +61,9 @@ class Invoice(Base):
     discount: Mapped[int] = mapped_column(BigInteger, default=0)
     tax: Mapped[int] = mapped_column(BigInteger, default=0)
     tax_rate_bps: Mapped[int] = mapped_column(Integer, default=0)
+    # DPP: the part of subtotal - discount the rate applied to (invoices/tax.py). None on a row written
+    # without it (before migration 0020 every invoice was taxed on its whole price): see `tax_base_amount`.
+    tax_base: Mapped[int | None] = mapped_column(BigInteger)
     total: Mapped[int] = mapped_column(BigInteger)
     package: Mapped[str | None] = mapped_column(String(200))
     seller: Mapped[dict[str, Any]]
@@ -76,6 +79,16 @@ class Invoice(Base):
     closed_at: Mapped[datetime | None]
     # invoices.rules.content_digest of what was issued (None: issued before migration 0013)
     content_hash: Mapped[str | None] = mapped_column(String(64))
+
+    @property
+    def taxable(self) -> int:
+        """The price after discounts, never below 0 (what the tax base is a part of)."""
+        return max(0, self.subtotal - self.discount)
+
+    @property
+    def tax_base_amount(self) -> int:
+        """DPP as issued: the stored tax base, or the whole price after discounts on an invoice without one."""
+        return self.taxable if self.tax_base is None else self.tax_base
 
     lines: Mapped[list[InvoiceLine]] = relationship(
         order_by="InvoiceLine.position", lazy="selectin", cascade="all, delete-orphan")

@@ -30,6 +30,8 @@ LABELS: dict[str, dict[str, str]] = {
         "due": "Jatuh tempo", "paid": "Dibayar", "original": "Invoice asal", "attn": "u.p.", "tax_id": "NPWP",
         "description": "Deskripsi", "qty": "Kuantitas", "unit": "Harga satuan", "amount": "Jumlah",
         "subtotal": "Subtotal", "discount": "Diskon", "total": "Total", "how_to_pay": "Cara pembayaran",
+        "tax_base": "DPP", "tax_base_other": "DPP Nilai Lain", "ppn": "PPN", "nitku": "NITKU", "nik": "NIK",
+        "passport": "Paspor",
         "transfer": "Transfer bank ke {bank} {account} a.n. {holder}",
         "reference": "Cantumkan nomor {number} pada berita transfer.",
         "va": "Virtual account ({bank}): {va}", "pay_before": ", bayar sebelum {when}",
@@ -45,6 +47,8 @@ LABELS: dict[str, dict[str, str]] = {
         "paid": "Paid", "original": "Original invoice", "attn": "Attn:", "tax_id": "Tax ID",
         "description": "Description", "qty": "Qty", "unit": "Unit price", "amount": "Amount",
         "subtotal": "Subtotal", "discount": "Discount", "total": "Total", "how_to_pay": "How to pay",
+        "tax_base": "Tax base (DPP)", "tax_base_other": "Other tax base (DPP)", "ppn": "VAT (PPN)",
+        "nitku": "NITKU", "nik": "NIK", "passport": "Passport",
         "transfer": "Bank transfer to {bank} account {account} ({holder})",
         "reference": "Put {number} in the transfer reference.",
         "va": "Virtual account ({bank}): {va}", "pay_before": ", pay before {when}",
@@ -155,8 +159,8 @@ def _header(pdf: _InvoicePDF, inv: Mapping[str, Any], seller: Mapping[str, Any],
     top = pdf.get_y()
     pdf.text_block(15, 100, seller.get("name"), size=13, bold=True)
     pdf.ln(1)
-    npwp = seller.get("npwp")
-    for text in (seller.get("address"), npwp and f"NPWP: {npwp}", seller.get("email")):
+    npwp, nitku = seller.get("npwp"), seller.get("nitku")
+    for text in (seller.get("address"), npwp and f"NPWP: {npwp}", nitku and f"NITKU: {nitku}", seller.get("email")):
         pdf.text_block(15, 100, text, size=8.5, color=MUTED)
     left_end = pdf.get_y()
     pdf.set_y(top)
@@ -175,9 +179,13 @@ def _parties(pdf: _InvoicePDF, inv: Mapping[str, Any], buyer: Mapping[str, Any],
     pdf.text_block(15, 95, buyer.get("name"), size=10, bold=True)
     contact, tax_id = buyer.get("contact_name"), buyer.get("tax_id")
     city = " ".join(str(buyer[k]) for k in ("city", "postal_code") if buyer.get(k))
+    identity = [f"{label}: {buyer[key]}" for key, label in
+                (("npwp", "NPWP"), ("nitku", f.label("nitku")), ("nik", f.label("nik")),
+                 ("passport", f.label("passport"))) if buyer.get(key)]
+    if tax_id and not buyer.get("npwp"):
+        identity.insert(0, f"{f.label('tax_id')}: {tax_id}")
     for text in (contact and f"{f.label('attn')} {contact}", buyer.get("email"), buyer.get("phone"),
-                 buyer.get("address"), city, buyer.get("country"),
-                 tax_id and f"{f.label('tax_id')}: {tax_id}"):
+                 buyer.get("address"), city, buyer.get("country"), *identity):
         pdf.text_block(15, 95, text)
     left_end = pdf.get_y()
     pdf.set_y(top)
@@ -221,7 +229,11 @@ def _totals(pdf: _InvoicePDF, inv: Mapping[str, Any], f: _Fmt) -> None:
         rows.append((f.label("discount"), f.money(-abs(int(inv["discount"])))))
     bps = int(inv.get("tax_rate_bps") or 0)
     if bps or inv.get("tax"):
-        rows.append((f"PPN {f.rate(bps)}", f.money(inv.get("tax"))))
+        taxable = int(inv.get("subtotal") or 0) - int(inv.get("discount") or 0)
+        taxable = taxable if inv.get("type") == InvoiceType.CREDIT_NOTE else max(0, taxable)
+        base = int(inv["tax_base"]) if inv.get("tax_base") is not None else taxable
+        rows.append((f.label("tax_base_other" if base != taxable else "tax_base"), f.money(base)))
+        rows.append((f"{f.label('ppn')} {f.rate(bps)}", f.money(inv.get("tax"))))
     pdf.ln(3)
     if pdf.will_page_break(6 * len(rows) + 12):  # keep the totals together
         pdf.add_page()

@@ -1,5 +1,5 @@
 """Invoice rules as pure functions over plain values: lines before they are issued, the totals with
-exclusive tax (PPN), and the number's month and format (DESIGN rule 12)."""
+exclusive tax (PPN on a tax base, invoices/tax.py), and the number's month and format (DESIGN rule 12)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from langganan.invoices.models import InvoiceType
-from langganan.kit.money import apply_rate_bps
+from langganan.invoices.tax import PLAIN, BaseFraction, compute
 
 # Which tax rate (per product type, DESIGN: Invoices) an invoice type is charged at.
 TAX_KIND: dict[str, str] = {InvoiceType.SUBSCRIPTION: "subscription", InvoiceType.RENEWAL: "subscription",
@@ -34,6 +34,7 @@ class Line:
 class Totals:
     subtotal: int  # every line but the discounts (proration credits included)
     discount: int  # the discount lines, as a positive amount
+    tax_base: int  # DPP: the part of subtotal - discount (never below 0) the rate applies to
     tax: int
     total: int  # what the buyer pays: subtotal - discount + tax
 
@@ -43,14 +44,24 @@ def tax_rate_bps(rates: Mapping[str, int], invoice_type: str) -> int:
     return rates.get(TAX_KIND.get(invoice_type, "subscription"), 0)
 
 
-def totals(lines: Sequence[Line], rate_bps: int) -> Totals:
-    """Tax is exclusive: the rate applies to what is charged after discounts (never below 0) and is
-    added on top, rounded half up to the currency unit once per invoice."""
+def tax_base_fraction(fractions: Mapping[str, BaseFraction], invoice_type: str) -> BaseFraction:
+    """The configured tax-base fraction (DPP) for the product type of `invoice_type`; 1/1 when none is set."""
+    return fractions.get(TAX_KIND.get(invoice_type, "subscription"), PLAIN)
+
+
+def totals(lines: Sequence[Line], rate_bps: int, fraction: BaseFraction = PLAIN) -> Totals:
+    """Tax is exclusive: the rate applies to a tax base (DPP), `fraction` of what is charged after
+    discounts (never below 0), and is added on top; DPP and PPN are rounded down to the currency unit once
+    per invoice (invoices/tax.py)."""
     discount = -sum(line.amount for line in lines if line.kind == "discount")
     subtotal = sum(line.amount for line in lines if line.kind != "discount")
-    taxable = max(0, subtotal - discount)
-    tax = apply_rate_bps(taxable, rate_bps)
-    return Totals(subtotal=subtotal, discount=discount, tax=tax, total=taxable + tax)
+    tax = compute(subtotal - discount, rate_bps, fraction)
+    return Totals(subtotal=subtotal, discount=discount, tax_base=tax.base, tax=tax.tax, total=tax.total)
+
+
+def legacy_tax_base(subtotal: int, discount: int) -> int:
+    """The tax base of an invoice issued before DPP was stored: the whole price after discounts."""
+    return max(0, subtotal - discount)
 
 
 def month_key(issued_at: datetime, seller_tz: str) -> str:

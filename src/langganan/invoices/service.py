@@ -14,7 +14,8 @@ from langganan.events import service as events
 from langganan.invoices import numbering, repository
 from langganan.invoices.actions import InvoiceAction
 from langganan.invoices.models import Invoice, InvoiceLine, InvoiceStatus, InvoiceType
-from langganan.invoices.rules import Line, content_digest, tax_rate_bps, totals
+from langganan.invoices.rules import Line, content_digest, legacy_tax_base, tax_base_fraction, tax_rate_bps, totals
+from langganan.invoices.tax import BaseFraction
 from langganan.kit.db import flush
 from langganan.kit.errors import Conflict
 from langganan.kit.ids import new_id
@@ -35,11 +36,13 @@ def issue(session: Work, settings: Settings, *, account: Account, type_: Invoice
     if type_ not in TYPES:
         raise ValueError(f"unknown invoice type {type_}")
     rate = tax_rate_bps(settings.tax_bps, type_)
-    sums = totals(lines, rate)
+    fractions = {kind: BaseFraction(*parts) for kind, parts in settings.tax_base_fractions.items()}
+    sums = totals(lines, rate, tax_base_fraction(fractions, type_))
     invoice = Invoice(
         id=new_id("inv"), number="",
         account_id=account.id, subscription_id=subscription_id, type=type_, status=status,
         currency=account.currency, subtotal=sums.subtotal, discount=sums.discount, tax=sums.tax, tax_rate_bps=rate,
+        tax_base=sums.tax_base,
         total=sums.total, package=package, seller=dict(settings.seller), buyer=account.buyer_snapshot(),
         action=action, period_start=period_start, period_end=period_end, issued_at=now,
         expires_at=expires_at if status == InvoiceStatus.UNPAID else None,
@@ -70,8 +73,10 @@ def issue(session: Work, settings: Settings, *, account: Account, type_: Invoice
 
 def content_of(invoice: Invoice) -> dict[str, Any]:
     """What an invoice says, as issued: everything but its number (given when its batch commits) and
-    its payment state."""
-    return {
+    its payment state. The tax base (DPP) is part of it when it is not the whole price after discounts
+    (what every invoice sealed before it was stored was taxed on), so those seals still hold and a tax base
+    changed later breaks the seal of old and new invoices alike."""
+    content = {
         "id": invoice.id, "account_id": invoice.account_id, "subscription_id": invoice.subscription_id,
         "type": invoice.type, "currency": invoice.currency, "subtotal": invoice.subtotal,
         "discount": invoice.discount, "tax": invoice.tax, "tax_rate_bps": invoice.tax_rate_bps,
@@ -84,6 +89,9 @@ def content_of(invoice: Invoice) -> dict[str, Any]:
                    "period_start": ln.period_start, "period_end": ln.period_end}
                   for ln in sorted(invoice.lines, key=lambda ln: ln.position)],
     }
+    if invoice.tax_base is not None and invoice.tax_base != legacy_tax_base(invoice.subtotal, invoice.discount):
+        content["tax_base"] = invoice.tax_base
+    return content
 
 
 def summary(invoice: Invoice) -> dict[str, Any]:

@@ -128,6 +128,8 @@ class InvoiceOut(BaseModel):
     lines: list[LineOut]
     subtotal: int
     discount: int
+    tax_base: int = Field(description="DPP: the part of subtotal - discount the tax rate applied to (11/12 of it "
+                                      "for PPN on DPP nilai lain; all of it on invoices issued before)")
     tax: int
     tax_rate_bps: int
     total: int
@@ -162,7 +164,8 @@ def invoice_out(inv: Invoice, payment: Payment | None) -> InvoiceOut:
         lines=[LineOut(description=ln.description, kind=ln.kind, quantity=ln.quantity, unit_amount=ln.unit_amount,
                        amount=ln.amount, period_start=ln.period_start, period_end=ln.period_end)
                for ln in inv.lines],
-        subtotal=inv.subtotal, discount=inv.discount, tax=inv.tax, tax_rate_bps=inv.tax_rate_bps, total=inv.total,
+        subtotal=inv.subtotal, discount=inv.discount, tax_base=inv.tax_base_amount, tax=inv.tax,
+        tax_rate_bps=inv.tax_rate_bps, total=inv.total,
         period_start=inv.period_start, period_end=inv.period_end, issued_at=inv.issued_at,
         expires_at=inv.expires_at, paid_at=inv.paid_at, seller=inv.seller, buyer=inv.buyer,
         original_invoice_id=inv.original_invoice_id, payment=payment_summary(payment))

@@ -1,4 +1,5 @@
-"""Invoices: totals, gapless numbers, sealed content, status times, one renewal per period (rules 4, 12)."""
+"""Invoices: totals and tax base, gapless numbers, sealed content, status times, one renewal per period
+(rules 4, 12)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,9 @@ def check(session: Work, settings: Settings) -> list[Violation]:
         if inv.total != max(0, inv.subtotal - inv.discount) + inv.tax:
             out.append(Violation("invoice_total_mismatch", f"total {inv.total} is not subtotal {inv.subtotal} - "
                                  f"discount {inv.discount} + tax {inv.tax}", ids))
+        if inv.tax_base is not None and not 0 <= inv.tax_base <= max(0, inv.subtotal - inv.discount):
+            out.append(Violation("invoice_tax_base", f"tax base (DPP) {inv.tax_base} is not between 0 and the price "
+                                 f"after discounts {max(0, inv.subtotal - inv.discount)}", ids))
         if inv.content_hash is not None and content_digest(content_of(inv)) != inv.content_hash:
             out.append(Violation("invoice_changed", "what the invoice says is not what was issued (its seal "
                                  "does not match)", ids))
