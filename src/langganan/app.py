@@ -54,6 +54,7 @@ from langganan.notifications.worker import run_notifications
 from langganan.onboarding.endpoints import router as onboarding_router
 from langganan.payments.endpoints import router as payments_router
 from langganan.payments.endpoints_invoices import router as invoices_router
+from langganan.payments.endpoints_unapplied import router as unapplied_router
 from langganan.payments.gateway import Gateway
 from langganan.payments.midtrans import MidtransGateway
 from langganan.payments.sandbox import SandboxGateway
@@ -277,8 +278,8 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
                entitlements_router, addons_router, purchases_router, notifications_router, webhooks_router,
                webhook_deliveries_router, promotions_router, redemptions_router, portal_api_router, legacy_router,
                portal_router, portal_money_router, portal_cards_router, exports_router, reports_router,
-               statements_router, tax_router, console_router, console_promotions_router, console_webhooks_router,
-               console_statements_router, console_finance_router]
+               statements_router, tax_router, unapplied_router, console_router, console_promotions_router,
+               console_webhooks_router, console_statements_router, console_finance_router]
     if settings.sandbox:
         routers += [sandbox_router, console_clock_router]
     for router in routers:

@@ -56,7 +56,9 @@ DESCRIPTIONS: dict[int, str] = {
     415: "The body's Content-Type is not one this route reads (`unsupported_media_type`).",
     422: "A parameter or body field is missing, unknown or invalid (`missing_parameter`, `unknown_parameter`, "
          "`invalid_parameter`, or a code of the rule it breaks, e.g. `amount_below_minimum`).",
-    503: "The database is busy; nothing was changed. Retry after `Retry-After` seconds.",
+    502: "The payment gateway refused the request (`gateway_refused` or a more precise code); nothing was changed.",
+    503: "The database is busy, or the payment gateway did not answer in time (`gateway_unavailable`); nothing "
+         "was changed. Retry after `Retry-After` seconds.",
 }
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}}
 

@@ -46,9 +46,16 @@ class UnappliedReason(StrEnum):
 
 
 class UnappliedStatus(StrEnum):
-    OPEN = "open"
+    OPEN = "open"  # held: the API's `held`
     APPLIED = "applied"
+    CREDITED = "credited"  # an operator credited it to the account's wallet (paid credit)
+    REFUNDING = "refunding"  # a refund was asked of the gateway; its answer is being recorded
     REFUNDED = "refunded"
+
+
+class RefundMethod(StrEnum):
+    GATEWAY = "gateway"  # the gateway's refund call, on the payment that brought the money
+    MANUAL = "manual"  # a bank transfer made by hand, recorded with its reference
 
 
 class PaymentMethod(Base):
@@ -169,3 +176,8 @@ class UnappliedPayment(Base):
     created_at: Mapped[datetime]
     applied_at: Mapped[datetime | None]
     applied_payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id"))
+    resolved_at: Mapped[datetime | None]  # an operator applied, credited or refunded it (payments/unapplied.py)
+    resolved_by: Mapped[str | None] = mapped_column(String(200))  # "api_key:<id>" or "staff:<email>"
+    resolution_reason: Mapped[str | None] = mapped_column(String(500))
+    refund_method: Mapped[RefundMethod | None] = mapped_column(text_column(RefundMethod, 20))
+    refund_ref: Mapped[str | None] = mapped_column(String(200))  # the gateway's refund id or the bank's reference

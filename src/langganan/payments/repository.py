@@ -12,6 +12,7 @@ from langganan.payments.models import (
     Payment,
     PaymentMethod,
     PaymentMethodType,
+    PaymentReceipt,
     PaymentStatus,
     UnappliedPayment,
     UnappliedStatus,
@@ -182,3 +183,35 @@ def to_check(session: Work, provider: str, older_than: datetime, limit: int) -> 
         Payment.status == PaymentStatus.PENDING, Payment.provider == provider, Payment.created_at <= older_than,
         or_(Payment.checked_at.is_(None), Payment.checked_at <= older_than))
         .order_by(Payment.created_at).limit(limit).with_for_update(skip_locked=True)).all()
+
+
+def unapplied(session: Work, held_id: str, *, for_update: bool = False) -> UnappliedPayment:
+    held = session.get(UnappliedPayment, held_id, with_for_update=for_update)
+    if held is None:
+        raise NotFound("unapplied_payment", held_id)
+    return held
+
+
+def receipt_of_held(session: Work, held: UnappliedPayment) -> PaymentReceipt:
+    """The receipt of money held for no payment (`service.hold_received`): the one of its amount and time with
+    no payment, locked."""
+    receipt = session.scalar(select(PaymentReceipt).where(
+        PaymentReceipt.payment_id.is_(None), PaymentReceipt.account_id.is_(None),
+        PaymentReceipt.amount == held.amount, PaymentReceipt.received_at == held.created_at)
+        .order_by(PaymentReceipt.id).limit(1).with_for_update())
+    if receipt is None:
+        raise NotFound("payment_receipt", held.id)
+    return receipt
+
+
+def list_unapplied(session: Work, *, status: str | None, account_id: str | None, limit: int,
+                   starting_after: str | None) -> tuple[Sequence[UnappliedPayment], bool]:
+    q = select(UnappliedPayment)
+    if status is not None:
+        q = q.where(UnappliedPayment.status == status)
+    if account_id is not None:
+        q = q.where(UnappliedPayment.account_id == account_id)
+    if starting_after is not None:
+        q = q.where(UnappliedPayment.id < starting_after)
+    rows = session.scalars(q.order_by(UnappliedPayment.id.desc()).limit(limit + 1)).all()
+    return rows[:limit], len(rows) > limit

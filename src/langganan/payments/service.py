@@ -303,10 +303,10 @@ def receive(session: Work, payment: Payment, amount: int, currency: str, now: da
     settlement = rules.settle(invoice.total, [u.amount for u in waiting], amount)
     if not settlement.pays:
         return _hold_received(session, payment, invoice, amount, currency, UnappliedReason.UNDERPAYMENT, now)
-    return _pay(session, payment, invoice, amount, currency, waiting, settlement.surplus, now)
+    return pay_with(session, payment, invoice, amount, currency, waiting, settlement.surplus, now)
 
 
-def _pay(session: Work, payment: Payment, invoice: Invoice, amount: int, currency: str,
+def pay_with(session: Work, payment: Payment, invoice: Invoice, amount: int, currency: str,
          waiting: Sequence[UnappliedPayment], surplus: int, now: datetime) -> str:
     """`amount` (with the held `waiting` underpayments) pays `invoice` through `payment`; `surplus` is held."""
     payment.status, payment.amount, payment.updated_at = PaymentStatus.SUCCEEDED, invoice.total, now
@@ -355,7 +355,7 @@ def assign_held(session: Work, receipt_id: str, held_id: str, invoice_id: str, r
     if invoice.currency != held.currency:
         raise Conflict("currency_mismatch", f"Invoice {invoice.number} is in {invoice.currency}; this money is in "
                        f"{held.currency}.", param="invoice_id")
-    payment = _manual(session, invoice, reference, note, now)
+    payment = manual_payment(session, invoice, reference, note, now)
     receipt.account_id, receipt.payment_id = invoice.account_id, payment.id
     held.account_id, held.invoice_id, held.payment_id = invoice.account_id, invoice.id, payment.id
     events.emit(session, "payment.assigned", invoice.account_id,
@@ -367,7 +367,7 @@ def assign_held(session: Work, receipt_id: str, held_id: str, invoice_id: str, r
         held.reason = UnappliedReason.UNDERPAYMENT
         repository.note_underpayment(session, held)
         return payment, f"held_{UnappliedReason.UNDERPAYMENT}"
-    return payment, _pay(session, payment, invoice, held.amount, held.currency, [*waiting, held],
+    return payment, pay_with(session, payment, invoice, held.amount, held.currency, [*waiting, held],
                          settlement.surplus, now)
 
 
@@ -503,11 +503,11 @@ def receive_transfer(session: Work, invoice: Invoice, amount: int, currency: str
     confirmation, a bank statement line naming the invoice): a manual payment (`reference`) that receives
     `amount` like any other (short, over or late: rule 10 holds what cannot be applied). The caller locked
     the invoice. Returns the payment and what `receive` did."""
-    payment = _manual(session, invoice, reference, note, now)
+    payment = manual_payment(session, invoice, reference, note, now)
     return payment, receive(session, payment, amount, currency, now)
 
 
-def _manual(session: Work, invoice: Invoice, reference: str, note: str | None, now: datetime) -> Payment:
+def manual_payment(session: Work, invoice: Invoice, reference: str, note: str | None, now: datetime) -> Payment:
     payment = Payment(id=new_id("pay"), account_id=invoice.account_id, invoice_id=invoice.id,
                       method=PaymentMethodType.MANUAL, provider="manual", status=PaymentStatus.PENDING,
                       amount=invoice.total, currency=invoice.currency,

@@ -140,6 +140,7 @@ def refund(db: Database, gateway: Gateway, held_id: str, *, by: str, reason: str
             held.refund_method, held.refund_ref = how, reference.strip()[:200]
             _resolve(held, UnappliedStatus.REFUNDED, by, reason, now)
             _refunded_event(session, held, now)
+            session.flush()
             session.expunge(held)
             return held
     with db.transaction() as session:
@@ -171,6 +172,7 @@ def refund(db: Database, gateway: Gateway, held_id: str, *, by: str, reason: str
         held.refund_ref = answer.provider_ref
         _resolve(held, UnappliedStatus.REFUNDED, by, reason, now)
         _refunded_event(session, held, now)
+        session.flush()
         session.expunge(held)
         return held
 

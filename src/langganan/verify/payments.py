@@ -17,6 +17,7 @@ from langganan.payments.models import (
     UnappliedStatus,
 )
 from langganan.verify.violation import Violation
+from langganan.wallets.models import EntryType, WalletEntry
 
 
 def check(session: Work, _settings: Settings) -> list[Violation]:
@@ -84,4 +85,15 @@ def check(session: Work, _settings: Settings) -> list[Violation]:
             out.append(Violation("notification_receipt_mismatch", f"gateway notification {note_id} ({said}, "
                                  f"{outcome}): expected a receipt of {expected[0]} {expected[1]} but received "
                                  f"{amount} {currency}", {"notification_id": note_id}))
+    credited = aliased(WalletEntry)
+    for unp_id, amount, entered in session.execute(
+            select(UnappliedPayment.id, UnappliedPayment.amount, func.coalesce(func.sum(credited.amount), 0))
+            .outerjoin(credited, and_(credited.reference == UnappliedPayment.id,
+                                      credited.type == EntryType.ADJUSTMENT))
+            .where(UnappliedPayment.status == UnappliedStatus.CREDITED)
+            .group_by(UnappliedPayment.id, UnappliedPayment.amount)):
+        if int(entered) != amount:
+            out.append(Violation("credited_money_not_in_wallet", f"unapplied payment {unp_id}: {amount} credited to a "
+                                 f"wallet, but its ledger adjustments add up to {entered}",
+                                 {"unapplied_payment_id": unp_id}))
     return out
