@@ -14,7 +14,7 @@ from langganan.payments import repository, unapplied
 from langganan.payments.models import UnappliedPayment, UnappliedStatus
 from langganan.web.context import AdminKey, Ctx
 
-router = APIRouter(prefix="/v1/unapplied-payments", tags=["unapplied payments"])
+router = APIRouter(prefix="/v1/unapplied-payments", tags=["unapplied_payments"])
 STATUS_NAMES = {"held": UnappliedStatus.OPEN, "applied": UnappliedStatus.APPLIED,
                 "credited": UnappliedStatus.CREDITED, "refunding": UnappliedStatus.REFUNDING,
                 "refunded": UnappliedStatus.REFUNDED}

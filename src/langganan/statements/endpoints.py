@@ -25,7 +25,7 @@ from langganan.statements.schemas import (
 )
 from langganan.web.context import AdminKey, AppContext, Ctx
 
-router = APIRouter(prefix="/v1/bank-statements", tags=["bank statements"])
+router = APIRouter(prefix="/v1/bank-statements", tags=["bank_statements"])
 
 
 class UnsupportedMediaType(DomainError):
