@@ -47,9 +47,10 @@ def check(session: Work, _settings: Settings) -> list[Violation]:
             out.append(Violation("credit_exceeds_invoice", f"invoice {number}: its credit notes give back {total} "
                                  f"(DPP {base}, PPN {tax}), more than it charged {o_total} (DPP {o_base}, PPN "
                                  f"{o_tax})", {"invoice_id": orig_id}))
-    moved = dict(session.execute(select(WalletEntry.reference, func.sum(WalletEntry.amount))
-                                 .join(CreditRefund, CreditRefund.credit_note_id == WalletEntry.reference)
-                                 .where(WalletEntry.type == EntryType.ADJUSTMENT).group_by(WalletEntry.reference)))
+    moved = {str(ref): int(amount or 0) for ref, amount in session.execute(
+        select(WalletEntry.reference, func.sum(WalletEntry.amount))
+        .join(CreditRefund, CreditRefund.credit_note_id == WalletEntry.reference)
+        .where(WalletEntry.type == EntryType.ADJUSTMENT).group_by(WalletEntry.reference))}
     refunds = {r.credit_note_id: r for r in session.scalars(select(CreditRefund).order_by(CreditRefund.id))}
     issued = {note.id: note for note, _orig in notes}
     for note_id, note in issued.items():
