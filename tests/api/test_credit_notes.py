@@ -245,3 +245,31 @@ def test_credit_note_emails_in_both_languages(env: Env) -> None:
         assert message.subject == subject, message.subject
         assert phrase in message.summary and message.email is not None and note["number"] in message.email
     env.assert_books()
+
+
+def test_the_console_invoice_page_issues_a_credit_note(env: Env) -> None:
+    from tests.api.test_console_statements import ops
+
+    acc = env.account()
+    growth = env.buy(acc["id"], "growth")
+    client, csrf = ops(env)
+    page = client.get(f"/console/invoices/{growth['id']}")
+    assert page.status_code == 200 and "Issue credit note" in page.text and "Rp499.000" in page.text
+    assert 'href="/console/invoices/' + growth["id"] in client.get(f"/console/invoices?q={growth['id']}").text
+    form = {"csrf_token": csrf, "amount": "100.000", "reason": "service outage", "refund_to": "manual",
+            "reference": ""}
+    missing = client.post(f"/console/invoices/{growth['id']}/credit-notes", data=form)
+    assert missing.status_code == 422 and "Give the bank transfer&#39;s reference." in missing.text
+    assert 'value="service outage"' in missing.text  # the form keeps what was typed
+    no_csrf = client.post(f"/console/invoices/{growth['id']}/credit-notes", data={**form, "csrf_token": "x"})
+    assert no_csrf.status_code == 403
+    done = client.post(f"/console/invoices/{growth['id']}/credit-notes", data={**form, "reference": "BCA-771"},
+                       follow_redirects=False)
+    assert done.status_code == 303
+    shown = client.get(done.headers["location"])
+    assert "Credit note issued" in shown.text and "-Rp100.000" in shown.text and "BCA-771" in shown.text
+    (note,) = env.ok(env.get(f"/v1/invoices?account_id={acc['id']}&type=credit_note"))["data"]
+    assert note["total"] == -100_000 and note["refers_to"] == growth["id"]
+    indonesian = client.get(f"/console/invoices/{growth['id']}?lang=id")
+    assert "Terbitkan nota kredit" in indonesian.text and "Transfer bank manual" in indonesian.text
+    env.assert_books()
