@@ -29,6 +29,7 @@ from langganan.console.pages_credit_notes import router as console_credit_notes_
 from langganan.console.pages_finance import router as console_finance_router
 from langganan.console.pages_promotions import router as console_promotions_router
 from langganan.console.pages_statements import router as console_statements_router
+from langganan.console.pages_unapplied import router as console_unapplied_router
 from langganan.console.pages_webhooks import router as console_webhooks_router
 from langganan.due import run_due
 from langganan.entitlements.endpoints import router as entitlements_router
@@ -280,7 +281,7 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
                webhook_deliveries_router, promotions_router, redemptions_router, portal_api_router, legacy_router,
                portal_router, portal_money_router, portal_cards_router, exports_router, reports_router,
                statements_router, tax_router, unapplied_router, console_router, console_promotions_router,
-               console_webhooks_router, console_statements_router, console_finance_router,
+               console_webhooks_router, console_statements_router, console_finance_router, console_unapplied_router,
                console_credit_notes_router]
     if settings.sandbox:
         routers += [sandbox_router, console_clock_router]

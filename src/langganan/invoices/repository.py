@@ -25,6 +25,10 @@ def get(session: Work, invoice_id: str, *, for_update: bool = False) -> Invoice:
     return invoice
 
 
+def id_by_number(session: Work, number: str) -> str | None:
+    return session.scalar(select(Invoice.id).where(Invoice.number == number))
+
+
 def list_invoices(session: Work, *, account_id: str | None, status: str | None, type_: str | None,
                   limit: int, starting_after: str | None,
                   with_lines: bool = True) -> tuple[Sequence[Invoice], bool]:
