@@ -25,6 +25,7 @@ from langganan.catalog.endpoints import router as catalog_router
 from langganan.config import LIVE_NEEDS_GATEWAY, ConfigError, Settings
 from langganan.console.pages import router as console_router
 from langganan.console.pages_clock import router as console_clock_router
+from langganan.console.pages_credit_notes import router as console_credit_notes_router
 from langganan.console.pages_finance import router as console_finance_router
 from langganan.console.pages_promotions import router as console_promotions_router
 from langganan.console.pages_statements import router as console_statements_router
@@ -280,7 +281,8 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
                webhook_deliveries_router, promotions_router, redemptions_router, portal_api_router, legacy_router,
                portal_router, portal_money_router, portal_cards_router, exports_router, reports_router,
                statements_router, tax_router, unapplied_router, console_router, console_promotions_router,
-               console_webhooks_router, console_statements_router, console_finance_router, console_unapplied_router]
+               console_webhooks_router, console_statements_router, console_finance_router, console_unapplied_router,
+               console_credit_notes_router]
     if settings.sandbox:
         routers += [sandbox_router, console_clock_router]
     for router in routers:

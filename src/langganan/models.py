@@ -13,6 +13,7 @@ from langganan.legacy.models import LegacyImport
 from langganan.notifications.models import Delivery, DeliveryAttempt, Notification, QuotaAlert
 from langganan.payments.models import (
     CardSetupRecord,
+    CreditRefund,
     GatewayNotification,
     Payment,
     PaymentMethod,
@@ -36,6 +37,7 @@ __all__ = [
     "BankStatementLine",
     "CardSetupRecord",
     "CatalogVersion",
+    "CreditRefund",
     "Delivery",
     "DeliveryAttempt",
     "EngineClock",

@@ -179,3 +179,38 @@ def test_a_card_charge_whose_answer_is_lost_is_neither_lost_nor_doubled(live: Li
         charges = [c for c in fake.calls if c.method == "POST" and c.path.startswith("/v3/payment_requests")]
         assert len({c.headers.get("idempotency-key") for c in charges}) == 1  # one key: one payment at Xendit
     env.assert_books()
+
+
+def test_a_credit_note_refunds_through_the_gateway_once_even_when_its_answer_is_lost(live: Live) -> None:
+    """A partial credit note of a card purchase goes back through the gateway's refund call; the first call's
+    answer comes too late (503, nothing issued), the same request again finishes it with the same key (the
+    credit note's id): the gateway refunded once."""
+    env = live.env
+    acc = env.account()
+    card = live.card(acc["id"])
+    paid = env.ok(env.post(f"/v1/accounts/{acc['id']}/subscription/change",
+                           {"plan": "growth", "payment_method": "card", "payment_method_id": card}))["invoice"]
+    assert paid["status"] == "paid"
+    payment_id = paid["payment"]["id"]
+    fake: Any = live.driver.fake  # type: ignore[attr-defined]
+    if live.name == "midtrans":
+        fake.settle(payment_id)  # a card capture settles before it can be refunded
+        fake.fail_next(2, "timeout_after", f"/v2/{payment_id}/refund")
+    else:
+        fake.fail_next(2, "late", "POST")
+    body = {"amount": 100_000, "reason": "requested by customer", "refund_to": "gateway"}
+    lost = env.post(f"/v1/invoices/{paid['id']}/credit-notes", body)
+    assert lost.status_code == 503 and lost.json()["error"]["code"] == "gateway_unavailable", lost.text
+    assert env.ok(env.get(f"/v1/invoices?account_id={acc['id']}&type=credit_note"))["data"] == []
+    env.assert_books()
+    note = env.ok(env.post(f"/v1/invoices/{paid['id']}/credit-notes", body), 201)
+    assert (note["type"], note["total"], note["refers_to"]) == ("credit_note", -100_000, paid["id"])
+    if live.name == "midtrans":
+        (refund,) = fake.refunds(payment_id)
+        assert (refund["refund_key"], refund["refund_amount"]) == (note["id"], "100000.00")
+    else:
+        (refund,) = fake.state.refunds.values()
+        assert (refund["reference_id"], refund["amount"]) == (note["id"], 100_000)
+        keys = {c.headers.get("idempotency-key") for c in fake.calls if c.method == "POST" and c.path == "/refunds"}
+        assert keys == {note["id"]}
+    env.assert_books()

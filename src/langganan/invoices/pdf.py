@@ -25,7 +25,8 @@ Color = tuple[int, int, int]
 
 LABELS: dict[str, dict[str, str]] = {
     "id": {
-        "invoice": "INVOICE", "credit_note": "CREDIT NOTE", "bill_to": "Tagihan kepada", "status": "Status",
+        "invoice": "INVOICE", "credit_note": "NOTA KREDIT", "bill_to": "Tagihan kepada", "status": "Status",
+        "for_invoice": "Atas invoice {number}", "s.settled": "Diselesaikan",
         "type": "Jenis", "package": "Paket", "period": "Periode", "issued": "Diterbitkan",
         "due": "Jatuh tempo", "paid": "Dibayar", "original": "Invoice asal", "attn": "u.p.", "tax_id": "NPWP",
         "description": "Deskripsi", "qty": "Kuantitas", "unit": "Harga satuan", "amount": "Jumlah",
@@ -43,6 +44,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "en": {
         "invoice": "INVOICE", "credit_note": "CREDIT NOTE", "bill_to": "Bill to", "status": "Status",
+        "for_invoice": "For invoice {number}", "s.settled": "Settled",
         "type": "Type", "package": "Package", "period": "Period", "issued": "Issued", "due": "Due",
         "paid": "Paid", "original": "Original invoice", "attn": "Attn:", "tax_id": "Tax ID",
         "description": "Description", "qty": "Qty", "unit": "Unit price", "amount": "Amount",
@@ -155,7 +157,8 @@ def _load_fonts(pdf: FPDF, stack: ExitStack, invoice: Mapping[str, Any]) -> None
         pdf.set_fallback_fonts([FALLBACK], exact_match=False)
 
 
-def _header(pdf: _InvoicePDF, inv: Mapping[str, Any], seller: Mapping[str, Any], title: str) -> None:
+def _header(pdf: _InvoicePDF, inv: Mapping[str, Any], seller: Mapping[str, Any], title: str, f: _Fmt) -> None:
+
     top = pdf.get_y()
     pdf.text_block(15, 100, seller.get("name"), size=13, bold=True)
     pdf.ln(1)
@@ -167,6 +170,9 @@ def _header(pdf: _InvoicePDF, inv: Mapping[str, Any], seller: Mapping[str, Any],
     pdf.text_block(115, 80, title, size=20, bold=True, align="R")
     pdf.ln(1)
     pdf.text_block(115, 80, inv.get("number"), size=10, bold=True, align="R")
+    if inv.get("type") == InvoiceType.CREDIT_NOTE and inv.get("refers_to_number"):
+        pdf.text_block(115, 80, f.label("for_invoice").format(number=inv["refers_to_number"]), size=9, align="R",
+                       color=MUTED)
     pdf.set_y(max(left_end, pdf.get_y()) + 5)
     pdf.rule()
     pdf.ln(5)
@@ -190,12 +196,16 @@ def _parties(pdf: _InvoicePDF, inv: Mapping[str, Any], buyer: Mapping[str, Any],
     left_end = pdf.get_y()
     pdf.set_y(top)
     status, kind = str(inv.get("status") or ""), str(inv.get("type") or "")
+    credit_note = kind == InvoiceType.CREDIT_NOTE
+    if credit_note and status == InvoiceStatus.PAID:
+        status = "settled"  # a credit note's money went back: settled, not "paid"
     facts = [
         ("status", f.label(f"s.{status}", status)), ("type", f.label(f"t.{kind}", kind)),
         ("package", str(inv.get("package") or "")),
         ("period", f.period(inv.get("period_start"), inv.get("period_end"))),
         ("issued", f.date(inv.get("issued_at"))), ("due", f.date(inv.get("expires_at"))),
-        ("paid", f.date(inv.get("paid_at"))), ("original", str(inv.get("original_invoice_id") or "")),
+        ("paid", "" if credit_note else f.date(inv.get("paid_at"))),
+        ("original", str(inv.get("refers_to_number") or inv.get("original_invoice_id") or "")),
     ]
     for key, value in facts:
         if value:
@@ -249,6 +259,8 @@ def _totals(pdf: _InvoicePDF, inv: Mapping[str, Any], f: _Fmt) -> None:
 def _settlement(pdf: _InvoicePDF, inv: Mapping[str, Any], seller: Mapping[str, Any], f: _Fmt) -> None:
     payment: Mapping[str, Any] = inv.get("payment") or {}
     status, number = inv.get("status"), str(inv.get("number") or "")
+    if inv.get("type") == InvoiceType.CREDIT_NOTE:
+        return  # settled when issued: nothing to pay, no stamp
     if status == InvoiceStatus.PAID:
         pdf.text_block(15, 180, f.label("paid_stamp"), size=18, bold=True, color=GREEN)
         paid_at = f.date(inv.get("paid_at"))
@@ -301,7 +313,7 @@ def render_invoice_pdf(
             pdf.set_creation_date(issued)  # same invoice, same bytes
         pdf.footer_text = f"{title} {number}  ·  {f.label('page')}"
         pdf.add_page()
-        _header(pdf, invoice, seller, title)
+        _header(pdf, invoice, seller, title, f)
         _parties(pdf, invoice, invoice.get("buyer") or {}, f)
         _lines(pdf, invoice, f)
         _totals(pdf, invoice, f)

@@ -124,3 +124,9 @@ def search(session: Work, *, status: str | None, type_: str | None, q: str, limi
         stmt = stmt.where(or_(Invoice.number == q.strip(), Invoice.account_id == q.strip(),
                               Invoice.id == q.strip()))
     return page(session, stmt, Invoice.id, limit, starting_after)
+
+
+def credit_notes_of(session: Work, invoice_id: str) -> Sequence[Invoice]:
+    """The credit notes issued for an invoice, oldest first."""
+    return session.scalars(select(Invoice).where(Invoice.original_invoice_id == invoice_id,
+                                                 Invoice.type == InvoiceType.CREDIT_NOTE).order_by(Invoice.id)).all()

@@ -13,6 +13,7 @@ from langganan.config import Settings
 from langganan.events import service as events
 from langganan.invoices import numbering, repository
 from langganan.invoices.actions import InvoiceAction
+from langganan.invoices.credits import NOTHING, Figures
 from langganan.invoices.models import Invoice, InvoiceLine, InvoiceStatus, InvoiceType
 from langganan.invoices.rules import Line, content_digest, legacy_tax_base, tax_base_fraction, tax_rate_bps, totals
 from langganan.invoices.tax import BaseFraction
@@ -54,6 +55,17 @@ def issue(session: Work, settings: Settings, *, account: Account, type_: Invoice
         InvoiceLine(invoice_id=invoice.id, position=i, kind=line.kind, description=line.description,
                     quantity=line.quantity, unit_amount=line.unit_amount, amount=line.amount,
                     period_start=line.period_start, period_end=line.period_end) for i, line in enumerate(lines)])
+    _seal_number_and_add(session, settings, invoice, now)
+    if type_ == InvoiceType.RENEWAL:
+        repository.note_renewal(session, invoice)
+    session.read_ahead(WITHOUT_PAYMENTS)[invoice.id] = True
+    events.emit(session, "invoice.created", account.id, summary(invoice), now)
+    if status == InvoiceStatus.PAID:
+        events.emit(session, "invoice.paid", account.id, summary(invoice), now)
+    return invoice
+
+
+def _seal_number_and_add(session: Work, settings: Settings, invoice: Invoice, now: datetime) -> None:
     invoice.content_hash = content_digest(content_of(invoice))
     if numbering.deferring(session):  # a due-runner batch numbers its invoices just before it commits
         invoice.number = numbering.placeholder_for(session, invoice, now, settings.seller_timezone)
@@ -62,12 +74,55 @@ def issue(session: Work, settings: Settings, *, account: Account, type_: Invoice
     session.add(invoice)
     flush(session)
     session.hold(invoice)
-    if type_ == InvoiceType.RENEWAL:
-        repository.note_renewal(session, invoice)
-    session.read_ahead(WITHOUT_PAYMENTS)[invoice.id] = True
-    events.emit(session, "invoice.created", account.id, summary(invoice), now)
-    if status == InvoiceStatus.PAID:
-        events.emit(session, "invoice.paid", account.id, summary(invoice), now)
+
+
+def credited_so_far(session: Work, original: Invoice) -> Figures:
+    """What the credit notes issued for `original` gave back, as positive figures."""
+    notes = repository.credit_notes_of(session, original.id)
+    return sum((Figures(-n.subtotal + n.discount, -n.tax_base_amount, -n.tax, -n.total) for n in notes), NOTHING)
+
+
+def figures_of(invoice: Invoice) -> Figures:
+    return Figures(invoice.taxable, invoice.tax_base_amount, invoice.tax, invoice.total)
+
+
+def issue_credit_note(session: Work, settings: Settings, *, original: Invoice, credit: Figures, reason: str,
+                      now: datetime, credit_note_id: str, refund: dict[str, Any]) -> Invoice:
+    """Issue the credit note `credit_note_id` giving back `credit` (credits.split) of `original`, which the
+    caller holds locked: an invoice of type credit_note that refers to it (`original_invoice_id`), its own
+    number in the month's sequence, the seller and buyer as the original named them, negative lines and
+    figures at the original's tax rate. A full credit note repeats the original's lines negated; a partial
+    one has one line, "Credit on INV/...".
+
+    Its status is `paid`, meaning settled: the money went back (or became wallet credit) before or as it was
+    issued, so it is never payable; its total is negative, so no payment covers it. It emits
+    `credit_note.issued` (with `refund`: how the money went back), not invoice.created/invoice.paid, which
+    tell a customer to pay or that money came in. It does nothing to the subscription: cancel separately."""
+    if original.type == InvoiceType.CREDIT_NOTE:
+        raise Conflict("credit_note_of_credit_note", "A credit note cannot be credited.")
+    full = credit == figures_of(original) and not repository.credit_notes_of(session, original.id)
+    if full:
+        lines = [Line(ln.kind, ln.description, ln.quantity, -ln.unit_amount, -ln.amount, ln.period_start,
+                      ln.period_end) for ln in original.lines]
+        subtotal, discount = -original.subtotal, -original.discount
+    else:
+        lines = [Line("credit", f"Credit on {original.number}: {reason}"[:300], 1, -credit.price, -credit.price)]
+        subtotal, discount = -credit.price, 0
+    invoice = Invoice(
+        id=credit_note_id, number="", account_id=original.account_id, subscription_id=None,
+        type=InvoiceType.CREDIT_NOTE, status=InvoiceStatus.PAID, currency=original.currency, subtotal=subtotal,
+        discount=discount, tax=-credit.tax, tax_rate_bps=original.tax_rate_bps, tax_base=-credit.base,
+        total=-credit.total, package=original.package, seller=dict(original.seller), buyer=dict(original.buyer),
+        action=original.action, period_start=None, period_end=None, original_invoice_id=original.id,
+        issued_at=now, expires_at=None, paid_at=now)
+    set_committed_value(invoice, "lines", [
+        InvoiceLine(invoice_id=invoice.id, position=i, kind=line.kind, description=line.description,
+                    quantity=line.quantity, unit_amount=line.unit_amount, amount=line.amount,
+                    period_start=line.period_start, period_end=line.period_end) for i, line in enumerate(lines)])
+    _seal_number_and_add(session, settings, invoice, now)
+    events.emit(session, "credit_note.issued", invoice.account_id,
+                {**summary(invoice), "original_invoice_id": original.id, "original_number": original.number,
+                 "reason": reason, **refund}, now)
     return invoice
 
 

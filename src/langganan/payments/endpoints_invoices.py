@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from langganan.accounts import repository as accounts_repo
 from langganan.invoices import repository, service
@@ -14,12 +15,26 @@ from langganan.kit.errors import Conflict, Unprocessable
 from langganan.kit.openapi import errors
 from langganan.kit.web import Limit, StartingAfter
 from langganan.kit.work import Work
+from langganan.payments import credit_notes
 from langganan.payments import service as payments
 from langganan.payments.checkout import checkout
-from langganan.payments.schemas import InvoiceList, InvoiceOut, invoice_view, invoice_views
+from langganan.payments.schemas import InvoiceList, InvoiceOut, invoice_view, invoice_views, pdf_data
 from langganan.web.context import AdminKey, AnyKey, Ctx
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
+
+
+class CreditNoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: int | None = Field(default=None, gt=0, le=10**15, description="What goes back to the customer, tax "
+                               "included; omitted: all of the invoice that is not credited yet")
+    reason: str = Field(min_length=1, max_length=500, description="Why (printed on the credit note)")
+    refund_to: Literal["gateway", "wallet", "manual"] = Field(description="gateway: the gateway's refund of the "
+                                                              "payment that paid the invoice; wallet: paid credit "
+                                                              "in a wallet; manual: a bank transfer you made")
+    reference: str | None = Field(default=None, max_length=200, description="manual: the transfer's reference")
+    wallet: Literal["conversation", "broadcast"] | None = Field(default=None, description="wallet: which one "
+                                                                "(conversation when omitted)")
 
 
 @router.get("", response_model=InvoiceList, summary="List invoices, newest first")
@@ -51,7 +66,7 @@ def get_invoice_pdf(invoice_id: str, ctx: Ctx, _: AnyKey) -> Response:
     with ctx.unit() as (s, _now):
         invoice = repository.get(s, invoice_id)
         account = accounts_repo.get(s, invoice.account_id)
-        data = invoice_view(s, invoice).model_dump()
+        data = pdf_data(s, invoice)
     from langganan.invoices.pdf import render_invoice_pdf  # fpdf2 loads only when a PDF is asked for
 
     pdf = render_invoice_pdf(data, locale=account.locale, timezone=account.timezone)
@@ -88,3 +103,21 @@ def cancel_invoice(invoice_id: str, ctx: Ctx, _: AnyKey) -> InvoiceOut:
         service.cancel(s, invoice, now)
         payments.expire_pending(s, invoice, now)
         return invoice_view(s, invoice)
+
+
+@router.post("/{invoice_id}/credit-notes", response_model=InvoiceOut, status_code=201, responses=errors(409, 422, 502),
+             summary="Issue a credit note for a paid invoice and give its money back (admin keys only)",
+             description="The credit note is an invoice of type `credit_note` that `refers_to` the original, with "
+             "negative lines, DPP and PPN reversed in proportion, its own number and status `paid` (settled). Full "
+             "(no `amount`) or partial; the credit notes of an invoice add up to at most its total. An unpaid "
+             "invoice is canceled instead (409 `invoice_not_paid`). `gateway` refunds through the gateway that took "
+             "the payment (409 `refund_not_through_gateway` otherwise); the credit note is issued only once the "
+             "gateway accepted, and a 503 is finished by the same request again. A top-up gives back only unspent "
+             "paid credit (422 `refund_exceeds_unspent_credit`). The subscription is not changed.")
+def issue_credit_note(invoice_id: str, body: CreditNoteIn, ctx: Ctx, key: AdminKey) -> InvoiceOut:
+    want = credit_notes.request(amount=body.amount, reason=body.reason, refund_to=body.refund_to,
+                                reference=body.reference, wallet=body.wallet)
+    note_id = credit_notes.issue(ctx.db, ctx.gateway, ctx.settings, invoice_id, want, by=f"api_key:{key.key_id}",
+                                 clock_now=ctx.clock.now)
+    with ctx.unit() as (s, _now):
+        return invoice_view(s, repository.get(s, note_id))

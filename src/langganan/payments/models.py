@@ -181,3 +181,45 @@ class UnappliedPayment(Base):
     resolution_reason: Mapped[str | None] = mapped_column(String(500))
     refund_method: Mapped[RefundMethod | None] = mapped_column(text_column(RefundMethod, 20))
     refund_ref: Mapped[str | None] = mapped_column(String(200))  # the gateway's refund id or the bank's reference
+
+
+class RefundTo(StrEnum):
+    """Where a credit note's money goes (payments/credit_notes.py)."""
+
+    GATEWAY = "gateway"  # the gateway's refund call on the payment that paid the original
+    WALLET = "wallet"  # paid credit in one of the account's wallets
+    MANUAL = "manual"  # a bank transfer made by hand, recorded with its reference
+
+
+class CreditRefundStatus(StrEnum):
+    PENDING = "pending"  # claimed; the gateway is being asked (its credit note is not issued yet)
+    SUCCEEDED = "succeeded"  # the money went back and the credit note is issued
+    FAILED = "failed"  # the gateway refused or did not answer: nothing was credited, no number taken
+
+
+class CreditRefund(Base):
+    """How a credit note's money went back: one row per credit note, written before it (a gateway refund is
+    claimed here, committed, then asked of the gateway with `credit_note_id` as idempotency key; the credit
+    note with that id is issued only once the gateway accepted). `amount` is the credit note's total as a
+    positive amount; `wallet_amount` what moved a wallet for it (signed: + credited to `wallet`, - the unspent
+    paid credit a top-up refund took back), the sum of its ledger adjustments referencing `credit_note_id`."""
+
+    __tablename__ = "credit_refunds"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    credit_note_id: Mapped[str] = mapped_column(String(40), unique=True)  # the credit note's id, reserved
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)  # the original
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    method: Mapped[RefundTo] = mapped_column(text_column(RefundTo, 20))
+    status: Mapped[CreditRefundStatus] = mapped_column(text_column(CreditRefundStatus, 20))
+    reason: Mapped[str] = mapped_column(String(500))
+    reference: Mapped[str | None] = mapped_column(String(200))  # the gateway's refund id or the bank's reference
+    payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id"))  # gateway: the payment refunded
+    wallet: Mapped[str | None] = mapped_column(String(20))
+    wallet_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    requested_by: Mapped[str] = mapped_column(String(200))
+    failure_code: Mapped[str | None] = mapped_column(String(60))
+    created_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]

@@ -141,6 +141,8 @@ class InvoiceOut(BaseModel):
     seller: dict[str, Any]
     buyer: dict[str, Any]
     original_invoice_id: str | None
+    refers_to: str | None = Field(default=None, description="A credit note: the invoice it corrects (the same as "
+                                  "original_invoice_id)")
     payment: PaymentSummary | None
 
 
@@ -168,7 +170,8 @@ def invoice_out(inv: Invoice, payment: Payment | None) -> InvoiceOut:
         tax_rate_bps=inv.tax_rate_bps, total=inv.total,
         period_start=inv.period_start, period_end=inv.period_end, issued_at=inv.issued_at,
         expires_at=inv.expires_at, paid_at=inv.paid_at, seller=inv.seller, buyer=inv.buyer,
-        original_invoice_id=inv.original_invoice_id, payment=payment_summary(payment))
+        original_invoice_id=inv.original_invoice_id, refers_to=inv.original_invoice_id,
+        payment=payment_summary(payment))
 
 
 def invoice_view(session: Work, inv: Invoice) -> InvoiceOut:
@@ -178,3 +181,13 @@ def invoice_view(session: Work, inv: Invoice) -> InvoiceOut:
 def invoice_views(session: Work, invoices: list[Invoice]) -> list[InvoiceOut]:
     latest = repository.latest_for_invoices(session, [i.id for i in invoices])
     return [invoice_out(i, latest.get(i.id)) for i in invoices]
+
+
+def pdf_data(session: Work, inv: Invoice) -> dict[str, Any]:
+    """What the PDF prints (invoices/pdf.py): the API's view, and for a credit note the number of the invoice it
+    corrects (`refers_to_number`)."""
+    data = invoice_view(session, inv).model_dump()
+    if inv.original_invoice_id is not None:
+        original = session.get(Invoice, inv.original_invoice_id)
+        data["refers_to_number"] = original.number if original is not None else None
+    return data

@@ -23,7 +23,7 @@ from langganan.payments import service as payments
 from langganan.payments.gateway import BANKS
 from langganan.payments.models import PaymentMethodType, PaymentStatus
 from langganan.payments.sandbox import SandboxGateway
-from langganan.payments.schemas import invoice_view
+from langganan.payments.schemas import pdf_data
 from langganan.portal import views
 from langganan.portal.deps import Portal, PortalForm, PortalFragment, PortalPage, see_other
 from langganan.wallets import repository as wallets_repo
@@ -259,7 +259,7 @@ def invoice_page(invoice_id: str, p: PortalPage) -> HTMLResponse:
 def invoice_pdf(invoice_id: str, p: PortalPage) -> Response:
     with p.ctx.unit() as (s, _now):
         invoice = views.own_invoice(s, p.account_id, invoice_id)
-        data = invoice_view(s, invoice).model_dump()
+        data = pdf_data(s, invoice)
     from langganan.invoices.pdf import render_invoice_pdf
 
     pdf = render_invoice_pdf(data, locale=p.lang, timezone=p.tz)

@@ -10,6 +10,8 @@ involved (DESIGN rules 1-15, API.md). Read-only; run it in any transaction.
 - subscription periods (periods.py): periods never overlap, the last one is the subscription's state,
   paid time is covered by a paid invoice of that period (or a trial, a migration, a grace period that
   its lapsed renewal explains), every paid plan invoice is used once;
+- credit notes (credit_notes.py): each refers to a paid invoice, never gives back more than it charged, and
+  its refund is recorded (and its wallet movement in the ledger);
 - events (events.py): every state change the rules announce has its event, once.
 """
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from langganan.config import Settings
 from langganan.kit.work import Work
-from langganan.verify import events, invoices, payments, periods, wallets
+from langganan.verify import credit_notes, events, invoices, payments, periods, wallets
 from langganan.verify.violation import Violation
 
 __all__ = ["Violation", "violations"]
@@ -26,6 +28,6 @@ __all__ = ["Violation", "violations"]
 def violations(session: Work, settings: Settings) -> list[Violation]:
     """Every broken invariant, in a stable order (by check, then by the ids involved)."""
     found: list[Violation] = []
-    for check in (wallets.check, invoices.check, payments.check, periods.check, events.check):
+    for check in (wallets.check, invoices.check, payments.check, credit_notes.check, periods.check, events.check):
         found.extend(check(session, settings))
     return found

@@ -17,11 +17,15 @@ from langganan.subscriptions.models import SubscriptionPeriod
 from langganan.verify.violation import Violation
 
 SAMPLE = 20
+CREDIT_NOTE = "credit_note:"
 
 
 def _expected_invoice_events(status: str) -> dict[str, tuple[int, ...]]:
-    """How many of each invoice event an invoice in `status` has had (allowed counts)."""
-    return {"invoice.created": (1,),
+    """How many of each invoice event an invoice in `status` has had (allowed counts); a credit note (its status
+    prefixed "credit_note:") has its credit_note.issued and no other."""
+    if status.startswith(CREDIT_NOTE):
+        return {**{t: (0,) for t in _expected_invoice_events(InvoiceStatus.UNPAID)}, "credit_note.issued": (1,)}
+    return {"credit_note.issued": (0,), "invoice.created": (1,),
             "invoice.paid": (1,) if status == InvoiceStatus.PAID else (0,),
             "invoice.expired": (1,) if status == InvoiceStatus.EXPIRED else (0, 1) if status in (
                 InvoiceStatus.PAID, InvoiceStatus.FAILED) else (0,),
@@ -57,8 +61,10 @@ def _per_row(session: Work, what: str, key: str, rows: Iterable[tuple[str, str, 
 
 
 def check(session: Work, _settings: Settings) -> list[Violation]:
-    out = _per_row(session, "invoice", "invoice_id", session.execute(
-        select(Invoice.id, Invoice.number, Invoice.status).order_by(Invoice.id)),
+    out = _per_row(session, "invoice", "invoice_id", (
+        (inv_id, number, f"{CREDIT_NOTE}{status}" if type_ == InvoiceType.CREDIT_NOTE else status)
+        for inv_id, number, status, type_ in session.execute(
+            select(Invoice.id, Invoice.number, Invoice.status, Invoice.type).order_by(Invoice.id))),
         _expected_invoice_events)
     out += _per_row(session, "payment", "payment_id", session.execute(
         select(Payment.id, Payment.method, Payment.status).order_by(Payment.id)),

@@ -30,12 +30,7 @@ def check(session: Work, settings: Settings) -> list[Violation]:
         if (sub, disc) != (inv.subtotal, inv.discount):
             out.append(Violation("invoice_lines_mismatch", f"subtotal/discount {inv.subtotal}/{inv.discount} but "
                                  f"the lines give {sub}/{disc}", ids))
-        if inv.total != max(0, inv.subtotal - inv.discount) + inv.tax:
-            out.append(Violation("invoice_total_mismatch", f"total {inv.total} is not subtotal {inv.subtotal} - "
-                                 f"discount {inv.discount} + tax {inv.tax}", ids))
-        if inv.tax_base is not None and not 0 <= inv.tax_base <= max(0, inv.subtotal - inv.discount):
-            out.append(Violation("invoice_tax_base", f"tax base (DPP) {inv.tax_base} is not between 0 and the price "
-                                 f"after discounts {max(0, inv.subtotal - inv.discount)}", ids))
+        out += _figures(inv, ids)
         if inv.content_hash is not None and content_digest(content_of(inv)) != inv.content_hash:
             out.append(Violation("invoice_changed", "what the invoice says is not what was issued (its seal "
                                  "does not match)", ids))
@@ -56,6 +51,22 @@ def check(session: Work, settings: Settings) -> list[Violation]:
                                  f"({settings.seller_timezone})", ids))
     out += _gapless(session, months)
     out += _one_renewal_per_period(session)
+    return out
+
+
+def _figures(inv: Invoice, ids: dict[str, str]) -> list[Violation]:
+    """total = price after discounts + tax, DPP within the price; a credit note's figures are all negative (it
+    gives back: price, DPP, PPN and total at most 0, none of them floored at 0)."""
+    out: list[Violation] = []
+    credit = inv.type == InvoiceType.CREDIT_NOTE
+    price = inv.subtotal - inv.discount if credit else max(0, inv.subtotal - inv.discount)
+    if inv.total != price + inv.tax or (credit and not (inv.total < 0 and inv.tax <= 0)):
+        out.append(Violation("invoice_total_mismatch", f"total {inv.total} is not subtotal {inv.subtotal} - "
+                             f"discount {inv.discount} + tax {inv.tax}", ids))
+    low, high = (price, 0) if credit else (0, price)
+    if inv.tax_base is not None and not low <= inv.tax_base <= high:
+        out.append(Violation("invoice_tax_base", f"tax base (DPP) {inv.tax_base} is not between {low} and {high} "
+                             f"(the price after discounts)", ids))
     return out
 
 
