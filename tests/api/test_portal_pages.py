@@ -65,6 +65,26 @@ def test_billing_information_is_validated_field_by_field(env: Env) -> None:
     assert env.ok(env.get(f"/v1/accounts/{acc['id']}"))["billing_info"]["email"] == "finance@maju.id"
 
 
+def test_billing_information_takes_the_buyers_tax_identity(env: Env) -> None:
+    acc = env.account(locale="id", billing=False)
+    v = portal_visitor(env, acc["id"])
+    page = v.client.get("/portal/billing").text
+    assert "Identitas pajak untuk PPN" in page and 'name="npwp"' in page
+    fields = {"company_name": "PT Maju", "contact_name": "Siti", "email": "finance@maju.id", "phone": "+62 21 5550101",
+              "address": "Jl. Sudirman 1", "city": "Jakarta", "postal_code": "12190", "country": "ID",
+              "buyer_type": "business", "npwp": "12.345"}
+    r = v.client.post("/portal/billing", data={**fields, "csrf_token": v.csrf})
+    assert r.status_code == 422 and 'aria-describedby="e-npwp"' in r.text and "NPWP terdiri dari 15 atau 16" in r.text
+    assert env.ok(env.get(f"/v1/accounts/{acc['id']}"))["billing_info_complete"] is False  # nothing saved
+    r = v.client.post("/portal/billing", data={**fields, "npwp": "01.234.567.8-012.000", "csrf_token": v.csrf},
+                      follow_redirects=False)
+    assert r.status_code == 303
+    info = env.ok(env.get(f"/v1/accounts/{acc['id']}"))["billing_info"]
+    assert (info["buyer_type"], info["npwp"]) == ("business", "0012345678012000")  # 15 digits kept as 16
+    again = v.client.get("/portal/billing").text
+    assert 'value="0012345678012000"' in again and '<option value="business" selected>' in again
+
+
 def test_upgrade_page_prices_the_change_and_names_what_blocks_a_downgrade(env: Env) -> None:
     acc = env.account(locale="en")
     env.buy(acc["id"], "growth")

@@ -154,7 +154,8 @@ def billing_page(p: PortalPage, msg: str | None = None) -> HTMLResponse:
         a = accounts_repo.get(s, p.account_id)
         values = {"company_name": a.company_name, "contact_name": a.contact_name, "email": a.billing_email,
                   "phone": a.phone, "address": a.address, "city": a.city, "postal_code": a.postal_code,
-                  "country": a.country, "tax_id": a.tax_id}
+                  "country": a.country, "tax_id": a.tax_id, "buyer_type": a.buyer_type, "npwp": a.npwp,
+                  "nik": a.nik, "nitku": a.nitku, "passport": a.passport}
         return p.render("portal/billing.html", values={k: v or "" for k, v in values.items()}, errors={},
                         msg=msg, complete=a.billing_complete)
 
@@ -162,11 +163,15 @@ def billing_page(p: PortalPage, msg: str | None = None) -> HTMLResponse:
 @router.post("/billing", response_class=HTMLResponse)
 def save_billing(p: PortalForm, company_name: FormStr = "", contact_name: FormStr = "", email: FormStr = "",
                  phone: FormStr = "", address: FormStr = "", city: FormStr = "", postal_code: FormStr = "",
-                 country: FormStr = "", tax_id: FormStr = "") -> Response:
+                 country: FormStr = "", tax_id: FormStr = "", buyer_type: FormStr = "", npwp: FormStr = "",
+                 nik: FormStr = "", nitku: FormStr = "", passport: FormStr = "") -> Response:
+    """The billing information, with the buyer's tax identity for PPN (the same checks as the API's)."""
     values = {"company_name": company_name, "contact_name": contact_name, "email": email, "phone": phone,
-              "address": address, "city": city, "postal_code": postal_code, "country": country, "tax_id": tax_id}
+              "address": address, "city": city, "postal_code": postal_code, "country": country, "tax_id": tax_id,
+              "buyer_type": buyer_type, "npwp": npwp, "nik": nik, "nitku": nitku, "passport": passport}
     limits = {"company_name": 200, "contact_name": 200, "email": 320, "phone": 40, "address": 500, "city": 120,
-              "postal_code": 20, "country": 2, "tax_id": 40}
+              "postal_code": 20, "country": 2, "tax_id": 40, "buyer_type": 20, "npwp": 40, "nik": 40, "nitku": 40,
+              "passport": 40}
     too_long = [k for k, v in values.items() if len(v.strip()) > limits[k]]
     try:
         if too_long:
