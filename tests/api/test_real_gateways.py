@@ -214,3 +214,31 @@ def test_a_credit_note_refunds_through_the_gateway_once_even_when_its_answer_is_
         keys = {c.headers.get("idempotency-key") for c in fake.calls if c.method == "POST" and c.path == "/refunds"}
         assert keys == {note["id"]}
     env.assert_books()
+
+
+def test_a_stalled_credit_note_refund_is_finished_by_the_worker(live: Live) -> None:
+    """Nobody repeats the request: the due worker asks the gateway again, with the same key, once the refund has
+    waited past the status-check age; the credit note is issued and the gateway refunded once."""
+    env = live.env
+    acc = env.account()
+    card = live.card(acc["id"])
+    paid = env.ok(env.post(f"/v1/accounts/{acc['id']}/subscription/change",
+                           {"plan": "growth", "payment_method": "card", "payment_method_id": card}))["invoice"]
+    payment_id = paid["payment"]["id"]
+    fake: Any = live.driver.fake  # type: ignore[attr-defined]
+    if live.name == "midtrans":
+        fake.settle(payment_id)
+        fake.fail_next(2, "timeout_after", f"/v2/{payment_id}/refund")
+    else:
+        fake.fail_next(2, "late", "POST")
+    lost = env.post(f"/v1/invoices/{paid['id']}/credit-notes",
+                    {"amount": 50_000, "reason": "service outage credit", "refund_to": "gateway"})
+    assert lost.status_code == 503
+    env.advance(hours=1)  # past LANGGANAN_PAYMENT_STATUS_CHECK_MINUTES: the worker resumes it
+    (note,) = env.ok(env.get(f"/v1/invoices?account_id={acc['id']}&type=credit_note"))["data"]
+    assert (note["total"], note["refers_to"]) == (-50_000, paid["id"])
+    if live.name == "midtrans":
+        assert len(fake.refunds(payment_id)) == 1
+    else:
+        assert len(fake.state.refunds) == 1
+    env.assert_books()

@@ -34,9 +34,10 @@ given back if the gateway refuses.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -52,6 +53,7 @@ from langganan.kit.db import Database
 from langganan.kit.errors import Conflict, DomainError, Unavailable, Unprocessable
 from langganan.kit.ids import new_id
 from langganan.kit.work import Work
+from langganan.payments import repository
 from langganan.payments.gateway import Gateway
 from langganan.payments.models import CreditRefund, CreditRefundStatus, Payment, PaymentStatus, RefundTo
 from langganan.wallets import repository as wallets_repo
@@ -59,6 +61,7 @@ from langganan.wallets import service as wallets
 from langganan.wallets.models import EntryType
 
 MIN_REASON = 3
+log = logging.getLogger("langganan")
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,26 @@ def issue(db: Database, gateway: Gateway, settings: Settings, invoice_id: str, w
             raise Conflict("refund_refused", "The gateway refused this refund meanwhile; nothing was credited.")
         _settle(session, settings, original, claim, claim.reason, answer.provider_ref, now)
         return claim.credit_note_id
+
+
+def resume_stalled(db: Database, gateway: Gateway, settings: Settings, now: datetime, limit: int) -> int:
+    """Gateway refunds left pending by an answer that never came (older than
+    `payment_status_check_minutes`): asked again with the same idempotency key (the gateway answers a repeated
+    key with the first refund), so each is issued, or failed, without anyone repeating the request. A gateway
+    still not answering is asked again at the next run. Returns how many were finished."""
+    older_than = now - timedelta(minutes=settings.payment_status_check_minutes)
+    with db.transaction() as session:
+        stalled = repository.stalled_credit_refunds(session, gateway.name, older_than, limit)
+    finished = 0
+    for invoice_id, amount, reason, by in stalled:
+        want = Request(amount=amount, reason=reason, refund_to=RefundTo.GATEWAY)
+        try:
+            issue(db, gateway, settings, invoice_id, want, by=by, clock_now=lambda _s: now)
+        except DomainError as exc:
+            log.warning("resuming the refund of invoice %s failed: %s", invoice_id, exc.message)
+            continue
+        finished += 1
+    return finished
 
 
 def _creditable(session: Work, invoice_id: str) -> Invoice:

@@ -9,11 +9,14 @@ from langganan.kit.errors import NotFound
 from langganan.kit.work import Question, Work
 from langganan.payments.models import (
     CardSetupRecord,
+    CreditRefund,
+    CreditRefundStatus,
     Payment,
     PaymentMethod,
     PaymentMethodType,
     PaymentReceipt,
     PaymentStatus,
+    RefundTo,
     UnappliedPayment,
     UnappliedStatus,
 )
@@ -215,3 +218,15 @@ def list_unapplied(session: Work, *, status: str | None, account_id: str | None,
         q = q.where(UnappliedPayment.id < starting_after)
     rows = session.scalars(q.order_by(UnappliedPayment.id.desc()).limit(limit + 1)).all()
     return rows[:limit], len(rows) > limit
+
+
+def stalled_credit_refunds(session: Work, provider: str, older_than: datetime,
+                           limit: int) -> Sequence[Row[str, int, str, str]]:
+    """Gateway refunds of credit notes still pending since before `older_than` (their answer never came), through
+    `provider`: the original invoice, amount, reason and who asked."""
+    return session.execute(
+        select(CreditRefund.invoice_id, CreditRefund.amount, CreditRefund.reason, CreditRefund.requested_by)
+        .join(Payment, Payment.id == CreditRefund.payment_id)
+        .where(CreditRefund.status == CreditRefundStatus.PENDING, CreditRefund.method == RefundTo.GATEWAY,
+               CreditRefund.created_at <= older_than, Payment.provider == provider)
+        .order_by(CreditRefund.created_at).limit(limit)).all()
