@@ -26,6 +26,7 @@ from langganan.config import LIVE_NEEDS_GATEWAY, ConfigError, Settings
 from langganan.console.pages import router as console_router
 from langganan.console.pages_clock import router as console_clock_router
 from langganan.console.pages_credit_notes import router as console_credit_notes_router
+from langganan.console.pages_emails import router as console_emails_router
 from langganan.console.pages_finance import router as console_finance_router
 from langganan.console.pages_promotions import router as console_promotions_router
 from langganan.console.pages_statements import router as console_statements_router
@@ -284,7 +285,7 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
                console_webhooks_router, console_statements_router, console_finance_router, console_unapplied_router,
                console_credit_notes_router]
     if settings.sandbox:
-        routers += [sandbox_router, console_clock_router]
+        routers += [sandbox_router, console_clock_router, console_emails_router]
     for router in routers:
         app.include_router(router)
     install_page_errors(app)

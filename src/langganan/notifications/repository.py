@@ -10,7 +10,7 @@ from langganan.events.models import Event
 from langganan.kit.errors import NotFound
 from langganan.kit.pagination import page
 from langganan.kit.work import Work
-from langganan.notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, Notification, QuotaAlert
+from langganan.notifications.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus, Notification, QuotaAlert
 from langganan.payments.models import Payment
 
 
@@ -87,3 +87,12 @@ def quota_alerts(session: Work, account_id: str, quota: str) -> dict[int, QuotaA
 def latest_virtual_account(session: Work, invoice_id: str) -> Payment | None:
     return session.scalar(select(Payment).where(Payment.invoice_id == invoice_id, Payment.va_number.is_not(None))
                           .order_by(Payment.created_at.desc(), Payment.id.desc()).limit(1))
+
+
+def emails(session: Work, limit: int, starting_after: str | None) -> tuple[Sequence[Delivery], bool]:
+    """Email deliveries, newest first (the sandbox's outbox viewer)."""
+    q = select(Delivery).where(Delivery.channel == Channel.EMAIL)
+    if starting_after:
+        q = q.where(Delivery.id < starting_after)
+    rows = session.scalars(q.order_by(Delivery.id.desc()).limit(limit + 1)).all()
+    return rows[:limit], len(rows) > limit
