@@ -105,6 +105,8 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
         console.rule("[bold]langganan demo")
         console.print(f"API key (admin):   [bold]{info['api_key']}[/bold]")
         console.print(f"API docs:          {base}/docs")
+        console.print(f"Console:           {base}/console  (sign in as {info['staff_email']} / "
+                      f"{info['staff_password']})", soft_wrap=True)
         console.print(f"Try:               curl -H 'Authorization: Bearer {info['api_key']}' {base}/v1/plans",
                       soft_wrap=True)
         table = Table("account", "plan", "status", "id")

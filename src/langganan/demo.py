@@ -10,6 +10,7 @@ from langganan.apikeys import service as apikeys
 from langganan.apikeys.models import Role
 from langganan.app import make_clock
 from langganan.config import Settings
+from langganan.console import service as console
 from langganan.kit.db import Database
 from langganan.onboarding import service as onboarding
 from langganan.payments import service as payments
@@ -26,12 +27,17 @@ DEMO = [
 ]
 
 
+DEMO_STAFF = "demo@langganan.example"  # the console sign-in `serve --demo` prints
+
+
 def load_demo(settings: Settings, db: Database) -> dict[str, Any]:
     clock = make_clock(settings)
     out: dict[str, Any] = {"accounts": []}
     with db.transaction() as s:
         now = clock.now(s)
         _key, out["api_key"] = apikeys.create(s, role=Role.ADMIN, name="demo", now=now)
+        staff, out["staff_password"] = console.demo_staff(s, DEMO_STAFF, now)
+        out["staff_email"] = staff.email
         for name, email, plan, trial in DEMO:
             external = "demo-" + email.split("@")[0]
             account = accounts_repo.by_external_id(s, external)

@@ -75,6 +75,17 @@ def create_staff(session: Work, email: str, name: str, password: str, now: datet
     return user
 
 
+def demo_staff(session: Work, email: str, now: datetime) -> tuple[StaffUser, str]:
+    """The demo's staff user with a fresh random password (shown once by `serve --demo`; each start makes a new
+    one, since only its hash is kept)."""
+    password = secrets.token_urlsafe(12)
+    user = repository.staff_by_email(session, normalise_email(email))
+    if user is None:
+        return create_staff(session, email, "Demo operator", password, now), password
+    user.password_hash = hash_password(password)
+    return user, password
+
+
 def authenticate(session: Work, email: str, password: str, ip: str, wall_now: datetime) -> StaffUser | None:
     """The staff user for these credentials, or None. Every checked attempt is recorded (the caller
     commits either way); too many recent failures for the email or the address refuse the attempt
