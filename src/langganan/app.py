@@ -56,6 +56,7 @@ from langganan.notifications.mailer import make_mailer
 from langganan.notifications.worker import run_notifications
 from langganan.onboarding.endpoints import router as onboarding_router
 from langganan.payments.endpoints import router as payments_router
+from langganan.payments.endpoints_auto_top_up import router as auto_top_up_router
 from langganan.payments.endpoints_invoices import router as invoices_router
 from langganan.payments.endpoints_unapplied import router as unapplied_router
 from langganan.payments.gateway import Gateway
@@ -281,7 +282,8 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
                entitlements_router, addons_router, purchases_router, notifications_router, webhooks_router,
                webhook_deliveries_router, promotions_router, redemptions_router, portal_api_router, legacy_router,
                portal_router, portal_money_router, portal_cards_router, exports_router, reports_router,
-               statements_router, tax_router, unapplied_router, console_router, console_promotions_router,
+               statements_router, tax_router, unapplied_router, auto_top_up_router,
+               console_router, console_promotions_router,
                console_webhooks_router, console_statements_router, console_finance_router, console_unapplied_router,
                console_credit_notes_router]
     if settings.sandbox:

@@ -295,6 +295,7 @@ class Settings(BaseSettings):
     qris_max_amount: Count = QRIS_MAX_AMOUNT  # the largest payment offered as QRIS (rupiah)
     # A gateway payment still pending this long is asked about with the gateway's status API (a lost callback).
     payment_status_check_minutes: Count = 30
+    auto_top_up_interval_minutes: Count = 60  # an auto top-up recharges a wallet at most once per this many minutes
     seller_timezone: Zone = "Asia/Jakarta"
     worker_interval_seconds: Seconds = 5.0
     clock_start: StartInstant = None  # sandbox: freeze the engine clock at this instant on first start

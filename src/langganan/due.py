@@ -22,7 +22,7 @@ from langganan.kit.batches import time_left
 from langganan.kit.clock import Clock
 from langganan.kit.db import Database
 from langganan.kit.work import Work
-from langganan.payments import cards, credit_notes
+from langganan.payments import auto_top_up, cards, credit_notes
 from langganan.payments import service as payments
 from langganan.payments.gateway import ChargeResult, Gateway
 from langganan.subscriptions import repository as subscriptions_repo
@@ -41,6 +41,7 @@ class DueReport:
     charges: int = 0
     statuses_checked: int = 0  # pending gateway payments asked about (payments.check_statuses)
     cards_expiring: int = 0  # saved cards whose customers were told they expire soon
+    auto_top_ups: int = 0  # wallets recharged by their auto top-up
     refunds_resumed: int = 0  # credit notes' gateway refunds whose lost answer was asked for again
     steps: Counter[str] = field(default_factory=Counter)  # subscription agenda steps by kind
 
@@ -130,6 +131,7 @@ def run_due(runner: Runner) -> DueReport:
     report.statuses_checked = payments.check_statuses(runner.db, runner.settings, runner.gateway, checked_at, BATCH)
     with runner.db.transaction() as session:
         report.cards_expiring = cards.notice_expiring(session, checked_at, BATCH)
+    report.auto_top_ups = auto_top_up.run(runner.db, runner.settings, runner.gateway, checked_at, BATCH)
     report.refunds_resumed = credit_notes.resume_stalled(runner.db, runner.gateway, runner.settings, checked_at,
                                                          BATCH)
     skip: set[str] = set()  # subscriptions whose step failed in this run (logged; retried next run)

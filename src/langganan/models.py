@@ -12,6 +12,7 @@ from langganan.kit.models import EngineClock, GeneratedSecret, IdempotencyRecord
 from langganan.legacy.models import LegacyImport
 from langganan.notifications.models import Delivery, DeliveryAttempt, Notification, QuotaAlert
 from langganan.payments.models import (
+    AutoTopUp,
     CardSetupRecord,
     CreditRefund,
     GatewayNotification,
@@ -33,6 +34,7 @@ metadata = Base.metadata
 __all__ = [
     "Account",
     "ApiKey",
+    "AutoTopUp",
     "BankStatement",
     "BankStatementLine",
     "CardSetupRecord",

@@ -67,6 +67,7 @@ NUMERIC_BOUNDS = [
     ("GATEWAY_TIMEOUT_SECONDS", "0", "LANGGANAN_GATEWAY_TIMEOUT_SECONDS=0 must be a positive number of seconds"),
     ("QRIS_EXPIRY_MINUTES", "0", "LANGGANAN_QRIS_EXPIRY_MINUTES=0 must be at least 1"),
     ("QRIS_MAX_AMOUNT", "-5", "LANGGANAN_QRIS_MAX_AMOUNT=-5 must be at least 1"),
+    ("AUTO_TOP_UP_INTERVAL_MINUTES", "0", "LANGGANAN_AUTO_TOP_UP_INTERVAL_MINUTES=0 must be at least 1"),
     ("PAYMENT_STATUS_CHECK_MINUTES", "0", "LANGGANAN_PAYMENT_STATUS_CHECK_MINUTES=0 must be at least 1"),
     ("WORKER_INTERVAL_SECONDS", "-1", "LANGGANAN_WORKER_INTERVAL_SECONDS=-1 must be a positive number of seconds"),
     ("SMTP_PORT", "0", "LANGGANAN_SMTP_PORT=0 must be from 1 to 65535"),

@@ -223,3 +223,25 @@ class CreditRefund(Base):
     failure_code: Mapped[str | None] = mapped_column(String(60))
     created_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
+
+
+class AutoTopUp(Base):
+    """A wallet's auto top-up (payments/auto_top_up.py): below `threshold`, charge the card back up to `target`,
+    at most once per interval, within `monthly_cap`; `invoice_id` is the one recharge in flight; a decline
+    pauses it (`paused_at`) until the customer turns it on again."""
+
+    __tablename__ = "auto_top_ups"
+
+    wallet_id: Mapped[str] = mapped_column(ForeignKey("wallets.id"), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    threshold: Mapped[int] = mapped_column(BigInteger)
+    target: Mapped[int] = mapped_column(BigInteger)
+    payment_method_id: Mapped[str | None] = mapped_column(ForeignKey("payment_methods.id"))
+    monthly_cap: Mapped[int | None] = mapped_column(BigInteger)
+    month: Mapped[str | None] = mapped_column(String(7))  # YYYY-MM (UTC) that month_total counts
+    month_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    invoice_id: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"))
+    last_at: Mapped[datetime | None]
+    paused_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]

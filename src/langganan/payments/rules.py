@@ -23,3 +23,17 @@ def settle(total: int, held: Sequence[int], amount: int) -> Settlement:
     if have >= total:
         return Settlement(True, have - total)
     return Settlement(False)
+
+
+def auto_top_up_amount(balance: int, threshold: int, target: int, limits: tuple[int, int], month_total: int,
+                       monthly_cap: int | None) -> int | None:
+    """How much an auto top-up charges now: back up to `target` from a balance below `threshold`, within the
+    top-up limits (raised to the minimum, cut to the maximum) and what is left of the monthly cap; None when
+    nothing is due or the cap leaves less than the minimum."""
+    if balance >= threshold:
+        return None
+    low, high = limits
+    amount = min(max(target - balance, low), high)
+    if monthly_cap is not None:
+        amount = min(amount, monthly_cap - month_total)
+    return amount if amount >= low else None

@@ -15,15 +15,19 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, Response
 
-from langganan.kit.errors import DomainError
+from langganan.kit.errors import DomainError, Unprocessable
 from langganan.kit.work import Work
-from langganan.payments import card_setups, cards
+from langganan.payments import auto_top_up, card_setups, cards
 from langganan.payments import repository as payments_repo
 from langganan.payments.gateway import CardSetupKind
+from langganan.payments.models import AutoTopUp
 from langganan.payments.sandbox import SandboxGateway
 from langganan.portal.deps import Portal, PortalForm, PortalPage, see_other
 from langganan.subscriptions import repository as subs_repo
+from langganan.wallets import repository as wallets_repo
+from langganan.wallets.rules import TOP_UP_LIMITS
 from langganan.web.errors import PageError
+from langganan.web.forms import whole_number
 from langganan.web.templating import SECURITY_HEADERS
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
@@ -43,7 +47,9 @@ def _page(p: PortalPage, *, error: str | None = None, msg: str | None = None, ht
                  "before_renewal": renews is not None and cards.expires_before(pm, renews),
                  "auto_renew": bool(sub.auto_renew and sub.payment_method_id == pm.id)} for pm in saved]
         auto_card = next((r["pm"] for r in rows if r["auto_renew"]), None)
+        autos = {w.kind: s.get(AutoTopUp, w.id) for w in wallets_repo.for_account(s, p.account_id)}
         return p.render("portal/payment.html", rows=rows, sub=sub, auto_card=auto_card, renews=renews, error=error,
+                        autos=autos, limits=TOP_UP_LIMITS,
                         msg=msg, sandbox=_sandbox(p), http_status=http_status)
 
 
@@ -139,6 +145,18 @@ def remove_card(pm_id: str, p: PortalForm) -> Response:
 @router.post("/payment/cards/{pm_id}/default", response_class=HTMLResponse)
 def default_card(pm_id: str, p: PortalForm) -> Response:
     return _act(p, "card_default", lambda s, now: cards.make_default(s, p.account_id, pm_id, now))
+
+
+@router.post("/payment/auto-top-up/{kind}", response_class=HTMLResponse)
+def set_auto_top_up(kind: str, p: PortalForm, enabled: FormStr = "", threshold: FormStr = "",
+                    target: FormStr = "") -> Response:
+    def act(s: Work, now: datetime) -> object:
+        low, high = whole_number(threshold, 9), whole_number(target, 9)
+        if low is None or high is None:
+            raise Unprocessable("invalid_amount", "Enter whole amounts in rupiah.", param="threshold")
+        return auto_top_up.configure(s, p.account_id, kind, auto_top_up.Setting(enabled=enabled == "on",
+                                                                                threshold=low, target=high), now)
+    return _act(p, "auto_top_up_saved", act)
 
 
 @router.post("/payment/auto-renew", response_class=HTMLResponse)

@@ -1,0 +1,71 @@
+"""A wallet's auto top-up over the API (API.md: PUT /v1/accounts/{id}/wallets/{kind}/auto-top-up)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+from langganan.accounts import repository as accounts_repo
+from langganan.catalog.rules import WalletKind
+from langganan.kit.errors import NotFoundCode
+from langganan.kit.fields import INT64_MAX
+from langganan.kit.openapi import errors
+from langganan.payments import auto_top_up
+from langganan.payments.models import AutoTopUp
+from langganan.wallets import repository as wallets_repo
+from langganan.web.context import AnyKey, Ctx
+
+router = APIRouter(prefix="/v1/accounts/{account_id}/wallets/{kind}/auto-top-up", tags=["wallets"])
+
+
+class AutoTopUpIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enabled: StrictBool
+    threshold: StrictInt = Field(ge=0, le=INT64_MAX, description="Recharge when the balance falls below this")
+    target: StrictInt = Field(gt=0, le=INT64_MAX, description="Bring the balance back up to this")
+    payment_method_id: str | None = Field(default=None, max_length=40, description="Default: the default card")
+    monthly_cap: StrictInt | None = Field(default=None, gt=0, le=INT64_MAX,
+                                          description="At most this much recharged per calendar month")
+
+
+class AutoTopUpOut(BaseModel):
+    wallet: WalletKind
+    enabled: bool
+    threshold: int
+    target: int
+    payment_method_id: str | None
+    monthly_cap: int | None
+    paused: bool = Field(description="A decline paused it; turning it on again resumes it")
+    recharged_this_month: int
+    last_recharge_at: datetime | None
+
+
+def _out(kind: WalletKind, row: AutoTopUp) -> AutoTopUpOut:
+    return AutoTopUpOut(wallet=kind, enabled=row.enabled, threshold=row.threshold, target=row.target,
+                        payment_method_id=row.payment_method_id, monthly_cap=row.monthly_cap,
+                        paused=row.paused_at is not None, recharged_this_month=row.month_total,
+                        last_recharge_at=row.last_at)
+
+
+@router.put("", response_model=AutoTopUpOut, summary="Set a wallet's auto top-up",
+            responses=errors(404, 422))
+def set_auto_top_up(account_id: str, kind: WalletKind, body: AutoTopUpIn, ctx: Ctx, _: AnyKey) -> AutoTopUpOut:
+    with ctx.unit() as (s, now):
+        accounts_repo.get(s, account_id)
+        row = auto_top_up.configure(s, account_id, kind, auto_top_up.Setting(
+            enabled=body.enabled, threshold=body.threshold, target=body.target,
+            payment_method_id=body.payment_method_id, monthly_cap=body.monthly_cap), now)
+        return _out(kind, row)
+
+
+@router.get("", response_model=AutoTopUpOut, summary="A wallet's auto top-up", responses=errors(404))
+def get_auto_top_up(account_id: str, kind: WalletKind, ctx: Ctx, _: AnyKey) -> AutoTopUpOut:
+    with ctx.unit() as (s, _now):
+        accounts_repo.get(s, account_id)
+        wallet = wallets_repo.get(s, account_id, kind)
+        row = s.get(AutoTopUp, wallet.id)
+        if row is None:
+            raise NotFoundCode("auto_top_up_not_set", "This wallet has no auto top-up; set one with PUT.")
+        return _out(kind, row)
