@@ -101,7 +101,7 @@ def test_bad_settings_are_refused(env: Env) -> None:
     assert res.status_code == 422 and res.json()["error"]["param"] == "target"
     res = env.put(f"/v1/accounts/{acc['id']}/wallets/fax/auto-top-up",
                   {"enabled": True, "threshold": 1, "target": 40_000})
-    assert res.status_code == 422
+    assert res.status_code == 404 and res.json()["error"]["code"] == "wallet_not_found"
 
 
 def test_two_workers_at_once_start_one_recharge(env: Env) -> None:

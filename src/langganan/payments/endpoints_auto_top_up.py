@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from langganan.accounts import repository as accounts_repo
 from langganan.catalog.rules import WalletKind
-from langganan.kit.errors import NotFoundCode
+from langganan.kit.errors import NotFound, NotFoundCode
 from langganan.kit.fields import INT64_MAX
 from langganan.kit.openapi import errors
 from langganan.payments import auto_top_up
@@ -49,23 +49,33 @@ def _out(kind: WalletKind, row: AutoTopUp) -> AutoTopUpOut:
                         last_recharge_at=row.last_at)
 
 
+def _kind(kind: str) -> WalletKind:
+    """A path segment is a plain string: a wallet kind that does not exist is not found."""
+    try:
+        return WalletKind(kind)
+    except ValueError:
+        raise NotFound("wallet", kind) from None
+
+
 @router.put("", response_model=AutoTopUpOut, summary="Set a wallet's auto top-up",
             responses=errors(404, 422))
-def set_auto_top_up(account_id: str, kind: WalletKind, body: AutoTopUpIn, ctx: Ctx, _: AnyKey) -> AutoTopUpOut:
+def set_auto_top_up(account_id: str, kind: str, body: AutoTopUpIn, ctx: Ctx, _: AnyKey) -> AutoTopUpOut:
     with ctx.unit() as (s, now):
         accounts_repo.get(s, account_id)
-        row = auto_top_up.configure(s, account_id, kind, auto_top_up.Setting(
+        wallet_kind = _kind(kind)
+        row = auto_top_up.configure(s, account_id, wallet_kind, auto_top_up.Setting(
             enabled=body.enabled, threshold=body.threshold, target=body.target,
             payment_method_id=body.payment_method_id, monthly_cap=body.monthly_cap), now)
-        return _out(kind, row)
+        return _out(wallet_kind, row)
 
 
 @router.get("", response_model=AutoTopUpOut, summary="A wallet's auto top-up", responses=errors(404))
-def get_auto_top_up(account_id: str, kind: WalletKind, ctx: Ctx, _: AnyKey) -> AutoTopUpOut:
+def get_auto_top_up(account_id: str, kind: str, ctx: Ctx, _: AnyKey) -> AutoTopUpOut:
+    wallet_kind = _kind(kind)
     with ctx.unit() as (s, _now):
         accounts_repo.get(s, account_id)
-        wallet = wallets_repo.get(s, account_id, kind)
+        wallet = wallets_repo.get(s, account_id, wallet_kind)
         row = s.get(AutoTopUp, wallet.id)
         if row is None:
             raise NotFoundCode("auto_top_up_not_set", "This wallet has no auto top-up; set one with PUT.")
-        return _out(kind, row)
+        return _out(wallet_kind, row)
