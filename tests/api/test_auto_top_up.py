@@ -153,3 +153,20 @@ def test_the_portal_shows_and_sets_auto_top_up(env: Env) -> None:
     assert "On: below Rp20.000, topped up to Rp100.000." in page
     state = env.ok(env.get(f"/v1/accounts/{acc['id']}/wallets/conversation/auto-top-up"))
     assert (state["enabled"], state["threshold"], state["target"]) == (True, 20_000, 100_000)
+
+
+def test_wallets_not_due_never_fill_the_batch(env: Env) -> None:
+    """Only wallets below their threshold are claimed: with a batch of one, a full wallet set up first does not
+    keep a low one from its recharge."""
+    full = env.account()
+    env.card(full["id"])
+    _set(env, full["id"], threshold=1_000)  # Free's Rp15.000 grant: above the threshold, nothing due
+    low = env.account()
+    env.card(low["id"])
+    _set(env, low["id"])
+    _spend(env, low["id"], 9_000, "a")
+    ctx = env.client.app.state.ctx  # type: ignore[attr-defined]
+    with env.db.transaction() as s:
+        now = ctx.clock.now(s)
+    assert auto_top_up.run(env.db, env.settings, ctx.gateway, now, 1) == 1
+    assert env.wallet(low["id"])["balance"] == 100_000 and _top_ups(env, full["id"]) == []

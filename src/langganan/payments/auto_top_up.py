@@ -87,8 +87,8 @@ def start_recharges(session: Work, settings: Settings, gateway: Gateway, now: da
     """Claim the wallets whose auto top-up is due and open one recharge each (a top-up invoice and its pending
     card payment); returns the payment ids to charge once this commits."""
     month = now.strftime("%Y-%m")
-    rows = session.scalars(select(AutoTopUp).where(AutoTopUp.enabled.is_(True), AutoTopUp.paused_at.is_(None))
-                           .order_by(AutoTopUp.wallet_id).limit(limit).with_for_update(skip_locked=True)).all()
+    rows = repository.due_auto_top_ups(session, now - timedelta(minutes=settings.auto_top_up_interval_minutes),
+                                       limit)
     started: list[str] = []
     for row in rows:
         if row.invoice_id is not None:  # the recharge in flight: done with once its invoice is no longer open
@@ -96,8 +96,6 @@ def start_recharges(session: Work, settings: Settings, gateway: Gateway, now: da
             if invoice is not None and invoice.status == InvoiceStatus.UNPAID:
                 continue
             row.invoice_id = None
-        if row.last_at is not None and row.last_at > now - timedelta(minutes=settings.auto_top_up_interval_minutes):
-            continue
         wallet = session.get(Wallet, row.wallet_id)
         assert wallet is not None
         if row.month != month:

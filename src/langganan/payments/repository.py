@@ -8,6 +8,7 @@ from sqlalchemy import Row, or_, select
 from langganan.kit.errors import NotFound
 from langganan.kit.work import Question, Work
 from langganan.payments.models import (
+    AutoTopUp,
     CardSetupRecord,
     CreditRefund,
     CreditRefundStatus,
@@ -20,6 +21,7 @@ from langganan.payments.models import (
     UnappliedPayment,
     UnappliedStatus,
 )
+from langganan.wallets.models import Wallet
 
 
 def payment_method(session: Work, account_id: str, pm_id: str) -> PaymentMethod:
@@ -230,3 +232,13 @@ def stalled_credit_refunds(session: Work, provider: str, older_than: datetime,
         .where(CreditRefund.status == CreditRefundStatus.PENDING, CreditRefund.method == RefundTo.GATEWAY,
                CreditRefund.created_at <= older_than, Payment.provider == provider)
         .order_by(CreditRefund.created_at).limit(limit)).all()
+
+
+def due_auto_top_ups(session: Work, recharged_before: datetime, limit: int) -> Sequence[AutoTopUp]:
+    """Auto top-ups that may recharge now (on, not paused, the wallet below its threshold, not recharged since
+    `recharged_before`), claimed with SKIP LOCKED: wallets that are not due never fill the batch."""
+    return session.scalars(
+        select(AutoTopUp).join(Wallet, Wallet.id == AutoTopUp.wallet_id)
+        .where(AutoTopUp.enabled.is_(True), AutoTopUp.paused_at.is_(None), Wallet.balance < AutoTopUp.threshold,
+               or_(AutoTopUp.last_at.is_(None), AutoTopUp.last_at <= recharged_before))
+        .order_by(AutoTopUp.wallet_id).limit(limit).with_for_update(skip_locked=True, of=AutoTopUp)).all()

@@ -55,8 +55,14 @@ def _reason(reason: str) -> str:
     return reason
 
 
+def _record(held: UnappliedPayment, by: str, reason: str, now: datetime) -> None:
+    """Who acted on held money, when and why."""
+    held.resolved_at, held.resolved_by, held.resolution_reason = now, by, reason
+
+
 def _resolve(held: UnappliedPayment, status: UnappliedStatus, by: str, reason: str, now: datetime) -> None:
-    held.status, held.resolved_at, held.resolved_by, held.resolution_reason = status, now, by, reason
+    held.status = status
+    _record(held, by, reason, now)
 
 
 def apply(session: Work, held_id: str, invoice_id: str, *, by: str, reason: str, now: datetime) -> str:
@@ -66,9 +72,9 @@ def apply(session: Work, held_id: str, invoice_id: str, *, by: str, reason: str,
     held = _open(session, held_id)
     if held.account_id is None and held.payment_id is None:  # a statement line nobody's: becomes the invoice's
         receipt = repository.receipt_of_held(session, held)
-        payment, outcome = service.assign_held(session, receipt.id, held.id, invoice_id, f"unapplied {held.id}",
-                                               reason, now)
-        held.resolved_at, held.resolved_by, held.resolution_reason = now, by, reason
+        _payment, outcome = service.assign_held(session, receipt.id, held.id, invoice_id, f"unapplied {held.id}",
+                                                reason, now)
+        _record(held, by, reason, now)
         return outcome
     invoice = invoices_repo.get(session, invoice_id, for_update=True)
     if invoice.account_id != held.account_id:
@@ -81,10 +87,10 @@ def apply(session: Work, held_id: str, invoice_id: str, *, by: str, reason: str,
     if invoice.currency != held.currency:
         raise Conflict("currency_mismatch", f"Invoice {invoice.number} is in {invoice.currency}; this money is in "
                        f"{held.currency}.", param="invoice_id")
-    held.resolved_at, held.resolved_by, held.resolution_reason = now, by, reason
+    _record(held, by, reason, now)
     waiting = [u for u in repository.underpayments(session, invoice.id) if u.id != held.id]
     settlement = rules.settle(invoice.total, [u.amount for u in waiting], held.amount)
-    held.invoice_id, held.reason = invoice.id, held.reason
+    held.invoice_id = invoice.id
     if not settlement.pays:  # short: waits as an underpayment of the invoice for the rest
         held.reason = UnappliedReason.UNDERPAYMENT
         repository.note_underpayment(session, held)
@@ -164,17 +170,16 @@ def refund(db: Database, gateway: Gateway, held_id: str, *, by: str, reason: str
     with db.transaction() as session:
         now = clock_now(session)
         held = repository.unapplied(session, held_id, for_update=True)
-        if not (answer.succeeded or answer.pending):
-            held.status, held.refund_method = UnappliedStatus.OPEN, None
-            session.commit()
-            raise Conflict("refund_refused", f"The gateway refused the refund ({answer.failure_code}): "
-                           f"{answer.failure_message or 'no reason given'}.")
-        held.refund_ref = answer.provider_ref
-        _resolve(held, UnappliedStatus.REFUNDED, by, reason, now)
-        _refunded_event(session, held, now)
-        session.flush()
-        session.expunge(held)
-        return held
+        if answer.succeeded or answer.pending:
+            held.refund_ref = answer.provider_ref
+            _resolve(held, UnappliedStatus.REFUNDED, by, reason, now)
+            _refunded_event(session, held, now)
+            session.flush()
+            session.expunge(held)
+            return held
+        held.status, held.refund_method = UnappliedStatus.OPEN, None  # refused: held again (committed below)
+    raise Conflict("refund_refused", f"The gateway refused the refund ({answer.failure_code}): "
+                   f"{answer.failure_message or 'no reason given'}.")
 
 
 def _refunded_event(session: Work, held: UnappliedPayment, now: datetime) -> None:
