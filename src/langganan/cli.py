@@ -270,6 +270,7 @@ def _instant_option(option: str, text: str) -> datetime:
 @staff_app.command("create")
 def staff_create(email: Annotated[str, typer.Option(help="Sign-in email")],
                  name: Annotated[str, typer.Option(help="Display name")] = "",
+                 role: Annotated[str, typer.Option(help="owner, finance, support or read_only")] = "owner",
                  password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
                                                        envvar="LANGGANAN_STAFF_PASSWORD",
                                                        help="At least 10 characters (prompted when omitted)")]
@@ -282,11 +283,11 @@ def staff_create(email: Annotated[str, typer.Option(help="Sign-in email")],
     _settings, db = _setup()
     try:
         with db.transaction() as s:
-            user = service.create_staff(s, email, name, password, wall_now())
+            user = service.create_staff(s, email, name, password, wall_now(), role=role)
     except DomainError as exc:
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(2) from exc
-    console.print(f"staff user {user.id} [bold]{user.email}[/bold] created; sign in at /console/login")
+    console.print(f"staff user {user.id} [bold]{user.email}[/bold] ({user.role}) created; sign in at /console/login")
 
 
 @app.command("import-legacy")

@@ -3,6 +3,7 @@
 from langganan.accounts.models import Account, TrialClaim
 from langganan.addons.models import SubscriptionAddOn
 from langganan.apikeys.models import ApiKey
+from langganan.audit.models import AuditEntry
 from langganan.catalog.models import CatalogVersion
 from langganan.console.models import LoginAttempt, StaffUser
 from langganan.events.models import Event
@@ -34,6 +35,7 @@ metadata = Base.metadata
 __all__ = [
     "Account",
     "ApiKey",
+    "AuditEntry",
     "AutoTopUp",
     "BankStatement",
     "BankStatementLine",

@@ -5,7 +5,9 @@ from datetime import datetime
 from sqlalchemy import Boolean, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from langganan.console.roles import StaffRole
 from langganan.kit.db import Base
+from langganan.kit.enums import text_column
 
 
 class StaffUser(Base):
@@ -17,6 +19,8 @@ class StaffUser(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[StaffRole] = mapped_column(text_column(StaffRole, 20), default=StaffRole.OWNER,
+                                           server_default=StaffRole.OWNER.value)
     created_at: Mapped[datetime]
     disabled_at: Mapped[datetime | None]
 

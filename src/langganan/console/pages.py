@@ -4,6 +4,7 @@ event log and the catalog (the sandbox engine clock is in pages_clock.py)."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -13,9 +14,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from langganan.accounts import repository as accounts_repo
 from langganan.accounts.models import Account
 from langganan.addons import repository as addons_repo
+from langganan.audit.models import ActorKind
+from langganan.audit.service import Actor
 from langganan.catalog import service as catalog_service
 from langganan.console import service
 from langganan.console.models import StaffUser
+from langganan.console.roles import Permission, StaffRole, allows
 from langganan.events import repository as events_repo
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
@@ -43,11 +47,20 @@ class Console:
     request: Request
     ctx: AppContext
     visitor: sessions.Visitor
-    staff_email: str
+    staff: Actor
+    role: StaffRole
+
+    @property
+    def staff_email(self) -> str:
+        return self.staff.label
+
+    def can(self, permission: Permission) -> bool:
+        return allows(self.role, permission)
 
     def render(self, template: str, *, http_status: int = 200, **context: Any) -> HTMLResponse:
+        can = {p.value: self.can(p) for p in Permission}
         return render(self.request, template, {"csrf": self.visitor.csrf_token, "area": "console",
-                                               "staff_email": self.staff_email,
+                                               "staff_email": self.staff_email, "staff_role": self.role, "can": can,
                                                "sandbox": self.ctx.settings.sandbox, **context},
                       status=http_status, lang=pick_lang(self.request, "en"))
 
@@ -59,7 +72,8 @@ def console_page(request: Request) -> Console:
         user = s.get(StaffUser, visitor.staff_user_id) if visitor and visitor.staff_user_id else None
         if visitor is None or user is None or user.disabled_at is not None:
             raise PageError(401, "error.login_required", redirect="/console/login")
-        return Console(request=request, ctx=ctx, visitor=visitor, staff_email=user.email)
+        return Console(request=request, ctx=ctx, visitor=visitor, staff=Actor(ActorKind.STAFF, user.id, user.email),
+                       role=user.role)
 
 
 def console_form(c: Annotated[Console, Depends(console_page)], csrf_token: FormStr = "",
@@ -69,8 +83,30 @@ def console_form(c: Annotated[Console, Depends(console_page)], csrf_token: FormS
     return c
 
 
-ConsolePage = Annotated[Console, Depends(console_page)]
-ConsoleForm = Annotated[Console, Depends(console_form)]
+def _needs(permission: Permission, form: bool) -> Callable[..., Console]:
+    """A console dependency that also requires the staff role to grant `permission` (403 otherwise)."""
+    def check(c: Console) -> Console:
+        if not c.can(permission):
+            raise PageError(403, "error.forbidden")
+        return c
+
+    if form:
+        def form_dependency(c: Annotated[Console, Depends(console_form)]) -> Console:
+            return check(c)
+        return form_dependency
+
+    def page_dependency(c: Annotated[Console, Depends(console_page)]) -> Console:
+        return check(c)
+    return page_dependency
+
+
+ConsolePage = Annotated[Console, Depends(console_page)]  # any signed-in staff user (Permission.READ)
+ConsoleForm = Annotated[Console, Depends(console_form)]  # any signed-in staff user; only signing out uses it
+AccountsForm = Annotated[Console, Depends(_needs(Permission.ACCOUNTS, form=True))]
+MoneyForm = Annotated[Console, Depends(_needs(Permission.MONEY, form=True))]
+MoneyPage = Annotated[Console, Depends(_needs(Permission.MONEY, form=False))]
+SettingsForm = Annotated[Console, Depends(_needs(Permission.SETTINGS, form=True))]
+SettingsPage = Annotated[Console, Depends(_needs(Permission.SETTINGS, form=False))]
 
 
 def _login_form(request: Request, error: str | None, status: int = 200, email: str = "") -> HTMLResponse:
@@ -155,7 +191,7 @@ def invoices_page(c: ConsolePage, status: str = "", type: str = "", q: str = "",
 
 
 @router.post("/invoices/{invoice_id}/mark-paid", response_class=HTMLResponse)
-def mark_paid(invoice_id: str, c: ConsoleForm, reference: FormStr = "", note: FormStr = "") -> Response:
+def mark_paid(invoice_id: str, c: MoneyForm, reference: FormStr = "", note: FormStr = "") -> Response:
     reference, note = reference.strip(), note.strip()
     if not reference or len(reference) > 200 or len(note) > 400:
         raise PageError(422, "error.bad_request")

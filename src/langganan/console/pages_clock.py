@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from langganan.console.pages import Console, ConsoleForm, ConsolePage, FormStr
+from langganan.console.pages import Console, ConsolePage, FormStr, SettingsForm
 from langganan.kit.clock import DatabaseClock
 from langganan.sandbox.clock import advance
 from langganan.web.errors import PageError
@@ -29,7 +29,7 @@ def clock_page(c: ConsolePage, msg: str | None = None) -> HTMLResponse:
 
 
 @router.post("/clock")
-def advance_clock(c: ConsoleForm, days: FormStr = "0", hours: FormStr = "0") -> Response:
+def advance_clock(c: SettingsForm, days: FormStr = "0", hours: FormStr = "0") -> Response:
     _sandbox_clock(c)
     n_days, n_hours = require_whole_number(days, 9), require_whole_number(hours, 9)
     done = advance(c.ctx, days=n_days, hours=n_hours)  # bounds and the 10-year cap: a 422 error page

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from langganan.console.pages import Console, ConsoleForm, ConsolePage
+from langganan.console.pages import Console, ConsolePage, MoneyForm
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
 from langganan.invoices.models import InvoiceStatus, InvoiceType
@@ -44,7 +44,7 @@ def invoice_page(invoice_id: str, c: ConsolePage, msg: str | None = None) -> HTM
 
 
 @router.post("/{invoice_id}/credit-notes", response_class=HTMLResponse)
-def issue_credit_note(invoice_id: str, c: ConsoleForm, amount: FormStr = "", reason: FormStr = "",
+def issue_credit_note(invoice_id: str, c: MoneyForm, amount: FormStr = "", reason: FormStr = "",
                       refund_to: FormStr = "", reference: FormStr = "", wallet: FormStr = "") -> Response:
     form = {"amount": amount, "reason": reason, "refund_to": refund_to, "reference": reference, "wallet": wallet}
     try:

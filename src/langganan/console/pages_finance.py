@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, StreamingResponse
 
-from langganan.console.pages import ConsolePage
+from langganan.console.pages import ConsolePage, MoneyPage
 from langganan.exports import service as exports
 from langganan.exports.tables import ExportKind
 from langganan.kit.errors import DomainError
@@ -53,12 +53,12 @@ def revenue_page(c: ConsolePage, since: str | None = None, until: str | None = N
 
 
 @router.get("/exports", response_class=HTMLResponse)
-def exports_page(c: ConsolePage) -> HTMLResponse:
+def exports_page(c: MoneyPage) -> HTMLResponse:
     return c.render("console/exports.html", kinds=[k.value for k in ExportKind])
 
 
 @router.get("/exports/{kind}.csv")
-def export_download(kind: str, c: ConsolePage, since: str | None = None, until: str | None = None
+def export_download(kind: str, c: MoneyPage, since: str | None = None, until: str | None = None
                     ) -> StreamingResponse:
     try:
         chosen = ExportKind(kind)

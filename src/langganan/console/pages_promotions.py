@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from langganan.accounts import repository as accounts_repo
 from langganan.catalog import service as catalog_service
-from langganan.console.pages import PAGE_SIZE, Console, ConsoleForm, ConsolePage
+from langganan.console.pages import PAGE_SIZE, Console, ConsolePage, SettingsForm
 from langganan.kit.errors import DomainError, Unprocessable
 from langganan.promotions import repository, service
 from langganan.promotions.schemas import PromotionCreate
@@ -85,7 +85,7 @@ def _validation_error(exc: ValidationError) -> DomainError:
 
 
 @router.post("", response_class=HTMLResponse)
-def create_promotion(c: ConsoleForm, code: FormStr = "", kind: FormStr = "percent", value: FormStr = "",
+def create_promotion(c: SettingsForm, code: FormStr = "", kind: FormStr = "percent", value: FormStr = "",
                      plans: Annotated[list[str] | None, Form()] = None, ends_on: FormStr = "",
                      duration_months: FormStr = "", max_redemptions: FormStr = "") -> Response:
     form: dict[str, Any] = {"code": code, "kind": kind, "value": value, "plans": list(plans or []),

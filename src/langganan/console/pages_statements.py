@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from langganan.console.pages import PAGE_SIZE, Console, ConsoleForm, ConsolePage
+from langganan.console.pages import PAGE_SIZE, Console, ConsolePage, MoneyForm
 from langganan.kit.errors import DomainError, Unprocessable
 from langganan.statements import repository, service
 from langganan.statements.formats import ColumnMapping
@@ -33,7 +33,7 @@ def statements_page(c: ConsolePage, after: str | None = None) -> HTMLResponse:
 
 
 @router.post("", response_class=HTMLResponse)
-def upload(c: ConsoleForm, file: Annotated[UploadFile | None, File()] = None, format: FormStr = "",
+def upload(c: MoneyForm, file: Annotated[UploadFile | None, File()] = None, format: FormStr = "",
                  date_column: FormStr = "", description_column: FormStr = "", amount_column: FormStr = "",
                  credit_column: FormStr = "", balance_column: FormStr = "", date_format: FormStr = "") -> Response:
     form = {"format": format, "date_column": date_column, "description_column": description_column,
@@ -81,7 +81,7 @@ def statement_page(statement_id: str, c: ConsolePage, msg: str | None = None) ->
 
 
 @router.post("/{statement_id}/lines/{line}/assign", response_class=HTMLResponse)
-def assign(statement_id: str, line: int, c: ConsoleForm, invoice: FormStr = "") -> Response:
+def assign(statement_id: str, line: int, c: MoneyForm, invoice: FormStr = "") -> Response:
     """`invoice`: an invoice number (INV/2026/11/00042) or id."""
     try:
         wanted = invoice.strip()

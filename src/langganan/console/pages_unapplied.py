@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from langganan.console.pages import PAGE_SIZE, Console, ConsoleForm, ConsolePage
+from langganan.console.pages import PAGE_SIZE, Console, ConsolePage, MoneyForm
 from langganan.invoices import repository as invoices_repo
 from langganan.kit.errors import DomainError, Unprocessable
 from langganan.payments import repository, unapplied
@@ -48,7 +48,7 @@ def _done(c: Console, held_id: str, msg: str, act: Callable[[], None]) -> Respon
 
 
 @router.post("/{held_id}/apply", response_class=HTMLResponse)
-def apply(held_id: str, c: ConsoleForm, invoice: FormStr = "", reason: FormStr = "") -> Response:
+def apply(held_id: str, c: MoneyForm, invoice: FormStr = "", reason: FormStr = "") -> Response:
     def act() -> None:
         wanted = invoice.strip().upper()
         if not wanted or len(wanted) > 40:
@@ -61,7 +61,7 @@ def apply(held_id: str, c: ConsoleForm, invoice: FormStr = "", reason: FormStr =
 
 
 @router.post("/{held_id}/credit", response_class=HTMLResponse)
-def credit(held_id: str, c: ConsoleForm, wallet: FormStr = "conversation", reason: FormStr = "") -> Response:
+def credit(held_id: str, c: MoneyForm, wallet: FormStr = "conversation", reason: FormStr = "") -> Response:
     def act() -> None:
         with c.ctx.unit() as (s, now):
             unapplied.credit_wallet(s, held_id, wallet, by=f"staff:{c.staff_email}", reason=reason, now=now)
@@ -69,7 +69,7 @@ def credit(held_id: str, c: ConsoleForm, wallet: FormStr = "conversation", reaso
 
 
 @router.post("/{held_id}/refund", response_class=HTMLResponse)
-def refund(held_id: str, c: ConsoleForm, method: FormStr = "manual", reference: FormStr = "",
+def refund(held_id: str, c: MoneyForm, method: FormStr = "manual", reference: FormStr = "",
            reason: FormStr = "") -> Response:
     def act() -> None:
         unapplied.refund(c.ctx.db, c.ctx.gateway, held_id, by=f"staff:{c.staff_email}", reason=reason,

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from langganan.console.pages import PAGE_SIZE, Console, ConsoleForm, ConsolePage
+from langganan.console.pages import PAGE_SIZE, Console, ConsolePage, SettingsForm
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import DomainError, Unprocessable
 from langganan.notifications import repository as notifications_repo
@@ -38,7 +38,7 @@ def webhooks_page(c: ConsolePage, after: str | None = None, msg: str | None = No
 
 
 @router.post("", response_class=HTMLResponse)
-def create_endpoint(c: ConsoleForm, url: FormStr = "", events: FormStr = "", description: FormStr = "") -> Response:
+def create_endpoint(c: SettingsForm, url: FormStr = "", events: FormStr = "", description: FormStr = "") -> Response:
     """Answers with the page itself (not a redirect) so the secret appears once and is in no URL."""
     form = {"url": url, "events": events, "description": description}
     try:
@@ -55,7 +55,7 @@ def create_endpoint(c: ConsoleForm, url: FormStr = "", events: FormStr = "", des
 
 
 @router.post("/{endpoint_id}/disable")
-def disable_endpoint(endpoint_id: str, c: ConsoleForm) -> Response:
+def disable_endpoint(endpoint_id: str, c: SettingsForm) -> Response:
     with c.ctx.unit() as (s, _now):
         notifications.disable_endpoint(s, endpoint_id, wall_now())
     return RedirectResponse("/console/webhooks?msg=disabled", status_code=303)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from langganan.accounts.service import normalise_email, valid_email
 from langganan.console import repository
 from langganan.console.models import LoginAttempt, StaffUser
+from langganan.console.roles import StaffRole
 from langganan.kit.errors import Conflict, DomainError, Unprocessable
 from langganan.kit.ids import new_id
 from langganan.kit.work import Work
@@ -57,7 +58,10 @@ def _dummy_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
 
 
-def create_staff(session: Work, email: str, name: str, password: str, now: datetime) -> StaffUser:
+def create_staff(session: Work, email: str, name: str, password: str, now: datetime,
+                 role: str = StaffRole.OWNER) -> StaffUser:
+    if role not in tuple(StaffRole):
+        raise Unprocessable("invalid_role", f"Role must be one of {', '.join(StaffRole)}.", param="role")
     if not valid_email(email):
         raise Unprocessable("invalid_email", "The email address is not valid.", param="email")
     email = normalise_email(email)
@@ -69,7 +73,7 @@ def create_staff(session: Work, email: str, name: str, password: str, now: datet
     if repository.staff_by_email(session, email) is not None:
         raise Conflict("staff_exists", f"A staff user {email} already exists.", param="email")
     user = StaffUser(id=new_id("stf"), email=email, name=name.strip() or email, password_hash=hash_password(password),
-                     created_at=now)
+                     role=StaffRole(role), created_at=now)
     session.add(user)
     session.flush()
     return user
