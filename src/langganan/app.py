@@ -30,6 +30,7 @@ from langganan.console.pages_emails import router as console_emails_router
 from langganan.console.pages_finance import router as console_finance_router
 from langganan.console.pages_promotions import router as console_promotions_router
 from langganan.console.pages_statements import router as console_statements_router
+from langganan.console.pages_tax import router as console_tax_router
 from langganan.console.pages_unapplied import router as console_unapplied_router
 from langganan.console.pages_webhooks import router as console_webhooks_router
 from langganan.due import run_due
@@ -77,6 +78,7 @@ from langganan.subscriptions.endpoints_addons import router as addons_router
 from langganan.subscriptions.endpoints_promotions import router as redemptions_router
 from langganan.subscriptions.schedule import Policy
 from langganan.subscriptions.timeline import keep_next_due
+from langganan.tax.endpoints import invoice_router as tax_invoice_router
 from langganan.tax.endpoints import router as tax_router
 from langganan.usage.endpoints import grouped_ingest
 from langganan.usage.endpoints import router as usage_router
@@ -282,9 +284,10 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
                entitlements_router, addons_router, purchases_router, notifications_router, webhooks_router,
                webhook_deliveries_router, promotions_router, redemptions_router, portal_api_router, legacy_router,
                portal_router, portal_money_router, portal_cards_router, exports_router, reports_router,
-               statements_router, tax_router, unapplied_router, auto_top_up_router,
+               statements_router, tax_router, tax_invoice_router, unapplied_router, auto_top_up_router,
                console_router, console_promotions_router,
                console_webhooks_router, console_statements_router, console_finance_router, console_unapplied_router,
+               console_tax_router,
                console_credit_notes_router]
     if settings.sandbox:
         routers += [sandbox_router, console_clock_router, console_emails_router]

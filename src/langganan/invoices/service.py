@@ -78,8 +78,13 @@ def _seal_number_and_add(session: Work, settings: Settings, invoice: Invoice, no
 
 def credited_so_far(session: Work, original: Invoice) -> Figures:
     """What the credit notes issued for `original` gave back, as positive figures."""
-    notes = repository.credit_notes_of(session, original.id)
-    return sum((Figures(-n.subtotal + n.discount, -n.tax_base_amount, -n.tax, -n.total) for n in notes), NOTHING)
+    return sum((given_back(n) for n in repository.credit_notes_of(session, original.id)), NOTHING)
+
+
+def given_back(credit_note: Invoice) -> Figures:
+    """What one credit note gave back, as positive figures (it stores them negated)."""
+    n = credit_note
+    return Figures(-n.subtotal + n.discount, -n.tax_base_amount, -n.tax, -n.total)
 
 
 def figures_of(invoice: Invoice) -> Figures:

@@ -4,6 +4,26 @@
 from __future__ import annotations
 
 CONSOLE_EN: dict[str, str] = {
+    "console.nav.tax": "Tax (Coretax)",
+    "con.tax.title": "Tax invoices for Coretax",
+    "con.tax.intro": ("A month's paid, taxed invoices as the XML Coretax imports (1.000 a file), its credit notes as a "
+        "returns register, and the numbers Coretax gave back."),
+    "con.tax.month": "Month (YYYY-MM)",
+    "con.tax.show": "Show",
+    "con.tax.files": "Files of {month}",
+    "con.tax.invoices": "{count} tax invoices in {parts} file(s); {returns} credit notes in the returns register.",
+    "con.tax.part": "Part {part} (XML)",
+    "con.tax.returns": "Returns register (CSV)",
+    "con.tax.numbers": "Numbers from Coretax",
+    "con.tax.numbers_hint": ("Upload Coretax's list of approved tax invoices as CSV: a Referensi (our invoice number) "
+        "and a Nomor Faktur Pajak column. Re-uploading changes nothing."),
+    "con.tax.file": "CSV file",
+    "con.tax.upload": "Record the numbers",
+    "con.tax.result": "Recorded {recorded}, replaced {replaced}, unchanged {unchanged}.",
+    "con.tax.problems": "Rows not recorded",
+    "con.tax.row": "Line",
+    "con.tax.reference": "Reference",
+    "con.tax.problem": "Problem",
     # the accounts, account, invoices, event log, catalog, clock and sign-in pages
     "con.search": "Search", "con.filter": "Filter", "con.all": "All", "con.account": "Account", "con.email": "Email",
     "con.plan": "Plan", "con.status": "Status", "con.created": "Created", "con.type": "Type",
@@ -158,6 +178,26 @@ CONSOLE_EN: dict[str, str] = {
 }
 
 CONSOLE_ID: dict[str, str] = {
+    "console.nav.tax": "Pajak (Coretax)",
+    "con.tax.title": "Faktur pajak untuk Coretax",
+    "con.tax.intro": ("Faktur lunas yang dikenai PPN dalam satu bulan sebagai XML yang diimpor Coretax "
+        "(1.000 per berkas), nota kreditnya sebagai daftar retur, dan nomor yang diberikan Coretax."),
+    "con.tax.month": "Bulan (YYYY-MM)",
+    "con.tax.show": "Tampilkan",
+    "con.tax.files": "Berkas {month}",
+    "con.tax.invoices": "{count} faktur pajak dalam {parts} berkas; {returns} nota kredit dalam daftar retur.",
+    "con.tax.part": "Bagian {part} (XML)",
+    "con.tax.returns": "Daftar retur (CSV)",
+    "con.tax.numbers": "Nomor dari Coretax",
+    "con.tax.numbers_hint": ("Unggah daftar faktur pajak yang disetujui Coretax sebagai CSV: kolom Referensi "
+        "(nomor faktur kami) dan Nomor Faktur Pajak. Mengunggah ulang tidak mengubah apa pun."),
+    "con.tax.file": "Berkas CSV",
+    "con.tax.upload": "Catat nomor",
+    "con.tax.result": "Dicatat {recorded}, diganti {replaced}, tidak berubah {unchanged}.",
+    "con.tax.problems": "Baris yang tidak dicatat",
+    "con.tax.row": "Baris",
+    "con.tax.reference": "Referensi",
+    "con.tax.problem": "Masalah",
     "con.cn.for_invoice": "atas invoice", "con.cn.issued": "Nota kredit diterbitkan; dananya sudah dikembalikan.",
     "con.cn.description": "Deskripsi", "con.cn.amount": "Jumlah", "con.cn.tax_base": "DPP", "con.cn.tax": "PPN",
     "con.cn.notes": "Nota kredit", "con.cn.refund_to": "Pengembalian dana", "con.cn.reason": "Alasan",
