@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 
 from langganan.apikeys import service as apikeys
 from langganan.app import create_app, prepare
+from langganan.console import service as staff
 from langganan.kit.clock import wall_now
 from langganan.kit.db import Database
 from langganan.kit.taxids import tax_invoice_number_digits
-from langganan.console import service as staff
 from tests.api.test_portal_security import CSRF_RE, _console_login
 from tests.conftest import ADMIN_KEY, BILLING, Env, make_settings
 

@@ -12,12 +12,14 @@ from langganan.kit.errors import Unprocessable, UnsupportedMediaType
 RAW_TYPES = ("text/csv", "text/plain", "application/csv", "application/octet-stream")
 
 
-def request_body(description: str) -> dict[str, Any]:
-    """The OpenAPI requestBody of a route that takes a file either way (`openapi_extra`)."""
-    return {"requestBody": {"required": True, "description": description, "content": {
-        "text/csv": {"schema": {"type": "string"}},
-        "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
-            "file": {"type": "string", "format": "binary"}}}}}}}
+def request_body(description: str, *, multipart: bool = True) -> dict[str, Any]:
+    """The OpenAPI requestBody of a route that takes a file (`openapi_extra`): as text/csv, and documented as
+    multipart too unless `multipart` is False (both are accepted either way)."""
+    content: dict[str, Any] = {"text/csv": {"schema": {"type": "string"}}}
+    if multipart:
+        content["multipart/form-data"] = {"schema": {"type": "object", "required": ["file"], "properties": {
+            "file": {"type": "string", "format": "binary"}}}}
+    return {"requestBody": {"required": True, "description": description, "content": content}}
 
 
 async def read_upload(request: Request, what: str) -> tuple[bytes, str | None]:

@@ -124,11 +124,12 @@ class Courier:
         s = self.settings
         with db.transaction() as session:
             now = self.wall()
-            session.add(DeliveryAttempt(delivery_id=out.id, number=out.attempt, started_at=outcome.started_at,
-                                        duration_ms=outcome.duration_ms, succeeded=outcome.succeeded,
-                                        status_code=outcome.status_code, error=outcome.error))
             d = repository.delivery(session, out.id, for_update=True)
             assert d is not None
+            session.add(DeliveryAttempt(delivery_id=out.id, account_id=d.account_id, number=out.attempt,
+                                        started_at=outcome.started_at, duration_ms=outcome.duration_ms,
+                                        succeeded=outcome.succeeded, status_code=outcome.status_code,
+                                        error=outcome.error))
             if d.status != DeliveryStatus.PENDING:  # already settled by an earlier attempt that outlived its lease
                 return d.status
             d.updated_at = now

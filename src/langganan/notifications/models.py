@@ -65,6 +65,7 @@ class DeliveryAttempt(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
                                     autoincrement=True)
     delivery_id: Mapped[str] = mapped_column(ForeignKey("deliveries.id"))
+    account_id: Mapped[str | None] = mapped_column(String(40))  # the delivery's (None: a deployment event)
     number: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime]
     duration_ms: Mapped[int] = mapped_column(Integer)

@@ -19,6 +19,7 @@ from langganan.subscriptions.models import PeriodKind, Subscription, Subscriptio
 def record(session: Work, sub: Subscription, starts_at: datetime, kind: PeriodKind, now: datetime, *,
            invoice_id: str | None = None) -> None:
     """From `starts_at` on, `sub` is on its current plan and interval as `kind`."""
-    session.add(SubscriptionPeriod(id=new_id("per"), subscription_id=sub.id, starts_at=starts_at,
+    session.add(SubscriptionPeriod(id=new_id("per"), subscription_id=sub.id, account_id=sub.account_id,
+                                   starts_at=starts_at,
                                    plan_code=sub.plan_code, interval=sub.interval, kind=kind,
                                    invoice_id=invoice_id, recorded_at=now))

@@ -89,6 +89,7 @@ class SubscriptionPeriod(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id"))
+    account_id: Mapped[str] = mapped_column(String(40))  # the subscription's
     starts_at: Mapped[datetime]
     plan_code: Mapped[str] = mapped_column(String(40))
     interval: Mapped[str] = mapped_column(String(10))

@@ -82,7 +82,8 @@ others are recorded. Re-importing a file changes nothing."""
 @router.post("/numbers", response_model=NumbersImported, responses=errors(415),
              summary="Record the tax invoice numbers Coretax gave (admin keys only)",
              description=IMPORT_NUMBERS_DESCRIPTION,
-             openapi_extra=request_body("Coretax's list of approved tax invoices, as CSV"))
+             openapi_extra=request_body("Coretax's list of approved tax invoices, as CSV (a multipart part "
+                                                      "named file is accepted too)", multipart=False))
 async def import_numbers(request: Request, ctx: Ctx, principal: AdminKey) -> NumbersImported:
     data, _filename = await read_upload(request, "the list of tax invoice numbers")
     return await to_thread.run_sync(_import_numbers, ctx, data, f"api_key:{principal.key_id}")

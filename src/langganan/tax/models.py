@@ -17,6 +17,7 @@ class TaxInvoiceNumber(Base):
     __tablename__ = "tax_invoice_numbers"
 
     invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(40))  # the invoice's
     number: Mapped[str] = mapped_column(String(17), unique=True)
     replaces: Mapped[str | None] = mapped_column(String(17))
     recorded_at: Mapped[datetime]

@@ -51,7 +51,8 @@ def record(session: Work, invoice: Invoice, text: str, *, by: str, now: datetime
                        param="tax_invoice_number")
     current = session.get(TaxInvoiceNumber, invoice.id)
     if current is None:
-        session.add(TaxInvoiceNumber(invoice_id=invoice.id, number=number, recorded_at=now, recorded_by=by))
+        session.add(TaxInvoiceNumber(invoice_id=invoice.id, account_id=invoice.account_id, number=number,
+                                     recorded_at=now, recorded_by=by))
         session.flush()
         return Recorded.RECORDED
     if current.number == number:
