@@ -17,7 +17,9 @@ from langganan.app import create_app, prepare
 from langganan.console import service as staff
 from langganan.kit.clock import wall_now
 from langganan.kit.db import Database
+from langganan.kit.errors import Unprocessable
 from langganan.kit.taxids import tax_invoice_number_digits
+from langganan.tax import numbers
 from tests.api.test_portal_security import CSRF_RE, _console_login
 from tests.conftest import ADMIN_KEY, BILLING, Env, make_settings
 
@@ -115,6 +117,10 @@ def test_numbers_recorded_by_hand_and_from_coretax_s_list(taxed: Env) -> None:
     headerless = import_numbers(env, f"{growth['number']},{NUMBER_A}\n")
     assert headerless.status_code == 422 and headerless.json()["error"]["code"] == "invalid_file"
     assert import_numbers(env, "").status_code == 422
+    assert import_numbers(env, 'reference,tax_invoice_number\n"INV\r').status_code == 200  # a lone CR: a row
+    with env.db.transaction() as s, pytest.raises(Unprocessable) as refused:  # past csv's field size limit
+        numbers.import_csv(s, b"reference,tax_invoice_number\n" + b"x" * 200_000, by="test", now=wall_now())
+    assert refused.value.code == "invalid_file"
     wrong_type = env.client.post("/v1/tax-invoices/numbers", json={}, headers=env.headers)
     assert wrong_type.status_code == 415
 

@@ -90,7 +90,10 @@ def import_csv(session: Work, data: bytes, *, by: str, now: datetime) -> ImportR
         raise Unprocessable("invalid_file", "The file is not UTF-8 text.") from exc
     sample = text[:4096]
     delimiter = ";" if sample.count(";") > sample.count(",") else ","
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise Unprocessable("invalid_file", f"The file is not CSV: {exc}.") from exc
     if not rows:
         raise Unprocessable("invalid_file", "The file is empty.")
     ref_col, num_col = _column(rows[0], REFERENCE_HEADERS), _column(rows[0], NUMBER_HEADERS)
