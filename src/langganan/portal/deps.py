@@ -1,8 +1,14 @@
 """What every portal page needs: the visitor's account (from the session cookie), its language and
-time zone, and for forms a CSRF check that runs before anything changes."""
+time zone, and for forms a CSRF check that runs before anything changes.
+
+A staff view (a portal session a console user opened, `portal.service.open_staff_view`) shows the pages as
+the customer sees them, read-only: every form on them is disabled, and any request that could change
+something (any method but GET and HEAD, and the one GET that keeps a card) is refused with 403 before it
+reaches its route."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -31,11 +37,36 @@ class Portal:
     account: Account  # as loaded for this request (detached: read its columns, or merge it)
     unread: int = 0
 
+    @property
+    def staff_view(self) -> bool:
+        """A console user looking at the account's portal: read-only."""
+        return self.visitor.staff_user_id is not None
+
     def render(self, template: str, *, http_status: int = 200, **context: Any) -> HTMLResponse:
         return render(self.request, template,
                       {"csrf": self.visitor.csrf_token, "account_name": self.account_name,
-                       "currency": self.currency, "area": "portal", "unread": self.unread, **context},
-                      status=http_status, lang=self.lang, tz=self.tz)
+                       "currency": self.currency, "area": "portal", "unread": self.unread,
+                       "staff_view": self.staff_view, **context},
+                      status=http_status, lang=self.lang, tz=self.tz,
+                      transform=disable_forms if self.staff_view else None)
+
+
+FORM_START = re.compile(r"<form\b[^>]*>", re.IGNORECASE)
+# GET routes that change something: a staff view may not open them
+CHANGES_ON_GET = frozenset({"card_setup_return"})
+
+
+def disable_forms(html: str) -> str:
+    """Every form of the page inside a disabled fieldset: its fields and buttons cannot be used (no
+    JavaScript needed; forms do not nest, so each start tag has its own end tag)."""
+    html = FORM_START.sub(lambda m: m.group(0) + '<fieldset disabled class="staff-view">', html)
+    return html.replace("</form>", "</fieldset></form>")
+
+
+def _refuse_changes(request: Request) -> None:
+    route = request.scope.get("route")
+    if request.method not in ("GET", "HEAD") or getattr(route, "name", None) in CHANGES_ON_GET:
+        raise PageError(403, "error.staff_view_read_only")
 
 
 def _portal(request: Request, *, with_unread: bool) -> Portal:
@@ -47,6 +78,8 @@ def _portal(request: Request, *, with_unread: bool) -> Portal:
         account = s.get(Account, visitor.account_id)
         if account is None:
             raise PageError(401, "error.session_required")
+        if visitor.staff_user_id is not None:
+            _refuse_changes(request)
         return Portal(request=request, ctx=ctx, visitor=visitor, account_id=account.id,
                       account_name=account.company_name or account.name, lang=pick_lang(request, account.locale),
                       tz=account.timezone, currency=account.currency, account=account,
