@@ -2,7 +2,7 @@
 time zone, and for forms a CSRF check that runs before anything changes.
 
 A staff view (a portal session a console user opened, `portal.service.open_staff_view`) shows the pages as
-the customer sees them, read-only: every form on them is disabled, and any request that could change
+the customer sees them, read-only: every form field and button on them is disabled, and any request that could change
 something (any method but GET and HEAD, and the one GET that keeps a card) is refused with 403 before it
 reaches its route."""
 
@@ -51,16 +51,21 @@ class Portal:
                       transform=disable_forms if self.staff_view else None)
 
 
-FORM_START = re.compile(r"<form\b[^>]*>", re.IGNORECASE)
+# a form control's start tag that is not disabled yet
+CONTROL = re.compile(r"<(input|select|textarea|button)\b(?![^>]*\sdisabled\b)[^>]*>", re.IGNORECASE)
 # GET routes that change something: a staff view may not open them
 CHANGES_ON_GET = frozenset({"card_setup_return"})
 
 
 def disable_forms(html: str) -> str:
-    """Every form of the page inside a disabled fieldset: its fields and buttons cannot be used (no
-    JavaScript needed; forms do not nest, so each start tag has its own end tag)."""
-    html = FORM_START.sub(lambda m: m.group(0) + '<fieldset disabled class="staff-view">', html)
-    return html.replace("</form>", "</fieldset></form>")
+    """Every field and every submitting button of the page disabled (no JavaScript needed); buttons that only
+    open or close a dialog (type="button") keep working, so the staff member sees what the customer would."""
+    def disable(m: re.Match[str]) -> str:
+        tag = m.group(0)
+        if m.group(1).lower() == "button" and re.search(r"""\stype=["']?button\b""", tag, re.IGNORECASE):
+            return tag
+        return f"{tag[:-2]} disabled/>" if tag.endswith("/>") else f"{tag[:-1]} disabled>"
+    return CONTROL.sub(disable, html)
 
 
 def _refuse_changes(request: Request) -> None:

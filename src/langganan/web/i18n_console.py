@@ -38,7 +38,7 @@ CONSOLE_EN: dict[str, str] = {
     "con.account.invoices": "Invoices", "con.account.all_invoices": "All invoices of this account",
     "con.account.events": "Events", "con.account.full_log": "Full event log",
     # the account's actions (console/pages_accounts.py)
-    "con.act.title": "Actions", "con.act.now": "Now", "con.act.trial_end": "Trial ends",
+    "con.act.title": "Actions", "con.act.now": "As it is now", "con.act.trial_end": "Trial ends",
     "con.act.extend-trial": "Extend trial", "con.act.change-plan": "Change plan",
     "con.act.cancel": "Cancel at period end", "con.act.undo-cancel": "Undo the cancel",
     "con.act.resend-invoice": "Resend an invoice email", "con.act.free-period": "Give free time",
@@ -77,7 +77,7 @@ CONSOLE_EN: dict[str, str] = {
                             "waits for the period end. At period end: the next renewal is on the new plan.",
     "con.act.span": "How much", "con.act.span.days": "A number of days", "con.act.span.period": "One billing period",
     "con.act.free_rules": "Free days move the renewal day to the new end's day of the month; one billing period "
-                          "keeps it.",
+                          "keeps it. An unpaid upgrade or renewal invoice priced the shorter period and is canceled.",
     "con.act.direction": "Grant or deduct", "con.act.direction.grant": "Grant (paid credit)",
     "con.act.direction.deduct": "Deduct", "con.act.amount": "Amount in rupiah (up to {max})",
     "con.act.wallet_rules": "A deduction takes paid credit first, then free credit, and never below zero.",
@@ -343,7 +343,8 @@ CONSOLE_ID: dict[str, str] = {
                             "baru.",
     "con.act.span": "Berapa lama", "con.act.span.days": "Sejumlah hari", "con.act.span.period": "Satu siklus penagihan",
     "con.act.free_rules": "Hari gratis memindahkan tanggal perpanjangan ke tanggal akhir yang baru; satu siklus "
-                          "penagihan mempertahankannya.",
+                          "penagihan mempertahankannya. Invoice upgrade atau perpanjangan yang belum dibayar dihitung "
+                          "untuk periode yang lebih pendek dan dibatalkan.",
     "con.act.direction": "Tambah atau kurangi", "con.act.direction.grant": "Tambah (saldo berbayar)",
     "con.act.direction.deduct": "Kurangi", "con.act.amount": "Jumlah dalam rupiah (paling banyak {max})",
     "con.act.wallet_rules": "Pengurangan mengambil saldo berbayar lebih dulu, lalu saldo gratis, dan tidak pernah "
