@@ -172,10 +172,11 @@ def test_change_plan_now_invoices_as_the_customer_would_and_at_period_end_renews
     invoice = env.ok(env.get(f"/v1/invoices?account_id={acc['id']}&status=unpaid"))["data"][0]
     assert invoice["type"] == "plan_change" and invoice["total"] == preview["amount_due"]
     assert [ln["kind"] for ln in invoice["lines"]] == ["proration_credit", "proration_charge"]
+    assert invoice["payment"]["method"] == "bank_transfer" and invoice["payment"]["va_number"]  # as the API's
     [entry] = audits(env, acc["id"])
     assert entry.action == "subscription.plan_changed" and entry.after["invoice_number"] == invoice["number"]  # type: ignore[index]
     assert entry.after["requested"] == {"plan": "pro", "interval": "month", "when": "now"}  # type: ignore[index]
-    env.ok(env.post(f"/v1/invoices/{invoice['id']}/mark-paid", {"reference": "BCA 1"}))
+    env.pay_va(invoice)
     assert env.subscription(acc["id"])["plan"] == "pro"
     # a downgrade "now" waits for the period end, as the customer's does
     done(act(client, csrf, acc["id"], "change-plan", plan="growth", interval="month", when="now"), acc["id"],
@@ -456,3 +457,17 @@ def test_roles_decide_who_may_act(env: Env) -> None:
          acc["id"], "adjust-wallet")
     assert [e.actor_label for e in audits(env, acc["id"])] == ["support@example.id", "finance@example.id"]
     env.assert_books()
+
+
+def test_verify_explains_free_time_by_its_audit_entry(env: Env) -> None:
+    from langganan.verify import violations
+
+    acc = growth(env)
+    client, csrf = staff_client(env, "finance")
+    done(act(client, csrf, acc["id"], "free-period", span="days", days="7"), acc["id"], "free-period")
+    env.assert_books()
+    with env.db.transaction() as s:  # the audit entry that explains the free time is gone
+        s.delete(s.scalars(select(AuditEntry).where(AuditEntry.account_id == acc["id"])).one())
+    with env.db.transaction() as s:
+        found = [(v.code, v.ids.get("subscription_id")) for v in violations(s, env.settings)]
+    assert found == [("period_unexplained", env.subscription(acc["id"])["id"])]

@@ -30,8 +30,11 @@ from langganan.invoices import repository as invoices_repo
 from langganan.invoices.models import InvoiceStatus
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import DomainError, Unprocessable
+from langganan.kit.ids import new_id
 from langganan.kit.work import Work
 from langganan.notifications import resend
+from langganan.payments import service as payments
+from langganan.payments.models import PaymentMethodType
 from langganan.portal import service as portal_service
 from langganan.subscriptions import operator
 from langganan.subscriptions import repository as subs_repo
@@ -172,6 +175,11 @@ def change_plan(account_id: str, c: AccountsForm, plan: FormStr = "", interval: 
         change = operator.change_now if when == "now" else operator.change_at_period_end
         result = change(s, c.ctx.settings, account, plan.strip(), interval.strip() or None, now)
         invoice = result.invoice
+        if invoice is not None and invoice.status == InvoiceStatus.UNPAID:
+            # as the API's change answers by default: a virtual account for a bank transfer, which the invoice's
+            # email carries (the customer may pay by card from the portal instead); no card is charged
+            payments.start(s, c.ctx.settings, c.ctx.gateway, invoice, method=PaymentMethodType.BANK_TRANSFER,
+                           payment_method_id=None, bank=None, now=now)
         audit.record(s, c.staff, "subscription.plan_changed", target_type="subscription", target_id=sub.id, now=now,
                      account_id=account.id, reason=why, before=before,
                      after={**sub_state(sub), "requested": {"plan": result.plan, "interval": result.interval,
@@ -240,11 +248,12 @@ def adjust_wallet(account_id: str, c: MoneyForm, wallet: FormStr = "", direction
             raise Unprocessable("invalid_wallet", "Choose the conversation or the broadcast wallet.", param="wallet")
         row = wallets_repo.get(s, account.id, wallet, for_update=True)
         before = wallet_state(row)
-        # the ledger entry names this audit entry as its reference; its "after" is known once the ledger moved
+        entry_id = new_id("aud")  # the ledger entry's reference: the audit entry that says who and why
+        wallets.adjust(s, account.id, wallet, rupiah, deduct=direction == "deduct", reference=entry_id, now=now)
         entry = audit.record(s, c.staff, "wallet.adjusted", target_type="wallet", target_id=row.id, now=now,
-                             account_id=account.id, reason=why, before=before)
-        wallets.adjust(s, account.id, wallet, rupiah, deduct=direction == "deduct", reference=entry.id, now=now)
-        entry.after = {**wallet_state(row), "direction": direction, "amount": rupiah}
+                             account_id=account.id, reason=why, before=before,
+                             after={**wallet_state(row), "direction": direction, "amount": rupiah})
+        entry.id = entry_id  # (not written yet: it is inserted once, with this id)
         return Done("adjust-wallet")
     return _act(c, account_id, "adjust-wallet", {"wallet": wallet, "direction": direction, "amount": amount,
                                                  "reason": reason, "confirm": confirm}, do)
