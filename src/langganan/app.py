@@ -24,6 +24,7 @@ from langganan.catalog import service as catalog_service
 from langganan.catalog.endpoints import router as catalog_router
 from langganan.config import LIVE_NEEDS_GATEWAY, ConfigError, Settings
 from langganan.console.pages import router as console_router
+from langganan.console.pages_accounts import router as console_accounts_router
 from langganan.console.pages_clock import router as console_clock_router
 from langganan.console.pages_credit_notes import router as console_credit_notes_router
 from langganan.console.pages_emails import router as console_emails_router
@@ -288,7 +289,7 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
                console_router, console_promotions_router,
                console_webhooks_router, console_statements_router, console_finance_router, console_unapplied_router,
                console_tax_router,
-               console_credit_notes_router]
+               console_credit_notes_router, console_accounts_router]
     if settings.sandbox:
         routers += [sandbox_router, console_clock_router, console_emails_router]
     for router in routers:

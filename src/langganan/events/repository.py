@@ -18,3 +18,10 @@ def list_events(session: Work, *, account_id: str | None, type_: str | None, lim
         stmt = stmt.where(Event.type == type_)
     return page(session, stmt, Event.id, limit, starting_after)
 
+
+
+def about_invoice(session: Work, account_id: str, type_: str, invoice_id: str) -> Event | None:
+    """The account's first event of `type_` whose data names `invoice_id` (e.g. its invoice.created)."""
+    return session.scalar(select(Event).where(Event.account_id == account_id, Event.type == type_,
+                                              Event.data["invoice_id"].as_string() == invoice_id)
+                          .order_by(Event.id).limit(1))

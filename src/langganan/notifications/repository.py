@@ -96,3 +96,9 @@ def emails(session: Work, limit: int, starting_after: str | None) -> tuple[Seque
         q = q.where(Delivery.id < starting_after)
     rows = session.scalars(q.order_by(Delivery.id.desc()).limit(limit + 1)).all()
     return rows[:limit], len(rows) > limit
+
+
+def email_of(session: Work, event_id: str) -> Delivery | None:
+    """The email the event's fan-out made (the first, when it was sent again since)."""
+    return session.scalar(select(Delivery).where(Delivery.event_id == event_id, Delivery.channel == Channel.EMAIL)
+                          .order_by(Delivery.id).limit(1))
