@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from langganan.config import ConfigError, Settings
+from langganan.i18n_cli import i18n_app
 from langganan.kit.db import Database, is_transient
 from langganan.kit.fields import in_range
 
@@ -33,6 +34,7 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(keys_app, name="api-keys")
 app.add_typer(clock_app, name="clock")
 app.add_typer(staff_app, name="staff")
+app.add_typer(i18n_app, name="i18n")
 console = Console()
 
 

@@ -15,6 +15,7 @@ from fpdf.fonts import FontFace, TTFFont
 
 from langganan.invoices.models import InvoiceStatus, InvoiceType
 from langganan.kit.money import format_money
+from langganan.kit.translations import messages
 
 FONT, FALLBACK = "dejavu", "fallback"
 FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
@@ -22,49 +23,6 @@ FALLBACK_FILE = "DroidSansFallback.ttf"  # CJK glyphs DejaVu lacks; loaded only 
 INK, MUTED, RULE = (33, 37, 41), (108, 117, 125), (206, 212, 218)
 SHADE, GREEN = (241, 243, 245), (25, 135, 84)
 Color = tuple[int, int, int]
-
-LABELS: dict[str, dict[str, str]] = {
-    "id": {
-        "invoice": "INVOICE", "credit_note": "NOTA KREDIT", "bill_to": "Tagihan kepada", "status": "Status",
-        "for_invoice": "Atas invoice {number}", "s.settled": "Diselesaikan",
-        "type": "Jenis", "package": "Paket", "period": "Periode", "issued": "Diterbitkan",
-        "due": "Jatuh tempo", "paid": "Dibayar", "original": "Invoice asal", "attn": "u.p.", "tax_id": "NPWP",
-        "description": "Deskripsi", "qty": "Kuantitas", "unit": "Harga satuan", "amount": "Jumlah",
-        "subtotal": "Subtotal", "discount": "Diskon", "total": "Total", "how_to_pay": "Cara pembayaran",
-        "tax_base": "DPP", "tax_base_other": "DPP Nilai Lain", "ppn": "PPN", "nitku": "NITKU", "nik": "NIK",
-        "passport": "Paspor",
-        "transfer": "Transfer bank ke {bank} {account} a.n. {holder}",
-        "reference": "Cantumkan nomor {number} pada berita transfer.",
-        "va": "Virtual account ({bank}): {va}", "pay_before": ", bayar sebelum {when}",
-        "paid_stamp": "LUNAS", "paid_on": "Dibayar {when}", "page": "Halaman",
-        "s.unpaid": "Belum dibayar", "s.paid": "Lunas", "s.expired": "Kedaluwarsa",
-        "s.canceled": "Dibatalkan", "s.failed": "Gagal", "s.waived": "Dibebaskan",
-        "t.subscription": "Langganan", "t.renewal": "Perpanjangan", "t.plan_change": "Perubahan paket",
-        "t.add_on": "Add-on", "t.top_up": "Top up", "t.credit_note": "Nota kredit",
-    },
-    "en": {
-        "invoice": "INVOICE", "credit_note": "CREDIT NOTE", "bill_to": "Bill to", "status": "Status",
-        "for_invoice": "For invoice {number}", "s.settled": "Settled",
-        "type": "Type", "package": "Package", "period": "Period", "issued": "Issued", "due": "Due",
-        "paid": "Paid", "original": "Original invoice", "attn": "Attn:", "tax_id": "Tax ID",
-        "description": "Description", "qty": "Qty", "unit": "Unit price", "amount": "Amount",
-        "subtotal": "Subtotal", "discount": "Discount", "total": "Total", "how_to_pay": "How to pay",
-        "tax_base": "Tax base (DPP)", "tax_base_other": "Other tax base (DPP)", "ppn": "VAT (PPN)",
-        "nitku": "NITKU", "nik": "NIK", "passport": "Passport",
-        "transfer": "Bank transfer to {bank} account {account} ({holder})",
-        "reference": "Put {number} in the transfer reference.",
-        "va": "Virtual account ({bank}): {va}", "pay_before": ", pay before {when}",
-        "paid_stamp": "PAID", "paid_on": "Paid on {when}", "page": "Page",
-        "s.unpaid": "Unpaid", "s.paid": "Paid", "s.expired": "Expired", "s.canceled": "Canceled",
-        "s.failed": "Failed", "s.waived": "Waived", "t.subscription": "Subscription", "t.renewal": "Renewal",
-        "t.plan_change": "Plan change", "t.add_on": "Add-on", "t.top_up": "Top-up",
-        "t.credit_note": "Credit note",
-    },
-}
-MONTHS = {
-    "id": ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"],
-    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
-}
 
 
 def _as_datetime(value: Any) -> datetime | None:
@@ -79,9 +37,10 @@ class _Fmt:
     lang: str
     tz: ZoneInfo
     currency: str
+    texts: Mapping[str, str]  # the catalog of `lang`: labels are its "pdf.<key>" messages
 
     def label(self, key: str, default: str = "") -> str:
-        return LABELS[self.lang].get(key, default)
+        return self.texts.get(f"pdf.{key}", default)
 
     def money(self, amount: Any) -> str:
         return format_money(int(amount or 0), self.currency, self.lang)
@@ -91,7 +50,7 @@ class _Fmt:
         if dt is None:
             return ""
         dt = dt.astimezone(self.tz)
-        text = f"{dt.day} {MONTHS[self.lang][dt.month - 1]} {dt.year}"
+        text = f"{dt.day} {self.label(f'month.{dt.month}')} {dt.year}"
         return f"{text} {dt:%H:%M}" if with_time else text
 
     def period(self, start: Any, end: Any) -> str:
@@ -294,7 +253,7 @@ def render_invoice_pdf(
 ) -> bytes:
     """An issued invoice as PDF bytes: header, seller/buyer, lines, totals, payment instructions."""
     lang = "id" if locale.lower().replace("-", "_").split("_")[0] == "id" else "en"
-    f = _Fmt(lang, ZoneInfo(timezone), str(invoice.get("currency") or "IDR"))
+    f = _Fmt(lang, ZoneInfo(timezone), str(invoice.get("currency") or "IDR"), messages(lang))
     seller: Mapping[str, Any] = invoice.get("seller") or {}
     number = str(invoice.get("number") or "")
     title = f.label("credit_note" if invoice.get("type") == InvoiceType.CREDIT_NOTE else "invoice")

@@ -2,42 +2,24 @@
 
 Gateways answer in English (or not at all); the adapters map their codes to these (payments/xendit.py,
 payments/midtrans.py, the sandbox's test cards), and pages and emails speak them in the account's language
-instead of repeating the gateway's text."""
+instead of repeating the gateway's text. The sentences are the catalogs' "error.<code>" messages
+(src/langganan/locale), the same the pages show for that code."""
 
 from __future__ import annotations
 
-MESSAGES: dict[str, tuple[str, str]] = {  # code: (English, Bahasa Indonesia)
-    "card_declined": ("The card was declined.", "Kartu ditolak."),
-    "insufficient_funds": ("The card has insufficient funds.", "Dana kartu tidak cukup."),
-    "expired_card": ("The card has expired.", "Kartu sudah kedaluwarsa."),
-    "incorrect_cvc": ("The card's security code is wrong.", "Kode keamanan kartu salah."),
-    "authentication_failed": ("The cardholder did not pass authentication (3-D Secure).",
-                              "Pemegang kartu tidak lolos autentikasi (3-D Secure)."),
-    "invalid_card_token": ("The saved card is no longer valid; add the card again.",
-                           "Kartu tersimpan tidak berlaku lagi; tambahkan kartu kembali."),
-    "amount_limit_exceeded": ("The amount is over the card's limit.", "Jumlahnya melebihi batas kartu."),
-    "processing_error": ("The card processor had an error; try again later.",
-                         "Terjadi gangguan di pemroses kartu; coba lagi nanti."),
-    "expired": ("The payment expired before it was completed.", "Pembayaran kedaluwarsa sebelum selesai."),
-    "payment_reversed": ("The payment provider took the payment back.",
-                         "Penyedia pembayaran menarik kembali pembayaran."),
-    "gateway_unavailable": ("The payment provider is not answering; try again shortly.",
-                            "Penyedia pembayaran tidak merespons; coba lagi sebentar lagi."),
-    "gateway_refused": ("The payment provider refused the request.", "Penyedia pembayaran menolak permintaan."),
-    "gateway_bad_answer": ("The payment provider answered something unexpected; try again later.",
-                           "Penyedia pembayaran memberi jawaban yang tidak terduga; coba lagi nanti."),
-    "channel_not_activated": ("This payment method is not available right now. Choose another.",
-                              "Metode pembayaran ini sedang tidak tersedia. Pilih yang lain."),
-    "rate_limited": ("Too many payment attempts right now; try again in a minute.",
-                     "Terlalu banyak percobaan pembayaran saat ini; coba lagi sebentar lagi."),
-    "invalid_bank": ("Choose one of the listed banks.", "Pilih salah satu bank yang tersedia."),
-}
+from langganan.web.i18n import translator
+
+CODES: frozenset[str] = frozenset({
+    "card_declined", "insufficient_funds", "expired_card", "incorrect_cvc", "authentication_failed",
+    "invalid_card_token", "amount_limit_exceeded", "processing_error", "expired", "payment_reversed",
+    "gateway_unavailable", "gateway_refused", "gateway_bad_answer", "channel_not_activated", "rate_limited",
+    "invalid_bank",
+})
 
 
 def message(code: str | None, locale: str, fallback: str | None = None) -> str | None:
     """The sentence for `code` in `locale` ("en" or "id"); `fallback` (the gateway's own text) when the code
     is not one of ours."""
-    if code in MESSAGES:
-        english, indonesian = MESSAGES[code]
-        return indonesian if locale == "id" else english
+    if code in CODES:
+        return translator(locale)(f"error.{code}")
     return fallback
