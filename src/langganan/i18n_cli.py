@@ -24,7 +24,6 @@ from typing import Annotated
 import typer
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
-from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import write_po
 
 from langganan.kit.locales import LOCALES
@@ -60,6 +59,8 @@ def write_catalog(path: Path, catalog: Catalog) -> None:
 
 def extract_keys(mapping: Path = MAPPING, sources: Path = SOURCES) -> dict[str, set[str]]:
     """Every literal key of a t("key") call in the files babel.cfg maps, with the files using it."""
+    from babel.messages.frontend import parse_mapping_cfg  # the command line's module: only when extracting
+
     with mapping.open(encoding="utf-8") as config:
         method_map, options_map = parse_mapping_cfg(config, str(mapping))
     found: dict[str, set[str]] = {}
