@@ -134,7 +134,8 @@ class _Parts:
         block = self.template.blocks.get(name)
         if block is None:
             return None
-        return "".join(block(self.template.new_context(self.values))).strip()
+        text = "".join(block(self.template.new_context(self.values))).strip()
+        return Markup(text) if self.values["html"] else text  # (with autoescape: escaped already)
 
 
 P = "margin:0 0 16px 0;"
