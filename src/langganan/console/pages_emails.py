@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import escape
 
 from langganan.console.pages import PAGE_SIZE, ConsolePage
 from langganan.kit.work import Work
@@ -71,7 +72,7 @@ def email_html(delivery_id: str, c: ConsolePage) -> HTMLResponse:
         email = _email(s, delivery_id)
         if email.html is None:
             raise PageError(404, "error.not_found")
-        return HTMLResponse(email.html.replace(LINK, _placeholder(c)), headers=HTML_PART_HEADERS)
+        return HTMLResponse(email.html.replace(LINK, str(escape(_placeholder(c)))), headers=HTML_PART_HEADERS)
 
 
 @router.get("/{delivery_id}/attachments/{filename}")
