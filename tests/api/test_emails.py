@@ -195,6 +195,8 @@ def test_the_pay_link_opens_the_portal_on_that_invoice_once(mail: tuple[Env, Inb
     stranger = TestClient(env.client.app)
     assert stranger.get(path).status_code == 401 and stranger.post(path).status_code == 401
     assert stranger.get(path[:-1] + ("A" if path[-1] != "A" else "B")).status_code == 401
+    assert stranger.get("/portal/email-link/" + "x" * 300).status_code == 401
+    assert stranger.post("/portal/email-link/%E2%80%8B").status_code == 401
     with env.db.transaction() as s:  # stored as a hash, opening that invoice, for 7 days of wall time
         stored = s.scalars(select(PortalLink).where(PortalLink.account_id == acc["id"])).one()
         assert stored.token_hash == hash_token(path.rsplit("/", 1)[1]) and stored.invoice_id == invoice["id"]

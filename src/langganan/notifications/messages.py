@@ -138,7 +138,7 @@ class _Parts:
         return Markup(text) if self.values["html"] else text  # (with autoescape: escaped already)
 
 
-P = "margin:0 0 16px 0;"
+PARAGRAPH_STYLE = "margin:0 0 16px 0;"
 
 
 def html_paragraphs(body: str) -> Markup:
@@ -150,7 +150,7 @@ def html_paragraphs(body: str) -> Markup:
 
     def close() -> None:
         if run:
-            out.append(Markup('<p style="{}">{}</p>').format(P, Markup("<br>\n").join(run)))
+            out.append(Markup('<p style="{}">{}</p>').format(PARAGRAPH_STYLE, Markup("<br>\n").join(run)))
             run.clear()
 
     for line in body.splitlines():
