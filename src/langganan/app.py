@@ -65,9 +65,11 @@ from langganan.payments.gateway import Gateway
 from langganan.payments.midtrans import MidtransGateway
 from langganan.payments.sandbox import SandboxGateway
 from langganan.payments.xendit import XenditGateway
+from langganan.portal.email_links import EmailLinks
 from langganan.portal.endpoints import router as portal_api_router
 from langganan.portal.pages import router as portal_router
 from langganan.portal.pages_cards import router as portal_cards_router
+from langganan.portal.pages_email_links import router as portal_email_links_router
 from langganan.portal.pages_money import router as portal_money_router
 from langganan.promotions.endpoints import router as promotions_router
 from langganan.purchases.endpoints import router as purchases_router
@@ -189,7 +191,7 @@ def make_clock(settings: Settings) -> Clock:
 
 
 def make_courier(settings: Settings) -> Courier:
-    return Courier(mailer=make_mailer(settings), settings=settings)
+    return Courier(mailer=make_mailer(settings), settings=settings, links=EmailLinks(settings.public_url))
 
 
 def prepare(settings: Settings, db: Database, *, migrate_if_empty: bool = True) -> None:
@@ -289,7 +291,7 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
                console_router, console_promotions_router,
                console_webhooks_router, console_statements_router, console_finance_router, console_unapplied_router,
                console_tax_router,
-               console_credit_notes_router, console_accounts_router]
+               console_credit_notes_router, console_accounts_router, portal_email_links_router]
     if settings.sandbox:
         routers += [sandbox_router, console_clock_router, console_emails_router]
     for router in routers:

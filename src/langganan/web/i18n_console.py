@@ -188,6 +188,13 @@ CONSOLE_EN: dict[str, str] = {
     "console.nav.emails": "Sent emails", "con.mail.title": "Emails sent",
     "con.mail.intro": "Sandbox: every email langganan sent, or would have sent without an SMTP server, as it reads.",
     "con.mail.when": "When", "con.mail.to": "To", "con.mail.subject": "Subject", "con.mail.none": "No email yet.",
+    "con.mail.cc": "Cc", "con.mail.html_part": "As the recipient sees it (HTML part)",
+    "con.mail.text_part": "Plain-text part", "con.mail.attachments": "Attachments",
+    "con.mail.no_attachments": "No attachment.", "con.mail.frame_title": "The email's HTML part",
+    "con.mail.attachment_note": ("Drawn from the invoice when the email is sent; this is the invoice's PDF as it "
+                                 "is now."),
+    "con.mail.link_note": ("A pay link carries a one-time sign-in token made when the email is sent and kept "
+                           "nowhere, so it shows here as {placeholder}."),
     "console.nav.revenue": "Revenue", "console.nav.exports": "Exports", "con.rev.title": "Revenue per month",
     "con.rev.since": "From month", "con.rev.until": "To month", "con.rev.show": "Show", "con.rev.month": "Month",
     "con.rev.mrr": "MRR", "con.rev.new_mrr": "New MRR", "con.rev.expansion_mrr": "Expansion MRR",
@@ -455,6 +462,12 @@ CONSOLE_ID: dict[str, str] = {
     "con.mail.intro": "Sandbox: setiap email yang dikirim langganan, atau akan dikirim tanpa server SMTP, apa adanya.",
     "con.mail.when": "Waktu", "con.mail.to": "Kepada", "con.mail.subject": "Subjek",
     "con.mail.none": "Belum ada email.",
+    "con.mail.cc": "Tembusan", "con.mail.html_part": "Seperti yang dilihat penerima (bagian HTML)",
+    "con.mail.text_part": "Bagian teks biasa", "con.mail.attachments": "Lampiran",
+    "con.mail.no_attachments": "Tidak ada lampiran.", "con.mail.frame_title": "Bagian HTML email",
+    "con.mail.attachment_note": "Dibuat dari invoice saat email dikirim; ini PDF invoice seperti sekarang.",
+    "con.mail.link_note": ("Tautan pembayaran membawa token masuk sekali pakai yang dibuat saat email dikirim dan "
+                           "tidak disimpan di mana pun, sehingga di sini tampil sebagai {placeholder}."),
     "console.nav.revenue": "Pendapatan", "console.nav.exports": "Ekspor", "con.rev.title": "Pendapatan per bulan",
     "con.rev.since": "Dari bulan", "con.rev.until": "Sampai bulan", "con.rev.show": "Tampilkan",
     "con.rev.month": "Bulan",
