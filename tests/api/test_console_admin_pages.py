@@ -249,7 +249,7 @@ def test_an_amount_off_promotion_note_is_in_rupiah(env: Env) -> None:
                                        "duration_months": 3}), 201)
     acc = env.account(locale="en")
     env.ok(env.post(f"/v1/accounts/{acc['id']}/promotions", {"code": "FLAT50K"}), 201)
-    assert "Rp50.000 off until 15 Apr 2026 (FLAT50K)" in portal_visitor(env, acc["id"]).client.get("/portal").text
+    assert "Rp50,000 off until 15 Apr 2026 (FLAT50K)" in portal_visitor(env, acc["id"]).client.get("/portal").text
 
 
 def test_the_console_clock_advances_like_the_api_within_the_same_10_year_cap(env: Env) -> None:

@@ -192,6 +192,28 @@ EN: dict[str, str] = {
     "error.bad_credentials": "The email or password is wrong.", "error.login_required": "Sign in to continue.",
     "error.clock_backwards": "The engine clock never moves backwards.",
     "error.invalid_parameter": "A value is not valid.",
+    # errors a customer can meet in the portal (the domain's English message never reaches another language's page)
+    "error.payment_failed": "The payment did not go through.",
+    "error.renewal_overdue": "The period ended and its renewal is unpaid: pay the renewal first, then change the plan.",
+    "error.renewal_lapsed": "This renewal can no longer be paid: the period it was for has ended.",
+    "error.quota_exceeded": "The plan's monthly broadcast quota is used up.",
+    "error.insufficient_balance": "The balance does not cover this.",
+    "error.invalid_interval": "Choose monthly or yearly.", "error.plan_retired": "This plan is no longer offered.",
+    "error.trial_already_used": "The free trial was already used.", "error.not_trialing": "There is no trial running.",
+    "error.invalid_expiry": "Check the card's expiry.", "error.invalid_expiry_year": "Check the card's expiry year.",
+    "error.invalid_wallet": "Choose the conversation or the broadcast balance.",
+    "error.invalid_payment_method": "Choose one of your saved cards.",
+    "error.invalid_monthly_cap": "The monthly limit must be 0 or more.",
+    "error.currency_mismatch": "This card or invoice is in another currency.",
+    "error.invoice_not_open": "This invoice is no longer open.",
+    "error.promotion_expired": "This promotion code has expired.",
+    "error.promotion_exhausted": "This promotion code has been used up.",
+    "error.promotion_already_redeemed": "You have already used this promotion code.",
+    "error.promotion_already_active": "A promotion is already running on your subscription.",
+    "error.promotion_not_eligible": "This promotion code does not apply to your plan.",
+    "error.promotion_not_found": "There is no such promotion code.",
+    "error.subscription_not_found": "There is no subscription here.", "error.wallet_not_found": "There is no such balance.",
+    "error.notification_not_found": "There is no such notification.",
 }
 
 ID: dict[str, str] = {
@@ -382,6 +404,28 @@ ID: dict[str, str] = {
     "error.bad_credentials": "Email atau kata sandi salah.", "error.login_required": "Masuk untuk melanjutkan.",
     "error.clock_backwards": "Jam mesin tidak pernah mundur.",
     "error.invalid_parameter": "Ada nilai yang tidak valid.",
+    # galat yang bisa ditemui pelanggan di portal (pesan bahasa Inggris dari domain tidak pernah sampai ke halaman lain)
+    "error.payment_failed": "Pembayaran tidak berhasil.",
+    "error.renewal_overdue": "Periode sudah berakhir dan perpanjangannya belum dibayar: bayar perpanjangan dulu, lalu ganti paket.",
+    "error.renewal_lapsed": "Perpanjangan ini tidak bisa dibayar lagi: periodenya sudah berakhir.",
+    "error.quota_exceeded": "Kuota broadcast bulanan paket sudah habis.",
+    "error.insufficient_balance": "Saldo tidak mencukupi.",
+    "error.invalid_interval": "Pilih bulanan atau tahunan.", "error.plan_retired": "Paket ini tidak ditawarkan lagi.",
+    "error.trial_already_used": "Uji coba gratis sudah pernah dipakai.", "error.not_trialing": "Tidak ada uji coba yang berjalan.",
+    "error.invalid_expiry": "Periksa masa berlaku kartu.", "error.invalid_expiry_year": "Periksa tahun kedaluwarsa kartu.",
+    "error.invalid_wallet": "Pilih saldo percakapan atau saldo broadcast.",
+    "error.invalid_payment_method": "Pilih salah satu kartu tersimpan Anda.",
+    "error.invalid_monthly_cap": "Batas bulanan harus 0 atau lebih.",
+    "error.currency_mismatch": "Kartu atau invoice ini memakai mata uang lain.",
+    "error.invoice_not_open": "Invoice ini sudah tidak terbuka.",
+    "error.promotion_expired": "Kode promo ini sudah kedaluwarsa.",
+    "error.promotion_exhausted": "Kuota kode promo ini sudah habis.",
+    "error.promotion_already_redeemed": "Anda sudah pernah memakai kode promo ini.",
+    "error.promotion_already_active": "Sudah ada promo yang berjalan di langganan Anda.",
+    "error.promotion_not_eligible": "Kode promo ini tidak berlaku untuk paket Anda.",
+    "error.promotion_not_found": "Kode promo tidak ditemukan.",
+    "error.subscription_not_found": "Tidak ada langganan di sini.", "error.wallet_not_found": "Saldo tidak ditemukan.",
+    "error.notification_not_found": "Notifikasi tidak ditemukan.",
 }
 
 EN.update(CONSOLE_EN)
@@ -404,6 +448,12 @@ class Translator:
     def __call__(self, key: str, **values: Any) -> str:
         text = self.messages.get(key) or EN.get(key) or key
         return text.format(**values) if values else text
+
+    def error(self, code: str | None, **values: Any) -> str:
+        """What an error code (a domain error's, a gateway's failure code) says in this language; a code the
+        catalog does not know gets the generic sentence, never the raw code or another language's text."""
+        key = f"error.{code}"
+        return self(key, **values) if code and key in self.messages else self("error.generic")
 
 
 def translator(lang: str) -> Translator:
