@@ -20,6 +20,7 @@ from langganan.notifications import repository as notifications_repo
 from langganan.web import sessions
 from langganan.web.context import AppContext, app_context
 from langganan.web.errors import PageError
+from langganan.web.i18n import Translator, translator
 from langganan.web.models import SessionKind
 from langganan.web.templating import pick_lang, render
 
@@ -41,6 +42,11 @@ class Portal:
     def staff_view(self) -> bool:
         """A console user looking at the account's portal: read-only."""
         return self.visitor.staff_user_id is not None
+
+    @property
+    def t(self) -> Translator:
+        """The page's message catalog (its language)."""
+        return translator(self.lang)
 
     def render(self, template: str, *, http_status: int = 200, **context: Any) -> HTMLResponse:
         return render(self.request, template,

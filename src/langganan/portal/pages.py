@@ -24,7 +24,6 @@ from langganan.subscriptions import addons
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions import service as subscriptions
 from langganan.subscriptions.models import SubscriptionStatus
-from langganan.subscriptions.schedule import Policy
 from langganan.web import sessions
 from langganan.web.context import app_context
 from langganan.web.errors import PageError
@@ -61,10 +60,10 @@ def logout(p: PortalForm) -> Response:
 
 @router.get("", response_class=HTMLResponse)
 def subscription_page(p: PortalPage, msg: str | None = None) -> HTMLResponse:
-    with p.ctx.unit() as (s, _now):
-        ov = views.overview(s, s.merge(p.account, load=False),  # the account the session check loaded
-                            Policy.from_settings(p.ctx.settings))
-        return p.render("portal/subscription.html", ov=ov, msg=msg)
+    with p.ctx.unit() as (s, now):
+        ov = views.overview(s, p.ctx.settings, s.merge(p.account, load=False),  # the account the session loaded
+                            now)
+        return p.render("portal/subscription.html", ov=ov, msg=msg, labels=views.package_labels(s, ov.invoices, p.t))
 
 
 @router.get("/upgrade", response_class=HTMLResponse)
@@ -74,8 +73,9 @@ def upgrade_page(p: PortalPage, interval: str = "month") -> HTMLResponse:
     with p.ctx.unit() as (s, now):
         account = accounts_repo.get(s, p.account_id)
         sub = subs_repo.for_account(s, p.account_id)
-        choices = views.plan_choices(s, account, interval, now)
+        choices = views.plan_choices(s, p.ctx.settings, account, interval, now)
         return p.render("portal/upgrade.html", choices=choices, interval=interval, sub=sub,
+                        current_plan=subscriptions.plan_of(s, sub).name,
                         billing_complete=account.billing_complete,
                         default_plan=catalog_service.current(s).default_plan)
 
