@@ -123,3 +123,23 @@ def test_a_captured_broadcast_shows_what_it_delivered_and_an_empty_chart_says_so
     assert "-Rp65,000" in page and "Rp13,000" in page  # the hold of 100, the 20 released
     assert 'data-testid="chart-empty"' not in page
     assert "Broadcast delivered · Broadcast message × 80" in page
+
+
+def test_invoice_lines_are_said_in_the_pages_language(env: Env) -> None:
+    acc = env.account(locale="id")
+    env.buy(acc["id"], "growth")
+    env.advance(days=10)
+    change = env.buy(acc["id"], "pro")
+    env.ok(env.post(f"/v1/accounts/{acc['id']}/add-ons", {"add_on": "additional_user", "quantity": 2}), 201)
+    add_on = env.ok(env.get(f"/v1/invoices?account_id={acc['id']}&type=add_on"))["data"][0]
+    top_up = env.top_up(acc["id"], "broadcast", 20_000)
+    v = portal_visitor(env, acc["id"])
+    page = v.client.get(f"/portal/invoices/{change['id']}").text
+    assert "Sisa waktu tak terpakai di Growth (bulanan) (21 dari 31 hari)" in page
+    assert "Sisa waktu di Pro (bulanan) (21 dari 31 hari)" in page and "Unused time" not in page
+    assert "Pengguna Tambahan × 2 (21 dari 31 hari)" in v.client.get(f"/portal/invoices/{add_on['id']}").text
+    assert "Isi Saldo Broadcast" in v.client.get(f"/portal/invoices/{top_up['id']}").text
+    listing = v.client.get("/portal/invoices").text
+    assert "Pro (bulanan)" in listing and "Pengguna Tambahan × 2" in listing and "(monthly)" not in listing
+    english = v.client.get(f"/portal/invoices/{change['id']}?lang=en").text
+    assert "Unused time on Growth (monthly) (21 of 31 days)" in english and "Sisa waktu" not in english

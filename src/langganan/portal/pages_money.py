@@ -257,7 +257,7 @@ def invoice_page(invoice_id: str, p: PortalPage) -> HTMLResponse:
     with p.ctx.unit() as (s, _now):
         invoice = views.own_invoice(s, p.account_id, invoice_id)
         return p.render("portal/invoice.html", invoice=invoice, payment=views.latest_payment(s, invoice),
-                        labels=views.package_labels(s, [invoice], p.t))
+                        labels=views.package_labels(s, [invoice], p.t), line_texts=views.line_texts(s, invoice, p.t))
 
 
 @router.get("/invoices/{invoice_id}/pdf")

@@ -21,10 +21,11 @@ from langganan.invoices import repository as invoices_repo
 from langganan.invoices.actions import AddOnAction, PurchaseAction, RenewalAction, TopUpAction, UpgradeAction
 from langganan.invoices.models import Invoice, InvoiceStatus, InvoiceType
 from langganan.kit.errors import DomainError, NotFound
+from langganan.kit.locales import format_when
 from langganan.kit.work import Work
 from langganan.payments import repository as payments_repo
 from langganan.payments.models import Payment, PaymentStatus
-from langganan.portal import quotes
+from langganan.portal import lines, quotes
 from langganan.portal import repository as portal_repo
 from langganan.promotions import service as promotions
 from langganan.subscriptions import repository as subs_repo
@@ -231,3 +232,14 @@ def captured_amounts(session: Work, entries: Sequence[WalletEntry]) -> dict[int,
     held = portal_repo.reservations(session, {e.reference for e in captures if e.reference})
     return {e.id: held[e.reference].unit_price * (e.quantity or 0)
             for e in captures if e.reference in held}
+
+
+def line_texts(session: Work, invoice: Invoice, t: Translator) -> dict[int, str]:
+    """Each line of `invoice` described in `t`'s language (portal.lines), by position."""
+    catalog = catalog_service.current(session)
+    names = {a.name: add_on_name(t, code, a.name) for code, a in catalog.add_ons.items()}
+
+    def month(when: datetime) -> str:
+        return format_when(when.replace(day=15, tzinfo=UTC), "UTC", t.lang, "MMMM y")
+
+    return {ln.position: lines.describe(ln.description, ln.kind, t, names, month) for ln in invoice.lines}

@@ -302,6 +302,13 @@ EN: dict[str, str] = {
     "feed.promotion.ending": "Your promotion {code} ends on {date}; after that {plan} renews at its normal price.",
     "feed.promotion.ended": "Your promotion {code} has ended; {plan} renews at its normal price.",
     "notifications.newest": "← Newest notifications",
+    # invoice lines said again in the page's language (portal/lines.py); the issued text stays on the invoice
+    "line.plan_subscription": "{plan} ({interval}) subscription", "line.plan_renewal": "{plan} ({interval}) renewal",
+    "line.unused": "Unused time on {plan} ({interval}) ({left} of {total} days)",
+    "line.remaining": "Remaining time on {plan} ({interval}) ({left} of {total} days)",
+    "line.add_on": "{name} × {n} ({left} of {total} days)", "line.add_on_renewal": "{name} × {n} renewal",
+    "line.discount": "Promotion {code} ({off} off)", "line.credit": "Credit on {number}: {reason}",
+    "line.waiver": "{plan} ({interval}), postpaid {month}: waived for the move to prepaid billing",
 }
 
 ID: dict[str, str] = {
@@ -603,6 +610,13 @@ ID: dict[str, str] = {
     "feed.promotion.ending": "Promo {code} Anda berakhir pada {date}; setelah itu {plan} diperpanjang dengan harga normal.",
     "feed.promotion.ended": "Promo {code} Anda sudah berakhir; {plan} diperpanjang dengan harga normal.",
     "notifications.newest": "← Notifikasi terbaru",
+    # baris invoice dalam bahasa halaman (portal/lines.py); teks saat diterbitkan tetap di invoice
+    "line.plan_subscription": "Langganan {plan} ({interval})", "line.plan_renewal": "Perpanjangan {plan} ({interval})",
+    "line.unused": "Sisa waktu tak terpakai di {plan} ({interval}) ({left} dari {total} hari)",
+    "line.remaining": "Sisa waktu di {plan} ({interval}) ({left} dari {total} hari)",
+    "line.add_on": "{name} × {n} ({left} dari {total} hari)", "line.add_on_renewal": "Perpanjangan {name} × {n}",
+    "line.discount": "Promo {code} (diskon {off})", "line.credit": "Kredit atas {number}: {reason}",
+    "line.waiver": "{plan} ({interval}), pascabayar {month}: dibebaskan karena pindah ke penagihan prabayar",
 }
 
 EN.update(CONSOLE_EN)
