@@ -123,3 +123,24 @@ def test_marking_an_entry_read_marks_every_row_it_stands_for(env: Env) -> None:
     r = v.client.post(f"/portal/notifications/{mine}/read", data={"csrf_token": v.csrf, "also": [theirs]})
     assert r.status_code == 404
     assert mine in {n["id"] for n in env.ok(env.get(f"/v1/accounts/{acc['id']}/notifications?unread=true"))["data"]}
+
+
+def test_operator_actions_are_said_too(env: Env) -> None:
+    acc = env.account(locale="id")
+    env.buy(acc["id"], "growth")
+    sub = env.subscription(acc["id"])
+    with env.db.transaction() as s:
+        now = env.client.app.state.ctx.clock.now(s)
+        snapshot = {"subscription_id": sub["id"], "plan": "growth", "interval": "month", "status": "active",
+                    "current_period_start": sub["current_period_start"],
+                    "current_period_end": "2026-02-22T03:00:00+00:00"}
+        events.emit(s, "subscription.free_period_given", acc["id"], {**snapshot, "days": 7}, now)
+        events.emit(s, "wallet.adjusted", acc["id"], {"wallet": "conversation", "amount": -5_000, "balance": 25_000,
+                                                      "reference": "x"}, now)
+        events.emit(s, "subscription.cancel_undone", acc["id"], snapshot, now)
+    dispatch(env)
+    said = entries(portal_visitor(env, acc["id"]))
+    assert "Pembatalan Anda ditarik kembali: Growth berlanjut dan diperpanjang seperti biasa." in said
+    assert "Rp5.000 dikurangi dari Saldo Percakapan Anda; sekarang Rp25.000." in said
+    assert "Anda mendapat 7 hari gratis: Growth sekarang berlaku sampai 22 Feb 2026." in said
+    assert "Akun Anda diperbarui." not in said

@@ -30,6 +30,7 @@ HIDDEN = frozenset({
 # Which event of a group the entry says (first wins); types not listed come after these, in feed order.
 PRIORITY = (
     "subscription.past_due", "payment.failed", "payment.reversed", "trial.ended", "subscription.renewal_paid",
+    "subscription.free_period_given",
     "subscription.renewed", "subscription.upgraded", "subscription.downgraded", "subscription.canceled",
     "wallet.auto_top_up_started", "wallet.topped_up", "credit_note.issued", "invoice.paid",
     "payment.unapplied_applied", "payment.succeeded", "wallet.credit_granted", "wallet.grant_expired",
@@ -222,7 +223,15 @@ def sentence(row: Row, rows: Sequence[Row], v: Voice) -> str:
         reason = str(d.get("reason") or "")
         sub_key = f"feed.subscription.downgraded.{reason}"
         return t(sub_key if t.has(sub_key) else key, plan=plan(d.get("plan")))
-    if kind in ("subscription.cancel_scheduled", "subscription.downgrade_scheduled"):
+    if kind == "subscription.free_period_given":
+        return t(key, plan=plan(d.get("plan")), days=_count(t, d.get("days")), end=v.date(d.get("current_period_end")))
+    if kind == "wallet.adjusted":
+        raw = d.get("amount")
+        moved = raw if isinstance(raw, int) else 0
+        return t(f"{key}.{'added' if moved >= 0 else 'deducted'}", wallet=wallet(), amount=amount(abs(moved)),
+                 balance=amount(d.get("balance")))
+    if kind in ("subscription.cancel_scheduled", "subscription.downgrade_scheduled", "subscription.change_scheduled",
+                "subscription.cancel_undone"):
         return t(key, plan=plan(d.get("plan")), new=plan(d.get("pending_plan")), date=v.date(d.get("applies_at")))
     if kind == "subscription.renewal_reminder":
         return t(key, plan=plan(d.get("plan")), date=v.date(d.get("period_end")), number=number,

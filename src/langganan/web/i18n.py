@@ -309,6 +309,11 @@ EN: dict[str, str] = {
     "line.add_on": "{name} × {n} ({left} of {total} days)", "line.add_on_renewal": "{name} × {n} renewal",
     "line.discount": "Promotion {code} ({off} off)", "line.credit": "Credit on {number}: {reason}",
     "line.waiver": "{plan} ({interval}), postpaid {month}: waived for the move to prepaid billing",
+    "feed.subscription.cancel_undone": "Your cancellation was withdrawn: {plan} continues and renews as before.",
+    "feed.subscription.change_scheduled": "Your plan changes to {new} on {date}.",
+    "feed.subscription.free_period_given": "You were given {days} free days: {plan} now runs until {end}.",
+    "feed.wallet.adjusted.added": "{amount} was added to your {wallet}; it is now {balance}.",
+    "feed.wallet.adjusted.deducted": "{amount} was deducted from your {wallet}; it is now {balance}.",
 }
 
 ID: dict[str, str] = {
@@ -617,6 +622,11 @@ ID: dict[str, str] = {
     "line.add_on": "{name} × {n} ({left} dari {total} hari)", "line.add_on_renewal": "Perpanjangan {name} × {n}",
     "line.discount": "Promo {code} (diskon {off})", "line.credit": "Kredit atas {number}: {reason}",
     "line.waiver": "{plan} ({interval}), pascabayar {month}: dibebaskan karena pindah ke penagihan prabayar",
+    "feed.subscription.cancel_undone": "Pembatalan Anda ditarik kembali: {plan} berlanjut dan diperpanjang seperti biasa.",
+    "feed.subscription.change_scheduled": "Paket Anda berubah ke {new} pada {date}.",
+    "feed.subscription.free_period_given": "Anda mendapat {days} hari gratis: {plan} sekarang berlaku sampai {end}.",
+    "feed.wallet.adjusted.added": "{amount} ditambahkan ke {wallet} Anda; sekarang {balance}.",
+    "feed.wallet.adjusted.deducted": "{amount} dikurangi dari {wallet} Anda; sekarang {balance}.",
 }
 
 EN.update(CONSOLE_EN)
