@@ -10,7 +10,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import Response
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
@@ -65,9 +66,11 @@ from langganan.payments.gateway import Gateway
 from langganan.payments.midtrans import MidtransGateway
 from langganan.payments.sandbox import SandboxGateway
 from langganan.payments.xendit import XenditGateway
+from langganan.portal.email_links import EmailLinks
 from langganan.portal.endpoints import router as portal_api_router
 from langganan.portal.pages import router as portal_router
 from langganan.portal.pages_cards import router as portal_cards_router
+from langganan.portal.pages_email_links import router as portal_email_links_router
 from langganan.portal.pages_money import router as portal_money_router
 from langganan.promotions.endpoints import router as promotions_router
 from langganan.purchases.endpoints import router as purchases_router
@@ -189,7 +192,7 @@ def make_clock(settings: Settings) -> Clock:
 
 
 def make_courier(settings: Settings) -> Courier:
-    return Courier(mailer=make_mailer(settings), settings=settings)
+    return Courier(mailer=make_mailer(settings), settings=settings, links=EmailLinks(settings.public_url))
 
 
 def prepare(settings: Settings, db: Database, *, migrate_if_empty: bool = True) -> None:
@@ -249,6 +252,41 @@ def make_context(settings: Settings, db: Database, *, gateway: Gateway | None = 
                       courier=make_courier(settings))
 
 
+# Swagger UI and ReDoc as langganan serves them: their scripts and styles are vendored under static/vendor/
+# (static/vendor/README.md: the npm packages, versions, licenses and checksums), so /docs and /redoc work with
+# no network and load nothing from another origin; the pages' policy (CSP) refuses anything else.
+DOCS_ASSETS = "/static/vendor"
+DOCS_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+               "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; "
+               "frame-ancestors 'none'; base-uri 'none'")
+
+
+def install_docs(app: FastAPI) -> None:
+    """GET /docs (Swagger UI) and /redoc (ReDoc) over /openapi.json, from langganan's own static files."""
+    openapi_url = app.openapi_url or "/openapi.json"
+
+    def page(html: HTMLResponse) -> HTMLResponse:
+        html.headers["Content-Security-Policy"] = DOCS_POLICY
+        html.headers["X-Content-Type-Options"] = "nosniff"
+        return html
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return page(get_swagger_ui_html(
+            openapi_url=openapi_url, title="langganan API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/swagger-ui/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None}))
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return page(get_redoc_html(openapi_url=openapi_url, title="langganan API",
+                                   redoc_js_url=f"{DOCS_ASSETS}/redoc/redoc.standalone.js",
+                                   redoc_favicon_url=f"{DOCS_ASSETS}/swagger-ui/favicon-32x32.png",
+                                   with_google_fonts=False))
+
+
 def create_app(settings: Settings, db: Database | None = None, *, run_worker: bool = False,
                gateway: Gateway | None = None) -> FastAPI:
     """The application. In live mode the sandbox gateway's routes (`/v1/sandbox/*`) and the console's clock
@@ -273,7 +311,7 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
         ctx.courier.close()
         ctx.gateway.close()
 
-    app = LanggananAPI(title="langganan", version=__version__, lifespan=lifespan,
+    app = LanggananAPI(title="langganan", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                        description="Prepaid subscription billing and entitlement engine. Amounts are integers in "
                                    "the currency's minor unit (IDR: whole rupiah).",
                        generate_unique_id_function=operation_id)
@@ -289,13 +327,14 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
                console_router, console_promotions_router,
                console_webhooks_router, console_statements_router, console_finance_router, console_unapplied_router,
                console_tax_router,
-               console_credit_notes_router, console_accounts_router]
+               console_credit_notes_router, console_accounts_router, portal_email_links_router]
     if settings.sandbox:
         routers += [sandbox_router, console_clock_router, console_emails_router]
     for router in routers:
         app.include_router(router)
     install_page_errors(app)
     app.mount("/static", StaticFiles(packages=[("langganan", "static")]), name="static")
+    install_docs(app)
     app.add_middleware(IdempotencyMiddleware, db=db)
     app.add_middleware(RefuseNulMiddleware)  # runs before idempotency records anything
     app.add_middleware(ApiKeyGate, sessions=db.sessions)  # outermost: 401 before anything reads a body

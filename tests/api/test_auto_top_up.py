@@ -150,7 +150,7 @@ def test_the_portal_shows_and_sets_auto_top_up(env: Env) -> None:
                          follow_redirects=False)
     assert done.status_code == 303
     page = v.client.get("/portal/payment").text
-    assert "On: below Rp20.000, topped up to Rp100.000." in page
+    assert "On: below Rp20,000, topped up to Rp100,000." in page
     state = env.ok(env.get(f"/v1/accounts/{acc['id']}/wallets/conversation/auto-top-up"))
     assert (state["enabled"], state["threshold"], state["target"]) == (True, 20_000, 100_000)
 

@@ -360,8 +360,11 @@ def test_resend_an_invoice_email_to_the_billing_contact(mail: tuple[Env, Inbox])
     assert (entry.action, entry.target_id) == ("invoice.email_resent", invoice["id"])
     assert entry.after["recipient"] == BILLING["email"]  # type: ignore[index]
     deliver(env)
-    [again] = inbox.to(BILLING["email"])
-    assert again["Subject"] == first["Subject"] and body_text(again) == body_text(first)
+    [_, again] = inbox.to(BILLING["email"])  # the first email went to the billing contact too (owner in Cc)
+    def without_link(message: Any) -> str:  # each email signs in with its own one-time pay link
+        return re.sub(r"email-link/[\w-]+", "email-link/TOKEN", body_text(message))
+
+    assert again["Subject"] == first["Subject"] and without_link(again) == without_link(first)
     assert invoice["payment"]["va_number"] in body_text(again)
 
     env.ok(env.post(f"/v1/invoices/{invoice['id']}/cancel"))

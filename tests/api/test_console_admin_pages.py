@@ -187,9 +187,10 @@ def test_the_feed_marks_items_read_and_the_header_counts_unread(env: Env) -> Non
     assert len(feed_a) >= 2 and feed_b
     va = portal_visitor(env, a["id"])
     home = va.client.get("/portal").text
-    assert f'data-testid="unread-count" aria-hidden="true">{len(feed_a)}</span>' in home
     page = va.client.get("/portal/notifications").text
-    assert f"{len(feed_a)} unread" in page and page.count('class="unread"') == len(feed_a)
+    entries = page.count('class="unread"')  # one per happening: the top-up's invoice, payment and credit are one
+    assert 2 <= entries < len(feed_a)
+    assert f'data-testid="unread-count" aria-hidden="true">{entries}</span>' in home and f"{entries} unread" in page
 
     before = counts(env)
     assert TestClient(env.client.app).post("/portal/notifications/read").status_code == 401
@@ -249,7 +250,7 @@ def test_an_amount_off_promotion_note_is_in_rupiah(env: Env) -> None:
                                        "duration_months": 3}), 201)
     acc = env.account(locale="en")
     env.ok(env.post(f"/v1/accounts/{acc['id']}/promotions", {"code": "FLAT50K"}), 201)
-    assert "Rp50.000 off until 15 Apr 2026 (FLAT50K)" in portal_visitor(env, acc["id"]).client.get("/portal").text
+    assert "Rp50,000 off until 15 Apr 2026 (FLAT50K)" in portal_visitor(env, acc["id"]).client.get("/portal").text
 
 
 def test_the_console_clock_advances_like_the_api_within_the_same_10_year_cap(env: Env) -> None:

@@ -67,10 +67,10 @@ def test_history_page_ignores_a_cursor_that_is_not_a_row_id(env: Env) -> None:
     env.top_up(acc["id"], "conversation", 50000)
     v = portal_visitor(env, acc["id"])
     first = v.client.get("/portal/balance/history?type=all")
-    assert first.status_code == 200 and "Rp50.000" in first.text
+    assert first.status_code == 200 and "Rp50,000" in first.text
     for bad in ("²", "1" * 5000, "9" * 30):
         r = v.client.get("/portal/balance/history", params={"type": "all", "before": bad})
-        assert r.status_code == 200 and "Rp50.000" in r.text, bad[:10]
+        assert r.status_code == 200 and "Rp50,000" in r.text, bad[:10]
 
 
 def test_history_dates_out_of_range_are_refused(env: Env) -> None:
@@ -95,13 +95,13 @@ def test_history_until_keeps_the_last_second_of_the_day(env: Env) -> None:
         entry.created_at = late
     v = portal_visitor(env, acc["id"])
     r = v.client.get("/portal/balance/history?type=all&since=2026-01-15&until=2026-01-15")
-    assert r.status_code == 200 and "Rp50.000" in r.text
+    assert r.status_code == 200 and "Rp50,000" in r.text
     with env.db.transaction() as s:
         entry = s.get(WalletEntry, entry.id)
         assert entry is not None
         entry.created_at = late + timedelta(seconds=1)  # the next day: not listed
     r = v.client.get("/portal/balance/history?type=all&since=2026-01-15&until=2026-01-15")
-    assert r.status_code == 200 and "Rp50.000" not in r.text
+    assert r.status_code == 200 and "Rp50,000" not in r.text
 
 
 def test_console_number_fields_refuse_lookalike_and_huge_digits(env: Env) -> None:

@@ -187,7 +187,7 @@ def test_the_portal_shows_what_is_still_due_after_a_short_transfer(env: Env) -> 
     short = v.client.get(f"/portal/pay/{invoice['id']}/status")
     assert short.status_code == 200 and "Payment received" not in short.text
     assert invoice["payment"]["va_number"] in short.text and 'hx-trigger="every 1s"' in short.text  # still waiting
-    assert 'data-testid="received-so-far">Rp498.999<' in short.text
+    assert 'data-testid="received-so-far">Rp498,999<' in short.text
     assert 'data-testid="still-due">Rp1<' in short.text
     env.pay_va(invoice, 1)
     done = v.client.get(f"/portal/pay/{invoice['id']}/status")

@@ -126,7 +126,7 @@ def test_add_a_card_through_the_gateway_then_pay_with_it(glive: GatewayLive, pag
                                   {"plan": "growth", "payment_method": "bank_transfer", "bank": "bca"}))["invoice"]
     page.goto(f"{glive.base_url}/portal/pay/{invoice['id']}")
     expect(page.get_by_label("Visa •••• 4242 (12/2030)")).to_be_checked()
-    page.get_by_role("button", name="Pay Rp499.000", exact=True).click()
+    page.get_by_role("button", name="Pay Rp499,000", exact=True).click()
     expect(page.get_by_role("heading", name="Payment received")).to_be_visible()
     assert glive.subscription(acc["id"])["plan"] == "growth"
     paid = glive.ok(glive.get(f"/v1/invoices/{invoice['id']}"))

@@ -49,10 +49,14 @@ def test_upgrade_paid_by_bank_transfer(live: Live, page: Any) -> None:
     expect(page.get_by_test_id("plan-name")).to_have_text("Free")
     page.get_by_role("link", name="Upgrade Subscription").click()
     growth = page.locator("[data-plan=growth]")
-    expect(growth).to_contain_text("Rp499.000")
-    expect(growth).to_contain_text("Pay now: Rp499.000")
+    expect(growth).to_contain_text("Rp499,000")
+    expect(growth).to_contain_text("Pay now: Rp499,000")
     growth.get_by_role("button", name="Choose Growth").click()
-    expect(page.get_by_test_id("pay-amount")).to_have_text("Rp499.000")
+    dialog = page.get_by_test_id("choose-growth")
+    expect(dialog.get_by_test_id("choose-amount")).to_have_text("Rp499,000")
+    expect(dialog.get_by_test_id("choose-period")).to_have_text("15 Jan 2026 – 15 Feb 2026")
+    dialog.get_by_role("button", name="Continue To Payment").click()
+    expect(page.get_by_test_id("pay-amount")).to_have_text("Rp499,000")
     va = pay_by_transfer_and_wait(live, page, 499_000, bank="bni")
     page.get_by_role("link", name="Back to Subscription").click()
     expect(page.get_by_test_id("plan-name")).to_have_text("Growth")
@@ -70,18 +74,19 @@ def test_upgrade_paid_by_card_after_a_decline(live: Live, page: Any) -> None:
     open_portal(live, page, acc["id"])
     page.get_by_role("link", name="Upgrade Subscription").click()
     pro = page.locator("[data-plan=pro]")
-    expect(pro).to_contain_text("Pay now: Rp500.000")  # Rp999.000 less the unused Rp499.000 of Growth
+    expect(pro).to_contain_text("Pay now: Rp500,000")  # Rp999,000 less the unused Rp499,000 of Growth
     expect(page.locator("[data-plan=growth]")).to_contain_text("Your current plan")
     pro.get_by_role("button", name="Choose Pro").click()
+    page.get_by_test_id("choose-pro").get_by_role("button", name="Continue To Payment").click()
 
     add_card(page, "4000000000000002")
-    page.get_by_role("button", name="Pay Rp500.000", exact=True).click()
+    page.get_by_role("button", name="Pay Rp500,000", exact=True).click()
     expect(page.get_by_role("alert")).to_have_text("The card was declined.")
     assert live.subscription(acc["id"])["plan"] == "growth"
 
     add_card(page, "4242 4242 4242 4242")
     page.get_by_label("Visa •••• 4242").check()
-    page.get_by_role("button", name="Pay Rp500.000", exact=True).click()
+    page.get_by_role("button", name="Pay Rp500,000", exact=True).click()
     expect(page.get_by_role("heading", name="Payment received")).to_be_visible()
 
     assert live.subscription(acc["id"])["plan"] == "pro"
@@ -99,9 +104,11 @@ def test_renew_with_a_saved_card(live: Live, page: Any) -> None:
     page.get_by_role("button", name="Renew Subscription").click()
     dialog = page.locator("#renew-dialog")
     expect(dialog).to_contain_text("Renew Growth for the period starting 15 Feb 2026?")
-    dialog.get_by_role("button", name="Renew Subscription").click()
-    expect(page.get_by_test_id("pay-amount")).to_have_text("Rp499.000")
-    page.get_by_role("button", name="Pay Rp499.000", exact=True).click()
+    expect(dialog).to_contain_text("15 Feb 2026 – 15 Mar 2026")
+    expect(dialog.get_by_test_id("renew-amount")).to_have_text("Rp499,000")
+    dialog.get_by_role("button", name="Continue To Payment").click()
+    expect(page.get_by_test_id("pay-amount")).to_have_text("Rp499,000")
+    page.get_by_role("button", name="Pay Rp499,000", exact=True).click()
     expect(page.get_by_role("heading", name="Payment received")).to_be_visible()
 
     [renewal] = invoices_of(live, acc["id"], type="renewal")
@@ -118,16 +125,16 @@ def test_buy_add_ons_with_plus_and_minus_then_pay(live: Live, page: Any) -> None
     page.get_by_role("link", name="Buy Add-Ons").click()
     page.get_by_role("link", name="Add Additional User").click()
     summary = page.locator("#order-summary")
-    expect(summary.get_by_test_id("order-total")).to_have_text("Rp50.000")
+    expect(summary.get_by_test_id("order-total")).to_have_text("Rp50,000")
     summary.get_by_role("link", name="Increase quantity").click()
     expect(summary.locator("#quantity")).to_have_text("2")
     summary.get_by_role("link", name="Increase quantity").click()
     expect(summary.locator("#quantity")).to_have_text("3")
     summary.get_by_role("link", name="Decrease quantity").click()
     expect(summary.locator("#quantity")).to_have_text("2")
-    expect(summary.get_by_test_id("order-total")).to_have_text("Rp100.000")
+    expect(summary.get_by_test_id("order-total")).to_have_text("Rp100,000")
     summary.get_by_role("button", name="Continue To Payment").click()
-    expect(page.get_by_test_id("pay-amount")).to_have_text("Rp100.000")
+    expect(page.get_by_test_id("pay-amount")).to_have_text("Rp100,000")
     pay_by_transfer_and_wait(live, page, 100_000)
 
     items = live.subscription(acc["id"])["add_ons"]
@@ -158,7 +165,7 @@ def test_top_up_each_wallet_refusing_below_the_minimum(live: Live, page: Any) ->
     acc = live.account(locale="en")
     open_portal(live, page, acc["id"])
     page.locator("[data-wallet=conversation]").get_by_role("link", name="Top up").click()
-    expect(page.get_by_text("Minimum top up: Rp30.000. Maximum top-up: Rp1.000.000.")).to_be_visible()
+    expect(page.get_by_text("Minimum top up: Rp30,000. Maximum top-up: Rp1,000,000.")).to_be_visible()
     amount = page.get_by_label("Amount to add to Conversation Balance (Rp)")
     amount.fill("5000")
     page.get_by_role("button", name="Continue To Payment").click()
@@ -172,17 +179,17 @@ def test_top_up_each_wallet_refusing_below_the_minimum(live: Live, page: Any) ->
     page.locator("form[action='/portal/balance/top-up']").evaluate("f => f.noValidate = true")
     page.get_by_label("Amount to add to Broadcast Balance (Rp)").fill("5000")
     page.get_by_role("button", name="Continue To Payment").click()
-    expect(page.get_by_role("alert")).to_have_text("The minimum top up is Rp10.000.")  # and so does the server
+    expect(page.get_by_role("alert")).to_have_text("The minimum top up is Rp10,000.")  # and so does the server
     assert invoices_of(live, acc["id"], type="top_up") != [] and len(invoices_of(live, acc["id"], type="top_up")) == 1
     page.get_by_label("Amount to add to Broadcast Balance (Rp)").fill("20000")
     page.get_by_role("button", name="Continue To Payment").click()
     add_card(page, "4242424242424242")
-    page.get_by_role("button", name="Pay Rp20.000", exact=True).click()
+    page.get_by_role("button", name="Pay Rp20,000", exact=True).click()
     expect(page.get_by_role("heading", name="Payment received")).to_be_visible()
 
     page.get_by_role("link", name="WhatsApp Balance").click()
-    expect(page.locator("[data-wallet=conversation] dd").nth(1)).to_have_text("Rp50.000")
-    expect(page.locator("[data-wallet=broadcast] dd").nth(1)).to_have_text("Rp20.000")
+    expect(page.locator("[data-wallet=conversation] dd").nth(1)).to_have_text("Rp50,000")
+    expect(page.locator("[data-wallet=broadcast] dd").nth(1)).to_have_text("Rp20,000")
     assert (live.wallet(acc["id"])["paid_balance"], live.wallet(acc["id"], "broadcast")["paid_balance"]) == \
         (50_000, 20_000)
     live.assert_books()
@@ -219,11 +226,11 @@ def test_view_and_download_an_invoice(live: Live, page: Any, tmp_path: Any) -> N
     open_portal(live, page, acc["id"])
     row = page.locator("table.invoices tr", has_text=invoice["number"])
     expect(row).to_contain_text("Subscription")
-    expect(row).to_contain_text("Rp499.000")
+    expect(row).to_contain_text("Rp499,000")
     expect(row).to_contain_text("Paid")
     row.get_by_role("link", name="View Details").click()
     expect(page.get_by_role("heading", name=f"Invoice {invoice['number']}")).to_be_visible()
-    expect(page.get_by_test_id("invoice-total")).to_have_text("Rp499.000")
+    expect(page.get_by_test_id("invoice-total")).to_have_text("Rp499,000")
     with page.expect_download() as info:
         page.get_by_role("link", name="Download PDF").click()
     path = tmp_path / "invoice.pdf"
@@ -256,12 +263,15 @@ def test_notifications_feed_marks_everything_read(live: Live, page: Any) -> None
     acc = live.account(locale="en")
     live.top_up(acc["id"], "conversation", 50_000)
     run_notifications(live.db, live.client.app.state.ctx.courier)  # type: ignore[attr-defined]
-    unread = len(live.ok(live.get(f"/v1/accounts/{acc['id']}/notifications?unread=true"))["data"])
-    assert unread >= 2
+    rows = len(live.ok(live.get(f"/v1/accounts/{acc['id']}/notifications?unread=true"))["data"])
     open_portal(live, page, acc["id"])
-    expect(page.get_by_test_id("unread-count")).to_have_text(str(unread))
     page.get_by_role("link", name="Notifications").click()
-    expect(page.locator("li.unread")).to_have_count(unread)
+    unread = page.locator("li.unread")
+    expect(unread.first).to_be_visible()
+    entries = unread.count()
+    assert 2 <= entries < rows  # one entry per happening: the top-up's invoice, payment and credit are one
+    expect(page.get_by_test_id("unread-count")).to_have_text(str(entries))
+    expect(unread.first).to_contain_text("Rp50,000 was added to your Conversation Balance; it is now Rp65,000.")
     page.get_by_role("button", name="Mark all read").click()
     expect(page.get_by_role("status")).to_have_text("Notifications marked read.")
     expect(page.locator("li.unread")).to_have_count(0)
@@ -274,6 +284,7 @@ def test_upgrade_paid_by_scanning_a_qris_code(live: Live, page: Any) -> None:
     open_portal(live, page, acc["id"])
     page.get_by_role("link", name="Upgrade Subscription").click()
     page.locator("[data-plan=growth]").get_by_role("button", name="Choose Growth").click()
+    page.get_by_test_id("choose-growth").get_by_role("button", name="Continue To Payment").click()
     page.get_by_role("button", name="Show QR code").click()
     code = page.get_by_test_id("qris-code")
     expect(code).to_be_visible()

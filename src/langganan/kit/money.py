@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
+from langganan.kit.locales import BABEL_LOCALE, format_number
+
 # Minor-unit exponent per currency, as the catalog defines it (IDR is whole rupiah).
 CURRENCY_EXPONENTS: dict[str, int] = {"IDR": 0, "USD": 2, "SGD": 2, "EUR": 2}
 
@@ -46,3 +48,16 @@ def format_money(amount: int, currency: str, locale: str = "id") -> str:
     exp = CURRENCY_EXPONENTS.get(currency, 2)
     value = Decimal(amount).scaleb(-exp)
     return str(format_currency(value, currency, locale="id_ID" if locale == "id" else "en_US"))
+
+
+def format_amount(amount: int, currency: str, locale: str) -> str:
+    """An amount as a page in `locale` writes it, digits grouped by Babel (CLDR): rupiah as Rp1.234.567 in
+    Indonesian and Rp1,234,567 in English, -Rp3.500 below zero; other currencies with Babel's own pattern.
+    (`format_money` keeps the seed's Rp15.000 whatever the language, for the texts that do not take a locale.)"""
+    if currency == "IDR":
+        sign = "-" if amount < 0 else ""
+        return f"{sign}Rp{format_number(abs(amount), locale)}"
+    from babel.numbers import format_currency
+
+    value = Decimal(amount).scaleb(-CURRENCY_EXPONENTS.get(currency, 2))
+    return str(format_currency(value, currency, locale=BABEL_LOCALE.get(locale, BABEL_LOCALE["en"])))

@@ -79,6 +79,11 @@ def notification(session: Work, account_id: str, notification_id: str, *,
     return row
 
 
+def has_dedupe_key(session: Work, account_id: str, key: str) -> bool:
+    return session.scalar(select(Notification.id).where(Notification.account_id == account_id,
+                                                        Notification.dedupe_key == key).limit(1)) is not None
+
+
 def quota_alerts(session: Work, account_id: str, quota: str) -> dict[int, QuotaAlert]:
     rows = session.scalars(select(QuotaAlert).where(QuotaAlert.account_id == account_id, QuotaAlert.quota == quota))
     return {row.level: row for row in rows}

@@ -16,10 +16,13 @@ from fastapi import Depends, Form, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from langganan.accounts.models import Account
-from langganan.notifications import repository as notifications_repo
+from langganan.kit.work import Work
+from langganan.portal import feed
+from langganan.portal import repository as portal_repo
 from langganan.web import sessions
 from langganan.web.context import AppContext, app_context
 from langganan.web.errors import PageError
+from langganan.web.i18n import Translator, translator
 from langganan.web.models import SessionKind
 from langganan.web.templating import pick_lang, render
 
@@ -42,11 +45,16 @@ class Portal:
         """A console user looking at the account's portal: read-only."""
         return self.visitor.staff_user_id is not None
 
+    @property
+    def t(self) -> Translator:
+        """The page's message catalog (its language)."""
+        return translator(self.lang)
+
     def render(self, template: str, *, http_status: int = 200, **context: Any) -> HTMLResponse:
         return render(self.request, template,
                       {"csrf": self.visitor.csrf_token, "account_name": self.account_name,
                        "currency": self.currency, "area": "portal", "unread": self.unread,
-                       "staff_view": self.staff_view, **context},
+                       "staff_view": self.staff_view, "money_lang": self.lang, **context},
                       status=http_status, lang=self.lang, tz=self.tz,
                       transform=disable_forms if self.staff_view else None)
 
@@ -88,7 +96,14 @@ def _portal(request: Request, *, with_unread: bool) -> Portal:
         return Portal(request=request, ctx=ctx, visitor=visitor, account_id=account.id,
                       account_name=account.company_name or account.name, lang=pick_lang(request, account.locale),
                       tz=account.timezone, currency=account.currency, account=account,
-                      unread=notifications_repo.unread_count(s, account.id) if with_unread else 0)
+                      unread=_unread(s, account.id) if with_unread else 0)
+
+
+def _unread(session: Work, account_id: str) -> int:
+    """Unread feed entries, counted as the feed lists them (one per happening, bookkeeping left out)."""
+    raw = portal_repo.feed_rows(session, account_id, before=None, limit=feed.UNREAD_READ_LIMIT, leave_out=feed.HIDDEN,
+                                unread_only=True)
+    return feed.unread_entries(feed.rows_of(raw))
 
 
 def portal_page(request: Request) -> Portal:

@@ -3,7 +3,8 @@ billing information, notifications). Money pages (balance, payment, invoices) ar
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -15,16 +16,18 @@ from langganan.catalog import service as catalog_service
 from langganan.invoices.models import InvoiceStatus
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import DomainError
-from langganan.notifications import repository as notifications_repo
+from langganan.kit.locales import format_when
+from langganan.kit.money import format_amount
+from langganan.kit.work import Work
 from langganan.notifications import service as notifications
+from langganan.portal import feed, views
+from langganan.portal import repository as portal_repo
 from langganan.portal import service as portal_service
-from langganan.portal import views
-from langganan.portal.deps import PortalForm, PortalPage, see_other
+from langganan.portal.deps import Portal, PortalForm, PortalPage, see_other
 from langganan.subscriptions import addons
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions import service as subscriptions
 from langganan.subscriptions.models import SubscriptionStatus
-from langganan.subscriptions.schedule import Policy
 from langganan.web import sessions
 from langganan.web.context import app_context
 from langganan.web.errors import PageError
@@ -33,7 +36,8 @@ from langganan.web.models import SessionKind
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 FormStr = Annotated[str, Form()]
-FEED_SIZE = 30  # the newest notifications the page lists
+FEED_SIZE = 20  # entries on one page of the notifications feed
+FEED_READ_MAX = 2_000  # rows read at most for one page (an instant with more rows than this is cut)
 
 
 @router.get("/session/{token}")
@@ -61,10 +65,10 @@ def logout(p: PortalForm) -> Response:
 
 @router.get("", response_class=HTMLResponse)
 def subscription_page(p: PortalPage, msg: str | None = None) -> HTMLResponse:
-    with p.ctx.unit() as (s, _now):
-        ov = views.overview(s, s.merge(p.account, load=False),  # the account the session check loaded
-                            Policy.from_settings(p.ctx.settings))
-        return p.render("portal/subscription.html", ov=ov, msg=msg)
+    with p.ctx.unit() as (s, now):
+        ov = views.overview(s, p.ctx.settings, s.merge(p.account, load=False),  # the account the session loaded
+                            now)
+        return p.render("portal/subscription.html", ov=ov, msg=msg, labels=views.package_labels(s, ov.invoices, p.t))
 
 
 @router.get("/upgrade", response_class=HTMLResponse)
@@ -74,8 +78,9 @@ def upgrade_page(p: PortalPage, interval: str = "month") -> HTMLResponse:
     with p.ctx.unit() as (s, now):
         account = accounts_repo.get(s, p.account_id)
         sub = subs_repo.for_account(s, p.account_id)
-        choices = views.plan_choices(s, account, interval, now)
+        choices = views.plan_choices(s, p.ctx.settings, account, interval, now)
         return p.render("portal/upgrade.html", choices=choices, interval=interval, sub=sub,
+                        current_plan=subscriptions.plan_of(s, sub).name,
                         billing_complete=account.billing_complete,
                         default_plan=catalog_service.current(s).default_plan)
 
@@ -186,10 +191,55 @@ def save_billing(p: PortalForm, company_name: FormStr = "", contact_name: FormSt
 
 
 @router.get("/notifications", response_class=HTMLResponse)
-def notifications_page(p: PortalPage, msg: str | None = None) -> HTMLResponse:
+def notifications_page(p: PortalPage, msg: str | None = None, before: str | None = None) -> HTMLResponse:
+    """The feed, FEED_SIZE entries a page, newest first; `before` is the last row of the page before."""
+    cursor = before if before and len(before) <= 60 else None
     with p.ctx.unit() as (s, _now):
-        items, _more = notifications_repo.feed(s, p.account_id, unread=False, limit=FEED_SIZE, starting_after=None)
-        return p.render("portal/notifications.html", items=items, msg=msg)
+        groups, older = _feed_page(s, p.account_id, cursor)
+        voice = _voice(s, p, [row for g in groups for row in g])
+        return p.render("portal/notifications.html", entries=[feed.entry(g, voice) for g in groups], older=older,
+                        paged=cursor is not None, msg=msg)
+
+
+def _feed_page(s: Work, account_id: str, before: str | None) -> tuple[list[list[feed.Row]], str | None]:
+    """Read enough rows for FEED_SIZE whole entries (when the read ends inside one, read again, more)."""
+    limit = FEED_SIZE * 4
+    while True:
+        raw = portal_repo.feed_rows(s, account_id, before=before, limit=limit + 1, leave_out=feed.HIDDEN)
+        complete = len(raw) <= limit or limit >= FEED_READ_MAX  # past the most read, what was read is the page
+        found = feed.page_of(feed.rows_of(raw[:limit]), FEED_SIZE, complete)
+        if found is not None:
+            return found
+        limit *= 4
+
+
+def _voice(s: Work, p: Portal, rows: list[feed.Row]) -> feed.Voice:
+    catalog = catalog_service.current(s)
+    invoice_ids = {str(r.data["invoice_id"]) for r in rows if isinstance(r.data.get("invoice_id"), str)}
+    owned = portal_repo.own_invoices(s, p.account_id, invoice_ids)
+    t = p.t
+
+    def money(amount: Any, currency: Any) -> str:
+        ok = isinstance(amount, int) and not isinstance(amount, bool)
+        return format_amount(amount, str(currency or p.currency), p.lang) if ok else ""
+
+    def date(value: Any) -> str:
+        when = value if isinstance(value, datetime) else _instant(value)
+        return format_when(when, p.tz, p.lang, "d MMM yyyy") if when is not None else ""
+
+    return feed.Voice(t=t, money=money, date=date, plan_names={c: plan.name for c, plan in catalog.plans.items()},
+                      add_on_names={c: views.add_on_name(t, c, a.name) for c, a in catalog.add_ons.items()},
+                      invoices=owned, packages=views.package_labels(s, list(owned.values()), t))
+
+
+def _instant(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 @router.post("/notifications/read")
@@ -200,8 +250,12 @@ def mark_all_read(p: PortalForm) -> Response:
 
 
 @router.post("/notifications/{notification_id}/read")
-def mark_read(notification_id: str, p: PortalForm) -> Response:
-    """One item; another account's id is not found (the service checks the owner)."""
+def mark_read(notification_id: str, p: PortalForm, also: Annotated[list[str], Form()] = []) -> Response:  # noqa: B006
+    """One entry: its first row in the path, the other rows it stands for in `also` (at most feed.MAX_IDS);
+    another account's id is not found (the service checks the owner) and nothing is marked."""
+    if len(also) >= feed.MAX_IDS:
+        raise PageError(422, "error.bad_request")
     with p.ctx.unit() as (s, now):
-        notifications.mark_read(s, p.account_id, notification_id, now)
+        for nid in dict.fromkeys([notification_id, *also]):
+            notifications.mark_read(s, p.account_id, nid, now)
     return see_other("/portal/notifications?msg=notifications_read")

@@ -47,8 +47,9 @@ def _wallet_kind(kind: str) -> str:
 
 @router.get("/balance", response_class=HTMLResponse)
 def balance_page(p: PortalPage) -> HTMLResponse:
-    with p.ctx.unit() as (s, _now):
-        return p.render("portal/balance.html", wallets=views.wallets_in_order(s, p.account_id),
+    with p.ctx.unit() as (s, now):
+        return p.render("portal/balance.html",
+                        wallets=[views.shown_wallet(w, now) for w in views.wallets_in_order(s, p.account_id)],
                         limits=TOP_UP_LIMITS)
 
 
@@ -111,7 +112,8 @@ def usage_history(p: PortalPage, wallet: str = "conversation", type: str = "usag
         chart = views.daily_spend(s, w, p.tz, now)
         return p.render("portal/usage_history.html", wallet=kind, rows=rows, more=more, type=type,
                         since=since or "", until=until or "", chart=chart, types=HISTORY_TYPES,
-                        chart_max=max([v for _d, v in chart] + [1]))
+                        chart_max=max([v for _d, v in chart] + [1]), chart_empty=not any(v for _d, v in chart),
+                        captured=views.captured_amounts(s, rows))
 
 
 @router.get("/balance/top-ups", response_class=HTMLResponse)
@@ -122,7 +124,7 @@ def top_up_history(p: PortalPage, status: str | None = None, after: str | None =
         rows, more = invoices_repo.list_invoices(s, account_id=p.account_id, status=status, type_=InvoiceType.TOP_UP,
                                                  limit=PAGE_SIZE, starting_after=after or None, with_lines=False)
         return p.render("portal/top_up_history.html", rows=rows, more=more, status=status or "",
-                        statuses=invoices.STATUSES)
+                        statuses=invoices.STATUSES, labels=views.package_labels(s, rows, p.t))
 
 
 def _status_context(s: Work, p: Portal, invoice_id: str, now: datetime) -> dict[str, Any]:
@@ -150,7 +152,9 @@ def qr_svg(payload: str) -> Markup:
 
 def _pay_context(p: Portal, invoice_id: str) -> dict[str, Any]:
     with p.ctx.unit() as (s, now):
-        return {**_status_context(s, p, invoice_id, now), "cards": payments_repo.methods_for(s, p.account_id),
+        status = _status_context(s, p, invoice_id, now)
+        return {**status, "cards": payments_repo.methods_for(s, p.account_id),
+                "labels": views.package_labels(s, [status["invoice"]], p.t),
                 "banks": BANKS, "qris_max": p.ctx.settings.qris_max_amount,
                 "sandbox": isinstance(p.ctx.gateway, SandboxGateway) and p.ctx.settings.sandbox}
 
@@ -245,14 +249,15 @@ def invoices_page(p: PortalPage, status: str | None = None, type: str | None = N
         rows, more = invoices_repo.list_invoices(s, account_id=p.account_id, status=status, type_=type,
                                                  limit=PAGE_SIZE, starting_after=after or None, with_lines=False)
         return p.render("portal/invoices.html", rows=rows, more=more, status=status or "", type=type or "",
-                        statuses=invoices.STATUSES, types=invoices.TYPES)
+                        statuses=invoices.STATUSES, types=invoices.TYPES, labels=views.package_labels(s, rows, p.t))
 
 
 @router.get("/invoices/{invoice_id}", response_class=HTMLResponse)
 def invoice_page(invoice_id: str, p: PortalPage) -> HTMLResponse:
     with p.ctx.unit() as (s, _now):
         invoice = views.own_invoice(s, p.account_id, invoice_id)
-        return p.render("portal/invoice.html", invoice=invoice, payment=views.latest_payment(s, invoice))
+        return p.render("portal/invoice.html", invoice=invoice, payment=views.latest_payment(s, invoice),
+                        labels=views.package_labels(s, [invoice], p.t), line_texts=views.line_texts(s, invoice, p.t))
 
 
 @router.get("/invoices/{invoice_id}/pdf")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,13 +15,18 @@ from langganan.addons import repository as addons_repo
 from langganan.addons.models import AddOnStatus
 from langganan.catalog import service as catalog_service
 from langganan.catalog.rules import Catalog, WalletKind
+from langganan.config import Settings
 from langganan.entitlements import service as entitlements
 from langganan.invoices import repository as invoices_repo
+from langganan.invoices.actions import AddOnAction, PurchaseAction, RenewalAction, TopUpAction, UpgradeAction
 from langganan.invoices.models import Invoice, InvoiceStatus, InvoiceType
 from langganan.kit.errors import DomainError, NotFound
+from langganan.kit.locales import format_when
 from langganan.kit.work import Work
 from langganan.payments import repository as payments_repo
 from langganan.payments.models import Payment, PaymentStatus
+from langganan.portal import lines, quotes
+from langganan.portal import repository as portal_repo
 from langganan.promotions import service as promotions
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions import service as subscriptions
@@ -28,7 +34,8 @@ from langganan.subscriptions.models import Subscription, SubscriptionStatus
 from langganan.subscriptions.schedule import PastDue, Policy, past_due
 from langganan.subscriptions.timeline import timeline
 from langganan.wallets import repository as wallets_repo
-from langganan.wallets.models import Wallet
+from langganan.wallets.models import EntryType, Wallet, WalletEntry
+from langganan.web.i18n import Translator
 
 WALLET_ORDER = tuple(WalletKind)
 CHART_DAYS = 14
@@ -49,6 +56,29 @@ def promotion_note(session: Work, sub: Subscription) -> dict[str, Any] | None:
     return promotions.view(session, sub)
 
 
+@dataclass(frozen=True)
+class WalletShown:
+    """A wallet as the customer may spend it now: free credit past its expiry is left out even before the due
+    work writes its expiry entry (`wallets.service.expire_grant_if_due` does that on the next touch)."""
+
+    kind: str
+    currency: str
+    balance: int  # spendable: paid credit and unexpired free credit
+    free: int
+    free_expires_at: datetime | None
+    paid: int
+    reserved: int  # held for broadcasts (already out of the balance)
+
+
+def shown_wallet(wallet: Wallet, now: datetime) -> WalletShown:
+    expired = wallet.granted_expires_at is not None and wallet.granted_expires_at <= now
+    free = 0 if expired else wallet.granted_balance
+    paid = wallet.balance - wallet.granted_balance
+    return WalletShown(kind=wallet.kind, currency=wallet.currency, balance=paid + free, free=free,
+                       free_expires_at=wallet.granted_expires_at if free else None, paid=paid,
+                       reserved=wallet.reserved)
+
+
 @dataclass
 class Overview:
     account: Account
@@ -59,10 +89,12 @@ class Overview:
     limits: dict[str, entitlements.Limit]
     resets_at: datetime | None
     items: list[dict[str, Any]]
-    wallets: list[Wallet]
+    wallets: list[WalletShown]
     invoices: list[Invoice]
     unpaid: list[Invoice]
     promotion: dict[str, Any] | None
+    renewal: quotes.Renewal | None  # the next period and its price (Renew dialog, auto-renew statement)
+    auto_renew: quotes.AutoRenew
     past_due: PastDue | None = None  # when the card is tried again and when the account moves to Free
     decline: str | None = None  # why the renewal's last card charge failed (a failure code)
     renewal_id: str | None = None  # the unpaid renewal invoice of a past-due subscription
@@ -80,7 +112,8 @@ def past_due_note(session: Work, sub: Subscription, policy: Policy, unpaid: list
     return {"past_due": dates, "decline": decline, "renewal_id": renewal.id if renewal else None}
 
 
-def overview(session: Work, account: Account, policy: Policy) -> Overview:
+def overview(session: Work, settings: Settings, account: Account, now: datetime) -> Overview:
+    policy = Policy.from_settings(settings)
     sub = subs_repo.for_account(session, account.id)
     catalog = catalog_service.current(session)
     plan = subscriptions.plan_of(session, sub)
@@ -94,8 +127,11 @@ def overview(session: Work, account: Account, policy: Policy) -> Overview:
     return Overview(account=account, sub=sub, plan_name=plan.name,
                     is_paid=sub.plan_code != catalog.default_plan and sub.status != SubscriptionStatus.TRIALING,
                     pending_plan_name=pending.name if pending else None, limits=limits, resets_at=resets_at,
-                    items=add_on_items(session, sub, catalog), wallets=wallets_in_order(session, account.id),
+                    items=add_on_items(session, sub, catalog),
+                    wallets=[shown_wallet(w, now) for w in wallets_in_order(session, account.id)],
                     invoices=list(recent), unpaid=list(unpaid), promotion=promotion_note(session, sub),
+                    renewal=quotes.renewal(session, settings, account, sub),
+                    auto_renew=quotes.auto_renew(sub, payments_repo.methods_for(session, account.id)),
                     **past_due_note(session, sub, policy, list(unpaid)))
 
 
@@ -108,22 +144,26 @@ def add_on_items(session: Work, sub: Subscription, catalog: Catalog) -> list[dic
     out = []
     for it in addons_repo.live_items(session, sub.id):
         add_on = catalog.add_ons.get(it.add_on_code)
-        out.append({"id": it.id, "name": add_on.name if add_on else it.add_on_code, "quantity": it.quantity,
+        out.append({"id": it.id, "code": it.add_on_code, "name": add_on.name if add_on else it.add_on_code,
+                    "quantity": it.quantity,
                     "status": it.status,
                     "renews_at": sub.current_period_end if it.status == AddOnStatus.ACTIVE else None,
                     "ends_at": it.ends_at})
     return out
 
 
-def plan_choices(session: Work, account: Account, interval: str, now: datetime) -> list[dict[str, Any]]:
+def plan_choices(session: Work, settings: Settings, account: Account, interval: str,
+                 now: datetime) -> list[dict[str, Any]]:
     """Every plan with what choosing it means now: the prorated charge, or when a downgrade applies
-    and which limits block it."""
+    and which limits block it, and the facts its confirmation dialog states (quotes.choice)."""
     sub = subs_repo.for_account(session, account.id)
     catalog = catalog_service.current(session)
+    conversation = next((w for w in wallets_repo.for_account(session, account.id)
+                         if w.kind == WalletKind.CONVERSATION), None)
     out = []
     for plan in catalog.plans_by_rank():
         choice: dict[str, Any] = {"plan": plan, "price": plan.price(interval), "current": False, "quote": None,
-                                  "blocked": [], "error": None}
+                                  "blocked": [], "error": None, "dialog": None}
         if (plan.code == sub.plan_code and (interval == sub.interval or plan.is_free)
                 and sub.status != SubscriptionStatus.TRIALING):
             choice["current"] = True
@@ -131,6 +171,7 @@ def plan_choices(session: Work, account: Account, interval: str, now: datetime) 
             try:
                 quote, blocked = subscriptions.preview(session, account, plan.code, interval, now)
                 choice["quote"], choice["blocked"] = quote, blocked
+                choice["dialog"] = quotes.choice(session, settings, account, sub, quote, conversation, now)
             except DomainError as exc:
                 choice["error"] = exc.code
         out.append(choice)
@@ -155,3 +196,50 @@ def daily_spend(session: Work, wallet: Wallet, tz: str, now: datetime,
         if 0 <= day < days:
             totals[day] += amount
     return [(starts[i], totals[i]) for i in range(days)]
+
+
+def add_on_name(t: Translator, code: str, catalog_name: str | None) -> str:
+    """An add-on's name in the page's language (the catalog's names are English; `add_on.<code>` translates)."""
+    return t(f"add_on.{code}") if t.has(f"add_on.{code}") else (catalog_name or code)
+
+
+def package_labels(session: Work, invoices: Sequence[Invoice], t: Translator) -> dict[str, str]:
+    """What each invoice is for, in the page's language, from what it does (its action) rather than the English
+    `package` text copied at issue (kept as it is for an invoice without such an action)."""
+    catalog = catalog_service.current(session)
+    out: dict[str, str] = {}
+    for inv in invoices:
+        action = inv.action
+        if isinstance(action, PurchaseAction | UpgradeAction | RenewalAction):
+            plan = catalog.plans.get(action.plan)
+            out[inv.id] = t("package.plan", plan=plan.name if plan else action.plan,
+                            interval=t(f"package.{action.interval}"))
+        elif isinstance(action, AddOnAction):
+            add_on = catalog.add_ons.get(action.add_on)
+            out[inv.id] = t("package.add_on", name=add_on_name(t, action.add_on, add_on.name if add_on else None),
+                            n=action.quantity)
+        elif isinstance(action, TopUpAction):
+            out[inv.id] = t("package.top_up", wallet=t(f"wallet.{action.wallet}"))
+        else:
+            out[inv.id] = inv.package or ""
+    return out
+
+
+def captured_amounts(session: Work, entries: Sequence[WalletEntry]) -> dict[int, int]:
+    """What each capture entry among `entries` delivered, in money: its messages at the reservation's unit
+    price. (A capture moves nothing: the hold took the money; the history still shows what was spent.)"""
+    captures = [e for e in entries if e.type == EntryType.CAPTURE and e.reference]
+    held = portal_repo.reservations(session, {e.reference for e in captures if e.reference})
+    return {e.id: held[e.reference].unit_price * (e.quantity or 0)
+            for e in captures if e.reference in held}
+
+
+def line_texts(session: Work, invoice: Invoice, t: Translator) -> dict[int, str]:
+    """Each line of `invoice` described in `t`'s language (portal.lines), by position."""
+    catalog = catalog_service.current(session)
+    names = {a.name: add_on_name(t, code, a.name) for code, a in catalog.add_ons.items()}
+
+    def month(when: datetime) -> str:
+        return format_when(when.replace(day=15, tzinfo=UTC), "UTC", t.lang, "MMMM y")
+
+    return {ln.position: lines.describe(ln.description, ln.kind, t, names, month) for ln in invoice.lines}

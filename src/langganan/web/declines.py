@@ -14,6 +14,12 @@ CODES: frozenset[str] = frozenset({
     "invalid_card_token", "amount_limit_exceeded", "processing_error", "expired", "payment_reversed",
     "gateway_unavailable", "gateway_refused", "gateway_bad_answer", "channel_not_activated", "rate_limited",
     "invalid_bank",
+    # Midtrans' transaction states and the adapters' own refusal codes (payments/midtrans.py, payments/xendit.py)
+    "payment_denied", "payment_canceled", "payment_failed", "card_token_invalid", "payment_method_not_enabled",
+    "invalid_request", "duplicate_request", "duplicate_order_id", "transaction_not_found", "unsupported_currency",
+    # the gateway account itself (the operator's to fix): the customer is told to try later or another way
+    "gateway_account_inactive", "gateway_auth_failed", "gateway_credentials", "gateway_balance",
+    "gateway_rejected_request", "gateway_rate_limited",
 })
 
 

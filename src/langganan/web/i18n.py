@@ -26,6 +26,12 @@ class Translator:
         text = self._texts.get(key) or key
         return text.format(**values) if values else text
 
+    def error(self, code: str | None, **values: Any) -> str:
+        """What an error code (a domain error's, a gateway's failure code) says in this language; a code the
+        catalog does not know gets the generic sentence, never the raw code or another language's text."""
+        key = f"error.{code}"
+        return self(key, **values) if code and key in self.messages else self("error.generic")
+
 
 def translator(lang: str) -> Translator:
     """The translator of `lang` ("en" or "id"; anything else is English), one per process and language."""

@@ -6,13 +6,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 
-from langganan.kit.locales import BABEL_LOCALE, LOCALES, format_when
-from langganan.kit.money import format_money
+from langganan.kit.locales import LOCALES, format_number, format_when
+from langganan.kit.money import format_amount, format_money
 from langganan.web.i18n import translator
 
 env = Environment(loader=PackageLoader("langganan", "templates"), autoescape=select_autoescape(["html"]),
@@ -27,8 +27,15 @@ SECURITY_HEADERS = {
 }
 
 
-def money(amount: int | None, currency: str = "IDR") -> str:
-    return "" if amount is None else format_money(int(amount), currency)
+@pass_context
+def money(ctx: Context, amount: int | None, currency: str = "IDR") -> str:
+    """`{{ amount|money(currency) }}`: grouped as the page's language writes numbers (Rp1.234.567 in Indonesian,
+    Rp1,234,567 in English) on a page whose context sets `money_lang` (the portal's do); elsewhere the seed's
+    Rp15.000 whatever the language."""
+    if amount is None:
+        return ""
+    lang = ctx.get("money_lang")
+    return format_amount(int(amount), currency, lang) if lang else format_money(int(amount), currency)
 
 
 def when(value: datetime | None, tz: str = "Asia/Jakarta", lang: str = "en", fmt: str = "datetime") -> str:
@@ -57,7 +64,7 @@ def render(request: Request, template: str, context: dict[str, Any], *, status: 
         return when(value, tz, lang, fmt)
 
     def num(value: int) -> str:
-        return str(format_decimal(value, locale=BABEL_LOCALE[lang]))
+        return format_number(value, lang)
 
     html = env.get_template(template).render(request=request, t=t, lang=lang, tz=tz, dt=dt, num=num, **context)
     if transform is not None:
@@ -72,7 +79,8 @@ def render(request: Request, template: str, context: dict[str, Any], *, status: 
 def render_error(request: Request, status: int, key: str, *, message: str | None = None) -> HTMLResponse:
     lang = pick_lang(request, "en")
     t = translator(lang)
-    text = t(key) if t.has(key) else (message or t("error.generic"))
+    # The domain's own message is English: another language's page says the catalog's generic sentence instead.
+    text = t(key) if t.has(key) else (message if message and lang == "en" else t("error.generic"))
     area = "console" if request.url.path.startswith("/console") else "portal"
     return render(request, "error.html", {"status": status, "message": text, "area": area},
                   status=status, lang=lang)
