@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 import httpx
 
+from langganan import metrics
 from langganan.config import Settings
 from langganan.kit.clock import wall_now
 from langganan.kit.db import Database
@@ -151,7 +152,9 @@ class Courier:
             if not due:
                 return report
             for out in batch:
-                result = self.record(db, out, self.send(out))
+                outcome = self.send(out)
+                result = self.record(db, out, outcome)
+                metrics.delivery(out.channel, result, outcome.duration_ms / 1000)  # (recorded)
                 if result == "succeeded":
                     report.succeeded += 1
                 elif result == "failed":

@@ -96,3 +96,12 @@ def emails(session: Work, limit: int, starting_after: str | None) -> tuple[Seque
         q = q.where(Delivery.id < starting_after)
     rows = session.scalars(q.order_by(Delivery.id.desc()).limit(limit + 1)).all()
     return rows[:limit], len(rows) > limit
+
+
+def pending_by_channel(session: Work) -> list[tuple[str, int, datetime]]:
+    """Per channel: how many deliveries are not yet sent (or wait for a retry), and the earliest one's
+    creation (wall time)."""
+    rows = session.execute(select(Delivery.channel, func.count(), func.min(Delivery.created_at))
+                           .where(Delivery.status == DeliveryStatus.PENDING).group_by(Delivery.channel)
+                           .order_by(Delivery.channel))
+    return [(str(channel), int(count), earliest) for channel, count, earliest in rows]
