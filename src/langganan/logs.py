@@ -121,18 +121,18 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """For a person: `12:00:01 INFO  message  key=value ... [request id]`."""
+    """For a person: `12:00:01 INFO  message [request id, account]` (the message says what the JSON line's
+    extra fields say, for machines)."""
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-5s %(message)s", datefmt="%H:%M:%S")
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
-        fields = " ".join(f"{k}={v}" for k, v in _fields(record).items())
         info = _request.get()
         where = f" [{info.request_id[:8]}{' ' + info.account_id if info.account_id else ''}]" if info else ""
         first, newline, rest = text.partition("\n")  # (a traceback follows on lines of its own)
-        return scrub(first + (f"  {fields}" if fields else "") + where + newline + rest)
+        return scrub(first + where + newline + rest)
 
 
 class _Stderr(logging.StreamHandler):
