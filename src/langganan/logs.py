@@ -91,8 +91,10 @@ def scrub(text: str) -> str:
 
 # -- formatters --------------------------------------------------------------------------------------------
 
-# What every LogRecord has; anything else on a record came from `extra=` and is a field of the line.
-_STANDARD = frozenset(vars(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, None))) | {"message", "asctime"}
+# What every LogRecord has; anything else on a record came from `extra=` and is a field of the line (but
+# uvicorn's copy of its message with terminal colours).
+_STANDARD = frozenset(vars(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, None))) | {
+    "message", "asctime", "color_message"}
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
