@@ -14,7 +14,7 @@ This module imports nothing of langganan: every package may count."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client import Counter, Histogram
 from prometheus_client.registry import Collector
@@ -67,10 +67,19 @@ class UsageOutcome(Protocol):
     code: str | None
 
 
+_http_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}  # (labels() costs more than the counting)
+
+
 def http_request(method: str, route: str, status: int, seconds: float) -> None:
-    """One HTTP request answered. `route` is the template (`/v1/accounts/{account_id}`), never a raw path."""
-    http_requests.labels(method, route, str(status)).inc()
-    http_duration.labels(method, route).observe(seconds)
+    """One HTTP request answered. `route` is the template (`/v1/accounts/{account_id}`), never a raw path (so
+    there are as many label sets as routes, methods and statuses)."""
+    key = (method, route, status)
+    children = _http_children.get(key)
+    if children is None:
+        children = _http_children[key] = (http_requests.labels(method, route, str(status)),
+                                          http_duration.labels(method, route))
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def usage_results(results: Iterable[UsageOutcome]) -> None:

@@ -95,7 +95,10 @@ class AccessLayer:
         try:
             await self.app(scope, receive, answer)
         finally:
-            self._done(scope, (path, root_path), info, status, time.perf_counter() - started)
+            try:
+                self._done(scope, (path, root_path), info, status, time.perf_counter() - started)
+            except Exception:  # counting or logging a request never fails it
+                log.exception("the access line of a request could not be written")
             logs.end_request(token)
 
     def _done(self, scope: Scope, asked: tuple[str, str], info: logs.RequestInfo, status: int,
