@@ -117,6 +117,7 @@ def test_json_log_lines_carry_request_and_account_ids_and_no_secret(
             assert line.get("account_id") == acc, line
         assert acc not in line["route"] and acc not in line["msg"], line  # the template, not the raw path
     assert sum(line["route"] == "/v1/usage" and line["status"] == 201 for line in access) == 3
+    assert [line.get("account_id") for line in access if line["route"] == "/portal"] == [acc]  # by its session
     assert {line["route"] for line in access} >= {"/portal/session/{token}", "/console/login", "/v1/plans"}
     ids = [line["request_id"] for line in access]
     assert len(ids) == len(set(ids))  # one line per request, each its own id

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Form, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from langganan import logs
 from langganan.accounts.models import Account
 from langganan.notifications import repository as notifications_repo
 from langganan.web import sessions
@@ -47,6 +48,7 @@ def _portal(request: Request, *, with_unread: bool) -> Portal:
         account = s.get(Account, visitor.account_id)
         if account is None:
             raise PageError(401, "error.session_required")
+        logs.note_account(account.id)  # (the request's log lines name the account)
         return Portal(request=request, ctx=ctx, visitor=visitor, account_id=account.id,
                       account_name=account.company_name or account.name, lang=pick_lang(request, account.locale),
                       tz=account.timezone, currency=account.currency, account=account,
