@@ -57,7 +57,8 @@ def seed(db: Database, settings: Settings, invoices: int, entries: int) -> str:
     # the hourly spend rollup the ledger keeps with each usage entry (the daily-spend chart reads it)
     spend: dict[tuple[str, datetime], int] = {}
     for start in range(0, entries, BATCH):
-        rows = [dict(wallet_id=wallet_id, type="usage", amount=-30, granted_amount=0, balance_after=1_000_000,
+        rows = [dict(wallet_id=wallet_id, account_id=account_id, type="usage", amount=-30, granted_amount=0,
+                     balance_after=1_000_000,
                      meter="conversation_reply", quantity=1, reference=None,
                      created_at=now - timedelta(seconds=(entries - i) * 2))
                 for i in range(start, min(start + BATCH, entries))]
@@ -67,7 +68,8 @@ def seed(db: Database, settings: Settings, invoices: int, entries: int) -> str:
             key = (wallet_id, ledger.spend_hour(row["created_at"]))
             spend[key] = spend.get(key, 0) + 30
     with db.transaction() as s:
-        s.execute(insert(SpendHour), [{"wallet_id": w, "hour": h, "amount": a} for (w, h), a in spend.items()])
+        s.execute(insert(SpendHour), [{"wallet_id": w, "account_id": account_id, "hour": h, "amount": a}
+                                      for (w, h), a in spend.items()])
     return account_id
 
 

@@ -135,13 +135,15 @@ def clone(db: Database, template_id: str, count: int, tag: str) -> None:
             for wallet in wallets:
                 wallet_id = new_id("wal")
                 out["wallets"].append({**wallet, "id": wallet_id, "account_id": acc_id})
-                out["wallet_entries"] += [{**{k: v for k, v in e.items() if k != "id"}, "wallet_id": wallet_id}
+                out["wallet_entries"] += [{**{k: v for k, v in e.items() if k != "id"}, "wallet_id": wallet_id,
+                                           "account_id": acc_id}
                                           for e in entries if e["wallet_id"] == wallet["id"]]
             sub_id = new_id("sub")
             out["subscriptions"].append({**sub, "id": sub_id, "account_id": acc_id,
                                          "payment_method_id": card_ids.get(sub["payment_method_id"])})
             out["subscription_periods"].append({
-                "id": new_id("per"), "subscription_id": sub_id, "starts_at": sub["current_period_start"],
+                "id": new_id("per"), "subscription_id": sub_id, "account_id": acc_id,
+                "starts_at": sub["current_period_start"],
                 "plan_code": sub["plan_code"], "interval": sub["interval"], "kind": "opening", "invoice_id": None,
                 "recorded_at": sub["current_period_start"]})
         with db.engine.begin() as conn:

@@ -92,7 +92,8 @@ def _issue(cur: psycopg.Cursor[Any], tpl: dict[str, Any], subs: list[dict[str, A
                "expires_at": start + timedelta(days=6), "paid_at": None}
         inv.update({k: json.dumps(inv[k]) for k in ("seller", "buyer", "action")})
         invoices.append(inv)
-        lines.append({**tpl["line"], "invoice_id": inv["id"], "period_start": start, "period_end": end})
+        lines.append({**tpl["line"], "invoice_id": inv["id"], "account_id": sub["account_id"], "period_start": start,
+                      "period_end": end})
         pay = {**tpl["card" if card else "bank"], "id": new_id("pay"), "account_id": sub["account_id"],
                "invoice_id": inv["id"], "status": "pending", "created_at": now, "updated_at": now}
         if not card:
@@ -149,13 +150,16 @@ def _record(cur: psycopg.Cursor[Any], charges: list[tuple[dict[str, Any], dict[s
                          "notification_id": None, "amount": pay["amount"], "currency": "IDR", "received_at": now})
         start = sub["current_period_end"]
         end = start + timedelta(days=30)
-        periods.append({"id": new_id("per"), "subscription_id": sub["id"], "starts_at": start, "plan_code": "growth",
+        periods.append({"id": new_id("per"), "subscription_id": sub["id"], "account_id": sub["account_id"],
+                        "starts_at": start, "plan_code": "growth",
                         "interval": "month", "kind": "paid", "invoice_id": pay["invoice_id"], "recorded_at": now})
         wallet_id, _, balance, granted = wallets[sub["account_id"]]
         expired, grant = granted, 100_000
-        entries += [{"wallet_id": wallet_id, "type": "expiry", "amount": -expired, "granted_amount": -expired,
+        entries += [{"wallet_id": wallet_id, "account_id": sub["account_id"],
+                     "type": "expiry", "amount": -expired, "granted_amount": -expired,
                      "balance_after": balance - expired, "reference": "granted credit expired", "created_at": start},
-                    {"wallet_id": wallet_id, "type": "grant", "amount": grant, "granted_amount": grant,
+                    {"wallet_id": wallet_id, "account_id": sub["account_id"],
+                     "type": "grant", "amount": grant, "granted_amount": grant,
                      "balance_after": balance - expired + grant, "reference": "Growth included credit",
                      "created_at": now}]
         wallet_rows.append({"id": wallet_id, "balance": balance - expired + grant, "granted_balance": grant,

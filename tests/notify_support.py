@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
+from email.utils import getaddresses
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -46,6 +47,10 @@ class Inbox:
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.messages if m["To"] == address]
 
+    def reaching(self, address: str) -> list[EmailMessage]:
+        """The messages with `address` in To or Cc."""
+        return [m for m in self.messages if address in addresses(m)]
+
 
 def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
     ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
@@ -53,11 +58,16 @@ def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, aut
     return AuthResult(success=ok, handled=False)
 
 
+def addresses(msg: EmailMessage) -> list[str]:
+    """Every address in To and Cc, in order."""
+    return [addr for _name, addr in getaddresses([str(v) for v in (msg.get_all("To", []) + msg.get_all("Cc", []))])]
+
+
 @contextmanager
-def smtp_server() -> Iterator[tuple[int, Inbox]]:
-    """A real SMTP server on a loopback port that checks logins (plain text, no TLS)."""
+def smtp_server(port: int | None = None) -> Iterator[tuple[int, Inbox]]:
+    """A real SMTP server on a loopback port (`port`, or a free one) that checks logins (plain text, no TLS)."""
     inbox = Inbox()
-    port = free_port()
+    port = port or free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=_authenticator,
                             auth_require_tls=False)
     controller.start()
@@ -71,6 +81,18 @@ def body_text(msg: EmailMessage) -> str:
     part = msg.get_body(preferencelist=("plain",))
     assert part is not None
     return str(part.get_content()).replace("\r\n", "\n")
+
+
+def body_html(msg: EmailMessage) -> str:
+    part = msg.get_body(preferencelist=("html",))
+    assert part is not None and part.get_content_type() == "text/html"
+    return str(part.get_content())
+
+
+def attachments(msg: EmailMessage) -> list[tuple[str, str, bytes]]:
+    """(filename, content type, bytes) of each attachment."""
+    return [(str(part.get_filename()), part.get_content_type(), bytes(part.get_payload(decode=True)))
+            for part in msg.iter_attachments()]
 
 
 @dataclass

@@ -24,12 +24,14 @@ from langganan.catalog import service as catalog_service
 from langganan.catalog.endpoints import router as catalog_router
 from langganan.config import LIVE_NEEDS_GATEWAY, ConfigError, Settings
 from langganan.console.pages import router as console_router
+from langganan.console.pages_accounts import router as console_accounts_router
 from langganan.console.pages_clock import router as console_clock_router
 from langganan.console.pages_credit_notes import router as console_credit_notes_router
 from langganan.console.pages_emails import router as console_emails_router
 from langganan.console.pages_finance import router as console_finance_router
 from langganan.console.pages_promotions import router as console_promotions_router
 from langganan.console.pages_statements import router as console_statements_router
+from langganan.console.pages_tax import router as console_tax_router
 from langganan.console.pages_unapplied import router as console_unapplied_router
 from langganan.console.pages_webhooks import router as console_webhooks_router
 from langganan.due import DueReport, run_due
@@ -64,9 +66,11 @@ from langganan.payments.gateway import Gateway
 from langganan.payments.midtrans import MidtransGateway
 from langganan.payments.sandbox import SandboxGateway
 from langganan.payments.xendit import XenditGateway
+from langganan.portal.email_links import EmailLinks
 from langganan.portal.endpoints import router as portal_api_router
 from langganan.portal.pages import router as portal_router
 from langganan.portal.pages_cards import router as portal_cards_router
+from langganan.portal.pages_email_links import router as portal_email_links_router
 from langganan.portal.pages_money import router as portal_money_router
 from langganan.promotions.endpoints import router as promotions_router
 from langganan.purchases.endpoints import router as purchases_router
@@ -78,6 +82,7 @@ from langganan.subscriptions.endpoints_addons import router as addons_router
 from langganan.subscriptions.endpoints_promotions import router as redemptions_router
 from langganan.subscriptions.schedule import Policy
 from langganan.subscriptions.timeline import keep_next_due
+from langganan.tax.endpoints import invoice_router as tax_invoice_router
 from langganan.tax.endpoints import router as tax_router
 from langganan.usage.endpoints import grouped_ingest
 from langganan.usage.endpoints import router as usage_router
@@ -191,7 +196,7 @@ def make_clock(settings: Settings) -> Clock:
 
 
 def make_courier(settings: Settings) -> Courier:
-    return Courier(mailer=make_mailer(settings), settings=settings)
+    return Courier(mailer=make_mailer(settings), settings=settings, links=EmailLinks(settings.public_url))
 
 
 def prepare(settings: Settings, db: Database, *, migrate_if_empty: bool = True) -> None:
@@ -328,10 +333,11 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
                entitlements_router, addons_router, purchases_router, notifications_router, webhooks_router,
                webhook_deliveries_router, promotions_router, redemptions_router, portal_api_router, legacy_router,
                portal_router, portal_money_router, portal_cards_router, exports_router, reports_router,
-               statements_router, tax_router, unapplied_router, auto_top_up_router,
+               statements_router, tax_router, tax_invoice_router, unapplied_router, auto_top_up_router,
                console_router, console_promotions_router,
                console_webhooks_router, console_statements_router, console_finance_router, console_unapplied_router,
-               console_credit_notes_router]
+               console_tax_router,
+               console_credit_notes_router, console_accounts_router, portal_email_links_router]
     if settings.sandbox:
         routers += [sandbox_router, console_clock_router, console_emails_router]
     for router in routers:

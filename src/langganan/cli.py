@@ -379,6 +379,31 @@ def import_statement(
     console.print(", ".join(f"{status}: {n}" for status, n in sorted(summary.items())) or "no credit lines")
 
 
+@app.command("import-tax-numbers")
+def import_tax_numbers(path: Annotated[Path, typer.Argument(help="CSV: reference (or Referensi) and "
+                                                            "tax_invoice_number (or Nomor Faktur Pajak)",
+                                                       exists=True, dir_okay=False)]) -> None:
+    """Record the tax invoice numbers Coretax gave (re-runnable: numbers recorded before change nothing)."""
+    from langganan.kit.errors import DomainError
+    from langganan.tax import numbers
+
+    ctx = _context()
+    ctx.courier.close()
+    try:
+        with ctx.unit() as (s, now):
+            result = numbers.import_csv(s, path.read_bytes(), by="cli", now=now)
+    except DomainError as exc:
+        console.print(f"[red]{escape(str(path))}: {escape(exc.message)}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from exc
+    for problem in result.problems:
+        console.print(f"[yellow]line {problem['row']}[/yellow] {escape(str(problem['reference']))}: "
+                      f"{escape(str(problem['message']))}", soft_wrap=True)
+    console.print(f"recorded: {result.recorded}, replaced: {result.replaced}, unchanged: {result.unchanged}, "
+                  f"problems: {len(result.problems)}")
+    if result.problems:
+        raise typer.Exit(1)
+
+
 @app.command()
 def verify(as_json: Annotated[bool, typer.Option("--json", help="One JSON document: {ok, violations}.")] = False
            ) -> None:

@@ -176,6 +176,16 @@ def _base_url(value: object, info: ValidationInfo) -> str:
     return text
 
 
+def _public_url(value: object, info: ValidationInfo) -> str:
+    """Where customers reach this service (http or https, a host, an optional path; no query)."""
+    text = str(value).strip().rstrip("/")
+    parts = urlsplit(text)
+    if not parts.hostname or parts.scheme not in ("https", "http") or parts.query or parts.fragment:
+        raise ConfigError(f"{_variable(info)}={text!r} must be the http(s):// address customers reach langganan "
+                          "at, e.g. https://billing.example.com")
+    return text
+
+
 def _address(value: object, info: ValidationInfo) -> tuple[str, int] | None:
     """host:port ([::1]:9464 for IPv6) to listen on, or None when unset."""
     if isinstance(value, tuple):
@@ -266,6 +276,7 @@ DayList = Annotated[tuple[int, ...], BeforeValidator(_days)]
 Secret = Annotated[str | None, BeforeValidator(_secret)]
 OptionalText = Annotated[str | None, BeforeValidator(_optional)]
 BaseUrl = Annotated[str, BeforeValidator(_base_url)]
+PublicUrl = Annotated[str, BeforeValidator(_public_url)]
 Zone = Annotated[str, BeforeValidator(_zone)]
 Percent = Annotated[Decimal, BeforeValidator(_percent)]
 TaxBase = Annotated[str, BeforeValidator(_tax_base)]
@@ -330,6 +341,8 @@ class Settings(BaseSettings):
     smtp_password: OptionalText = None
     smtp_tls: Annotated[SmtpTls, _choice(SMTP_TLS_MODES, any_case=True)] = "starttls"
     smtp_from: str = "langganan <billing@langganan.example>"
+    # Where customers reach this service: the links in emails (pay an invoice in the portal) start with it.
+    public_url: PublicUrl = "http://127.0.0.1:8000"
     # Delivery of emails and webhooks (wall time, rule 14): attempts, exponential backoff, timeouts.
     delivery_max_attempts: Count = 8
     delivery_backoff_seconds: Backoff = 30.0
@@ -442,6 +455,10 @@ class Settings(BaseSettings):
             return
         if self.gateway == "sandbox":
             raise ConfigError(LIVE_NEEDS_GATEWAY)
+        if urlsplit(self.public_url).scheme != "https" \
+                and urlsplit(self.public_url).hostname not in ("localhost", "127.0.0.1", "::1"):
+            raise ConfigError(f"LANGGANAN_PUBLIC_URL={self.public_url} must be https:// in live mode: emailed "
+                              "links sign customers in")
         if self.bootstrap_api_key is not None and len(self.bootstrap_api_key) < MIN_LIVE_BOOTSTRAP_KEY:
             raise ConfigError(f"LANGGANAN_BOOTSTRAP_API_KEY must be at least {MIN_LIVE_BOOTSTRAP_KEY} characters in "
                               "live mode (or unset: create keys with `langganan api-keys create`)")

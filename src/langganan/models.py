@@ -26,6 +26,7 @@ from langganan.portal.models import PortalLink
 from langganan.promotions.models import Promotion, PromotionRedemption
 from langganan.statements.models import BankStatement, BankStatementLine
 from langganan.subscriptions.models import Subscription, SubscriptionPeriod
+from langganan.tax.models import TaxInvoiceNumber
 from langganan.wallets.models import Reservation, SpendHour, Wallet, WalletEntry
 from langganan.web.models import WebSession
 from langganan.webhooks.models import WebhookEndpoint
@@ -68,6 +69,7 @@ __all__ = [
     "Subscription",
     "SubscriptionAddOn",
     "SubscriptionPeriod",
+    "TaxInvoiceNumber",
     "TrialClaim",
     "UnappliedPayment",
     "Wallet",

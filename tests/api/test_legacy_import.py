@@ -235,19 +235,19 @@ def test_the_migration_email_in_the_account_language(mail: tuple[Env, Inbox]) ->
     satu, dua = by_key(report)["L-100"], by_key(report)["L-101"]
 
     en = {m["Subject"]: body_text(m) for m in inbox.to("satu@example.id")}
-    assert set(en) == {"Your account has moved to prepaid billing", f"Invoice {satu['invoice_number']}: Rp0"}
+    assert set(en) == {"Your account has moved to prepaid billing", f"Invoice {satu['invoice_number']} issued: Rp0"}
     text = en["Your account has moved to prepaid billing"]
     assert text.startswith("Hello Toko Satu,\n\n")
     assert ("Your Growth subscription now uses prepaid billing. Your last postpaid month is waived, and your "
             "next payment is due on 10 February 2026.") in text
-    assert "This invoice is waived: there is nothing to pay." in en[f"Invoice {satu['invoice_number']}: Rp0"]
+    assert "This invoice is waived: there is nothing to pay." in en[f"Invoice {satu['invoice_number']} issued: Rp0"]
 
     idn = {m["Subject"]: body_text(m) for m in inbox.to("dua@example.id")}
     text = idn["Akun Anda telah pindah ke pembayaran prabayar"]
     assert text.startswith("Halo Toko Dua,\n\n")
     assert ("Langganan Pro Anda kini menggunakan sistem prabayar. Tagihan pascabayar bulan terakhir Anda "
             "dibebaskan, dan pembayaran berikutnya jatuh tempo pada 10 Maret 2026.") in text
-    assert "Tagihan ini dibebaskan" in idn[f"Invoice {dua['invoice_number']}: Rp0"]
+    assert "Tagihan ini dibebaskan" in idn[f"Invoice {dua['invoice_number']} diterbitkan: Rp0"]
 
     feed = env.ok(env.get(f"/v1/accounts/{dua['account_id']}/notifications"))["data"]
     assert "Akun Anda telah pindah ke pembayaran prabayar" in [n["title"] for n in feed]

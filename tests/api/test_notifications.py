@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from langganan.app import create_app, prepare
 from langganan.kit.db import Database
 from langganan.notifications.worker import NotifyReport, run_notifications
-from tests.conftest import Env, make_settings
+from tests.conftest import BILLING, Env, make_settings
 from tests.notify_support import SMTP_PASSWORD, SMTP_USER, Inbox, body_text, smtp_server
 
 
@@ -46,19 +46,22 @@ def test_invoice_and_payment_emails_in_english(mail: tuple[Env, Inbox]) -> None:
     acc = env.account(locale="en", name="Toko Maju")
     invoice = _buy_growth(env, acc["id"])
     deliver(env)
-    (issued,) = inbox.to(acc["email"])
-    assert issued["Subject"] == f"Invoice {invoice['number']}: Rp499.000"
+    (issued,) = inbox.reaching(acc["email"])
+    assert issued["Subject"] == f"Invoice {invoice['number']} issued: Rp499.000"
     assert issued["From"] == "Langganan Billing <billing@langganan.example>"
+    # to the billing contact, the owner in copy
+    assert (issued["To"], issued["Cc"]) == (BILLING["email"], acc["email"])
     text = body_text(issued)
-    assert text.startswith("Hello Toko Maju,\n\n")
+    assert text.startswith("Hello Siti Rahayu,\n\n")
     assert f"Invoice {invoice['number']} for Growth (monthly)" in text and "Total: Rp499.000" in text
     assert "Bank: BCA" in text and f"Virtual account number: {invoice['payment']['va_number']}" in text
     assert "Pay before: 16 January 2026, 10:00 WIB" in text  # 24 hours, in the account's time zone
     env.pay_va(invoice)
     deliver(env)
-    assert [m["Subject"] for m in inbox.to(acc["email"])] == [
-        f"Invoice {invoice['number']}: Rp499.000", f"Payment received for invoice {invoice['number']}"]
-    assert "We received your payment of Rp499.000" in body_text(inbox.to(acc["email"])[1])
+    assert [m["Subject"] for m in inbox.reaching(acc["email"])] == [
+        f"Invoice {invoice['number']} issued: Rp499.000",
+        f"Payment received: invoice {invoice['number']} is paid (Rp499.000)"]
+    assert "We received your payment of Rp499.000" in body_text(inbox.reaching(acc["email"])[1])
     assert all(inbox.authenticated)
     assert deliver(env).delivered.total == 0  # nothing is sent twice
 
@@ -69,14 +72,14 @@ def test_invoice_and_payment_emails_in_bahasa_indonesia(mail: tuple[Env, Inbox])
     invoice = _buy_growth(env, acc["id"])
     env.pay_va(invoice)
     deliver(env)
-    issued, paid = inbox.to(acc["email"])
-    assert issued["Subject"] == f"Invoice {invoice['number']}: Rp499.000"
+    issued, paid = inbox.reaching(acc["email"])
+    assert issued["Subject"] == f"Invoice {invoice['number']} diterbitkan: Rp499.000"
     text = body_text(issued)
-    assert text.startswith("Halo Warung Sejahtera,\n\n")
+    assert text.startswith("Halo Siti Rahayu,\n\n")
     assert f"Invoice {invoice['number']} untuk Growth (monthly) telah diterbitkan: Rp499.000." in text
     # by the time it was sent the invoice was paid: no payment instructions for a paid invoice
     assert "Invoice ini sudah dibayar." in text
-    assert paid["Subject"] == f"Pembayaran invoice {invoice['number']} diterima"
+    assert paid["Subject"] == f"Pembayaran diterima: invoice {invoice['number']} lunas (Rp499.000)"
     assert "Kami telah menerima pembayaran Anda sebesar Rp499.000" in body_text(paid)
     assert "Dibayar pada: 15 Januari 2026, 10:00 WIB" in body_text(paid)
 
@@ -86,7 +89,7 @@ def test_an_unpaid_invoice_email_in_bahasa_indonesia_carries_the_virtual_account
     acc = env.account(locale="id", timezone="Asia/Makassar")
     invoice = _buy_growth(env, acc["id"])
     deliver(env)
-    text = body_text(inbox.to(acc["email"])[0])
+    text = body_text(inbox.reaching(acc["email"])[0])
     assert f"Nomor virtual account: {invoice['payment']['va_number']}" in text
     assert "Bayar sebelum: 16 Januari 2026, 11:00 WITA" in text  # the account's own time zone
     assert "Cara membayar: transfer tepat Rp499.000" in text
@@ -99,7 +102,7 @@ def test_the_in_app_feed_lists_titles_in_the_account_locale_and_marks_them_read(
     deliver(env)
     feed = env.ok(env.get(f"/v1/accounts/{en['id']}/notifications?limit=100"))
     by_type = {n["type"]: n for n in feed["data"]}
-    assert by_type["invoice.paid"]["title"] == f"Payment received for invoice {invoice['number']}"
+    assert by_type["invoice.paid"]["title"] == f"Payment received: invoice {invoice['number']} is paid (Rp499.000)"
     assert by_type["subscription.upgraded"]["title"] == "You are now on Growth"
     assert by_type["account.created"]["title"] == "Account activity: account.created"  # no template: generic
     assert all(n["read_at"] is None for n in feed["data"])
@@ -172,10 +175,12 @@ def test_low_balance_and_depleted_alert_once_and_again_after_a_top_up(mail: tupl
     assert rejected.status_code == 402
     assert _count(env, acc["id"], "wallet.depleted") == 1
     deliver(env)
-    alerts = [m["Subject"] for m in inbox.to(acc["email"]) if "balance" in m["Subject"]]
+    # usage alerts go to the billing contact alone (no copy to the owner)
+    assert all(m["To"] == BILLING["email"] and m["Cc"] is None for m in inbox.messages if "balance" in m["Subject"])
+    alerts = [m["Subject"] for m in inbox.reaching(BILLING["email"]) if "balance" in m["Subject"]]
     assert alerts == ["Your conversation balance is low: Rp4.980", "Your conversation balance is low: Rp4.980",
                       "Your conversation balance is used up"]
-    low = next(m for m in inbox.to(acc["email"]) if "low" in m["Subject"])
+    low = next(m for m in inbox.reaching(BILLING["email"]) if "low" in m["Subject"])
     assert "at or below your alert threshold of Rp5.000" in body_text(low)
     env.assert_books()
 
@@ -225,10 +230,10 @@ def test_contacts_and_users_quotas_alert_at_80_and_100_percent_once_until_crosse
     assert _quota_events(env, acc["id"])[-1] == ("users", 100)
     assert len(_quota_events(env, acc["id"])) == 4
     deliver(env)
-    subjects = [m["Subject"] for m in inbox.to(acc["email"])]
+    subjects = [m["Subject"] for m in inbox.reaching(BILLING["email"])]
     assert subjects == ["Anda telah menggunakan 80% kontak", "Anda telah menggunakan 100% kontak",
                         "Anda telah menggunakan 80% kontak", "Anda telah menggunakan 100% pengguna"]
-    assert "Anda telah menggunakan 800 dari 1000 kontak (80%)." in body_text(inbox.to(acc["email"])[0])
+    assert "Anda telah menggunakan 800 dari 1000 kontak (80%)." in body_text(inbox.reaching(BILLING["email"])[0])
 
 
 def test_the_broadcast_quota_alerts_once_per_period(env: Env) -> None:
@@ -255,7 +260,7 @@ def test_a_decline_is_told_in_the_accounts_language_not_the_gateways(mail: tuple
                    {"plan": "growth", "payment_method": "card", "payment_method_id": card})
     assert res.status_code == 402 and res.json()["error"]["message"] == "The card has insufficient funds."
     deliver(env)
-    failed = [m for m in inbox.to(acc["email"]) if m["Subject"].startswith("Pembayaran gagal")]
+    failed = [m for m in inbox.reaching(acc["email"]) if m["Subject"].startswith("Pembayaran gagal")]
     assert len(failed) == 1
     text = body_text(failed[0])
     assert "gagal: Dana kartu tidak cukup." in text and "insufficient" not in text

@@ -211,7 +211,8 @@ def test_a_month_of_more_than_1000_tax_invoices_is_split_into_parts(taxed: Env) 
             copy = Invoice(**{c.key: getattr(original, c.key) for c in Invoice.__table__.columns})
             copy.id, copy.number = f"inv_bulk{n:05d}", f"BULK/{n:05d}"
             copy.paid_at = original.paid_at + timedelta(seconds=n)
-            copy.lines = [InvoiceLine(position=0, kind="plan", description="Growth (monthly)", quantity=1,
+            copy.lines = [InvoiceLine(account_id=acc, position=0, kind="plan", description="Growth (monthly)",
+                                      quantity=1,
                                       unit_amount=499_000, amount=499_000)]
             s.add(copy)
     parts = []

@@ -28,7 +28,8 @@ def _invoice(account_id: str, lines: int) -> Invoice:
                    currency="IDR", subtotal=100 * lines, total=100 * lines, seller={"name": "PT Seller"},
                    buyer={"name": "Toko Maju — ñ"}, action=TopUpAction(wallet=WalletKind.CONVERSATION, amount=100),
                    issued_at=NOW,
-                   lines=[InvoiceLine(position=i, kind="top_up", description=f"line {i}", quantity=1,
+                   lines=[InvoiceLine(account_id=account_id, position=i, kind="top_up", description=f"line {i}",
+                                      quantity=1,
                                       unit_amount=100, amount=100) for i in range(lines)])
 
 
@@ -38,7 +39,8 @@ def test_copied_objects_are_persistent_with_defaults_keys_and_children(env: Env)
         wallet = s.scalars(select(Wallet).where(Wallet.account_id == acc, Wallet.kind == "conversation")).one()
         invoices = [_invoice(acc, lines) for lines in (2, 1, 3)]
         s.add_all(invoices)
-        entries = [WalletEntry(wallet_id=wallet.id, type="adjustment", amount=n, balance_after=0, created_at=NOW)
+        entries = [WalletEntry(wallet_id=wallet.id, account_id=acc, type="adjustment", amount=n, balance_after=0,
+                               created_at=NOW)
                    for n in (1, 2, 3)]
         s.add_all(entries)
         written = copy_new(s, (Invoice, InvoiceLine, WalletEntry))
@@ -144,7 +146,7 @@ def test_update_dirty_refuses_a_row_that_is_gone(env: Env) -> None:
     acc = env.account()["id"]
     with env.db.transaction() as s:
         entry = WalletEntry(wallet_id=s.scalars(select(Wallet.id).where(Wallet.account_id == acc)).first(),
-                            type="adjustment", amount=1, balance_after=1, created_at=NOW)
+                            account_id=acc, type="adjustment", amount=1, balance_after=1, created_at=NOW)
         s.add(entry)
         s.flush()
         entry.reference = "changed"

@@ -9,8 +9,17 @@ from email.message import EmailMessage
 
 import pytest
 
-from langganan.notifications.mailer import Email, Mailer, SandboxMailer, SmtpMailer
-from tests.notify_support import SMTP_PASSWORD, SMTP_USER, body_text, free_port, smtp_server
+from langganan.notifications.mailer import Attachment, Email, Mailer, SandboxMailer, SmtpMailer
+from tests.notify_support import (
+    SMTP_PASSWORD,
+    SMTP_USER,
+    addresses,
+    attachments,
+    body_html,
+    body_text,
+    free_port,
+    smtp_server,
+)
 
 SENDER = "Langganan Billing <billing@langganan.example>"
 Mailbox = Callable[[], list[EmailMessage]]
@@ -40,6 +49,32 @@ def test_a_sent_message_arrives_whole(mailer: tuple[Mailer, Mailbox]) -> None:
     assert body_text(first) == body
     assert "dlv_1" in first["Message-ID"] and first["Date"]
     assert second["To"] == "other@example.id" and body_text(second) == "two\n"
+
+
+def test_html_a_copy_and_an_attachment_arrive_as_one_multipart_message(mailer: tuple[Mailer, Mailbox]) -> None:
+    send, mailbox = mailer
+    pdf = b"%PDF-1.7\n" + bytes(range(256)) * 4  # binary: base64 on the wire
+    html = "<!DOCTYPE html><html><body><p>Halo <b>Toko Maju</b>, Rp499.000</p></body></html>"
+    send.send(Email(to="finance@tokomaju.id", subject="Invoice INV/2026/01/00001 diterbitkan: Rp499.000",
+                    body="Halo Toko Maju, Rp499.000\n", reference="dlv_3", cc=("owner@tokomaju.id",), html=html,
+                    attachments=(Attachment("INV-2026-01-00001.pdf", "application/pdf", pdf),)))
+    (msg,) = mailbox()
+    assert msg.get_content_type() == "multipart/mixed"
+    alternative, attached = msg.get_payload()  # type: ignore[misc]
+    assert alternative.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in alternative.get_payload()] == ["text/plain", "text/html"]
+    assert body_text(msg) == "Halo Toko Maju, Rp499.000\n" and body_html(msg).strip() == html
+    assert attachments(msg) == [("INV-2026-01-00001.pdf", "application/pdf", pdf)]
+    assert attached.get_content_disposition() == "attachment"
+    assert (msg["To"], msg["Cc"]) == ("finance@tokomaju.id", "owner@tokomaju.id")
+    assert addresses(msg) == ["finance@tokomaju.id", "owner@tokomaju.id"]
+
+
+def test_smtp_sends_to_every_address_in_to_and_cc() -> None:
+    with smtp_server() as (port, inbox):
+        SmtpMailer("127.0.0.1", port, tls="none", sender=SENDER, timeout=5).send(
+            Email(to="finance@tokomaju.id", subject="s", body="b", reference="dlv_4", cc=("owner@tokomaju.id",)))
+        assert inbox.envelopes == [("billing@langganan.example", ["finance@tokomaju.id", "owner@tokomaju.id"])]
 
 
 def test_smtp_failures_raise_so_the_delivery_is_retried() -> None:

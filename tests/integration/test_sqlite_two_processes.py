@@ -53,8 +53,8 @@ def _clone(db: Database, account_id: str, count: int) -> None:
             for wallet in wallets:
                 wid = new_id("wal")
                 out["wallets"].append({**wallet, "id": wid, "account_id": acc})
-                out["wallet_entries"] += [{**{k: v for k, v in e.items() if k != "id"}, "wallet_id": wid}
-                                          for e in entries if e["wallet_id"] == wallet["id"]]
+                out["wallet_entries"] += [{**{k: v for k, v in e.items() if k != "id"}, "wallet_id": wid,
+                                           "account_id": acc} for e in entries if e["wallet_id"] == wallet["id"]]
             out["subscriptions"].append({**sub, "id": new_id("sub"), "account_id": acc,
                                          "payment_method_id": card_ids.get(sub["payment_method_id"])})
         for name, table in tables.items():

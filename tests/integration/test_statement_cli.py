@@ -14,7 +14,7 @@ from langganan.cli import app
 from langganan.kit.db import Database
 from langganan.payments.models import PaymentReceipt
 from langganan.statements.models import BankStatement, BankStatementLine
-from tests.conftest import ADMIN_KEY, BILLING, make_settings
+from tests.conftest import ADMIN_KEY, BILLING, Env, make_settings
 from tests.integration.test_cli import cli_env  # noqa: F401  (the CLI's environment)
 
 runner = CliRunner()
@@ -65,3 +65,26 @@ def test_import_statement_prints_each_line_and_reruns_change_nothing(cli_env: Da
     assert generic.exit_code == 2 and "date_column" in generic.output
     assert counts(cli_env) == (2, 8, 4)
     assert runner.invoke(app, ["verify"]).exit_code == 0
+
+
+def test_import_tax_numbers_records_coretax_s_list_and_reruns_change_nothing(cli_env: Database,  # noqa: F811
+                                                                              tmp_path: Path) -> None:
+    settings = make_settings(cli_env, tax_rate_subscription=12, tax_base_subscription="11/12")
+    prepare(settings, cli_env)
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    with TestClient(create_app(settings, cli_env)) as client:
+        env = Env(db=cli_env, settings=settings, client=client, headers=headers)
+        invoice = env.buy(env.account()["id"], "growth")
+    path = tmp_path / "faktur.csv"
+    path.write_text(f"Referensi;Nomor Faktur Pajak\n{invoice['number']};04002600000000001\nINV/1999/01/00001;"
+                    "04002600000000002\n")
+
+    first = runner.invoke(app, ["import-tax-numbers", str(path)])
+    assert first.exit_code == 1, first.output  # one row could not be recorded: said, and the exit code says so
+    assert "recorded: 1, replaced: 0, unchanged: 0, problems: 1" in first.output
+    assert "line 3" in first.output and "INV/1999/01/00001" in first.output
+    again = runner.invoke(app, ["import-tax-numbers", str(path)])
+    assert "recorded: 0, replaced: 0, unchanged: 1, problems: 1" in again.output
+    path.write_text("no header here\n")
+    refused = runner.invoke(app, ["import-tax-numbers", str(path)])
+    assert refused.exit_code == 2 and "reference column" in refused.output

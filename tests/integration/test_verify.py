@@ -151,8 +151,9 @@ CORRUPTIONS = [
     ("usage_debit_without_event", ["UPDATE wallet_entries SET reference = NULL WHERE id = {usage_entry}"],
      "bank_wallet"),
     ("usage_debited_twice", ["DROP INDEX ux_wallet_entries_usage_event",
-                             "INSERT INTO wallet_entries (wallet_id, type, amount, granted_amount, balance_after, "
-                             "meter, quantity, reference, body_hash, created_at) SELECT wallet_id, type, 0, 0, "
+                             "INSERT INTO wallet_entries (wallet_id, account_id, type, amount, granted_amount, "
+                             "balance_after, meter, quantity, reference, body_hash, created_at) SELECT wallet_id, "
+                             "account_id, type, 0, 0, "
                              "balance_after, meter, quantity, reference, body_hash, created_at FROM wallet_entries "
                              "WHERE id = {usage_entry}"], None),
     ("usage_amount_mismatch", ["UPDATE wallet_entries SET amount = -amount WHERE id = {usage_entry}"],
@@ -179,8 +180,9 @@ CORRUPTIONS = [
       "FROM invoices WHERE id = '{failed_renewal}'"], "card_sub"),
     ("period_history_missing", ["DELETE FROM subscription_periods WHERE subscription_id = '{trial_sub}'"],
      "trial_sub"),
-    ("period_overlap", ["INSERT INTO subscription_periods (id, subscription_id, starts_at, plan_code, interval, kind, "
-                        "recorded_at) SELECT 'per_zzzz', subscription_id, starts_at, plan_code, interval, kind, "
+    ("period_overlap", ["INSERT INTO subscription_periods (id, subscription_id, account_id, starts_at, plan_code, "
+                        "interval, kind, recorded_at) SELECT 'per_zzzz', subscription_id, account_id, starts_at, "
+                        "plan_code, interval, kind, "
                         "recorded_at FROM subscription_periods WHERE id = '{paid_row}'"], "bank_sub"),
     ("period_state_mismatch", ["UPDATE subscriptions SET plan_code = 'pro' WHERE id = '{trial_sub}'"], "trial_sub"),
     ("period_unexplained", ["UPDATE subscription_periods SET invoice_id = NULL WHERE id = '{paid_row}'"], "bank_sub"),
@@ -189,12 +191,14 @@ CORRUPTIONS = [
     ("period_unexplained", ["UPDATE subscription_periods SET kind = 'paid' WHERE id = '{grace_row}'"], "card_sub"),
     ("paid_invoice_unused", ["UPDATE subscription_periods SET invoice_id = NULL, kind = 'free', plan_code = 'free' "
                              "WHERE id = '{paid_row}'"], "purchase"),
-    ("paid_invoice_used_twice", ["INSERT INTO subscription_periods (id, subscription_id, starts_at, plan_code, "
-                                 "interval, kind, invoice_id, recorded_at) SELECT 'per_zzzz', subscription_id, "
-                                 "starts_at, plan_code, interval, kind, invoice_id, recorded_at FROM "
+    ("paid_invoice_used_twice", ["INSERT INTO subscription_periods (id, subscription_id, account_id, starts_at, "
+                                 "plan_code, interval, kind, invoice_id, recorded_at) SELECT 'per_zzzz', "
+                                 "subscription_id, account_id, starts_at, plan_code, interval, kind, invoice_id, "
+                                 "recorded_at FROM "
                                  "subscription_periods WHERE id = '{paid_row}'"], "purchase"),
-    ("trial_twice", ["INSERT INTO subscription_periods (id, subscription_id, starts_at, plan_code, interval, kind, "
-                     "recorded_at) SELECT 'per_0000', subscription_id, starts_at, plan_code, interval, kind, "
+    ("trial_twice", ["INSERT INTO subscription_periods (id, subscription_id, account_id, starts_at, plan_code, "
+                     "interval, kind, recorded_at) SELECT 'per_0000', subscription_id, account_id, starts_at, "
+                     "plan_code, interval, kind, "
                      "recorded_at FROM subscription_periods WHERE subscription_id = '{trial_sub}' AND kind = 'trial'"],
      "trial_sub"),
     ("event_count", ["UPDATE events SET type = 'gone' WHERE type = 'invoice.paid' AND account_id = '{bank}'"],

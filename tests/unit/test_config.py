@@ -230,6 +230,11 @@ XENDIT = {"GATEWAY": "xendit", "XENDIT_SECRET_KEY": "xnd_development_x", "XENDIT
     ({"METRICS_ADDRESS": "9464"}, "LANGGANAN_METRICS_ADDRESS", "an IP address and a port"),
     ({"METRICS_ADDRESS": "metrics.internal:9464"}, "LANGGANAN_METRICS_ADDRESS", "an IP address and a port"),
     ({"METRICS_ADDRESS": "127.0.0.1:99999"}, "LANGGANAN_METRICS_ADDRESS", "an IP address and a port"),
+    ({"PUBLIC_URL": "billing.example.com"}, "LANGGANAN_PUBLIC_URL", "must be the http(s):// address"),
+    ({"PUBLIC_URL": "https://billing.example.com/?x=1"}, "LANGGANAN_PUBLIC_URL", "must be the http(s):// address"),
+    ({"PUBLIC_URL": "ftp://billing.example.com"}, "LANGGANAN_PUBLIC_URL", "must be the http(s):// address"),
+    # emailed links sign customers in: never over plain http in live mode (but to this machine)
+    ({"MODE": "live", **XENDIT, "PUBLIC_URL": "http://billing.example.com"}, "LANGGANAN_PUBLIC_URL", "https://"),
 ])
 def test_gateway_secret_and_limit_settings_are_refused_naming_the_variable(
         monkeypatch: pytest.MonkeyPatch, values: dict[str, str], name: str, says: str) -> None:
@@ -254,6 +259,9 @@ def test_no_secret_has_a_default_and_gateway_settings_are_read(monkeypatch: pyte
         ("live", "midtrans", "SB-Mid-server-x", "SB-Mid-client-x")
     assert (s.midtrans_base_url, s.xendit_base_url) == ("http://127.0.0.1:8089", "https://api.xendit.co")
     assert (s.metrics_address, s.max_body_bytes, s.max_body_bytes_usage_batch) == (("::1", 9464), 4096, 2 * 1024**2)
+    assert (defaults.public_url, s.public_url) == ("http://127.0.0.1:8000", "http://127.0.0.1:8000")
+    monkeypatch.setenv("LANGGANAN_PUBLIC_URL", " https://billing.example.com/langganan/ ")
+    assert Settings.from_env().public_url == "https://billing.example.com/langganan"
 
 
 def test_the_configured_gateway_is_the_one_built(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

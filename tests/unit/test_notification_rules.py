@@ -7,11 +7,15 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from langganan.notifications.messages import html_paragraphs
 from langganan.notifications.rules import (
     backoff,
+    dedupe_key,
+    email_kind,
     next_attempt_at,
     quota_alerts,
     quota_crossings,
+    recipients,
     subscribes,
     wallet_alerts,
 )
@@ -103,3 +107,47 @@ def test_quota_alert_fires_once_per_period_and_rearms_when_use_drops() -> None:
 def test_jumping_past_both_levels_announces_only_the_highest() -> None:
     jump = quota_alerts(0, 1, 1, alerted=[])
     assert jump.fire == (100,) and jump.mark == (80, 100)
+
+
+# --- emails ---------------------------------------------------------------------------------------
+
+def test_the_billing_contact_gets_the_email_and_the_owner_a_copy_never_one_address_twice() -> None:
+    assert recipients("owner@toko.id", "finance@toko.id", copy_owner=True) == ("finance@toko.id", "owner@toko.id")
+    assert recipients("owner@toko.id", "finance@toko.id", copy_owner=False) == ("finance@toko.id", None)
+    assert recipients("owner@toko.id", None, copy_owner=True) == ("owner@toko.id", None)  # no billing contact
+    assert recipients("owner@toko.id", " ", copy_owner=True) == ("owner@toko.id", None)
+    assert recipients("Owner@Toko.id", "owner@toko.id", copy_owner=True) == ("owner@toko.id", None)
+    assert recipients(None, None, copy_owner=True) == (None, None)
+
+
+def test_invoices_receipts_and_dunning_copy_the_owner_and_carry_what_they_should() -> None:
+    for kind in ("invoice.created", "invoice.paid", "payment.failed", "subscription.renewal_reminder",
+                 "subscription.past_due", "subscription.downgraded", "invoice.expired", "credit_note.issued"):
+        assert email_kind(kind).copy_owner, kind
+    for kind in ("wallet.low_balance", "quota.threshold_reached", "trial.will_end", "account.migrated"):
+        assert not email_kind(kind).copy_owner and email_kind(kind).link is None, kind
+    assert email_kind("invoice.created").attach_invoice and email_kind("invoice.paid").attach_invoice
+    assert not email_kind("subscription.renewal_reminder").attach_invoice
+    assert email_kind("subscription.renewal_reminder").link == "invoice"
+    assert email_kind("subscription.downgraded").link == "portal"
+
+
+def test_the_same_reminder_has_the_same_key_and_other_events_none() -> None:
+    data = {"invoice_id": "inv_1", "days_left": 3, "subscription_id": "sub_1"}
+    key = dedupe_key("subscription.renewal_reminder", data)
+    assert key == "subscription.renewal_reminder:inv_1:3"
+    assert dedupe_key("subscription.renewal_reminder", {**data, "days_left": 1}) != key
+    assert dedupe_key("subscription.renewal_reminder", {"days_left": 3}) is None  # nothing to tell it by
+    assert dedupe_key("invoice.created", {"invoice_id": "inv_1"}) is None
+    moved = {"subscription_id": "sub_1", "reason": "unpaid", "previous": {"current_period_end": "2026-02-15"}}
+    assert dedupe_key("subscription.downgraded", moved) == "subscription.downgraded:sub_1:2026-02-15"
+    assert dedupe_key("subscription.downgraded", {**moved, "reason": "scheduled"}) is None
+    assert len(dedupe_key("trial.will_end", {"subscription_id": "s" * 300, "trial_end": "x"}) or "") == 200
+
+
+def test_html_paragraphs_keep_the_templates_blocks_and_wrap_the_text() -> None:
+    body = "First line &lt;b&gt;\nsecond line\n\n<table><tr><td>x</td></tr></table>\nAfter"
+    assert str(html_paragraphs(body)) == (
+        '<p style="margin:0 0 16px 0;">First line &lt;b&gt;<br>\nsecond line</p>\n'
+        "<table><tr><td>x</td></tr></table>\n"
+        '<p style="margin:0 0 16px 0;">After</p>')

@@ -26,3 +26,10 @@ def undispatched(session: Work) -> tuple[int, datetime | None]:
     count, earliest = session.execute(select(func.count(), func.min(Event.created_at))
                                       .where(Event.dispatched_at.is_(None))).one()
     return int(count), earliest
+
+
+def about_invoice(session: Work, account_id: str, type_: str, invoice_id: str) -> Event | None:
+    """The account's first event of `type_` whose data names `invoice_id` (e.g. its invoice.created)."""
+    return session.scalar(select(Event).where(Event.account_id == account_id, Event.type == type_,
+                                              Event.data["invoice_id"].as_string() == invoice_id)
+                          .order_by(Event.id).limit(1))

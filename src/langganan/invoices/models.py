@@ -99,6 +99,7 @@ class InvoiceLine(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
+    account_id: Mapped[str] = mapped_column(String(40))  # the invoice's
     position: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(30))
     description: Mapped[str] = mapped_column(String(300))

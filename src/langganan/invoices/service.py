@@ -53,9 +53,10 @@ def issue(session: Work, settings: Settings, *, account: Account, type_: Invoice
     # The lines are the invoice's from the start: set as its loaded collection (no change events to
     # track for a new object), added by the save cascade, their key to it set here.
     set_committed_value(invoice, "lines", [
-        InvoiceLine(invoice_id=invoice.id, position=i, kind=line.kind, description=line.description,
-                    quantity=line.quantity, unit_amount=line.unit_amount, amount=line.amount,
-                    period_start=line.period_start, period_end=line.period_end) for i, line in enumerate(lines)])
+        InvoiceLine(invoice_id=invoice.id, account_id=invoice.account_id, position=i, kind=line.kind,
+                    description=line.description, quantity=line.quantity, unit_amount=line.unit_amount,
+                    amount=line.amount, period_start=line.period_start, period_end=line.period_end)
+        for i, line in enumerate(lines)])
     _seal_number_and_add(session, settings, invoice, now)
     if type_ == InvoiceType.RENEWAL:
         repository.note_renewal(session, invoice)
@@ -82,8 +83,13 @@ def _seal_number_and_add(session: Work, settings: Settings, invoice: Invoice, no
 
 def credited_so_far(session: Work, original: Invoice) -> Figures:
     """What the credit notes issued for `original` gave back, as positive figures."""
-    notes = repository.credit_notes_of(session, original.id)
-    return sum((Figures(-n.subtotal + n.discount, -n.tax_base_amount, -n.tax, -n.total) for n in notes), NOTHING)
+    return sum((given_back(n) for n in repository.credit_notes_of(session, original.id)), NOTHING)
+
+
+def given_back(credit_note: Invoice) -> Figures:
+    """What one credit note gave back, as positive figures (it stores them negated)."""
+    n = credit_note
+    return Figures(-n.subtotal + n.discount, -n.tax_base_amount, -n.tax, -n.total)
 
 
 def figures_of(invoice: Invoice) -> Figures:
@@ -120,9 +126,10 @@ def issue_credit_note(session: Work, settings: Settings, *, original: Invoice, c
         action=original.action, period_start=None, period_end=None, original_invoice_id=original.id,
         issued_at=now, expires_at=None, paid_at=now)
     set_committed_value(invoice, "lines", [
-        InvoiceLine(invoice_id=invoice.id, position=i, kind=line.kind, description=line.description,
-                    quantity=line.quantity, unit_amount=line.unit_amount, amount=line.amount,
-                    period_start=line.period_start, period_end=line.period_end) for i, line in enumerate(lines)])
+        InvoiceLine(invoice_id=invoice.id, account_id=invoice.account_id, position=i, kind=line.kind,
+                    description=line.description, quantity=line.quantity, unit_amount=line.unit_amount,
+                    amount=line.amount, period_start=line.period_start, period_end=line.period_end)
+        for i, line in enumerate(lines)])
     _seal_number_and_add(session, settings, invoice, now)
     events.emit(session, "credit_note.issued", invoice.account_id,
                 {**summary(invoice), "original_invoice_id": original.id, "original_number": original.number,

@@ -35,6 +35,10 @@ class PayloadTooLarge(DomainError):
     status = 413
 
 
+class UnsupportedMediaType(DomainError):
+    status = 415
+
+
 class Unauthorized(DomainError):
     status = 401
     type = "authentication_error"

@@ -5,6 +5,9 @@
   NPWP is their NIK.
 - NIK (Nomor Induk Kependudukan): 16 digits, PP KK CC DDMMYY NNNN: province, regency, district, birth day
   (plus 40 for women), birth month, birth year, a serial number.
+- Tax invoice number (Nomor Seri Faktur Pajak, Coretax era, PER-11/PJ/2025 art. 37): 17 digits, a 2-digit
+  transaction code (01-10), a 2-digit status code (00 normal, 01 replacement) and a 13-digit serial number DJP
+  assigns.
 - NITKU (Nomor Identitas Tempat Kegiatan Usaha): 22 digits, the 16-digit NPWP and a 6-digit place of business
   (000000: the head office).
 
@@ -55,3 +58,16 @@ def nitku_digits(text: str) -> str | None:
 def head_office_nitku(npwp16: str) -> str:
     """The NITKU of a taxpayer's head office."""
     return npwp16 + HEAD_OFFICE
+
+
+def tax_invoice_number_digits(text: str) -> str | None:
+    """A Coretax tax invoice number's 17 digits when the text is one (transaction code 01-10, status 00 or 01)."""
+    digits = _digits(text)
+    if digits is None or len(digits) != 17 or not 1 <= int(digits[:2]) <= 10 or digits[2:4] not in ("00", "01"):
+        return None
+    return digits
+
+
+def is_replacement(number: str) -> bool:
+    """Whether a tax invoice number (17 digits) is a replacement's (status code 01)."""
+    return number[2:4] == "01"

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from langganan.kit.errors import DomainError, InvalidRequest, Unprocessable
+from langganan.kit.errors import InvalidRequest, Unprocessable, UnsupportedMediaType
 from langganan.kit.openapi import errors
 from langganan.legacy import rules, runner
 from langganan.legacy.schemas import ImportReport, LegacyImportRequest, report_out, request_body_openapi
@@ -16,10 +16,6 @@ from langganan.web.context import AdminKey, AppContext, Ctx
 
 router = APIRouter(prefix="/v1", tags=["legacy"])
 Rows = list[tuple[int, Mapping[str, str | None]]]
-
-
-class UnsupportedMediaType(DomainError):
-    status = 415
 
 
 @router.post("/legacy-imports", response_model=ImportReport, openapi_extra=request_body_openapi(),

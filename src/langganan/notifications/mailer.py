@@ -22,11 +22,21 @@ log = logging.getLogger("langganan.mail")
 
 
 @dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str  # e.g. application/pdf
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Email:
     to: str
     subject: str
-    body: str
+    body: str  # the plain-text part
     reference: str  # the delivery id: becomes the Message-ID, so a resend is recognisable
+    cc: tuple[str, ...] = ()
+    html: str | None = None  # the HTML alternative of `body`
+    attachments: tuple[Attachment, ...] = ()
 
 
 class Mailer(Protocol):
@@ -36,14 +46,24 @@ class Mailer(Protocol):
 
 
 def compose(email: Email, sender: str) -> EmailMessage:
+    """The message as sent: text/plain alone, or multipart/alternative (text, then HTML: clients show the
+    last part they can), inside multipart/mixed when there are attachments. Cc is a header; SMTP's
+    envelope takes every To and Cc address from the headers (smtplib's send_message)."""
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = email.to
+    if email.cc:
+        msg["Cc"] = ", ".join(email.cc)
     msg["Subject"] = email.subject
     msg["Date"] = formatdate(localtime=False, usegmt=True)
     domain = sender.rsplit("@", 1)[-1].strip("> ") or "langganan.local"
     msg["Message-ID"] = make_msgid(idstring=email.reference, domain=domain)
     msg.set_content(email.body)
+    if email.html is not None:
+        msg.add_alternative(email.html, subtype="html")
+    for attachment in email.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        msg.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
     return msg
 
 
@@ -90,7 +110,8 @@ class SandboxMailer:
         msg = compose(email, self.sender)
         with self._lock:
             self.sent.append(msg)
-        log.info("sandbox mail to %s: %s", email.to, email.subject)
+        log.info("sandbox mail to %s%s: %s", email.to, f" (cc {', '.join(email.cc)})" if email.cc else "",
+                 email.subject)
 
 
 def make_mailer(settings: Settings) -> Mailer:

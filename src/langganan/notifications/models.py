@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from langganan.kit.db import Base
@@ -27,7 +27,11 @@ class Delivery(Base):
 
     Written by the dispatcher in the transaction that marks its event dispatched; the unique
     (event_id, target) makes a second fan-out of the same event impossible. `body` is fixed at
-    fan-out (rendered email text, or the webhook's JSON payload) so every retry sends the same bytes.
+    fan-out (rendered email text, or the webhook's JSON payload) so every retry sends the same bytes;
+    an email also keeps its HTML part (`html`) and Cc. What is made when the email is sent is not kept
+    here: the PDF of `invoice_id` (attached when `attach_invoice`; an issued invoice never changes, so it
+    is rendered from the invoice, as the API serves it) and the one-time sign-in link of a pay link
+    (`messages.LINK`, replaced in both parts; only its hash is stored, in portal_links).
     `next_attempt_at` is wall time (rule 14); a claimed delivery has it pushed out by a lease, so a
     worker that dies mid-send leaves it to be retried after the lease.
     """
@@ -45,8 +49,12 @@ class Delivery(Base):
     target: Mapped[str] = mapped_column(String(40))  # "email" or the endpoint id
     endpoint_id: Mapped[str | None] = mapped_column(ForeignKey("webhook_endpoints.id"))
     recipient: Mapped[str | None] = mapped_column(String(320))
+    cc: Mapped[str | None] = mapped_column(String(320))
     subject: Mapped[str | None] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
+    html: Mapped[str | None] = mapped_column(Text)
+    invoice_id: Mapped[str | None] = mapped_column(String(40))  # the invoice an email is about (its pay link)
+    attach_invoice: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[DeliveryStatus] = mapped_column(text_column(DeliveryStatus, 20))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
@@ -65,6 +73,7 @@ class DeliveryAttempt(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
                                     autoincrement=True)
     delivery_id: Mapped[str] = mapped_column(ForeignKey("deliveries.id"))
+    account_id: Mapped[str | None] = mapped_column(String(40))  # the delivery's (None: a deployment event)
     number: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime]
     duration_ms: Mapped[int] = mapped_column(Integer)
@@ -74,10 +83,14 @@ class DeliveryAttempt(Base):
 
 
 class Notification(Base):
-    """The in-app feed: one item per account event, titled in the account's locale at fan-out."""
+    """The in-app feed: one item per account event, titled in the account's locale at fan-out.
+
+    A reminder carries a `dedupe_key` (rules.dedupe_key: the same reminder of the same invoice, trial or
+    period); a second event with the key of an earlier one gets no item and no email."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_account", "account_id", "id"),)
+    __table_args__ = (Index("ix_notifications_account", "account_id", "id"),
+                      Index("ux_notifications_dedupe", "account_id", "dedupe_key", unique=True))
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
@@ -87,6 +100,7 @@ class Notification(Base):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
+    dedupe_key: Mapped[str | None] = mapped_column(String(200))
 
 
 class QuotaAlert(Base):

@@ -79,6 +79,11 @@ def notification(session: Work, account_id: str, notification_id: str, *,
     return row
 
 
+def has_dedupe_key(session: Work, account_id: str, key: str) -> bool:
+    return session.scalar(select(Notification.id).where(Notification.account_id == account_id,
+                                                        Notification.dedupe_key == key).limit(1)) is not None
+
+
 def quota_alerts(session: Work, account_id: str, quota: str) -> dict[int, QuotaAlert]:
     rows = session.scalars(select(QuotaAlert).where(QuotaAlert.account_id == account_id, QuotaAlert.quota == quota))
     return {row.level: row for row in rows}
@@ -105,3 +110,9 @@ def pending_by_channel(session: Work) -> list[tuple[str, int, datetime]]:
                            .where(Delivery.status == DeliveryStatus.PENDING).group_by(Delivery.channel)
                            .order_by(Delivery.channel))
     return [(str(channel), int(count), earliest) for channel, count, earliest in rows]
+
+
+def email_of(session: Work, event_id: str) -> Delivery | None:
+    """The email the event's fan-out made (the first, when it was sent again since)."""
+    return session.scalar(select(Delivery).where(Delivery.event_id == event_id, Delivery.channel == Channel.EMAIL)
+                          .order_by(Delivery.id).limit(1))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 QUOTA_LEVELS = (80, 100)  # percent of a quota that raise quota.threshold_reached
 
@@ -29,6 +30,79 @@ def next_attempt_at(attempts: int, max_attempts: int, now: datetime, base_second
 def subscribes(endpoint_events: Iterable[str], event_type: str) -> bool:
     """An endpoint receives an event it names, or every event when it names "*"."""
     return any(name == "*" or name == event_type for name in endpoint_events)
+
+
+# --- emails ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EmailKind:
+    """What an emailed event carries besides its text."""
+
+    copy_owner: bool = False  # the account owner in Cc (invoices, receipts, dunning)
+    link: str | None = None  # "invoice": a pay (or view) link to the event's invoice; "portal": the Subscription page
+    attach_invoice: bool = False  # the PDF of the event's invoice
+
+
+PLAIN = EmailKind()
+# How long an emailed sign-in link works (wall time, rule 14); it works once (portal/email_links.py).
+LINK_LIFETIME = timedelta(days=7)
+# Invoices and receipts, and dunning (a payment failed or a renewal is unpaid, the account moved to Free): the
+# billing contact gets them and the owner a copy, because money or the plan is at stake. Everything else
+# (trial and promotion notices, usage alerts, cards expiring, migration) goes to the billing contact only.
+EMAIL_KINDS: dict[str, EmailKind] = {
+    "invoice.created": EmailKind(copy_owner=True, link="invoice", attach_invoice=True),
+    "invoice.paid": EmailKind(copy_owner=True, link="invoice", attach_invoice=True),
+    "credit_note.issued": EmailKind(copy_owner=True, attach_invoice=True),
+    "payment.reversed": EmailKind(copy_owner=True),
+    "invoice.expired": EmailKind(copy_owner=True),
+    "payment.failed": EmailKind(copy_owner=True, link="invoice"),
+    "subscription.renewal_reminder": EmailKind(copy_owner=True, link="invoice"),
+    "subscription.past_due": EmailKind(copy_owner=True, link="invoice"),
+    "subscription.downgraded": EmailKind(copy_owner=True, link="portal"),
+}
+
+
+def email_kind(event_type: str) -> EmailKind:
+    return EMAIL_KINDS.get(event_type, PLAIN)
+
+
+def recipients(owner: str | None, billing: str | None, *, copy_owner: bool) -> tuple[str | None, str | None]:
+    """(To, Cc): the billing contact (the owner when the account has none), and the owner in Cc when
+    `copy_owner` and the owner is another address (compared without case): never one address twice."""
+    to = (billing or "").strip() or (owner or "").strip() or None
+    cc = (owner or "").strip() or None
+    if not copy_owner or to is None or cc is None or cc.lower() == to.lower():
+        cc = None
+    return to, cc
+
+
+# The data fields that make two events the same reminder: the same notice about the same invoice,
+# trial, promotion or card, for the same date, is told once (a second event with these values gets no feed
+# item and no email). Events not listed are never merged.
+DEDUPE_FIELDS: dict[str, tuple[str, ...]] = {
+    "subscription.renewal_reminder": ("invoice_id", "days_left"),
+    "subscription.past_due": ("subscription_id", "invoice_id"),
+    "trial.will_end": ("subscription_id", "trial_end"),
+    "promotion.ending": ("redemption_id", "ends_at"),
+    "payment_method.expiring": ("payment_method_id", "expires_at"),
+}
+
+
+def dedupe_key(event_type: str, data: Mapping[str, Any]) -> str | None:
+    """The key two identical reminders share, or None for an event that is never merged. A move to Free is
+    told once per subscription and period it left."""
+    if event_type == "subscription.downgraded":
+        previous = data.get("previous")
+        if not isinstance(previous, Mapping) or data.get("reason") == "scheduled":
+            return None
+        values: tuple[Any, ...] = (data.get("subscription_id"), previous.get("current_period_end"))
+    elif event_type in DEDUPE_FIELDS:
+        values = tuple(data.get(name) for name in DEDUPE_FIELDS[event_type])
+    else:
+        return None
+    if any(v is None or v == "" for v in values):
+        return None
+    return ":".join((event_type, *map(str, values)))[:200]
 
 
 # --- usage alerts ---------------------------------------------------------------------------------

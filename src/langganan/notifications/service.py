@@ -3,7 +3,10 @@
 The dispatcher claims events not yet dispatched (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite
 serialises writers) and, in the same transaction, writes their deliveries and feed items and marks
 them dispatched. Unique keys on (event, target) and on the feed's event id make a second fan-out
-of one event impossible, whatever the number of workers.
+of one event impossible, whatever the number of workers; a reminder's dedupe key (rules.dedupe_key,
+unique per account) makes a second event announcing the same reminder a no-op for the customer.
+An email goes to the billing contact, the owner in Cc for invoices, receipts and dunning
+(rules.EMAIL_KINDS).
 """
 
 from __future__ import annotations
@@ -13,13 +16,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from langganan.accounts.models import Account
 from langganan.events.models import Event
 from langganan.kit.ids import new_id
 from langganan.kit.work import Work
-from langganan.notifications import messages, repository
+from langganan.notifications import messages, relevance, repository
 from langganan.notifications.models import Channel, Delivery, DeliveryStatus, Notification
-from langganan.notifications.rules import subscribes
+from langganan.notifications.rules import dedupe_key, subscribes
 from langganan.webhooks import repository as webhooks_repo
 from langganan.webhooks.models import EndpointStatus, WebhookEndpoint
 
@@ -37,15 +42,38 @@ def _delivery(event: Event, now: datetime, **fields: Any) -> Delivery:
                     **fields)
 
 
+def _kept(session: Work, item: Notification) -> bool:
+    """Add a feed item; one whose dedupe key another item of the account already has is not kept (a
+    concurrent worker's item wins at the unique index: the savepoint takes ours back)."""
+    if item.dedupe_key is None:
+        session.add(item)
+        return True
+    if repository.has_dedupe_key(session, item.account_id, item.dedupe_key):
+        return False
+    try:
+        with session.begin_nested():
+            session.add(item)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
 def fan_out(session: Work, event: Event, endpoints: Sequence[WebhookEndpoint], now: datetime) -> None:
     account = session.get(Account, event.account_id) if event.account_id else None
     if account is not None:
+        data = event.data or {}
         message = messages.message_for(session, event, account)
-        session.add(Notification(id=new_id("ntf"), account_id=account.id, event_id=event.id, type=event.type,
-                                 title=message.subject, body=message.summary, created_at=event.created_at))
-        if message.email is not None and account.email:
-            session.add(_delivery(event, now, channel=Channel.EMAIL, target="email", recipient=account.email,
-                                  subject=message.subject, body=message.email))
+        item = Notification(id=new_id("ntf"), account_id=account.id, event_id=event.id, type=event.type,
+                            title=message.subject, body=message.summary, created_at=event.created_at,
+                            dedupe_key=dedupe_key(event.type, data))
+        # the email goes with the feed item (a repeated reminder gets neither), unless it would tell the
+        # customer to pay for something that can no longer be paid (relevance.py; checked again when sent)
+        if _kept(session, item) and message.email is not None and message.to is not None \
+                and relevance.stale_reason(session, event.type, data, account.id) is None:
+            session.add(_delivery(event, now, channel=Channel.EMAIL, target="email", recipient=message.to,
+                                  cc=message.cc, subject=message.subject, body=message.email, html=message.html,
+                                  invoice_id=message.invoice_id, attach_invoice=message.attach_invoice))
     subscribed = [e for e in endpoints if subscribes(e.events, event.type)]
     if subscribed:
         payload = webhook_payload(event)

@@ -1,8 +1,14 @@
 """What every portal page needs: the visitor's account (from the session cookie), its language and
-time zone, and for forms a CSRF check that runs before anything changes."""
+time zone, and for forms a CSRF check that runs before anything changes.
+
+A staff view (a portal session a console user opened, `portal.service.open_staff_view`) shows the pages as
+the customer sees them, read-only: every form field and button on them is disabled, and any request that could change
+something (any method but GET and HEAD, and the one GET that keeps a card) is refused with 403 before it
+reaches its route."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -32,11 +38,41 @@ class Portal:
     account: Account  # as loaded for this request (detached: read its columns, or merge it)
     unread: int = 0
 
+    @property
+    def staff_view(self) -> bool:
+        """A console user looking at the account's portal: read-only."""
+        return self.visitor.staff_user_id is not None
+
     def render(self, template: str, *, http_status: int = 200, **context: Any) -> HTMLResponse:
         return render(self.request, template,
                       {"csrf": self.visitor.csrf_token, "account_name": self.account_name,
-                       "currency": self.currency, "area": "portal", "unread": self.unread, **context},
-                      status=http_status, lang=self.lang, tz=self.tz)
+                       "currency": self.currency, "area": "portal", "unread": self.unread,
+                       "staff_view": self.staff_view, **context},
+                      status=http_status, lang=self.lang, tz=self.tz,
+                      transform=disable_forms if self.staff_view else None)
+
+
+# a form control's start tag that is not disabled yet
+CONTROL = re.compile(r"<(input|select|textarea|button)\b(?![^>]*\sdisabled\b)[^>]*>", re.IGNORECASE)
+# GET routes that change something: a staff view may not open them
+CHANGES_ON_GET = frozenset({"card_setup_return"})
+
+
+def disable_forms(html: str) -> str:
+    """Every field and every submitting button of the page disabled (no JavaScript needed); buttons that only
+    open or close a dialog (type="button") keep working, so the staff member sees what the customer would."""
+    def disable(m: re.Match[str]) -> str:
+        tag = m.group(0)
+        if m.group(1).lower() == "button" and re.search(r"""\stype=["']?button\b""", tag, re.IGNORECASE):
+            return tag
+        return f"{tag[:-2]} disabled/>" if tag.endswith("/>") else f"{tag[:-1]} disabled>"
+    return CONTROL.sub(disable, html)
+
+
+def _refuse_changes(request: Request) -> None:
+    route = request.scope.get("route")
+    if request.method not in ("GET", "HEAD") or getattr(route, "name", None) in CHANGES_ON_GET:
+        raise PageError(403, "error.staff_view_read_only")
 
 
 def _portal(request: Request, *, with_unread: bool) -> Portal:
@@ -49,6 +85,8 @@ def _portal(request: Request, *, with_unread: bool) -> Portal:
         if account is None:
             raise PageError(401, "error.session_required")
         logs.note_account(account.id)  # (the request's log lines name the account)
+        if visitor.staff_user_id is not None:
+            _refuse_changes(request)
         return Portal(request=request, ctx=ctx, visitor=visitor, account_id=account.id,
                       account_name=account.company_name or account.name, lang=pick_lang(request, account.locale),
                       tz=account.timezone, currency=account.currency, account=account,

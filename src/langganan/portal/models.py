@@ -20,3 +20,5 @@ class PortalLink(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+    # An emailed link (portal/email_links.py) opens the portal on this invoice; None: the Subscription page.
+    invoice_id: Mapped[str | None] = mapped_column(String(40))

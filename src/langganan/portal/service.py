@@ -15,6 +15,7 @@ from langganan.web import sessions
 from langganan.web.models import SessionKind, WebSession
 
 LINK_LIFETIME = timedelta(hours=1)
+STAFF_VIEW_LIFETIME = timedelta(minutes=30)  # a staff member's read-only look at an account's portal
 
 
 def create_link(session: Work, account: Account, wall_now: datetime) -> tuple[PortalLink, str]:
@@ -35,3 +36,13 @@ def open_link(session: Work, token: str, wall_now: datetime) -> tuple[WebSession
         return None
     link.used_at = wall_now
     return sessions.create(session, SessionKind.PORTAL, account_id=link.account_id, now=wall_now)
+
+
+def open_staff_view(session: Work, account: Account, staff_user_id: str, wall_now: datetime) -> tuple[WebSession, str]:
+    """A portal session for a staff member to see `account`'s portal as its customer does, read-only: a portal
+    session that names its staff user is a staff view (portal.deps refuses every change it asks for), short-lived
+    and never the customer's own session."""
+    row, token = sessions.create(session, SessionKind.PORTAL, account_id=account.id, staff_user_id=staff_user_id,
+                                 now=wall_now)
+    row.expires_at = wall_now + STAFF_VIEW_LIFETIME
+    return row, token

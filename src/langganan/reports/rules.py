@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-COUNTED = frozenset({"paid", "migrated", "opening"})
+# history kinds in MRR: free time an operator gave ("comp") stays in it, as a discount does (MRR ignores both)
+COUNTED = frozenset({"paid", "migrated", "opening", "comp"})
 
 
 def monthly(price: int, interval: str) -> int:

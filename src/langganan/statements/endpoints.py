@@ -7,10 +7,9 @@ from typing import Annotated
 
 from anyio import to_thread
 from fastapi import APIRouter, Path, Query, Request
-from starlette.datastructures import UploadFile
 
-from langganan.kit.errors import DomainError, Unprocessable
 from langganan.kit.openapi import errors
+from langganan.kit.uploads import read_upload, request_body
 from langganan.kit.web import Limit, StartingAfter
 from langganan.statements import repository, service
 from langganan.statements.formats import ColumnMapping
@@ -26,10 +25,6 @@ from langganan.statements.schemas import (
 from langganan.web.context import AdminKey, AppContext, Ctx
 
 router = APIRouter(prefix="/v1/bank-statements", tags=["bank_statements"])
-
-
-class UnsupportedMediaType(DomainError):
-    status = 415
 
 
 IMPORT_DESCRIPTION = """\
@@ -64,10 +59,7 @@ A file that cannot be read is refused whole with 422, naming the line; nothing i
 @router.post("", response_model=StatementOut, status_code=201, responses=errors(415),
              summary="Import a bank statement file and match its credit lines to invoices (admin keys only)",
              description=IMPORT_DESCRIPTION,
-             openapi_extra={"requestBody": {"required": True, "content": {
-                 "text/csv": {"schema": {"type": "string"}},
-                 "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
-                     "file": {"type": "string", "format": "binary"}}}}}}})
+             openapi_extra=request_body("The bank's statement file"))
 async def import_statement(
         request: Request, ctx: Ctx, principal: AdminKey,
         format: Annotated[str, Query(description="bca, bca_bisnis, mandiri or generic")],
@@ -87,24 +79,9 @@ async def import_statement(
         mapping = service.mapping_of(date_column=date_column, description_column=description_column,
                                      amount_column=amount_column, credit_column=credit_column,
                                      balance_column=balance_column, date_format=date_format)
-    data, filename = await _file(request)
+    data, filename = await read_upload(request, "the statement")
     return await to_thread.run_sync(_import, ctx, service.Upload(format, data, mapping, filename),
                                     f"api_key:{principal.key_id}")
-
-
-async def _file(request: Request) -> tuple[bytes, str | None]:
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media in ("text/csv", "text/plain", "application/csv", "application/octet-stream"):
-        return await request.body(), None
-    if media == "multipart/form-data":
-        form = await request.form()
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise Unprocessable("file_required", "Send the statement in the multipart part named 'file'.",
-                                param="file")
-        return await upload.read(), upload.filename
-    raise UnsupportedMediaType("unsupported_media_type", "Send the statement file as text/csv or as "
-                               "multipart/form-data (part 'file').")
 
 
 def _import(ctx: AppContext, upload: service.Upload, by: str) -> StatementOut:

@@ -76,6 +76,9 @@ class PeriodKind(StrEnum):
     PAID = "paid"  # a paid plan, paid for by `invoice_id` (a purchase, an upgrade or a renewal)
     MIGRATED = "migrated"  # a legacy postpaid subscriber's first prepaid cycle (`invoice_id`: the waived month)
     GRACE = "grace"  # after a period end, while its renewal (`invoice_id`) could still be paid; it was not
+    # the rest of a paid period an operator lengthened with free time, no invoice (a "comp"; `invoice_id`: the
+    # invoice that paid the period it lengthens); its audit entry (subscription.free_period_given) explains it
+    COMP = "comp"
 
 
 class SubscriptionPeriod(Base):
@@ -89,6 +92,7 @@ class SubscriptionPeriod(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id"))
+    account_id: Mapped[str] = mapped_column(String(40))  # the subscription's
     starts_at: Mapped[datetime]
     plan_code: Mapped[str] = mapped_column(String(40))
     interval: Mapped[str] = mapped_column(String(10))

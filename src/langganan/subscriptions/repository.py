@@ -9,7 +9,7 @@ from sqlalchemy import and_, func, or_, select
 from langganan.invoices.models import Invoice, InvoiceStatus
 from langganan.kit.errors import NotFound
 from langganan.kit.work import Work
-from langganan.subscriptions.models import Subscription
+from langganan.subscriptions.models import Subscription, SubscriptionPeriod
 
 
 def for_account(session: Work, account_id: str, *, for_update: bool = False) -> Subscription:
@@ -95,3 +95,9 @@ def lock_many(session: Work, subscription_ids: Sequence[str]) -> Sequence[Subscr
 
 def for_accounts(session: Work, account_ids: Collection[str]) -> Sequence[Subscription]:
     return session.scalars(select(Subscription).where(Subscription.account_id.in_(account_ids))).all()
+
+
+def last_period(session: Work, subscription_id: str) -> SubscriptionPeriod | None:
+    """The newest row of the subscription's period history (what it is on now)."""
+    return session.scalar(select(SubscriptionPeriod).where(SubscriptionPeriod.subscription_id == subscription_id)
+                          .order_by(SubscriptionPeriod.id.desc()).limit(1))

@@ -6,18 +6,20 @@ No database, no clock: every function takes the values and `now` it needs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from langganan.catalog.rules import LIMIT_NAMES, Plan
 from langganan.invoices.rules import Line
-from langganan.kit.errors import Conflict
+from langganan.kit.errors import Conflict, Unprocessable
 from langganan.kit.money import prorate
-from langganan.kit.periods import add_months_anchored, days_in_period, remaining_days
+from langganan.kit.periods import INTERVAL_MONTHS, add_months_anchored, days_in_period, remaining_days
 from langganan.promotions.rules import Terms, plan_lines
 from langganan.subscriptions.models import SubscriptionStatus
 
 INTERVAL_LABEL = {"month": "monthly", "year": "yearly"}
 MAX_TRIAL_EXTENSION_DAYS = 90  # an operator extends a trial by 1 to this many days at a time
+MAX_FREE_DAYS = 365  # an operator gives at most this many free days at a time (or one billing period)
 
 
 @dataclass(frozen=True)
@@ -121,3 +123,14 @@ def quote_change(cur: CurrentTerm, target: Plan, interval: str, now: datetime, t
 def exceeded_limits(limits: dict[str, int], usage: dict[str, int]) -> list[str]:
     """Names of limits the current usage does not fit (rule 9)."""
     return [name for name in LIMIT_NAMES if name in usage and usage[name] > limits.get(name, 0)]
+
+
+def free_period_end(period_end: datetime, days: int | None, interval: str, anchor_day: int, tz: str,
+                    anchor_time: time | None) -> datetime:
+    """Where a paid period ends once an operator gives it free time: `days` calendar days later in the
+    account's zone at the same local time of day, or (None) one billing period later on the anchor day."""
+    if days is None:
+        return add_months_anchored(period_end, INTERVAL_MONTHS[interval], anchor_day, tz, anchor_time)
+    if not 1 <= days <= MAX_FREE_DAYS:
+        raise Unprocessable("invalid_days", f"Free time is 1 to {MAX_FREE_DAYS} days.", param="days")
+    return (period_end.astimezone(ZoneInfo(tz)) + timedelta(days=days)).astimezone(UTC)  # wall-clock arithmetic

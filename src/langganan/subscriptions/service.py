@@ -473,8 +473,10 @@ def roll_renewed(session: Work, sub: Subscription, renewal: Invoice, *, granted_
         events.emit(session, "trial.ended", account.id, {**was, "converted": True, "invoice_id": renewal.id}, when)
     events.emit(session, "subscription.renewed", account.id, {**_snapshot(sub), "previous": was,
                                                                "invoice_id": renewal.id}, when)
-    if not trialing and was["plan"] != sub.plan_code:
-        events.emit(session, "subscription.downgraded", account.id,
+    if not trialing and was["plan"] != sub.plan_code:  # a change scheduled at period end (an operator's may be up)
+        plans = catalog_service.get(session, sub.catalog_version_id).plans
+        up = was["plan"] in plans and plans[sub.plan_code].rank > plans[was["plan"]].rank
+        events.emit(session, "subscription.upgraded" if up else "subscription.downgraded", account.id,
                     {**_snapshot(sub), "previous": was, "reason": "scheduled"}, when)
 
 

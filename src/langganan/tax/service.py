@@ -6,10 +6,10 @@ by the time they were paid, and part n holds the n-th thousand of them; a month 
 part.
 
 Credit notes (invoices of type credit_note, which refer to the invoice they correct) are returns. Coretax
-does not take returns in a TaxInvoiceBulk: a return of an output tax invoice is its own document. So they
-are left out of these files and counted (`Export.returns_left_out`, shown by the API as a header) so that
-none goes unnoticed; the export of returns is to be written beside `document_part` when credit notes exist
-(`repository.RETURN_TYPES` names the types).
+does not take returns in a TaxInvoiceBulk: a return is filed by the buyer, or the seller cancels or replaces
+its tax invoice (tax/returns.py). So they are left out of these files and counted (`Export.returns_left_out`,
+shown by the API as a header), and listed with everything either step needs in the month's returns register
+(tax/returns.py; `repository.RETURN_TYPES` names the types).
 """
 
 from __future__ import annotations

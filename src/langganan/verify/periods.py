@@ -7,22 +7,26 @@ from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from itertools import pairwise
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import lazyload
 
+from langganan.audit.models import AuditEntry
 from langganan.catalog.models import CatalogVersion
 from langganan.catalog.service import get as catalog_version
 from langganan.config import Settings
 from langganan.invoices.actions import InvoiceAction, PurchaseAction, RenewalAction, UpgradeAction
 from langganan.invoices.models import Invoice, InvoiceStatus, InvoiceType
 from langganan.kit.work import Work
-from langganan.subscriptions.history import PeriodKind
+from langganan.subscriptions.history import COMP_ACTION, PeriodKind
 from langganan.subscriptions.models import Subscription, SubscriptionPeriod, SubscriptionStatus
+from langganan.subscriptions.rules import MAX_FREE_DAYS
 from langganan.verify.violation import Violation
 
 PLAN_INVOICES = (InvoiceType.SUBSCRIPTION, InvoiceType.PLAN_CHANGE, InvoiceType.RENEWAL)
 # the longest one interval can be (a 31-day month or a leap year, plus an hour a DST change may add)
 LONGEST = {"month": timedelta(days=31, hours=1), "year": timedelta(days=366, hours=1)}
+# the longest free time an operator gives at once (`comp` rows): MAX_FREE_DAYS or one interval
+FREE_TIME = {i: max(longest, timedelta(days=MAX_FREE_DAYS, hours=1)) for i, longest in LONGEST.items()}
 
 
 def check(session: Work, settings: Settings) -> list[Violation]:
@@ -41,6 +45,9 @@ def check(session: Work, settings: Settings) -> list[Violation]:
     for inv in invoices.values():
         by_sub[str(inv.subscription_id)].append(inv)
     used: Counter[str] = Counter()
+    comps_given = Counter({str(target): int(n) for target, n in session.execute(
+        select(AuditEntry.target_id, func.count()).where(AuditEntry.action == COMP_ACTION)
+        .group_by(AuditEntry.target_id))})
     out: list[Violation] = []
     for sub in session.scalars(select(Subscription).order_by(Subscription.id)):
         history = rows.get(sub.id, [])
@@ -49,6 +56,10 @@ def check(session: Work, settings: Settings) -> list[Violation]:
                                  {"subscription_id": sub.id}))
             continue
         out += _sequence(sub, history, free_plans)
+        comps = [r for r in history if r.kind == PeriodKind.COMP]
+        if len(comps) > comps_given[sub.id]:
+            out.append(Violation("period_unexplained", f"{len(comps)} periods of free time but {comps_given[sub.id]} "
+                                 f"{COMP_ACTION} entries in the audit log", _ids(sub, comps[-1])))
         ends = [r.starts_at for r in history[1:]] + [sub.current_period_end]
         for row, end in zip(history, ends, strict=True):
             out += _explained(sub, row, end, invoices, free_plans, trial_plans, longest_grace)
@@ -79,7 +90,7 @@ def _sequence(sub: Subscription, history: list[SubscriptionPeriod], free_plans: 
                   else None)
     fits = (last.plan_code, last.interval) == (sub.plan_code, sub.interval) and (
         kind == PeriodKind.OPENING or (kind == state_kind if state_kind is not None
-                                       else kind in (PeriodKind.PAID, PeriodKind.MIGRATED)))
+                                       else kind in (PeriodKind.PAID, PeriodKind.MIGRATED, PeriodKind.COMP)))
     if kind != PeriodKind.OPENING and not sub.current_period_start <= last.starts_at <= sub.current_period_end:
         fits = False
     if not fits:
@@ -123,6 +134,14 @@ def _explained(sub: Subscription, row: SubscriptionPeriod, end: datetime, invoic
             problem = f"its renewal {inv.number} is {inv.status}, not lapsed"
         elif end - row.starts_at > longest_grace:
             problem = f"it lasted longer than the longest grace or card retry window ({longest_grace.days} days)"
+    elif row.kind == PeriodKind.COMP:  # the rest of a paid period, lengthened by an operator (no invoice)
+        if row.plan_code in free_plans:
+            problem = "free time on the free plan"
+        elif inv is not None and (inv.subscription_id != sub.id
+                                  or inv.status not in (InvoiceStatus.PAID, InvoiceStatus.WAIVED)):
+            problem = f"the invoice of the period it lengthens, {inv.number}, is {inv.status}"
+        elif end - row.starts_at > LONGEST[row.interval] + FREE_TIME[row.interval]:
+            problem = "it lasted longer than a period and the longest free time"
     elif row.kind == PeriodKind.TRIAL:
         if row.plan_code not in trial_plans or row.invoice_id is not None:
             problem = f"a trial on {row.plan_code} with invoice {row.invoice_id}"

@@ -90,6 +90,7 @@ class Posting:
     # the entries' rows, without what is None (and without created_at when it is `now`)
     entries: list[dict[str, Any]] = field(default_factory=list)
     spend: dict[tuple[str, datetime], int] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=dict)  # wallet id -> account id, for the spend rows
     touched: dict[str, AnyWallet] = field(default_factory=dict)
     # per (wallet kind, entry type): the rupiah taken out and put in, counted once the posting is committed
     moved: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
@@ -102,8 +103,8 @@ class Posting:
         if balance < 0 or granted_balance < 0 or granted_balance > balance:
             raise BrokenInvariant(f"wallet {wallet.id} would break its invariants")
         wallet.balance, wallet.granted_balance, wallet.updated_at = balance, granted_balance, self.now
-        row = {"wallet_id": wallet.id, "type": m.type, "amount": m.amount, "granted_amount": m.granted,
-               "balance_after": balance}
+        row = {"wallet_id": wallet.id, "account_id": wallet.account_id, "type": m.type, "amount": m.amount,
+               "granted_amount": m.granted, "balance_after": balance}
         for column, value in (("meter", m.meter), ("quantity", m.quantity), ("reference", m.reference),
                               ("created_at", m.at), ("body_hash", m.body_hash), ("occurred_at", m.occurred_at)):
             if value is not None:
@@ -115,6 +116,7 @@ class Posting:
             if hour is None:
                 hour = self._hours[at] = spend_hour(at)
             self.spend[(wallet.id, hour)] = self.spend.get((wallet.id, hour), 0) - m.amount
+            self.owners[wallet.id] = wallet.account_id
         self.touched[wallet.id] = wallet
         key = (wallet.kind, m.type)
         out, into = self.moved.get(key, (0, 0))
@@ -155,7 +157,7 @@ def write(session: Work, posting: Posting) -> None:
             updated_at=posting.now), [{"wid": w.id, "b": w.balance, "g": w.granted_balance,
                                        "x": w.granted_expires_at} for w in plain])
     session.execute(insert(ENTRIES), [_entry_row(row, posting.now) for row in posting.entries])
-    rows = [{"wallet_id": w, "hour": h, "amount": a} for (w, h), a in posting.spend.items() if a]
+    rows = spend_rows(posting)
     if rows:
         session.execute(_SQLITE_SPEND, rows)
 
@@ -164,6 +166,11 @@ def _count(session: Work, posting: Posting) -> None:
     """The posting's movements, in the metrics once its transaction commits."""
     moved = posting.moved
     session.on_commit(lambda: metrics.wallets_moved(moved))
+
+
+def spend_rows(posting: Posting) -> list[dict[str, Any]]:
+    return [{"wallet_id": w, "account_id": posting.owners[w], "hour": h, "amount": a}
+            for (w, h), a in posting.spend.items() if a]
 
 
 def _sqlite_spend() -> Any:
@@ -180,10 +187,10 @@ _ABSENT = dict.fromkeys(("meter", "quantity", "reference", "body_hash", "occurre
 def _entry_row(row: dict[str, Any], now: datetime) -> dict[str, Any]:
     """A posting's entry with every column (what it left out is None; created_at `now` unless given)."""
     return {**_ABSENT, "created_at": now, **row}
-_ENTRY_COLUMNS = ("wallet_id", "type", "amount", "granted_amount", "balance_after", "meter", "quantity", "reference",
-                  "created_at", "body_hash", "occurred_at")
-_ENTRY_TYPES = ("varchar", "varchar", "bigint", "bigint", "bigint", "varchar", "bigint", "varchar", "timestamptz",
-                "varchar", "timestamptz")
+_ENTRY_COLUMNS = ("wallet_id", "account_id", "type", "amount", "granted_amount", "balance_after", "meter", "quantity",
+                  "reference", "created_at", "body_hash", "occurred_at")
+_ENTRY_TYPES = ("varchar", "varchar", "varchar", "bigint", "bigint", "bigint", "varchar", "bigint", "varchar",
+                "timestamptz", "varchar", "timestamptz")
 
 # One statement, one round trip: the plain rows' balances, the entries (in order: ids follow it) and the
 # hourly spend. The rows travel as JSON documents: one text parameter each, which psycopg sends as is,
@@ -204,9 +211,9 @@ WITH balances AS (
   ORDER BY x.n
   RETURNING 1
 ), spend AS (
-  INSERT INTO wallet_spend_hours (wallet_id, hour, amount)
-  SELECT s.wallet_id, s.hour, s.amount
-  FROM json_to_recordset(%(spend)s::json) AS s(wallet_id varchar, hour timestamptz, amount bigint)
+  INSERT INTO wallet_spend_hours (wallet_id, account_id, hour, amount)
+  SELECT s.wallet_id, s.account_id, s.hour, s.amount
+  FROM json_to_recordset(%(spend)s::json) AS s(wallet_id varchar, account_id varchar, hour timestamptz, amount bigint)
   ON CONFLICT (wallet_id, hour) DO UPDATE SET amount = wallet_spend_hours.amount + excluded.amount
   RETURNING 1
 )
@@ -220,7 +227,7 @@ def _write_pg(pg: psycopg.Connection[Any], posting: Posting, plain: list[LockedW
         "wallets": _json([{"id": w.id, "balance": w.balance, "granted_balance": w.granted_balance,
                            "granted_expires_at": w.granted_expires_at} for w in plain]),
         "entries": _json(posting.entries),
-        "spend": _json([{"wallet_id": w, "hour": h, "amount": a} for (w, h), a in posting.spend.items() if a]),
+        "spend": _json(spend_rows(posting)),
     }
     try:
         counts = pg.execute(_PG_WRITE, params).fetchone()

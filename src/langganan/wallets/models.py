@@ -76,6 +76,7 @@ class WalletEntry(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
                                     autoincrement=True)
     wallet_id: Mapped[str] = mapped_column(ForeignKey("wallets.id"))
+    account_id: Mapped[str] = mapped_column(String(40))  # the wallet's (Citus: the distribution column)
     type: Mapped[EntryType] = mapped_column(text_column(EntryType, 30))
     amount: Mapped[int] = mapped_column(BigInteger)
     granted_amount: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -97,6 +98,7 @@ PostgreSQL in the same statement)."""
 
     wallet_id: Mapped[str] = mapped_column(ForeignKey("wallets.id"), primary_key=True)
     hour: Mapped[datetime] = mapped_column(primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(40))  # the wallet's
     amount: Mapped[int] = mapped_column(BigInteger)
 
 

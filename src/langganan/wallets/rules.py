@@ -50,3 +50,25 @@ def low_balance_threshold(wallet: Any, defaults: Mapping[str, int]) -> int:
     if wallet.low_balance_threshold is not None:
         return int(wallet.low_balance_threshold)
     return defaults.get(wallet.kind, 0)
+
+
+# An operator's adjustment (console): at most this many rupiah at a time.
+MAX_ADJUSTMENT = 100_000_000
+
+
+def adjustment(balance: int, granted_balance: int, amount: int, deduct: bool) -> tuple[int, int]:
+    """An operator's grant or deduction of `amount` on a wallet holding `balance` (of which
+    `granted_balance` is granted credit): the signed movement and its granted part.
+
+    A grant is paid credit (it never expires). A deduction takes paid credit first, then granted credit
+    (it usually takes back an earlier grant), and never more than the balance: no overdraft (rule 6)."""
+    if not 1 <= amount <= MAX_ADJUSTMENT:
+        raise Unprocessable("invalid_amount", f"The amount must be a whole number of rupiah from 1 to "
+                            f"{MAX_ADJUSTMENT:,}.".replace(",", "."), param="amount")
+    if not deduct:
+        return amount, 0
+    if amount > balance:
+        raise Unprocessable("amount_exceeds_balance", f"The wallet holds {balance:,}; a deduction cannot take it "
+                            "below zero.".replace(",", "."), param="amount")
+    paid = balance - granted_balance
+    return -amount, -max(0, amount - paid)

@@ -15,6 +15,7 @@ from datetime import datetime
 from langganan.accounts.models import Account
 from langganan.catalog.rules import WalletKind
 from langganan.events import service as events
+from langganan.kit.errors import Unprocessable
 from langganan.kit.ids import new_id
 from langganan.kit.work import Work
 from langganan.wallets import ledger, repository, rules
@@ -72,6 +73,22 @@ def credit_top_up(session: Work, account_id: str, kind: WalletKind, amount: int,
     record(session, wallet, EntryType.TOP_UP, amount, now, reference=invoice_id)
     events.emit(session, "wallet.topped_up", account_id,
                 {"wallet": kind, "amount": amount, "balance": wallet.balance, "invoice_id": invoice_id}, now)
+
+
+def adjust(session: Work, account_id: str, kind: str, amount: int, *, deduct: bool, reference: str,
+           now: datetime) -> Wallet:
+    """An operator grants `amount` of paid credit to the account's `kind` wallet, or deducts it (paid credit
+    first, never below zero: `rules.adjustment`), as one ledger adjustment carrying `reference` (the
+    console's audit entry)."""
+    if kind not in KINDS:
+        raise Unprocessable("invalid_wallet", "The wallet must be 'conversation' or 'broadcast'.", param="wallet")
+    wallet = repository.get(session, account_id, kind, for_update=True)
+    expire_grant_if_due(session, wallet, now)  # expired free credit is not there to deduct
+    moved, granted = rules.adjustment(wallet.balance, wallet.granted_balance, amount, deduct)
+    record(session, wallet, EntryType.ADJUSTMENT, moved, now, granted=granted, reference=reference)
+    events.emit(session, "wallet.adjusted", account_id,
+                {"wallet": kind, "amount": moved, "balance": wallet.balance, "reference": reference}, now)
+    return wallet
 
 
 def set_low_balance_threshold(wallet: Wallet, threshold: int | None, defaults: Mapping[str, int]) -> None:

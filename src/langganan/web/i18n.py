@@ -192,6 +192,14 @@ EN: dict[str, str] = {
     "error.bad_credentials": "The email or password is wrong.", "error.login_required": "Sign in to continue.",
     "error.clock_backwards": "The engine clock never moves backwards.",
     "error.invalid_parameter": "A value is not valid.",
+    # Emails (notifications/messages.py, templates/layout.html): what the layout adds to an event's text
+    "mail.pay_invoice": "Pay invoice {number} ({amount})", "mail.view_invoice": "View invoice {number}",
+    "mail.open_portal": "Open your subscription settings",
+    "mail.link_note": "This link signs you in to your billing page without a password. It works once, within {days} days; do not forward this email.",
+    "mail.attached": "The invoice is attached as a PDF ({filename}).",
+    "mail.link_title": "Open your billing page", "mail.link_continue": "Continue",
+    "mail.link_body_invoice": "Continue to sign in to your billing page and open invoice {number}.",
+    "mail.link_body": "Continue to sign in to your billing page.",
 }
 
 ID: dict[str, str] = {
@@ -382,6 +390,14 @@ ID: dict[str, str] = {
     "error.bad_credentials": "Email atau kata sandi salah.", "error.login_required": "Masuk untuk melanjutkan.",
     "error.clock_backwards": "Jam mesin tidak pernah mundur.",
     "error.invalid_parameter": "Ada nilai yang tidak valid.",
+    # Email (notifications/messages.py, templates/layout.html): tambahan tata letak pada teks sebuah peristiwa
+    "mail.pay_invoice": "Bayar invoice {number} ({amount})", "mail.view_invoice": "Lihat invoice {number}",
+    "mail.open_portal": "Buka pengaturan langganan Anda",
+    "mail.link_note": "Tautan ini membuka halaman tagihan Anda tanpa kata sandi. Tautan berlaku satu kali, dalam {days} hari; jangan teruskan email ini.",
+    "mail.attached": "Invoice terlampir sebagai PDF ({filename}).",
+    "mail.link_title": "Buka halaman tagihan Anda", "mail.link_continue": "Lanjutkan",
+    "mail.link_body_invoice": "Lanjutkan untuk masuk ke halaman tagihan Anda dan membuka invoice {number}.",
+    "mail.link_body": "Lanjutkan untuk masuk ke halaman tagihan Anda.",
 }
 
 EN.update(CONSOLE_EN)
