@@ -11,13 +11,13 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from starlette.types import ASGIApp
 
-from langganan import __version__, metrics
+from langganan import __version__, scrape
 from langganan.accounts.endpoints import router as accounts_router
 from langganan.apikeys import service as apikeys
 from langganan.apikeys.gate import ApiKeyGate
@@ -35,10 +35,11 @@ from langganan.console.pages_statements import router as console_statements_rout
 from langganan.console.pages_tax import router as console_tax_router
 from langganan.console.pages_unapplied import router as console_unapplied_router
 from langganan.console.pages_webhooks import router as console_webhooks_router
-from langganan.due import run_due
+from langganan.due import DueReport, run_due
 from langganan.entitlements.endpoints import router as entitlements_router
 from langganan.events.endpoints import router as events_router
 from langganan.exports.endpoints import router as exports_router
+from langganan.kit import migrate
 from langganan.kit.bodylimit import BodyLimitMiddleware
 from langganan.kit.clock import Clock, DatabaseClock, WallClock, wall_now
 from langganan.kit.db import DEFAULT_BACKGROUND_WAIT, DEFAULT_LOCK_WAIT, Database, is_transient
@@ -46,7 +47,7 @@ from langganan.kit.idempotency import IdempotencyMiddleware, purge_expired
 from langganan.kit.migrate import is_empty, upgrade
 from langganan.kit.models import EngineClock
 from langganan.kit.nul import RefuseNulMiddleware
-from langganan.kit.openapi import describe_errors, operation_id
+from langganan.kit.openapi import RETRY_AFTER, ErrorResponse, describe_errors, operation_id
 from langganan.kit.secrets import stored_secret
 from langganan.kit.web import install_error_handlers
 from langganan.kit.work import Steps
@@ -56,7 +57,7 @@ from langganan.notifications.delivery import Courier
 from langganan.notifications.endpoints import router as notifications_router
 from langganan.notifications.endpoints_webhooks import router as webhook_deliveries_router
 from langganan.notifications.mailer import make_mailer
-from langganan.notifications.worker import run_notifications
+from langganan.notifications.worker import NotifyReport, run_notifications
 from langganan.onboarding.endpoints import router as onboarding_router
 from langganan.payments.endpoints import router as payments_router
 from langganan.payments.endpoints_auto_top_up import router as auto_top_up_router
@@ -89,6 +90,7 @@ from langganan.usage.endpoints import router as usage_router
 from langganan.usage.endpoints_reservations import router as reservations_router
 from langganan.usage.fastlane import UsageFastLane
 from langganan.wallets.endpoints import router as wallets_router
+from langganan.web.access import AccessLayer, Templates
 from langganan.web.context import AdminKey, AppContext
 from langganan.web.errors import install_page_errors
 from langganan.webhooks.endpoints import router as webhooks_router
@@ -114,17 +116,20 @@ def body_limits(settings: Settings) -> dict[str, int]:
 
 
 class LanggananAPI(FastAPI):
-    """The application. Outermost, the request body limit (kit/bodylimit.py): nothing behind it ever holds
-    more of a body than its route's limit. Then the usage fast lane (usage/fastlane.py), in front of the
-    whole middleware stack: the hottest requests skip the framework's error and telemetry layers, the API
-    key gate and the NUL and idempotency middlewares (the lane only answers requests with a cached key,
-    applies the NUL rule itself and leaves idempotent requests to the stack). Each layer cost a few per
-    cent of a single event's CPU."""
+    """The application. Outermost, the access layer (web/access.py): the request id, the HTTP metrics and
+    the access log line of every request, those answered by the layers behind it included. Then the request
+    body limit (kit/bodylimit.py): nothing behind it ever holds more of a body than its route's limit. Then
+    the usage fast lane (usage/fastlane.py), in front of the whole middleware stack: the hottest requests
+    skip the framework's error and telemetry layers, the API key gate and the NUL and idempotency
+    middlewares (the lane only answers requests with a cached key, applies the NUL rule itself and leaves
+    idempotent requests to the stack). Each layer cost a few per cent of a single event's CPU (the access
+    layer's line replaces uvicorn's own access log)."""
 
     def build_middleware_stack(self) -> ASGIApp:
         settings: Settings = self.state.ctx.settings
         lane = UsageFastLane(super().build_middleware_stack(), self.state.usage_group)
-        return BodyLimitMiddleware(lane, default=settings.max_body_bytes, routes=body_limits(settings))
+        limited = BodyLimitMiddleware(lane, default=settings.max_body_bytes, routes=body_limits(settings))
+        return AccessLayer(limited, Templates(self.router.routes))
 
     _described: dict[str, Any] | None = None
 
@@ -228,14 +233,26 @@ class Worker:
     def _loop(self) -> None:
         while not self._stop.wait(self.ctx.settings.worker_interval_seconds):
             try:
-                run_due(self.ctx)
-                run_notifications(self.ctx.db, self.ctx.courier)
+                log_work(run_due(self.ctx), run_notifications(self.ctx.db, self.ctx.courier))
                 purge_expired(self.ctx.db)
             except Exception as exc:  # keep the worker alive; the next tick retries
                 if is_transient(exc):
                     log.warning("due work stopped, the database is busy or unreachable (retried next tick): %s", exc)
                 else:
                     log.exception("due work failed")
+
+
+def log_work(due: DueReport, sent: NotifyReport) -> None:
+    """One log line for a round of background work that did something."""
+    d = sent.delivered
+    if due.total or sent.dispatched or d.total:
+        steps = ", ".join(f"{kind} {n}" for kind, n in sorted(due.steps.items()))
+        log.info("due work: expired %d invoices, charged %d cards%s; dispatched %d events; sent %d, retrying %d, "
+                 "failed %d", due.invoices_expired, due.charges, f"; {steps}" if steps else "", sent.dispatched,
+                 d.succeeded, d.retrying, d.failed,
+                 extra={"invoices_expired": due.invoices_expired, "charges": due.charges, "steps": dict(due.steps),
+                        "events_dispatched": sent.dispatched, "deliveries_succeeded": d.succeeded,
+                        "deliveries_retrying": d.retrying, "deliveries_failed": d.failed})
 
 
 def make_context(settings: Settings, db: Database, *, gateway: Gateway | None = None) -> AppContext:
@@ -285,6 +302,35 @@ def install_docs(app: FastAPI) -> None:
                                    redoc_js_url=f"{DOCS_ASSETS}/redoc/redoc.standalone.js",
                                    redoc_favicon_url=f"{DOCS_ASSETS}/swagger-ui/favicon-32x32.png",
                                    with_google_fonts=False))
+
+
+READYZ_503 = ("Not ready: the database does not answer (`database_unreachable`), or its migrations are not "
+              "this version's (`migrations_not_current`, naming the `current` and `head` revisions: run "
+              "`langganan migrate`).")
+READY_RETRY_SECONDS = 5
+
+
+def readiness(db: Database, heads: frozenset[str]) -> dict[str, Any] | JSONResponse:
+    """200 {status: ready, revision} when the database answers and is migrated to `heads`; else 503 in the
+    error shape, saying which (what went wrong with the connection is logged, not answered)."""
+    try:
+        with db.engine.connect() as connection:
+            current = migrate.current(connection)
+    except Exception as exc:
+        log.warning("not ready: the database does not answer: %s", str(exc).splitlines()[0] if str(exc) else
+                    type(exc).__name__)
+        return _not_ready("database_unreachable", "The database does not answer.")
+    if current != heads:
+        at, wanted = ", ".join(sorted(current)) or "none", ", ".join(sorted(heads))
+        return _not_ready("migrations_not_current", f"The database is at revision {at}; this version needs "
+                          f"{wanted}: run `langganan migrate`.", current=sorted(current), head=sorted(heads))
+    return {"status": "ready", "revision": ", ".join(sorted(current)), "version": __version__}
+
+
+def _not_ready(code: str, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse(status_code=503, headers={"Retry-After": str(READY_RETRY_SECONDS)},
+                        content={"error": {"type": "api_error", "code": code, "message": message, "param": None,
+                                           **extra}})
 
 
 def create_app(settings: Settings, db: Database | None = None, *, run_worker: bool = False,
@@ -345,13 +391,21 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
             s.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__, "mode": settings.mode}
 
+    heads = migrate.heads()
+
+    @app.get("/readyz", tags=["operations"],
+             responses={503: {"model": ErrorResponse, "description": READYZ_503, "headers": RETRY_AFTER}},
+             summary="Ready to serve: the database answers and its migrations are this version's")
+    def readyz() -> Any:
+        return readiness(db, heads)
+
     if settings.metrics_address is None:
-        registry = metrics.registry(db)
+        registry = scrape.registry(db, ctx.clock)
 
         @app.get("/metrics", response_class=Response, tags=["operations"],
                  responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
                  summary="Prometheus metrics (admin key; absent when LANGGANAN_METRICS_ADDRESS is set)")
         def prometheus_metrics(_: AdminKey) -> Response:
-            return Response(metrics.exposition(registry), media_type=CONTENT_TYPE_LATEST)
+            return Response(scrape.exposition(registry), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -88,17 +88,20 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
           port: Annotated[int, typer.Option(help="Port")] = 8000,
           demo: Annotated[bool, typer.Option(help="Load demo accounts and print a ready API key")] = False,
           worker: Annotated[bool, typer.Option(help="Run due work in-process")] = True) -> None:
-    """Run the API (and the in-process worker) in one process; migrates an empty database."""
+    """Run the API (and the in-process worker) in one process; migrates an empty database. Logs one line per
+    request and event on standard error: JSON, or text with --demo (LANGGANAN_LOG_FORMAT decides when set)."""
     import uvicorn
 
-    from langganan import metrics
-    from langganan.app import create_app
+    from langganan import logs, scrape
+    from langganan.app import create_app, make_clock
 
     settings, db = _setup()
     with _configuration():
         web_app = create_app(settings, db, run_worker=worker)
-        listener = metrics.Listener(settings.metrics_address, metrics.registry(db)) if settings.metrics_address \
-            else None
+        listener = scrape.Listener(settings.metrics_address, scrape.registry(db, make_clock(settings))) \
+            if settings.metrics_address else None
+    text = demo and "log_format" not in settings.model_fields_set  # (the demo is read by a person)
+    logs.configure("text" if text else settings.log_format, settings.log_level)
     if demo:
         from langganan.demo import load_demo
 
@@ -124,7 +127,8 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
                 _link, token = portal.create_link(s, accounts_repo.get(s, row["id"]), wall_now())
                 console.print(f"Portal ({row['name']}): {base}/portal/session/{token}", soft_wrap=True)
     try:
-        uvicorn.run(web_app, host=host, port=port, log_level="info")
+        # (uvicorn's own logging configuration and access log are off: logs.configure and web/access.py)
+        uvicorn.run(web_app, host=host, port=port, log_level=settings.log_level, log_config=None, access_log=False)
     finally:
         if listener is not None:
             listener.close()
@@ -133,13 +137,15 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
 @app.command("worker")
 def worker_cmd(once: Annotated[bool, typer.Option(help="Run what is due once and exit")] = False) -> None:
     """Run due work (renewals, expiries, period ends); any number may run on one PostgreSQL. Serves /metrics
-    on LANGGANAN_METRICS_ADDRESS when it is set."""
-    from langganan import metrics
+    on LANGGANAN_METRICS_ADDRESS when it is set. Logs what each round did on standard error
+    (LANGGANAN_LOG_FORMAT)."""
+    from langganan import logs, scrape
 
     ctx = _context().background()
     with _configuration():
         address = None if once else ctx.settings.metrics_address
-        listener = metrics.Listener(address, metrics.registry(ctx.db)) if address else None
+        listener = scrape.Listener(address, scrape.registry(ctx.db, ctx.clock)) if address else None
+    logs.configure(ctx.settings.log_format, ctx.settings.log_level)
     try:
         _work(ctx, once)
     finally:
@@ -148,19 +154,12 @@ def worker_cmd(once: Annotated[bool, typer.Option(help="Run what is due once and
 
 
 def _work(ctx: AppContext, once: bool) -> None:
+    from langganan.app import log_work
     from langganan.due import run_due
     from langganan.notifications.worker import run_notifications
 
     while True:
-        report = run_due(ctx)
-        if report.total:
-            steps = ", ".join(f"{kind} {n}" for kind, n in sorted(report.steps.items()))
-            console.print(f"expired {report.invoices_expired} invoices, charged {report.charges} cards; {steps}")
-        sent = run_notifications(ctx.db, ctx.courier)
-        if sent.dispatched or sent.delivered.total:
-            d = sent.delivered
-            console.print(f"dispatched {sent.dispatched} events; sent {d.succeeded}, retrying {d.retrying}, "
-                          f"failed {d.failed}")
+        log_work(run_due(ctx), run_notifications(ctx.db, ctx.courier))
         if once:
             return
         time.sleep(ctx.settings.worker_interval_seconds)

@@ -42,9 +42,13 @@ TAXED_TYPES = ("subscription", "add_on", "top_up")
 Mode = Literal["sandbox", "live"]
 Gateway = Literal["sandbox", "midtrans", "xendit"]
 SmtpTls = Literal["none", "starttls", "ssl"]
+LogFormat = Literal["json", "text"]
+LogLevel = Literal["debug", "info", "warning", "error"]
 MODES: tuple[str, ...] = get_args(Mode)
 GATEWAYS: tuple[str, ...] = get_args(Gateway)
 SMTP_TLS_MODES: tuple[str, ...] = get_args(SmtpTls)
+LOG_FORMATS: tuple[str, ...] = get_args(LogFormat)
+LOG_LEVELS: tuple[str, ...] = get_args(LogLevel)
 SMTP_SSL_PORT = 465  # LANGGANAN_SMTP_PORT when unset and LANGGANAN_SMTP_TLS=ssl
 # Each real gateway's secrets (both required when it is chosen) and its API base URL (API.md, "Gateways").
 GATEWAY_KEYS = {"midtrans": ("MIDTRANS_SERVER_KEY", "MIDTRANS_CLIENT_KEY"),
@@ -362,6 +366,10 @@ class Settings(BaseSettings):
     max_body_bytes_import: BodyLimit = DEFAULT_BODY_LIMITS["import"]
     # Where `serve` and `worker` expose /metrics on a listener of their own; None: on the app, admin key only.
     metrics_address: Address = None
+    # Log lines on standard error (logs.py): one JSON object per line, or text for a person (`serve --demo`
+    # writes text unless this is set); and the least severe level written (info: one line per request).
+    log_format: Annotated[LogFormat, _choice(LOG_FORMATS, any_case=True)] = "json"
+    log_level: Annotated[LogLevel, _choice(LOG_LEVELS, any_case=True)] = "info"
     # Waiting for the database (issue 11): a request waits this long for a lock, then is answered 503 with
     # Retry-After; background work (due work, deliveries) waits longer; and each background batch is
     # sized so that its transaction lasts about `batch_seconds` (on SQLite it holds the one write lock).

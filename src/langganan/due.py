@@ -10,13 +10,14 @@ recorded in a transaction of its own (rule 11).
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-from langganan import lifecycle
+from langganan import lifecycle, metrics
 from langganan.config import Settings
 from langganan.kit.batches import time_left
 from langganan.kit.clock import Clock
@@ -126,6 +127,7 @@ def _charge_all(runner: Runner, charges: Sequence[lifecycle.Charge]) -> None:
 def run_due(runner: Runner) -> DueReport:
     """Run everything due at the engine clock's now, repeatedly, until nothing is left."""
     report = DueReport()
+    started = time.perf_counter()
     with runner.db.transaction() as session:
         checked_at = runner.clock.now(session)
     report.statuses_checked = payments.check_statuses(runner.db, runner.settings, runner.gateway, checked_at, BATCH)
@@ -140,11 +142,13 @@ def run_due(runner: Runner) -> DueReport:
             now = runner.clock.now(session)
             expired = _expire_invoices(session, now)
         before = sum(report.steps.values())
+        steps_before, batch_started = report.steps.copy(), time.perf_counter()
         with runner.db.transaction() as session:
             # up to `due_batch` subscriptions, fewer once the batch's time (`batch_seconds`) is up: on SQLite
             # it holds the one write lock
             charges = lifecycle.run_batch(session, runner.settings, runner.gateway, now, runner.settings.due_batch,
                                           skip, report.steps, more=time_left(runner.settings.batch_seconds))
+        metrics.due_batch(time.perf_counter() - batch_started, report.steps - steps_before)  # (committed)
         with runner.db.transaction() as session:
             charges += lifecycle.reclaim_stale_charges(session, runner.settings, BATCH)
         _charge_all(runner, charges)
@@ -154,4 +158,5 @@ def run_due(runner: Runner) -> DueReport:
         report.reservations_expired += released
         report.charges += len(charges)
         if not (expired or released or charges or sum(report.steps.values()) > before):
+            metrics.due_run(time.perf_counter() - started)
             return report

@@ -117,7 +117,8 @@ def run_batch(session: Work, settings: Settings, gateway: Gateway, now: datetime
     done: Counter[str] = Counter()
 
     def failed(sub: Subscription) -> None:
-        log.exception("due work failed for subscription %s", sub.id)
+        log.exception("due work failed for subscription %s", sub.id,
+                      extra={"subscription_id": sub.id, "account_id": sub.account_id})
         skip.add(sub.id)
         done["failed"] += 1
 

@@ -128,3 +128,24 @@ def test_an_app_refuses_a_database_opened_with_other_settings(tmp_path: Path) ->
     assert make_context(settings, same).db is same
     other.dispose()
     same.dispose()
+
+
+def test_on_commit_actions_run_after_the_commit_only_and_go_with_a_savepoint_that_rolls_back(
+        database: Database) -> None:
+    done: list[str] = []
+    with database.transaction() as s:
+        s.on_commit(lambda: done.append("outer"))
+        with s.begin_nested():  # released: its action waits for the real commit
+            s.on_commit(lambda: done.append("kept savepoint"))
+        with pytest.raises(RuntimeError), s.begin_nested():
+            s.on_commit(lambda: done.append("lost savepoint"))
+            raise RuntimeError("this step failed")
+        emit(s, "seen.after", None, {}, NOW)
+        assert done == []  # nothing before the commit
+    assert done == ["outer", "kept savepoint"]
+    with pytest.raises(RuntimeError), database.transaction() as s:
+        s.on_commit(lambda: done.append("rolled back"))
+        raise RuntimeError("rolled back")
+    with database.transaction() as s:  # a new transaction starts with nothing left over
+        emit(s, "later", None, {}, NOW)
+    assert done == ["outer", "kept savepoint"]

@@ -115,6 +115,8 @@ def test_every_numeric_variable_has_its_range_checked_above() -> None:
     ("MODE", "Live", "LANGGANAN_MODE must be sandbox or live"),  # exact: mode is case-sensitive
     ("GATEWAY", "stripe", "LANGGANAN_GATEWAY must be sandbox, midtrans or xendit"),
     ("SMTP_TLS", "tls", "LANGGANAN_SMTP_TLS must be none, starttls or ssl"),
+    ("LOG_FORMAT", "logfmt", "LANGGANAN_LOG_FORMAT must be json or text"),
+    ("LOG_LEVEL", "verbose", "LANGGANAN_LOG_LEVEL must be debug, info, warning or error"),
     ("SELLER_TIMEZONE", "Asia/Jakarta ",
      "LANGGANAN_SELLER_TIMEZONE='Asia/Jakarta ' is not a known IANA time zone, e.g. Asia/Jakarta"),
     ("SELLER_TIMEZONE", "WIB", "LANGGANAN_SELLER_TIMEZONE='WIB' is not a known IANA time zone, e.g. Asia/Jakarta"),
@@ -130,6 +132,7 @@ def test_a_bad_choice_or_an_unknown_zone_is_one_line_naming_the_variable(
 def test_good_values_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {"GRACE_DAYS": "0", "CARD_RETRY_DAYS": " 5, 1 ,3", "DUE_BATCH": " 50 ",
                         "SMTP_TLS": "SSL", "CLOCK_START": "2026-01-15T10:00:00+07:00", "TAX_RATE_SUBSCRIPTION": "11",
+                        "LOG_FORMAT": "Text", "LOG_LEVEL": "WARNING",
                         "DELIVERY_BACKOFF_SECONDS": "0", "SELLER_TIMEZONE": "Asia/Makassar",
                         "LOCK_WAIT_SECONDS": "0.5", "WORKER_LOCK_WAIT_SECONDS": "60", "BATCH_SECONDS": "1"}.items():
         monkeypatch.setenv(f"LANGGANAN_{name}", value)
@@ -138,6 +141,7 @@ def test_good_values_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.clock_start == datetime(2026, 1, 15, 3, tzinfo=UTC) and s.tax_bps["subscription"] == 1100
     assert (s.delivery_backoff_seconds, s.seller_timezone) == (0.0, "Asia/Makassar")
     assert (s.lock_wait_seconds, s.worker_lock_wait_seconds, s.batch_seconds) == (0.5, 60.0, 1.0)
+    assert (s.log_format, s.log_level) == ("text", "warning")
 
 
 @pytest.mark.parametrize(("name", "value", "says"), [

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from langganan.events.models import Event
 from langganan.kit.pagination import page
@@ -18,6 +19,13 @@ def list_events(session: Work, *, account_id: str | None, type_: str | None, lim
         stmt = stmt.where(Event.type == type_)
     return page(session, stmt, Event.id, limit, starting_after)
 
+
+
+def undispatched(session: Work) -> tuple[int, datetime | None]:
+    """How many events wait to be fanned out (the outbox backlog), and the earliest one's time."""
+    count, earliest = session.execute(select(func.count(), func.min(Event.created_at))
+                                      .where(Event.dispatched_at.is_(None))).one()
+    return int(count), earliest
 
 
 def about_invoice(session: Work, account_id: str, type_: str, invoice_id: str) -> Event | None:

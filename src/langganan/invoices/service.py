@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm.attributes import set_committed_value
 
+from langganan import metrics
 from langganan.accounts.models import Account
 from langganan.config import Settings
 from langganan.events import service as events
@@ -61,8 +62,11 @@ def issue(session: Work, settings: Settings, *, account: Account, type_: Invoice
         repository.note_renewal(session, invoice)
     session.read_ahead(WITHOUT_PAYMENTS)[invoice.id] = True
     events.emit(session, "invoice.created", account.id, summary(invoice), now)
+    session.on_commit(lambda: metrics.invoice_issued(type_))
     if status == InvoiceStatus.PAID:
         events.emit(session, "invoice.paid", account.id, summary(invoice), now)
+        total = invoice.total
+        session.on_commit(lambda: metrics.invoice_paid(type_, total))
     return invoice
 
 
@@ -130,6 +134,7 @@ def issue_credit_note(session: Work, settings: Settings, *, original: Invoice, c
     events.emit(session, "credit_note.issued", invoice.account_id,
                 {**summary(invoice), "original_invoice_id": original.id, "original_number": original.number,
                  "reason": reason, **refund}, now)
+    session.on_commit(lambda: metrics.invoice_issued(InvoiceType.CREDIT_NOTE))
     return invoice
 
 
@@ -178,7 +183,10 @@ def _move(session: Work, invoice: Invoice, allowed_from: tuple[InvoiceStatus, ..
 
 def mark_paid(session: Work, invoice: Invoice, now: datetime, *, allow_expired: bool = False) -> Invoice:
     allowed = (InvoiceStatus.UNPAID, InvoiceStatus.EXPIRED) if allow_expired else (InvoiceStatus.UNPAID,)
-    return _move(session, invoice, allowed, InvoiceStatus.PAID, now, "invoice.paid")
+    _move(session, invoice, allowed, InvoiceStatus.PAID, now, "invoice.paid")
+    type_, total = invoice.type, invoice.total
+    session.on_commit(lambda: metrics.invoice_paid(type_, total))
+    return invoice
 
 
 def expire(session: Work, invoice: Invoice, now: datetime) -> Invoice:

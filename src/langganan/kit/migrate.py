@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, inspect
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, inspect, text
+
+VERSION_TABLE = "alembic_version"
 
 
 def alembic_config(url: str) -> Config:
@@ -19,4 +22,16 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 
 def is_empty(engine: Engine) -> bool:
-    return "alembic_version" not in inspect(engine).get_table_names()
+    return VERSION_TABLE not in inspect(engine).get_table_names()
+
+
+def heads() -> frozenset[str]:
+    """The revisions this version's migrations end at (one, unless the chain forks)."""
+    return frozenset(ScriptDirectory.from_config(alembic_config("")).get_heads())
+
+
+def current(connection: Connection) -> frozenset[str]:
+    """The revisions the database is at (what `alembic current` reads); empty when it was never migrated."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return frozenset()
+    return frozenset(connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars())

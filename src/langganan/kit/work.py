@@ -16,6 +16,9 @@ and process-global `Session` hooks are typed fields of the `Work` and its own st
   the reactions given in `Steps.before_commit` (usage alerts) decide on, once, on the net movement.
 - `steps`: what the process's composition root (`langganan.app.make_database`) asks of every unit
   of work of its database: derived columns kept right on each flush, reactions before each commit.
+- `committed`: what to do once this transaction has committed, and never if it rolls back (counting
+  what happened in the metrics): given where the thing happens (`on_commit`); a savepoint that rolls
+  back takes what it gave with it.
 
 Everything but `steps` lives one transaction: it is forgotten when the outermost transaction ends.
 Only this module registers session events, on this class only, and each only calls `Work`'s methods.
@@ -121,7 +124,8 @@ class Work(Session):
         self.kept: list[Any] = []
         self._answers: dict[Question[Any, Any], dict[Any, Any]] = {}
         self.before: dict[tuple[str, Any], Before] = {}
-        self._marks: dict[SessionTransaction, tuple[dict[Table, int], int]] = {}
+        self.committed: list[Callable[[], None]] = []
+        self._marks: dict[SessionTransaction, tuple[dict[Table, int], int, int]] = {}
 
     def rollback(self) -> None:
         super().rollback()
@@ -172,6 +176,20 @@ class Work(Session):
         elif at > seen.at:
             seen.at = at
 
+    # -- after the commit -----------------------------------------------------------------------------
+
+    def on_commit(self, action: Callable[[], None]) -> None:
+        """Run `action` once the outermost transaction has committed; never when it (or the savepoint
+        this is called in) rolls back. For what must not happen for work that did not: counting it."""
+        self.committed.append(action)
+
+    def _after_commit(self) -> None:
+        if self.in_nested_transaction():  # a savepoint released: its actions wait for the real commit
+            return
+        actions, self.committed = self.committed, []
+        for action in actions:
+            action()
+
     # -- the transaction's steps -------------------------------------------------------------------
 
     def run_flush_steps(self) -> None:
@@ -188,7 +206,7 @@ class Work(Session):
             self.outbox.write(self)
 
     def _savepoint_began(self, transaction: SessionTransaction) -> None:
-        self._marks[transaction] = (self.outbox.mark(), len(self.deferred or ()))
+        self._marks[transaction] = (self.outbox.mark(), len(self.deferred or ()), len(self.committed))
 
     def _savepoint_rolled_back(self, transaction: SessionTransaction) -> None:
         mark = self._marks.pop(transaction, None)
@@ -197,6 +215,7 @@ class Work(Session):
         self.outbox.forget_after(mark[0])  # the events it emitted never happened
         if self.deferred is not None:
             del self.deferred[mark[1]:]  # nor the invoices it issued
+        del self.committed[mark[2]:]  # nor anything it counted
 
     def _transaction_ended(self, transaction: SessionTransaction) -> None:
         if transaction.parent is None:  # (a savepoint's mark stays: its rollback is told after its end)
@@ -213,6 +232,11 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
 @event.listens_for(Work, "before_commit")
 def _before_commit(session: Session) -> None:
     cast(Work, session)._before_commit()
+
+
+@event.listens_for(Work, "after_commit")
+def _after_commit(session: Session) -> None:
+    cast(Work, session)._after_commit()
 
 
 @event.listens_for(Work, "after_transaction_create")

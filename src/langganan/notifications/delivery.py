@@ -25,6 +25,7 @@ from typing import Protocol
 import httpx
 from markupsafe import escape
 
+from langganan import metrics
 from langganan.config import Settings
 from langganan.events.models import Event
 from langganan.kit.clock import wall_now
@@ -219,6 +220,7 @@ class Courier:
                 else:
                     outcome = self.send(out)
                 result = self.record(db, out, outcome)
+                metrics.delivery(out.channel, result, outcome.duration_ms / 1000)  # (recorded)
                 if result == "succeeded":
                     report.succeeded += 1
                 elif result == "failed":

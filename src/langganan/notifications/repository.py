@@ -103,6 +103,15 @@ def emails(session: Work, limit: int, starting_after: str | None) -> tuple[Seque
     return rows[:limit], len(rows) > limit
 
 
+def pending_by_channel(session: Work) -> list[tuple[str, int, datetime]]:
+    """Per channel: how many deliveries are not yet sent (or wait for a retry), and the earliest one's
+    creation (wall time)."""
+    rows = session.execute(select(Delivery.channel, func.count(), func.min(Delivery.created_at))
+                           .where(Delivery.status == DeliveryStatus.PENDING).group_by(Delivery.channel)
+                           .order_by(Delivery.channel))
+    return [(str(channel), int(count), earliest) for channel, count, earliest in rows]
+
+
 def email_of(session: Work, event_id: str) -> Delivery | None:
     """The email the event's fan-out made (the first, when it was sent again since)."""
     return session.scalar(select(Delivery).where(Delivery.event_id == event_id, Delivery.channel == Channel.EMAIL)

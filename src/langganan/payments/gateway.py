@@ -3,12 +3,15 @@ passes the same conformance tests (tests/integration/test_gateway_conformance.py
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
+from langganan import metrics
 from langganan.kit.errors import DomainError, InvalidRequest, Unauthorized, Unavailable, Unprocessable
 
 BANKS = ("bca", "bni", "bri", "mandiri", "permata")
@@ -200,3 +203,48 @@ class Gateway(Protocol):
     def close(self) -> None:
         """Release the connections it keeps (at shutdown)."""
         ...
+
+
+# -- counting calls -------------------------------------------------------------------------------
+
+class _Named(Protocol):
+    name: str
+
+
+G = TypeVar("G", bound=_Named)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def measured(operation: str) -> Callable[[Callable[Concatenate[G, P], R]], Callable[Concatenate[G, P], R]]:
+    """A gateway method, counted and timed in the metrics as `operation` of the gateway's `name`, by outcome:
+    a charge or refund succeeded, pending or declined; any other answer ok; the gateway unavailable (timeout,
+    5xx), refused (it rejected langganan's request), rejected (the customer's input, before or after the
+    call), or error (anything else, a bug)."""
+    def decorate(call: Callable[Concatenate[G, P], R]) -> Callable[Concatenate[G, P], R]:
+        @functools.wraps(call)
+        def timed(gateway: G, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            started, outcome = time.perf_counter(), "error"
+            try:
+                result = call(gateway, *args, **kwargs)
+                outcome = _outcome(result)
+                return result
+            except GatewayUnavailable:
+                outcome = "unavailable"
+                raise
+            except GatewayRefused:
+                outcome = "refused"
+                raise
+            except DomainError:
+                outcome = "rejected"
+                raise
+            finally:
+                metrics.gateway_call(gateway.name, operation, outcome, time.perf_counter() - started)
+        return timed
+    return decorate
+
+
+def _outcome(result: object) -> str:
+    if isinstance(result, ChargeResult | RefundResult):
+        return "pending" if result.pending else "succeeded" if result.succeeded else "declined"
+    return "ok"

@@ -91,6 +91,7 @@ from langganan.payments.gateway import (
     RefundResult,
     SavedCard,
     VirtualAccount,
+    measured,
 )
 
 SANDBOX_URL = "https://api.sandbox.midtrans.com"
@@ -349,6 +350,7 @@ class MidtransGateway:
         return {"order_time": order_time.strftime(ORDER_TIME_FORMAT), "expiry_duration": seconds // size,
                 "unit": unit}
 
+    @measured("create_virtual_account")
     def create_virtual_account(self, *, reference: str, amount: int, currency: str, bank: str,
                                expires_at: datetime) -> VirtualAccount:
         if bank not in BANKS:
@@ -380,6 +382,7 @@ class MidtransGateway:
         return VirtualAccount(bank=bank, va_number=number, expires_at=expires, provider_ref=answer.transaction_id,
                               biller_code=answer.biller_code if bank == "mandiri" else None)
 
+    @measured("create_qris")
     def create_qris(self, *, reference: str, amount: int, currency: str, expires_at: datetime) -> QrCode:
         payload = {"payment_type": "qris", "transaction_details": self._order(reference, amount, currency),
                    "qris": {"acquirer": "gopay"}, "custom_expiry": self._expiry(expires_at)}
@@ -391,10 +394,12 @@ class MidtransGateway:
         return QrCode(qr_string=answer.qr_string, expires_at=expires_at, provider_ref=answer.transaction_id)
 
     # -- cards ----------------------------------------------------------------------------------------
+    @measured("card_details")
     def card_details(self, token: str) -> CardDetails:
         saved, month, year = _parse_card(token)
         return CardDetails(brand=_brand(saved[:6]), last4=saved[-4:], exp_month=month, exp_year=year)
 
+    @measured("start_card_setup")
     def start_card_setup(self, *, reference: str, email: str, name: str, return_url: str,
                          cancel_url: str) -> CardSetup:
         """Langganan's own card page registers the card from the browser (no call to Midtrans here)."""
@@ -405,6 +410,7 @@ class MidtransGateway:
                          tokenize_url=str(self._client.base_url).rstrip("/") + CARD_REGISTER_PATH,
                          client_key=self.client_key)
 
+    @measured("finish_card_setup")
     def finish_card_setup(self, session_id: str, returned: Mapping[str, str]) -> SavedCard:
         """`returned`: the saved_token_id Midtrans gave the browser and the expiry month and year the customer
         typed (Midtrans offers no call to read a saved token back, so its form and the expiry are checked)."""
@@ -418,6 +424,7 @@ class MidtransGateway:
         token = card_token(saved, int(month), int(year))
         return SavedCard(token=token, card=self.card_details(token))
 
+    @measured("charge")
     def charge(self, *, token: str, amount: int, currency: str, idempotency_key: str,
                description: str) -> ChargeResult:
         saved, _, _ = _parse_card(token)
@@ -478,6 +485,7 @@ class MidtransGateway:
             raise InvalidNotification("Midtrans's status answer is about another order id.", param="order_id")
         return note
 
+    @measured("status")
     def status(self, reference: str) -> Notification | None:
         if not ORDER_ID.fullmatch(reference):
             return None  # Midtrans could not have been sent it
@@ -534,6 +542,7 @@ class MidtransGateway:
                             failure_message=failure[1][:500] if failure else None, saved_card=saved)
 
     # -- refunds ----------------------------------------------------------------------------------------
+    @measured("refund")
     def refund(self, *, reference: str, provider_ref: str, amount: int, currency: str, idempotency_key: str,
                reason: str) -> RefundResult:
         self._order(reference, amount, currency)

@@ -35,6 +35,7 @@ from langganan.payments.gateway import (
     RefundResult,
     SavedCard,
     VirtualAccount,
+    measured,
 )
 
 TEST_CARDS = {
@@ -115,24 +116,28 @@ class SandboxGateway:
         card: dict[str, object] = json.loads(body)
         return card
 
+    @measured("card_details")
     def card_details(self, token: str) -> CardDetails:
         card = self._card(token)
         number = str(card["n"])
         return CardDetails(brand=TEST_CARDS[number][0], last4=number[-4:], exp_month=int(str(card["m"])),
                            exp_year=int(str(card["y"])))
 
+    @measured("start_card_setup")
     def start_card_setup(self, *, reference: str, email: str, name: str, return_url: str,
                          cancel_url: str) -> CardSetup:
         """The sandbox's card entry is its own test-card form (`tokenize`, or POST /v1/sandbox/cards): the
         setup is finished with the token that gives, as `returned["provider_token"]`."""
         return CardSetup(session_id="sbxcs_" + secrets.token_hex(10), kind=CardSetupKind.SANDBOX_FORM)
 
+    @measured("finish_card_setup")
     def finish_card_setup(self, session_id: str, returned: Mapping[str, str]) -> SavedCard:
         token = returned.get("provider_token")
         if not token:
             raise CardSetupIncomplete("The card was not saved: no test card was entered.")
         return SavedCard(token=token, card=self.card_details(token))
 
+    @measured("charge")
     def charge(self, *, token: str, amount: int, currency: str, idempotency_key: str,
                description: str) -> ChargeResult:
         card = self._card(token)
@@ -143,6 +148,7 @@ class SandboxGateway:
         return ChargeResult(True, ref)
 
     # -- virtual accounts ----------------------------------------------------------------------
+    @measured("create_virtual_account")
     def create_virtual_account(self, *, reference: str, amount: int, currency: str, bank: str,
                                expires_at: datetime) -> VirtualAccount:
         if bank not in BANKS:
@@ -152,6 +158,7 @@ class SandboxGateway:
         return VirtualAccount(bank=bank, va_number=prefix + digits, expires_at=expires_at,
                               provider_ref="va_sbx_" + secrets.token_hex(8))
 
+    @measured("create_qris")
     def create_qris(self, *, reference: str, amount: int, currency: str, expires_at: datetime) -> QrCode:
         """A QRIS-shaped payload (EMVCo tags, not payable by a real app): the sandbox pays it with
         `signed_qris_payment`."""
@@ -165,10 +172,12 @@ class SandboxGateway:
     def close(self) -> None:
         """Nothing to release: the sandbox makes no connections."""
 
+    @measured("status")
     def status(self, reference: str) -> Notification | None:
         """The sandbox keeps no state: every payment's news came by its callback, so it has none to add."""
         return None
 
+    @measured("refund")
     def refund(self, *, reference: str, provider_ref: str, amount: int, currency: str, idempotency_key: str,
                reason: str) -> RefundResult:
         return RefundResult(True, "rf_sbx_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:20])

@@ -54,6 +54,7 @@ from langganan.payments.gateway import (
     RefundResult,
     SavedCard,
     VirtualAccount,
+    measured,
 )
 
 API_VERSION = "2024-11-11"
@@ -254,6 +255,7 @@ class XenditGateway:
             raise InvalidCardToken("The saved card is no longer active with Xendit.")
         return answer
 
+    @measured("card_details")
     def card_details(self, token: str) -> CardDetails:
         props = self._token(token).get("channel_properties")
         card = props.get("card_details") if isinstance(props, dict) else None
@@ -267,6 +269,7 @@ class XenditGateway:
         brand = network.lower().replace("american_express", "amex") if isinstance(network, str) else "card"
         return CardDetails(brand=brand[:20], last4=masked[-4:], exp_month=month, exp_year=year)
 
+    @measured("start_card_setup")
     def start_card_setup(self, *, reference: str, email: str, name: str, return_url: str,
                          cancel_url: str) -> CardSetup:
         """A SAVE payment session for cards on Xendit's hosted page (idempotent by `reference`)."""
@@ -284,6 +287,7 @@ class XenditGateway:
             raise _bad_answer("the session has no payment_session_id or payment_link_url")
         return CardSetup(session_id=session_id, kind=CardSetupKind.HOSTED, redirect_url=url)
 
+    @measured("finish_card_setup")
     def finish_card_setup(self, session_id: str, returned: Mapping[str, str]) -> SavedCard:
         """The card the session saved, as Xendit says (what the browser brought back is not read)."""
         if not SESSION_ID.fullmatch(session_id):
@@ -304,6 +308,7 @@ class XenditGateway:
             raise _bad_answer("a completed SAVE session has no payment_token_id")
         return SavedCard(token=token, card=self.card_details(token))
 
+    @measured("charge")
     def charge(self, *, token: str, amount: int, currency: str, idempotency_key: str,
                description: str) -> ChargeResult:
         """A merchant-initiated charge of a saved card (`card_on_file_type: RECURRING`, automatic capture)."""
@@ -343,6 +348,7 @@ class XenditGateway:
         return "payment_failed", "The payment failed."
 
     # -- virtual accounts and QRIS -----------------------------------------------------------
+    @measured("create_virtual_account")
     def create_virtual_account(self, *, reference: str, amount: int, currency: str, bank: str,
                                expires_at: datetime) -> VirtualAccount:
         if bank not in BANKS:
@@ -358,6 +364,7 @@ class XenditGateway:
         return VirtualAccount(bank=bank, va_number=number, expires_at=self._expiry(answer, expires_at),
                               provider_ref=answer["payment_request_id"])
 
+    @measured("create_qris")
     def create_qris(self, *, reference: str, amount: int, currency: str, expires_at: datetime) -> QrCode:
         answer = self._create_payment_request(
             {"reference_id": reference, "type": "PAY", "country": COUNTRY, "currency": currency,
@@ -505,6 +512,7 @@ class XenditGateway:
         except InvalidCardToken:
             return None
 
+    @measured("status")
     def status(self, reference: str) -> Notification | None:
         """Xendit's payment request sent as `reference` (the paid one if several), as a Notification whose
         event id is the one the matching callback carries."""
@@ -524,6 +532,7 @@ class XenditGateway:
         return self._from_status(pr, event_id)
 
     # -- refunds -------------------------------------------------------------------------------
+    @measured("refund")
     def refund(self, *, reference: str, provider_ref: str, amount: int, currency: str, idempotency_key: str,
                reason: str) -> RefundResult:
         if not REQUEST_ID.fullmatch(provider_ref):

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Form, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from langganan import logs
 from langganan.accounts.models import Account
 from langganan.kit.work import Work
 from langganan.portal import feed
@@ -91,6 +92,7 @@ def _portal(request: Request, *, with_unread: bool) -> Portal:
         account = s.get(Account, visitor.account_id)
         if account is None:
             raise PageError(401, "error.session_required")
+        logs.note_account(account.id)  # (the request's log lines name the account)
         if visitor.staff_user_id is not None:
             _refuse_changes(request)
         return Portal(request=request, ctx=ctx, visitor=visitor, account_id=account.id,

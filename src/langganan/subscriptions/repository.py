@@ -4,7 +4,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from langganan.invoices.models import Invoice, InvoiceStatus
 from langganan.kit.errors import NotFound
@@ -37,6 +37,14 @@ def due(session: Work, now: datetime, limit: int, skip: Collection[str] = ()) ->
         stmt = stmt.where(Subscription.id.not_in(list(skip)))
     return session.scalars(stmt.order_by(Subscription.next_due_at).limit(limit)
                            .with_for_update(skip_locked=True)).all()
+
+
+def due_backlog(session: Work, now: datetime) -> tuple[int, datetime | None]:
+    """How many subscriptions have agenda items due by `now`, and the earliest `next_due_at` among them
+    (the metrics' due-work lag)."""
+    count, earliest = session.execute(select(func.count(), func.min(Subscription.next_due_at))
+                                      .where(Subscription.next_due_at <= now)).one()
+    return int(count), earliest
 
 
 def stale_charges(session: Work, claimed_before: datetime, limit: int) -> Sequence[Subscription]:

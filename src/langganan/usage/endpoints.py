@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.exc import IntegrityError
 
+from langganan import logs, metrics
 from langganan.kit.errors import Conflict, DomainError, NotFoundCode, PaymentRequired, Unprocessable
 from langganan.kit.openapi import errors
 from langganan.usage.grouping import GroupedIngest
@@ -38,7 +39,9 @@ def run_ingest(ctx: AppContext, items: list[UsageIn]) -> list[UsageResult]:
     for attempt in range(3):
         try:
             with ctx.unit() as (s, now):
-                return ingest(s, items, now)
+                results = ingest(s, items, now)
+            metrics.usage_results(results)  # (committed)
+            return results
         except IntegrityError:
             # The same new id raced in from another transaction (usage.repository.lock_and_find); the retry
             # sees it.
@@ -60,6 +63,7 @@ def grouped_ingest(ctx: AppContext) -> GroupedIngest:
                         **errors(402, 404)},
              summary="Report one message: priced and debited now (201), or the first result again (200)")
 async def report_usage(body: UsageEventIn, request: Request, _: AnyKey, response: Response) -> UsageOut:
+    logs.note_account(body.account_id)
     group: GroupedIngest = request.app.state.usage_group
     result = await group.submit(to_usage_in(body))
     if result.status == "duplicate":

@@ -18,6 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from langganan import logs
 from langganan.apikeys.service import cached_principal
 from langganan.kit.asgi import read_body, replaying, send_error, send_json
 from langganan.kit.nul import refused_body
@@ -69,6 +70,7 @@ class UsageFastLane:
             await unexpected_error(exc)(scope, receive, send)
 
     async def _single(self, send: Send, event: UsageEventIn) -> None:
+        logs.note_account(event.account_id)
         result = await self.group.submit(to_usage_in(event))
         if result.status == "rejected":
             error = rejection_error(result)

@@ -36,6 +36,7 @@ from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
+from langganan import metrics
 from langganan.kit.work import Work
 from langganan.wallets import watch
 from langganan.wallets.models import EntryType, SpendHour, Wallet, WalletEntry
@@ -91,6 +92,8 @@ class Posting:
     spend: dict[tuple[str, datetime], int] = field(default_factory=dict)
     owners: dict[str, str] = field(default_factory=dict)  # wallet id -> account id, for the spend rows
     touched: dict[str, AnyWallet] = field(default_factory=dict)
+    # per (wallet kind, entry type): the rupiah taken out and put in, counted once the posting is committed
+    moved: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
     _hours: dict[datetime, datetime] = field(default_factory=dict)
 
     def apply(self, m: Movement) -> int:
@@ -115,6 +118,9 @@ class Posting:
             self.spend[(wallet.id, hour)] = self.spend.get((wallet.id, hour), 0) - m.amount
             self.owners[wallet.id] = wallet.account_id
         self.touched[wallet.id] = wallet
+        key = (wallet.kind, m.type)
+        out, into = self.moved.get(key, (0, 0))
+        self.moved[key] = (out - m.amount, into) if m.amount < 0 else (out, into + m.amount)
         return balance
 
 
@@ -129,6 +135,7 @@ def post(session: Work, movements: Sequence[Movement], now: datetime) -> list[in
         # and the entries with its outbox, in order, all in one statement before it commits
         for row in posting.entries:
             session.outbox.add(ENTRIES, _entry_row(row, now))
+        _count(session, posting)
     else:
         write(session, posting)
     return after
@@ -138,6 +145,7 @@ def write(session: Work, posting: Posting) -> None:
     """Store what `posting` applied: its entries in order, the plain rows' balances, the spend rollup."""
     if not posting.entries:
         return
+    _count(session, posting)
     plain = [w for w in posting.touched.values() if isinstance(w, LockedWallet)]
     pg = driver(session)
     if pg is not None:
@@ -152,6 +160,12 @@ def write(session: Work, posting: Posting) -> None:
     rows = spend_rows(posting)
     if rows:
         session.execute(_SQLITE_SPEND, rows)
+
+
+def _count(session: Work, posting: Posting) -> None:
+    """The posting's movements, in the metrics once its transaction commits."""
+    moved = posting.moved
+    session.on_commit(lambda: metrics.wallets_moved(moved))
 
 
 def spend_rows(posting: Posting) -> list[dict[str, Any]]:
