@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
-import time
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -19,6 +20,7 @@ from rich.table import Table
 from langganan.config import ConfigError, Settings
 from langganan.kit.db import Database, is_transient
 from langganan.kit.fields import in_range
+from langganan.kit.stopping import exit_zero_after, stop_on_signals
 
 if TYPE_CHECKING:
     from langganan.legacy.service import RowResult
@@ -122,7 +124,11 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
                 _link, token = portal.create_link(s, accounts_repo.get(s, row["id"]), wall_now())
                 console.print(f"Portal ({row['name']}): {base}/portal/session/{token}", soft_wrap=True)
     try:
-        uvicorn.run(web_app, host=host, port=port, log_level="info")
+        # SIGTERM: uvicorn stops accepting, waits for the requests in flight (at most the grace), then the app's
+        # shutdown stops the in-process worker between batches; then the process exits 0
+        with exit_zero_after(signal.SIGTERM):
+            uvicorn.run(web_app, host=host, port=port, log_level="info",
+                        timeout_graceful_shutdown=settings.shutdown_grace_seconds)
     finally:
         if listener is not None:
             listener.close()
@@ -138,30 +144,45 @@ def worker_cmd(once: Annotated[bool, typer.Option(help="Run what is due once and
     with _configuration():
         address = None if once else ctx.settings.metrics_address
         listener = metrics.Listener(address, metrics.registry(ctx.db)) if address else None
+    stop = threading.Event()
     try:
-        _work(ctx, once)
+        with stop_on_signals(stop):  # SIGTERM or Ctrl-C: the batch in hand is finished, then the worker exits
+            _work(ctx, once, stop)
     finally:
         if listener is not None:
             listener.close()
+    if stop.is_set():
+        console.print("stopped: the batch in hand was finished")
 
 
-def _work(ctx: AppContext, once: bool) -> None:
+def _work(ctx: AppContext, once: bool, stop: threading.Event) -> None:
+    """Run due work and notifications every LANGGANAN_WORKER_INTERVAL_SECONDS until `stop` is set. A database
+    that is busy or unreachable for a while is waited out: what failed is rolled back and done again next time
+    (with --once the command ends instead, exit 1)."""
     from langganan.due import run_due
     from langganan.notifications.worker import run_notifications
 
-    while True:
-        report = run_due(ctx)
-        if report.total:
-            steps = ", ".join(f"{kind} {n}" for kind, n in sorted(report.steps.items()))
-            console.print(f"expired {report.invoices_expired} invoices, charged {report.charges} cards; {steps}")
-        sent = run_notifications(ctx.db, ctx.courier)
-        if sent.dispatched or sent.delivered.total:
-            d = sent.delivered
-            console.print(f"dispatched {sent.dispatched} events; sent {d.succeeded}, retrying {d.retrying}, "
-                          f"failed {d.failed}")
+    while not stop.is_set():
+        try:
+            report = run_due(ctx, stop.is_set)
+            if report.total:
+                steps = ", ".join(f"{kind} {n}" for kind, n in sorted(report.steps.items()))
+                console.print(f"expired {report.invoices_expired} invoices, charged {report.charges} cards; {steps}")
+            sent = run_notifications(ctx.db, ctx.courier, stop.is_set)
+            if sent.dispatched or sent.delivered.total:
+                d = sent.delivered
+                console.print(f"dispatched {sent.dispatched} events; sent {d.succeeded}, retrying {d.retrying}, "
+                              f"failed {d.failed}")
+        except Exception as exc:
+            if once or not is_transient(exc):
+                raise
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            console.print(f"[yellow]the database was busy or unreachable[/yellow] ({escape(detail)}); what failed "
+                          f"was rolled back and is tried again in {ctx.settings.worker_interval_seconds:g} s",
+                          soft_wrap=True)
         if once:
             return
-        time.sleep(ctx.settings.worker_interval_seconds)
+        stop.wait(ctx.settings.worker_interval_seconds)
 
 
 @catalog_app.command("apply")

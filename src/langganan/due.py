@@ -21,6 +21,7 @@ from langganan.config import Settings
 from langganan.kit.batches import time_left
 from langganan.kit.clock import Clock
 from langganan.kit.db import Database
+from langganan.kit.stopping import Stopping, never
 from langganan.kit.work import Work
 from langganan.payments import auto_top_up, cards, credit_notes
 from langganan.payments import service as payments
@@ -123,9 +124,12 @@ def _charge_all(runner: Runner, charges: Sequence[lifecycle.Charge]) -> None:
         lifecycle.work_through(session, outcomes, record, what="charge outcomes", failed=failed)
 
 
-def run_due(runner: Runner) -> DueReport:
-    """Run everything due at the engine clock's now, repeatedly, until nothing is left."""
+def run_due(runner: Runner, stopping: Stopping = never) -> DueReport:
+    """Run everything due at the engine clock's now, repeatedly, until nothing is left, or until `stopping()`
+    says so between batches (SIGTERM: the batch in hand is finished, its charges made and recorded)."""
     report = DueReport()
+    if stopping():
+        return report
     with runner.db.transaction() as session:
         checked_at = runner.clock.now(session)
     report.statuses_checked = payments.check_statuses(runner.db, runner.settings, runner.gateway, checked_at, BATCH)
@@ -135,7 +139,7 @@ def run_due(runner: Runner) -> DueReport:
     report.refunds_resumed = credit_notes.resume_stalled(runner.db, runner.gateway, runner.settings, checked_at,
                                                          BATCH)
     skip: set[str] = set()  # subscriptions whose step failed in this run (logged; retried next run)
-    while True:
+    while not stopping():
         with runner.db.transaction() as session:
             now = runner.clock.now(session)
             expired = _expire_invoices(session, now)
@@ -154,4 +158,5 @@ def run_due(runner: Runner) -> DueReport:
         report.reservations_expired += released
         report.charges += len(charges)
         if not (expired or released or charges or sum(report.steps.values()) > before):
-            return report
+            break
+    return report
