@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,12 +108,12 @@ def serve(env: dict[str, str], log: Path, *, worker: bool = False) -> Server:
     raise AssertionError(f"serve never answered: {server.output()[-3000:]}")
 
 
-def wait_until(what: str, done: object, timeout: float = PATIENCE, every: float = 0.1) -> None:
-    """Poll `done()` until it is true; fails naming `what` after `timeout` seconds."""
-    assert callable(done)
+def wait_until(what: str, done: Callable[[], bool], timeout: float = PATIENCE, every: float = 0.1,
+               detail: Callable[[], object] = lambda: "") -> None:
+    """Poll `done()` until it is true; fails naming `what` (and `detail()`) after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while not done():
-        assert time.monotonic() < deadline, f"waited {timeout} s for {what}"
+        assert time.monotonic() < deadline, f"waited {timeout} s for {what} {detail()}"
         time.sleep(every)
 
 

@@ -10,6 +10,7 @@ recorded in a transaction of its own (rule 11).
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from langganan import lifecycle
 from langganan.config import Settings
 from langganan.kit.batches import time_left
 from langganan.kit.clock import Clock
-from langganan.kit.db import Database
+from langganan.kit.db import Database, is_transient
 from langganan.kit.stopping import Stopping, never
 from langganan.kit.work import Work
 from langganan.payments import auto_top_up, cards, credit_notes
@@ -31,6 +32,7 @@ from langganan.usage import reservations
 from langganan.wallets import repository as wallets_repo
 
 BATCH = 200
+RECORD_TRIES, RECORD_PAUSE = 5, 0.5  # recording charge outcomes: tries, and the pause before the next (times tries)
 log = logging.getLogger("langganan")
 T = TypeVar("T")
 
@@ -110,9 +112,28 @@ def _charge_all(runner: Runner, charges: Sequence[lifecycle.Charge]) -> None:
             results[charge.payment_id] = request, payments.call_gateway(runner.gateway, request)
         except Exception:
             log.exception("gateway call failed for payment %s; retried after its lease", charge.payment_id)
+    outcomes = [(c, *results[c.payment_id]) for c in charges if c.payment_id in results]
+    for attempt in range(1, RECORD_TRIES + 1):
+        # the gateway's answers are in hand: a database busy or unreachable for a moment is waited out here,
+        # rather than charging again (with the same key) after the lease
+        try:
+            _record_outcomes(runner, outcomes)
+            return
+        except Exception as exc:
+            if attempt == RECORD_TRIES or not is_transient(exc):
+                raise
+            log.warning("recording %d charge outcomes failed, the database was busy or unreachable (tried again): "
+                        "%s", len(outcomes), str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            time.sleep(RECORD_PAUSE * attempt)
+
+
+def _record_outcomes(runner: Runner,
+                     outcomes: Sequence[tuple[lifecycle.Charge, payments.ChargeRequest, ChargeResult]]) -> None:
+    """One transaction. Recording an outcome again changes nothing (`payments.record_charge` looks at the
+    payment's status), so a transaction that may have committed before its connection was lost is tried again
+    safely."""
     with runner.db.transaction() as session:
-        payments.lock_for_outcomes(session, list(results))
-        outcomes = [(c, *results[c.payment_id]) for c in charges if c.payment_id in results]
+        payments.lock_for_outcomes(session, [c.payment_id for c, _request, _result in outcomes])
 
         def record(outcome: tuple[lifecycle.Charge, payments.ChargeRequest, ChargeResult]) -> None:
             charge, request, result = outcome

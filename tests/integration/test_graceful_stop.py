@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from langganan.invoices.models import Invoice
 from langganan.payments.models import Payment, PaymentStatus
@@ -198,13 +198,13 @@ def _all_done(engine: Engine, subs: dict[str, str]) -> Callable[[], bool]:
 
 
 @contextmanager
-def sequence_locked(env: Env) -> Iterator[None]:
+def sequence_locked(env: Env) -> Iterator[Connection]:
     """PostgreSQL: a due batch numbers its invoices just before it commits (invoices/numbering.py), on the
-    month's counter row; while the block runs that row is locked, so a batch waits there with its subscriptions
-    claimed, in the middle."""
+    month's counter row; while the block runs that row is locked (by the connection it gives), so a batch
+    waits there with its subscriptions claimed, in the middle."""
     with env.db.engine.connect() as conn:
         conn.execute(text("SELECT last_value FROM invoice_sequences WHERE month = '2026/02' FOR UPDATE"))
-        yield
+        yield conn
         conn.rollback()
 
 
