@@ -446,6 +446,23 @@ def verify(as_json: Annotated[bool, typer.Option("--json", help="One JSON docume
         raise typer.Exit(1)
 
 
+@app.command()
+def backup(path: Annotated[Path, typer.Argument(help="The file to write (never overwritten)", dir_okay=False)]) -> None:
+    """Write a consistent copy of the database while the service runs: SQLite's online backup API (one
+    self-contained file), or on PostgreSQL `pg_dump --format=custom` (restore it with pg_restore). Then check the
+    copy with `langganan verify`."""
+    from langganan.kit.backup import BackupError
+    from langganan.kit.backup import backup as write_backup
+
+    settings = _settings()
+    try:
+        done = write_backup(settings.database_url, path)
+    except BackupError as exc:
+        console.print(f"[red]backup failed:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from exc
+    console.print(f"[green]backed up[/green] {escape(done)}", soft_wrap=True)
+
+
 @app.command("export")
 def export_cmd(kind: Annotated[str, typer.Argument(help="invoices, payments, credit-notes, ledger or usage")],
                since: Annotated[str | None, typer.Option(help="First day included, YYYY-MM-DD (seller's zone)")] = None,
