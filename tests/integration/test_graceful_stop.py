@@ -23,10 +23,12 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import Connection, Engine
 
+from langganan.app import make_context, open_database
+from langganan.due import run_due
 from langganan.invoices.models import Invoice
 from langganan.payments.models import Payment, PaymentStatus
 from langganan.subscriptions.models import Subscription
-from tests.conftest import ADMIN_KEY, Env
+from tests.conftest import ADMIN_KEY, Env, make_settings
 from tests.integration.test_due_workers import FEB_15, FEB_16, _assert_done_once, _due_set, _set_clock
 from tests.process_support import (
     CONNECTION_LOST,
@@ -284,3 +286,26 @@ def test_a_worker_stopped_during_a_due_run_and_started_again_renews_everything_o
     _assert_done_once(env, subs)
     code, output = verify(child_env(env), tmp_path / "verify.log")
     assert code == 0, output
+
+
+def test_due_work_asked_to_stop_finishes_the_batch_in_hand_and_begins_no_other(env: Env) -> None:
+    subs = _due_set(env, 12)
+    _set_clock(env, FEB_16)
+    settings = make_settings(env.db, due_batch=5)
+    runner = make_context(settings, open_database(env.db.url, settings))
+    asked = []
+
+    def stopping() -> bool:  # no at the start and before the first batch, yes before the second
+        asked.append(len(asked))
+        return len(asked) > 2
+
+    try:
+        run_due(runner, stopping)
+        with reader(env) as engine:
+            assert 0 < _renewed(engine) <= 5 and _pending_charges(engine) == 0  # the batch, its charges made
+        assert len(asked) == 3
+        run_due(runner)  # the next run does the rest
+    finally:
+        runner.db.dispose()
+    _assert_done_once(env, subs)
+    env.assert_books()
