@@ -10,9 +10,10 @@ every subscription exactly once. `langganan verify` is clean after each.
 
 from __future__ import annotations
 
+import json
 import signal
+import socket
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -101,31 +102,45 @@ def test_serve_finishes_a_request_in_flight_and_refuses_new_connections(env: Env
     [account] = funded_accounts(env, 1)
     server = serve(child_env(env, lock_wait_seconds="600", shutdown_grace_seconds="600"), tmp_path / "serve.log")
     body = {"account_id": account, "meter": "conversation_reply"}
-    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
-    answers: list[int] = []
     try:
-        assert httpx.post(f"{server.url}/v1/usage", json={"id": "before", **body}, headers=headers,
-                          timeout=PATIENCE).status_code == 201  # (the key is cached from here: the fast lane)
-        with write_lock_held(env):
-            in_flight = threading.Thread(target=lambda: answers.append(httpx.post(
-                f"{server.url}/v1/usage", json={"id": "in-flight", **body}, headers=headers,
-                timeout=PATIENCE).status_code))
-            in_flight.start()
-            if env.db.dialect == "postgresql":
-                wait_until("the request to wait for the ledger's lock", lambda: _lock_waits(env) >= 1)
-            # an answer on a connection opened after it: the server has read the request in flight
-            assert httpx.get(f"{server.url}/openapi.json", timeout=PATIENCE).status_code == 200
-            server.signal(signal.SIGTERM)
-            wait_until("the server to stop accepting connections", lambda: refused(server.url))
-            assert in_flight.is_alive() and answers == [] and server.alive()  # still waiting for our lock
-        in_flight.join(timeout=PATIENCE)
-        assert answers == [201]
+        assert httpx.post(f"{server.url}/v1/usage", json={"id": "before", **body}, timeout=PATIENCE,
+                          headers={"Authorization": f"Bearer {ADMIN_KEY}"}).status_code == 201  # (the key cached)
+        with socket.create_connection(("127.0.0.1", server.port), timeout=PATIENCE) as sock:
+            with write_lock_held(env):
+                sock.sendall(_request("/v1/usage", {"id": "in-flight", **body}))  # sent whole before what follows
+                if env.db.dialect == "postgresql":
+                    wait_until("the request to wait for the ledger's lock", lambda: _lock_waits(env) >= 1)
+                # answered on a connection made after it: the server has read the request in flight
+                assert httpx.get(f"{server.url}/openapi.json", timeout=PATIENCE).status_code == 200
+                server.signal(signal.SIGTERM)
+                wait_until("the server to stop accepting connections", lambda: refused(server.url))
+                assert server.alive()  # still waiting for our lock, with the request in flight
+                sock.setblocking(False)
+                with pytest.raises(BlockingIOError):
+                    sock.recv(1)  # no answer yet
+                sock.settimeout(PATIENCE)
+            answer = _read_all(sock)  # the lock released: the request goes on and is answered
+        assert answer.startswith(b"HTTP/1.1 201 "), answer
         assert server.wait() == 0, server.output()[-3000:]
     finally:
         server.kill()
     assert usage_entries(env.db, "in") == {"in-flight": 1}
     code, output = verify(child_env(env), tmp_path / "verify.log")
     assert code == 0, output
+
+
+def _request(path: str, body: dict[str, object]) -> bytes:
+    data = json.dumps(body).encode()
+    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {ADMIN_KEY}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\nConnection: close\r\n\r\n"
+            ).encode() + data
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    out = b""
+    while chunk := sock.recv(65536):
+        out += chunk
+    return out
 
 
 def _lock_waits(env: Env) -> int:
