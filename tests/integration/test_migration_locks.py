@@ -81,6 +81,13 @@ DOCUMENTED: dict[str, tuple[set[tuple[str, str, str]], str]] = {
     "0023": (set(), "new table"),
     "0024": (set(), "a column with a constant default on staff_users (small), new table"),
     "0025": (set(), "new table"),
+    "0026": ({(t, AE, SCAN) for t in ("wallet_entries", "wallet_spend_hours", "invoice_lines", "subscription_periods",
+                                      "delivery_attempts", "tax_invoice_numbers")},
+             "account_id added to 6 tables, each backfilled from its parent (every row rewritten) and SET NOT NULL "
+             "(a scan), one after another: the ledger stays locked until the last is done"),
+    "0027": ({("deliveries", AE, SCAN), ("notifications", AE, SCAN), ("portal_links", AE, BRIEF)},
+             "4 columns on deliveries (catalog only), then a unique index built on notifications while both are "
+             "locked; a nullable column on portal_links"),
 }
 
 # Statements whose time grows with a table (and the table), on PostgreSQL.
