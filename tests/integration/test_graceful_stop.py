@@ -91,10 +91,14 @@ def write_lock_held(env: Env) -> Iterator[None]:
 
 
 def refused(url: str) -> bool:
+    """Whether a connection to the server is refused (one accepted just before the listener closed, and then
+    dropped, is not that: polled again)."""
     try:
         httpx.get(f"{url}/openapi.json", timeout=5)
     except httpx.ConnectError:
         return True
+    except httpx.TransportError:
+        return False
     return False
 
 
