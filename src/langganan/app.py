@@ -227,13 +227,15 @@ class Worker:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop between batches: the batch in hand is finished (for at most the shutdown grace)."""
         self._stop.set()
-        self._thread.join(timeout=10)
+        self._thread.join(timeout=self.ctx.settings.shutdown_grace_seconds)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.ctx.settings.worker_interval_seconds):
             try:
-                log_work(run_due(self.ctx), run_notifications(self.ctx.db, self.ctx.courier))
+                log_work(run_due(self.ctx, self._stop.is_set),
+                         run_notifications(self.ctx.db, self.ctx.courier, self._stop.is_set))
                 purge_expired(self.ctx.db)
             except Exception as exc:  # keep the worker alive; the next tick retries
                 if is_transient(exc):

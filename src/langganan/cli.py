@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
+import signal
 import sys
-import time
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -20,6 +22,7 @@ from langganan.config import ConfigError, Settings
 from langganan.i18n_cli import i18n_app
 from langganan.kit.db import Database, is_transient
 from langganan.kit.fields import in_range
+from langganan.kit.stopping import exit_zero_after, stop_on_signals
 
 if TYPE_CHECKING:
     from langganan.legacy.service import RowResult
@@ -36,6 +39,7 @@ app.add_typer(clock_app, name="clock")
 app.add_typer(staff_app, name="staff")
 app.add_typer(i18n_app, name="i18n")
 console = Console()
+log = logging.getLogger("langganan.worker")
 
 
 @contextmanager
@@ -127,8 +131,12 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
                 _link, token = portal.create_link(s, accounts_repo.get(s, row["id"]), wall_now())
                 console.print(f"Portal ({row['name']}): {base}/portal/session/{token}", soft_wrap=True)
     try:
-        # (uvicorn's own logging configuration and access log are off: logs.configure and web/access.py)
-        uvicorn.run(web_app, host=host, port=port, log_level=settings.log_level, log_config=None, access_log=False)
+        # SIGTERM: uvicorn stops accepting, waits for the requests in flight (at most the grace), then the app's
+        # shutdown stops the in-process worker between batches; then the process exits 0. (uvicorn's own logging
+        # configuration and access log are off: logs.configure and web/access.py)
+        with exit_zero_after(signal.SIGTERM):
+            uvicorn.run(web_app, host=host, port=port, log_level=settings.log_level, log_config=None,
+                        access_log=False, timeout_graceful_shutdown=settings.shutdown_grace_seconds)
     finally:
         if listener is not None:
             listener.close()
@@ -146,23 +154,37 @@ def worker_cmd(once: Annotated[bool, typer.Option(help="Run what is due once and
         address = None if once else ctx.settings.metrics_address
         listener = scrape.Listener(address, scrape.registry(ctx.db, ctx.clock)) if address else None
     logs.configure(ctx.settings.log_format, ctx.settings.log_level)
+    stop = threading.Event()
     try:
-        _work(ctx, once)
+        with stop_on_signals(stop):  # SIGTERM or Ctrl-C: the batch in hand is finished, then the worker exits
+            _work(ctx, once, stop)
     finally:
         if listener is not None:
             listener.close()
+    if stop.is_set():
+        console.print("stopped: the batch in hand was finished")
 
 
-def _work(ctx: AppContext, once: bool) -> None:
+def _work(ctx: AppContext, once: bool, stop: threading.Event) -> None:
+    """Run due work and notifications every LANGGANAN_WORKER_INTERVAL_SECONDS until `stop` is set. A database
+    that is busy or unreachable for a while is waited out: what failed is rolled back and done again next time
+    (with --once the command ends instead, exit 1)."""
     from langganan.app import log_work
     from langganan.due import run_due
     from langganan.notifications.worker import run_notifications
 
-    while True:
-        log_work(run_due(ctx), run_notifications(ctx.db, ctx.courier))
+    while not stop.is_set():
+        try:
+            log_work(run_due(ctx, stop.is_set), run_notifications(ctx.db, ctx.courier, stop.is_set))
+        except Exception as exc:
+            if once or not is_transient(exc):
+                raise
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            log.warning("the database was busy or unreachable (%s); what failed was rolled back and is tried "
+                        "again in %g s", detail, ctx.settings.worker_interval_seconds)
         if once:
             return
-        time.sleep(ctx.settings.worker_interval_seconds)
+        stop.wait(ctx.settings.worker_interval_seconds)
 
 
 @catalog_app.command("apply")
@@ -424,6 +446,23 @@ def verify(as_json: Annotated[bool, typer.Option("--json", help="One JSON docume
             console.print("[green]✓ all invariants hold[/green]")
     if problems:
         raise typer.Exit(1)
+
+
+@app.command()
+def backup(path: Annotated[Path, typer.Argument(help="The file to write (never overwritten)", dir_okay=False)]) -> None:
+    """Write a consistent copy of the database while the service runs: SQLite's online backup API (one
+    self-contained file), or on PostgreSQL `pg_dump --format=custom` (restore it with pg_restore). Then check the
+    copy with `langganan verify`."""
+    from langganan.kit.backup import BackupError
+    from langganan.kit.backup import backup as write_backup
+
+    settings = _settings()
+    try:
+        done = write_backup(settings.database_url, path)
+    except BackupError as exc:
+        console.print(f"[red]backup failed:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from exc
+    console.print(f"[green]backed up[/green] {escape(done)}", soft_wrap=True)
 
 
 @app.command("export")

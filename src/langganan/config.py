@@ -376,6 +376,9 @@ class Settings(BaseSettings):
     lock_wait_seconds: Seconds = 5.0
     worker_lock_wait_seconds: Seconds = 30.0
     batch_seconds: Seconds = 0.25
+    # SIGTERM (issue 17): `serve` stops accepting, waits this long for the requests in flight (then cancels them)
+    # and for its in-process worker's batch; `worker` finishes its batch and exits.
+    shutdown_grace_seconds: Count = 30
 
     @classmethod
     def settings_customise_sources(

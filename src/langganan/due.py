@@ -21,7 +21,8 @@ from langganan import lifecycle, metrics
 from langganan.config import Settings
 from langganan.kit.batches import time_left
 from langganan.kit.clock import Clock
-from langganan.kit.db import Database
+from langganan.kit.db import Database, is_transient
+from langganan.kit.stopping import Stopping, never
 from langganan.kit.work import Work
 from langganan.payments import auto_top_up, cards, credit_notes
 from langganan.payments import service as payments
@@ -31,6 +32,7 @@ from langganan.usage import reservations
 from langganan.wallets import repository as wallets_repo
 
 BATCH = 200
+RECORD_TRIES, RECORD_PAUSE = 5, 0.5  # recording charge outcomes: tries, and the pause before the next (times tries)
 log = logging.getLogger("langganan")
 T = TypeVar("T")
 
@@ -110,9 +112,28 @@ def _charge_all(runner: Runner, charges: Sequence[lifecycle.Charge]) -> None:
             results[charge.payment_id] = request, payments.call_gateway(runner.gateway, request)
         except Exception:
             log.exception("gateway call failed for payment %s; retried after its lease", charge.payment_id)
+    outcomes = [(c, *results[c.payment_id]) for c in charges if c.payment_id in results]
+    for attempt in range(1, RECORD_TRIES + 1):
+        # the gateway's answers are in hand: a database busy or unreachable for a moment is waited out here,
+        # rather than charging again (with the same key) after the lease
+        try:
+            _record_outcomes(runner, outcomes)
+            return
+        except Exception as exc:
+            if attempt == RECORD_TRIES or not is_transient(exc):
+                raise
+            log.warning("recording %d charge outcomes failed, the database was busy or unreachable (tried again): "
+                        "%s", len(outcomes), str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            time.sleep(RECORD_PAUSE * attempt)
+
+
+def _record_outcomes(runner: Runner,
+                     outcomes: Sequence[tuple[lifecycle.Charge, payments.ChargeRequest, ChargeResult]]) -> None:
+    """One transaction. Recording an outcome again changes nothing (`payments.record_charge` looks at the
+    payment's status), so a transaction that may have committed before its connection was lost is tried again
+    safely."""
     with runner.db.transaction() as session:
-        payments.lock_for_outcomes(session, list(results))
-        outcomes = [(c, *results[c.payment_id]) for c in charges if c.payment_id in results]
+        payments.lock_for_outcomes(session, [c.payment_id for c, _request, _result in outcomes])
 
         def record(outcome: tuple[lifecycle.Charge, payments.ChargeRequest, ChargeResult]) -> None:
             charge, request, result = outcome
@@ -124,10 +145,13 @@ def _charge_all(runner: Runner, charges: Sequence[lifecycle.Charge]) -> None:
         lifecycle.work_through(session, outcomes, record, what="charge outcomes", failed=failed)
 
 
-def run_due(runner: Runner) -> DueReport:
-    """Run everything due at the engine clock's now, repeatedly, until nothing is left."""
+def run_due(runner: Runner, stopping: Stopping = never) -> DueReport:
+    """Run everything due at the engine clock's now, repeatedly, until nothing is left, or until `stopping()`
+    says so between batches (SIGTERM: the batch in hand is finished, its charges made and recorded)."""
     report = DueReport()
     started = time.perf_counter()
+    if stopping():
+        return report
     with runner.db.transaction() as session:
         checked_at = runner.clock.now(session)
     report.statuses_checked = payments.check_statuses(runner.db, runner.settings, runner.gateway, checked_at, BATCH)
@@ -137,7 +161,7 @@ def run_due(runner: Runner) -> DueReport:
     report.refunds_resumed = credit_notes.resume_stalled(runner.db, runner.gateway, runner.settings, checked_at,
                                                          BATCH)
     skip: set[str] = set()  # subscriptions whose step failed in this run (logged; retried next run)
-    while True:
+    while not stopping():
         with runner.db.transaction() as session:
             now = runner.clock.now(session)
             expired = _expire_invoices(session, now)
@@ -158,5 +182,6 @@ def run_due(runner: Runner) -> DueReport:
         report.reservations_expired += released
         report.charges += len(charges)
         if not (expired or released or charges or sum(report.steps.values()) > before):
-            metrics.due_run(time.perf_counter() - started)
-            return report
+            break
+    metrics.due_run(time.perf_counter() - started)
+    return report

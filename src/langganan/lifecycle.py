@@ -39,7 +39,7 @@ from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
 from langganan.invoices.models import Invoice, InvoiceLine, InvoiceStatus
 from langganan.kit.clock import wall_now
-from langganan.kit.db import one_flush
+from langganan.kit.db import is_transient, one_flush
 from langganan.kit.work import Work
 from langganan.payments import repository as payments_repo
 from langganan.payments import service as payments
@@ -159,11 +159,15 @@ def work_through(session: Work, items: Sequence[T], step: Callable[[T], R | None
     First all items in one savepoint with one flush at its end (`kit.db.one_flush`; on PostgreSQL the
     new and changed rows go in bulk). If anything in it fails, the savepoint rolls back, `on_retry`
     is called, and the items are done again one by one, each in its own savepoint; an item whose step
-    fails then leaves nothing behind and is passed to `failed` (called inside the `except`)."""
+    fails then leaves nothing behind and is passed to `failed` (called inside the `except`). A database
+    that is busy or unreachable (`kit.db.is_transient`: a lost connection, a deadlock) fails the whole
+    transaction instead: it is raised, the caller's transaction rolls back and the batch is claimed again."""
     try:
         with session.begin_nested():
             return _pass(session, items, step, failed=None)
-    except Exception:
+    except Exception as exc:
+        if is_transient(exc):
+            raise
         log.warning("%d %s failed as a whole; going through them one by one", len(items), what, exc_info=True)
         on_retry()
         return _pass(session, items, step, failed=failed)
@@ -183,7 +187,9 @@ def _pass(session: Work, items: Sequence[T], step: Callable[[T], R | None], *,
             try:
                 with session.begin_nested():  # (rolled back, it takes its events and numbers with it)
                     result = step(item)
-            except Exception:
+            except Exception as exc:
+                if is_transient(exc):  # not the item's fault: the whole transaction goes
+                    raise
                 failed(item)
                 continue
             if result is not None:

@@ -93,6 +93,7 @@ NUMERIC_BOUNDS = [
     ("LOCK_WAIT_SECONDS", "0", "LANGGANAN_LOCK_WAIT_SECONDS=0 must be a positive number of seconds"),
     ("WORKER_LOCK_WAIT_SECONDS", "nan", "LANGGANAN_WORKER_LOCK_WAIT_SECONDS=nan must be a positive number of seconds"),
     ("BATCH_SECONDS", "-0", "LANGGANAN_BATCH_SECONDS=-0 must be a positive number of seconds"),
+    ("SHUTDOWN_GRACE_SECONDS", "0", "LANGGANAN_SHUTDOWN_GRACE_SECONDS=0 must be at least 1"),
 ]
 
 

@@ -81,12 +81,15 @@ def _pause(held: float) -> float:
 
 
 def make_engine(url: str, *, lock_wait: float = DEFAULT_BACKGROUND_WAIT, pauses: bool = False,
-                pool_size: int = 40) -> Engine:
+                pool_size: int = 40, pre_ping: bool = False) -> Engine:
     if is_sqlite(url):
         return _sqlite_engine(url, lock_wait, pauses)
     # Sized to the request thread pool (anyio's 40 threads) so connections are reused, not churned;
-    # recycled rather than pinged, which saves a round trip on every checkout.
-    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_recycle=1800,
+    # recycled rather than pinged, which saves a round trip on every checkout (`pre_ping`: pinged too, for
+    # background work, where a round trip is nothing). A connection the server dropped (restarted, or
+    # pg_terminate_backend) fails the one transaction that finds it: `is_transient`, so a request is
+    # answered 503 and background work tries again; SQLAlchemy then replaces every older pooled connection.
+    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_recycle=1800, pool_pre_ping=pre_ping,
                          connect_args={"options": f"-c lock_timeout={max(1, round(lock_wait * 1000))}"})
 
 
@@ -192,7 +195,8 @@ class Database:
         self.lock_wait = lock_wait
         self.background_wait = background_wait
         self.pauses = pauses
-        self.engine = make_engine(url, lock_wait=lock_wait, pauses=pauses, pool_size=5 if pauses else 40)
+        self.engine = make_engine(url, lock_wait=lock_wait, pauses=pauses, pool_size=5 if pauses else 40,
+                                  pre_ping=pauses)  # (`pauses`: this is the background database)
         self.sessions = sessionmaker(self.engine, class_=Work, expire_on_commit=False, steps=steps)
         self._background: Database | None = None
         self._lock = threading.Lock()
@@ -204,9 +208,9 @@ class Database:
     @property
     def background(self) -> Database:
         """This database for work no request waits on (due work, deliveries, recording a gateway's
-        answer): its own connections, which wait up to `background_wait` for a lock; on SQLite each
-        of its transactions is followed by a short pause, so that requests waiting for the write lock
-        get it between them."""
+        answer): its own connections, which wait up to `background_wait` for a lock and are pinged
+        before use (PostgreSQL); on SQLite each of its transactions is followed by a short pause, so
+        that requests waiting for the write lock get it between them."""
         if self.pauses:  # (this is one)
             return self
         with self._lock:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -25,6 +27,8 @@ from langganan.kit.errors import database_busy
 from langganan.kit.models import IdempotencyRecord
 
 RETENTION = timedelta(hours=48)
+FINISH_TRIES, FINISH_PAUSE = 4, 0.2  # keeping an answer: tries, and the pause before the next (times the tries so far)
+log = logging.getLogger("langganan")
 KEY = re.compile(r"[\x20-\x7e]{1,255}")  # printable ASCII; the column holds 255
 
 
@@ -115,8 +119,24 @@ class IdempotencyMiddleware:
         return None
 
     def _finish(self, scope_id: str, key: str, status: int, body: bytes) -> None:
-        # The answer has been sent; no one waits for this, and a record left unfinished would answer
-        # `idempotency_key_in_progress` until purged: it waits as long as background work does.
+        """Keep the answer (or forget the key after a 5xx). The answer has been sent; no one waits for this, and
+        a record left unfinished would answer `idempotency_key_in_progress` until purged: it waits as long as
+        background work does, and a lost connection (the pool reconnects) is tried again a few times. What still
+        fails is logged, not raised: the server has nothing left to answer."""
+        for attempt in range(1, FINISH_TRIES + 1):
+            try:
+                self._record(scope_id, key, status, body)
+                return
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                if attempt == FINISH_TRIES:
+                    log.warning("the answer to Idempotency-Key %r could not be kept (%s); the key answers "
+                                "idempotency_key_in_progress until purged", key, type(exc).__name__)
+                    return
+                time.sleep(FINISH_PAUSE * attempt)
+
+    def _record(self, scope_id: str, key: str, status: int, body: bytes) -> None:
         with self.db.background.transaction() as session:
             record = session.scalar(select(IdempotencyRecord).where(
                 IdempotencyRecord.api_key_id == scope_id, IdempotencyRecord.key == key))

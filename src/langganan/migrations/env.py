@@ -25,8 +25,11 @@ def run_migrations_online() -> None:
 
 
 def _run(connection: Connection) -> None:
+    # One transaction per migration: a step's locks (tests/integration/test_migration_locks.py) are released when
+    # it commits, not held until the last pending step has run.
     context.configure(connection=connection, target_metadata=metadata,
-                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
+                      transaction_per_migration=True)
     with context.begin_transaction():
         context.run_migrations()
     if connection.in_transaction():

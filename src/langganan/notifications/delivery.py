@@ -30,6 +30,7 @@ from langganan.config import Settings
 from langganan.events.models import Event
 from langganan.kit.clock import wall_now
 from langganan.kit.db import Database
+from langganan.kit.stopping import Stopping, never
 from langganan.kit.work import Work
 from langganan.notifications import attachments, relevance, repository
 from langganan.notifications.mailer import Attachment, Email, Mailer
@@ -205,13 +206,14 @@ class Courier:
                 return "failed"
             return "retrying"
 
-    def deliver_due(self, db: Database) -> DeliveryReport:
-        """Send everything due now, batch after batch, until nothing is due."""
+    def deliver_due(self, db: Database, stopping: Stopping = never) -> DeliveryReport:
+        """Send everything due now, batch after batch, until nothing is due or `stopping()` (asked between
+        batches: a claimed batch is sent and recorded first)."""
         report = DeliveryReport()
-        while True:
+        while not stopping():
             batch, due = self.claim(db)
             if not due:
-                return report
+                break
             for out in batch:
                 try:
                     out = self._attach(db, out)
@@ -227,6 +229,7 @@ class Courier:
                     report.failed += 1
                 elif result == "retrying":
                     report.retrying += 1
+        return report
 
     def close(self) -> None:
         self.http.close()
