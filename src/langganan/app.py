@@ -111,13 +111,13 @@ class LanggananAPI(FastAPI):
     """The application. Outermost, the request body limit (kit/bodylimit.py): nothing behind it ever holds
     more of a body than its route's limit. Then the usage fast lane (usage/fastlane.py), in front of the
     whole middleware stack: the hottest requests skip the framework's error and telemetry layers, the API
-    key gate and the NUL and idempotency middlewares (the lane only answers requests with a cached key,
+    key gate and the NUL and idempotency middlewares (the lane looks the key up as the gate does,
     applies the NUL rule itself and leaves idempotent requests to the stack). Each layer cost a few per
     cent of a single event's CPU."""
 
     def build_middleware_stack(self) -> ASGIApp:
         settings: Settings = self.state.ctx.settings
-        lane = UsageFastLane(super().build_middleware_stack(), self.state.usage_group)
+        lane = UsageFastLane(super().build_middleware_stack(), self.state.usage_group, self.state.ctx.db)
         return BodyLimitMiddleware(lane, default=settings.max_body_bytes, routes=body_limits(settings))
 
     _described: dict[str, Any] | None = None
@@ -294,7 +294,7 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
     app.mount("/static", StaticFiles(packages=[("langganan", "static")]), name="static")
     app.add_middleware(IdempotencyMiddleware, db=db)
     app.add_middleware(RefuseNulMiddleware)  # runs before idempotency records anything
-    app.add_middleware(ApiKeyGate, sessions=db.sessions)  # outermost: 401 before anything reads a body
+    app.add_middleware(ApiKeyGate, db=db)  # outermost: 401 before anything reads a body
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
