@@ -24,11 +24,14 @@ from langganan.catalog import service as catalog_service
 from langganan.catalog.endpoints import router as catalog_router
 from langganan.config import LIVE_NEEDS_GATEWAY, ConfigError, Settings
 from langganan.console.pages import router as console_router
+from langganan.console.pages_api_keys import router as console_api_keys_router
+from langganan.console.pages_audit import router as console_audit_router
 from langganan.console.pages_clock import router as console_clock_router
 from langganan.console.pages_credit_notes import router as console_credit_notes_router
 from langganan.console.pages_emails import router as console_emails_router
 from langganan.console.pages_finance import router as console_finance_router
 from langganan.console.pages_promotions import router as console_promotions_router
+from langganan.console.pages_staff import router as console_staff_router
 from langganan.console.pages_statements import router as console_statements_router
 from langganan.console.pages_unapplied import router as console_unapplied_router
 from langganan.console.pages_webhooks import router as console_webhooks_router
@@ -55,6 +58,7 @@ from langganan.notifications.endpoints_webhooks import router as webhook_deliver
 from langganan.notifications.mailer import make_mailer
 from langganan.notifications.worker import run_notifications
 from langganan.onboarding.endpoints import router as onboarding_router
+from langganan.operators.endpoints_api_keys import router as api_keys_router
 from langganan.payments.endpoints import router as payments_router
 from langganan.payments.endpoints_auto_top_up import router as auto_top_up_router
 from langganan.payments.endpoints_invoices import router as invoices_router
@@ -282,10 +286,10 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
                entitlements_router, addons_router, purchases_router, notifications_router, webhooks_router,
                webhook_deliveries_router, promotions_router, redemptions_router, portal_api_router, legacy_router,
                portal_router, portal_money_router, portal_cards_router, exports_router, reports_router,
-               statements_router, tax_router, unapplied_router, auto_top_up_router,
+               statements_router, tax_router, unapplied_router, auto_top_up_router, api_keys_router,
                console_router, console_promotions_router,
                console_webhooks_router, console_statements_router, console_finance_router, console_unapplied_router,
-               console_credit_notes_router]
+               console_credit_notes_router, console_api_keys_router, console_audit_router, console_staff_router]
     if settings.sandbox:
         routers += [sandbox_router, console_clock_router, console_emails_router]
     for router in routers:

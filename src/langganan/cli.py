@@ -401,7 +401,7 @@ def verify(as_json: Annotated[bool, typer.Option("--json", help="One JSON docume
 
 
 @app.command("export")
-def export_cmd(kind: Annotated[str, typer.Argument(help="invoices, payments, credit-notes, ledger or usage")],
+def export_cmd(kind: Annotated[str, typer.Argument(help="invoices, payments, credit-notes, ledger, usage or audit")],
                since: Annotated[str | None, typer.Option(help="First day included, YYYY-MM-DD (seller's zone)")] = None,
                until: Annotated[str | None, typer.Option(help="Last day included, YYYY-MM-DD (seller's zone)")] = None,
                output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout)")]
