@@ -59,6 +59,7 @@ from langganan.notifications.mailer import make_mailer
 from langganan.notifications.worker import run_notifications
 from langganan.onboarding.endpoints import router as onboarding_router
 from langganan.operators.endpoints_api_keys import router as api_keys_router
+from langganan.operators.endpoints_audit import router as audit_router
 from langganan.payments.endpoints import router as payments_router
 from langganan.payments.endpoints_auto_top_up import router as auto_top_up_router
 from langganan.payments.endpoints_invoices import router as invoices_router
@@ -286,7 +287,7 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
                entitlements_router, addons_router, purchases_router, notifications_router, webhooks_router,
                webhook_deliveries_router, promotions_router, redemptions_router, portal_api_router, legacy_router,
                portal_router, portal_money_router, portal_cards_router, exports_router, reports_router,
-               statements_router, tax_router, unapplied_router, auto_top_up_router, api_keys_router,
+               statements_router, tax_router, unapplied_router, auto_top_up_router, api_keys_router, audit_router,
                console_router, console_promotions_router,
                console_webhooks_router, console_statements_router, console_finance_router, console_unapplied_router,
                console_credit_notes_router, console_api_keys_router, console_audit_router, console_staff_router]

@@ -223,13 +223,15 @@ def keys_create(role: Annotated[str, typer.Option(help="admin or integration")] 
                 name: Annotated[str, typer.Option(help="A label for the key")] = "cli") -> None:
     """Create an API key; the key is shown once and stored hashed."""
     from langganan.apikeys import service
+    from langganan.app import make_clock
     from langganan.kit.clock import wall_now
     from langganan.kit.errors import DomainError
 
-    _settings, db = _setup()
+    settings, db = _setup()
     try:
         with db.transaction() as s:
-            key, token = service.create(s, role=role, name=name, now=wall_now(), by=_cli_actor())
+            key, token = service.create(s, role=role, name=name, now=wall_now(), by=_cli_actor(),
+                                        logged_at=make_clock(settings).now(s))
     except DomainError as exc:
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(2) from exc
@@ -265,13 +267,14 @@ def keys_list() -> None:
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (key_...), from `api-keys list`")]) -> None:
     """Revoke an API key: refused from the next request on, in every process."""
     from langganan.apikeys import service
+    from langganan.app import make_clock
     from langganan.kit.clock import wall_now
     from langganan.kit.errors import DomainError
 
-    _settings, db = _setup()
+    settings, db = _setup()
     try:
         with db.transaction() as s:
-            key = service.revoke(s, key_id, by=_cli_actor(), now=wall_now())
+            key = service.revoke(s, key_id, by=_cli_actor(), now=wall_now(), logged_at=make_clock(settings).now(s))
             name, revoked_at = key.name, key.revoked_at
     except DomainError as exc:
         console.print(f"[red]{exc.message}[/red]")

@@ -55,9 +55,10 @@ def _view(key: ApiKey) -> dict[str, str | None]:
 
 
 def create(session: Work, *, role: str, name: str, now: datetime, token: str | None = None,
-           by: Actor | None = None) -> tuple[ApiKey, str]:
+           by: Actor | None = None, logged_at: datetime | None = None) -> tuple[ApiKey, str]:
     """A new key and its token (the only time the token exists outside the caller's hands). With `by`, the
-    creation is written to the audit log."""
+    creation is written to the audit log at `logged_at` (the engine time of the caller's unit of work, as every
+    entry; `now`, wall time, when not given)."""
     chosen, name = _role(role), _name(name)
     token = token or "lgn_" + secrets.token_urlsafe(32)
     key = ApiKey(id=new_id("key"), name=name, role=chosen, key_hash=hash_token(token), prefix=token[:8],
@@ -65,8 +66,8 @@ def create(session: Work, *, role: str, name: str, now: datetime, token: str | N
     session.add(key)
     session.flush()
     if by is not None:
-        audit.record(session, by, "api_key.created", target_type="api_key", target_id=key.id, now=now,
-                     after=_view(key))
+        audit.record(session, by, "api_key.created", target_type="api_key", target_id=key.id,
+                     now=logged_at or now, after=_view(key))
     return key, token
 
 
@@ -83,20 +84,23 @@ def usable(key: ApiKey, now: datetime) -> bool:
     return key.revoked_at is None and (key.expires_at is None or key.expires_at > now)
 
 
-def revoke(session: Work, key_id: str, *, by: Actor, now: datetime) -> ApiKey:
-    """Revoke a key: refused from the next request on, everywhere. Revoking it again changes nothing."""
+def revoke(session: Work, key_id: str, *, by: Actor, now: datetime, logged_at: datetime | None = None) -> ApiKey:
+    """Revoke a key: refused from the next request on, everywhere. Revoking it again changes nothing. (`now`: wall
+    time; `logged_at`: the audit entry's time, as in `create`.)"""
     key = repository.get(session, key_id, for_update=True)
     if key.revoked_at is None:
         before = _view(key)
         key.revoked_at = now
-        audit.record(session, by, "api_key.revoked", target_type="api_key", target_id=key.id, now=now,
-                     before=before, after=_view(key))
+        audit.record(session, by, "api_key.revoked", target_type="api_key", target_id=key.id,
+                     now=logged_at or now, before=before, after=_view(key))
     return key
 
 
-def rotate(session: Work, key_id: str, overlap: timedelta, *, by: Actor, now: datetime) -> tuple[ApiKey, str]:
+def rotate(session: Work, key_id: str, overlap: timedelta, *, by: Actor, now: datetime,
+           logged_at: datetime | None = None) -> tuple[ApiKey, str]:
     """A new key with the same name and role; the old one keeps working for `overlap` (0: stops now), so the
-    caller can deploy the new token before the old one is refused. Returns the new key and its token."""
+    caller can deploy the new token before the old one is refused. Returns the new key and its token. (`now`:
+    wall time; `logged_at`: the audit entry's time, as in `create`.)"""
     if overlap < timedelta(0) or overlap > MAX_OVERLAP:
         raise Unprocessable("invalid_overlap", f"The overlap is from 0 to {MAX_OVERLAP.days} days.",
                             param="overlap")
@@ -109,7 +113,7 @@ def rotate(session: Work, key_id: str, overlap: timedelta, *, by: Actor, now: da
     before = _view(old)
     new, token = create(session, role=old.role, name=old.name, now=now)
     old.expires_at, old.replaced_by = now + overlap, new.id
-    audit.record(session, by, "api_key.rotated", target_type="api_key", target_id=old.id, now=now,
+    audit.record(session, by, "api_key.rotated", target_type="api_key", target_id=old.id, now=logged_at or now,
                  before=before, after={**_view(old), "replaced_by": new.id})
     return new, token
 

@@ -51,8 +51,8 @@ def create_key(c: SettingsForm, name: FormStr = "", role: FormStr = "") -> Respo
     """Answers with the page itself (not a redirect) so the token appears once and is in no URL."""
     form = {"name": name, "role": role}
     try:
-        with c.ctx.unit() as (s, _now):
-            key, token = service.create(s, role=role, name=name, now=wall_now(), by=c.staff)
+        with c.ctx.unit() as (s, now):
+            key, token = service.create(s, role=role, name=name, now=wall_now(), by=c.staff, logged_at=now)
             s.flush()
             s.expunge(key)
     except DomainError as exc:
@@ -62,8 +62,8 @@ def create_key(c: SettingsForm, name: FormStr = "", role: FormStr = "") -> Respo
 
 @router.post("/{key_id}/revoke")
 def revoke_key(key_id: str, c: SettingsForm) -> Response:
-    with c.ctx.unit() as (s, _now):
-        service.revoke(s, key_id, by=c.staff, now=wall_now())
+    with c.ctx.unit() as (s, now):
+        service.revoke(s, key_id, by=c.staff, now=wall_now(), logged_at=now)
     return RedirectResponse("/console/api-keys?msg=revoked", status_code=303)
 
 
@@ -72,8 +72,8 @@ def rotate_key(key_id: str, c: SettingsForm, overlap: FormStr = "") -> Response:
     try:
         if overlap not in OVERLAPS:
             raise Unprocessable("invalid_overlap", "Choose how long the old key keeps working.", param="overlap")
-        with c.ctx.unit() as (s, _now):
-            key, token = service.rotate(s, key_id, OVERLAPS[overlap], by=c.staff, now=wall_now())
+        with c.ctx.unit() as (s, now):
+            key, token = service.rotate(s, key_id, OVERLAPS[overlap], by=c.staff, now=wall_now(), logged_at=now)
             old = repository.get(s, key_id)
             s.flush()
             s.expunge(key)

@@ -45,8 +45,8 @@ def add_staff(c: SettingsForm, email: FormStr = "", name: FormStr = "", role: Fo
     """Answers with the page itself (not a redirect) so the first password appears once and is in no URL."""
     form = {"email": email, "name": name, "role": role}
     try:
-        with c.ctx.unit() as (s, _now):
-            user, password = service.add_staff(s, email, name, role, by=c.staff, now=wall_now())
+        with c.ctx.unit() as (s, now):
+            user, password = service.add_staff(s, email, name, role, by=c.staff, now=wall_now(), logged_at=now)
             s.flush()
             s.expunge(user)
     except DomainError as exc:
@@ -56,11 +56,11 @@ def add_staff(c: SettingsForm, email: FormStr = "", name: FormStr = "", role: Fo
 
 def _act(c: Console, staff_id: str, msg: str, act: str, role: str = "") -> Response:
     try:
-        with c.ctx.unit() as (s, _now):
+        with c.ctx.unit() as (s, now):
             if act == "role":
-                service.change_role(s, staff_id, role, by=c.staff, now=wall_now())
+                service.change_role(s, staff_id, role, by=c.staff, logged_at=now)
             else:
-                service.set_disabled(s, staff_id, act == "disable", by=c.staff, now=wall_now())
+                service.set_disabled(s, staff_id, act == "disable", by=c.staff, now=wall_now(), logged_at=now)
     except DomainError as exc:
         if exc.status == 404:
             raise

@@ -91,12 +91,14 @@ def _view(user: StaffUser) -> dict[str, str | None]:
             "disabled_at": user.disabled_at.isoformat() if user.disabled_at else None}
 
 
-def add_staff(session: Work, email: str, name: str, role: str, *, by: Actor, now: datetime) -> tuple[StaffUser, str]:
+def add_staff(session: Work, email: str, name: str, role: str, *, by: Actor, now: datetime,
+              logged_at: datetime) -> tuple[StaffUser, str]:
     """A console user made by an owner, with a random first password (shown once to the owner, who passes it
-    on); written to the audit log."""
+    on); written to the audit log at `logged_at` (the engine time of the caller's unit of work, as every entry;
+    `now` is wall time, as the sign-in's)."""
     password = secrets.token_urlsafe(12)
     user = create_staff(session, email, name, password, now, role=role)
-    audit.record(session, by, "staff.created", target_type="staff_user", target_id=user.id, now=now,
+    audit.record(session, by, "staff.created", target_type="staff_user", target_id=user.id, now=logged_at,
                  after=_view(user))
     return user, password
 
@@ -110,7 +112,7 @@ def _keep_an_owner(session: Work, user: StaffUser) -> None:
                        "must be able to manage keys and staff).", param="role")
 
 
-def change_role(session: Work, staff_id: str, role: str, *, by: Actor, now: datetime) -> StaffUser:
+def change_role(session: Work, staff_id: str, role: str, *, by: Actor, logged_at: datetime) -> StaffUser:
     """Give a staff user another role; the same role again changes nothing."""
     chosen = _role(role)
     user = repository.staff_user(session, staff_id, for_update=True)
@@ -120,14 +122,15 @@ def change_role(session: Work, staff_id: str, role: str, *, by: Actor, now: date
         _keep_an_owner(session, user)
     before = _view(user)
     user.role = chosen
-    audit.record(session, by, "staff.role_changed", target_type="staff_user", target_id=user.id, now=now,
+    audit.record(session, by, "staff.role_changed", target_type="staff_user", target_id=user.id, now=logged_at,
                  before=before, after=_view(user))
     return user
 
 
-def set_disabled(session: Work, staff_id: str, disabled: bool, *, by: Actor, now: datetime) -> StaffUser:
+def set_disabled(session: Work, staff_id: str, disabled: bool, *, by: Actor, now: datetime,
+                 logged_at: datetime) -> StaffUser:
     """Disable a staff user (signed out at the next page: every page checks) or enable one again; the last active
-    owner cannot be disabled. Doing it twice changes nothing."""
+    owner cannot be disabled. Doing it twice changes nothing. (`now`: wall time; `logged_at`: the audit entry's.)"""
     user = repository.staff_user(session, staff_id, for_update=True)
     if (user.disabled_at is not None) == disabled:
         return user
@@ -136,7 +139,7 @@ def set_disabled(session: Work, staff_id: str, disabled: bool, *, by: Actor, now
     before = _view(user)
     user.disabled_at = now if disabled else None
     audit.record(session, by, "staff.disabled" if disabled else "staff.enabled", target_type="staff_user",
-                 target_id=user.id, now=now, before=before, after=_view(user))
+                 target_id=user.id, now=logged_at, before=before, after=_view(user))
     return user
 
 

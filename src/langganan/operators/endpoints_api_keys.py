@@ -21,8 +21,9 @@ NO_STORE = "no-store"  # the answer holds the token: no cache keeps it, nor the 
 @router.post("", status_code=201, response_model=ApiKeyCreated, responses=errors(422),
              summary="Create an API key; its token is in this answer only")
 def create_api_key(body: ApiKeyIn, ctx: Ctx, key: AdminKey, response: Response) -> ApiKeyCreated:
-    with ctx.unit() as (s, _now):
-        created, token = service.create(s, role=body.role, name=body.name, now=wall_now(), by=key.actor)
+    with ctx.unit() as (s, now):
+        created, token = service.create(s, role=body.role, name=body.name, now=wall_now(), by=key.actor,
+                                        logged_at=now)
         response.headers["Cache-Control"] = NO_STORE
         return ApiKeyCreated(**api_key_out(created).model_dump(), key=token)
 
@@ -43,15 +44,15 @@ def get_api_key(key_id: str, ctx: Ctx, _: AdminKey) -> ApiKeyOut:
 @router.delete("/{key_id}", response_model=ApiKeyOut,
                summary="Revoke a key: refused from the next request on (revoking it again changes nothing)")
 def revoke_api_key(key_id: str, ctx: Ctx, key: AdminKey) -> ApiKeyOut:
-    with ctx.unit() as (s, _now):
-        return api_key_out(service.revoke(s, key_id, by=key.actor, now=wall_now()))
+    with ctx.unit() as (s, now):
+        return api_key_out(service.revoke(s, key_id, by=key.actor, now=wall_now(), logged_at=now))
 
 
 @router.post("/{key_id}/rotate", status_code=201, response_model=ApiKeyCreated, responses=errors(409, 422),
              summary="Replace a key: a new key with its name and role; the old one works `overlap_seconds` more")
 def rotate_api_key(key_id: str, body: RotateIn, ctx: Ctx, key: AdminKey, response: Response) -> ApiKeyCreated:
-    with ctx.unit() as (s, _now):
+    with ctx.unit() as (s, now):
         created, token = service.rotate(s, key_id, timedelta(seconds=body.overlap_seconds), by=key.actor,
-                                        now=wall_now())
+                                        now=wall_now(), logged_at=now)
         response.headers["Cache-Control"] = NO_STORE
         return ApiKeyCreated(**api_key_out(created).model_dump(), key=token)
