@@ -150,3 +150,72 @@ def test_the_audit_log_is_exported_as_csv(env: Env) -> None:
     assert [r["id"] for r in csv.DictReader(io.StringIO(download.text))] == [r["id"] for r in rows]
     empty = env.get("/v1/exports/audit.csv?since=2020-01-01&until=2020-01-02")
     assert list(csv.reader(io.StringIO(empty.text))) == [list(AUDIT_COLUMNS)]
+
+
+def test_every_api_call_that_changes_money_or_plans_names_its_action(env: Env) -> None:
+    from tests.api.test_bank_statements import bca, upload
+    from tests.api.test_legacy_import import GOOD, HEADER, post_csv
+
+    seen = {e.id for e in entries(env)}
+
+    def logged(action: str, response: Any, status: int = 200) -> dict[str, Any]:
+        """The call succeeded and wrote exactly one entry, `action`, by the admin key."""
+        assert response.status_code == status, (action, response.text)
+        new = [e for e in entries(env) if e.id not in seen]
+        seen.update(e.id for e in new)
+        assert [(e.action, e.actor_kind, e.actor_label) for e in new] == [(action, "api_key", "bootstrap")]
+        return dict(response.json()) if response.headers["content-type"].startswith("application/json") else {}
+
+    acc = env.account()["id"]
+    card = env.card(acc)
+    change = logged("subscription.plan_changed", env.post(f"/v1/accounts/{acc}/subscription/change",
+                                                           {"plan": "growth", "payment_method": "bank_transfer"}))
+    env.pay_va(change["invoice"])
+    seen.update(e.id for e in entries(env))
+    logged("subscription.auto_renew_changed", env.post(f"/v1/accounts/{acc}/subscription/auto-renew",
+                                                       {"enabled": True, "payment_method_id": card}))
+    add_on = logged("add_on.purchased", env.post(f"/v1/accounts/{acc}/add-ons", {"add_on": "additional_user",
+                                                                                  "quantity": 1}), 201)
+    env.pay_va(add_on)
+    item = env.ok(env.get(f"/v1/accounts/{acc}/add-ons"))["data"][0]["id"]
+    logged("add_on.stopped", env.post(f"/v1/accounts/{acc}/add-ons/{item}/stop"))
+    top_up = {"wallet": "conversation", "amount": 100_000, "payment_method": "bank_transfer"}
+    first = logged("wallet.top_up_invoiced", env.post(f"/v1/accounts/{acc}/top-ups", top_up), 201)
+    logged("invoice.canceled", env.post(f"/v1/invoices/{first['id']}/cancel"))
+    second = logged("wallet.top_up_invoiced", env.post(f"/v1/accounts/{acc}/top-ups", top_up), 201)
+    logged("invoice.marked_paid", env.post(f"/v1/invoices/{second['id']}/mark-paid", {"reference": "BCA-1"}))
+    logged("credit_note.issued", env.post(f"/v1/invoices/{second['id']}/credit-notes",
+                                          {"amount": 11_100, "reason": "asked back", "refund_to": "manual",
+                                           "reference": "BCA-2"}), 201)
+    third = logged("wallet.top_up_invoiced", env.post(f"/v1/accounts/{acc}/top-ups", top_up), 201)
+    logged("invoice.payment_started", env.post(f"/v1/invoices/{third['id']}/pay",
+                                               {"payment_method": "card", "payment_method_id": card}))
+    logged("subscription.renewal_invoiced", env.post(f"/v1/accounts/{acc}/subscription/renew",
+                                                     {"payment_method": "bank_transfer"}), 201)
+    logged("auto_top_up.updated", env.put(f"/v1/accounts/{acc}/wallets/conversation/auto-top-up",
+                                          {"enabled": True, "threshold": 20_000, "target": 100_000}))
+    logged("promotion.created", env.post("/v1/promotions", {"code": "AUDIT10", "percent_off": 10,
+                                                            "plans": ["starter"], "duration_months": 1}), 201)
+    trial = env.account(start_trial=True)["id"]
+    logged("promotion.redeemed", env.post(f"/v1/accounts/{trial}/promotions", {"code": "AUDIT10"}), 201)
+    logged("subscription.trial_extended", env.post(f"/v1/accounts/{trial}/subscription/extend-trial", {"days": 7}))
+    logged("subscription.canceled", env.post(f"/v1/accounts/{acc}/subscription/cancel", {"at_period_end": True}))
+    hook = logged("webhook_endpoint.created", env.post("/v1/webhook-endpoints",
+                                                       {"url": "https://hooks.example.id/a", "events": ["*"]}), 201)
+    logged("webhook_endpoint.disabled", env.client.delete(f"/v1/webhook-endpoints/{hook['id']}", headers=env.headers))
+    open_invoice = env.ok(env.post(f"/v1/accounts/{trial}/top-ups", top_up), 201)
+    seen.update(e.id for e in entries(env))
+    statement = logged("bank_statement.imported",
+                       upload(env, bca(("10/01", "SETORAN TUNAI", 40_000, "CR", 1_040_000))), 201)
+    logged("bank_statement.line_assigned", env.post(f"/v1/bank-statements/{statement['id']}/lines/"
+                                                    f"{statement['lines'][0]['line']}/assign",
+                                                    {"invoice_id": open_invoice["id"]}))
+    _acc, held = _overpaid(env, 30_000)
+    seen.update(e.id for e in entries(env))
+    logged("unapplied.refunded", env.post(f"/v1/unapplied-payments/{held['id']}/refund",
+                                          {"reason": "sent back", "method": "manual", "reference": "BCA-3"}))
+    logged("account.migrated", post_csv(env, HEADER + GOOD.splitlines(keepends=True)[0]))
+    key = logged("api_key.created", env.post("/v1/api-keys", {"name": "audit", "role": "integration"}), 201)
+    logged("api_key.rotated", env.post(f"/v1/api-keys/{key['id']}/rotate", {"overlap_seconds": 60}), 201)
+    logged("api_key.revoked", env.client.delete(f"/v1/api-keys/{key['id']}", headers=env.headers))
+    logged("clock.advanced", env.post("/v1/sandbox/clock/advance", {"hours": 1}))
