@@ -199,8 +199,11 @@ class Database:
         self.pauses = pauses
         self.engine = make_engine(url, lock_wait=lock_wait, pauses=pauses, pool_size=5 if pauses else 40)
         self.sessions = sessionmaker(self.engine, class_=Work, expire_on_commit=False, steps=steps)
-        # (an engine of its own: a pooled connection keeps the transaction mode it was made with)
-        self._statements_engine = make_engine(url, lock_wait=lock_wait, autocommit=True, pool_size=5 if pauses else 40)
+        # Autocommit statements: on PostgreSQL the same pool (the driver's autocommit is set for the checkout and
+        # reset after, and a connection the server dropped is found by either use); on SQLite an engine of its own
+        # (a pooled pysqlite connection would keep the transaction mode it was last given).
+        self._statements_engine = (make_engine(url, lock_wait=lock_wait, autocommit=True, pool_size=5)
+                                   if is_sqlite(url) else self.engine.execution_options(isolation_level="AUTOCOMMIT"))
         self._statements = sessionmaker(self._statements_engine, class_=Work, expire_on_commit=False, steps=steps)
         self._background: Database | None = None
         self._lock = threading.Lock()
