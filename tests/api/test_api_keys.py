@@ -21,6 +21,7 @@ from langganan.kit.clock import wall_now
 from langganan.kit.errors import Unauthorized
 from langganan.kit.models import IdempotencyRecord
 from tests.api.console_staff import signed_in
+from tests.api.test_body_limits import send
 from tests.conftest import Env
 
 TOKEN_RE = re.compile(r'data-testid="api-key-token">(lgn_[A-Za-z0-9_-]+)<')
@@ -82,6 +83,11 @@ def test_a_key_made_in_the_console_is_shown_once_and_refused_everywhere_the_requ
         refused = other.post("/v1/usage", json={"id": "late", "account_id": acc, "meter": "conversation_reply"},
                              headers=bearer(token))
         assert refused.json()["error"]["code"] == "invalid_api_key"
+        for client in (env.client, other):  # once refused, the key is refused before a body is read, as any unknown
+            for path in ("/v1/usage", "/v1/usage/batch"):
+                early = send(client, path, {**bearer(token), "content-type": "application/json"}, size=1000,
+                             announce=True)
+                assert early.status == 401 and early.messages_read == 0, path
     other_db.dispose()
     assert env.wallet(acc)["balance"] == 15000 - 6 * 30  # nothing the revoked key sent was kept
     assert "revoked" in owner.client.get("/console/api-keys").text

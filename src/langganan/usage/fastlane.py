@@ -89,6 +89,7 @@ class UsageFastLane:
     async def _single(self, send: Send, event: UsageEventIn, digest: str) -> None:
         result = await self.group.submit(Keyed(digest, to_usage_in(event)))
         if result is None:
+            self.seen.discard(digest)  # (its next request is refused before its body is read)
             await send_error(send, _refused())
             return
         if result.status == "rejected":
@@ -103,6 +104,7 @@ class UsageFastLane:
                                                                   for e in batch.events])
         accepted = [r for r in results if r is not None]
         if len(accepted) < len(results):  # (one key for the whole batch: all of it or none)
+            self.seen.discard(digest)
             await send_error(send, _refused())
             return
         await send_json(send, 200, b'{"results":' + _RESULTS.dump_json(accepted) + b"}")
