@@ -7,15 +7,17 @@ scope to the route's own dependency (web/context.py), so a request is looked up 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 import anyio.to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from langganan.apikeys.service import Principal, authenticate, note_use
+from langganan.apikeys.service import Principal, authenticate, live_among, note_use
 from langganan.kit.asgi import send_error
 from langganan.kit.clock import wall_now
 from langganan.kit.db import Database, is_transient
 from langganan.kit.errors import DomainError, Unauthorized, database_busy
+from langganan.kit.work import Work
 
 API_PREFIX, UNSIGNED_PREFIX = "/v1/", "/v1/gateways/"
 log = logging.getLogger("langganan")
@@ -35,19 +37,34 @@ def authorization_of(scope: Scope) -> str | None:
 
 def lookup(db: Database, authorization: str | None) -> Principal:
     """The key, read in one statement (no transaction around it: no BEGIN or COMMIT, on SQLite no write lock),
-    and the note of its use when one is due. That note is best effort: when the database is busy it waits for
-    the next request."""
+    and the note of its use when one is due."""
     now = wall_now()
     with db.statements() as session:
         principal, due = authenticate(session, authorization, now)
         if due:
-            try:
-                note_use(session, principal.key_id, now)
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                log.info("the use of API key %s is noted later: the database is busy (%s)", principal.key_id, exc)
+            _note(session, [principal.key_id], now)
     return principal
+
+
+def live_hashes(db: Database, hashes: set[str]) -> set[str]:
+    """`lookup` for the keys of many requests at once (a group of usage events): the hashes of the live ones."""
+    now = wall_now()
+    with db.statements() as session:
+        live, due = live_among(session, hashes, now)
+        _note(session, due, now)
+    return live
+
+
+def _note(session: Work, key_ids: list[str], now: datetime) -> None:
+    """Best effort: when the database is busy, the next request notes the use."""
+    for key_id in key_ids:
+        try:
+            note_use(session, key_id, now)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            log.info("the use of API key %s is noted later: the database is busy (%s)", key_id, exc)
+            return
 
 
 async def admit(db: Database, scope: Scope) -> Principal | DomainError:

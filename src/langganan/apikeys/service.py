@@ -166,16 +166,16 @@ def note_use(session: Work, key_id: str, now: datetime) -> None:
     repository.touch(session, key_id, now, now - TOUCH_EVERY)
 
 
-def live_among(session: Work, hashes: set[str], now: datetime) -> set[str]:
-    """Which of these token hashes belong to live keys, in one query, noting the use of those due (inside the
-    caller's transaction: for requests whose keys are checked together, e.g. a group of usage events)."""
-    live = set()
+def live_among(session: Work, hashes: set[str], now: datetime) -> tuple[set[str], list[str]]:
+    """Which of these token hashes belong to live keys (one query), and the ids of those keys whose use is due to
+    be noted (`note_use`): for requests whose keys are checked together, e.g. a group of usage events."""
+    live, due = set(), []
     for key in repository.by_hashes(session, hashes):
         if usable(key, now):
             live.add(key.key_hash)
             if key.last_used_at is None or key.last_used_at <= now - TOUCH_EVERY:
-                note_use(session, key.id, now)
-    return live
+                due.append(key.id)
+    return live, due
 
 
 def require_role(key: Principal, role: str) -> None:

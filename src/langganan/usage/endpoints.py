@@ -5,8 +5,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.exc import IntegrityError
 
-from langganan.apikeys import service as apikeys
-from langganan.kit.clock import wall_now
+from langganan.apikeys.gate import live_hashes
 from langganan.kit.errors import Conflict, DomainError, NotFoundCode, PaymentRequired, Unprocessable
 from langganan.kit.openapi import errors
 from langganan.usage.grouping import GroupedIngest
@@ -50,33 +49,32 @@ Group = GroupedIngest[Keyed, UsageResult | None]
 
 
 def run_ingest(ctx: AppContext, items: list[UsageIn]) -> list[UsageResult]:
-    """One transaction for `items` (of requests whose keys were checked), retried whole when a new id raced in
-    from another transaction."""
-    results = run_keyed(ctx, [Keyed(None, item) for item in items])
-    return [r for r in results if r is not None]
-
-
-def run_keyed(ctx: AppContext, items: list[Keyed]) -> list[UsageResult | None]:
-    """`run_ingest` for events whose keys are checked here, in the same transaction (one query for the group):
-    an event whose key is not live (unknown, revoked, past its rotation's overlap) is not ingested and gets None
-    (its request is answered 401); the others go on as if it had not come."""
+    """One transaction for `items`, retried whole when a new id raced in from another transaction."""
     for attempt in range(3):
         try:
             with ctx.unit() as (s, now):
-                hashes = {item.key_hash for item in items if item.key_hash is not None}
-                live = apikeys.live_among(s, hashes, wall_now()) if hashes else set()
-                admitted = [i for i, item in enumerate(items) if item.key_hash is None or item.key_hash in live]
-                results: list[UsageResult | None] = [None] * len(items)
-                if admitted:
-                    for i, result in zip(admitted, ingest(s, [items[i].event for i in admitted], now), strict=True):
-                        results[i] = result
-                return results
+                return ingest(s, items, now)
         except IntegrityError:
             # The same new id raced in from another transaction (usage.repository.lock_and_find); the retry
             # sees it.
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def run_keyed(ctx: AppContext, items: list[Keyed]) -> list[UsageResult | None]:
+    """`run_ingest` for events whose keys are checked here, all of them in one statement just before (outside
+    the write: on SQLite it holds no lock, and the ingest transaction stays as short as it was): an event whose
+    key is not live (unknown, revoked, past its rotation's overlap) is not ingested and gets None (its request
+    is answered 401); the others go on as if it had not come."""
+    hashes = {item.key_hash for item in items if item.key_hash is not None}
+    live = live_hashes(ctx.db, hashes) if hashes else set()
+    admitted = [i for i, item in enumerate(items) if item.key_hash is None or item.key_hash in live]
+    results: list[UsageResult | None] = [None] * len(items)
+    if admitted:
+        for i, result in zip(admitted, run_ingest(ctx, [items[i].event for i in admitted]), strict=True):
+            results[i] = result
+    return results
 
 
 def grouped_ingest(ctx: AppContext) -> Group:
