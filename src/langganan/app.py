@@ -26,11 +26,14 @@ from langganan.catalog.endpoints import router as catalog_router
 from langganan.config import LIVE_NEEDS_GATEWAY, ConfigError, Settings
 from langganan.console.pages import router as console_router
 from langganan.console.pages_accounts import router as console_accounts_router
+from langganan.console.pages_api_keys import router as console_api_keys_router
+from langganan.console.pages_audit import router as console_audit_router
 from langganan.console.pages_clock import router as console_clock_router
 from langganan.console.pages_credit_notes import router as console_credit_notes_router
 from langganan.console.pages_emails import router as console_emails_router
 from langganan.console.pages_finance import router as console_finance_router
 from langganan.console.pages_promotions import router as console_promotions_router
+from langganan.console.pages_staff import router as console_staff_router
 from langganan.console.pages_statements import router as console_statements_router
 from langganan.console.pages_tax import router as console_tax_router
 from langganan.console.pages_unapplied import router as console_unapplied_router
@@ -59,6 +62,8 @@ from langganan.notifications.endpoints_webhooks import router as webhook_deliver
 from langganan.notifications.mailer import make_mailer
 from langganan.notifications.worker import NotifyReport, run_notifications
 from langganan.onboarding.endpoints import router as onboarding_router
+from langganan.operators.endpoints_api_keys import router as api_keys_router
+from langganan.operators.endpoints_audit import router as audit_router
 from langganan.payments.endpoints import router as payments_router
 from langganan.payments.endpoints_auto_top_up import router as auto_top_up_router
 from langganan.payments.endpoints_invoices import router as invoices_router
@@ -121,13 +126,13 @@ class LanggananAPI(FastAPI):
     body limit (kit/bodylimit.py): nothing behind it ever holds more of a body than its route's limit. Then
     the usage fast lane (usage/fastlane.py), in front of the whole middleware stack: the hottest requests
     skip the framework's error and telemetry layers, the API key gate and the NUL and idempotency
-    middlewares (the lane only answers requests with a cached key, applies the NUL rule itself and leaves
+    middlewares (the lane looks the key up as the gate does, applies the NUL rule itself and leaves
     idempotent requests to the stack). Each layer cost a few per cent of a single event's CPU (the access
     layer's line replaces uvicorn's own access log)."""
 
     def build_middleware_stack(self) -> ASGIApp:
         settings: Settings = self.state.ctx.settings
-        lane = UsageFastLane(super().build_middleware_stack(), self.state.usage_group)
+        lane = UsageFastLane(super().build_middleware_stack(), self.state.usage_group, self.state.ctx.db)
         limited = BodyLimitMiddleware(lane, default=settings.max_body_bytes, routes=body_limits(settings))
         return AccessLayer(limited, Templates(self.router.routes))
 
@@ -372,10 +377,11 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
                webhook_deliveries_router, promotions_router, redemptions_router, portal_api_router, legacy_router,
                portal_router, portal_money_router, portal_cards_router, exports_router, reports_router,
                statements_router, tax_router, tax_invoice_router, unapplied_router, auto_top_up_router,
+               api_keys_router, audit_router,
                console_router, console_promotions_router,
                console_webhooks_router, console_statements_router, console_finance_router, console_unapplied_router,
-               console_tax_router,
-               console_credit_notes_router, console_accounts_router, portal_email_links_router]
+               console_tax_router, console_credit_notes_router, console_accounts_router, portal_email_links_router,
+               console_api_keys_router, console_audit_router, console_staff_router]
     if settings.sandbox:
         routers += [sandbox_router, console_clock_router, console_emails_router]
     for router in routers:
@@ -385,7 +391,7 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
     install_docs(app)
     app.add_middleware(IdempotencyMiddleware, db=db)
     app.add_middleware(RefuseNulMiddleware)  # runs before idempotency records anything
-    app.add_middleware(ApiKeyGate, sessions=db.sessions)  # outermost: 401 before anything reads a body
+    app.add_middleware(ApiKeyGate, db=db)  # outermost: 401 before anything reads a body
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

@@ -25,6 +25,7 @@ from langganan.kit.fields import in_range
 from langganan.kit.stopping import exit_zero_after, stop_on_signals
 
 if TYPE_CHECKING:
+    from langganan.audit.service import Actor
     from langganan.legacy.service import RowResult
     from langganan.web.context import AppContext
 
@@ -67,6 +68,20 @@ def _setup() -> tuple[Settings, Database]:
     db = make_database(settings)
     prepare(settings, db)
     return settings, db
+
+
+def _cli_actor() -> Actor:
+    """Who acts in the audit log when a command changes something: the command line, as this OS user."""
+    import getpass
+
+    from langganan.audit.models import ActorKind
+    from langganan.audit.service import Actor
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return Actor(ActorKind.SYSTEM, "cli", f"cli ({user})")
 
 
 def _context() -> AppContext:
@@ -231,17 +246,63 @@ def keys_create(role: Annotated[str, typer.Option(help="admin or integration")] 
                 name: Annotated[str, typer.Option(help="A label for the key")] = "cli") -> None:
     """Create an API key; the key is shown once and stored hashed."""
     from langganan.apikeys import service
+    from langganan.app import make_clock
     from langganan.kit.clock import wall_now
     from langganan.kit.errors import DomainError
 
-    _settings, db = _setup()
+    settings, db = _setup()
     try:
         with db.transaction() as s:
-            key, token = service.create(s, role=role, name=name, now=wall_now())
+            key, token = service.create(s, role=role, name=name, now=wall_now(), by=_cli_actor(),
+                                        logged_at=make_clock(settings).now(s))
     except DomainError as exc:
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(2) from exc
     console.print(f"{key.role} key {key.id}: [bold]{token}[/bold]")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """The API keys, newest first: name, role, the token's first characters, last use and state (never a token)."""
+    from langganan.apikeys import repository, service
+    from langganan.kit.clock import wall_now
+
+    _settings, db = _setup()
+    table = Table("id", "name", "role", "prefix", "created", "last used", "state")
+    now = wall_now()
+    with db.transaction() as s:
+        after = None
+        while True:
+            rows, more = repository.list_keys(s, 100, after)
+            for k in rows:
+                state = (f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else
+                         f"{'expires' if service.usable(k, now) else 'expired'} {k.expires_at:%Y-%m-%d %H:%M}"
+                         if k.expires_at else "active")
+                table.add_row(k.id, escape(k.name), k.role, k.prefix + "…", f"{k.created_at:%Y-%m-%d %H:%M}",
+                              f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "never", state)
+            if not more:
+                break
+            after = rows[-1].id
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (key_...), from `api-keys list`")]) -> None:
+    """Revoke an API key: refused from the next request on, in every process."""
+    from langganan.apikeys import service
+    from langganan.app import make_clock
+    from langganan.kit.clock import wall_now
+    from langganan.kit.errors import DomainError
+
+    settings, db = _setup()
+    try:
+        with db.transaction() as s:
+            key = service.revoke(s, key_id, by=_cli_actor(), now=wall_now(), logged_at=make_clock(settings).now(s))
+            name, revoked_at = key.name, key.revoked_at
+    except DomainError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(2) from exc
+    console.print(f"key {key_id} ({escape(name)}) revoked at {revoked_at:%Y-%m-%d %H:%M:%S} UTC")
 
 
 @clock_app.command("show")
@@ -268,7 +329,7 @@ def clock_advance(days: Annotated[int, typer.Option(min=0)] = 0, hours: Annotate
         console.print("[red]the clock can only be advanced in sandbox mode[/red]")
         raise typer.Exit(2)
     try:
-        done = advance(ctx.background(), days=days, hours=hours, to=target)
+        done = advance(ctx.background(), days=days, hours=hours, to=target, by=_cli_actor())
     except DomainError as exc:
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(2) from exc
@@ -334,7 +395,8 @@ def import_legacy(path: Annotated[Path, typer.Argument(help="CSV: account_key, n
                         BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console)
     with progress:
         task = progress.add_task("rows", total=len(rows))
-        results = runner.run(ctx, rows, dry_run=dry_run, on_result=lambda _r: progress.advance(task))
+        results = runner.run(ctx, rows, dry_run=dry_run, on_result=lambda _r: progress.advance(task),
+                             by=_cli_actor())
     _legacy_summary(results, dry_run)
     if any(not r.ok for r in results):
         raise typer.Exit(1)
@@ -388,7 +450,7 @@ def import_statement(
     ctx = _context()
     ctx.courier.close()  # nothing is sent from here: the worker delivers the events
     with ctx.unit() as (s, now):
-        statement, rows = service.import_statement(s, parsed, filename=path.name, imported_by="cli", now=now)
+        statement, rows = service.import_statement(s, parsed, filename=path.name, by=_cli_actor(), now=now)
         statement_id = statement.id
         lines = [(r.line, r.posted_on.strftime("%d/%m/%Y"), format_money(r.amount, r.currency), r.status,
                   r.invoice_id or "", r.outcome or "", r.description) for r in rows]
@@ -466,7 +528,7 @@ def backup(path: Annotated[Path, typer.Argument(help="The file to write (never o
 
 
 @app.command("export")
-def export_cmd(kind: Annotated[str, typer.Argument(help="invoices, payments, credit-notes, ledger or usage")],
+def export_cmd(kind: Annotated[str, typer.Argument(help="invoices, payments, credit-notes, ledger, usage or audit")],
                since: Annotated[str | None, typer.Option(help="First day included, YYYY-MM-DD (seller's zone)")] = None,
                until: Annotated[str | None, typer.Option(help="Last day included, YYYY-MM-DD (seller's zone)")] = None,
                output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout)")]

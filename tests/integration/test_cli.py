@@ -94,3 +94,35 @@ def test_clock_advance_refuses_an_instant_it_cannot_read(cli_env: Database) -> N
     assert far.exit_code == 2 and "at most 10 years" in far.output, far.output  # the cap of every advance
     shown = runner.invoke(app, ["clock", "show"])
     assert shown.output.strip() == "2026-01-15T03:00:00+00:00"  # nothing moved
+
+
+def test_api_keys_are_listed_and_revoked_from_the_command_line_and_the_audit_log_exported(
+        cli_env: Database, tmp_path: Path) -> None:
+    import csv
+    import re
+
+    from sqlalchemy import select
+
+    from langganan.apikeys.models import ApiKey
+    from langganan.audit.models import AuditEntry
+
+    made = runner.invoke(app, ["api-keys", "create", "--role", "integration", "--name", "crm-production"])
+    assert made.exit_code == 0, made.output
+    key_id, token = re.search(r"key (key_\w+): (lgn_\S+)", made.output).groups()  # type: ignore[union-attr]
+    listed = runner.invoke(app, ["api-keys", "list"])
+    assert listed.exit_code == 0 and key_id in listed.output and "crm-production" in listed.output
+    assert token not in listed.output and token[:8] in listed.output and "active" in listed.output
+    revoked = runner.invoke(app, ["api-keys", "revoke", key_id])
+    assert revoked.exit_code == 0 and "revoked" in revoked.output
+    assert "revoked" in runner.invoke(app, ["api-keys", "list"]).output
+    unknown = runner.invoke(app, ["api-keys", "revoke", "key_nope"])
+    assert unknown.exit_code == 2 and "No api key" in unknown.output
+    with cli_env.transaction() as s:
+        key = s.get(ApiKey, key_id)
+        assert key is not None and key.revoked_at is not None
+        logged = [(e.action, e.actor_kind, e.actor_id) for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    assert logged == [("api_key.created", "system", "cli"), ("api_key.revoked", "system", "cli")]
+    out = tmp_path / "audit.csv"
+    assert runner.invoke(app, ["export", "audit", "--output", str(out)]).exit_code == 0
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [(r["action"], r["target_id"]) for r in rows] == [("api_key.created", key_id), ("api_key.revoked", key_id)]

@@ -16,6 +16,9 @@ class Role(StrEnum):
 
 
 class ApiKey(Base):
+    """An API key: only the SHA-256 hash of its token is kept (rule 15). It works until it is revoked or,
+    once rotated, until `expires_at` (wall time, rule 14)."""
+
     __tablename__ = "api_keys"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -25,3 +28,6 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]  # wall time, written at most once a minute per key
+    expires_at: Mapped[datetime | None]  # a rotated key's end of overlap
+    replaced_by: Mapped[str | None] = mapped_column(String(40))  # the key its rotation made

@@ -11,11 +11,12 @@ from langganan.kit.work import Work
 
 def _filtered(*, account_id: str | None, actor_id: str | None, action: str | None, since: datetime | None,
               until: datetime | None) -> Select[AuditEntry]:
+    """`actor_id`: the actor's id, or its label as it was then (a staff email, a key's name)."""
     query = select(AuditEntry)
     if account_id:
         query = query.where(AuditEntry.account_id == account_id)
     if actor_id:
-        query = query.where(AuditEntry.actor_id == actor_id)
+        query = query.where((AuditEntry.actor_id == actor_id) | (AuditEntry.actor_label == actor_id))
     if action:
         query = query.where(AuditEntry.action.startswith(action, autoescape=True))
     if since is not None:

@@ -46,3 +46,9 @@ def record(session: Work, actor: Actor, action: str, *, target_type: str, target
                        before=before, after=after)
     session.add(entry)
     return entry
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The fields that differ, as (before, after): what an entry keeps of two views of its target."""
+    keys = [k for k in dict.fromkeys([*before, *after]) if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}

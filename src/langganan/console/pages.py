@@ -200,7 +200,7 @@ def mark_paid(invoice_id: str, c: MoneyForm, reference: FormStr = "", note: Form
         raise PageError(422, "error.bad_request")
     with c.ctx.unit() as (s, now):
         invoice = invoices_repo.get(s, invoice_id)
-        payments.mark_paid_manually(s, invoice, reference, note, now)
+        payments.mark_paid_manually(s, invoice, reference, note, now, by=c.staff)
     return RedirectResponse(f"/console/invoices?q={invoice_id}&msg=marked_paid", status_code=303)
 
 

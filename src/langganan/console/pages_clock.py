@@ -32,5 +32,5 @@ def clock_page(c: ConsolePage, msg: str | None = None) -> HTMLResponse:
 def advance_clock(c: SettingsForm, days: FormStr = "0", hours: FormStr = "0") -> Response:
     _sandbox_clock(c)
     n_days, n_hours = require_whole_number(days, 9), require_whole_number(hours, 9)
-    done = advance(c.ctx, days=n_days, hours=n_hours)  # bounds and the 10-year cap: a 422 error page
+    done = advance(c.ctx, days=n_days, hours=n_hours, by=c.staff)  # bounds and the 10-year cap: a 422 error page
     return RedirectResponse(f"/console/clock?msg={done.periods_rolled}", status_code=303)

@@ -55,7 +55,7 @@ def issue_credit_note(invoice_id: str, c: MoneyForm, amount: FormStr = "", reaso
         want = credit_notes.request(amount=int(text) if text else None, reason=reason, refund_to=refund_to,
                                     reference=reference, wallet=wallet or None)
         note_id = credit_notes.issue(c.ctx.db, c.ctx.gateway, c.ctx.settings, invoice_id, want,
-                                     by=f"staff:{c.staff_email}", clock_now=c.ctx.clock.now)
+                                     by=c.staff, clock_now=c.ctx.clock.now)
     except DomainError as exc:
         if exc.status == 404:
             raise

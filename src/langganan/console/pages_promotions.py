@@ -97,7 +97,7 @@ def create_promotion(c: SettingsForm, code: FormStr = "", kind: FormStr = "perce
         except ValidationError as exc:
             raise _validation_error(exc) from exc
         with c.ctx.unit() as (s, now):
-            promo = service.create(s, service.NewPromotion(**body.model_dump()), now)
+            promo = service.create(s, service.NewPromotion(**body.model_dump()), now, by=c.staff)
             created = promo.code
     except DomainError as exc:
         return _list(c, form=form, error=exc, status=exc.status)

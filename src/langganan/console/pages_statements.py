@@ -53,8 +53,7 @@ def upload(c: MoneyForm, file: Annotated[UploadFile | None, File()] = None, form
                                          balance_column=balance_column.strip(), date_format=date_format.strip())
         parsed = service.read(format, data, mapping)
         with c.ctx.unit() as (s, now):
-            statement, _rows = service.import_statement(s, parsed, filename=file.filename,
-                                                        imported_by=c.staff_email, now=now)
+            statement, _rows = service.import_statement(s, parsed, filename=file.filename, by=c.staff, now=now)
             statement_id = statement.id
     except DomainError as exc:
         return _list(c, form=form, error=exc, status=exc.status)
@@ -91,7 +90,7 @@ def assign(statement_id: str, line: int, c: MoneyForm, invoice: FormStr = "") ->
         with c.ctx.unit() as (s, now):
             found = repository.invoices_by_number(s, [wanted.upper()])
             invoice_id = found[0].id if found else wanted
-            service.assign(s, statement_id, line, invoice_id, by=c.staff_email, now=now)
+            service.assign(s, statement_id, line, invoice_id, by=c.staff, now=now)
     except DomainError as exc:
         if exc.code == "bank_statement_not_found":
             raise

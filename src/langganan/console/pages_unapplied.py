@@ -55,7 +55,7 @@ def apply(held_id: str, c: MoneyForm, invoice: FormStr = "", reason: FormStr = "
             raise Unprocessable("invoice_required", "Enter the invoice number or id.", param="invoice_id")
         with c.ctx.unit() as (s, now):
             by_number = invoices_repo.id_by_number(s, wanted)
-            unapplied.apply(s, held_id, by_number or invoice.strip(), by=f"staff:{c.staff_email}", reason=reason,
+            unapplied.apply(s, held_id, by_number or invoice.strip(), by=c.staff, reason=reason,
                             now=now)
     return _done(c, held_id, "applied", act)
 
@@ -64,7 +64,7 @@ def apply(held_id: str, c: MoneyForm, invoice: FormStr = "", reason: FormStr = "
 def credit(held_id: str, c: MoneyForm, wallet: FormStr = "conversation", reason: FormStr = "") -> Response:
     def act() -> None:
         with c.ctx.unit() as (s, now):
-            unapplied.credit_wallet(s, held_id, wallet, by=f"staff:{c.staff_email}", reason=reason, now=now)
+            unapplied.credit_wallet(s, held_id, wallet, by=c.staff, reason=reason, now=now)
     return _done(c, held_id, "credited", act)
 
 
@@ -72,6 +72,6 @@ def credit(held_id: str, c: MoneyForm, wallet: FormStr = "conversation", reason:
 def refund(held_id: str, c: MoneyForm, method: FormStr = "manual", reference: FormStr = "",
            reason: FormStr = "") -> Response:
     def act() -> None:
-        unapplied.refund(c.ctx.db, c.ctx.gateway, held_id, by=f"staff:{c.staff_email}", reason=reason,
+        unapplied.refund(c.ctx.db, c.ctx.gateway, held_id, by=c.staff, reason=reason,
                          method=method, reference=reference or None, clock_now=c.ctx.clock.now)
     return _done(c, held_id, "refunded", act)

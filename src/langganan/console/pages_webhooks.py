@@ -47,7 +47,7 @@ def create_endpoint(c: SettingsForm, url: FormStr = "", events: FormStr = "", de
                                 param="description")
         names = [name for name in SEPARATORS.split(events.strip()) if name]
         with c.ctx.unit() as (s, _now):
-            endpoint = service.create(s, url, names, description, wall_now())
+            endpoint = service.create(s, url, names, description, wall_now(), by=c.staff)
             s.expunge(endpoint)
     except DomainError as exc:
         return _list(c, form=form, error=exc, status=exc.status)
@@ -57,7 +57,7 @@ def create_endpoint(c: SettingsForm, url: FormStr = "", events: FormStr = "", de
 @router.post("/{endpoint_id}/disable")
 def disable_endpoint(endpoint_id: str, c: SettingsForm) -> Response:
     with c.ctx.unit() as (s, _now):
-        notifications.disable_endpoint(s, endpoint_id, wall_now())
+        notifications.disable_endpoint(s, endpoint_id, wall_now(), by=c.staff)
     return RedirectResponse("/console/webhooks?msg=disabled", status_code=303)
 
 

@@ -11,6 +11,8 @@ import secrets
 from datetime import datetime, timedelta
 
 from langganan.accounts.service import normalise_email, valid_email
+from langganan.audit import service as audit
+from langganan.audit.service import Actor
 from langganan.console import repository
 from langganan.console.models import LoginAttempt, StaffUser
 from langganan.console.roles import StaffRole
@@ -60,8 +62,7 @@ def _dummy_hash() -> str:
 
 def create_staff(session: Work, email: str, name: str, password: str, now: datetime,
                  role: str = StaffRole.OWNER) -> StaffUser:
-    if role not in tuple(StaffRole):
-        raise Unprocessable("invalid_role", f"Role must be one of {', '.join(StaffRole)}.", param="role")
+    chosen = _role(role)
     if not valid_email(email):
         raise Unprocessable("invalid_email", "The email address is not valid.", param="email")
     email = normalise_email(email)
@@ -73,9 +74,72 @@ def create_staff(session: Work, email: str, name: str, password: str, now: datet
     if repository.staff_by_email(session, email) is not None:
         raise Conflict("staff_exists", f"A staff user {email} already exists.", param="email")
     user = StaffUser(id=new_id("stf"), email=email, name=name.strip() or email, password_hash=hash_password(password),
-                     role=StaffRole(role), created_at=now)
+                     role=chosen, created_at=now)
     session.add(user)
     session.flush()
+    return user
+
+
+def _role(role: str) -> StaffRole:
+    if role not in tuple(StaffRole):
+        raise Unprocessable("invalid_role", f"Role must be one of {', '.join(StaffRole)}.", param="role")
+    return StaffRole(role)
+
+
+def _view(user: StaffUser) -> dict[str, str | None]:
+    return {"email": user.email, "role": user.role.value,
+            "disabled_at": user.disabled_at.isoformat() if user.disabled_at else None}
+
+
+def add_staff(session: Work, email: str, name: str, role: str, *, by: Actor, now: datetime,
+              logged_at: datetime) -> tuple[StaffUser, str]:
+    """A console user made by an owner, with a random first password (shown once to the owner, who passes it
+    on); written to the audit log at `logged_at` (the engine time of the caller's unit of work, as every entry;
+    `now` is wall time, as the sign-in's)."""
+    password = secrets.token_urlsafe(12)
+    user = create_staff(session, email, name, password, now, role=role)
+    audit.record(session, by, "staff.created", target_type="staff_user", target_id=user.id, now=logged_at,
+                 after=_view(user))
+    return user, password
+
+
+def _keep_an_owner(session: Work, user: StaffUser) -> None:
+    """Refuse to take the owner role from the last active owner (409 `last_owner`). The active owners' rows are
+    locked first, so two owners demoting each other at once cannot both succeed."""
+    owners = repository.active_owners(session, for_update=True)
+    if user.role == StaffRole.OWNER and user.disabled_at is None and [o.id for o in owners] == [user.id]:
+        raise Conflict("last_owner", "This is the last owner: make another staff user an owner first (someone "
+                       "must be able to manage keys and staff).", param="role")
+
+
+def change_role(session: Work, staff_id: str, role: str, *, by: Actor, logged_at: datetime) -> StaffUser:
+    """Give a staff user another role; the same role again changes nothing."""
+    chosen = _role(role)
+    user = repository.staff_user(session, staff_id, for_update=True)
+    if user.role == chosen:
+        return user
+    if chosen != StaffRole.OWNER:
+        _keep_an_owner(session, user)
+    before = _view(user)
+    user.role = chosen
+    audit.record(session, by, "staff.role_changed", target_type="staff_user", target_id=user.id, now=logged_at,
+                 before=before, after=_view(user))
+    return user
+
+
+def set_disabled(session: Work, staff_id: str, disabled: bool, *, by: Actor, now: datetime,
+                 logged_at: datetime) -> StaffUser:
+    """Disable a staff user (signed out at the next page: every page checks) or enable one again; the last active
+    owner cannot be disabled. Doing it twice changes nothing. (`now`: wall time; `logged_at`: the audit entry's.)"""
+    user = repository.staff_user(session, staff_id, for_update=True)
+    if (user.disabled_at is not None) == disabled:
+        return user
+    if disabled:
+        _keep_an_owner(session, user)
+    before = _view(user)
+    user.disabled_at = now if disabled else None
+    audit.record(session, by, "staff.disabled" if disabled else "staff.enabled", target_type="staff_user",
+                 target_id=user.id, now=logged_at, before=before, after=_view(user))
     return user
 
 

@@ -1,4 +1,4 @@
-"""CSV exports of a date range: invoices, payments, credit notes, ledger entries, usage.
+"""CSV exports of a date range: invoices, payments, credit notes, ledger entries, usage, the audit log.
 
 A range is whole days in the seller's time zone (`since` and `until` both included); either end may be open.
 The export reads in one transaction (one snapshot of the books) and yields text as it goes."""
@@ -38,7 +38,7 @@ def day_range(since: str | None, until: str | None, zone: str) -> tuple[datetime
 def stream(db: Database, kind: ExportKind, since: datetime | None, until: datetime | None) -> Iterator[str]:
     """The export as CSV text, chunk by chunk, read in one transaction."""
     with db.transaction() as session:
-        yield from csv_out.chunks(tables.TABLES[kind].columns, tables.rows(session, kind, since, until))
+        yield from csv_out.chunks(tables.columns(kind), tables.rows(session, kind, since, until))
 
 
 def filename(kind: ExportKind, since: str | None, until: str | None) -> str:

@@ -1,4 +1,5 @@
-"""What each CSV export holds: its columns and the query that reads its rows in pages.
+"""What each CSV export holds: its columns and the query that reads its rows in pages (the audit log: its
+repository's stream, oldest first).
 
 Every export reads rows whose time lies in [since, until) in pages of PAGE rows ordered by a unique key
 (keyset paging, one index range per page), so an export of any size streams with bounded memory: no
@@ -7,6 +8,7 @@ OFFSET, no list of every row. Amounts are integers in the currency's minor unit;
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +18,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import QueryableAttribute
 
+from langganan.audit import repository as audit_repo
 from langganan.invoices.models import Invoice, InvoiceType
 from langganan.kit.work import Work
 from langganan.payments.models import Payment
@@ -30,6 +33,7 @@ class ExportKind(StrEnum):
     CREDIT_NOTES = "credit-notes"
     LEDGER = "ledger"
     USAGE = "usage"
+    AUDIT = "audit"
 
 
 @dataclass(frozen=True)
@@ -83,8 +87,29 @@ TABLES: dict[ExportKind, Table] = {
 }
 
 
+AUDIT_COLUMNS = ("id", "at", "actor_kind", "actor_id", "actor_label", "action", "target_type", "target_id",
+                 "account_id", "reason", "before", "after")
+
+
+def columns(kind: ExportKind) -> tuple[str, ...]:
+    return AUDIT_COLUMNS if kind == ExportKind.AUDIT else TABLES[kind].columns
+
+
+def _json(value: dict[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _audit_rows(session: Work, since: datetime | None, until: datetime | None) -> Iterator[Sequence[Any]]:
+    for e in audit_repo.stream(session, since=since, until=until):
+        yield (e.id, e.at, e.actor_kind, e.actor_id, e.actor_label, e.action, e.target_type, e.target_id,
+               e.account_id, e.reason, _json(e.before), _json(e.after))
+
+
 def rows(session: Work, kind: ExportKind, since: datetime | None, until: datetime | None) -> Iterator[Sequence[Any]]:
     """The export's rows (without the paging key), page by page, in key order."""
+    if kind == ExportKind.AUDIT:
+        yield from _audit_rows(session, since, until)
+        return
     table = TABLES[kind]
     after: Any = None
     while True:

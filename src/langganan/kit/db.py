@@ -81,20 +81,23 @@ def _pause(held: float) -> float:
 
 
 def make_engine(url: str, *, lock_wait: float = DEFAULT_BACKGROUND_WAIT, pauses: bool = False,
-                pool_size: int = 40, pre_ping: bool = False) -> Engine:
+                pool_size: int = 40, pre_ping: bool = False, autocommit: bool = False) -> Engine:
+    """`autocommit`: every statement is its own transaction (Database.statements)."""
     if is_sqlite(url):
-        return _sqlite_engine(url, lock_wait, pauses)
+        return _sqlite_engine(url, lock_wait, pauses, autocommit)
     # Sized to the request thread pool (anyio's 40 threads) so connections are reused, not churned;
     # recycled rather than pinged, which saves a round trip on every checkout (`pre_ping`: pinged too, for
     # background work, where a round trip is nothing). A connection the server dropped (restarted, or
     # pg_terminate_backend) fails the one transaction that finds it: `is_transient`, so a request is
     # answered 503 and background work tries again; SQLAlchemy then replaces every older pooled connection.
     return create_engine(url, pool_size=pool_size, max_overflow=10, pool_recycle=1800, pool_pre_ping=pre_ping,
+                         isolation_level="AUTOCOMMIT" if autocommit else None,
                          connect_args={"options": f"-c lock_timeout={max(1, round(lock_wait * 1000))}"})
 
 
-def _sqlite_engine(url: str, lock_wait: float, pauses: bool) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": lock_wait, "check_same_thread": False})
+def _sqlite_engine(url: str, lock_wait: float, pauses: bool, autocommit: bool) -> Engine:
+    engine = create_engine(url, connect_args={"timeout": lock_wait, "check_same_thread": False},
+                           isolation_level="AUTOCOMMIT" if autocommit else None)
     ended = [0.0, 0.0]  # when this engine's last transaction began and ended (monotonic), for `pauses`
 
     @event.listens_for(engine, "connect")
@@ -111,6 +114,8 @@ def _sqlite_engine(url: str, lock_wait: float, pauses: bool) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin_immediate(conn: Any) -> None:
+        if autocommit:
+            return  # (Database.statements: each statement is its own transaction, a read takes no lock)
         if pauses:
             rest = ended[1] + _pause(ended[1] - ended[0]) - time.monotonic()
             if rest > 0:
@@ -198,6 +203,12 @@ class Database:
         self.engine = make_engine(url, lock_wait=lock_wait, pauses=pauses, pool_size=5 if pauses else 40,
                                   pre_ping=pauses)  # (`pauses`: this is the background database)
         self.sessions = sessionmaker(self.engine, class_=Work, expire_on_commit=False, steps=steps)
+        # Autocommit statements: on PostgreSQL the same pool (the driver's autocommit is set for the checkout and
+        # reset after, and a connection the server dropped is found by either use); on SQLite an engine of its own
+        # (a pooled pysqlite connection would keep the transaction mode it was last given).
+        self._statements_engine = (make_engine(url, lock_wait=lock_wait, autocommit=True, pool_size=5)
+                                   if is_sqlite(url) else self.engine.execution_options(isolation_level="AUTOCOMMIT"))
+        self._statements = sessionmaker(self._statements_engine, class_=Work, expire_on_commit=False, steps=steps)
         self._background: Database | None = None
         self._lock = threading.Lock()
 
@@ -225,9 +236,18 @@ class Database:
         with self.sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def statements(self) -> Iterator[Work]:
+        """A session whose every statement is its own transaction (autocommit): no BEGIN and COMMIT round trips
+        around a single read, and on SQLite no write lock for it (a write still waits for the lock, briefly:
+        only for what may fail and be tried again later). For a lookup on every request (an API key)."""
+        with self._statements() as session:
+            yield session
+
     def dispose(self) -> None:
         if self._background is not None:
             self._background.dispose()
+        self._statements_engine.dispose()
         self.engine.dispose()
 
 

@@ -2,7 +2,9 @@
 another body is 409 `idempotency_key_reused`. Records are kept at least 24 hours (wall time).
 
 An answer of 500 or more (a crash, or 503 for a busy database) is not kept: the record is deleted, so
-the client may retry with the same key. A database too busy to claim the key is answered 503."""
+the client may retry with the same key. A database too busy to claim the key is answered 503. An answer that
+carries a secret shown only once (`Cache-Control: no-store`, e.g. a new API key's token) is not kept either:
+a repeat gets 409 `idempotent_answer_withheld` (the first request's work stands, its secret is nowhere stored)."""
 
 from __future__ import annotations
 
@@ -41,6 +43,8 @@ def _err(code: str, message: str, status: int = 409) -> tuple[int, bytes]:
                                     "param": "Idempotency-Key"}})
 
 
+_WITHHELD = _err("idempotent_answer_withheld", "The first request with this Idempotency-Key succeeded; its answer "
+                 "held a secret shown only once, so it is not replayed.")
 _INVALID_KEY = _err("invalid_idempotency_key", "An Idempotency-Key is 1 to 255 printable ASCII characters, "
                     "such as a UUID.", 400)
 
@@ -94,7 +98,10 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replaying(body, receive), capture_send)
         finally:
-            await anyio.to_thread.run_sync(self._finish, scope_id, key, captured["status"], captured["body"])
+            status, kept = captured["status"], captured["body"]
+            if status < 500 and (b"cache-control", b"no-store") in captured["headers"]:
+                status, kept = _WITHHELD
+            await anyio.to_thread.run_sync(self._finish, scope_id, key, status, kept)
 
     def _claim(self, scope_id: str, key: str, request_hash: str) -> tuple[int, bytes] | None:
         with self.db.sessions() as session:

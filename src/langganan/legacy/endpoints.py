@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from langganan.audit.service import Actor
 from langganan.kit.errors import InvalidRequest, Unprocessable, UnsupportedMediaType
 from langganan.kit.openapi import errors
 from langganan.legacy import rules, runner
@@ -26,11 +27,11 @@ Rows = list[tuple[int, Mapping[str, str | None]]]
              "others; importing the same row again changes nothing (`unchanged`), a different row for an "
              "already migrated account key is a `conflict` and is not applied. `dry_run=true` checks "
              "everything and keeps nothing.")
-async def import_legacy(request: Request, ctx: Ctx, _: AdminKey,
+async def import_legacy(request: Request, ctx: Ctx, key: AdminKey,
                         dry_run: Annotated[bool, Query(description="Check the rows, keep nothing")] = False,
                         ) -> ImportReport:
     rows = _rows(request.headers.get("content-type", ""), await request.body())
-    return await to_thread.run_sync(_run, ctx, rows, dry_run)
+    return await to_thread.run_sync(_run, ctx, rows, dry_run, key.actor)
 
 
 def _rows(content_type: str, body: bytes) -> Rows:
@@ -54,5 +55,5 @@ def _rows(content_type: str, body: bytes) -> Rows:
                                "Send the rows as text/csv or as application/json {\"rows\": [...]}.")
 
 
-def _run(ctx: AppContext, rows: Rows, dry_run: bool) -> ImportReport:
-    return report_out(runner.run(ctx, rows, dry_run=dry_run), dry_run)
+def _run(ctx: AppContext, rows: Rows, dry_run: bool, by: Actor) -> ImportReport:
+    return report_out(runner.run(ctx, rows, dry_run=dry_run, by=by), dry_run)

@@ -20,6 +20,8 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 
+from langganan.audit import service as audit
+from langganan.audit.service import Actor
 from langganan.invoices import numbering
 from langganan.kit.db import is_transient, snapshot
 from langganan.kit.work import Work
@@ -31,24 +33,25 @@ log = logging.getLogger("langganan")
 
 
 def run(ctx: AppContext, rows: Iterable[tuple[int, Mapping[str, str | None]]], *, dry_run: bool,
-        on_result: Callable[[RowResult], None] | None = None) -> list[RowResult]:
+        on_result: Callable[[RowResult], None] | None = None, by: Actor | None = None) -> list[RowResult]:
+    """Import the rows; each imported one is in the audit log (`account.migrated`, by `by`) with its commit."""
     if dry_run:  # one transaction for the whole file: on SQLite, on a copy (it would hold the write lock)
         with snapshot(ctx.db) as copy:
-            return _run(replace(ctx, db=copy), rows, dry_run=True, on_result=on_result)
+            return _run(replace(ctx, db=copy), rows, dry_run=True, on_result=on_result, by=by)
     # each row committed on its own on the background database: it waits longer for the lock, and on
     # SQLite lets waiting requests in between rows
-    return _run(ctx.background(), rows, dry_run=False, on_result=on_result)
+    return _run(ctx.background(), rows, dry_run=False, on_result=on_result, by=by)
 
 
 def _run(ctx: AppContext, rows: Iterable[tuple[int, Mapping[str, str | None]]], *, dry_run: bool,
-         on_result: Callable[[RowResult], None] | None) -> list[RowResult]:
+         on_result: Callable[[RowResult], None] | None, by: Actor | None) -> list[RowResult]:
     results: list[RowResult] = []
     with ctx.db.sessions() as session:
         if dry_run:
             numbering.defer(session)
         try:
             for line, raw in rows:
-                result = _one(ctx, session, line, raw, dry_run)
+                result = _one(ctx, session, line, raw, dry_run, by)
                 results.append(result)
                 if on_result is not None:
                     on_result(result)
@@ -57,9 +60,17 @@ def _run(ctx: AppContext, rows: Iterable[tuple[int, Mapping[str, str | None]]], 
     return results  # leaving the session rolls back what a dry run did
 
 
-def _one(ctx: AppContext, session: Work, line: int, raw: Mapping[str, str | None], dry_run: bool) -> RowResult:
+def _one(ctx: AppContext, session: Work, line: int, raw: Mapping[str, str | None], dry_run: bool,
+         by: Actor | None) -> RowResult:
     try:
-        result = service.import_row(session, ctx.settings, line, raw, ctx.now(session))
+        now = ctx.now(session)
+        result = service.import_row(session, ctx.settings, line, raw, now)
+        if by is not None and result.status == "imported" and result.account_id is not None:
+            audit.record(session, by, "account.migrated", target_type="account", target_id=result.account_id,
+                         now=now, account_id=result.account_id,
+                         after={"account_key": result.account_key, "plan": (raw.get("plan") or "").strip().lower(),
+                                "invoice_id": result.invoice_id,
+                                "period_end": result.period_end.isoformat() if result.period_end else None})
         if not dry_run:
             session.commit()
     except Exception as exc:

@@ -19,9 +19,9 @@ router = APIRouter(prefix="/v1/webhook-endpoints", tags=["webhooks"])
 
 @router.delete("/{endpoint_id}", response_model=EndpointOut,
                summary="Disable an endpoint: nothing more is sent to it; its deliveries stay visible")
-def delete_webhook_endpoint(endpoint_id: str, ctx: Ctx, _: AdminKey) -> EndpointOut:
+def delete_webhook_endpoint(endpoint_id: str, ctx: Ctx, key: AdminKey) -> EndpointOut:
     with ctx.unit() as (s, _now):
-        return endpoint_out(service.disable_endpoint(s, endpoint_id, wall_now()))
+        return endpoint_out(service.disable_endpoint(s, endpoint_id, wall_now(), by=key.actor))
 
 
 @router.get("/{endpoint_id}/deliveries", response_model=DeliveryList,

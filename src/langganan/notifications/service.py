@@ -19,6 +19,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from langganan.accounts.models import Account
+from langganan.audit import service as audit
+from langganan.audit.service import Actor
 from langganan.events.models import Event
 from langganan.kit.ids import new_id
 from langganan.kit.work import Work
@@ -94,13 +96,19 @@ def dispatch(session: Work, now: datetime, limit: int) -> int:
     return len(events)
 
 
-def disable_endpoint(session: Work, endpoint_id: str, now: datetime) -> WebhookEndpoint:
-    """Stop sending to an endpoint: it keeps its history; deliveries still waiting are canceled."""
+def disable_endpoint(session: Work, endpoint_id: str, now: datetime, *, by: Actor) -> WebhookEndpoint:
+    """Stop sending to an endpoint: it keeps its history; deliveries still waiting are canceled (in the audit log,
+    by `by`). Disabling it again changes nothing."""
     endpoint = webhooks_repo.get(session, endpoint_id, for_update=True)
     if endpoint.status == EndpointStatus.ENABLED:
         endpoint.status, endpoint.disabled_at = EndpointStatus.DISABLED, now
+        canceled = 0
         for delivery in repository.pending_for_endpoint(session, endpoint.id):
             delivery.status, delivery.next_attempt_at, delivery.updated_at = DeliveryStatus.CANCELED, None, now
+            canceled += 1
+        audit.record(session, by, "webhook_endpoint.disabled", target_type="webhook_endpoint", target_id=endpoint.id,
+                     now=now, before={"status": "enabled"}, after={"status": "disabled",
+                                                                   "deliveries_canceled": canceled})
     return endpoint
 
 

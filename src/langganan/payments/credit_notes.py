@@ -42,6 +42,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from langganan.audit import service as audit
+from langganan.audit.models import ActorKind
+from langganan.audit.service import Actor
 from langganan.catalog.rules import WalletKind
 from langganan.config import Settings
 from langganan.invoices import credits
@@ -98,10 +101,11 @@ def request(*, amount: int | None, reason: str, refund_to: str, reference: str |
                    wallet=kind)
 
 
-def issue(db: Database, gateway: Gateway, settings: Settings, invoice_id: str, want: Request, *, by: str,
+def issue(db: Database, gateway: Gateway, settings: Settings, invoice_id: str, want: Request, *, by: Actor,
           clock_now: Callable[[Work], datetime]) -> str:
     """Issue a credit note for `invoice_id` and give its money back as `want` says; returns the credit note's
-    id. See the module for the order of a gateway refund."""
+    id. See the module for the order of a gateway refund. The transaction that issues it writes its audit entry
+    (`credit_note.issued`, by `by`)."""
     with db.transaction() as session:
         now = clock_now(session)
         original = _creditable(session, invoice_id)
@@ -113,9 +117,9 @@ def issue(db: Database, gateway: Gateway, settings: Settings, invoice_id: str, w
         else:
             credit = credits.split(invoices.figures_of(original), invoices.credited_so_far(session, original),
                                    want.amount)
-            claim = _claim(session, original, credit, want, by, now, gateway.name)
+            claim = _claim(session, original, credit, want, by.tag, now, gateway.name)
             if want.refund_to != RefundTo.GATEWAY:
-                _settle(session, settings, original, claim, want.reason, claim.reference, now)
+                _settle(session, settings, original, claim, want.reason, claim.reference, now, by)
                 return claim.credit_note_id
         payment = session.get(Payment, claim.payment_id) if claim.payment_id else None
         assert payment is not None and payment.provider_ref is not None
@@ -143,7 +147,7 @@ def issue(db: Database, gateway: Gateway, settings: Settings, invoice_id: str, w
             return claim.credit_note_id
         if claim.status != CreditRefundStatus.PENDING:
             raise Conflict("refund_refused", "The gateway refused this refund meanwhile; nothing was credited.")
-        _settle(session, settings, original, claim, claim.reason, answer.provider_ref, now)
+        _settle(session, settings, original, claim, claim.reason, answer.provider_ref, now, by)
         return claim.credit_note_id
 
 
@@ -158,8 +162,9 @@ def resume_stalled(db: Database, gateway: Gateway, settings: Settings, now: date
     finished = 0
     for invoice_id, amount, reason, by in stalled:
         want = Request(amount=amount, reason=reason, refund_to=RefundTo.GATEWAY)
+        worker = Actor(ActorKind.SYSTEM, "worker", f"worker, finishing the request of {by}")
         try:
-            issue(db, gateway, settings, invoice_id, want, by=by, clock_now=lambda _s: now)
+            issue(db, gateway, settings, invoice_id, want, by=worker, clock_now=lambda _s: now)
         except DomainError as exc:
             log.warning("resuming the refund of invoice %s failed: %s", invoice_id, exc.message)
             continue
@@ -221,13 +226,19 @@ def _claim(session: Work, original: Invoice, credit: credits.Figures, want: Requ
 
 
 def _settle(session: Work, settings: Settings, original: Invoice, claim: CreditRefund, reason: str,
-            reference: str | None, now: datetime) -> Invoice:
-    credit = credits.split(invoices.figures_of(original), invoices.credited_so_far(session, original), claim.amount)
+            reference: str | None, now: datetime, by: Actor) -> Invoice:
+    credited = invoices.credited_so_far(session, original)
+    credit = credits.split(invoices.figures_of(original), credited, claim.amount)
     claim.status, claim.reference, claim.completed_at = CreditRefundStatus.SUCCEEDED, reference, now
     refund: dict[str, Any] = {"refund_to": str(claim.method), "refund_reference": reference,
                               "wallet": claim.wallet, "amount": claim.amount}
-    return invoices.issue_credit_note(session, settings, original=original, credit=credit, reason=reason, now=now,
+    note = invoices.issue_credit_note(session, settings, original=original, credit=credit, reason=reason, now=now,
                                       credit_note_id=claim.credit_note_id, refund=refund)
+    audit.record(session, by, "credit_note.issued", target_type="invoice", target_id=original.id, now=now,
+                 account_id=original.account_id, reason=reason, before={"credited": credited.total},
+                 after={"credited": credited.total + claim.amount, "credit_note_id": note.id,
+                        "credit_note_number": note.number, **refund})
+    return note
 
 
 def _fail(db: Database, claim_id: str, code: str, clock_now: Callable[[Work], datetime]) -> None:

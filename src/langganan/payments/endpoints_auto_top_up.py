@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from langganan.accounts import repository as accounts_repo
+from langganan.audit import service as audit
 from langganan.catalog.rules import WalletKind
 from langganan.kit.errors import NotFound, NotFoundCode
 from langganan.kit.fields import INT64_MAX
@@ -49,6 +51,12 @@ def _out(kind: WalletKind, row: AutoTopUp) -> AutoTopUpOut:
                         last_recharge_at=row.last_at)
 
 
+def _settings(out: AutoTopUpOut) -> dict[str, Any]:
+    """What the audit log keeps of an auto top-up."""
+    return out.model_dump(mode="json", include={"enabled", "threshold", "target", "payment_method_id", "monthly_cap",
+                                                "paused"})
+
+
 def _kind(kind: str) -> WalletKind:
     """A path segment is a plain string: a wallet kind that does not exist is not found."""
     try:
@@ -59,14 +67,21 @@ def _kind(kind: str) -> WalletKind:
 
 @router.put("", response_model=AutoTopUpOut, summary="Set a wallet's auto top-up",
             responses=errors(404, 422))
-def set_auto_top_up(account_id: str, kind: str, body: AutoTopUpIn, ctx: Ctx, _: AnyKey) -> AutoTopUpOut:
+def set_auto_top_up(account_id: str, kind: str, body: AutoTopUpIn, ctx: Ctx, key: AnyKey) -> AutoTopUpOut:
     with ctx.unit() as (s, now):
         accounts_repo.get(s, account_id)
         wallet_kind = _kind(kind)
+        wallet = wallets_repo.get(s, account_id, wallet_kind)
+        existing = s.get(AutoTopUp, wallet.id, with_for_update=True)  # (the lock configure takes next)
+        before = _settings(_out(wallet_kind, existing)) if existing is not None else {}
         row = auto_top_up.configure(s, account_id, wallet_kind, auto_top_up.Setting(
             enabled=body.enabled, threshold=body.threshold, target=body.target,
             payment_method_id=body.payment_method_id, monthly_cap=body.monthly_cap), now)
-        return _out(wallet_kind, row)
+        out = _out(wallet_kind, row)
+        was, is_now = audit.changes(before, _settings(out))
+        audit.record(s, key.actor, "auto_top_up.updated", target_type="wallet", target_id=wallet.id, now=now,
+                     account_id=account_id, before=was, after={**is_now, "wallet": wallet_kind.value})
+        return out
 
 
 @router.get("", response_model=AutoTopUpOut, summary="A wallet's auto top-up", responses=errors(404))

@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from langganan.accounts import repository as accounts_repo
+from langganan.audit import service as audit
 from langganan.invoices import repository, service
 from langganan.invoices.models import Invoice, InvoiceStatus
 from langganan.invoices.schemas import MarkPaidRequest, PayRequest
@@ -77,11 +78,15 @@ def get_invoice_pdf(invoice_id: str, ctx: Ctx, _: AnyKey) -> Response:
 
 @router.post("/{invoice_id}/pay", response_model=InvoiceOut, responses=errors(402),
              summary="Pay an unpaid invoice by saved card (charged now) or bank transfer (virtual account)")
-def pay_invoice(invoice_id: str, body: PayRequest, ctx: Ctx, _: AnyKey) -> InvoiceOut | None:
-    def build(s: Work, _now: datetime) -> Invoice:
+def pay_invoice(invoice_id: str, body: PayRequest, ctx: Ctx, key: AnyKey) -> InvoiceOut | None:
+    def build(s: Work, now: datetime) -> Invoice:
         invoice = repository.get(s, invoice_id)
         if invoice.status != InvoiceStatus.UNPAID:
             raise Conflict("invoice_not_payable", f"Invoice {invoice.number} is {invoice.status}; it cannot be paid.")
+        audit.record(s, key.actor, "invoice.payment_started", target_type="invoice", target_id=invoice.id, now=now,
+                     account_id=invoice.account_id, before={"status": invoice.status.value},
+                     after={"payment_method": body.payment_method, "payment_method_id": body.payment_method_id,
+                            "amount": invoice.total})
         return invoice
 
     return checkout(ctx, build, method=body.payment_method, payment_method_id=body.payment_method_id, bank=body.bank)
@@ -89,19 +94,22 @@ def pay_invoice(invoice_id: str, body: PayRequest, ctx: Ctx, _: AnyKey) -> Invoi
 
 @router.post("/{invoice_id}/mark-paid", response_model=InvoiceOut,
              summary="An operator confirms a bank transfer by hand (admin keys only)")
-def mark_paid(invoice_id: str, body: MarkPaidRequest, ctx: Ctx, _: AdminKey) -> InvoiceOut:
+def mark_paid(invoice_id: str, body: MarkPaidRequest, ctx: Ctx, key: AdminKey) -> InvoiceOut:
     with ctx.unit() as (s, now):
         invoice = repository.get(s, invoice_id)
-        payments.mark_paid_manually(s, invoice, body.reference, body.note, now)
+        payments.mark_paid_manually(s, invoice, body.reference, body.note, now, by=key.actor)
         return invoice_view(s, invoice)
 
 
 @router.post("/{invoice_id}/cancel", response_model=InvoiceOut, summary="Cancel an unpaid invoice")
-def cancel_invoice(invoice_id: str, ctx: Ctx, _: AnyKey) -> InvoiceOut:
+def cancel_invoice(invoice_id: str, ctx: Ctx, key: AnyKey) -> InvoiceOut:
     with ctx.unit() as (s, now):
         invoice = repository.get(s, invoice_id, for_update=True)
+        before = {"status": invoice.status.value}
         service.cancel(s, invoice, now)
         payments.expire_pending(s, invoice, now)
+        audit.record(s, key.actor, "invoice.canceled", target_type="invoice", target_id=invoice.id, now=now,
+                     account_id=invoice.account_id, before=before, after={"status": invoice.status.value})
         return invoice_view(s, invoice)
 
 
@@ -117,7 +125,7 @@ def cancel_invoice(invoice_id: str, ctx: Ctx, _: AnyKey) -> InvoiceOut:
 def issue_credit_note(invoice_id: str, body: CreditNoteIn, ctx: Ctx, key: AdminKey) -> InvoiceOut:
     want = credit_notes.request(amount=body.amount, reason=body.reason, refund_to=body.refund_to,
                                 reference=body.reference, wallet=body.wallet)
-    note_id = credit_notes.issue(ctx.db, ctx.gateway, ctx.settings, invoice_id, want, by=f"api_key:{key.key_id}",
+    note_id = credit_notes.issue(ctx.db, ctx.gateway, ctx.settings, invoice_id, want, by=key.actor,
                                  clock_now=ctx.clock.now)
     with ctx.unit() as (s, _now):
         return invoice_view(s, repository.get(s, note_id))

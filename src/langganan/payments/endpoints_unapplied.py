@@ -76,10 +76,6 @@ def _out(u: UnappliedPayment) -> UnappliedOut:
                         resolution_reason=u.resolution_reason, refund_method=u.refund_method, refund_ref=u.refund_ref)
 
 
-def _by(key_id: str) -> str:
-    return f"api_key:{key_id}"
-
-
 @router.get("", response_model=UnappliedList, summary="Money received and held (rule 10), newest first")
 def list_unapplied(ctx: Ctx, _: AdminKey,
                    status: Annotated[Literal["held", "applied", "credited", "refunding", "refunded"] | None,
@@ -96,7 +92,7 @@ def list_unapplied(ctx: Ctx, _: AdminKey,
              responses=errors(404, 409, 422))
 def apply_unapplied(unapplied_id: str, body: ApplyIn, ctx: Ctx, key: AdminKey) -> Outcome:
     with ctx.unit() as (s, now):
-        outcome = unapplied.apply(s, unapplied_id, body.invoice_id, by=_by(key.key_id), reason=body.reason, now=now)
+        outcome = unapplied.apply(s, unapplied_id, body.invoice_id, by=key.actor, reason=body.reason, now=now)
         return Outcome(unapplied_payment=_out(repository.unapplied(s, unapplied_id)), outcome=outcome)
 
 
@@ -104,7 +100,7 @@ def apply_unapplied(unapplied_id: str, body: ApplyIn, ctx: Ctx, key: AdminKey) -
              summary="Credit held money to the account's wallet as paid credit", responses=errors(404, 409, 422))
 def credit_unapplied(unapplied_id: str, body: CreditIn, ctx: Ctx, key: AdminKey) -> Outcome:
     with ctx.unit() as (s, now):
-        balance = unapplied.credit_wallet(s, unapplied_id, body.wallet, by=_by(key.key_id), reason=body.reason,
+        balance = unapplied.credit_wallet(s, unapplied_id, body.wallet, by=key.actor, reason=body.reason,
                                           now=now)
         return Outcome(unapplied_payment=_out(repository.unapplied(s, unapplied_id)), outcome=f"credited:{balance}")
 
@@ -114,6 +110,6 @@ def credit_unapplied(unapplied_id: str, body: CreditIn, ctx: Ctx, key: AdminKey)
              "id is the idempotency key) or recorded as a bank transfer you made (`manual`, with its reference).",
              responses=errors(404, 409, 422, 502))
 def refund_unapplied(unapplied_id: str, body: RefundIn, ctx: Ctx, key: AdminKey) -> Outcome:
-    held = unapplied.refund(ctx.db, ctx.gateway, unapplied_id, by=_by(key.key_id), reason=body.reason,
+    held = unapplied.refund(ctx.db, ctx.gateway, unapplied_id, by=key.actor, reason=body.reason,
                             method=body.method, reference=body.reference, clock_now=ctx.clock.now)
     return Outcome(unapplied_payment=_out(held), outcome="refunded")

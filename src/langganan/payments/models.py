@@ -177,7 +177,7 @@ class UnappliedPayment(Base):
     applied_at: Mapped[datetime | None]
     applied_payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id"))
     resolved_at: Mapped[datetime | None]  # an operator applied, credited or refunded it (payments/unapplied.py)
-    resolved_by: Mapped[str | None] = mapped_column(String(200))  # "api_key:<id>" or "staff:<email>"
+    resolved_by: Mapped[str | None] = mapped_column(String(200))  # "api_key:<key name>" or "staff:<email>"
     resolution_reason: Mapped[str | None] = mapped_column(String(500))
     refund_method: Mapped[RefundMethod | None] = mapped_column(text_column(RefundMethod, 20))
     refund_ref: Mapped[str | None] = mapped_column(String(200))  # the gateway's refund id or the bank's reference

@@ -18,6 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from langganan.accounts import repository as accounts_repo
 from langganan.accounts.models import Account
 from langganan.addons import repository as addons_repo
+from langganan.audit import service as audit
+from langganan.audit.service import Actor
 from langganan.catalog.rules import WalletKind
 from langganan.config import Settings
 from langganan.events import service as events
@@ -489,12 +491,19 @@ def check_statuses(db: Database, settings: Settings, gateway: Gateway, now: date
 
 
 def mark_paid_manually(session: Work, invoice: Invoice, reference: str, note: str | None,
-                       now: datetime) -> Payment:
-    """An operator confirms a bank transfer by hand."""
+                       now: datetime, *, by: Actor | None = None) -> Payment:
+    """An operator confirms a bank transfer by hand (written to the audit log as `by`, when given)."""
     invoice = invoices_repo.get(session, invoice.id, for_update=True)
     if invoice.status not in (InvoiceStatus.UNPAID, InvoiceStatus.EXPIRED) or not can_apply(session, invoice, now):
         raise Conflict("invoice_not_payable", f"Invoice {invoice.number} is {invoice.status}; it cannot be paid.")
-    return receive_transfer(session, invoice, invoice.total, invoice.currency, reference, note, now)[0]
+    before = {"status": invoice.status.value}
+    payment, outcome = receive_transfer(session, invoice, invoice.total, invoice.currency, reference, note, now)
+    if by is not None:
+        audit.record(session, by, "invoice.marked_paid", target_type="invoice", target_id=invoice.id, now=now,
+                     account_id=invoice.account_id, reason=note, before=before,
+                     after={"status": invoice.status.value, "payment_id": payment.id, "reference": reference,
+                            "amount": invoice.total, "outcome": outcome})
+    return payment
 
 
 def receive_transfer(session: Work, invoice: Invoice, amount: int, currency: str, reference: str,

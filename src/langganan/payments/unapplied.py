@@ -8,13 +8,16 @@ matched nothing, taken back by the gateway) and what an operator does with it, e
   hand, recorded with its reference. A gateway refund is claimed (`refunding`) and committed before the gateway
   is called with the held row's id as idempotency key, so a retry never refunds twice.
 
-Received = applied + held + credited + refunded, per account and currency (`langganan verify`)."""
+Received = applied + held + credited + refunded, per account and currency (`langganan verify`). Each way out is
+written to the audit log by the transaction that takes it (who, why, the held money's status before and after)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
 
+from langganan.audit import service as audit
+from langganan.audit.service import Actor
 from langganan.catalog.rules import WalletKind
 from langganan.events import service as events
 from langganan.invoices import repository as invoices_repo
@@ -55,26 +58,40 @@ def _reason(reason: str) -> str:
     return reason
 
 
-def _record(held: UnappliedPayment, by: str, reason: str, now: datetime) -> None:
+def _record(held: UnappliedPayment, by: Actor, reason: str, now: datetime) -> None:
     """Who acted on held money, when and why."""
-    held.resolved_at, held.resolved_by, held.resolution_reason = now, by, reason
+    held.resolved_at, held.resolved_by, held.resolution_reason = now, by.tag[:200], reason
 
 
-def _resolve(held: UnappliedPayment, status: UnappliedStatus, by: str, reason: str, now: datetime) -> None:
+def _resolve(held: UnappliedPayment, status: UnappliedStatus, by: Actor, reason: str, now: datetime) -> None:
     held.status = status
     _record(held, by, reason, now)
 
 
-def apply(session: Work, held_id: str, invoice_id: str, *, by: str, reason: str, now: datetime) -> str:
+def _view(held: UnappliedPayment) -> dict[str, str | int | None]:
+    return {"status": held.status.value, "amount": held.amount, "invoice_id": held.invoice_id,
+            "account_id": held.account_id, "refund_method": held.refund_method.value if held.refund_method else None,
+            "refund_ref": held.refund_ref}
+
+
+def _audit(session: Work, by: Actor, action: str, held: UnappliedPayment, before: dict[str, str | int | None],
+           reason: str, now: datetime, **after: str | int | None) -> None:
+    audit.record(session, by, action, target_type="unapplied_payment", target_id=held.id, now=now,
+                 account_id=held.account_id, reason=reason, before=before, after={**_view(held), **after})
+
+
+def apply(session: Work, held_id: str, invoice_id: str, *, by: Actor, reason: str, now: datetime) -> str:
     """Apply held money to an open invoice; returns what happened (`applied`, or `held_underpayment` when it
     falls short and waits for the rest)."""
     reason = _reason(reason)
     held = _open(session, held_id)
+    before = _view(held)
     if held.account_id is None and held.payment_id is None:  # a statement line nobody's: becomes the invoice's
         receipt = repository.receipt_of_held(session, held)
         _payment, outcome = service.assign_held(session, receipt.id, held.id, invoice_id, f"unapplied {held.id}",
                                                 reason, now)
         _record(held, by, reason, now)
+        _audit(session, by, "unapplied.applied", held, before, reason, now, outcome=outcome, invoice_id=invoice_id)
         return outcome
     invoice = invoices_repo.get(session, invoice_id, for_update=True)
     if invoice.account_id != held.account_id:
@@ -97,6 +114,7 @@ def apply(session: Work, held_id: str, invoice_id: str, *, by: str, reason: str,
         events.emit(session, "payment.unapplied_applied", held.account_id,
                     {"unapplied_payment_id": held.id, "invoice_id": invoice.id, "amount": held.amount,
                      "reason": reason, "outcome": "held_underpayment"}, now)
+        _audit(session, by, "unapplied.applied", held, before, reason, now, outcome="held_underpayment")
         return "held_underpayment"
     payment = service.manual_payment(session, invoice, f"unapplied {held.id}", reason, now)
     outcome = service.pay_with(session, payment, invoice, held.amount, held.currency, [*waiting, held],
@@ -104,10 +122,11 @@ def apply(session: Work, held_id: str, invoice_id: str, *, by: str, reason: str,
     events.emit(session, "payment.unapplied_applied", held.account_id,
                 {"unapplied_payment_id": held.id, "invoice_id": invoice.id, "payment_id": payment.id,
                  "amount": held.amount, "reason": reason, "outcome": outcome}, now)
+    _audit(session, by, "unapplied.applied", held, before, reason, now, outcome=outcome, payment_id=payment.id)
     return outcome
 
 
-def credit_wallet(session: Work, held_id: str, wallet: str, *, by: str, reason: str, now: datetime) -> int:
+def credit_wallet(session: Work, held_id: str, wallet: str, *, by: Actor, reason: str, now: datetime) -> int:
     """Held money becomes paid credit in one of its account's wallets; returns the wallet's balance after."""
     reason = _reason(reason)
     held = _open(session, held_id)
@@ -119,15 +138,18 @@ def credit_wallet(session: Work, held_id: str, wallet: str, *, by: str, reason: 
     except ValueError:
         raise Unprocessable("invalid_wallet", "wallet must be conversation or broadcast.", param="wallet") from None
     target = wallets_repo.get(session, held.account_id, kind, for_update=True)
+    before = _view(held)
     after = wallets.record(session, target, EntryType.ADJUSTMENT, held.amount, now, reference=held.id)
     _resolve(held, UnappliedStatus.CREDITED, by, reason, now)
+    _audit(session, by, "unapplied.credited", held, {**before, "wallet_balance": after - held.amount},
+           reason, now, wallet=kind.value, wallet_balance=after)
     events.emit(session, "payment.unapplied_credited", held.account_id,
                 {"unapplied_payment_id": held.id, "wallet": kind, "amount": held.amount, "balance": after,
                  "reason": reason}, now)
     return after
 
 
-def refund(db: Database, gateway: Gateway, held_id: str, *, by: str, reason: str, method: str,
+def refund(db: Database, gateway: Gateway, held_id: str, *, by: Actor, reason: str, method: str,
            reference: str | None, clock_now: Callable[[Work], datetime]) -> UnappliedPayment:
     """Give held money back. `manual`: a transfer the operator made, recorded with its `reference`. `gateway`:
     the gateway's refund of the payment that brought the money, claimed and committed first, the gateway
@@ -143,9 +165,11 @@ def refund(db: Database, gateway: Gateway, held_id: str, *, by: str, reason: str
         with db.transaction() as session:
             now = clock_now(session)
             held = _open(session, held_id)
+            before = _view(held)
             held.refund_method, held.refund_ref = how, reference.strip()[:200]
             _resolve(held, UnappliedStatus.REFUNDED, by, reason, now)
             _refunded_event(session, held, now)
+            _audit(session, by, "unapplied.refunded", held, before, reason, now)
             session.flush()
             session.expunge(held)
             return held
@@ -171,9 +195,11 @@ def refund(db: Database, gateway: Gateway, held_id: str, *, by: str, reason: str
         now = clock_now(session)
         held = repository.unapplied(session, held_id, for_update=True)
         if answer.succeeded or answer.pending:
+            before = {**_view(held), "status": UnappliedStatus.OPEN.value, "refund_method": None}
             held.refund_ref = answer.provider_ref
             _resolve(held, UnappliedStatus.REFUNDED, by, reason, now)
             _refunded_event(session, held, now)
+            _audit(session, by, "unapplied.refunded", held, before, reason, now)
             session.flush()
             session.expunge(held)
             return held

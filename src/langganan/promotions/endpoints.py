@@ -19,9 +19,9 @@ router = APIRouter(prefix="/v1", tags=["promotions"])
 
 @router.post("/promotions", status_code=201, response_model=PromotionOut,
              summary="Create a promotion code (operators only)")
-def create_promotion(body: PromotionCreate, ctx: Ctx, _: AdminKey) -> PromotionOut:
+def create_promotion(body: PromotionCreate, ctx: Ctx, key: AdminKey) -> PromotionOut:
     with ctx.unit() as (s, now):
-        return promotion_out(service.create(s, service.NewPromotion(**body.model_dump()), now))
+        return promotion_out(service.create(s, service.NewPromotion(**body.model_dump()), now, by=key.actor))
 
 
 @router.get("/promotions", response_model=PromotionList, summary="Promotions, newest first (operators only)")

@@ -9,6 +9,8 @@ from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
 
+from langganan.audit import service as audit
+from langganan.audit.service import Actor
 from langganan.catalog import service as catalog_service
 from langganan.events import service as events
 from langganan.kit.errors import Conflict, Unprocessable
@@ -41,7 +43,8 @@ class NewPromotion:
     max_redemptions: int | None = None
 
 
-def create(session: Work, data: NewPromotion, now: datetime) -> Promotion:
+def create(session: Work, data: NewPromotion, now: datetime, *, by: Actor) -> Promotion:
+    """A new promotion code (its creation in the audit log, by `by`)."""
     code = normalise_code(data.code)
     if not CODE_RE.match(code):
         raise Unprocessable("invalid_code", "A code is 3-40 letters, digits, '-' or '_'.", param="code")
@@ -72,6 +75,10 @@ def create(session: Work, data: NewPromotion, now: datetime) -> Promotion:
     except IntegrityError as exc:  # a concurrent create of the same code
         raise Conflict("promotion_code_taken", f"A promotion with code {code} exists.", param="code") from exc
     events.emit(session, "promotion.created", None, {"promotion_id": promo.id, "code": code}, now)
+    audit.record(session, by, "promotion.created", target_type="promotion", target_id=promo.id, now=now,
+                 after={"code": code, "percent_off": promo.percent_off, "amount_off": promo.amount_off,
+                        "plans": plans, "ends_at": promo.ends_at.isoformat() if promo.ends_at else None,
+                        "duration_months": promo.duration_months, "max_redemptions": promo.max_redemptions})
     return promo
 
 

@@ -6,11 +6,14 @@ path and tag."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, Response
 
 from langganan.accounts import repository as accounts_repo
 from langganan.addons.schemas import BuyIn
+from langganan.apikeys.service import Principal
+from langganan.audit import service as audit
 from langganan.invoices.models import Invoice
 from langganan.kit.openapi import errors
 from langganan.kit.work import Work
@@ -18,7 +21,7 @@ from langganan.payments import cards
 from langganan.payments.checkout import checkout
 from langganan.payments.schemas import InvoiceOut
 from langganan.purchases.schemas import ChangeOut
-from langganan.subscriptions import addons
+from langganan.subscriptions import addons, audited
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions import service as subscriptions
 from langganan.subscriptions.endpoints import subscription_view
@@ -31,14 +34,26 @@ from langganan.web.context import AnyKey, Ctx
 router = APIRouter(prefix="/v1/accounts/{account_id}")
 
 
+def _invoiced(s: Work, key: Principal, action: str, invoice: Invoice, now: datetime, **what: Any) -> None:
+    """The audit entry of a purchase: what was bought and the invoice that asks for it (paid when it says so)."""
+    audit.record(s, key.actor, action, target_type="invoice", target_id=invoice.id, now=now,
+                 account_id=invoice.account_id, after={**what, "invoice_id": invoice.id, "total": invoice.total,
+                                                       "status": invoice.status.value})
+
+
 @router.post("/subscription/change", response_model=ChangeOut, responses=errors(402), tags=["subscriptions"],
              summary="Upgrade (invoice now, switch when paid) or schedule a downgrade at period end")
-def change_plan(account_id: str, body: ChangeRequest, ctx: Ctx, _: AnyKey) -> ChangeOut:
+def change_plan(account_id: str, body: ChangeRequest, ctx: Ctx, key: AnyKey) -> ChangeOut:
     quotes: list[Quote] = []
 
     def build(s: Work, now: datetime) -> Invoice | None:
-        quote, invoice = subscriptions.change(s, ctx.settings, accounts_repo.get(s, account_id), body.plan,
-                                              body.interval, now)
+        account = accounts_repo.get(s, account_id)
+        with audited.recorded(s, key.actor, "subscription.plan_changed", account_id, now) as extra:
+            quote, invoice = subscriptions.change(s, ctx.settings, account, body.plan, body.interval, now)
+            extra.update(kind=quote.api_kind, requested_plan=body.plan, requested_interval=body.interval,
+                         applies_at=quote.applies_at.isoformat() if quote.applies_at else None,
+                         invoice_id=invoice.id if invoice is not None else None,
+                         payment_method=body.payment_method)
         quotes.append(quote)
         return invoice
 
@@ -50,11 +65,13 @@ def change_plan(account_id: str, body: ChangeRequest, ctx: Ctx, _: AnyKey) -> Ch
              responses={201: {"model": InvoiceOut, "description": "A new renewal invoice (200: the open one again)"},
                         **errors(402)},
              summary="The renewal invoice for the period after the current one (returns the open one if any)")
-def renew_subscription(account_id: str, body: RenewRequest, ctx: Ctx, _: AnyKey,
+def renew_subscription(account_id: str, body: RenewRequest, ctx: Ctx, key: AnyKey,
                        response: Response) -> InvoiceOut | None:
     def build(s: Work, now: datetime) -> Invoice:
         invoice, created = subscriptions.renew(s, ctx.settings, accounts_repo.get(s, account_id), now)
         response.status_code = 201 if created else 200
+        if created:
+            _invoiced(s, key, "subscription.renewal_invoiced", invoice, now, payment_method=body.payment_method)
         return invoice
 
     return checkout(ctx, build, method=body.payment_method, payment_method_id=body.payment_method_id, bank=body.bank)
@@ -62,28 +79,35 @@ def renew_subscription(account_id: str, body: RenewRequest, ctx: Ctx, _: AnyKey,
 
 @router.post("/subscription/auto-renew", response_model=SubscriptionOut, tags=["subscriptions"],
              summary="Turn automatic renewal with a saved card on or off")
-def set_auto_renew(account_id: str, body: AutoRenewRequest, ctx: Ctx, _: AnyKey) -> SubscriptionOut:
+def set_auto_renew(account_id: str, body: AutoRenewRequest, ctx: Ctx, key: AnyKey) -> SubscriptionOut:
     with ctx.unit() as (s, now):
         accounts_repo.get(s, account_id)
-        cards.set_auto_renew(s, account_id, body.enabled, body.payment_method_id, now)
+        with audited.recorded(s, key.actor, "subscription.auto_renew_changed", account_id, now):
+            cards.set_auto_renew(s, account_id, body.enabled, body.payment_method_id, now)
     return subscription_view(ctx, account_id)
 
 
 @router.post("/add-ons", response_model=InvoiceOut, status_code=201, responses=errors(402), tags=["add-ons"],
              summary="Buy add-ons: an invoice prorated to the period end; active when paid")
-def buy_add_ons(account_id: str, body: BuyIn, ctx: Ctx, _: AnyKey) -> InvoiceOut | None:
+def buy_add_ons(account_id: str, body: BuyIn, ctx: Ctx, key: AnyKey) -> InvoiceOut | None:
     def build(s: Work, now: datetime) -> Invoice:
         account = accounts_repo.get(s, account_id)
         sub = subs_repo.for_account(s, account_id, for_update=True)
-        return addons.buy(s, ctx.settings, account, sub, body.add_on, body.quantity, now)
+        invoice = addons.buy(s, ctx.settings, account, sub, body.add_on, body.quantity, now)
+        _invoiced(s, key, "add_on.purchased", invoice, now, add_on=body.add_on, quantity=body.quantity,
+                  payment_method=body.payment_method)
+        return invoice
 
     return checkout(ctx, build, method=body.payment_method, payment_method_id=body.payment_method_id, bank=body.bank)
 
 
 @router.post("/top-ups", response_model=InvoiceOut, status_code=201, responses=errors(402), tags=["wallets"],
              summary="Top up a wallet: an invoice; the wallet is credited when it is paid")
-def top_up(account_id: str, body: TopUpRequest, ctx: Ctx, _: AnyKey) -> InvoiceOut | None:
+def top_up(account_id: str, body: TopUpRequest, ctx: Ctx, key: AnyKey) -> InvoiceOut | None:
     def build(s: Work, now: datetime) -> Invoice:
-        return topups.issue(s, ctx.settings, accounts_repo.get(s, account_id), body.wallet, body.amount, now)
+        invoice = topups.issue(s, ctx.settings, accounts_repo.get(s, account_id), body.wallet, body.amount, now)
+        _invoiced(s, key, "wallet.top_up_invoiced", invoice, now, wallet=str(body.wallet), amount=body.amount,
+                  payment_method=body.payment_method)
+        return invoice
 
     return checkout(ctx, build, method=body.payment_method, payment_method_id=body.payment_method_id, bank=body.bank)

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from langganan.audit import service as audit
+from langganan.audit.service import Actor
 from langganan.due import run_due
 from langganan.kit.clock import MAX_ADVANCE, DatabaseClock
 from langganan.kit.errors import NotFound, Unprocessable
@@ -29,8 +31,10 @@ class Advanced:
     periods_rolled: int
 
 
-def advance(ctx: AppContext, *, days: int = 0, hours: int = 0, to: datetime | None = None) -> Advanced:
-    """Move the clock to `to`, or forward by `days` and `hours`, then run what falls due and notify."""
+def advance(ctx: AppContext, *, days: int = 0, hours: int = 0, to: datetime | None = None,
+            by: Actor | None = None) -> Advanced:
+    """Move the clock to `to`, or forward by `days` and `hours`, then run what falls due and notify. The move is
+    in the audit log (`clock.advanced`) when `by` says who asked."""
     clock = ctx.clock
     if not isinstance(clock, DatabaseClock):
         raise NotFound("endpoint", "sandbox clock")
@@ -44,9 +48,13 @@ def advance(ctx: AppContext, *, days: int = 0, hours: int = 0, to: datetime | No
                                 "moves at most 10 years in one step.", param=name)
     with ctx.unit() as (session, now):
         if to is not None:
-            clock.advance_to(session, to, param="to")
+            moved = clock.advance_to(session, to, param="to")
         else:  # (days and hours are bounded above: the sum cannot overflow before CLOCK_END refuses it)
-            clock.advance_to(session, now + timedelta(days=days, hours=hours), param="days" if days else "hours")
+            moved = clock.advance_to(session, now + timedelta(days=days, hours=hours),
+                                     param="days" if days else "hours")
+        if by is not None:
+            audit.record(session, by, "clock.advanced", target_type="engine_clock", target_id="1", now=now,
+                         before={"now": now.isoformat()}, after={"now": moved.isoformat()})
     work = ctx.background()  # batches that let waiting requests in between them (kit.db.Database.background)
     report = run_due(work)
     run_notifications(work.db, work.courier)  # send what the due work announced

@@ -63,6 +63,6 @@ def get_sandbox_clock(ctx: Ctx, _: AnyKey) -> ClockOut:
 
 @router.post("/clock/advance", response_model=ClockOut,
              summary="Move the engine clock forward and run all work that falls due, before answering")
-def advance_sandbox_clock(body: AdvanceIn, ctx: Ctx, _: AnyKey) -> ClockOut:
-    done = advance(ctx, days=body.days or 0, hours=body.hours or 0, to=body.to)
+def advance_sandbox_clock(body: AdvanceIn, ctx: Ctx, key: AnyKey) -> ClockOut:
+    done = advance(ctx, days=body.days or 0, hours=body.hours or 0, to=body.to, by=key.actor)
     return ClockOut(now=done.now, invoices_expired=done.invoices_expired, periods_rolled=done.periods_rolled)

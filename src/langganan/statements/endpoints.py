@@ -8,6 +8,7 @@ from typing import Annotated
 from anyio import to_thread
 from fastapi import APIRouter, Path, Query, Request
 
+from langganan.audit.service import Actor
 from langganan.kit.openapi import errors
 from langganan.kit.uploads import read_upload, request_body
 from langganan.kit.web import Limit, StartingAfter
@@ -80,14 +81,13 @@ async def import_statement(
                                      amount_column=amount_column, credit_column=credit_column,
                                      balance_column=balance_column, date_format=date_format)
     data, filename = await read_upload(request, "the statement")
-    return await to_thread.run_sync(_import, ctx, service.Upload(format, data, mapping, filename),
-                                    f"api_key:{principal.key_id}")
+    return await to_thread.run_sync(_import, ctx, service.Upload(format, data, mapping, filename), principal.actor)
 
 
-def _import(ctx: AppContext, upload: service.Upload, by: str) -> StatementOut:
+def _import(ctx: AppContext, upload: service.Upload, by: Actor) -> StatementOut:
     parsed = upload.read()  # (in the thread pool: a large file is parsed away from the event loop)
     with ctx.unit() as (s, now):
-        statement, rows = service.import_statement(s, parsed, filename=upload.filename, imported_by=by, now=now)
+        statement, rows = service.import_statement(s, parsed, filename=upload.filename, by=by, now=now)
         return statement_out(statement, rows, repository.invoice_numbers(s, {r.invoice_id for r in rows
                                                                              if r.invoice_id}))
 
@@ -119,5 +119,5 @@ def get_statement(statement_id: str, ctx: Ctx, _: AdminKey) -> StatementOut:
 def assign_line(statement_id: str, line: Annotated[int, Path(ge=1, le=10_000_000)], body: AssignRequest,
                 ctx: Ctx, principal: AdminKey) -> StatementLineOut:
     with ctx.unit() as (s, now):
-        row = service.assign(s, statement_id, line, body.invoice_id, by=f"api_key:{principal.key_id}", now=now)
+        row = service.assign(s, statement_id, line, body.invoice_id, by=principal.actor, now=now)
         return line_out(row, repository.invoice_numbers(s, {body.invoice_id}))

@@ -28,6 +28,8 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
+from langganan.audit import service as audit
+from langganan.audit.service import Actor
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices.models import InvoiceStatus
 from langganan.kit.db import flush
@@ -111,11 +113,12 @@ class Upload:
         return read(self.format, self.data, self.mapping)
 
 
-def import_statement(session: Work, parsed: Statement, *, filename: str | None, imported_by: str | None,
+def import_statement(session: Work, parsed: Statement, *, filename: str | None, by: Actor,
                      now: datetime) -> tuple[BankStatement, list[BankStatementLine]]:
-    """Store the statement and each of its credit lines, and move each new line's money (module doc)."""
+    """Store the statement and each of its credit lines, and move each new line's money (module doc); one audit
+    entry says who imported it and what became of its lines."""
     statement = BankStatement(id=new_id("bst"), format=parsed.format.value, bank_account=parsed.account,
-                              filename=(filename or None) and filename[:200], imported_by=imported_by,
+                              filename=(filename or None) and filename[:200], imported_by=by.label[:200],
                               imported_at=now)
     session.add(statement)
     flush(session)
@@ -135,6 +138,12 @@ def import_statement(session: Work, parsed: Statement, *, filename: str | None, 
             original = repository.known_checksums(session, [parsed_line.checksum])[parsed_line.checksum]
         out.append(_duplicate(session, statement, parsed_line, original))
     flush(session)
+    lines: dict[str, int] = {}
+    for row in out:
+        lines[row.status.value] = lines.get(row.status.value, 0) + 1
+    audit.record(session, by, "bank_statement.imported", target_type="bank_statement", target_id=statement.id,
+                 now=now, after={"format": statement.format, "filename": statement.filename, "lines": lines,
+                                 "amount": sum(row.amount for row in out if row.status != LineStatus.DUPLICATE)})
     return statement, out
 
 
@@ -229,7 +238,7 @@ def _confirm_or_receive(session: Work, payment: Payment, row: BankStatementLine,
 ASSIGNABLE = (LineStatus.NO_MATCH, LineStatus.AMBIGUOUS)
 
 
-def assign(session: Work, statement_id: str, line_no: int, invoice_id: str, *, by: str | None,
+def assign(session: Work, statement_id: str, line_no: int, invoice_id: str, *, by: Actor,
            now: datetime) -> BankStatementLine:
     """An operator names the invoice a no-match or ambiguous line pays: the money held for it since the
     import is the invoice's account's and is applied to it (paid, or held short of its total)."""
@@ -238,9 +247,14 @@ def assign(session: Work, statement_id: str, line_no: int, invoice_id: str, *, b
     if row.status not in ASSIGNABLE or row.receipt_id is None or row.unapplied_payment_id is None:
         raise Conflict("line_not_assignable", f"Line {line_no} is {row.status}; only a line that matched no invoice, "
                        "or several, is assigned by hand.", param="line")
+    before = {"status": row.status.value, "invoice_id": row.invoice_id}
     payment, outcome = payments.assign_held(session, row.receipt_id, row.unapplied_payment_id, invoice_id,
-                                            _reference(statement, row), f"assigned by {by}" if by else None, now)
+                                            _reference(statement, row), f"assigned by {by.tag}", now)
     row.status, row.matched_by, row.outcome = LineStatus.MATCHED, Via.HAND.value, outcome
-    row.invoice_id, row.payment_id, row.assigned_by, row.assigned_at = invoice_id, payment.id, by, now
+    row.invoice_id, row.payment_id, row.assigned_by, row.assigned_at = invoice_id, payment.id, by.tag[:200], now
     flush(session)
+    audit.record(session, by, "bank_statement.line_assigned", target_type="bank_statement", target_id=statement.id,
+                 now=now, account_id=payment.account_id, before={**before, "line": line_no},
+                 after={"line": line_no, "status": row.status.value, "invoice_id": invoice_id,
+                        "payment_id": payment.id, "amount": row.amount, "outcome": outcome})
     return row

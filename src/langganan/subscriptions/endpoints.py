@@ -7,7 +7,7 @@ from langganan.addons import repository as addons_repo
 from langganan.addons.schemas import item_out
 from langganan.catalog import service as catalog_service
 from langganan.promotions import service as promotions
-from langganan.subscriptions import repository, service
+from langganan.subscriptions import audited, repository, service
 from langganan.subscriptions.schemas import (
     CancelRequest,
     ExtendTrialRequest,
@@ -45,17 +45,21 @@ def preview_change(account_id: str, body: PreviewRequest, ctx: Ctx, _: AnyKey) -
 
 @router.post("/cancel", response_model=SubscriptionOut,
              summary="Back to Free at period end (default) or now")
-def cancel_subscription(account_id: str, body: CancelRequest, ctx: Ctx, _: AnyKey) -> SubscriptionOut:
+def cancel_subscription(account_id: str, body: CancelRequest, ctx: Ctx, key: AnyKey) -> SubscriptionOut:
     with ctx.unit() as (s, now):
         account = accounts_repo.get(s, account_id)
-        service.cancel(s, account, body.at_period_end, now)
+        with audited.recorded(s, key.actor, "subscription.canceled", account_id, now) as extra:
+            service.cancel(s, account, body.at_period_end, now)
+            extra["at_period_end"] = body.at_period_end
     return subscription_view(ctx, account_id)
 
 
 @router.post("/extend-trial", response_model=SubscriptionOut,
              summary="Give a trial more time (operators only)")
-def extend_trial(account_id: str, body: ExtendTrialRequest, ctx: Ctx, _: AdminKey) -> SubscriptionOut:
+def extend_trial(account_id: str, body: ExtendTrialRequest, ctx: Ctx, key: AdminKey) -> SubscriptionOut:
     with ctx.unit() as (s, now):
         account = accounts_repo.get(s, account_id)
-        service.extend_trial(s, account, body.days, now)
+        with audited.recorded(s, key.actor, "subscription.trial_extended", account_id, now) as extra:
+            service.extend_trial(s, account, body.days, now)
+            extra["days"] = body.days
     return subscription_view(ctx, account_id)

@@ -26,50 +26,52 @@ import asyncio
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import anyio.to_thread
 
 from langganan.kit.db import is_transient
-from langganan.usage.service import UsageIn, UsageResult
 
-Runner = Callable[[list[UsageIn]], list[UsageResult]]
+In = TypeVar("In")  # what a request hands in (an event, with the hash of the key it came with)
+Out = TypeVar("Out")  # what it gets back
 
 
 @dataclass
-class _LoopState:
-    pending: list[tuple[UsageIn, asyncio.Future[UsageResult]]] = field(default_factory=list)
+class _LoopState(Generic[In, Out]):
+    pending: list[tuple[In, asyncio.Future[Out]]] = field(default_factory=list)
     running: int = 0
 
 
-class GroupedIngest:
-    def __init__(self, run: Runner, *, parallel: int = 1, max_group: int = 500, gather_turns: int = 3) -> None:
+class GroupedIngest(Generic[In, Out]):
+    def __init__(self, run: Callable[[list[In]], list[Out]], *, parallel: int = 1, max_group: int = 500,
+                 gather_turns: int = 3) -> None:
         self.run = run
         self.parallel = max(1, parallel)
         self.max_group = max(1, max_group)
         self.gather_turns = gather_turns
         # one state per event loop: futures belong to the loop that made them
-        self._states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = \
+        self._states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState[In, Out]] = \
             weakref.WeakKeyDictionary()
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def submit(self, event: UsageIn) -> UsageResult:
+    async def submit(self, event: In) -> Out:
         loop = asyncio.get_running_loop()
         state = self._states.get(loop)
         if state is None:
             state = self._states[loop] = _LoopState()
-        future: asyncio.Future[UsageResult] = loop.create_future()
+        future: asyncio.Future[Out] = loop.create_future()
         state.pending.append((event, future))
         if state.running < self.parallel:
             self._start(loop, state)
         return await future
 
-    def _start(self, loop: asyncio.AbstractEventLoop, state: _LoopState) -> None:
+    def _start(self, loop: asyncio.AbstractEventLoop, state: _LoopState[In, Out]) -> None:
         state.running += 1
         task = loop.create_task(self._write(loop, state))
         self._tasks.add(task)  # the loop keeps only weak references to tasks
         task.add_done_callback(self._tasks.discard)
 
-    async def _write(self, loop: asyncio.AbstractEventLoop, state: _LoopState) -> None:
+    async def _write(self, loop: asyncio.AbstractEventLoop, state: _LoopState[In, Out]) -> None:
         try:
             for _ in range(self.gather_turns):  # requests already received join this group
                 await asyncio.sleep(0)
@@ -81,7 +83,7 @@ class GroupedIngest:
             if state.pending and state.running < self.parallel:
                 self._start(loop, state)
 
-    async def _settle(self, group: list[tuple[UsageIn, asyncio.Future[UsageResult]]]) -> None:
+    async def _settle(self, group: list[tuple[In, asyncio.Future[Out]]]) -> None:
         try:
             results = await anyio.to_thread.run_sync(self.run, [event for event, _ in group])
         except Exception as exc:
@@ -103,7 +105,7 @@ class GroupedIngest:
                     future.set_result(result)
 
 
-def _fail(group: list[tuple[UsageIn, asyncio.Future[UsageResult]]], exc: BaseException) -> None:
+def _fail(group: list[tuple[In, asyncio.Future[Out]]], exc: BaseException) -> None:
     for _, future in group:
         if not future.done():
             future.set_exception(exc)

@@ -12,7 +12,8 @@ import anyio.to_thread
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from langganan.apikeys.service import Principal, authenticate, cached_principal, require_role
+from langganan.apikeys.gate import SCOPE_KEY, lookup
+from langganan.apikeys.service import Principal, require_role
 from langganan.config import Settings
 from langganan.kit.clock import Clock
 from langganan.kit.db import Database
@@ -52,7 +53,7 @@ def app_context(request: Request) -> AppContext:
 
 
 # The dependencies below are coroutines so that FastAPI runs them on the event loop, not in the
-# thread pool: a request needs no thread hop for them (a known key is answered from the cache).
+# thread pool: a request needs no thread hop for them (its key was looked up by the gate, apikeys/gate.py).
 async def get_ctx(request: Request) -> AppContext:
     return app_context(request)
 
@@ -69,12 +70,12 @@ api_key = HTTPBearer(scheme_name="ApiKey", auto_error=False,
 
 async def _principal(request: Request,
                      _: Annotated[HTTPAuthorizationCredentials | None, Security(api_key)]) -> Principal:
-    authorization = request.headers.get("authorization")
-    known = cached_principal(authorization)
-    if known is not None:
+    known = request.scope.get(SCOPE_KEY)
+    if isinstance(known, Principal):  # the gate looked it up for this request
         return known
-    sessions = request.app.state.ctx.db.sessions
-    return await anyio.to_thread.run_sync(authenticate, sessions, authorization)
+    # (a route outside /v1, e.g. /metrics, is not behind the gate)
+    db = app_context(request).db
+    return await anyio.to_thread.run_sync(lookup, db, request.headers.get("authorization"))
 
 
 async def require_integration(principal: Annotated[Principal, Depends(_principal)]) -> Principal:

@@ -16,9 +16,9 @@ router = APIRouter(prefix="/v1/webhook-endpoints", tags=["webhooks"])
 
 @router.post("", status_code=201, response_model=EndpointCreated,
              summary="Register a URL for signed event deliveries (Standard Webhooks)")
-def create_webhook_endpoint(body: EndpointIn, ctx: Ctx, _: AdminKey) -> EndpointCreated:
+def create_webhook_endpoint(body: EndpointIn, ctx: Ctx, key: AdminKey) -> EndpointCreated:
     with ctx.unit() as (s, _now):
-        endpoint = service.create(s, body.url, body.events, body.description, wall_now())
+        endpoint = service.create(s, body.url, body.events, body.description, wall_now(), by=key.actor)
         return EndpointCreated(**endpoint_out(endpoint).model_dump(), secret=endpoint.secret)
 
 

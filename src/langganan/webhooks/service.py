@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 from standardwebhooks.webhooks import Webhook
 
+from langganan.audit import service as audit
+from langganan.audit.service import Actor
 from langganan.kit.errors import Unprocessable
 from langganan.kit.ids import new_id
 from langganan.kit.work import Work
@@ -58,12 +60,16 @@ def check_events(events: list[str]) -> list[str]:
     return out
 
 
-def create(session: Work, url: str, events: list[str], description: str | None, now: datetime) -> WebhookEndpoint:
+def create(session: Work, url: str, events: list[str], description: str | None, now: datetime, *,
+           by: Actor) -> WebhookEndpoint:
+    """A new endpoint (its creation in the audit log, by `by`; never its secret)."""
     endpoint = WebhookEndpoint(id=new_id("we"), url=check_url(url), events=check_events(events), secret=new_secret(),
                                description=(description or "").strip() or None, status=EndpointStatus.ENABLED,
                                created_at=now)
     session.add(endpoint)
     session.flush()
+    audit.record(session, by, "webhook_endpoint.created", target_type="webhook_endpoint", target_id=endpoint.id,
+                 now=now, after={"url": endpoint.url, "events": list(endpoint.events), "status": "enabled"})
     return endpoint
 
 
