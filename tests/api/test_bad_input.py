@@ -222,8 +222,9 @@ def test_declined_card_records_one_failed_payment_and_nothing_else(env: Env, num
     err = assert_error(res, 402, code, "payment_method_id")
     assert err["invoice_id"] == invoice["id"]
     after = snapshot(env, acc["id"], invoice["id"])
-    # The attempt is recorded (its payment row and the payment.created/payment.failed events), no more.
-    assert count_changes(before, after) == {"payments": 1, "events": 2}
+    # The attempt is recorded (its payment row, the payment.created/payment.failed events and the API call's audit
+    # entry), no more.
+    assert count_changes(before, after) == {"payments": 1, "events": 2, "audit_entries": 1}
     assert env.event_types(acc["id"])[events_before:] == ["payment.created", "payment.failed"]
     assert after["subscription"] == before["subscription"]
     assert after["invoice"]["status"] == "unpaid"
