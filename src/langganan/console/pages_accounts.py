@@ -36,11 +36,10 @@ from langganan.notifications import resend
 from langganan.payments import service as payments
 from langganan.payments.models import PaymentMethodType
 from langganan.portal import service as portal_service
-from langganan.subscriptions import operator
+from langganan.subscriptions import audited, operator
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions import service as subscriptions
 from langganan.subscriptions.history import COMP_ACTION
-from langganan.subscriptions.models import Subscription
 from langganan.subscriptions.rules import MAX_FREE_DAYS, MAX_TRIAL_EXTENSION_DAYS
 from langganan.wallets import repository as wallets_repo
 from langganan.wallets import service as wallets
@@ -68,18 +67,6 @@ class Done:
 
     key: str
     location: str | None = None
-
-
-def sub_state(sub: Subscription) -> dict[str, Any]:
-    """A subscription as the audit log keeps it before and after an action."""
-    def iso(value: datetime | None) -> str | None:
-        return value.isoformat() if value is not None else None
-
-    return {"plan": sub.plan_code, "interval": sub.interval, "status": str(sub.status),
-            "current_period_start": iso(sub.current_period_start), "current_period_end": iso(sub.current_period_end),
-            "trial_end": iso(sub.trial_end), "cancel_at_period_end": sub.cancel_at_period_end,
-            "pending_plan": sub.pending_plan, "pending_interval": sub.pending_interval,
-            "anchor_day": sub.anchor_day}
 
 
 def wallet_state(wallet: Wallet) -> dict[str, Any]:
@@ -144,20 +131,14 @@ def _days(text: str) -> int:
     return days
 
 
-def _locked_sub(s: Work, account: Account) -> Subscription:
-    return subs_repo.for_account(s, account.id, for_update=True)
-
-
 @router.post("/{account_id}/actions/extend-trial", response_class=HTMLResponse)
 def extend_trial(account_id: str, c: AccountsForm, days: FormStr = "", reason: FormStr = "",
                  confirm: FormStr = "") -> Response:
     def do(s: Work, now: datetime, account: Account, why: str) -> Done:
         count = _days(days)
-        sub = _locked_sub(s, account)
-        before = sub_state(sub)
-        subscriptions.extend_trial(s, account, count, now)
-        audit.record(s, c.staff, "subscription.trial_extended", target_type="subscription", target_id=sub.id,
-                     now=now, account_id=account.id, reason=why, before=before, after={**sub_state(sub), "days": count})
+        with audited.recorded(s, c.staff, "subscription.trial_extended", account.id, now, reason=why) as extra:
+            subscriptions.extend_trial(s, account, count, now)
+            extra["days"] = count
         return Done("extend-trial")
     return _act(c, account_id, "extend-trial", {"days": days, "reason": reason, "confirm": confirm}, do)
 
@@ -170,23 +151,19 @@ def change_plan(account_id: str, c: AccountsForm, plan: FormStr = "", interval: 
             raise Unprocessable("invalid_when", "Choose now or at period end.", param="when")
         if not plan.strip() or len(plan) > 40:
             raise Unprocessable("plan_required", "Choose a plan.", param="plan")
-        sub = _locked_sub(s, account)
-        before = sub_state(sub)
-        change = operator.change_now if when == "now" else operator.change_at_period_end
-        result = change(s, c.ctx.settings, account, plan.strip(), interval.strip() or None, now)
-        invoice = result.invoice
-        if invoice is not None and invoice.status == InvoiceStatus.UNPAID:
-            # as the API's change answers by default: a virtual account for a bank transfer, which the invoice's
-            # email carries (the customer may pay by card from the portal instead); no card is charged
-            payments.start(s, c.ctx.settings, c.ctx.gateway, invoice, method=PaymentMethodType.BANK_TRANSFER,
-                           payment_method_id=None, bank=None, now=now)
-        audit.record(s, c.staff, "subscription.plan_changed", target_type="subscription", target_id=sub.id, now=now,
-                     account_id=account.id, reason=why, before=before,
-                     after={**sub_state(sub), "requested": {"plan": result.plan, "interval": result.interval,
-                                                            "when": when},
-                            "kind": result.kind, "applies_at": result.applies_at.isoformat() if result.applies_at
-                            else None, "invoice_id": invoice.id if invoice else None,
-                            "invoice_number": invoice.number if invoice else None})
+        with audited.recorded(s, c.staff, "subscription.plan_changed", account.id, now, reason=why) as extra:
+            change = operator.change_now if when == "now" else operator.change_at_period_end
+            result = change(s, c.ctx.settings, account, plan.strip(), interval.strip() or None, now)
+            invoice = result.invoice
+            if invoice is not None and invoice.status == InvoiceStatus.UNPAID:
+                # as the API's change answers by default: a virtual account for a bank transfer, which the
+                # invoice's email carries (the customer may pay by card from the portal instead); no card is charged
+                payments.start(s, c.ctx.settings, c.ctx.gateway, invoice, method=PaymentMethodType.BANK_TRANSFER,
+                               payment_method_id=None, bank=None, now=now)
+            extra.update(requested={"plan": result.plan, "interval": result.interval, "when": when},
+                         kind=result.kind, applies_at=result.applies_at.isoformat() if result.applies_at else None,
+                         invoice_id=invoice.id if invoice else None,
+                         invoice_number=invoice.number if invoice else None)
         if invoice is None:
             return Done("change-plan-scheduled")
         return Done("change-plan-changed" if invoice.status == InvoiceStatus.PAID else "change-plan-invoiced")
@@ -197,11 +174,8 @@ def change_plan(account_id: str, c: AccountsForm, plan: FormStr = "", interval: 
 @router.post("/{account_id}/actions/cancel", response_class=HTMLResponse)
 def cancel(account_id: str, c: AccountsForm, reason: FormStr = "", confirm: FormStr = "") -> Response:
     def do(s: Work, now: datetime, account: Account, why: str) -> Done:
-        sub = _locked_sub(s, account)
-        before = sub_state(sub)
-        operator.schedule_cancel(s, account, now)
-        audit.record(s, c.staff, "subscription.cancel_scheduled", target_type="subscription", target_id=sub.id,
-                     now=now, account_id=account.id, reason=why, before=before, after=sub_state(sub))
+        with audited.recorded(s, c.staff, "subscription.cancel_scheduled", account.id, now, reason=why):
+            operator.schedule_cancel(s, account, now)
         return Done("cancel")
     return _act(c, account_id, "cancel", {"reason": reason, "confirm": confirm}, do)
 
@@ -209,11 +183,8 @@ def cancel(account_id: str, c: AccountsForm, reason: FormStr = "", confirm: Form
 @router.post("/{account_id}/actions/undo-cancel", response_class=HTMLResponse)
 def undo_cancel(account_id: str, c: AccountsForm, reason: FormStr = "", confirm: FormStr = "") -> Response:
     def do(s: Work, now: datetime, account: Account, why: str) -> Done:
-        sub = _locked_sub(s, account)
-        before = sub_state(sub)
-        operator.undo_cancel(s, account, now)
-        audit.record(s, c.staff, "subscription.cancel_undone", target_type="subscription", target_id=sub.id,
-                     now=now, account_id=account.id, reason=why, before=before, after=sub_state(sub))
+        with audited.recorded(s, c.staff, "subscription.cancel_undone", account.id, now, reason=why):
+            operator.undo_cancel(s, account, now)
         return Done("undo-cancel")
     return _act(c, account_id, "undo-cancel", {"reason": reason, "confirm": confirm}, do)
 
@@ -225,12 +196,9 @@ def free_period(account_id: str, c: MoneyForm, span: FormStr = "", days: FormStr
         if span not in ("days", "period"):
             raise Unprocessable("invalid_span", "Choose a number of days or one billing period.", param="span")
         count = _days(days) if span == "days" else None
-        sub = _locked_sub(s, account)
-        before = sub_state(sub)
-        operator.give_free_period(s, account, count, now)
-        audit.record(s, c.staff, COMP_ACTION, target_type="subscription", target_id=sub.id, now=now,
-                     account_id=account.id, reason=why, before=before,
-                     after={**sub_state(sub), "days": count, "span": span})
+        with audited.recorded(s, c.staff, COMP_ACTION, account.id, now, reason=why) as extra:
+            operator.give_free_period(s, account, count, now)
+            extra.update(days=count, span=span)
         return Done("free-period")
     return _act(c, account_id, "free-period", {"span": span, "days": days, "reason": reason, "confirm": confirm}, do)
 

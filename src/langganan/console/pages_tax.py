@@ -57,7 +57,7 @@ def returns_file(month: str, c: MoneyPage) -> StreamingResponse:
     except DomainError:
         raise PageError(404, "error.not_found") from None
     with c.ctx.unit() as (s, _now):
-        rows = [[r[col] for col in returns.COLUMNS] for r in returns.register(s, start, end, zone)]
+        rows = returns.csv_rows(s, start, end, zone)
     return StreamingResponse(csv_out.chunks(returns.COLUMNS, rows), media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": f'attachment; filename="coretax-returns-{month}.csv"'})
 

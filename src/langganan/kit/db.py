@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import JSON, TypeDecorator
@@ -299,6 +299,18 @@ def snapshot(db: Database) -> Iterator[Database]:
 # until the end, where the unit of work sends each table's rows in one multi-row statement. Autoflush
 # stays on, so a query that was not read ahead still sees every change before it (it only costs a
 # flush). If anything fails, the batch's savepoint rolls back and it is done again row by row.
+
+def added_unless_taken(session: Session, row: Any) -> bool:
+    """Insert `row` in a savepoint: False, with nothing written, when a unique key it carries is taken (by a row
+    committed or written at the same moment by another transaction); the caller's transaction goes on."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
 
 def flush(session: Session) -> None:
     """Flush now, unless the unit of work is collecting a batch's writes (`one_flush`)."""

@@ -16,12 +16,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from langganan.accounts.models import Account
 from langganan.audit import service as audit
 from langganan.audit.service import Actor
 from langganan.events.models import Event
+from langganan.kit.db import added_unless_taken
 from langganan.kit.ids import new_id
 from langganan.kit.work import Work
 from langganan.notifications import messages, relevance, repository
@@ -52,13 +51,7 @@ def _kept(session: Work, item: Notification) -> bool:
         return True
     if repository.has_dedupe_key(session, item.account_id, item.dedupe_key):
         return False
-    try:
-        with session.begin_nested():
-            session.add(item)
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
+    return added_unless_taken(session, item)
 
 
 def fan_out(session: Work, event: Event, endpoints: Sequence[WebhookEndpoint], now: datetime) -> None:

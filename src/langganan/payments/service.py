@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from langganan.accounts import repository as accounts_repo
 from langganan.accounts.models import Account
@@ -27,7 +26,7 @@ from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
 from langganan.invoices.actions import TopUpAction
 from langganan.invoices.models import Invoice, InvoiceStatus, InvoiceType
-from langganan.kit.db import Database, flush
+from langganan.kit.db import Database, added_unless_taken, flush
 from langganan.kit.errors import Conflict, DomainError, PaymentRequired, Unprocessable
 from langganan.kit.ids import new_id
 from langganan.kit.work import Work
@@ -395,10 +394,7 @@ def handle_notification(session: Work, settings: Settings, provider: str, note: 
                                           "va_number": note.va_number, "amount": note.amount,
                                           "currency": note.currency, "provider_ref": note.provider_ref},
                                  outcome="received", received_at=now)
-    try:
-        with session.begin_nested():
-            session.add(record)
-    except IntegrityError:
+    if not added_unless_taken(session, record):
         return "duplicate"
     payment = (repository.by_reference(session, note.reference) if note.reference is not None
                else repository.by_va(session, note.va_number) if note.va_number is not None else None)

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy.exc import IntegrityError
-
 from langganan.audit import service as audit
 from langganan.audit.service import Actor
 from langganan.catalog import service as catalog_service
 from langganan.events import service as events
+from langganan.kit.db import added_unless_taken
 from langganan.kit.errors import Conflict, Unprocessable
 from langganan.kit.ids import new_id
 from langganan.kit.work import Work
@@ -69,11 +68,8 @@ def create(session: Work, data: NewPromotion, now: datetime, *, by: Actor) -> Pr
                       created_at=now)
     if repository.by_code(session, code) is not None:
         raise Conflict("promotion_code_taken", f"A promotion with code {code} exists.", param="code")
-    try:
-        with session.begin_nested():
-            session.add(promo)
-    except IntegrityError as exc:  # a concurrent create of the same code
-        raise Conflict("promotion_code_taken", f"A promotion with code {code} exists.", param="code") from exc
+    if not added_unless_taken(session, promo):  # a concurrent create of the same code
+        raise Conflict("promotion_code_taken", f"A promotion with code {code} exists.", param="code")
     events.emit(session, "promotion.created", None, {"promotion_id": promo.id, "code": code}, now)
     audit.record(session, by, "promotion.created", target_type="promotion", target_id=promo.id, now=now,
                  after={"code": code, "percent_off": promo.percent_off, "amount_off": promo.amount_off,

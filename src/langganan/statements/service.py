@@ -26,13 +26,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
-
 from langganan.audit import service as audit
 from langganan.audit.service import Actor
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices.models import InvoiceStatus
-from langganan.kit.db import flush
+from langganan.kit.db import added_unless_taken, flush
 from langganan.kit.errors import Conflict, Unprocessable
 from langganan.kit.ids import new_id
 from langganan.kit.work import Work
@@ -167,13 +165,7 @@ def _claim(session: Work, statement: BankStatement, line: StatementLine) -> Bank
     """The line stored under its checksum, or None when another import stored it first (at the same moment:
     the unique checksum decides, and this import reports it as a duplicate)."""
     row = _row(statement, line, LineStatus.NO_MATCH, line.checksum)
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        return None
-    return row
+    return row if added_unless_taken(session, row) else None
 
 
 def _duplicate(session: Work, statement: BankStatement, line: StatementLine, original: str) -> BankStatementLine:

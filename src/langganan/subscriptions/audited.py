@@ -20,10 +20,11 @@ def fields(sub: Subscription) -> dict[str, Any]:
         return value.isoformat() if value is not None else None
 
     return {"plan": sub.plan_code, "interval": sub.interval, "status": sub.status.value,
+            "current_period_start": iso(sub.current_period_start),
             "current_period_end": iso(sub.current_period_end), "trial_end": iso(sub.trial_end),
             "cancel_at_period_end": sub.cancel_at_period_end, "pending_plan": sub.pending_plan,
             "pending_interval": sub.pending_interval, "auto_renew": sub.auto_renew,
-            "payment_method_id": sub.payment_method_id}
+            "payment_method_id": sub.payment_method_id, "anchor_day": sub.anchor_day}
 
 
 @contextmanager

@@ -64,9 +64,8 @@ def returns_csv(ctx: Ctx, _: AdminKey,
                 month: Annotated[str, Query(description="YYYY-MM, a calendar month in the seller's zone",
                                             max_length=7)]) -> StreamingResponse:
     start, end = service.month_bounds(month, ctx.settings.seller_timezone)
-    with ctx.unit() as (s, _now):  # (a month's credit notes are few: read them all, then answer)
-        rows = [[r[c] for c in returns.COLUMNS]
-                for r in returns.register(s, start, end, ctx.settings.seller_timezone)]
+    with ctx.unit() as (s, _now):
+        rows = returns.csv_rows(s, start, end, ctx.settings.seller_timezone)
     return StreamingResponse(csv_out.chunks(returns.COLUMNS, rows), media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": f'attachment; filename="coretax-returns-{month}.csv"'})
 

@@ -99,3 +99,8 @@ def register(session: Work, start: datetime, end: datetime, zone: str) -> Iterat
         earlier = [n for n in siblings.get(original.id, [])
                    if (n.issued_at, n.id) < (note.issued_at, note.id)]
         yield row(note, original, earlier, numbers.get(original.id), zone)
+
+
+def csv_rows(session: Work, start: datetime, end: datetime, zone: str) -> list[list[str | int]]:
+    """The register's rows as CSV cells in COLUMNS order (a month's credit notes are few: read at once)."""
+    return [[r[c] for c in COLUMNS] for r in register(session, start, end, zone)]
