@@ -655,7 +655,12 @@ def test_the_page_offers_exactly_the_actions_the_domain_would_not_refuse(env: En
     assert offered["paid_canceled"] == set(ACTIONS) - {"extend-trial", "cancel"}
     assert "free-period" not in offered["paid_ahead"] | offered["charging"] | offered["overdue"]
     assert "change-plan" not in offered["overdue"]
-    # what is not offered is refused when posted anyway (the guard stays)
+    # a form reached anyway (an old link) says it does not apply now; posting it is refused (the guard stays)
+    for name, action in (("free", "cancel"), ("trial", "free-period"), ("paid", "undo-cancel")):
+        form = client.get(f"/console/accounts/{accounts[name]['id']}/actions/{action}").text
+        assert 'data-testid="not-applicable"' in form, (name, action)
+    assert 'data-testid="not-applicable"' not in client.get(f"/console/accounts/{accounts['paid']['id']}/actions/"
+                                                            "cancel").text
     refused(env, client, csrf, accounts["free"]["id"], "cancel", 409, "already on Free")
     refused(env, client, csrf, accounts["free"]["id"], "free-period", 409, "given on a paid plan", span="period")
     refused(env, client, csrf, accounts["paid"]["id"], "undo-cancel", 409, "nothing to undo")

@@ -25,7 +25,7 @@ from langganan.accounts.models import Account
 from langganan.audit import service as audit
 from langganan.catalog import service as catalog_service
 from langganan.console import plan_preview
-from langganan.console.applicable import resendable
+from langganan.console.applicable import applicable, resendable, state_of
 from langganan.console.pages import AccountsForm, Console, ConsoleForm, ConsolePage, MoneyForm
 from langganan.console.roles import Permission
 from langganan.invoices import repository as invoices_repo
@@ -114,7 +114,8 @@ def _page(c: Console, account_id: str, action: str, *, form: dict[str, str] | No
         return c.render("console/account_action.html", action=action, account=account, sub=sub,
                         plans=catalog.plans_by_rank(), wallets=wallets_repo.for_account(s, account_id),
                         invoices=resendable(s, account_id), billing_contact=resend.billing_contact(account),
-                        form=form, error=error, preview=shown, max_trial_days=MAX_TRIAL_EXTENSION_DAYS,
+                        form=form, error=error, preview=shown, applies=action in applicable(state_of(s, account, sub)),
+                        max_trial_days=MAX_TRIAL_EXTENSION_DAYS,
                         max_free_days=MAX_FREE_DAYS, max_adjustment=MAX_ADJUSTMENT, http_status=status)
 
 
