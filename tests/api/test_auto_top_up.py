@@ -131,6 +131,43 @@ def test_two_workers_at_once_start_one_recharge(env: Env) -> None:
     env.assert_books()
 
 
+def test_two_usage_bursts_crossing_the_threshold_at_once_make_one_recharge(env: Env) -> None:
+    """Issue 16's race: two batches of usage land at the same moment, each taking the balance under the
+    threshold, and two workers then look at the wallet at the same moment: one recharge, for what both spent."""
+    acc = env.account()
+    env.card(acc["id"])
+    _set(env, acc["id"])  # below Rp20.000, back up to Rp100.000; Free's grant is Rp15.000
+    ctx = env.client.app.state.ctx  # type: ignore[attr-defined]
+    gateway = SandboxGateway(env.settings.sandbox_gateway_secret or "")
+    with env.db.transaction() as s:
+        now = ctx.clock.now(s)
+    barrier = threading.Barrier(2)
+    answers: list[list[str]] = []
+    started: list[int] = []
+
+    def burst(tag: str) -> None:
+        events = [{"id": f"burst-{tag}-{n}", "account_id": acc["id"], "meter": "conversation_reply", "quantity": 50}
+                  for n in range(4)]  # Rp6.000: 15.000 -> 9.000 alone, under the threshold
+        barrier.wait()
+        answers.append([r["status"] for r in env.ok(env.post("/v1/usage/batch", {"events": events}))["results"]])
+        barrier.wait()  # both bursts are in; both workers start together
+        started.append(auto_top_up.run(env.db, env.settings, gateway, now, 10))
+
+    threads = [threading.Thread(target=burst, args=(tag,)) for tag in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [["accepted"] * 4] * 2  # both bursts were debited whole
+    assert sorted(started) == [0, 1]  # one worker recharged; the other found the wallet claimed or recharged
+    (invoice,) = _top_ups(env, acc["id"])
+    assert (invoice["status"], invoice["total"]) == ("paid", 97_000)  # 100.000 less the 3.000 left
+    assert env.wallet(acc["id"])["balance"] == 100_000
+    env.advance(to=_later(env, minutes=30))  # within the interval: nothing more
+    assert len(_top_ups(env, acc["id"])) == 1
+    env.assert_books()
+
+
 def test_the_portal_shows_and_sets_auto_top_up(env: Env) -> None:
     from tests.api.test_portal_security import portal_visitor
 

@@ -5,25 +5,35 @@ and leaves `langganan verify` clean."""
 
 from __future__ import annotations
 
+import html
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from langganan.accounts import repository as accounts_repo
 from langganan.app import create_app, prepare
 from langganan.audit.models import ActorKind, AuditEntry
 from langganan.console import service as staff
+from langganan.console.applicable import resendable
 from langganan.console.models import StaffUser
 from langganan.events.models import Event
+from langganan.invoices import repository as invoices_repo
 from langganan.kit.clock import wall_now
 from langganan.kit.db import Database
+from langganan.kit.errors import DomainError
+from langganan.notifications import resend
 from langganan.notifications.models import Delivery
 from langganan.notifications.worker import run_notifications
+from langganan.subscriptions import operator
+from langganan.subscriptions import service as subscriptions
 from langganan.subscriptions.models import PeriodKind, Subscription, SubscriptionPeriod
+from langganan.wallets import service as wallets
 from langganan.wallets.models import WalletEntry
 from langganan.web.models import WebSession
 from tests.api.test_portal_security import CSRF_RE, _console_login, portal_visitor
@@ -52,6 +62,37 @@ def staff_client(env: Env, role: str = "owner") -> tuple[TestClient, str]:
 def act(client: TestClient, csrf: str, account_id: str, action: str, **form: Any) -> Any:
     data = {"reason": "customer asked on the phone", "confirm": "yes", "csrf_token": csrf, **form}
     return client.post(f"/console/accounts/{account_id}/actions/{action}", data=data, follow_redirects=False)
+
+
+PREVIEW_RE = re.compile(r'name="preview" value="([^"]*)"')
+
+
+def preview(client: TestClient, account_id: str, **choice: str) -> tuple[Any, str | None]:
+    """The change-plan page for `choice` (plan, interval, when): the page and its confirm form's token (None when
+    the page shows a refusal instead)."""
+    r = client.get(f"/console/accounts/{account_id}/actions/change-plan", params=choice)
+    found = PREVIEW_RE.search(r.text)
+    return r, html.unescape(found.group(1)) if found else None
+
+
+def change_plan(client: TestClient, csrf: str, account_id: str, **choice: str) -> Any:
+    """Preview, then confirm what was previewed (as the two-step form does)."""
+    page, token = preview(client, account_id, **choice)
+    assert token is not None, page.text
+    return act(client, csrf, account_id, "change-plan", preview=token, **choice)
+
+
+def rupiah(text: str) -> int:
+    """An amount as a page writes it (Rp1.234.567, Rp1,234,567 or Rp 1.234.567) in whole rupiah."""
+    found = re.search(r"Rp\s?([\d.,]+)", text)
+    assert found, text
+    return int(re.sub(r"\D", "", found.group(1)))
+
+
+def shown(page: Any, testid: str) -> str:
+    found = re.search(rf'data-testid="{testid}">(.*?)</(?:strong|dd|p)>', page.text, re.S)
+    assert found, (testid, page.text[-3000:])
+    return html.unescape(re.sub(r"<[^>]+>", "", found.group(1))).strip()
 
 
 def done(r: Any, account_id: str, key: str) -> None:
@@ -166,7 +207,7 @@ def test_change_plan_now_invoices_as_the_customer_would_and_at_period_end_renews
     client, csrf = staff_client(env)
     env.advance(days=5)
     preview = env.ok(env.post(f"/v1/accounts/{acc['id']}/subscription/preview", {"plan": "pro"}))
-    done(act(client, csrf, acc["id"], "change-plan", plan="pro", interval="month", when="now"), acc["id"],
+    done(change_plan(client, csrf, acc["id"], plan="pro", interval="month", when="now"), acc["id"],
          "change-plan-invoiced")
     sub = env.subscription(acc["id"])
     assert sub["plan"] == "growth"  # switches when paid
@@ -180,12 +221,12 @@ def test_change_plan_now_invoices_as_the_customer_would_and_at_period_end_renews
     env.pay_va(invoice)
     assert env.subscription(acc["id"])["plan"] == "pro"
     # a downgrade "now" waits for the period end, as the customer's does
-    done(act(client, csrf, acc["id"], "change-plan", plan="growth", interval="month", when="now"), acc["id"],
+    done(change_plan(client, csrf, acc["id"], plan="growth", interval="month", when="now"), acc["id"],
          "change-plan-scheduled")
     assert env.subscription(acc["id"])["pending_change"]["plan"] == "growth"
 
     other = growth(env)
-    done(act(client, csrf, other["id"], "change-plan", plan="pro", interval="month", when="period_end"),
+    done(change_plan(client, csrf, other["id"], plan="pro", interval="month", when="period_end"),
          other["id"], "change-plan-scheduled")
     sub = env.subscription(other["id"])
     assert sub["plan"] == "growth" and sub["pending_change"] == {"plan": "pro", "interval": "month",
@@ -212,6 +253,81 @@ def test_change_plan_now_invoices_as_the_customer_would_and_at_period_end_renews
     free = env.account(locale="en")
     refused(env, client, csrf, free["id"], "change-plan", 409, "change it now instead", plan="growth",
             interval="month", when="period_end")
+    env.assert_books()
+
+
+@pytest.fixture
+def taxed(database: Database) -> Iterator[Env]:
+    """PPN 12% on DPP 11/12 of subscriptions (PMK 131/2024): a preview's amount is the invoice's total, tax in."""
+    settings = make_settings(database, tax_rate_subscription=Decimal(12), tax_base_subscription="11/12")
+    prepare(settings, database, migrate_if_empty=False)
+    with TestClient(create_app(settings, database)) as client:
+        yield Env(db=database, settings=settings, client=client, headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+
+
+def test_the_preview_shows_the_invoice_the_change_then_issues(taxed: Env) -> None:
+    env = taxed
+    client, csrf = staff_client(env)
+    # an upgrade between paid plans: prorated, tax on top; the page says so before anything is issued
+    acc = growth(env)
+    env.advance(days=5)
+    page, token = preview(client, acc["id"], plan="pro", interval="month", when="now")
+    assert page.status_code == 200 and token is not None
+    amount = rupiah(shown(page, "preview-amount"))
+    assert "Unused time on Growth" not in page.text  # (the invoice's line texts are English; the page's are not)
+    assert "the unused time on Growth is credited" in page.text and "tax included" in page.text
+    assert [i["type"] for i in env.ok(env.get(f"/v1/invoices?account_id={acc['id']}"))["data"]] == ["subscription"]
+    # the same page in Indonesian says the same amount
+    assert rupiah(shown(client.get(f"/console/accounts/{acc['id']}/actions/change-plan?plan=pro&interval=month"
+                                   "&when=now&lang=id"), "preview-amount")) == amount
+    client.get("/console?lang=en")
+    done(act(client, csrf, acc["id"], "change-plan", plan="pro", interval="month", when="now", preview=token),
+         acc["id"], "change-plan-invoiced")
+    [invoice] = env.ok(env.get(f"/v1/invoices?account_id={acc['id']}&type=plan_change"))["data"]
+    assert invoice["total"] == amount and invoice["tax"] > 0
+    assert rupiah(shown(page, "preview-amount")) == invoice["total"]
+    assert audits(env, acc["id"])[-1].after["previewed_amount"] == invoice["total"]  # type: ignore[index]
+
+    # a purchase during the trial: the full price with tax, and the page says the trial ends when it is paid
+    trial = env.account(locale="en", start_trial=True)
+    page, token = preview(client, trial["id"], plan="growth", interval="year", when="now")
+    assert "The trial (until" in page.text and "the days left are not carried over" in page.text
+    amount = rupiah(shown(page, "preview-amount"))
+    done(act(client, csrf, trial["id"], "change-plan", plan="growth", interval="year", when="now",
+             preview=token or ""), trial["id"], "change-plan-invoiced")
+    [invoice] = env.ok(env.get(f"/v1/invoices?account_id={trial['id']}"))["data"]
+    assert (invoice["type"], invoice["total"]) == ("subscription", amount)
+    assert env.subscription(trial["id"])["status"] == "trialing"  # until it is paid
+
+    # what was previewed is what is done: a day later the proration differs, the old confirmation is refused
+    other = growth(env)
+    page, token = preview(client, other["id"], plan="pro", interval="month", when="now")
+    env.advance(days=1)
+    before = state(env, other["id"])
+    r = act(client, csrf, other["id"], "change-plan", plan="pro", interval="month", when="now", preview=token or "")
+    assert r.status_code == 409 and "changed since the preview" in alert(r)
+    assert state(env, other["id"]) == before
+    fresh = rupiah(shown(r, "preview-amount"))  # the page shows the new preview to confirm instead
+    assert fresh != rupiah(shown(page, "preview-amount"))
+    refused(env, client, csrf, other["id"], "change-plan", 422, "Preview the change first", plan="pro",
+            interval="month", when="now")
+    # a change that waits charges nothing now and says what the first renewal on the new plan will cost
+    page, token = preview(client, other["id"], plan="pro", interval="month", when="period_end")
+    assert shown(page, "preview-amount") == "Nothing is charged now"
+    renewal_amount = rupiah(shown(page, "preview-renewal"))
+    done(act(client, csrf, other["id"], "change-plan", plan="pro", interval="month", when="period_end",
+             preview=token or ""), other["id"], "change-plan-scheduled")
+    assert [i["type"] for i in env.ok(env.get(f"/v1/invoices?account_id={other['id']}"))["data"]] == ["subscription"]
+    env.advance(days=25)
+    [renewal] = env.ok(env.get(f"/v1/invoices?account_id={other['id']}&type=renewal"))["data"]
+    assert renewal["package"] == "Pro (monthly)" and renewal["total"] == renewal_amount
+    # a downgrade the account's usage does not fit: the preview says it is refused and offers no confirmation
+    big = env.account(locale="en")
+    env.buy(big["id"], "pro")
+    env.ok(env.put(f"/v1/accounts/{big['id']}/usage-counts", {"users": 20, "contacts": 1000}))
+    page, token = preview(client, big["id"], plan="growth", interval="month", when="now")
+    assert token is None and "Refused: the account's current usage does not fit Growth" in html.unescape(page.text)
+    assert "Users" in shown(page, "preview-blocked")
     env.assert_books()
 
 
@@ -424,7 +540,8 @@ def test_open_the_portal_read_only(env: Env) -> None:
 
 def test_roles_decide_who_may_act(env: Env) -> None:
     acc = env.account(locale="en", start_trial=True)
-    visible = {"extend-trial", "change-plan", "cancel", "resend-invoice", "free-period", "adjust-wallet", "view-portal"}
+    # a trial: no free time (extend the trial instead), nothing to undo, no invoice to send again
+    visible = {"extend-trial", "change-plan", "cancel", "adjust-wallet", "view-portal"}
     forms = {"extend-trial": {"days": "5"}, "change-plan": {"plan": "growth", "interval": "month", "when": "now"},
              "cancel": {}, "undo-cancel": {}, "resend-invoice": {"invoice": "inv_nope"},
              "free-period": {"span": "days", "days": "5"},
@@ -461,6 +578,94 @@ def test_roles_decide_who_may_act(env: Env) -> None:
          acc["id"], "adjust-wallet")
     assert [e.actor_label for e in audits(env, acc["id"])] == ["support@example.id", "finance@example.id"]
     env.assert_books()
+
+
+class _Undo(Exception):
+    """Raised at the end of a trial step: its transaction rolls back, nothing of it stays."""
+
+
+def domain_allows(env: Env, account_id: str, action: str) -> bool:
+    """Whether the domain step behind `action` refuses the account as it is now (each try rolled back): the
+    console's page must offer exactly the actions this allows."""
+    now = env.now()
+    tries: list[Callable[[Any, Any], Any]]
+    if action == "extend-trial":
+        tries = [lambda s, a: subscriptions.extend_trial(s, a, 5, now)]
+    elif action == "cancel":
+        tries = [lambda s, a: operator.schedule_cancel(s, a, now)]
+    elif action == "undo-cancel":
+        tries = [lambda s, a: operator.undo_cancel(s, a, now)]
+    elif action == "free-period":
+        tries = [lambda s, a: operator.give_free_period(s, a, 5, now)]
+    elif action == "change-plan":  # some change of plan, interval or time is possible
+        tries = [lambda s, a, p=p, i=i, w=w: w(s, env.settings, a, p, i, now)
+                 for p in ("free", "starter", "growth", "pro") for i in ("month", "year")
+                 for w in (operator.change_now, operator.change_at_period_end)]
+    elif action == "resend-invoice":
+        with env.db.transaction() as s:
+            ids = [i.id for i in resendable(s, account_id)]
+        tries = [lambda s, a, i=i: resend.resend_invoice_email(s, a, invoices_repo.get(s, i), wall_now()) for i in ids]
+    elif action == "adjust-wallet":
+        tries = [lambda s, a: wallets.adjust(s, a.id, "broadcast", 1_000, deduct=False, reference="aud_x", now=now)]
+    else:
+        return True  # view-portal: read-only, refused to nobody
+    for step in tries:
+        try:
+            with env.db.transaction() as s:
+                step(s, accounts_repo.get(s, account_id))
+                raise _Undo
+        except _Undo:
+            return True
+        except DomainError:
+            continue
+    return False
+
+
+def test_the_page_offers_exactly_the_actions_the_domain_would_not_refuse(env: Env) -> None:
+    """Each state an account can be in: the account page's action links (console/applicable.py) are the actions
+    whose domain step accepts the state, and the refused ones are refused on POST too."""
+    overdue = growth(env)  # its renewal is left unpaid: past due once the period ends
+    env.advance(days=32)
+    accounts = {"overdue": overdue, "free": env.account(locale="en"), "free_no_billing": env.account(billing=False),
+                "trial": env.account(locale="en", start_trial=True), "paid": growth(env)}
+    accounts["trial_canceled"] = env.account(locale="en", start_trial=True)
+    accounts["paid_canceled"] = growth(env)
+    for key in ("trial_canceled", "paid_canceled"):
+        env.ok(env.post(f"/v1/accounts/{accounts[key]['id']}/subscription/cancel", {"at_period_end": True}))
+    accounts["paid_ahead"] = growth(env)
+    env.pay_va(env.ok(env.post(f"/v1/accounts/{accounts['paid_ahead']['id']}/subscription/renew", {}), 201))
+    accounts["charging"] = growth(env)
+    with env.db.transaction() as s:  # the renewal's card charge in flight (as the due runner leaves it)
+        sub = s.scalars(select(Subscription).where(Subscription.account_id == accounts["charging"]["id"])).one()
+        sub.renewal_payment_id = "pay_in_flight"
+    run_notifications(env.db, env.client.app.state.ctx.courier)  # type: ignore[attr-defined]  # invoice emails
+    assert env.subscription(overdue["id"])["status"] == "past_due"
+    client, csrf = staff_client(env)
+    offered: dict[str, set[str]] = {}
+    for name, acc in accounts.items():
+        page = client.get(f"/console/accounts/{acc['id']}").text
+        offered[name] = set(re.findall(rf"/console/accounts/{acc['id']}/actions/([a-z-]+)", page))
+        allowed = {action for action in ACTIONS if domain_allows(env, acc["id"], action)}
+        assert offered[name] == allowed, (name, offered[name] ^ allowed)
+    assert offered["free"] == {"change-plan", "adjust-wallet", "view-portal"}
+    assert offered["free_no_billing"] == {"adjust-wallet", "view-portal"}
+    assert offered["trial"] == {"extend-trial", "change-plan", "cancel", "adjust-wallet", "view-portal"}
+    assert offered["trial_canceled"] == {"extend-trial", "change-plan", "undo-cancel", "adjust-wallet", "view-portal"}
+    assert offered["paid"] == set(ACTIONS) - {"extend-trial", "undo-cancel"}
+    assert offered["paid_canceled"] == set(ACTIONS) - {"extend-trial", "cancel"}
+    assert "free-period" not in offered["paid_ahead"] | offered["charging"] | offered["overdue"]
+    assert "change-plan" not in offered["overdue"]
+    # a form reached anyway (an old link) says it does not apply now; posting it is refused (the guard stays)
+    for name, action in (("free", "cancel"), ("trial", "free-period"), ("paid", "undo-cancel")):
+        form = client.get(f"/console/accounts/{accounts[name]['id']}/actions/{action}").text
+        assert 'data-testid="not-applicable"' in form, (name, action)
+    assert 'data-testid="not-applicable"' not in client.get(f"/console/accounts/{accounts['paid']['id']}/actions/"
+                                                            "cancel").text
+    refused(env, client, csrf, accounts["free"]["id"], "cancel", 409, "already on Free")
+    refused(env, client, csrf, accounts["free"]["id"], "free-period", 409, "given on a paid plan", span="period")
+    refused(env, client, csrf, accounts["paid"]["id"], "undo-cancel", 409, "nothing to undo")
+    refused(env, client, csrf, accounts["paid"]["id"], "extend-trial", 409, "Only a subscription in its trial",
+            days="5")
 
 
 def test_verify_explains_free_time_by_its_audit_entry(env: Env) -> None:

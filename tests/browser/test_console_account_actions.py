@@ -4,6 +4,7 @@ invoice's email again and opens the portal read-only. Each step's page is saved 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -51,16 +52,26 @@ def test_account_actions(live: Live, page: Any, lang: str) -> None:
     shot(page, lang, "1_trial_extended")
     assert live.subscription(trial["id"])["trial_end"] > "2026-02-28"
 
-    # change the plan now: an invoice, as the customer's own upgrade
+    # change the plan now: first what it will do (the invoice's amount and period), then the confirmation does
+    # exactly that: an invoice, as the customer's own upgrade
     page.goto(f"{live.base_url}/console/accounts/{shop['id']}")
+    expect(page.get_by_role("link", name=t("con.act.undo-cancel"), exact=True)).to_have_count(0)  # nothing to undo
     open_action(page, t, "change-plan")
     page.get_by_label(t("con.act.new_plan")).select_option("pro")
     page.get_by_label(t("con.act.when.now")).check()
     shot(page, lang, "2_change_plan_form")
+    page.get_by_role("button", name=t("con.act.preview")).click()
+    expect(page.get_by_role("heading", name=t("con.pv.title"))).to_be_visible()
+    previewed = page.get_by_test_id("preview-amount").inner_text()
+    expect(page.get_by_test_id("preview-period")).to_contain_text("2026")
+    expect(page.get_by_test_id("preview-effects")).to_contain_text(t("con.pv.upgrade", current="Growth", plan="Pro",
+                                                                     credit="@", end="@").split("@")[0])
+    shot(page, lang, "2b_change_plan_preview")
     submit(page, t, "change-plan")
     expect(page.get_by_role("status")).to_have_text(t("con.act.done.change-plan-invoiced"))
-    assert [i["type"] for i in live.ok(live.get(f"/v1/invoices?account_id={shop['id']}"))["data"]] == \
-        ["plan_change", "subscription"]
+    invoices = live.ok(live.get(f"/v1/invoices?account_id={shop['id']}"))["data"]
+    assert [i["type"] for i in invoices] == ["plan_change", "subscription"]
+    assert int(re.sub(r"\D", "", previewed)) == invoices[0]["total"] == 500_000  # Pro less the unused Growth
 
     # cancel at period end, then undo it
     open_action(page, t, "cancel")

@@ -18,6 +18,7 @@ from langganan.audit.models import ActorKind
 from langganan.audit.service import Actor
 from langganan.catalog import service as catalog_service
 from langganan.console import service
+from langganan.console.applicable import applicable, state_of
 from langganan.console.models import StaffUser
 from langganan.console.roles import Permission, StaffRole, allows
 from langganan.events import repository as events_repo
@@ -175,7 +176,8 @@ def account_page(account_id: str, c: ConsolePage) -> HTMLResponse:
         evts, _ = events_repo.list_events(s, account_id=account_id, type_=None, limit=20, starting_after=None)
         return c.render("console/account.html", account=account, sub=sub, items=addons_repo.live_items(s, sub.id),
                         wallets=wallets_repo.for_account(s, account_id), invoices=recent, events=evts,
-                        cards=payments_repo.methods_for(s, account_id))
+                        cards=payments_repo.methods_for(s, account_id),
+                        applicable=applicable(state_of(s, account, sub)))
 
 
 @router.get("/invoices", response_class=HTMLResponse)

@@ -24,12 +24,14 @@ from langganan.accounts import repository as accounts_repo
 from langganan.accounts.models import Account
 from langganan.audit import service as audit
 from langganan.catalog import service as catalog_service
+from langganan.console import plan_preview
+from langganan.console.applicable import applicable, resendable, state_of
 from langganan.console.pages import AccountsForm, Console, ConsoleForm, ConsolePage, MoneyForm
 from langganan.console.roles import Permission
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices.models import InvoiceStatus
 from langganan.kit.clock import wall_now
-from langganan.kit.errors import DomainError, Unprocessable
+from langganan.kit.errors import Conflict, DomainError, Unprocessable
 from langganan.kit.ids import new_id
 from langganan.kit.work import Work
 from langganan.notifications import resend
@@ -58,7 +60,6 @@ ACTIONS: dict[str, Permission] = {
     "undo-cancel": Permission.ACCOUNTS, "resend-invoice": Permission.ACCOUNTS, "free-period": Permission.MONEY,
     "adjust-wallet": Permission.MONEY, "view-portal": Permission.READ,
 }
-RESEND_CHOICES = 25  # the account's newest invoices offered to send again
 
 
 @dataclass(frozen=True)
@@ -83,24 +84,36 @@ def _allowed(c: Console, action: str) -> None:
 
 def _page(c: Console, account_id: str, action: str, *, form: dict[str, str] | None = None,
           error: DomainError | None = None, status: int = 200) -> HTMLResponse:
-    with c.ctx.unit() as (s, _now):
+    form = form or {}
+    with c.ctx.unit() as (s, now):
         account = accounts_repo.get(s, account_id)
         sub = subs_repo.for_account(s, account_id)
         catalog = catalog_service.current(s)
-        choices, _ = invoices_repo.list_invoices(s, account_id=account_id, status=None, type_=None,
-                                                 limit=RESEND_CHOICES, starting_after=None, with_lines=False)
+        shown: plan_preview.Preview | None = None
+        if action == "change-plan" and form.get("plan") and form.get("when"):
+            # what the change will do, for the inputs chosen (its refusal shown in place of the confirm form)
+            try:
+                shown = plan_preview.preview(s, c.ctx.settings, account, form["plan"], form.get("interval") or None,
+                                             form["when"], now)
+            except DomainError as exc:
+                if error is None:
+                    error, status = exc, exc.status
         return c.render("console/account_action.html", action=action, account=account, sub=sub,
                         plans=catalog.plans_by_rank(), wallets=wallets_repo.for_account(s, account_id),
-                        invoices=[i for i in choices if i.status in resend.RESENDABLE],
-                        billing_contact=resend.billing_contact(account), form=form or {}, error=error,
-                        max_trial_days=MAX_TRIAL_EXTENSION_DAYS, max_free_days=MAX_FREE_DAYS,
-                        max_adjustment=MAX_ADJUSTMENT, http_status=status)
+                        invoices=resendable(s, account_id), billing_contact=resend.billing_contact(account),
+                        form=form, error=error, preview=shown, applies=action in applicable(state_of(s, account, sub)),
+                        max_trial_days=MAX_TRIAL_EXTENSION_DAYS,
+                        max_free_days=MAX_FREE_DAYS, max_adjustment=MAX_ADJUSTMENT, http_status=status)
 
 
 @router.get("/{account_id}/actions/{action}", response_class=HTMLResponse)
-def action_page(account_id: str, action: str, c: ConsolePage) -> HTMLResponse:
+def action_page(account_id: str, action: str, c: ConsolePage, plan: str = "", interval: str = "",
+                when: str = "") -> HTMLResponse:
+    """An action's form; for change-plan with a plan and a time chosen (its first step, a GET form), also what the
+    change will do (console/plan_preview.py) and the form that confirms exactly that."""
     _allowed(c, action)
-    return _page(c, account_id, action)
+    form = {"plan": plan, "interval": interval, "when": when} if action == "change-plan" and plan else None
+    return _page(c, account_id, action, form=form)
 
 
 def _act(c: Console, account_id: str, action: str, form: dict[str, str],
@@ -145,16 +158,23 @@ def extend_trial(account_id: str, c: AccountsForm, days: FormStr = "", reason: F
 
 @router.post("/{account_id}/actions/change-plan", response_class=HTMLResponse)
 def change_plan(account_id: str, c: AccountsForm, plan: FormStr = "", interval: FormStr = "", when: FormStr = "",
-                reason: FormStr = "", confirm: FormStr = "") -> Response:
+                preview: FormStr = "", reason: FormStr = "", confirm: FormStr = "") -> Response:
+    """The change previewed: refused unless a fresh preview, under the subscription's lock, still says what the
+    confirmed one said (`preview`, its token), and the invoice issued must be the amount previewed."""
     def do(s: Work, now: datetime, account: Account, why: str) -> Done:
-        if when not in ("now", "period_end"):
-            raise Unprocessable("invalid_when", "Choose now or at period end.", param="when")
-        if not plan.strip() or len(plan) > 40:
-            raise Unprocessable("plan_required", "Choose a plan.", param="plan")
         with audited.recorded(s, c.staff, "subscription.plan_changed", account.id, now, reason=why) as extra:
+            shown = plan_preview.preview(s, c.ctx.settings, account, plan, interval.strip() or None, when, now)
+            if not preview:
+                raise Unprocessable("preview_required", "Preview the change first.", param="plan")
+            if preview != shown.token:
+                raise Conflict("preview_changed", "What the change does has changed since it was previewed; check "
+                               "it again.", param="plan")
             change = operator.change_now if when == "now" else operator.change_at_period_end
             result = change(s, c.ctx.settings, account, plan.strip(), interval.strip() or None, now)
             invoice = result.invoice
+            if (invoice.total if invoice is not None else None) != (shown.amount if shown.charges_now else None):
+                raise Conflict("preview_changed", "What the change does differs from its preview; check it again.",
+                               param="plan")  # (rolled back: a preview that says one thing and a change another)
             if invoice is not None and invoice.status == InvoiceStatus.UNPAID:
                 # as the API's change answers by default: a virtual account for a bank transfer, which the
                 # invoice's email carries (the customer may pay by card from the portal instead); no card is charged
@@ -163,7 +183,8 @@ def change_plan(account_id: str, c: AccountsForm, plan: FormStr = "", interval: 
             extra.update(requested={"plan": result.plan, "interval": result.interval, "when": when},
                          kind=result.kind, applies_at=result.applies_at.isoformat() if result.applies_at else None,
                          invoice_id=invoice.id if invoice else None,
-                         invoice_number=invoice.number if invoice else None)
+                         invoice_number=invoice.number if invoice else None,
+                         previewed_amount=shown.amount if shown.charges_now else None)
         if invoice is None:
             return Done("change-plan-scheduled")
         return Done("change-plan-changed" if invoice.status == InvoiceStatus.PAID else "change-plan-invoiced")

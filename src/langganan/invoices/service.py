@@ -16,7 +16,15 @@ from langganan.invoices import numbering, repository
 from langganan.invoices.actions import InvoiceAction
 from langganan.invoices.credits import NOTHING, Figures
 from langganan.invoices.models import Invoice, InvoiceLine, InvoiceStatus, InvoiceType
-from langganan.invoices.rules import Line, content_digest, legacy_tax_base, tax_base_fraction, tax_rate_bps, totals
+from langganan.invoices.rules import (
+    Line,
+    Totals,
+    content_digest,
+    legacy_tax_base,
+    tax_base_fraction,
+    tax_rate_bps,
+    totals,
+)
 from langganan.invoices.tax import BaseFraction
 from langganan.kit.db import flush
 from langganan.kit.errors import Conflict
@@ -30,6 +38,13 @@ TYPES = tuple(InvoiceType)
 STATUSES = tuple(InvoiceStatus)
 
 
+def figures_for(settings: Settings, type_: str, lines: Sequence[Line]) -> Totals:
+    """What an invoice of `type_` with these lines adds up to: PPN at the configured rate on the configured tax
+    base, added on top. `issue` uses it, and so does everything that says beforehand what an invoice will total."""
+    fractions = {kind: BaseFraction(*parts) for kind, parts in settings.tax_base_fractions.items()}
+    return totals(lines, tax_rate_bps(settings.tax_bps, type_), tax_base_fraction(fractions, type_))
+
+
 def issue(session: Work, settings: Settings, *, account: Account, type_: InvoiceType, lines: Sequence[Line],
           action: InvoiceAction, now: datetime, expires_at: datetime | None,
           subscription_id: str | None = None, package: str | None = None,
@@ -38,8 +53,7 @@ def issue(session: Work, settings: Settings, *, account: Account, type_: Invoice
     if type_ not in TYPES:
         raise ValueError(f"unknown invoice type {type_}")
     rate = tax_rate_bps(settings.tax_bps, type_)
-    fractions = {kind: BaseFraction(*parts) for kind, parts in settings.tax_base_fractions.items()}
-    sums = totals(lines, rate, tax_base_fraction(fractions, type_))
+    sums = figures_for(settings, type_, lines)
     invoice = Invoice(
         id=new_id("inv"), number="",
         account_id=account.id, subscription_id=subscription_id, type=type_, status=status,

@@ -39,7 +39,7 @@ def _sandbox(p: Portal) -> bool:
 
 
 def _page(p: PortalPage, *, error: str | None = None, msg: str | None = None, http_status: int = 200) -> HTMLResponse:
-    with p.ctx.unit() as (s, _now):
+    with p.ctx.unit() as (s, now):
         sub = subs_repo.for_account(s, p.account_id)
         saved = payments_repo.methods_for(s, p.account_id)
         renews = sub.current_period_end if sub.plan_code != "free" else None
@@ -49,7 +49,7 @@ def _page(p: PortalPage, *, error: str | None = None, msg: str | None = None, ht
         auto_card = next((r["pm"] for r in rows if r["auto_renew"]), None)
         autos = {w.kind: s.get(AutoTopUp, w.id) for w in wallets_repo.for_account(s, p.account_id)}
         return p.render("portal/payment.html", rows=rows, sub=sub, auto_card=auto_card, renews=renews, error=error,
-                        autos=autos, limits=TOP_UP_LIMITS,
+                        autos=autos, limits=TOP_UP_LIMITS, this_month=now.strftime("%Y-%m"),
                         msg=msg, sandbox=_sandbox(p), http_status=http_status)
 
 
@@ -149,13 +149,19 @@ def default_card(pm_id: str, p: PortalForm) -> Response:
 
 @router.post("/payment/auto-top-up/{kind}", response_class=HTMLResponse)
 def set_auto_top_up(kind: str, p: PortalForm, enabled: FormStr = "", threshold: FormStr = "",
-                    target: FormStr = "") -> Response:
+                    target: FormStr = "", monthly_cap: FormStr = "", payment_method_id: FormStr = "") -> Response:
+    """A wallet's auto top-up as the form sets it: the threshold and target, a monthly cap (empty: none) and the
+    card (empty: the default card at the time of each recharge)."""
     def act(s: Work, now: datetime) -> object:
         low, high = whole_number(threshold, 9), whole_number(target, 9)
         if low is None or high is None:
             raise Unprocessable("invalid_amount", "Enter whole amounts in rupiah.", param="threshold")
-        return auto_top_up.configure(s, p.account_id, kind, auto_top_up.Setting(enabled=enabled == "on",
-                                                                                threshold=low, target=high), now)
+        cap = whole_number(monthly_cap.strip(), 10) if monthly_cap.strip() else None
+        if monthly_cap.strip() and cap is None:
+            raise Unprocessable("invalid_monthly_cap", "Enter the monthly cap in whole rupiah.", param="monthly_cap")
+        return auto_top_up.configure(s, p.account_id, kind, auto_top_up.Setting(
+            enabled=enabled == "on", threshold=low, target=high, payment_method_id=payment_method_id.strip() or None,
+            monthly_cap=cap), now)
     return _act(p, "auto_top_up_saved", act)
 
 

@@ -14,9 +14,9 @@ from langganan.catalog import service as catalog_service
 from langganan.catalog.rules import Plan, WalletKind
 from langganan.config import Settings
 from langganan.invoices import repository as invoices_repo
+from langganan.invoices import service as invoices
 from langganan.invoices.models import InvoiceStatus, InvoiceType
-from langganan.invoices.rules import Line, tax_base_fraction, tax_rate_bps, totals
-from langganan.invoices.tax import BaseFraction
+from langganan.invoices.rules import Line
 from langganan.kit.periods import anchor_day_of, period_end, wall_time_of
 from langganan.kit.work import Work
 from langganan.payments import cards
@@ -30,9 +30,8 @@ from langganan.wallets.models import Wallet
 
 
 def total_with_tax(settings: Settings, type_: InvoiceType, lines: Sequence[Line]) -> int:
-    """What an invoice of `type_` with these lines will total: PPN added as `invoices.service.issue` adds it."""
-    fractions = {kind: BaseFraction(*parts) for kind, parts in settings.tax_base_fractions.items()}
-    return totals(lines, tax_rate_bps(settings.tax_bps, type_), tax_base_fraction(fractions, type_)).total
+    """What an invoice of `type_` with these lines will total: PPN added by `invoices.service.issue`'s own rule."""
+    return invoices.figures_for(settings, type_, lines).total
 
 
 @dataclass(frozen=True)
@@ -64,11 +63,20 @@ def renewal(session: Work, settings: Settings, account: Account, sub: Subscripti
             and invoice.period_end is not None:
         return Renewal(plan, interval, start, invoice.period_end, invoice.total, invoice.id,
                        paid=invoice.status == InvoiceStatus.PAID)
+    return priced_renewal(session, settings, account, sub, plan, interval, start,
+                          with_add_ons=sub.status != SubscriptionStatus.TRIALING)
+
+
+def priced_renewal(session: Work, settings: Settings, account: Account, sub: Subscription, plan: Plan, interval: str,
+                   start: datetime, *, with_add_ons: bool = True) -> Renewal:
+    """The renewal invoice the due runner would issue for a period of `plan` starting at `start` at today's
+    catalog price (subscriptions.service.issue_renewal): the plan line less the promotion, plus the add-ons that
+    continue, tax included."""
     end = period_end(start, interval, sub.anchor_day, account.timezone, sub.anchor_time)
     price = plan.price(interval)
     lines, _paid = promotion_rules.plan_lines(Line("plan", plan.name, 1, price, price, start, end),
                                              promotions.terms_for(session, sub), plan.code, start)
-    if sub.status != SubscriptionStatus.TRIALING:
+    if with_add_ons:
         lines += addons.renewal_lines(session, sub, start, end, interval)
     return Renewal(plan, interval, start, end, total_with_tax(settings, InvoiceType.RENEWAL, lines))
 

@@ -15,6 +15,7 @@ from langganan.accounts.models import Account
 from langganan.addons import repository as addons_repo
 from langganan.addons.models import AddOnStatus
 from langganan.catalog import service as catalog_service
+from langganan.catalog.rules import Plan
 from langganan.config import Settings
 from langganan.events import service as events
 from langganan.invoices.models import Invoice
@@ -23,7 +24,7 @@ from langganan.kit.periods import anchor_day_of, wall_time_of
 from langganan.kit.work import Work
 from langganan.subscriptions import history, repository, service
 from langganan.subscriptions.models import PeriodKind, Subscription, SubscriptionStatus
-from langganan.subscriptions.rules import classify, free_period_end
+from langganan.subscriptions.rules import CurrentTerm, classify, free_period_end
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,21 @@ def change_now(session: Work, settings: Settings, account: Account, plan_code: s
     return Change(quote.kind, quote.plan.code, quote.interval, quote.applies_at, invoice)
 
 
+def period_end_target(session: Work, sub: Subscription, plan_code: str,
+                      interval: str | None) -> tuple[Plan, str, CurrentTerm, str]:
+    """The plan, interval, current term and kind (upgrade or downgrade) of a change asked for at period end,
+    or the refusal: the same plan, a purchase from Free or the trial (it starts when paid), an overdue renewal."""
+    plan, interval_ = service._target(session, plan_code, interval, sub)
+    term = service.current_term(session, sub)
+    kind = classify(term, plan, interval_)  # same_plan when nothing would change
+    if kind == "purchase":
+        raise Conflict("purchase_starts_now", "A plan bought from Free or during the trial starts when its invoice "
+                       "is paid; change it now instead.", param="when")
+    if kind != "downgrade":
+        service.refuse_overdue(session, sub)
+    return plan, interval_, term, kind
+
+
 def change_at_period_end(session: Work, settings: Settings, account: Account, plan_code: str,
                          interval: str | None, now: datetime) -> Change:
     """A change that waits for the end of what is paid for. A downgrade is the customer's own (limits
@@ -71,17 +87,9 @@ def change_at_period_end(session: Work, settings: Settings, account: Account, pl
     renewal is priced on, nothing invoiced now. A plan bought from Free or a trial starts when it is paid
     (rule 2), so it cannot wait."""
     sub = repository.for_account(session, account.id, for_update=True)
-    plan, interval = service._target(session, plan_code, interval, sub)
-    term = service.current_term(session, sub)
-    kind = classify(term, plan, interval)  # same_plan when nothing would change
+    plan, interval, term, kind = period_end_target(session, sub, plan_code, interval)
     if kind == "downgrade":
         return change_now(session, settings, account, plan_code, interval, now)
-    if kind == "purchase":
-        raise Conflict("purchase_starts_now", "A plan bought from Free or during the trial starts when its invoice "
-                       "is paid; change it now instead.", param="when")
-    if sub.status == SubscriptionStatus.PAST_DUE:
-        raise Conflict("renewal_overdue", "The period ended and its renewal invoice is unpaid: pay it to change the "
-                       "plan in the new period, or cancel the subscription.", param="plan")
     service._cancel_open_purchases(session, sub, now)  # rule 3: at most one pending change
     service._void_open_renewal(session, sub, now)  # it priced the current plan
     sub.pending_plan, sub.pending_interval = plan.code, interval

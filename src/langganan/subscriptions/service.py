@@ -212,14 +212,19 @@ def _void_open_renewal(session: Work, sub: Subscription, now: datetime) -> None:
         sub.renewal_invoiced_for = None
 
 
-def change(session: Work, settings: Settings, account: Account, plan_code: str, interval: str | None,
-           now: datetime) -> tuple[Quote, Invoice | None]:
-    sub = repository.for_account(session, account.id, for_update=True)
-    if sub.status == SubscriptionStatus.PAST_DUE:  # the period ended unrenewed: there is no period left to change
+def refuse_overdue(session: Work, sub: Subscription) -> None:
+    """A plan change needs a period to change: refused while the period ended unrenewed (past due)."""
+    if sub.status == SubscriptionStatus.PAST_DUE:
         renewal = invoices_repo.renewal_for(session, sub.id, sub.current_period_end)
         number = f" {renewal.number}" if renewal is not None else ""
         raise Conflict("renewal_overdue", f"The period ended and its renewal invoice{number} is unpaid: pay it to "
                        "change the plan in the new period, or cancel the subscription.", param="plan")
+
+
+def change(session: Work, settings: Settings, account: Account, plan_code: str, interval: str | None,
+           now: datetime) -> tuple[Quote, Invoice | None]:
+    sub = repository.for_account(session, account.id, for_update=True)
+    refuse_overdue(session, sub)
     plan, interval = _target(session, plan_code, interval, sub)
     term = current_term(session, sub)
     quote = quote_change(term, plan, interval, now, account.timezone, promotions.terms_for(session, sub))
