@@ -119,6 +119,14 @@ def test_dates_follow_the_timezone_and_accept_json_strings() -> None:
     assert "Due 29 Nov 2026 07:05" in text
 
 
+def test_dates_are_written_as_the_portal_writes_them_in_each_language() -> None:
+    invoice = sample_invoice(issued_at="2026-09-22T07:05:00Z", expires_at="2026-08-29T07:05:00Z")
+    _, english = pdf_text(render_invoice_pdf(invoice, locale="en", timezone="UTC"))
+    _, indonesian = pdf_text(render_invoice_pdf(invoice, locale="id", timezone="UTC"))
+    assert "Issued 22 Sept 2026 07:05" in english and "Due 29 Aug 2026 07:05" in english  # Babel's en_GB, as pages
+    assert "Diterbitkan 22 Sep 2026 07:05" in indonesian and "Jatuh tempo 29 Agu 2026 07:05" in indonesian
+
+
 def test_tax_rate_with_fraction_and_missing_buyer_details() -> None:
     buyer = {"account_id": "acc_01", "name": "Budi", "contact_name": None, "email": None, "phone": None,
              "address": None, "city": None, "postal_code": None, "country": None, "tax_id": None}
