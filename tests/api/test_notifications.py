@@ -233,7 +233,7 @@ def test_contacts_and_users_quotas_alert_at_80_and_100_percent_once_until_crosse
     subjects = [m["Subject"] for m in inbox.reaching(BILLING["email"])]
     assert subjects == ["Anda telah menggunakan 80% kontak", "Anda telah menggunakan 100% kontak",
                         "Anda telah menggunakan 80% kontak", "Anda telah menggunakan 100% pengguna"]
-    assert "Anda telah menggunakan 800 dari 1000 kontak (80%)." in body_text(inbox.reaching(BILLING["email"])[0])
+    assert "Anda telah menggunakan 800 dari 1.000 kontak (80%)." in body_text(inbox.reaching(BILLING["email"])[0])
 
 
 def test_the_broadcast_quota_alerts_once_per_period(env: Env) -> None:

@@ -52,6 +52,10 @@ def test_the_texts_are_the_catalogs_sentences_with_amounts_in_the_accounts_langu
     assert en["payment.succeeded"].summary == "A payment of Rp20,000 was received."
     assert id_["payment.succeeded"].summary == "Pembayaran sebesar Rp20.000 telah diterima."
     assert en["quota.threshold_reached"].subject == "You have used 120% of your broadcast messages this month"
+    assert en["quota.threshold_reached"].summary == \
+        "You have used 12,000 of 10,000 broadcast messages this month (120%)."
+    assert id_["quota.threshold_reached"].summary == \
+        "Anda telah menggunakan 12.000 dari 10.000 pesan broadcast bulan ini (120%)."
     created_en = render("invoice.created", "en", next(v for k, v in samples("en") if k == "invoice.created"))
     created_id = render("invoice.created", "id", next(v for k, v in samples("id") if k == "invoice.created"))
     assert created_en.subject == "Invoice INV/2026/03/0007 issued: Rp1,665,000"

@@ -7,8 +7,8 @@ number=...)`, src/langganan/locale; conditional variants are keys of their own).
 blocks as they are; the HTML part renders the same blocks again with autoescape on (`html` true, so the macros
 draw tables, and the catalog's texts are markup whose values are escaped) inside templates/layout.html, a
 single-column, inline-styled layout that mail clients render. Event data carries ids; the details (invoice
-lines, virtual account, plan, dates) are loaded from the database when the event is fanned out. Amounts are
-written as the account's language writes them (kit.money.format_money) and times in the account's time zone,
+lines, virtual account, plan, dates) are loaded from the database when the event is fanned out. Amounts and
+counts are written as the account's language writes them (kit.money.format_money) and times in its time zone,
 with Babel's names of months and days. The strings the layout adds (the pay button, the link's note) are the
 catalog's `mail.*`.
 """
@@ -34,7 +34,7 @@ from langganan.events.models import Event
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices.models import Invoice, InvoiceStatus
 from langganan.kit.errors import NotFound
-from langganan.kit.locales import LOCALES, format_when
+from langganan.kit.locales import LOCALES, format_number, format_when
 from langganan.kit.money import format_money
 from langganan.kit.work import Work
 from langganan.notifications import repository
@@ -82,6 +82,14 @@ def _money(ctx: Context, amount: Any, currency: Any = None) -> str:
     return format_money(amount, cur, ctx["locale"])
 
 
+@pass_context
+def _number(ctx: Context, value: Any) -> str:
+    """A count grouped as the account's language writes it (1.000 kontak, 1,000 contacts)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return ""
+    return format_number(value, ctx["locale"])
+
+
 def _format(ctx: Context, value: Any, pattern: str, zone: bool) -> str:
     dt = _as_datetime(value)
     if dt is None:
@@ -107,7 +115,7 @@ def _environment(html: bool) -> Environment:
     `html` variable is true there, so macros draw tables instead of indented lines)."""
     env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=html,
                       undefined=ChainableUndefined, keep_trailing_newline=False)
-    env.filters.update(money=_money, date=_date, datetime=_datetime)
+    env.filters.update(money=_money, number=_number, date=_date, datetime=_datetime)
     return env
 
 
