@@ -40,6 +40,7 @@ app.add_typer(clock_app, name="clock")
 app.add_typer(staff_app, name="staff")
 app.add_typer(i18n_app, name="i18n")
 console = Console()
+CLI_LOCALE = "id"  # the command line has no language setting: amounts as the rupiah's own country writes them
 log = logging.getLogger("langganan.worker")
 
 
@@ -234,10 +235,10 @@ def catalog_show() -> None:
     table = Table("plan", "rank", "monthly", "yearly", "users", "contacts", "broadcasts/mo", "credit",
                   title=f"catalog v{c.version}")
     for p in c.plans_by_rank():
-        table.add_row(p.name, str(p.rank), format_money(p.prices["month"], c.currency),
-                      format_money(p.prices["year"], c.currency), str(p.limits["users"]), str(p.limits["contacts"]),
-                      str(p.limits["broadcasts_per_month"]),
-                      format_money(p.included_credit.get(WalletKind.CONVERSATION, 0), c.currency))
+        table.add_row(p.name, str(p.rank), format_money(p.prices["month"], c.currency, CLI_LOCALE),
+                      format_money(p.prices["year"], c.currency, CLI_LOCALE), str(p.limits["users"]),
+                      str(p.limits["contacts"]), str(p.limits["broadcasts_per_month"]),
+                      format_money(p.included_credit.get(WalletKind.CONVERSATION, 0), c.currency, CLI_LOCALE))
     console.print(table)
 
 
@@ -452,7 +453,7 @@ def import_statement(
     with ctx.unit() as (s, now):
         statement, rows = service.import_statement(s, parsed, filename=path.name, by=_cli_actor(), now=now)
         statement_id = statement.id
-        lines = [(r.line, r.posted_on.strftime("%d/%m/%Y"), format_money(r.amount, r.currency), r.status,
+        lines = [(r.line, r.posted_on.strftime("%d/%m/%Y"), format_money(r.amount, r.currency, CLI_LOCALE), r.status,
                   r.invoice_id or "", r.outcome or "", r.description) for r in rows]
     table = Table("line", "date", "amount", "status", "invoice", "outcome", "description",
                   title=f"bank statement {statement_id}")

@@ -120,7 +120,7 @@ def test_promotions_are_created_with_the_apis_validation_and_list_their_redempti
     assert r.status_code == 303
     flat = client.get("/console/promotions").text
     flat_row = flat[flat.index('data-promotion="FLAT50K"'):].split("</tr>")[0]
-    assert "Rp50.000 off" in flat_row and "3 months from redemption" in flat_row and "0 / no limit" in flat_row
+    assert "Rp50,000 off" in flat_row and "3 months from redemption" in flat_row and "0 / no limit" in flat_row
 
     a, b = env.account(locale="en", name="Toko Satu"), env.account(locale="en", name="Toko Dua")
     for acc in (a, b):

@@ -28,7 +28,7 @@ def test_the_outbox_shows_each_email_as_sent(env: Env) -> None:
     run_notifications(env.db, env.client.app.state.ctx.courier)  # type: ignore[attr-defined]
     client = _ops(env)
     listing = client.get("/console/emails")
-    assert listing.status_code == 200 and f"Invoice {invoice['number']} issued: Rp499.000" in listing.text
+    assert listing.status_code == 200 and f"Invoice {invoice['number']} issued: Rp499,000" in listing.text
     assert BILLING["email"] in listing.text
     href = listing.text.split('href="/console/emails/')[1].split('"')[0]
     email = client.get(f"/console/emails/{href}")

@@ -27,7 +27,7 @@ def test_revenue_page_shows_the_reports_figures_and_a_chart_per_series(env: Env)
     assert page.status_code == 200
     api = env.ok(env.get("/v1/reports/revenue?since=2026-01&until=2026-01"))["data"][0]
     assert api["mrr"] == 499_000
-    assert "Rp499.000" in page.text and page.text.count("<svg") >= 9  # MRR in the table; one chart per series
+    assert "Rp499,000" in page.text and page.text.count("<svg") >= 9  # MRR in the table; one chart per series
     default = client.get("/console/revenue")  # the last 12 months up to the engine clock's month
     assert default.status_code == 200 and 'value="2026-01"' in default.text and 'value="2025-02"' in default.text
     bad = client.get("/console/revenue?since=2026-13&until=2026-01")

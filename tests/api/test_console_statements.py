@@ -49,7 +49,7 @@ def test_upload_see_lines_and_assign_by_invoice_number(env: Env) -> None:
     assert res.status_code == 303, res.text
     page = client.get(res.headers["location"])
     assert statuses(page.text) == {7: "matched", 8: "no_match"}
-    assert "mutasi-jan.csv" in page.text and "Rp123.000" in page.text and "0613005878" in page.text
+    assert "mutasi-jan.csv" in page.text and "Rp123,000" in page.text and "0613005878" in page.text
     assert page.text.count('class="assign"') == 1  # a form on the unmatched line only
     assert env.ok(env.get(f"/v1/invoices/{paid_by_amount['id']}"))["status"] == "paid"
     listing = client.get("/console/statements")

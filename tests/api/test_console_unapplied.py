@@ -29,7 +29,7 @@ def test_held_money_listed_and_resolved_from_the_console(env: Env) -> None:
     _acc2, other = _overpaid(env, 20_000)
     client, csrf = _ops(env)
     page = client.get("/console/unapplied").text
-    assert "Paid too much" in page and "Rp60.000" in page and held["id"] in page
+    assert "Paid too much" in page and "Rp60,000" in page and held["id"] in page
     assert "Kelebihan bayar" in client.get("/console/unapplied?lang=id").text
     no_reason = client.post(f"/console/unapplied/{held['id']}/credit", data={"csrf_token": csrf,
                                                                            "wallet": "conversation", "reason": ""})

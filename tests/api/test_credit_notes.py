@@ -125,7 +125,7 @@ def test_credit_note_pdf_in_english(taxed: Env) -> None:
     growth = env.buy(acc["id"], "growth")
     note = env.ok(credit(env, growth["id"], amount=100_000, refund_to="manual", reference="TRF-9"), 201)
     text = pdf_text(env, note["id"])
-    assert "CREDIT NOTE" in text and f"For invoice {growth['number']}" in text and "-Rp100.000" in text
+    assert "CREDIT NOTE" in text and f"For invoice {growth['number']}" in text and "-Rp100,000" in text
     assert "Settled" in text
 
 
@@ -232,7 +232,7 @@ def test_a_gateway_that_does_not_answer_then_refuses_wastes_no_number_and_refund
 def test_credit_note_emails_in_both_languages(env: Env) -> None:
     for locale, subject, phrase in (
             ("en", "Credit note INV/2026/01/00002 for invoice INV/2026/01/00001",
-             "Rp499.000 was added to your conversation balance"),
+             "Rp499,000 was added to your conversation balance"),
             ("id", "Nota kredit INV/2026/01/00004 atas invoice INV/2026/01/00003",
              "Rp499.000 telah ditambahkan ke saldo percakapan Anda")):
         acc = env.account(locale=locale)
@@ -254,7 +254,7 @@ def test_the_console_invoice_page_issues_a_credit_note(env: Env) -> None:
     growth = env.buy(acc["id"], "growth")
     client, csrf = ops(env)
     page = client.get(f"/console/invoices/{growth['id']}")
-    assert page.status_code == 200 and "Issue credit note" in page.text and "Rp499.000" in page.text
+    assert page.status_code == 200 and "Issue credit note" in page.text and "Rp499,000" in page.text
     assert 'href="/console/invoices/' + growth["id"] in client.get(f"/console/invoices?q={growth['id']}").text
     form = {"csrf_token": csrf, "amount": "100.000", "reason": "service outage", "refund_to": "manual",
             "reference": ""}
@@ -267,9 +267,10 @@ def test_the_console_invoice_page_issues_a_credit_note(env: Env) -> None:
                        follow_redirects=False)
     assert done.status_code == 303
     shown = client.get(done.headers["location"])
-    assert "Credit note issued" in shown.text and "-Rp100.000" in shown.text and "BCA-771" in shown.text
+    assert "Credit note issued" in shown.text and "-Rp100,000" in shown.text and "BCA-771" in shown.text
     (note,) = env.ok(env.get(f"/v1/invoices?account_id={acc['id']}&type=credit_note"))["data"]
     assert note["total"] == -100_000 and note["refers_to"] == growth["id"]
     indonesian = client.get(f"/console/invoices/{growth['id']}?lang=id")
     assert "Terbitkan nota kredit" in indonesian.text and "Transfer bank manual" in indonesian.text
+    assert "Rp499.000" in indonesian.text and "Rp499,000" not in indonesian.text  # amounts in the console's language
     env.assert_books()

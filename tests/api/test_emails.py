@@ -103,8 +103,8 @@ def pdf_text(data: bytes) -> str:
 
 
 @pytest.mark.parametrize(("locale", "subject", "intro", "action"), [
-    ("en", "Invoice {number} issued: Rp499.000", "Invoice {number} for Growth (monthly) was issued: Rp499.000.",
-     "Pay invoice {number} (Rp499.000)"),
+    ("en", "Invoice {number} issued: Rp499,000", "Invoice {number} for Growth (monthly) was issued: Rp499,000.",
+     "Pay invoice {number} (Rp499,000)"),
     ("id", "Invoice {number} diterbitkan: Rp499.000",
      "Invoice {number} untuk Growth (monthly) telah diterbitkan: Rp499.000.", "Bayar invoice {number} (Rp499.000)"),
 ])
@@ -143,7 +143,7 @@ def test_an_invoice_email_has_both_parts_the_pdf_of_that_invoice_and_the_owner_i
 
 
 @pytest.mark.parametrize(("locale", "subject", "paid_word"), [
-    ("en", "Payment received: invoice {number} is paid (Rp499.000)", "PAID"),
+    ("en", "Payment received: invoice {number} is paid (Rp499,000)", "PAID"),
     ("id", "Pembayaran diterima: invoice {number} lunas (Rp499.000)", "LUNAS"),
 ])
 def test_the_receipt_says_paid_and_carries_the_paid_invoice(mail: tuple[Env, Inbox], locale: str, subject: str,
@@ -264,8 +264,8 @@ def _subjects(inbox: Inbox) -> list[str]:
 
 
 SUBJECTS = {
-    "en": ["Invoice {first} issued: Rp499.000", "Payment received: invoice {first} is paid (Rp499.000)",
-           "Invoice {renewal} issued: Rp499.000", "Reminder: your renewal of Growth is due on 15 February 2026",
+    "en": ["Invoice {first} issued: Rp499,000", "Payment received: invoice {first} is paid (Rp499,000)",
+           "Invoice {renewal} issued: Rp499,000", "Reminder: your renewal of Growth is due on 15 February 2026",
            "Reminder: your renewal of Growth is due on 15 February 2026",
            "Overdue: your renewal of Growth was due on 15 February 2026", "Invoice {renewal} has expired",
            "Your account has moved to the Free plan"],

@@ -47,21 +47,21 @@ def test_invoice_and_payment_emails_in_english(mail: tuple[Env, Inbox]) -> None:
     invoice = _buy_growth(env, acc["id"])
     deliver(env)
     (issued,) = inbox.reaching(acc["email"])
-    assert issued["Subject"] == f"Invoice {invoice['number']} issued: Rp499.000"
+    assert issued["Subject"] == f"Invoice {invoice['number']} issued: Rp499,000"
     assert issued["From"] == "Langganan Billing <billing@langganan.example>"
     # to the billing contact, the owner in copy
     assert (issued["To"], issued["Cc"]) == (BILLING["email"], acc["email"])
     text = body_text(issued)
     assert text.startswith("Hello Siti Rahayu,\n\n")
-    assert f"Invoice {invoice['number']} for Growth (monthly)" in text and "Total: Rp499.000" in text
+    assert f"Invoice {invoice['number']} for Growth (monthly)" in text and "Total: Rp499,000" in text
     assert "Bank: BCA" in text and f"Virtual account number: {invoice['payment']['va_number']}" in text
     assert "Pay before: 16 January 2026, 10:00 WIB" in text  # 24 hours, in the account's time zone
     env.pay_va(invoice)
     deliver(env)
     assert [m["Subject"] for m in inbox.reaching(acc["email"])] == [
-        f"Invoice {invoice['number']} issued: Rp499.000",
-        f"Payment received: invoice {invoice['number']} is paid (Rp499.000)"]
-    assert "We received your payment of Rp499.000" in body_text(inbox.reaching(acc["email"])[1])
+        f"Invoice {invoice['number']} issued: Rp499,000",
+        f"Payment received: invoice {invoice['number']} is paid (Rp499,000)"]
+    assert "We received your payment of Rp499,000" in body_text(inbox.reaching(acc["email"])[1])
     assert all(inbox.authenticated)
     assert deliver(env).delivered.total == 0  # nothing is sent twice
 
@@ -102,7 +102,7 @@ def test_the_in_app_feed_lists_titles_in_the_account_locale_and_marks_them_read(
     deliver(env)
     feed = env.ok(env.get(f"/v1/accounts/{en['id']}/notifications?limit=100"))
     by_type = {n["type"]: n for n in feed["data"]}
-    assert by_type["invoice.paid"]["title"] == f"Payment received: invoice {invoice['number']} is paid (Rp499.000)"
+    assert by_type["invoice.paid"]["title"] == f"Payment received: invoice {invoice['number']} is paid (Rp499,000)"
     assert by_type["subscription.upgraded"]["title"] == "You are now on Growth"
     assert by_type["account.created"]["title"] == "Account activity: account.created"  # no template: generic
     assert all(n["read_at"] is None for n in feed["data"])
@@ -178,10 +178,10 @@ def test_low_balance_and_depleted_alert_once_and_again_after_a_top_up(mail: tupl
     # usage alerts go to the billing contact alone (no copy to the owner)
     assert all(m["To"] == BILLING["email"] and m["Cc"] is None for m in inbox.messages if "balance" in m["Subject"])
     alerts = [m["Subject"] for m in inbox.reaching(BILLING["email"]) if "balance" in m["Subject"]]
-    assert alerts == ["Your conversation balance is low: Rp4.980", "Your conversation balance is low: Rp4.980",
+    assert alerts == ["Your conversation balance is low: Rp4,980", "Your conversation balance is low: Rp4,980",
                       "Your conversation balance is used up"]
     low = next(m for m in inbox.reaching(BILLING["email"]) if "low" in m["Subject"])
-    assert "at or below your alert threshold of Rp5.000" in body_text(low)
+    assert "at or below your alert threshold of Rp5,000" in body_text(low)
     env.assert_books()
 
 
@@ -233,7 +233,7 @@ def test_contacts_and_users_quotas_alert_at_80_and_100_percent_once_until_crosse
     subjects = [m["Subject"] for m in inbox.reaching(BILLING["email"])]
     assert subjects == ["Anda telah menggunakan 80% kontak", "Anda telah menggunakan 100% kontak",
                         "Anda telah menggunakan 80% kontak", "Anda telah menggunakan 100% pengguna"]
-    assert "Anda telah menggunakan 800 dari 1000 kontak (80%)." in body_text(inbox.reaching(BILLING["email"])[0])
+    assert "Anda telah menggunakan 800 dari 1.000 kontak (80%)." in body_text(inbox.reaching(BILLING["email"])[0])
 
 
 def test_the_broadcast_quota_alerts_once_per_period(env: Env) -> None:

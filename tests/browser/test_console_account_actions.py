@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from langganan.kit.money import format_money
 from langganan.notifications.worker import run_notifications
+from langganan.wallets.rules import MAX_ADJUSTMENT
 from langganan.web.i18n import translator
 from tests.browser.conftest import ARTIFACTS, Live
 from tests.browser.test_console_flows import sign_in
@@ -95,12 +97,12 @@ def test_account_actions(live: Live, page: Any, lang: str) -> None:
     open_action(page, t, "adjust-wallet")
     page.get_by_label(t("con.act.wallet"), exact=True).select_option("conversation")
     page.get_by_label(t("con.act.direction.deduct")).check()
-    page.get_by_label(t("con.act.amount", max="Rp100.000.000")).fill("999.000")
+    page.get_by_label(t("con.act.amount", max=format_money(MAX_ADJUSTMENT, "IDR", lang))).fill("999.000")
     submit(page, t, "adjust-wallet")
     expect(page.get_by_role("alert")).to_have_text(t("con.act.error.amount_exceeds_balance"))
     shot(page, lang, "4_deduction_refused")
     page.get_by_label(t("con.act.direction.grant")).check()
-    page.get_by_label(t("con.act.amount", max="Rp100.000.000")).fill("50.000")
+    page.get_by_label(t("con.act.amount", max=format_money(MAX_ADJUSTMENT, "IDR", lang))).fill("50.000")
     page.get_by_label(t("con.act.confirm")).check()
     page.get_by_role("button", name=t("con.act.submit.adjust-wallet")).click()
     expect(page.get_by_role("status")).to_have_text(t("con.act.done.adjust-wallet"))

@@ -38,10 +38,10 @@ def test_the_outbox_renders_the_html_part_in_its_sandboxed_frame(live: Live, pag
     _sent(live)
     sign_in(live, page)
     page.goto(live.base_url + "/console/emails")
-    page.get_by_role("link", name=f"Invoice {invoice['number']} issued: Rp499.000").click()
+    page.get_by_role("link", name=f"Invoice {invoice['number']} issued: Rp499,000").click()
     expect(page.get_by_test_id("email-attachments")).to_contain_text(invoice["number"].replace("/", "-") + ".pdf")
     frame = page.frame_locator("[data-testid=email-html]")
-    button = frame.get_by_role("link", name=f"Pay invoice {invoice['number']} (Rp499.000)")
+    button = frame.get_by_role("link", name=f"Pay invoice {invoice['number']} (Rp499,000)")
     expect(button).to_be_visible()  # the frame loaded with the staff session, and shows the email
     expect(frame.get_by_text(invoice["payment"]["va_number"])).to_be_visible()
     expect(button).to_have_css("color", "rgb(255, 255, 255)")  # its inline style applies (a link is blue)
@@ -58,8 +58,8 @@ def test_the_pay_link_of_an_email_opens_the_portal_on_that_invoice(live: Live, p
     # the email as the recipient's client draws it (kept as an artifact), then its pay link
     ARTIFACTS.mkdir(exist_ok=True)
     page.set_content(body_html(msg))
-    label = {"en": "Pay invoice", "id": "Bayar invoice"}[locale]
-    expect(page.get_by_role("link", name=f"{label} {invoice['number']} (Rp499.000)")).to_be_visible()
+    label, amount = {"en": ("Pay invoice", "Rp499,000"), "id": ("Bayar invoice", "Rp499.000")}[locale]
+    expect(page.get_by_role("link", name=f"{label} {invoice['number']} ({amount})")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / f"email_invoice_issued_{locale}.png"), full_page=True)
     link = re.search(r"http://127\.0\.0\.1:8000(/portal/email-link/\S+)", body_text(msg))
     assert link is not None

@@ -79,7 +79,7 @@ def test_unpaid_invoice_in_english() -> None:
     _, text = pdf_text(render_invoice_pdf(sample_invoice(), locale="en"))
     for expected in (
         "INV/2026/11/00042", BUYER_NAME, "Bill to", "Description", "Qty", "Unit price", "Amount", "Discount",
-        "Issued 22 Nov 2026 14:05", "Due 29 Nov 2026 14:05", "Unpaid", "Subscription", "Rp1.234.500",
+        "Issued 22 Nov 2026 14:05", "Due 29 Nov 2026 14:05", "Unpaid", "Subscription", "Rp1,234,500",
         "How to pay", "Virtual account (BCA): 3935812345678901, pay before 23 Nov 2026 14:05",
     ):
         assert expected in text, expected
@@ -106,8 +106,8 @@ def test_credit_note_title_and_negative_amounts() -> None:
                              tax=-38_500, total=-388_500, original_invoice_id="inv_00", payment=None)
     _, text = pdf_text(render_invoice_pdf(invoice, locale="en"))
     assert "CREDIT NOTE" in text
-    assert "-Rp350.000" in text
-    assert "-Rp388.500" in text
+    assert "-Rp350,000" in text  # written as English writes numbers
+    assert "-Rp388,500" in text
     assert "Discount" not in text
     assert "How to pay" not in text
 
@@ -117,6 +117,14 @@ def test_dates_follow_the_timezone_and_accept_json_strings() -> None:
     _, text = pdf_text(render_invoice_pdf(invoice, locale="en", timezone="UTC"))
     assert "Issued 22 Nov 2026 07:05" in text
     assert "Due 29 Nov 2026 07:05" in text
+
+
+def test_dates_are_written_as_the_portal_writes_them_in_each_language() -> None:
+    invoice = sample_invoice(issued_at="2026-09-22T07:05:00Z", expires_at="2026-08-29T07:05:00Z")
+    _, english = pdf_text(render_invoice_pdf(invoice, locale="en", timezone="UTC"))
+    _, indonesian = pdf_text(render_invoice_pdf(invoice, locale="id", timezone="UTC"))
+    assert "Issued 22 Sept 2026 07:05" in english and "Due 29 Aug 2026 07:05" in english  # Babel's en_GB, as pages
+    assert "Diterbitkan 22 Sep 2026 07:05" in indonesian and "Jatuh tempo 29 Agu 2026 07:05" in indonesian
 
 
 def test_tax_rate_with_fraction_and_missing_buyer_details() -> None:
@@ -141,7 +149,7 @@ def test_ppn_on_dpp_nilai_lain_shows_dpp_ppn_and_total_in_both_languages() -> No
                      "NITKU: 0023456789123000000001", "NITKU: 0012345678012000000000"):
         assert expected in text, expected
     _, english = pdf_text(render_invoice_pdf(invoice, locale="en"))
-    for expected in ("Other tax base (DPP) Rp457.416", "VAT (PPN) 12% Rp54.889", "Total Rp553.889"):
+    for expected in ("Other tax base (DPP) Rp457,416", "VAT (PPN) 12% Rp54,889", "Total Rp553,889"):
         assert expected in english, expected
 
 
@@ -149,7 +157,7 @@ def test_a_tax_base_that_is_the_whole_price_is_shown_as_dpp() -> None:
     _, text = pdf_text(render_invoice_pdf(sample_invoice()))  # no tax_base: invoices from before it was stored
     assert "DPP Rp1.096.500" in text and "DPP Nilai Lain" not in text  # subtotal 1.146.500 - discount 50.000
     _, english = pdf_text(render_invoice_pdf(sample_invoice(tax_base=1_096_500), locale="en"))
-    assert "Tax base (DPP) Rp1.096.500" in english
+    assert "Tax base (DPP) Rp1,096,500" in english
 
 
 def test_same_invoice_renders_the_same_bytes() -> None:

@@ -14,6 +14,7 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace, TTFFont
 
 from langganan.invoices.models import InvoiceStatus, InvoiceType
+from langganan.kit.locales import format_when
 from langganan.kit.money import format_money
 from langganan.kit.translations import messages
 
@@ -46,12 +47,11 @@ class _Fmt:
         return format_money(int(amount or 0), self.currency, self.lang)
 
     def date(self, value: Any, *, with_time: bool = True) -> str:
+        """As the portal writes dates in the same language (Babel: 5 Jan 2026, 5 Sept 2026, 5 Agu 2026)."""
         dt = _as_datetime(value)
         if dt is None:
             return ""
-        dt = dt.astimezone(self.tz)
-        text = f"{dt.day} {self.label(f'month.{dt.month}')} {dt.year}"
-        return f"{text} {dt:%H:%M}" if with_time else text
+        return format_when(dt, self.tz.key, self.lang, "d MMM yyyy HH:mm" if with_time else "d MMM yyyy")
 
     def period(self, start: Any, end: Any) -> str:
         if _as_datetime(start) is None or _as_datetime(end) is None:

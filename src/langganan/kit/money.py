@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
+from babel.numbers import format_currency
+
 from langganan.kit.locales import BABEL_LOCALE, format_number
 
 # Minor-unit exponent per currency, as the catalog defines it (IDR is whole rupiah).
@@ -38,26 +40,13 @@ def parse_percent_to_bps(text: str) -> int:
     return int(bps.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def format_money(amount: int, currency: str, locale: str = "id") -> str:
-    """Amounts as people write them: Rp15.000, -Rp3.500; other currencies through Babel."""
-    if currency == "IDR":
-        sign = "-" if amount < 0 else ""
-        return f"{sign}Rp{abs(amount):,}".replace(",", ".")
-    from babel.numbers import format_currency
-
-    exp = CURRENCY_EXPONENTS.get(currency, 2)
-    value = Decimal(amount).scaleb(-exp)
-    return str(format_currency(value, currency, locale="id_ID" if locale == "id" else "en_US"))
-
-
-def format_amount(amount: int, currency: str, locale: str) -> str:
-    """An amount as a page in `locale` writes it, digits grouped by Babel (CLDR): rupiah as Rp1.234.567 in
-    Indonesian and Rp1,234,567 in English, -Rp3.500 below zero; other currencies with Babel's own pattern.
-    (`format_money` keeps the seed's Rp15.000 whatever the language, for the texts that do not take a locale.)"""
+def format_money(amount: int, currency: str, locale: str) -> str:
+    """An amount as a reader of `locale` writes it, digits grouped by Babel (CLDR): rupiah as Rp1.234.567 in
+    Indonesian and Rp1,234,567 in English, -Rp3.500 below zero; other currencies in their minor unit, with
+    Babel's pattern for the language (US$1.234,56 and US$1,234.56). The one money formatter: pages, emails,
+    PDFs and the console all write amounts through it."""
     if currency == "IDR":
         sign = "-" if amount < 0 else ""
         return f"{sign}Rp{format_number(abs(amount), locale)}"
-    from babel.numbers import format_currency
-
     value = Decimal(amount).scaleb(-CURRENCY_EXPONENTS.get(currency, 2))
     return str(format_currency(value, currency, locale=BABEL_LOCALE.get(locale, BABEL_LOCALE["en"])))

@@ -1,18 +1,22 @@
 """What an event says to a person, in the account's locale: subject, one-line summary, and the email in
 two parts with the same content, plain text and HTML.
 
-Templates are Jinja2 files (templates/en.txt, templates/id.txt), one block per event type and part. The
-text part renders them as they are; the HTML part renders the same blocks again with autoescape on (and
-`html` true, so the macros draw tables) inside templates/layout.html, a single-column, inline-styled
-layout that mail clients render. Event data carries ids; the details (invoice lines, virtual account,
-plan, dates) are loaded from the database when the event is fanned out. Amounts are written as people
-write them (Rp15.000) and times in the account's time zone, with Babel's names of months and days. The
-strings the layout adds (the pay button, the link's note) are in the pages' catalog (web/i18n.py, `mail.*`).
+One template for every language (templates/email.txt, its macros in templates/email_macros.txt), one block
+per event type and part, in which every sentence is a catalog message (`t("email.invoice_created.subject",
+number=...)`, src/langganan/locale; conditional variants are keys of their own). The text part renders the
+blocks as they are; the HTML part renders the same blocks again with autoescape on (`html` true, so the macros
+draw tables, and the catalog's texts are markup whose values are escaped) inside templates/layout.html, a
+single-column, inline-styled layout that mail clients render. Event data carries ids; the details (invoice
+lines, virtual account, plan, dates) are loaded from the database when the event is fanned out. Amounts and
+counts are written as the account's language writes them (kit.money.format_money) and times in its time zone,
+with Babel's names of months and days. The strings the layout adds (the pay button, the link's note) are the
+catalog's `mail.*`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -26,12 +30,11 @@ from markupsafe import Markup
 
 from langganan.accounts.models import Account
 from langganan.catalog import service as catalog_service
-from langganan.catalog.rules import WalletKind
 from langganan.events.models import Event
 from langganan.invoices import repository as invoices_repo
 from langganan.invoices.models import Invoice, InvoiceStatus
 from langganan.kit.errors import NotFound
-from langganan.kit.locales import LOCALES, format_when
+from langganan.kit.locales import LOCALES, format_number, format_when
 from langganan.kit.money import format_money
 from langganan.kit.work import Work
 from langganan.notifications import repository
@@ -46,11 +49,6 @@ log = logging.getLogger("langganan.notifications")
 # Where an email's one-time sign-in link goes, in both parts: the link is made when the email is sent
 # (delivery.Courier), so the outbox never holds a working token; the console's outbox shows it redacted.
 LINK = "%LANGGANAN_SIGN_IN_LINK%"
-WALLET_NAMES: dict[str, dict[str, str]] = {"en": {WalletKind.CONVERSATION: "conversation",
-                                                  WalletKind.BROADCAST: "broadcast"},
-                "id": {WalletKind.CONVERSATION: "percakapan", WalletKind.BROADCAST: "broadcast"}}
-QUOTA_NAMES = {"en": {"users": "users", "contacts": "contacts", "broadcasts": "broadcast messages this month"},
-               "id": {"users": "pengguna", "contacts": "kontak", "broadcasts": "pesan broadcast bulan ini"}}
 
 
 @dataclass(frozen=True)
@@ -84,6 +82,14 @@ def _money(ctx: Context, amount: Any, currency: Any = None) -> str:
     return format_money(amount, cur, ctx["locale"])
 
 
+@pass_context
+def _number(ctx: Context, value: Any) -> str:
+    """A count grouped as the account's language writes it (1.000 kontak, 1,000 contacts)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return ""
+    return format_number(value, ctx["locale"])
+
+
 def _format(ctx: Context, value: Any, pattern: str, zone: bool) -> str:
     dt = _as_datetime(value)
     if dt is None:
@@ -109,13 +115,26 @@ def _environment(html: bool) -> Environment:
     `html` variable is true there, so macros draw tables instead of indented lines)."""
     env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=html,
                       undefined=ChainableUndefined, keep_trailing_newline=False)
-    env.filters.update(money=_money, date=_date, datetime=_datetime)
+    env.filters.update(money=_money, number=_number, date=_date, datetime=_datetime)
     return env
 
 
-def _templates(locale: str, html: bool = False) -> tuple[Template, Template]:
+def _templates(html: bool = False) -> tuple[Template, Template]:
     env = _environment(html)
-    return env.get_template(f"{locale}.txt"), env.get_template(f"{locale}_macros.txt")
+    return env.get_template("email.txt"), env.get_template("email_macros.txt")
+
+
+def _say(t: Translator, html: bool) -> Callable[..., str]:
+    """The templates' `t(key, name=value)`: the catalog's message with its values; in the HTML part the
+    message is markup (written by us, like the template around it) and only its values are escaped."""
+    def say(key: str, **values: Any) -> str:
+        return Markup(t(key)).format(**values) if html else t(key, **values)
+    return say
+
+
+def _name(t: Translator, prefix: str, code: Any) -> str:
+    """What the catalog calls a wallet or a quota (`prefix` + its code); a code it does not know, as it is."""
+    return t(prefix + str(code)) if t.has(prefix + str(code)) else str(code or "")
 
 
 def _block(name: str) -> str:
@@ -123,11 +142,11 @@ def _block(name: str) -> str:
 
 
 class _Parts:
-    """The blocks of one language's template, rendered with one set of values (text or HTML)."""
+    """The template's blocks, rendered in one language with one set of values (text or HTML)."""
 
-    def __init__(self, locale: str, values: dict[str, Any], *, html: bool) -> None:
-        self.template, macros = _templates(locale, html)
-        self.values = {**values, "html": html}
+    def __init__(self, t: Translator, values: dict[str, Any], *, html: bool) -> None:
+        self.template, macros = _templates(html)
+        self.values = {**values, "html": html, "t": _say(t, html)}
         self.values["m"] = macros.make_module(self.values)
 
     def __call__(self, name: str) -> str | None:
@@ -188,8 +207,13 @@ def render(event_type: str, locale: str, values: dict[str, Any], *, generic: boo
     """Render an event's message; a type without its own blocks (or `generic`) gets the generic title
     and summary, and no email, and so does a type whose email body comes out empty."""
     locale = locale if locale in LOCALES else "id"
-    values = {**values, "event_type": event_type, "locale": locale}
-    part = _Parts(locale, values, html=False)
+    t = translator(locale)
+    data = values.get("data")
+    data = data if isinstance(data, dict) else {}
+    values = {**values, "event_type": event_type, "locale": locale,
+              "wallet_name": _name(t, "email.wallet.", data.get("wallet")),
+              "quota_name": _name(t, "quota.", data.get("quota"))}
+    part = _Parts(t, values, html=False)
     key = "_default" if generic else _block(event_type)
     subject = part(f"{key}__subject")
     summary = part(f"{key}__summary")
@@ -197,11 +221,11 @@ def render(event_type: str, locale: str, values: dict[str, Any], *, generic: boo
         subject, summary = part("_default__subject"), part("_default__summary")
     assert subject is not None and summary is not None
     subject = " ".join(subject.split())
+    subject = subject[:1].upper() + subject[1:]  # ("conversation balance topped up": a name opened it)
     body = part(f"{key}__body")
     if not body:
         return Message(subject=subject, summary=summary, email=None)
     kind = email_kind(event_type)
-    t = translator(locale)
     invoice = values.get("invoice")
     invoice = invoice if isinstance(invoice, Invoice) else None
     action = _action(kind, values, t)
@@ -215,7 +239,7 @@ def render(event_type: str, locale: str, values: dict[str, Any], *, generic: boo
     if attachment:
         extra += f"{attachment}\n\n"
     text = f"{greeting}\n\n{body}\n\n{extra}--\n{footer}\n"
-    markup = _Parts(locale, values, html=True)
+    markup = _Parts(t, values, html=True)
     html = _environment(True).get_template("layout.html").render(
         locale=locale, subject=subject, summary=summary, greeting=markup("_greeting"),
         body=html_paragraphs(markup(f"{key}__body") or ""), action=action, link=LINK,
@@ -255,8 +279,6 @@ def context_for(session: Work, event: Event, account: Account) -> dict[str, Any]
         "plan": data.get("plan_name") or plan, "currency": account.currency, "timezone": account.timezone,
         "period_end": data.get("period_end") or (sub.current_period_end if sub else None),
         "trial_end": data.get("trial_end") or (sub.trial_end if sub else None),
-        "wallet_name": WALLET_NAMES[locale].get(str(data.get("wallet")), str(data.get("wallet", ""))),
-        "quota_name": QUOTA_NAMES[locale].get(str(data.get("quota")), str(data.get("quota", ""))),
         # why a payment failed, in the account's language (never the gateway's English text when the code is known)
         "decline": (declines.message(payment.failure_code, locale, payment.failure_message) or "").rstrip(".")
         if payment is not None else "",

@@ -55,7 +55,7 @@ class Portal:
         return render(self.request, template,
                       {"csrf": self.visitor.csrf_token, "account_name": self.account_name,
                        "currency": self.currency, "area": "portal", "unread": self.unread,
-                       "staff_view": self.staff_view, "money_lang": self.lang, **context},
+                       "staff_view": self.staff_view, **context},
                       status=http_status, lang=self.lang, tz=self.tz,
                       transform=disable_forms if self.staff_view else None)
 

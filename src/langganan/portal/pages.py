@@ -17,7 +17,7 @@ from langganan.invoices.models import InvoiceStatus
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import DomainError
 from langganan.kit.locales import format_when
-from langganan.kit.money import format_amount
+from langganan.kit.money import format_money
 from langganan.kit.work import Work
 from langganan.notifications import service as notifications
 from langganan.portal import feed, views
@@ -221,7 +221,7 @@ def _voice(s: Work, p: Portal, rows: list[feed.Row]) -> feed.Voice:
 
     def money(amount: Any, currency: Any) -> str:
         ok = isinstance(amount, int) and not isinstance(amount, bool)
-        return format_amount(amount, str(currency or p.currency), p.lang) if ok else ""
+        return format_money(amount, str(currency or p.currency), p.lang) if ok else ""
 
     def date(value: Any) -> str:
         when = value if isinstance(value, datetime) else _instant(value)

@@ -29,7 +29,8 @@ class Terms:
     def label(self) -> str:
         if self.percent_off is not None:
             return f"{self.percent_off}% off"
-        return f"{format_money(self.amount_off or 0, self.currency)} off"
+        # part of a discount line's description, kept on issued invoices: written as it always was
+        return f"{format_money(self.amount_off or 0, self.currency, 'id')} off"
 
 
 def normalise_code(code: str) -> str:

@@ -12,7 +12,7 @@ from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 
 from langganan.kit.locales import LOCALES, format_number, format_when
-from langganan.kit.money import format_amount, format_money
+from langganan.kit.money import format_money
 from langganan.web.i18n import translator
 
 env = Environment(loader=PackageLoader("langganan", "templates"), autoescape=select_autoescape(["html"]),
@@ -30,12 +30,10 @@ SECURITY_HEADERS = {
 @pass_context
 def money(ctx: Context, amount: int | None, currency: str = "IDR") -> str:
     """`{{ amount|money(currency) }}`: grouped as the page's language writes numbers (Rp1.234.567 in Indonesian,
-    Rp1,234,567 in English) on a page whose context sets `money_lang` (the portal's do); elsewhere the seed's
-    Rp15.000 whatever the language."""
+    Rp1,234,567 in English), on every page (portal and console alike: `render` gives each its `lang`)."""
     if amount is None:
         return ""
-    lang = ctx.get("money_lang")
-    return format_amount(int(amount), currency, lang) if lang else format_money(int(amount), currency)
+    return format_money(int(amount), currency, ctx.get("lang") or "en")
 
 
 def when(value: datetime | None, tz: str = "Asia/Jakarta", lang: str = "en", fmt: str = "datetime") -> str:
