@@ -36,15 +36,17 @@ def test_top_up_amounts_outside_the_limits_are_refused_and_create_nothing(env: E
     assert 'min="10000"' in form and 'max="5000000"' in form
     for wallet, amount, code, message in (("conversation", "29999", 422, "The minimum top up is Rp30,000."),
                                           ("broadcast", "5000001", 422, "The maximum top-up is Rp5,000,000."),
-                                          ("broadcast", "lots", 400, "Enter an amount in whole rupiah.")):
+                                          ("broadcast", "lots", 400, "Enter an amount in whole rupiah."),
+                                          ("broadcast", "10.5", 400, "Enter an amount in whole rupiah.")):
         r = v.client.post("/portal/balance/top-up", data={"wallet": wallet, "amount": amount, "csrf_token": v.csrf})
         assert r.status_code == code and message in r.text
     assert v.client.post("/portal/balance/top-up", data={"wallet": "gold", "amount": "50000",
                                                          "csrf_token": v.csrf}).status_code == 404
     assert env.ok(env.get(f"/v1/invoices?account_id={acc['id']}"))["data"] == []
-    r = v.client.post("/portal/balance/top-up", data={"wallet": "broadcast", "amount": "10000", "csrf_token": v.csrf},
-                      follow_redirects=False)
+    r = v.client.post("/portal/balance/top-up", data={"wallet": "broadcast", "amount": "Rp10,000",  # as it is shown
+                                                      "csrf_token": v.csrf}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/portal/pay/inv_")
+    assert [i["total"] for i in env.ok(env.get(f"/v1/invoices?account_id={acc['id']}"))["data"]] == [10_000]
 
 
 def test_billing_information_is_validated_field_by_field(env: Env) -> None:

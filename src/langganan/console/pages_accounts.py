@@ -47,7 +47,7 @@ from langganan.wallets import repository as wallets_repo
 from langganan.wallets import service as wallets
 from langganan.wallets.models import Wallet
 from langganan.wallets.rules import MAX_ADJUSTMENT
-from langganan.web import sessions
+from langganan.web import forms, sessions
 from langganan.web.errors import PageError
 from langganan.web.forms import whole_number
 from langganan.web.models import SessionKind
@@ -230,7 +230,7 @@ def adjust_wallet(account_id: str, c: MoneyForm, wallet: FormStr = "", direction
     def do(s: Work, now: datetime, account: Account, why: str) -> Done:
         if direction not in ("grant", "deduct"):
             raise Unprocessable("invalid_direction", "Choose grant or deduct.", param="direction")
-        rupiah = whole_number(amount.strip().replace(".", ""), 12)
+        rupiah = forms.rupiah(amount, 12)
         if rupiah is None:
             raise Unprocessable("invalid_amount", "Write the amount in whole rupiah (e.g. 50000).", param="amount")
         if wallet not in wallets.KINDS:

@@ -17,6 +17,7 @@ from langganan.invoices.models import InvoiceStatus, InvoiceType
 from langganan.kit.errors import DomainError, Unprocessable
 from langganan.payments import credit_notes
 from langganan.payments.models import CreditRefund
+from langganan.web.forms import rupiah
 
 router = APIRouter(prefix="/console/invoices", include_in_schema=False)
 FormStr = Annotated[str, Form()]
@@ -48,11 +49,11 @@ def issue_credit_note(invoice_id: str, c: MoneyForm, amount: FormStr = "", reaso
                       refund_to: FormStr = "", reference: FormStr = "", wallet: FormStr = "") -> Response:
     form = {"amount": amount, "reason": reason, "refund_to": refund_to, "reference": reference, "wallet": wallet}
     try:
-        text = amount.strip().replace(".", "")
-        if text and not (text.isascii() and text.isdigit() and len(text) <= 15):
+        value = rupiah(amount, 15) if amount.strip() else None
+        if amount.strip() and value is None:
             raise Unprocessable("invalid_amount", "Write the amount in whole rupiah (e.g. 150000), or leave it "
                                 "empty to credit all that is left.", param="amount")
-        want = credit_notes.request(amount=int(text) if text else None, reason=reason, refund_to=refund_to,
+        want = credit_notes.request(amount=value, reason=reason, refund_to=refund_to,
                                     reference=reference, wallet=wallet or None)
         note_id = credit_notes.issue(c.ctx.db, c.ctx.gateway, c.ctx.settings, invoice_id, want,
                                      by=c.staff, clock_now=c.ctx.clock.now)

@@ -27,7 +27,7 @@ from langganan.subscriptions import repository as subs_repo
 from langganan.wallets import repository as wallets_repo
 from langganan.wallets.rules import TOP_UP_LIMITS
 from langganan.web.errors import PageError
-from langganan.web.forms import whole_number
+from langganan.web.forms import rupiah
 from langganan.web.templating import SECURITY_HEADERS
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
@@ -153,10 +153,10 @@ def set_auto_top_up(kind: str, p: PortalForm, enabled: FormStr = "", threshold: 
     """A wallet's auto top-up as the form sets it: the threshold and target, a monthly cap (empty: none) and the
     card (empty: the default card at the time of each recharge)."""
     def act(s: Work, now: datetime) -> object:
-        low, high = whole_number(threshold, 9), whole_number(target, 9)
+        low, high = rupiah(threshold, 9), rupiah(target, 9)
         if low is None or high is None:
             raise Unprocessable("invalid_amount", "Enter whole amounts in rupiah.", param="threshold")
-        cap = whole_number(monthly_cap.strip(), 10) if monthly_cap.strip() else None
+        cap = rupiah(monthly_cap, 10) if monthly_cap.strip() else None
         if monthly_cap.strip() and cap is None:
             raise Unprocessable("invalid_monthly_cap", "Enter the monthly cap in whole rupiah.", param="monthly_cap")
         return auto_top_up.configure(s, p.account_id, kind, auto_top_up.Setting(

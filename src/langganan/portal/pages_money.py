@@ -31,7 +31,7 @@ from langganan.wallets import service as wallets
 from langganan.wallets import topups
 from langganan.wallets.rules import TOP_UP_LIMITS
 from langganan.web.errors import PageError
-from langganan.web.forms import whole_number
+from langganan.web.forms import rupiah, whole_number
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 FormStr = Annotated[str, Form()]
@@ -71,7 +71,7 @@ def _top_up_form(p: Portal, kind: str, amount: str, error: str | None, billing_c
 @router.post("/balance/top-up", response_class=HTMLResponse)
 def top_up(p: PortalForm, wallet: FormStr = "conversation", amount: FormStr = "") -> Response:
     kind = _wallet_kind(wallet)
-    value = whole_number(amount.strip().replace(".", ""), 15)
+    value = rupiah(amount, 15)
     try:
         if value is None:
             raise DomainError("invalid_amount", "invalid amount", param="amount")
