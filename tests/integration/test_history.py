@@ -379,7 +379,8 @@ def test_migration_0029_keeps_the_rows_and_partitions_their_months(tmp_path: Pat
         upgrade(url)
         with db.engine.begin() as conn:
             assert conn.execute(text("SELECT id, started_at FROM delivery_attempts ORDER BY id")).all() == before
-            where: dict[int, str] = dict(conn.execute(text("SELECT id, tableoid::regclass::text FROM delivery_attempts")).all())
+            placed = text("SELECT id, tableoid::regclass::text FROM delivery_attempts")
+            where: dict[int, str] = {i: name for i, name in conn.execute(placed)}
             assert where[before[0][0]] == "delivery_attempts_2024_02"
             assert "delivery_attempts_default" not in where.values()
             new = conn.scalar(text("INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, "
