@@ -42,6 +42,8 @@ def maintain(db: Database, now: datetime) -> list[Created]:
             continue
         with db.transaction() as session:
             moved = repository.create_partition(session, month, add_months(month, 1))
+        if moved is None:
+            continue
         created.append(Created(repository.partition_name(month), moved))
         log.info("created partition %s of delivery_attempts (%d rows moved from the default partition)",
                  repository.partition_name(month), moved, extra={"partition": repository.partition_name(month)})
@@ -58,4 +60,8 @@ class Upkeep:
         if self.next_at is not None and now < self.next_at:
             return []
         self.next_at = now + EVERY
-        return maintain(db, now)
+        try:
+            return maintain(db, now)
+        except Exception:  # (a lock not granted in time, the database away): the next hour tries again
+            log.exception("creating delivery_attempts' partitions ahead failed; tried again in an hour")
+            return []

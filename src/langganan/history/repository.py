@@ -190,8 +190,9 @@ def month_of(name: str) -> tuple[int, int]:
     return int(found.group(1)), int(found.group(2))
 
 
-def create_partition(session: Work, month: datetime, end: datetime, lock_wait: str = "5s") -> int:
-    """The month's partition, with the rows the default partition caught for it moved in; how many moved.
+def create_partition(session: Work, month: datetime, end: datetime, lock_wait: str = "5s") -> int | None:
+    """The month's partition, with the rows the default partition caught for it moved in; how many moved (None:
+    another worker had just made it).
 
     Built beside the table and then attached (ATTACH PARTITION takes SHARE UPDATE EXCLUSIVE on delivery_attempts:
     sends go on meanwhile; it briefly locks the default partition, which it scans for rows of the month). Waits at
@@ -199,6 +200,9 @@ def create_partition(session: Work, month: datetime, end: datetime, lock_wait: s
     sends behind it."""
     name, bounds = partition_name(month), {"start": month, "end": end}
     session.execute(text(f"SET LOCAL lock_timeout = '{lock_wait}'"))
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": PARENT})  # one creator at a time
+    if session.scalar(text("SELECT to_regclass(:n)"), {"n": name}) is not None:
+        return None  # another worker made it meanwhile
     session.execute(text(f"CREATE TABLE {name} (LIKE {PARENT} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"))
     moved = _rowcount(session.execute(text(
         f"WITH moved AS (DELETE FROM {DEFAULT} WHERE started_at >= :start AND started_at < :end RETURNING *) "
