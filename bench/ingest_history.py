@@ -217,8 +217,14 @@ def run_server(server: str, admin_url: str, args: argparse.Namespace) -> tuple[l
     load_seconds, index_bytes = load_ledger(url, args.rows)
     console.print(f"{server}: loaded in {load_seconds:.0f} s (usage-id index {index_bytes / 2**20:.0f} MB)")
     found += [measure(url, server, accounts, args.rows, ordered, args) for ordered in kinds]
-    return found, {"server": server, "settings": settings_of(url), "load_seconds": round(load_seconds, 1),
-                   "usage_id_index_mb": round(index_bytes / 2**20, 1)}
+    about = {"server": server, "settings": settings_of(url), "load_seconds": round(load_seconds, 1),
+             "usage_id_index_mb": round(index_bytes / 2**20, 1)}
+    if not args.keep:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)'))
+        admin.dispose()
+    return found, about
 
 
 def main() -> None:
@@ -230,6 +236,7 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=100)
     parser.add_argument("--ids", choices=("random", "ordered", "both"), default="both")
     parser.add_argument("--server", choices=("shared", "tuned", "both"), default="both")
+    parser.add_argument("--keep", action="store_true", help=f"leave the database {DB} on the shared server")
     args = parser.parse_args()
     measures: list[Measure] = []
     servers: list[dict[str, Any]] = []
