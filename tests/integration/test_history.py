@@ -98,6 +98,7 @@ def _history(env: Env, now: datetime) -> Made:
     goes: dict[str, set[str]] = {t: set() for t in ("deliveries", "delivery_attempts", "notifications",
                                                       "login_attempts", "web_sessions")}
     stays: dict[str, set[str]] = {t: set() for t in goes}
+    engine_now = env.now()
     with env.db.transaction() as s:
         event = s.scalars(select(Event).where(Event.account_id == account).order_by(Event.id)).first()
         assert event is not None
@@ -120,8 +121,8 @@ def _history(env: Env, now: datetime) -> Made:
                 # attempts go by their month, whatever their delivery's state (the pending one's old attempts too)
                 (goes if when < recent - timedelta(days=60) else stays)["delivery_attempts"].add(str(a.id))
         for when, fate in ((old, goes), (older, goes), (recent, stays)):
-            told = Event(id=new_id("evt"), type="test.told", account_id=account, data={}, created_at=env.now(),
-                         dispatched_at=env.now())
+            told = Event(id=new_id("evt"), type="test.told", account_id=account, data={}, created_at=engine_now,
+                         dispatched_at=engine_now)
             s.add(told)
             s.flush()
             item = Notification(id=new_id("ntf"), account_id=account, event_id=told.id, type="invoice.created",

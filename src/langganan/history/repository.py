@@ -78,10 +78,12 @@ def _rowcount(result: Result[Any]) -> int:
 
 
 def _finished_delivery(cutoff: datetime) -> ColumnElement[bool]:
-    """Finished before the cutoff (a resend makes it pending again, and later), no attempt of it left."""
+    """Finished before the cutoff (a resend makes it pending again, and later), no attempt of it from the cutoff
+    on: its older attempts go first, under the same setting (retention.RULES), so none is left by then (and a
+    dry run counts what a run would remove)."""
     d, a = Delivery.__table__.c, DeliveryAttempt.__table__.c
     return and_(d.status != DeliveryStatus.PENDING, d.updated_at < cutoff,
-                ~exists().where(a.delivery_id == d.id))
+                ~exists().where(a.delivery_id == d.id, a.started_at >= cutoff))
 
 
 def _table(model: Any) -> TableClause:

@@ -27,7 +27,7 @@ RULES = (
          "every send of a webhook or email, kept to debug deliveries; the delivery row keeps its count and last "
          "error. On PostgreSQL monthly partitions, dropped whole"),
     Rule("deliveries", "retention_delivery_months",
-         "a finished (succeeded, failed or canceled) webhook or email, once no attempt of it is left; pending "
+         "a finished (succeeded, failed or canceled) webhook or email, with no attempt from the cutoff on; pending "
          "ones stay, and the event it was made from stays, so it is never fanned out again"),
     Rule("notifications", "retention_notification_months",
          "the in-app feed: old items are read or stale (a reminder's dedupe key is about one invoice, trial or "
