@@ -11,7 +11,8 @@ two; the worker creates the months after that (history/partitions.py).
 
 Blocking: the old table is copied into the new one under an ACCESS EXCLUSIVE lock (no reads, no writes of delivery
 attempts) and the foreign key to deliveries holds a SHARE ROW EXCLUSIVE lock on deliveries (no delivery writes)
-until the copy and the index build end (README, "Upgrades and migrations under load": measured time).
+until the copy and the index build end; dropping the old table then locks deliveries for catalog changes only
+(README, "Upgrades and migrations under load": measured time).
 
 SQLite keeps the plain table (retention deletes its rows in batches): nothing to do there.
 
@@ -77,14 +78,17 @@ def upgrade() -> None:
                    f"FOR VALUES FROM ('{year:04d}-{month:02d}-01 00:00:00+00') "
                    f"TO ('{upper[0]:04d}-{upper[1]:02d}-01 00:00:00+00')")
     op.execute(f"INSERT INTO delivery_attempts_partitioned ({COLUMNS}) SELECT {COLUMNS} FROM delivery_attempts")
+    op.execute("CREATE INDEX ix_delivery_attempts_partitioned_delivery ON delivery_attempts_partitioned "
+               "(delivery_id, number)")
     op.execute("ALTER SEQUENCE delivery_attempts_id_seq OWNED BY delivery_attempts_partitioned.id")
+    # from here on catalog changes only (dropping the old table's foreign key locks deliveries, briefly)
     op.execute("DROP TABLE delivery_attempts")
     op.execute("ALTER TABLE delivery_attempts_partitioned RENAME TO delivery_attempts")
+    op.execute("ALTER INDEX ix_delivery_attempts_partitioned_delivery RENAME TO ix_delivery_attempts_delivery")
     op.execute("ALTER TABLE delivery_attempts RENAME CONSTRAINT delivery_attempts_partitioned_pkey "
                "TO delivery_attempts_pkey")
     op.execute("ALTER TABLE delivery_attempts RENAME CONSTRAINT delivery_attempts_partitioned_delivery_id_fkey "
                "TO delivery_attempts_delivery_id_fkey")
-    op.execute("CREATE INDEX ix_delivery_attempts_delivery ON delivery_attempts (delivery_id, number)")
 
 
 def downgrade() -> None:
