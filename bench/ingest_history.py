@@ -83,44 +83,56 @@ def _uuid7_like(seq: int) -> str:
            f"{tail & 0xFFFFFFFFFFFF:012x}"
 
 
-def _ingest_for(url: str, accounts: list[str], seconds: float, ordered: bool, batch: int, start_at: float) -> int:
-    """One process: batches of `batch` events through run_ingest until `seconds` have passed (from `start_at`)."""
+def _ingest_for(url: str, accounts: list[str], seconds: float, ordered: bool, batch: int, ready: Any,
+                results: Any) -> None:
+    """One process: ready (imports done, connected, one small batch in), then batches of `batch` events through
+    run_ingest for `seconds`; puts (events accepted, when it began, when it ended)."""
     settings = Settings(database_url=url, mode="live", bootstrap_api_key=KEY)
     db = open_database(url, settings)
     ctx = make_context(settings, db, gateway=NoPayments())
     rng, seq, done = random.Random(os.getpid()), 0, 0
-    while time.time() < start_at:
-        time.sleep(0.005)
-    deadline = start_at + seconds
-    while time.time() < deadline:
-        events = []
-        for _ in range(batch):
+
+    def events(n: int) -> list[UsageIn]:
+        nonlocal seq
+        out = []
+        for _ in range(n):
             seq += 1
-            events.append(UsageIn(id=_uuid7_like(seq) if ordered else str(uuid.uuid4()),
-                                  account_id=rng.choice(accounts), meter=METER))
-        results = run_ingest(ctx, events)
-        done += sum(r.status == "accepted" for r in results)
+            out.append(UsageIn(id=_uuid7_like(seq) if ordered else str(uuid.uuid4()),
+                               account_id=rng.choice(accounts), meter=METER))
+        return out
+
+    run_ingest(ctx, events(10))  # (warm: the catalog read, the connection made)
+    ready.wait()
+    began = time.time()
+    while time.time() < began + seconds:
+        results_of = run_ingest(ctx, events(batch))
+        done += sum(r.status == "accepted" for r in results_of)
+    results.put((done, began, time.time()))
     db.dispose()
-    return done
 
 
 def measure(url: str, server: str, accounts: list[str], rows: int, ordered: bool, args: argparse.Namespace
             ) -> Measure:
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    mp = multiprocessing.get_context("spawn")
+    ready, results = mp.Barrier(args.processes + 1), mp.Queue()
+    workers = [mp.Process(target=_ingest_for, args=(url, accounts, args.seconds, ordered, args.batch, ready, results))
+               for _ in range(args.processes)]
+    for w in workers:
+        w.start()
     with engine.connect() as conn:
         conn.execute(text("CHECKPOINT"))
         wal_before = conn.execute(text("SELECT pg_current_wal_lsn()")).scalar()
         fpi_before = conn.execute(text("SELECT wal_fpi FROM pg_stat_wal")).scalar()
-    start_at = time.time() + 1.0
-    with multiprocessing.get_context("spawn").Pool(args.processes) as pool:
-        counts = pool.starmap(_ingest_for, [(url, accounts, args.seconds, ordered, args.batch, start_at)] *
-                              args.processes)
-    elapsed = time.time() - start_at
-    with engine.connect() as conn:
+        ready.wait()  # every worker warm: go
+        found = [results.get() for _ in workers]
         wal = conn.execute(text("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), :b)"), {"b": wal_before}).scalar()
         fpi = conn.execute(text("SELECT wal_fpi FROM pg_stat_wal")).scalar()
+    for w in workers:
+        w.join()
     engine.dispose()
-    return Measure(server, rows, "ordered" if ordered else "random", sum(counts), elapsed,
+    elapsed = max(end for _n, _b, end in found) - min(began for _n, began, _e in found)
+    return Measure(server, rows, "ordered" if ordered else "random", sum(n for n, _b, _e in found), elapsed,
                    round(float(wal or 0) / 2**20, 1), int(fpi or 0) - int(fpi_before or 0))
 
 
@@ -153,7 +165,8 @@ def load_ledger(url: str, rows: int) -> tuple[float, int]:
         conn.execute(text(
             "INSERT INTO wallet_entries (wallet_id, account_id, type, amount, granted_amount, balance_after, meter, "
             "quantity, reference, created_at, body_hash, occurred_at) "
-            "SELECT (:w)[1 + i % cardinality(:w)], (:a)[1 + i % cardinality(:a)], 'usage', -30, 0, 10^12 - i * 30, "
+            "SELECT (CAST(:w AS text[]))[1 + i % cardinality(CAST(:w AS text[]))], "
+            "(CAST(:a AS text[]))[1 + i % cardinality(CAST(:a AS text[]))], 'usage', -30, 0, 10^12 - i * 30, "
             ":meter, 1, "
             "regexp_replace(md5(i::text || 'bench'), '^(.{8})(.{4})(.{4})(.{4})(.{12})$', '\\1-\\2-4\\3-\\4-\\5'), "
             "now() - (:n - i) * interval '1 second', md5(i::text), now() - (:n - i) * interval '1 second' "
