@@ -5,9 +5,9 @@ never fails on them.
 The ingest path is POST /v1/usage/batch's own (`usage.endpoints.run_ingest`: one transaction per 1000-event batch),
 called from `--processes` (2) processes, as two uvicorn workers would, without HTTP in front (HTTP's cost does not
 grow with the ledger; leaving it out makes the ratio stricter). Event ids are random UUIDs (what clients send) or
-time-ordered (UUIDv7-like). The ledger rows are made by INSERT ... SELECT generate_series, with random UUID-like
-usage ids, spread over the bench accounts' wallets, the indexes built after the load (as a grown ledger's would be,
-but packed). Each measurement starts right after a CHECKPOINT and lasts `--seconds` (30).
+time-ordered (UUIDv7-like). The ledger rows are made by INSERT ... SELECT generate_series, with random UUIDs as
+usage ids (gen_random_uuid()), spread over the bench accounts' wallets, the indexes built after the load (as a
+grown ledger's would be, but packed). Each measurement starts right after a CHECKPOINT and lasts `--seconds` (30).
 
 Two servers: the shared one on 127.0.0.1:5432 as it is configured (not changed), and a temporary cluster this
 script starts itself (initdb and pg_ctl as the `postgres` OS user, in a temporary directory, on another port, with
@@ -150,7 +150,7 @@ def fresh(admin_url: str) -> str:
 
 
 def load_ledger(url: str, rows: int) -> tuple[float, int]:
-    """`rows` usage entries over every wallet of the bench accounts, random UUID-like ids, indexes built after;
+    """`rows` usage entries over every wallet of the bench accounts, random UUIDs as ids, indexes built after;
     (seconds, size of the unique usage-id index in bytes)."""
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     started = time.perf_counter()
@@ -168,7 +168,7 @@ def load_ledger(url: str, rows: int) -> tuple[float, int]:
             "SELECT (CAST(:w AS text[]))[1 + i % cardinality(CAST(:w AS text[]))], "
             "(CAST(:a AS text[]))[1 + i % cardinality(CAST(:a AS text[]))], 'usage', -30, 0, 10^12 - i * 30, "
             ":meter, 1, "
-            "regexp_replace(md5(i::text || 'bench'), '^(.{8})(.{4})(.{4})(.{4})(.{12})$', '\\1-\\2-4\\3-\\4-\\5'), "
+            "gen_random_uuid()::text, "
             "now() - (:n - i) * interval '1 second', md5(i::text), now() - (:n - i) * interval '1 second' "
             "FROM generate_series(1, :n) AS i"), {"w": wallets[0], "a": wallets[1], "meter": METER, "n": rows})
         for _name, definition in indexes:
