@@ -7,7 +7,9 @@ called from `--processes` (2) processes, as two uvicorn workers would, without H
 grow with the ledger; leaving it out makes the ratio stricter). Event ids are random UUIDs (what clients send) or
 time-ordered (UUIDv7-like). The ledger rows are made by INSERT ... SELECT generate_series, with random UUIDs as
 usage ids (gen_random_uuid()), spread over the bench accounts' wallets, the indexes built after the load (as a
-grown ledger's would be, but packed). Each measurement starts right after a CHECKPOINT and lasts `--seconds` (30).
+grown ledger's would be, but packed). The empty ledger is a second database beside it, seeded alike; the two are
+measured in turn, `--rounds` (2) times, each measurement right after a CHECKPOINT and `--seconds` (20) long; the
+medians are compared.
 
 Two servers: the shared one on 127.0.0.1:5432 as it is configured (not changed), and a temporary cluster this
 script starts itself (initdb and pg_ctl as the `postgres` OS user, in a temporary directory, on another port, with
@@ -24,12 +26,14 @@ import os
 import random
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -51,9 +55,10 @@ from ingest import KEY, METER, NoPayments, seed  # (bench/ingest.py, beside this
 
 HERE = Path(__file__).resolve().parent
 SHARED_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-DB = "langganan_bench_history"
+DB = "langganan_bench_history"  # and _empty: the ledger of 10 million rows, and the empty one
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 TUNED = {"shared_buffers": "4GB", "max_wal_size": "8GB", "checkpoint_timeout": "30min"}
+LOAD_CONNECTIONS = 2  # the ledger is generated in this many parts at once
 SHOWN = ("shared_buffers", "max_wal_size", "checkpoint_timeout", "full_page_writes", "synchronous_commit")
 console = Console(width=None if sys.stdout.isatty() else 200)
 
@@ -138,15 +143,22 @@ def measure(url: str, server: str, accounts: list[str], rows: int, ordered: bool
 
 # --- the databases --------------------------------------------------------------------------------------------
 
-def fresh(admin_url: str) -> str:
+def fresh(admin_url: str, name: str) -> str:
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{DB}"'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    url = admin_url.rsplit("/", 1)[0] + "/" + DB
+    url = admin_url.rsplit("/", 1)[0] + "/" + name
     upgrade(url)
     return url
+
+
+def drop(admin_url: str, name: str) -> None:
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def load_ledger(url: str, rows: int) -> tuple[float, int]:
@@ -162,15 +174,23 @@ def load_ledger(url: str, rows: int) -> tuple[float, int]:
             conn.execute(text(f"DROP INDEX {name}"))
         wallets = conn.execute(text("SELECT array_agg(id ORDER BY id), array_agg(account_id ORDER BY id) FROM wallets "
                                     "WHERE kind = 'conversation'")).one()
-        conn.execute(text(
-            "INSERT INTO wallet_entries (wallet_id, account_id, type, amount, granted_amount, balance_after, meter, "
-            "quantity, reference, created_at, body_hash, occurred_at) "
-            "SELECT (CAST(:w AS text[]))[1 + i % cardinality(CAST(:w AS text[]))], "
-            "(CAST(:a AS text[]))[1 + i % cardinality(CAST(:a AS text[]))], 'usage', -30, 0, 10^12 - i * 30, "
-            ":meter, 1, "
-            "gen_random_uuid()::text, "
-            "now() - (:n - i) * interval '1 second', md5(i::text), now() - (:n - i) * interval '1 second' "
-            "FROM generate_series(1, :n) AS i"), {"w": wallets[0], "a": wallets[1], "meter": METER, "n": rows})
+    chunks = [(1 + rows * k // LOAD_CONNECTIONS, rows * (k + 1) // LOAD_CONNECTIONS) for k in range(LOAD_CONNECTIONS)]
+
+    def insert(chunk: tuple[int, int]) -> None:
+        with engine.connect() as conn:
+            conn.execute(text(
+                "INSERT INTO wallet_entries (wallet_id, account_id, type, amount, granted_amount, balance_after, "
+                "meter, quantity, reference, created_at, body_hash, occurred_at) "
+                "SELECT (CAST(:w AS text[]))[1 + i % cardinality(CAST(:w AS text[]))], "
+                "(CAST(:a AS text[]))[1 + i % cardinality(CAST(:a AS text[]))], 'usage', -30, 0, 10^12 - i * 30, "
+                ":meter, 1, gen_random_uuid()::text, now() - (:n - i) * interval '1 second', md5(i::text), "
+                "now() - (:n - i) * interval '1 second' FROM generate_series(CAST(:first AS bigint), :last) AS i"),
+                {"w": wallets[0], "a": wallets[1], "meter": METER, "n": rows, "first": chunk[0], "last": chunk[1]})
+
+    with ThreadPoolExecutor(LOAD_CONNECTIONS) as pool:
+        list(pool.map(insert, chunks))
+    with engine.connect() as conn:
+        conn.execute(text("SET maintenance_work_mem = '1GB'"))
         for _name, definition in indexes:
             conn.execute(text(definition))
         conn.execute(text("VACUUM ANALYZE wallet_entries"))
@@ -220,36 +240,44 @@ def temporary_cluster() -> Iterator[str]:
 # --- the run --------------------------------------------------------------------------------------------------
 
 def run_server(server: str, admin_url: str, args: argparse.Namespace) -> tuple[list[Measure], dict[str, Any]]:
-    url = fresh(admin_url)
-    db = open_database(url)
-    accounts, _hot = seed(db, args.accounts, 1)
-    db.dispose()
-    kinds = [k == "ordered" for k in (["random", "ordered"] if args.ids == "both" else [args.ids])]
-    found = [measure(url, server, accounts, 0, ordered, args) for ordered in kinds]
-    console.print(f"{server}: empty ledger measured; loading {args.rows:,} ledger rows ...")
-    load_seconds, index_bytes = load_ledger(url, args.rows)
+    """Two databases on one server, seeded alike: one whose ledger stays (nearly) empty, one with `--rows` ledger
+    rows; measured in turn, `--rounds` times, so that other work on the machine weighs on both alike."""
+    urls, accounts = {}, {}
+    for rows, name in ((0, f"{DB}_empty"), (args.rows, DB)):
+        urls[rows] = fresh(admin_url, name)
+        db = open_database(urls[rows])
+        accounts[rows], _hot = seed(db, args.accounts, 1)
+        db.dispose()
+    console.print(f"{server}: loading {args.rows:,} ledger rows ...")
+    load_seconds, index_bytes = load_ledger(urls[args.rows], args.rows)
     console.print(f"{server}: loaded in {load_seconds:.0f} s (usage-id index {index_bytes / 2**20:.0f} MB)")
-    found += [measure(url, server, accounts, args.rows, ordered, args) for ordered in kinds]
-    about = {"server": server, "settings": settings_of(url), "load_seconds": round(load_seconds, 1),
-             "usage_id_index_mb": round(index_bytes / 2**20, 1)}
+    kinds = [k == "ordered" for k in (["random", "ordered"] if args.ids == "both" else [args.ids])]
+    found = []
+    for round_ in range(args.rounds):
+        for ordered in kinds:
+            for rows in (0, args.rows):
+                found.append(measure(urls[rows], server, accounts[rows], rows, ordered, args))
+                console.print(f"{server} round {round_ + 1}: {found[-1].ids} ids, {rows:,} rows: "
+                              f"{found[-1].rate:,.0f} events/s")
+    about = {"server": server, "settings": settings_of(urls[0]), "load_seconds": round(load_seconds, 1),
+             "usage_id_index_mb": round(index_bytes / 2**20, 1), "load_average": os.getloadavg()}
     if not args.keep:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)'))
-        admin.dispose()
+        for name in (f"{DB}_empty", DB):
+            drop(admin_url, name)
     return found, about
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000_000, help="ledger rows present in the second run")
-    parser.add_argument("--seconds", type=float, default=30.0, help="length of each measurement")
+    parser.add_argument("--seconds", type=float, default=20.0, help="length of each measurement")
+    parser.add_argument("--rounds", type=int, default=2, help="measurements of each case, empty and full in turn")
     parser.add_argument("--processes", type=int, default=2, help="ingesting processes")
     parser.add_argument("--batch", type=int, default=1000, help="events per transaction (one batch request)")
     parser.add_argument("--accounts", type=int, default=100)
     parser.add_argument("--ids", choices=("random", "ordered", "both"), default="both")
     parser.add_argument("--server", choices=("shared", "tuned", "both"), default="both")
-    parser.add_argument("--keep", action="store_true", help=f"leave the database {DB} on the shared server")
+    parser.add_argument("--keep", action="store_true", help=f"leave the databases {DB}(_empty) on the shared server")
     args = parser.parse_args()
     measures: list[Measure] = []
     servers: list[dict[str, Any]] = []
@@ -263,19 +291,25 @@ def main() -> None:
         measures += found
         servers.append(about)
 
-    table = Table("server", "ids", "ledger rows", "events/s", "vs empty", "WAL MB/s", "FPI/s",
-                  title=f"batch usage ingest, {args.processes} processes, {args.batch} events a batch, "
-                        f"{args.seconds:g} s each")
-    empty = {(m.server, m.ids): m.rate for m in measures if m.ledger_rows == 0}
+    table = Table("server", "ids", "ledger rows", "events/s (median)", "each round", "vs empty", "WAL MB/s",
+                  "FPI/s", title=f"batch usage ingest, {args.processes} processes, {args.batch} events a batch, "
+                                 f"{args.seconds:g} s each, {args.rounds} rounds")
+    cases: dict[tuple[str, str, int], list[Measure]] = {}
     for m in measures:
-        base = empty.get((m.server, m.ids))
-        table.add_row(m.server, m.ids, f"{m.ledger_rows:,}", f"{m.rate:,.0f}",
-                      f"{m.rate / base:.0%}" if base else "", f"{m.wal_mb / m.seconds:.1f}",
-                      f"{m.full_page_images / m.seconds:,.0f}")
+        cases.setdefault((m.server, m.ids, m.ledger_rows), []).append(m)
+    for (server, ids, rows), ms in cases.items():
+        rate = statistics.median(m.rate for m in ms)
+        base = statistics.median(m.rate for m in cases[(server, ids, 0)])
+        seconds = sum(m.seconds for m in ms)
+        table.add_row(server, ids, f"{rows:,}", f"{rate:,.0f}", " / ".join(f"{m.rate:,.0f}" for m in ms),
+                      f"{rate / base:.0%}" if base else "", f"{sum(m.wal_mb for m in ms) / seconds:.1f}",
+                      f"{sum(m.full_page_images for m in ms) / seconds:,.0f}")
     console.print(table)
     for about in servers:
         console.print(f"{about['server']}: {about['settings']}; {args.rows:,} rows loaded in "
-                      f"{about['load_seconds']} s; usage-id index {about['usage_id_index_mb']} MB")
+                      f"{about['load_seconds']} s; usage-id index {about['usage_id_index_mb']} MB; load average at the "
+                      "end "
+                      f"{' '.join(f'{x:.1f}' for x in about['load_average'])}")
     out = HERE / "results" / f"ingest_history-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"args": vars(args), "servers": servers,
