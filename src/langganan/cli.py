@@ -546,7 +546,7 @@ def archive(out: Annotated[Path | None, typer.Option("--out", help="Directory of
     and delivery attempts, the in-app feed, console login attempts, expired sessions); one file per table and
     month in --out, in place before anything is removed. Money records and events are never removed."""
     from langganan.history.archive import archive as run_archive
-    from langganan.history.retention import parse_month
+    from langganan.history.retention import RULES, parse_month
     from langganan.kit.clock import wall_now
 
     try:
@@ -564,7 +564,12 @@ def archive(out: Annotated[Path | None, typer.Option("--out", help="Directory of
     for line in lines:
         table.add_row(line.table, line.month, line.action, str(line.rows),
                       ", ".join(p.name for p in line.files), str(line.bytes) if line.files else "")
-    console.print(table if lines else "nothing to archive")
+    if lines:
+        console.print(table)
+        return
+    kept = all(getattr(settings, rule.setting) == 0 for rule in RULES)
+    console.print("nothing to archive" + (" (every LANGGANAN_RETENTION_* setting is 0: all history is kept)"
+                                          if kept else ""))
 
 
 @app.command("export")

@@ -310,6 +310,7 @@ def test_the_command_prints_what_it_did_per_table(env: Env, tmp_path: Path, monk
     assert runner.invoke(cli.app, ["archive", "--out", str(tmp_path), "--before", "2026-13"]).exit_code == 2
     done = runner.invoke(cli.app, ["archive", "--out", str(tmp_path / "a")])
     assert done.exit_code == 0 and "deleted" in done.output and "notifications-" in done.output, done.output
+    assert runner.invoke(cli.app, ["archive", "--out", str(tmp_path / "a")]).output.strip() == "nothing to archive"
 
 
 # --- PostgreSQL: partitions ---------------------------------------------------------------------------------
