@@ -9,7 +9,8 @@ time-ordered (UUIDv7-like). The ledger rows are made by INSERT ... SELECT genera
 usage ids (gen_random_uuid()), spread over the bench accounts' wallets, the indexes built after the load (as a
 grown ledger's would be, but packed). The empty ledger is a second database beside it, seeded alike; the two are
 measured in turn, `--rounds` (2) times, each measurement right after a CHECKPOINT and `--seconds` (20) long; the
-medians are compared.
+medians are compared. `--no-checkpoint` measures between checkpoints instead (what a long checkpoint_timeout
+gives most of the time).
 
 Two servers: the shared one on 127.0.0.1:5432 as it is configured (not changed), and a temporary cluster this
 script starts itself (initdb and pg_ctl as the `postgres` OS user, in a temporary directory, on another port, with
@@ -126,7 +127,8 @@ def measure(url: str, server: str, accounts: list[str], rows: int, ordered: bool
     for w in workers:
         w.start()
     with engine.connect() as conn:
-        conn.execute(text("CHECKPOINT"))
+        if args.checkpoint:
+            conn.execute(text("CHECKPOINT"))
         wal_before = conn.execute(text("SELECT pg_current_wal_lsn()")).scalar()
         fpi_before = conn.execute(text("SELECT wal_fpi FROM pg_stat_wal")).scalar()
         ready.wait()  # every worker warm: go
@@ -277,6 +279,9 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=100)
     parser.add_argument("--ids", choices=("random", "ordered", "both"), default="both")
     parser.add_argument("--server", choices=("shared", "tuned", "both"), default="both")
+    parser.add_argument("--checkpoint", action=argparse.BooleanOptionalAction, default=True,
+                        help="start each measurement right after a CHECKPOINT (the worst case: every page's first "
+                             "change writes its full image to the WAL); --no-checkpoint: between checkpoints")
     parser.add_argument("--keep", action="store_true", help=f"leave the databases {DB}(_empty) on the shared server")
     args = parser.parse_args()
     measures: list[Measure] = []
@@ -293,7 +298,8 @@ def main() -> None:
 
     table = Table("server", "ids", "ledger rows", "events/s (median)", "each round", "vs empty", "WAL MB/s",
                   "FPI/s", title=f"batch usage ingest, {args.processes} processes, {args.batch} events a batch, "
-                                 f"{args.seconds:g} s each, {args.rounds} rounds")
+                                 f"{args.seconds:g} s each, {args.rounds} rounds"
+                                 f"{', each after a CHECKPOINT' if args.checkpoint else ', no CHECKPOINT forced'}")
     cases: dict[tuple[str, str, int], list[Measure]] = {}
     for m in measures:
         cases.setdefault((m.server, m.ids, m.ledger_rows), []).append(m)
