@@ -214,7 +214,11 @@ def create_partition(session: Work, month: datetime, end: datetime, lock_wait: s
     return moved
 
 
-def detach(session: Work, name: str) -> None:
+def detach(session: Work, name: str, lock_wait: str = "5s") -> None:
+    """Detach a month (ACCESS EXCLUSIVE on delivery_attempts, a catalog change: sends wait for it). Waits at most
+    `lock_wait` for the lock, so that sends do not queue behind it waiting for a long transaction; then fails (run
+    archive again)."""
+    session.execute(text(f"SET LOCAL lock_timeout = '{lock_wait}'"))
     session.execute(text(f"ALTER TABLE {PARENT} DETACH PARTITION {name}"))
 
 
