@@ -182,16 +182,22 @@ def worker_cmd(once: Annotated[bool, typer.Option(help="Run what is due once and
 
 
 def _work(ctx: AppContext, once: bool, stop: threading.Event) -> None:
-    """Run due work and notifications every LANGGANAN_WORKER_INTERVAL_SECONDS until `stop` is set. A database
+    """Run due work, notifications and upkeep every LANGGANAN_WORKER_INTERVAL_SECONDS until `stop` is set. A database
     that is busy or unreachable for a while is waited out: what failed is rolled back and done again next time
     (with --once the command ends instead, exit 1)."""
     from langganan.app import log_work
     from langganan.due import run_due
+    from langganan.history.partitions import Upkeep
+    from langganan.kit.clock import wall_now
+    from langganan.kit.idempotency import purge_expired
     from langganan.notifications.worker import run_notifications
 
+    upkeep = Upkeep()  # delivery_attempts' partitions created ahead (PostgreSQL), at most hourly
     while not stop.is_set():
         try:
             log_work(run_due(ctx, stop.is_set), run_notifications(ctx.db, ctx.courier, stop.is_set))
+            purge_expired(ctx.db)  # idempotency records past their 48 hours (as `serve`'s in-process worker does)
+            upkeep.run(ctx.db, wall_now())
         except Exception as exc:
             if once or not is_transient(exc):
                 raise
@@ -526,6 +532,45 @@ def backup(path: Annotated[Path, typer.Argument(help="The file to write (never o
         console.print(f"[red]backup failed:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(1) from exc
     console.print(f"[green]backed up[/green] {escape(done)}", soft_wrap=True)
+
+
+@app.command()
+def archive(out: Annotated[Path | None, typer.Option("--out", help="Directory of the archive files (keep using the "
+                                                                  "same one)", file_okay=False)] = None,
+            before: Annotated[str | None, typer.Option(help="Only months before this one, YYYY-MM (never past what "
+                                                             "LANGGANAN_RETENTION_* allows)")] = None,
+            dry_run: Annotated[bool, typer.Option("--dry-run", help="Count only: write and remove nothing")] = False,
+            export_kept: Annotated[bool, typer.Option("--export-kept", help="Also export the tables kept forever "
+                                                      "(ledger, invoices, payments, audit log, events) by month, "
+                                                      "removing nothing")] = False) -> None:
+    """Export to gzip CSV, then remove, the history past its LANGGANAN_RETENTION_* setting (finished deliveries
+    and delivery attempts, the in-app feed, console login attempts, expired sessions); one file per table and
+    month in --out, in place before anything is removed. Money records and events are never removed."""
+    from langganan.history.archive import archive as run_archive
+    from langganan.history.retention import RULES, parse_month
+    from langganan.kit.clock import wall_now
+
+    try:
+        until = parse_month(before) if before is not None else None
+    except ValueError as exc:
+        console.print(f"[red]--before:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from exc
+    if out is None and not dry_run:
+        console.print("[red]--out DIR is required[/red] (or --dry-run)")
+        raise typer.Exit(2)
+    settings, db = _setup()
+    lines = run_archive(db, settings, wall_now(), out, before=until, dry_run=dry_run, export_kept=export_kept)
+    table = Table("table", "month", "done", "rows", "file", "bytes", title="dry run: nothing changed" if dry_run
+                  else f"archive in {out}")
+    for line in lines:
+        table.add_row(line.table, line.month, line.action, str(line.rows),
+                      ", ".join(p.name for p in line.files), str(line.bytes) if line.files else "")
+    if lines:
+        console.print(table)
+        return
+    kept = all(getattr(settings, rule.setting) == 0 for rule in RULES)
+    console.print("nothing to archive" + (" (every LANGGANAN_RETENTION_* setting is 0: all history is kept)"
+                                          if kept else ""))
 
 
 @app.command("export")

@@ -66,6 +66,7 @@ MIN_LIVE_BOOTSTRAP_KEY = 32
 DEFAULT_BODY_LIMITS = {"default": 64 * 1024, "usage_batch": 2 * 1024 * 1024, "import": 8 * 1024 * 1024}
 MAX_TAX_BASE_DENOMINATOR = 1000  # a tax-base fraction n/d (LANGGANAN_TAX_BASE_*): 0 < n <= d <= this
 MIN_BODY_LIMIT = 1024
+MAX_RETENTION_MONTHS = 1200  # LANGGANAN_RETENTION_*: 100 years is "forever" too; 0 says it plainly
 MAX_BODY_LIMIT = 64 * 1024 * 1024
 ENV_PREFIX = "LANGGANAN_"
 
@@ -284,6 +285,7 @@ Npwp = Annotated[str, BeforeValidator(_npwp)]
 Nitku = Annotated[str | None, BeforeValidator(_nitku)]
 StartInstant = Annotated[datetime | None, BeforeValidator(_instant)]
 Address = Annotated[tuple[str, int] | None, BeforeValidator(_address)]
+Months = Annotated[int, _whole(0, MAX_RETENTION_MONTHS)]  # a retention in months; 0 keeps forever
 
 
 class Settings(BaseSettings):
@@ -379,6 +381,13 @@ class Settings(BaseSettings):
     # SIGTERM (issue 17): `serve` stops accepting, waits this long for the requests in flight (then cancels them)
     # and for its in-process worker's batch; `worker` finishes its batch and exits.
     shutdown_grace_seconds: Count = 30
+    # History and retention (issue 17; history/retention.py): operational history older than this many whole
+    # calendar months (UTC) is exported and removed by `langganan archive`; 0 keeps it forever. Money records
+    # (the ledger, invoices, payments, credit notes, the audit log) and events are never removed.
+    retention_delivery_months: Months = 0  # finished deliveries and every delivery attempt
+    retention_notification_months: Months = 0  # the in-app feed
+    retention_login_months: Months = 0  # console login attempts
+    retention_session_months: Months = 0  # web sessions, counted from when they expired
 
     @classmethod
     def settings_customise_sources(

@@ -88,6 +88,10 @@ DOCUMENTED: dict[str, tuple[set[tuple[str, str, str]], str]] = {
     "0027": ({("deliveries", AE, SCAN), ("notifications", AE, SCAN), ("portal_links", AE, BRIEF)},
              "4 columns on deliveries (catalog only), then a unique index built on notifications while both are "
              "locked; a nullable column on portal_links"),
+    "0029": ({("delivery_attempts", AE, SCAN), ("deliveries", W, SCAN), ("deliveries", AE, BRIEF)},
+             "delivery_attempts copied into a table partitioned by month, then its index built: no sends recorded "
+             "meanwhile; the new foreign key holds delivery writes until then; the old table's dropped (its "
+             "foreign key: deliveries locked for catalog changes)"),
 }
 
 # Statements whose time grows with a table (and the table), on PostgreSQL.

@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 
 from langganan.accounts import service as accounts
 from langganan.app import open_database, prepare
+from langganan.history.repository import include_name
 from langganan.kit.db import Database
 from langganan.kit.migrate import alembic_config, upgrade
 from langganan.models import metadata
@@ -21,7 +22,7 @@ from tests.conftest import CLOCK_START, make_settings
 
 def test_migrations_match_the_models(database: Database) -> None:
     with database.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"include_name": include_name}), metadata)
     assert diff == []
 
 

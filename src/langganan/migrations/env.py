@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+from langganan.history.repository import include_name
 from langganan.kit.db import make_engine
 from langganan.models import metadata
 
@@ -29,7 +30,7 @@ def _run(connection: Connection) -> None:
     # it commits, not held until the last pending step has run.
     context.configure(connection=connection, target_metadata=metadata,
                       render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
-                      transaction_per_migration=True)
+                      transaction_per_migration=True, include_name=include_name)
     with context.begin_transaction():
         context.run_migrations()
     if connection.in_transaction():

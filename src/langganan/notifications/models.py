@@ -65,7 +65,11 @@ class Delivery(Base):
 
 
 class DeliveryAttempt(Base):
-    """Each send of a delivery, successful or not: status code or error, and how long it took."""
+    """Each send of a delivery, successful or not: status code or error, and how long it took.
+
+    On PostgreSQL partitioned by UTC month of `started_at` (migration 0029, history/partitions.py): its primary
+    key there is (id, started_at), the partition key being in every unique index; the ORM knows a row by `id`
+    alone, unique all the same (one sequence). Retention drops whole months (history/archive.py)."""
 
     __tablename__ = "delivery_attempts"
     __table_args__ = (Index("ix_delivery_attempts_delivery", "delivery_id", "number"),)
