@@ -42,7 +42,7 @@ from langganan.due import DueReport, run_due
 from langganan.entitlements.endpoints import router as entitlements_router
 from langganan.events.endpoints import router as events_router
 from langganan.exports.endpoints import router as exports_router
-from langganan.history.partitions import Upkeep
+from langganan.history.upkeep import Upkeep
 from langganan.kit import migrate
 from langganan.kit.bodylimit import BodyLimitMiddleware
 from langganan.kit.clock import Clock, DatabaseClock, WallClock, wall_now
@@ -244,7 +244,7 @@ class Worker:
                 log_work(run_due(self.ctx, self._stop.is_set),
                          run_notifications(self.ctx.db, self.ctx.courier, self._stop.is_set))
                 purge_expired(self.ctx.db)
-                self.upkeep.run(self.ctx.db, wall_now())
+                self.upkeep.run(self.ctx.db, self.ctx.settings, wall_now())
             except Exception as exc:  # keep the worker alive; the next tick retries
                 if is_transient(exc):
                     log.warning("due work stopped, the database is busy or unreachable (retried next tick): %s", exc)

@@ -187,17 +187,17 @@ def _work(ctx: AppContext, once: bool, stop: threading.Event) -> None:
     (with --once the command ends instead, exit 1)."""
     from langganan.app import log_work
     from langganan.due import run_due
-    from langganan.history.partitions import Upkeep
+    from langganan.history.upkeep import Upkeep
     from langganan.kit.clock import wall_now
     from langganan.kit.idempotency import purge_expired
     from langganan.notifications.worker import run_notifications
 
-    upkeep = Upkeep()  # delivery_attempts' partitions created ahead (PostgreSQL), at most hourly
+    upkeep = Upkeep()  # partitions created ahead (PostgreSQL, hourly); LANGGANAN_ARCHIVE_DIR: archive daily
     while not stop.is_set():
         try:
             log_work(run_due(ctx, stop.is_set), run_notifications(ctx.db, ctx.courier, stop.is_set))
             purge_expired(ctx.db)  # idempotency records past their 48 hours (as `serve`'s in-process worker does)
-            upkeep.run(ctx.db, wall_now())
+            upkeep.run(ctx.db, ctx.settings, wall_now())
         except Exception as exc:
             if once or not is_transient(exc):
                 raise
@@ -546,6 +546,7 @@ def archive(out: Annotated[Path | None, typer.Option("--out", help="Directory of
     """Export to gzip CSV, then remove, the history past its LANGGANAN_RETENTION_* setting (finished deliveries
     and delivery attempts, the in-app feed, console login attempts, expired sessions); one file per table and
     month in --out, in place before anything is removed. Money records and events are never removed."""
+    from langganan.history.archive import ArchiveBusy
     from langganan.history.archive import archive as run_archive
     from langganan.history.retention import RULES, parse_month
     from langganan.kit.clock import wall_now
@@ -559,7 +560,11 @@ def archive(out: Annotated[Path | None, typer.Option("--out", help="Directory of
         console.print("[red]--out DIR is required[/red] (or --dry-run)")
         raise typer.Exit(2)
     settings, db = _setup()
-    lines = run_archive(db, settings, wall_now(), out, before=until, dry_run=dry_run, export_kept=export_kept)
+    try:
+        lines = run_archive(db, settings, wall_now(), out, before=until, dry_run=dry_run, export_kept=export_kept)
+    except ArchiveBusy as busy:
+        console.print(f"[red]not archived:[/red] {escape(str(busy))}; nothing was changed, run it again later")
+        raise typer.Exit(1) from None
     table = Table("table", "month", "done", "rows", "file", "bytes", title="dry run: nothing changed" if dry_run
                   else f"archive in {out}")
     for line in lines:

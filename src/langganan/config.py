@@ -388,6 +388,9 @@ class Settings(BaseSettings):
     retention_notification_months: Months = 0  # the in-app feed
     retention_login_months: Months = 0  # console login attempts
     retention_session_months: Months = 0  # web sessions, counted from when they expired
+    # When set, the worker runs that archive into this directory once a day (history/upkeep.py); unset: only
+    # `langganan archive` does (from cron). Either way one archive runs at a time.
+    archive_dir: OptionalText = None
 
     @classmethod
     def settings_customise_sources(

@@ -32,6 +32,7 @@ from langganan.history import partitions, repository
 from langganan.history.archive import archive
 from langganan.history.files import cell_text
 from langganan.history.retention import add_months, label, month_start
+from langganan.history.upkeep import Upkeep
 from langganan.kit.clock import wall_now
 from langganan.kit.db import Database
 from langganan.kit.ids import new_id
@@ -313,6 +314,52 @@ def test_the_command_prints_what_it_did_per_table(env: Env, tmp_path: Path, monk
     assert runner.invoke(cli.app, ["archive", "--out", str(tmp_path / "a")]).output.strip() == "nothing to archive"
 
 
+def test_the_worker_archives_daily_into_its_directory_when_one_is_set(env: Env, tmp_path: Path) -> None:
+    now = wall_now()
+    made = _history(env, now)
+    upkeep = Upkeep()
+    _created, lines = upkeep.run(env.db, _settings(env, archive_dir=str(tmp_path / "daily")), now)
+    assert {line.table for line in lines if line.rows} == set(made.goes)
+    for table, ids in made.goes.items():
+        assert not ids & _ids(env.db, table), table
+        assert sorted(r["id"] for r in _files(tmp_path / "daily").get(table, [])) == sorted(ids), table
+    with env.db.transaction() as s:  # more old history: left for tomorrow's turn
+        account = s.scalars(select(Event.account_id).where(Event.account_id.is_not(None))).first()
+        for _ in range(2):
+            told = Event(id=new_id("evt"), type="test.told", account_id=account, data={}, created_at=now,
+                         dispatched_at=now)
+            s.add(told)
+            s.flush()
+            s.add(Notification(id=new_id("ntf"), account_id=account, event_id=told.id, type="invoice.created",
+                               title="Tagihan", body="Ada tagihan baru", created_at=add_months(now, -7)))
+    assert upkeep.run(env.db, _settings(env, archive_dir=str(tmp_path / "daily")), now + timedelta(hours=23))[1] == []
+    later = upkeep.run(env.db, _settings(env, archive_dir=str(tmp_path / "daily")), now + timedelta(days=1))[1]
+    assert sum(line.rows for line in later if line.table == "notifications") == 2
+
+
+def test_two_archives_never_run_at_once(env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While one archive runs, another one into the same directory, or (PostgreSQL) into any directory, is refused
+    and changes nothing; the command says so and exits 1; the worker's turn leaves it to the running one."""
+    now = wall_now()
+    made = _history(env, now)
+    counts = {t: len(_ids(env.db, t)) for t in made.goes}
+    monkeypatch.setenv("LANGGANAN_DATABASE_URL", env.db.url)
+    for name, months in RETAIN.items():
+        monkeypatch.setenv(f"LANGGANAN_{name.upper()}", str(months))
+    others = [tmp_path / "a"] + ([tmp_path / "b"] if env.db.dialect == "postgresql" else [])
+    with archive_module.one_at_a_time(env.db, tmp_path / "a"):
+        for out in others:
+            with pytest.raises(archive_module.ArchiveBusy):
+                archive(env.db, _settings(env), now, out)
+            refused = CliRunner().invoke(cli.app, ["archive", "--out", str(out)])
+            assert refused.exit_code == 1 and "not archived" in refused.output, refused.output
+        assert Upkeep().run(env.db, _settings(env, archive_dir=str(tmp_path / "a")), now)[1] == []
+        assert archive(env.db, _settings(env), now, None, dry_run=True)  # counting needs no lock
+    assert {t: len(_ids(env.db, t)) for t in made.goes} == counts
+    assert not list((tmp_path / "a").glob("*.csv.gz"))
+    assert archive(env.db, _settings(env), now, tmp_path / "a")  # released: the next one runs
+
+
 # --- PostgreSQL: partitions ---------------------------------------------------------------------------------
 
 def _months_attached(db: Database) -> set[str]:
@@ -341,10 +388,11 @@ def test_upkeep_creates_partitions_ahead_and_a_send_outside_them_lands_in_defaul
                               "VALUES ('dlv_h', 1, :t, 5, true)"), {"t": later})
             assert conn.scalar(text("SELECT tableoid::regclass::text FROM delivery_attempts")) == \
                 "delivery_attempts_default"
-        upkeep = partitions.Upkeep()
-        created = upkeep.run(db, later)
+        upkeep, settings = Upkeep(), make_settings(db)
+        created, archived = upkeep.run(db, settings, later)
         assert [c.moved for c in created if c.name == repository.partition_name(month_start(later))] == [1]
-        assert upkeep.run(db, later + timedelta(minutes=5)) == []  # at most hourly
+        assert archived == []  # no LANGGANAN_ARCHIVE_DIR: the worker does not archive
+        assert upkeep.run(db, settings, later + timedelta(minutes=5)) == ([], [])  # at most hourly
         with db.engine.connect() as conn:
             assert conn.scalar(text("SELECT tableoid::regclass::text FROM delivery_attempts")) == \
                 repository.partition_name(month_start(later))

@@ -9,12 +9,14 @@ months before the cutoff are whole partitions: detached, exported, dropped.
 
 A re-run after a crash: rows already in a file of that table and month are deleted without being written again,
 and a detached partition not yet dropped is exported (what its files lack) and dropped. So nothing is lost, nothing
-is exported twice, as long as the same directory is used. Run one archive at a time.
+is exported twice, as long as the same directory is used. Two archives never run at once: the second is refused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import fcntl
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +30,7 @@ from langganan.kit.db import Database
 
 PAGE = 1000  # rows per read, and per delete transaction
 FILE_ROWS = 100_000  # rows per file at most (the rows of a file are deleted only once it is in place)
+LOCK_FILE = "archive.lock"  # (not hidden: hidden names are files being written)
 
 
 @dataclass(frozen=True)
@@ -42,14 +45,40 @@ class Line:
     bytes: int = 0  # their size
 
 
+class ArchiveBusy(Exception):
+    """Another archive is running (on this database, or into this directory)."""
+
+
+@contextmanager
+def one_at_a_time(db: Database, out: Path) -> Iterator[None]:
+    """Held while an archive runs: a lock on the directory's `archive.lock` file (every process on this host), and
+    on PostgreSQL a session advisory lock (every process on any host). Not granted at once: ArchiveBusy."""
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / LOCK_FILE).open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ArchiveBusy(f"another archive is writing into {out}") from None
+        with repository.archive_lock(db) as granted:
+            if not granted:
+                raise ArchiveBusy("another archive is running on this database")
+            yield
+
+
 def archive(db: Database, settings: Settings, now: datetime, out: Path | None, *, before: datetime | None = None,
             dry_run: bool = False, export_kept: bool = False) -> list[Line]:
     """Archive what every retention setting lets go (only months before `before`, when given); with
     `export_kept`, export the kept tables' months before `before` (default: this month). `out` may be None only
-    in a dry run."""
-    if not dry_run:
-        assert out is not None
-        out.mkdir(parents=True, exist_ok=True)
+    in a dry run. One archive at a time (`one_at_a_time`): a second one is refused with ArchiveBusy."""
+    if dry_run:
+        return _archive(db, settings, now, out, before, dry_run, export_kept)
+    assert out is not None
+    with one_at_a_time(db, out):
+        return _archive(db, settings, now, out, before, dry_run, export_kept)
+
+
+def _archive(db: Database, settings: Settings, now: datetime, out: Path | None, before: datetime | None,
+             dry_run: bool, export_kept: bool) -> list[Line]:
     lines: list[Line] = []
     for rule in RULES:
         cut = cutoff(settings, rule, now, before)

@@ -3,22 +3,21 @@
 `maintain` makes sure this month and the next AHEAD months have their partition, each in a transaction of its own
 that waits at most a few seconds for its locks (and is tried again at the next upkeep when it cannot have them). A
 send whose month has no partition lands in delivery_attempts_default; when that month's partition is created the
-rows are moved into it. On SQLite, or before migration 0029, it does nothing. `Upkeep` runs it from the worker's
-loop at most once an hour. Retention (dropping old months) is `archive`'s.
+rows are moved into it. On SQLite, or before migration 0029, it does nothing. `upkeep.Upkeep` runs it from the
+worker's loop at most once an hour. Retention (dropping old months) is `archive`'s.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
 from langganan.history import repository
 from langganan.history.retention import add_months, month_start
 from langganan.kit.db import Database
 
 AHEAD = 2  # months after this one that have their partition
-EVERY = timedelta(hours=1)  # how often the worker looks
 log = logging.getLogger("langganan")
 
 
@@ -48,20 +47,3 @@ def maintain(db: Database, now: datetime) -> list[Created]:
         log.info("created partition %s of delivery_attempts (%d rows moved from the default partition)",
                  repository.partition_name(month), moved, extra={"partition": repository.partition_name(month)})
     return created
-
-
-@dataclass
-class Upkeep:
-    """What the worker's loop runs between rounds of due work, at most once every EVERY (wall time)."""
-
-    next_at: datetime | None = field(default=None)
-
-    def run(self, db: Database, now: datetime) -> list[Created]:
-        if self.next_at is not None and now < self.next_at:
-            return []
-        self.next_at = now + EVERY
-        try:
-            return maintain(db, now)
-        except Exception:  # (a lock not granted in time, the database away): the next hour tries again
-            log.exception("creating delivery_attempts' partitions ahead failed; tried again in an hour")
-            return []

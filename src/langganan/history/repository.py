@@ -4,7 +4,8 @@ them in keyset batches, and PostgreSQL's partitions of delivery_attempts (pg_inh
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -29,6 +30,7 @@ from langganan.audit.models import AuditEntry
 from langganan.console.models import LoginAttempt
 from langganan.events.models import Event
 from langganan.invoices.models import Invoice, InvoiceLine
+from langganan.kit.db import Database
 from langganan.kit.work import Work
 from langganan.notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, Notification
 from langganan.payments.models import Payment
@@ -146,6 +148,7 @@ def delete_keys(session: Work, source: Source, start: datetime, end: datetime, c
 
 PARENT = "delivery_attempts"
 DEFAULT = f"{PARENT}_default"
+ARCHIVE_LOCK = "langganan.archive"  # the advisory lock one archive holds at a time (archive_lock)
 PARTITION = re.compile(rf"{PARENT}_(\d{{4}})_(\d{{2}})")
 
 
@@ -229,3 +232,21 @@ def drop(session: Work, name: str) -> None:
 def detached_source(name: str) -> Source:
     """A detached month as a source of rows (its columns are delivery_attempts')."""
     return Source(table(name, *[column(c.name, c.type) for c in _table(DeliveryAttempt).columns]), "started_at")
+
+
+@contextmanager
+def archive_lock(db: Database) -> Iterator[bool]:
+    """PostgreSQL: a session advisory lock held by a connection of its own while an archive runs (yields whether
+    it was granted; never waits). SQLite: nothing to take (one host; the directory's lock file decides)."""
+    if db.dialect != "postgresql":
+        yield True
+        return
+    with db.engine.connect() as conn:
+        granted = bool(conn.scalar(text("SELECT pg_try_advisory_lock(hashtext(:n))"), {"n": ARCHIVE_LOCK}))
+        conn.commit()
+        try:
+            yield granted
+        finally:
+            if granted:
+                conn.execute(text("SELECT pg_advisory_unlock(hashtext(:n))"), {"n": ARCHIVE_LOCK})
+                conn.commit()
