@@ -56,7 +56,8 @@ def server(tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
 @pytest.fixture
 def generated(server: str, tmp_path: Path) -> Iterator[tuple[ModuleType, dict[str, Any]]]:
     """The client package generated from the server's document, imported; and the document."""
-    document = httpx.get(f"{server}/openapi.json").raise_for_status().json()
+    # (the first request builds the document: seconds on a loaded machine, longer than httpx's 5 s default)
+    document = httpx.get(f"{server}/openapi.json", timeout=60).raise_for_status().json()
     spec = tmp_path / "openapi.json"
     spec.write_text(json.dumps(document))
     out = tmp_path / "client"
