@@ -10,21 +10,16 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
-from langganan.app import create_app, open_database, prepare
-from langganan.catalog import service as catalog_service
+from langganan.app import create_app, prepare
 from tests.conftest import ADMIN_KEY, Env, make_settings
+from tests.served_support import serving, sqlite_copy
 
 CHROMIUM = "/usr/bin/chromium"
 REQUIRE_BROWSER = os.environ.get("LANGGANAN_REQUIRE_BROWSER") == "1"
@@ -74,29 +69,14 @@ class Live(Env):
 @pytest.fixture
 def live(tmp_path: Path, sqlite_template: Path) -> Iterator[Live]:
     _require_browser()
-    catalog_service.forget_cache()
-    path = tmp_path / "browser.db"
-    shutil.copy(sqlite_template, path)
-    db = open_database(f"sqlite:///{path}")
+    db = sqlite_copy(tmp_path, sqlite_template, "browser.db")
     settings = make_settings(db)
     prepare(settings, db, migrate_if_empty=False)
     app = create_app(settings, db)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    with TestClient(app) as client:
+    with serving(app) as url, TestClient(app) as client:
         env = Live(db=db, settings=settings, client=client, headers={"Authorization": f"Bearer {ADMIN_KEY}"})
-        env.base_url = f"http://127.0.0.1:{port}"
+        env.base_url = url
         yield env
-    server.should_exit = True
-    thread.join(timeout=10)
     db.dispose()
 
 

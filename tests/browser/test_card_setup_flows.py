@@ -6,27 +6,22 @@ browser sends to langganan ever carries the card number."""
 
 from __future__ import annotations
 
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from playwright.sync_api import expect
 
-from langganan.app import create_app, open_database, prepare
-from langganan.catalog import service as catalog_service
+from langganan.app import create_app, prepare
 from tests.api.test_real_gateways import _settings
 from tests.browser.conftest import Live, _require_browser
 from tests.conftest import ADMIN_KEY, make_settings
 from tests.gateways.driver import GOOD_CARD
 from tests.gateways.midtrans_driver import MidtransDriver
 from tests.gateways.xendit_driver import XenditDriver
+from tests.served_support import serving, sqlite_copy
 
 pytestmark = pytest.mark.browser
 
@@ -41,33 +36,17 @@ def glive(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path)
     """The browser tests' live server (a real uvicorn on loopback, SQLite), with the gateway built from the
     settings and pointed at the gateway's local fake; the engine clock starts at wall time."""
     _require_browser()
-    catalog_service.forget_cache()
     name = request.param
     with (MidtransDriver() if name == "midtrans" else XenditDriver()) as driver:
-        path = tmp_path / "browser.db"
-        shutil.copy(sqlite_template, path)
-        db = open_database(f"sqlite:///{path}")
+        db = sqlite_copy(tmp_path, sqlite_template, "browser.db")
         settings = make_settings(db, **_settings(db, name, driver))
         prepare(settings, db, migrate_if_empty=False)
         app = create_app(settings, db)
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        sock.close()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                               lifespan="off"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        with TestClient(app) as client:
+        with serving(app) as url, TestClient(app) as client:
             env = GatewayLive(db=db, settings=settings, client=client,
                               headers={"Authorization": f"Bearer {ADMIN_KEY}"})
-            env.base_url, env.driver, env.name = f"http://127.0.0.1:{port}", driver, name
+            env.base_url, env.driver, env.name = url, driver, name
             yield env
-        server.should_exit = True
-        thread.join(timeout=10)
         db.dispose()
 
 

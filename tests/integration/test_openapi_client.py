@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import importlib
 import json
-import shutil
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -19,12 +16,10 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from langganan.app import create_app, open_database, prepare
-from langganan.catalog import service as catalog_service
+from langganan.app import create_app, prepare
 from tests.conftest import ADMIN_KEY, BILLING, make_settings
-from tests.notify_support import free_port
+from tests.served_support import serving, sqlite_copy
 
 CONFIG = Path(__file__).resolve().parents[2] / "openapi-python-client.yaml"
 PACKAGE = "langganan_client"  # package_name_override in the configuration
@@ -32,24 +27,11 @@ PACKAGE = "langganan_client"  # package_name_override in the configuration
 
 @pytest.fixture
 def server(tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
-    catalog_service.forget_cache()
-    path = tmp_path / "client.db"
-    shutil.copy(sqlite_template, path)
-    db = open_database(f"sqlite:///{path}")
+    db = sqlite_copy(tmp_path, sqlite_template, "client.db")
     settings = make_settings(db)
     prepare(settings, db, migrate_if_empty=False)
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(settings, db), host="127.0.0.1", port=port, log_level="warning",
-                                        lifespan="off"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert srv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(settings, db)) as url:
+        yield url
     db.dispose()
 
 

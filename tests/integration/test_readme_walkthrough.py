@@ -5,21 +5,16 @@ request, an error answer) stops it instead of passing silently; then the state i
 from __future__ import annotations
 
 import re
-import shutil
-import socket
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
-from langganan.app import create_app, open_database, prepare
-from langganan.catalog import service as catalog_service
+from langganan.app import create_app, prepare
 from tests.conftest import ADMIN_KEY, Env, make_settings
+from tests.served_support import serving, sqlite_copy
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -34,28 +29,12 @@ def walkthrough() -> str:
 
 @pytest.fixture
 def served(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[Env, str]]:
-    catalog_service.forget_cache()
-    path = tmp_path / "walkthrough.db"
-    shutil.copy(sqlite_template, path)
-    db = open_database(f"sqlite:///{path}")
+    db = sqlite_copy(tmp_path, sqlite_template, "walkthrough.db")
     settings = make_settings(db)
     prepare(settings, db, migrate_if_empty=False)
     app = create_app(settings, db)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    with TestClient(app) as client:
-        yield Env(db=db, settings=settings, client=client, headers={"Authorization": f"Bearer {ADMIN_KEY}"}), \
-            f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as url, TestClient(app) as client:
+        yield Env(db=db, settings=settings, client=client, headers={"Authorization": f"Bearer {ADMIN_KEY}"}), url
     db.dispose()
 
 
