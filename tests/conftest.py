@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,17 +83,24 @@ def own_pg_database(request: pytest.FixtureRequest, purpose: str) -> Iterator[st
             pytest.fail(f"LANGGANAN_REQUIRE_POSTGRES=1 but PostgreSQL is unreachable: {_PG_PROBLEM}")
         pytest.skip(f"PostgreSQL unreachable: {_PG_PROBLEM}")
     checkout = hashlib.sha1(str(Path(__file__).resolve().parent).encode()).hexdigest()[:6]
-    name = f"langganan_{purpose}_{checkout}_{_worker_id(request)}"
+    with empty_pg_database(f"langganan_{purpose}_{checkout}_{_worker_id(request)}") as url:
+        upgrade(url)
+        yield url
+
+
+@contextmanager
+def empty_pg_database(name: str) -> Iterator[str]:
+    """An empty PostgreSQL database `name` on the test server (made afresh), dropped afterwards; yields its URL."""
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    upgrade(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def _truncate_pg(db: Database) -> None:

@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import make_url
 
 from langganan.accounts.models import Account
 from langganan.invoices.models import Invoice
 from langganan.wallets.models import EntryType, WalletEntry
-from tests.conftest import PG_ADMIN_URL, Env
+from tests.conftest import Env, empty_pg_database
 from tests.integration.test_graceful_stop import funded_accounts
 from tests.process_support import CLI, PATIENCE, child_env, verify, wait_until
 
@@ -62,17 +62,8 @@ def restored_url(env: Env, tmp_path: Path) -> Iterator[str]:
     if env.db.dialect == "sqlite":
         yield f"sqlite:///{tmp_path / 'backup.db'}"
         return
-    name = f"{make_url(env.db.url).database}_restored"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(env.db.url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with empty_pg_database(f"{make_url(env.db.url).database}_restored") as url:
+        yield url
 
 
 def test_a_backup_taken_while_usage_is_written_is_one_instant_and_verifies(

@@ -29,7 +29,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, event, text
 
 from langganan.kit.migrate import alembic_config
-from tests.conftest import PG_ADMIN_URL, _pg_reachable
+from tests.conftest import _pg_reachable, empty_pg_database
 
 # Tables whose size is configuration's, not traffic's or the customer base's.
 SMALL = {"alembic_version", "api_keys", "catalog_versions", "engine_clock", "generated_secrets", "invoice_sequences",
@@ -149,17 +149,8 @@ def empty_pg() -> Iterator[str]:
     if problem is not None:
         pytest.skip(f"PostgreSQL unreachable: {problem}")
     checkout = hashlib.sha1(str(Path(__file__).resolve().parents[1]).encode()).hexdigest()[:6]
-    name = f"langganan_locks_{checkout}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with empty_pg_database(f"langganan_locks_{checkout}") as url:
+        yield url
 
 
 def run_steps(url: str) -> list[Step]:
