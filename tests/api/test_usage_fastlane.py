@@ -3,27 +3,45 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from langganan.apikeys.service import Principal
-from langganan.web.context import require_integration
-from tests.conftest import Env
+from langganan.app import create_app, prepare
+from langganan.kit.db import Database
+from tests.conftest import ADMIN_KEY, Env, make_settings
+
+
+class CountRequests:
+    """Counts the requests that reach the application's own middleware stack (the fast lane, in front of
+    it, answers the others itself)."""
+
+    def __init__(self, app: ASGIApp, calls: list[str]) -> None:
+        self.app, self.calls = app, calls
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.calls.append(scope["path"])
+        await self.app(scope, receive, send)
 
 
 @pytest.fixture
-def route_calls(env: Env) -> list[int]:
-    """Counts requests the FastAPI route served (the fast lane never resolves dependencies)."""
-    calls: list[int] = []
+def route_calls() -> list[str]:
+    return []
 
-    async def counting() -> Principal:
-        calls.append(1)
-        return Principal("key_test", "admin", "test")
 
-    env.client.app.dependency_overrides[require_integration] = counting  # type: ignore[attr-defined]
-    yield calls
-    env.client.app.dependency_overrides.clear()  # type: ignore[attr-defined]
+@pytest.fixture
+def env(database: Database, route_calls: list[str]) -> Iterator[Env]:
+    """The suite's env, its app counting in `route_calls` what the fast lane left to the application."""
+    settings = make_settings(database)
+    prepare(settings, database, migrate_if_empty=False)
+    app = create_app(settings, database)
+    app.add_middleware(CountRequests, calls=route_calls)
+    with TestClient(app) as client:
+        yield Env(db=database, settings=settings, client=client, headers={"Authorization": f"Bearer {ADMIN_KEY}"})
 
 
 def send(env: Env, body: dict[str, Any], *, route: bool) -> tuple[int, Any]:
@@ -32,7 +50,7 @@ def send(env: Env, body: dict[str, Any], *, route: bool) -> tuple[int, Any]:
     return response.status_code, response.json()
 
 
-def test_both_paths_answer_every_case_alike(env: Env, route_calls: list[int]) -> None:
+def test_both_paths_answer_every_case_alike(env: Env, route_calls: list[str]) -> None:
     acc = env.account()["id"]
     poor = env.account()["id"]
     env.ok(env.post("/v1/usage", {"id": "drain", "account_id": poor, "meter": "conversation_reply",
@@ -66,7 +84,7 @@ def test_both_paths_answer_every_case_alike(env: Env, route_calls: list[int]) ->
     env.assert_books()
 
 
-def test_a_batch_gets_the_same_answer_on_both_paths(env: Env, route_calls: list[int]) -> None:
+def test_a_batch_gets_the_same_answer_on_both_paths(env: Env, route_calls: list[str]) -> None:
     acc = env.account()["id"]
     events = [{"id": "b1", "account_id": acc, "meter": "conversation_reply"},
               {"id": "b2", "account_id": acc, "meter": "fax_page"},
@@ -89,7 +107,7 @@ def test_a_batch_gets_the_same_answer_on_both_paths(env: Env, route_calls: list[
     assert slow.json()["results"][0] == fast.json()["results"][2]
 
 
-def test_malformed_bodies_fall_through_to_the_route_and_get_its_errors(env: Env, route_calls: list[int]) -> None:
+def test_malformed_bodies_fall_through_to_the_route_and_get_its_errors(env: Env, route_calls: list[str]) -> None:
     acc = env.account()["id"]
     before = len(route_calls)
     response = env.client.post("/v1/usage", json={"id": "x", "account_id": acc, "meter": "conversation_reply",
@@ -119,7 +137,7 @@ def test_occurred_at_needs_a_utc_offset_and_is_stored_as_the_same_instant(env: E
 
 
 def test_a_nul_or_a_query_string_leaves_the_lane_and_gets_the_applications_answer(
-        env: Env, route_calls: list[int]) -> None:
+        env: Env, route_calls: list[str]) -> None:
     acc = env.account()["id"]
     body = b'{"id": "a\\u0000b", "account_id": "' + acc.encode() + b'", "meter": "conversation_reply"}'
     nul = env.client.post("/v1/usage", content=body, headers={**env.headers, "content-type": "application/json"})
@@ -133,7 +151,7 @@ def test_a_nul_or_a_query_string_leaves_the_lane_and_gets_the_applications_answe
 
 
 def test_an_unexpected_failure_in_the_lane_is_answered_as_the_application_answers_it(
-        env: Env, route_calls: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+        env: Env, route_calls: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     acc = env.account()["id"]
 
     def broken(items: object) -> object:

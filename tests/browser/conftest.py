@@ -83,7 +83,11 @@ def live(tmp_path: Path, sqlite_template: Path) -> Iterator[Live]:
 @pytest.fixture
 def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     context = browser.new_context(viewport=PHONE, locale="en-GB", accept_downloads=True)
-    context.set_default_timeout(10_000)
+    # Generous on purpose: on CI's 2 cores a page shares them with the other test worker, PostgreSQL and
+    # Chromium itself, and one page load once stalled past 10 s (a wait still fails, later, when the page
+    # never shows what it should).
+    context.set_default_timeout(20_000)
+    context.set_default_navigation_timeout(30_000)
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))

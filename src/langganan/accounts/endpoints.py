@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from langganan.accounts import repository, service
 from langganan.accounts.schemas import (
     AccountList,
@@ -9,10 +7,11 @@ from langganan.accounts.schemas import (
     BillingInfo,
     account_out,
 )
+from langganan.kit.openapi import api_router
 from langganan.kit.web import Limit, StartingAfter
 from langganan.web.context import AnyKey, Ctx
 
-router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
+router = api_router(prefix="/v1/accounts", tags=["accounts"])
 
 
 @router.get("", response_model=AccountList, summary="List accounts, or find one by external_id")

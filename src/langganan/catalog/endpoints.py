@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from langganan.catalog import service
 from langganan.catalog.schemas import (
     AddOnList,
@@ -11,9 +9,10 @@ from langganan.catalog.schemas import (
     meter_out,
     plan_out,
 )
+from langganan.kit.openapi import api_router
 from langganan.web.context import AnyKey, Ctx
 
-router = APIRouter(prefix="/v1", tags=["catalog"])
+router = api_router(prefix="/v1", tags=["catalog"])
 
 
 @router.get("/plans", response_model=PlanList, summary="Plans of the current catalog, by rank")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Header, Request
+from fastapi import Depends, Form, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from langganan.accounts import repository as accounts_repo
@@ -26,6 +26,7 @@ from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import NotFound
+from langganan.kit.openapi import api_router
 from langganan.payments import repository as payments_repo
 from langganan.payments import service as payments
 from langganan.subscriptions import repository as subs_repo
@@ -36,7 +37,7 @@ from langganan.web.errors import PageError
 from langganan.web.models import SessionKind
 from langganan.web.templating import pick_lang, render
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = api_router(prefix="/console", include_in_schema=False)
 FormStr = Annotated[str, Form()]
 LOGIN_CSRF_COOKIE = "langganan_console_login"
 PAGE_SIZE = 25

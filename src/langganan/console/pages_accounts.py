@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form
+from fastapi import Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from langganan.accounts import repository as accounts_repo
@@ -33,6 +33,7 @@ from langganan.invoices.models import InvoiceStatus
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import Conflict, DomainError, Unprocessable
 from langganan.kit.ids import new_id
+from langganan.kit.openapi import api_router
 from langganan.kit.work import Work
 from langganan.notifications import resend
 from langganan.payments import service as payments
@@ -52,7 +53,7 @@ from langganan.web.errors import PageError
 from langganan.web.forms import whole_number
 from langganan.web.models import SessionKind
 
-router = APIRouter(prefix="/console/accounts", include_in_schema=False)
+router = api_router(prefix="/console/accounts", include_in_schema=False)
 FormStr = Annotated[str, Form()]
 # each action and the permission it needs (the page and its form alike)
 ACTIONS: dict[str, Permission] = {

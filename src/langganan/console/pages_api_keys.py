@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from langganan.apikeys import repository, service
@@ -16,8 +16,9 @@ from langganan.apikeys.models import ApiKey, Role
 from langganan.console.pages import PAGE_SIZE, Console, SettingsForm, SettingsPage
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import DomainError, Unprocessable
+from langganan.kit.openapi import api_router
 
-router = APIRouter(prefix="/console/api-keys", include_in_schema=False)
+router = api_router(prefix="/console/api-keys", include_in_schema=False)
 FormStr = Annotated[str, Form()]
 # the overlaps offered when a key is rotated (form value: seconds)
 OVERLAPS = {"0": timedelta(0), "3600": timedelta(hours=1), "86400": timedelta(hours=24),

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from langganan.audit import repository
@@ -15,8 +14,9 @@ from langganan.audit.models import AuditEntry
 from langganan.console.pages import PAGE_SIZE, ConsolePage
 from langganan.exports import service as exports
 from langganan.kit.errors import DomainError
+from langganan.kit.openapi import api_router
 
-router = APIRouter(prefix="/console/audit", include_in_schema=False)
+router = api_router(prefix="/console/audit", include_in_schema=False)
 FILTER_LENGTH = 320  # the longest filter value looked for (a staff email)
 
 

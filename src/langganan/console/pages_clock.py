@@ -3,16 +3,16 @@ falls due. Mounted in sandbox mode only (app.create_app): in live mode the page 
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from langganan.console.pages import Console, ConsolePage, FormStr, SettingsForm
 from langganan.kit.clock import DatabaseClock
+from langganan.kit.openapi import api_router
 from langganan.sandbox.clock import advance
 from langganan.web.errors import PageError
 from langganan.web.forms import require_whole_number
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = api_router(prefix="/console", include_in_schema=False)
 
 
 def _sandbox_clock(c: Console) -> DatabaseClock:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
@@ -15,11 +15,12 @@ from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
 from langganan.invoices.models import InvoiceStatus, InvoiceType
 from langganan.kit.errors import DomainError, Unprocessable
+from langganan.kit.openapi import api_router
 from langganan.payments import credit_notes
 from langganan.payments.models import CreditRefund
 from langganan.web.forms import rupiah
 
-router = APIRouter(prefix="/console/invoices", include_in_schema=False)
+router = api_router(prefix="/console/invoices", include_in_schema=False)
 FormStr = Annotated[str, Form()]
 
 

@@ -8,18 +8,18 @@ PDF). The pay link's one-time token is made when the email is sent and kept nowh
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import escape
 
 from langganan.console.pages import PAGE_SIZE, ConsolePage
+from langganan.kit.openapi import api_router
 from langganan.kit.work import Work
 from langganan.notifications import attachments, repository
 from langganan.notifications.messages import LINK
 from langganan.notifications.models import Channel, Delivery
 from langganan.web.errors import PageError
 
-router = APIRouter(prefix="/console/emails", include_in_schema=False)
+router = api_router(prefix="/console/emails", include_in_schema=False)
 # The HTML part's own policy: its inline styles and nothing else; framed only by the console; a sandbox.
 HTML_PART_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "

@@ -7,17 +7,17 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from langganan.console.pages import ConsolePage, MoneyPage
 from langganan.exports import service as exports
 from langganan.exports.tables import ExportKind
 from langganan.kit.errors import DomainError
+from langganan.kit.openapi import api_router
 from langganan.reports import service as reports
 from langganan.web.errors import PageError
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = api_router(prefix="/console", include_in_schema=False)
 SERIES = ("mrr", "new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr", "paying_accounts", "wallet_revenue",
           "top_ups_collected", "refunds")
 MONTHS_SHOWN = 12

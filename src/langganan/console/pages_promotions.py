@@ -8,7 +8,7 @@ from datetime import date, datetime, time
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form
+from fastapi import Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -16,11 +16,12 @@ from langganan.accounts import repository as accounts_repo
 from langganan.catalog import service as catalog_service
 from langganan.console.pages import PAGE_SIZE, Console, ConsolePage, SettingsForm
 from langganan.kit.errors import DomainError, Unprocessable
+from langganan.kit.openapi import api_router
 from langganan.promotions import repository, service
 from langganan.promotions.schemas import PromotionCreate
 from langganan.web.forms import whole_number
 
-router = APIRouter(prefix="/console/promotions", include_in_schema=False)
+router = api_router(prefix="/console/promotions", include_in_schema=False)
 FormStr = Annotated[str, Form()]
 # which form control an error's `param` (the API's field name) points at
 FIELD_OF = {"code": "code", "percent_off": "value", "amount_off": "value", "plans": "plans", "ends_at": "ends_on",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from langganan.console import repository, service
@@ -15,8 +15,9 @@ from langganan.console.pages import Console, SettingsForm, SettingsPage
 from langganan.console.roles import StaffRole
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import DomainError
+from langganan.kit.openapi import api_router
 
-router = APIRouter(prefix="/console/staff", include_in_schema=False)
+router = api_router(prefix="/console/staff", include_in_schema=False)
 FormStr = Annotated[str, Form()]
 MESSAGES = ("role_changed", "disabled", "enabled")
 

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import File, Form, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from langganan.console.pages import PAGE_SIZE, Console, ConsolePage, MoneyForm
 from langganan.kit.errors import DomainError, Unprocessable
+from langganan.kit.openapi import api_router
 from langganan.statements import repository, service
 from langganan.statements.formats import ColumnMapping
 
-router = APIRouter(prefix="/console/statements", include_in_schema=False)
+router = api_router(prefix="/console/statements", include_in_schema=False)
 FormStr = Annotated[str, Form()]
 MAX_FILE = 5 * 1024 * 1024
 

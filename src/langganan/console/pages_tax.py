@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import File, UploadFile
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from langganan.console.pages import Console, MoneyForm, MoneyPage
 from langganan.exports import csv_out
 from langganan.kit.errors import DomainError, Unprocessable
+from langganan.kit.openapi import api_router
 from langganan.tax import numbers, returns, service
 from langganan.web.errors import PageError
 
-router = APIRouter(prefix="/console/tax", include_in_schema=False)
+router = api_router(prefix="/console/tax", include_in_schema=False)
 
 
 def _page(c: Console, *, result: numbers.ImportResult | None = None, error: DomainError | None = None,

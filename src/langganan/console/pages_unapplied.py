@@ -7,16 +7,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from langganan.console.pages import PAGE_SIZE, Console, ConsolePage, MoneyForm
 from langganan.invoices import repository as invoices_repo
 from langganan.kit.errors import DomainError, Unprocessable
+from langganan.kit.openapi import api_router
 from langganan.payments import repository, unapplied
 from langganan.payments.models import UnappliedStatus
 
-router = APIRouter(prefix="/console/unapplied", include_in_schema=False)
+router = api_router(prefix="/console/unapplied", include_in_schema=False)
 FormStr = Annotated[str, Form()]
 STATUSES = [s.value for s in UnappliedStatus]
 

@@ -7,18 +7,19 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from langganan.console.pages import PAGE_SIZE, Console, ConsolePage, SettingsForm
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import DomainError, Unprocessable
+from langganan.kit.openapi import api_router
 from langganan.notifications import repository as notifications_repo
 from langganan.notifications import service as notifications
 from langganan.webhooks import repository, service
 from langganan.webhooks.models import WebhookEndpoint
 
-router = APIRouter(prefix="/console/webhooks", include_in_schema=False)
+router = api_router(prefix="/console/webhooks", include_in_schema=False)
 FormStr = Annotated[str, Form()]
 SEPARATORS = re.compile(r"[\s,]+")
 MAX_DESCRIPTION = 200

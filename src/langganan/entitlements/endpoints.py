@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from langganan.accounts import repository as accounts_repo
 from langganan.entitlements import service
 from langganan.entitlements.schemas import CheckIn, CheckOut, EntitlementsOut, LimitOut
+from langganan.kit.openapi import api_router
 from langganan.web.context import AnyKey, Ctx
 
-router = APIRouter(prefix="/v1/accounts/{account_id}/entitlements", tags=["entitlements"])
+router = api_router(prefix="/v1/accounts/{account_id}/entitlements", tags=["entitlements"])
 
 @router.get("", response_model=EntitlementsOut)
 def get_entitlements(account_id: str, ctx: Ctx, _: AnyKey) -> EntitlementsOut:

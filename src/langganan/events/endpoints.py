@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from langganan.events import repository
 from langganan.events.schemas import EventList, event_out
+from langganan.kit.openapi import api_router
 from langganan.kit.web import Limit, StartingAfter
 from langganan.web.context import AnyKey, Ctx
 
-router = APIRouter(prefix="/v1", tags=["events"])
+router = api_router(prefix="/v1", tags=["events"])
 
 
 @router.get("/events", response_model=EventList, summary="The event log, newest first")

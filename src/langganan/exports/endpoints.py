@@ -2,15 +2,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import StreamingResponse
 
 from langganan.exports import service
 from langganan.exports.tables import ExportKind
-from langganan.kit.openapi import errors
+from langganan.kit.openapi import api_router, errors
 from langganan.web.context import AdminKey, Ctx
 
-router = APIRouter(prefix="/v1/exports", tags=["exports"])
+router = api_router(prefix="/v1/exports", tags=["exports"])
 DAY = "A date YYYY-MM-DD (a whole day in the seller's time zone, LANGGANAN_SELLER_TIMEZONE)"
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 REF = "#/components/schemas/"
@@ -78,6 +78,13 @@ def operation_id(route: APIRoute) -> str:
     functions read like the API; FastAPI's default appends the path and method. Names are unique (FastAPI
     warns about a duplicate id, and the suite turns warnings into errors)."""
     return route.name
+
+
+def api_router(**options: Any) -> APIRouter:
+    """A module's router. The app serves the routes as they are built here, once per process
+    (`app.create_app`), so what the app's `include_router` would give them is given here: operations
+    named by `operation_id`."""
+    return APIRouter(generate_unique_id_function=operation_id, **options)
 
 
 def _answer(status: int) -> dict[str, Any]:

@@ -4,18 +4,18 @@ from collections.abc import Mapping
 from typing import Annotated
 
 from anyio import to_thread
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from langganan.audit.service import Actor
 from langganan.kit.errors import InvalidRequest, Unprocessable, UnsupportedMediaType
-from langganan.kit.openapi import errors
+from langganan.kit.openapi import api_router, errors
 from langganan.legacy import rules, runner
 from langganan.legacy.schemas import ImportReport, LegacyImportRequest, report_out, request_body_openapi
 from langganan.web.context import AdminKey, AppContext, Ctx
 
-router = APIRouter(prefix="/v1", tags=["legacy"])
+router = api_router(prefix="/v1", tags=["legacy"])
 Rows = list[tuple[int, Mapping[str, str | None]]]
 
 

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from langganan.accounts import repository as accounts_repo
+from langganan.kit.openapi import api_router
 from langganan.kit.web import Limit, StartingAfter
 from langganan.notifications import repository, service
 from langganan.notifications.schemas import NotificationList, NotificationOut, notification_out
 from langganan.web.context import AnyKey, Ctx
 
-router = APIRouter(prefix="/v1/accounts/{account_id}/notifications", tags=["notifications"])
+router = api_router(prefix="/v1/accounts/{account_id}/notifications", tags=["notifications"])
 
 
 @router.get("", response_model=NotificationList, summary="The account's in-app feed, newest first")

@@ -4,9 +4,8 @@ endpoints is `webhooks.endpoints`."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from langganan.kit.clock import wall_now
+from langganan.kit.openapi import api_router
 from langganan.kit.web import Limit, StartingAfter
 from langganan.notifications import repository, service
 from langganan.notifications.schemas import DeliveryList, delivery_out
@@ -14,7 +13,7 @@ from langganan.web.context import AdminKey, Ctx
 from langganan.webhooks import repository as webhooks_repo
 from langganan.webhooks.schemas import EndpointOut, endpoint_out
 
-router = APIRouter(prefix="/v1/webhook-endpoints", tags=["webhooks"])
+router = api_router(prefix="/v1/webhook-endpoints", tags=["webhooks"])
 
 
 @router.delete("/{endpoint_id}", response_model=EndpointOut,

@@ -4,16 +4,15 @@ and reporting its users and contacts (alerts on the plan's limits). The rest of 
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from langganan.accounts import repository
 from langganan.accounts import service as accounts
 from langganan.accounts.schemas import AccountCreate, AccountOut, UsageCounts, account_out
+from langganan.kit.openapi import api_router
 from langganan.notifications import alerts
 from langganan.onboarding import service
 from langganan.web.context import AnyKey, Ctx
 
-router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
+router = api_router(prefix="/v1/accounts", tags=["accounts"])
 
 
 @router.post("", status_code=201, response_model=AccountOut,

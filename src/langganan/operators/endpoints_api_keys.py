@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from langganan.apikeys import repository, service
 from langganan.apikeys.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyList, ApiKeyOut, RotateIn, api_key_out
 from langganan.kit.clock import wall_now
-from langganan.kit.openapi import errors
+from langganan.kit.openapi import api_router, errors
 from langganan.kit.web import Limit, StartingAfter
 from langganan.web.context import AdminKey, Ctx
 
-router = APIRouter(prefix="/v1/api-keys", tags=["api-keys"])
+router = api_router(prefix="/v1/api-keys", tags=["api-keys"])
 NO_STORE = "no-store"  # the answer holds the token: no cache keeps it, nor the idempotency record
 
 

@@ -6,17 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel, Field
 
 from langganan.audit import repository
 from langganan.audit.models import AuditEntry
 from langganan.kit.fields import Instant
-from langganan.kit.openapi import errors
+from langganan.kit.openapi import api_router, errors
 from langganan.kit.web import Limit, StartingAfter
 from langganan.web.context import AdminKey, Ctx
 
-router = APIRouter(prefix="/v1/audit-log", tags=["audit"])
+router = api_router(prefix="/v1/audit-log", tags=["audit"])
 
 
 class ActorOut(BaseModel):

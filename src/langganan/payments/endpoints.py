@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 from anyio import to_thread
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from langganan.accounts import repository as accounts_repo
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import NotFound
-from langganan.kit.openapi import errors
+from langganan.kit.openapi import api_router, errors
 from langganan.payments import card_setups, cards, repository, service
 from langganan.payments.sandbox import SandboxNotice
 from langganan.payments.schemas import (
@@ -21,7 +21,7 @@ from langganan.payments.schemas import (
 )
 from langganan.web.context import AnyKey, AppContext, Ctx
 
-router = APIRouter(prefix="/v1", tags=["payments"])
+router = api_router(prefix="/v1", tags=["payments"])
 
 
 @router.post("/accounts/{account_id}/payment-methods", status_code=201, response_model=PaymentMethodOut,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from langganan.accounts import repository as accounts_repo
@@ -13,13 +12,13 @@ from langganan.audit import service as audit
 from langganan.catalog.rules import WalletKind
 from langganan.kit.errors import NotFound, NotFoundCode
 from langganan.kit.fields import INT64_MAX
-from langganan.kit.openapi import errors
+from langganan.kit.openapi import api_router, errors
 from langganan.payments import auto_top_up
 from langganan.payments.models import AutoTopUp
 from langganan.wallets import repository as wallets_repo
 from langganan.web.context import AnyKey, Ctx
 
-router = APIRouter(prefix="/v1/accounts/{account_id}/wallets/{kind}/auto-top-up", tags=["wallets"])
+router = api_router(prefix="/v1/accounts/{account_id}/wallets/{kind}/auto-top-up", tags=["wallets"])
 
 
 class AutoTopUpIn(BaseModel):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,7 +13,7 @@ from langganan.invoices import repository, service
 from langganan.invoices.models import Invoice, InvoiceStatus
 from langganan.invoices.schemas import MarkPaidRequest, PayRequest
 from langganan.kit.errors import Conflict, Unprocessable
-from langganan.kit.openapi import errors
+from langganan.kit.openapi import api_router, errors
 from langganan.kit.web import Limit, StartingAfter
 from langganan.kit.work import Work
 from langganan.payments import credit_notes
@@ -22,7 +22,7 @@ from langganan.payments.checkout import checkout
 from langganan.payments.schemas import InvoiceList, InvoiceOut, invoice_view, invoice_views, pdf_data
 from langganan.web.context import AdminKey, AnyKey, Ctx
 
-router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
+router = api_router(prefix="/v1/invoices", tags=["invoices"])
 
 
 class CreditNoteIn(BaseModel):

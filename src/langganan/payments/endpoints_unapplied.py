@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from langganan.kit.openapi import errors
+from langganan.kit.openapi import api_router, errors
 from langganan.kit.web import Limit, StartingAfter
 from langganan.payments import repository, unapplied
 from langganan.payments.models import UnappliedPayment, UnappliedStatus
 from langganan.web.context import AdminKey, Ctx
 
-router = APIRouter(prefix="/v1/unapplied-payments", tags=["unapplied_payments"])
+router = api_router(prefix="/v1/unapplied-payments", tags=["unapplied_payments"])
 STATUS_NAMES = {"held": UnappliedStatus.OPEN, "applied": UnappliedStatus.APPLIED,
                 "credited": UnappliedStatus.CREDITED, "refunding": UnappliedStatus.REFUNDING,
                 "refunded": UnappliedStatus.REFUNDED}

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from langganan.accounts import repository as accounts_repo
 from langganan.kit.clock import wall_now
+from langganan.kit.openapi import api_router
 from langganan.portal import service
 from langganan.portal.schemas import PortalSessionOut
 from langganan.web.context import AnyKey, Ctx
 
-router = APIRouter(prefix="/v1/accounts/{account_id}/portal-sessions", tags=["portal"])
+router = api_router(prefix="/v1/accounts/{account_id}/portal-sessions", tags=["portal"])
 
 @router.post("", status_code=201, response_model=PortalSessionOut,
              summary="A one-account portal login link (works once, expires after an hour)")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from langganan.accounts import repository as accounts_repo
@@ -18,6 +18,7 @@ from langganan.kit.clock import wall_now
 from langganan.kit.errors import DomainError
 from langganan.kit.locales import format_when
 from langganan.kit.money import format_money
+from langganan.kit.openapi import api_router
 from langganan.kit.work import Work
 from langganan.notifications import service as notifications
 from langganan.portal import feed, views
@@ -34,7 +35,7 @@ from langganan.web.errors import PageError
 from langganan.web.forms import require_whole_number
 from langganan.web.models import SessionKind
 
-router = APIRouter(prefix="/portal", include_in_schema=False)
+router = api_router(prefix="/portal", include_in_schema=False)
 FormStr = Annotated[str, Form()]
 FEED_SIZE = 20  # entries on one page of the notifications feed
 FEED_READ_MAX = 2_000  # rows read at most for one page (an instant with more rows than this is cut)

@@ -12,10 +12,11 @@ from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Form
+from fastapi import Form
 from fastapi.responses import HTMLResponse, Response
 
 from langganan.kit.errors import DomainError, Unprocessable
+from langganan.kit.openapi import api_router
 from langganan.kit.work import Work
 from langganan.payments import auto_top_up, card_setups, cards
 from langganan.payments import repository as payments_repo
@@ -30,7 +31,7 @@ from langganan.web.errors import PageError
 from langganan.web.forms import rupiah
 from langganan.web.templating import SECURITY_HEADERS
 
-router = APIRouter(prefix="/portal", include_in_schema=False)
+router = api_router(prefix="/portal", include_in_schema=False)
 FormStr = Annotated[str, Form()]
 
 

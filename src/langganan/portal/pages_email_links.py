@@ -4,11 +4,12 @@ goes straight to the invoice and the link stays unused."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from langganan.accounts.models import Account
 from langganan.kit.clock import wall_now
+from langganan.kit.openapi import api_router
 from langganan.portal import email_links
 from langganan.portal import service as portal_service
 from langganan.web import sessions
@@ -17,7 +18,7 @@ from langganan.web.errors import PageError
 from langganan.web.models import SessionKind
 from langganan.web.templating import pick_lang, render
 
-router = APIRouter(prefix="/portal/email-link", include_in_schema=False)
+router = api_router(prefix="/portal/email-link", include_in_schema=False)
 
 
 @router.get("/{token}", response_class=HTMLResponse)

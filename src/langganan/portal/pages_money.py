@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import segno
-from fastapi import APIRouter, Form
+from fastapi import Form
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
@@ -17,6 +17,7 @@ from langganan.invoices import repository as invoices_repo
 from langganan.invoices import service as invoices
 from langganan.invoices.models import InvoiceStatus, InvoiceType
 from langganan.kit.errors import DomainError, PaymentRequired
+from langganan.kit.openapi import api_router
 from langganan.kit.work import Work
 from langganan.payments import repository as payments_repo
 from langganan.payments import service as payments
@@ -33,7 +34,7 @@ from langganan.wallets.rules import TOP_UP_LIMITS
 from langganan.web.errors import PageError
 from langganan.web.forms import rupiah, whole_number
 
-router = APIRouter(prefix="/portal", include_in_schema=False)
+router = api_router(prefix="/portal", include_in_schema=False)
 FormStr = Annotated[str, Form()]
 HISTORY_TYPES = ("usage", "top_up", "grant", "expiry", "reservation", "adjustment")
 PAGE_SIZE = 20

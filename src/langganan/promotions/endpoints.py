@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
-
+from langganan.kit.openapi import api_router
 from langganan.kit.web import Limit, StartingAfter
 from langganan.promotions import repository, service
 from langganan.promotions.schemas import (
@@ -14,7 +13,7 @@ from langganan.promotions.schemas import (
 )
 from langganan.web.context import AdminKey, Ctx
 
-router = APIRouter(prefix="/v1", tags=["promotions"])
+router = api_router(prefix="/v1", tags=["promotions"])
 
 
 @router.post("/promotions", status_code=201, response_model=PromotionOut,

@@ -8,14 +8,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from langganan.accounts import repository as accounts_repo
 from langganan.addons.schemas import BuyIn
 from langganan.apikeys.service import Principal
 from langganan.audit import service as audit
 from langganan.invoices.models import Invoice
-from langganan.kit.openapi import errors
+from langganan.kit.openapi import api_router, errors
 from langganan.kit.work import Work
 from langganan.payments import cards
 from langganan.payments.checkout import checkout
@@ -31,7 +31,7 @@ from langganan.wallets import topups
 from langganan.wallets.schemas import TopUpRequest
 from langganan.web.context import AnyKey, Ctx
 
-router = APIRouter(prefix="/v1/accounts/{account_id}")
+router = api_router(prefix="/v1/accounts/{account_id}")
 
 
 def _invoiced(s: Work, key: Principal, action: str, invoice: Invoice, now: datetime, **what: Any) -> None:

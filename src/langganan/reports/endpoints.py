@@ -3,14 +3,14 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel
 
-from langganan.kit.openapi import errors
+from langganan.kit.openapi import api_router, errors
 from langganan.reports import service
 from langganan.web.context import AdminKey, Ctx
 
-router = APIRouter(prefix="/v1/reports", tags=["reports"])
+router = api_router(prefix="/v1/reports", tags=["reports"])
 
 
 class RevenueMonth(BaseModel):

@@ -3,10 +3,9 @@ LANGGANAN_MODE=sandbox (app.create_app): in live mode they do not exist (404, ab
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from langganan.kit.clock import wall_now
 from langganan.kit.errors import NotFound
+from langganan.kit.openapi import api_router
 from langganan.payments.endpoints import deliver_notification
 from langganan.payments.sandbox import SandboxGateway
 from langganan.sandbox.clock import advance
@@ -22,7 +21,7 @@ from langganan.sandbox.schemas import (
 )
 from langganan.web.context import AnyKey, AppContext, Ctx
 
-router = APIRouter(prefix="/v1/sandbox", tags=["sandbox"])
+router = api_router(prefix="/v1/sandbox", tags=["sandbox"])
 
 def _gateway(ctx: AppContext) -> SandboxGateway:
     if not isinstance(ctx.gateway, SandboxGateway):

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from anyio import to_thread
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import Path, Query, Request
 
 from langganan.audit.service import Actor
-from langganan.kit.openapi import errors
+from langganan.kit.openapi import api_router, errors
 from langganan.kit.uploads import read_upload, request_body
 from langganan.kit.web import Limit, StartingAfter
 from langganan.statements import repository, service
@@ -25,7 +25,7 @@ from langganan.statements.schemas import (
 )
 from langganan.web.context import AdminKey, AppContext, Ctx
 
-router = APIRouter(prefix="/v1/bank-statements", tags=["bank_statements"])
+router = api_router(prefix="/v1/bank-statements", tags=["bank_statements"])
 
 
 IMPORT_DESCRIPTION = """\

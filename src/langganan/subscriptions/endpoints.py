@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from langganan.accounts import repository as accounts_repo
 from langganan.addons import repository as addons_repo
 from langganan.addons.schemas import item_out
 from langganan.catalog import service as catalog_service
+from langganan.kit.openapi import api_router
 from langganan.promotions import service as promotions
 from langganan.subscriptions import audited, repository, service
 from langganan.subscriptions.schemas import (
@@ -19,7 +18,7 @@ from langganan.subscriptions.schemas import (
 )
 from langganan.web.context import AdminKey, AnyKey, AppContext, Ctx
 
-router = APIRouter(prefix="/v1/accounts/{account_id}/subscription", tags=["subscriptions"])
+router = api_router(prefix="/v1/accounts/{account_id}/subscription", tags=["subscriptions"])
 
 
 def subscription_view(ctx: AppContext, account_id: str) -> SubscriptionOut:

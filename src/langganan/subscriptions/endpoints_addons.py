@@ -1,17 +1,16 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from langganan.accounts import repository as accounts_repo
 from langganan.addons import repository
 from langganan.addons.schemas import ItemList, ItemOut, item_out
 from langganan.audit import service as audit
+from langganan.kit.openapi import api_router
 from langganan.subscriptions import addons as service
 from langganan.subscriptions import repository as subs_repo
 from langganan.subscriptions.service import plan_of
 from langganan.web.context import AnyKey, Ctx
 
-router = APIRouter(prefix="/v1/accounts/{account_id}/add-ons", tags=["add-ons"])
+router = api_router(prefix="/v1/accounts/{account_id}/add-ons", tags=["add-ons"])
 
 @router.get("", response_model=ItemList, summary="Manage Add-Ons: the active add-ons")
 def list_account_add_ons(account_id: str, ctx: Ctx, _: AnyKey) -> ItemList:

@@ -3,16 +3,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from langganan.accounts import repository as accounts_repo
 from langganan.audit import service as audit
+from langganan.kit.openapi import api_router
 from langganan.promotions.schemas import RedeemRequest, RedemptionOut, redemption_out
 from langganan.subscriptions import redemptions
 from langganan.subscriptions import repository as subs_repo
 from langganan.web.context import AnyKey, Ctx
 
-router = APIRouter(prefix="/v1", tags=["promotions"])
+router = api_router(prefix="/v1", tags=["promotions"])
 
 
 @router.post("/accounts/{account_id}/promotions", status_code=201, response_model=RedemptionOut,

@@ -5,19 +5,19 @@ from __future__ import annotations
 from typing import Annotated
 
 from anyio import to_thread
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from langganan.exports import csv_out
 from langganan.invoices import repository as invoices_repo
 from langganan.kit.errors import NotFoundCode
-from langganan.kit.openapi import errors
+from langganan.kit.openapi import api_router, errors
 from langganan.kit.uploads import read_upload, request_body
 from langganan.tax import numbers, repository, returns, service
 from langganan.tax.schemas import NumberProblem, NumbersImported, TaxInvoiceNumberIn, TaxInvoiceNumberOut, number_out
 from langganan.web.context import AdminKey, AppContext, Ctx
 
-router = APIRouter(prefix="/v1/tax-invoices", tags=["tax"])
+router = api_router(prefix="/v1/tax-invoices", tags=["tax"])
 
 PART_HEADERS = {
     "Coretax-Part": "This file's part number (1-based)",
@@ -95,7 +95,7 @@ def _import_numbers(ctx: AppContext, data: bytes, by: str) -> NumbersImported:
                                problems=[NumberProblem.model_validate(p) for p in result.problems])
 
 
-invoice_router = APIRouter(prefix="/v1/invoices", tags=["tax"])
+invoice_router = api_router(prefix="/v1/invoices", tags=["tax"])
 
 
 @invoice_router.put("/{invoice_id}/tax-invoice-number", response_model=TaxInvoiceNumberOut,

@@ -2,19 +2,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from sqlalchemy.exc import IntegrityError
 
 from langganan import logs, metrics
 from langganan.apikeys.gate import live_hashes
 from langganan.kit.errors import Conflict, DomainError, NotFoundCode, PaymentRequired, Unprocessable
-from langganan.kit.openapi import errors
+from langganan.kit.openapi import api_router, errors
 from langganan.usage.grouping import GroupedIngest
 from langganan.usage.schemas import UsageBatchIn, UsageBatchOut, UsageEventIn, UsageOut
 from langganan.usage.service import UsageIn, UsageResult, ingest
 from langganan.web.context import AnyKey, AppContext, Ctx
 
-router = APIRouter(prefix="/v1/usage", tags=["usage"])
+router = api_router(prefix="/v1/usage", tags=["usage"])
 
 # How a rejected single event is answered: the error class (its HTTP status) and the parameter at fault.
 REJECTION_ERRORS: dict[str, tuple[type[DomainError], str]] = {

@@ -3,15 +3,13 @@ subscriptions and wallets, as a broadcast hold counts against the plan's broadca
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from langganan.accounts import repository as accounts_repo
-from langganan.kit.openapi import errors
+from langganan.kit.openapi import api_router, errors
 from langganan.usage import reservations
 from langganan.wallets.schemas import CaptureIn, ReservationIn, ReservationOut, reservation_out
 from langganan.web.context import AnyKey, Ctx
 
-router = APIRouter(prefix="/v1", tags=["wallets"])
+router = api_router(prefix="/v1", tags=["wallets"])
 
 
 @router.post("/reservations", response_model=ReservationOut, status_code=201, responses=errors(402, 404),

@@ -3,11 +3,12 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from langganan.accounts import repository as accounts_repo
 from langganan.kit.errors import Unprocessable
 from langganan.kit.fields import Instant
+from langganan.kit.openapi import api_router
 from langganan.kit.web import Limit
 from langganan.wallets import repository, service
 from langganan.wallets.schemas import (
@@ -20,7 +21,7 @@ from langganan.wallets.schemas import (
 )
 from langganan.web.context import AnyKey, Ctx
 
-router = APIRouter(prefix="/v1", tags=["wallets"])
+router = api_router(prefix="/v1", tags=["wallets"])
 ENTRY_ID = re.compile(r"[0-9]{1,18}")  # ledger ids are 64-bit integers
 
 

@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from langganan.kit.clock import wall_now
+from langganan.kit.openapi import api_router
 from langganan.kit.web import Limit, StartingAfter
 from langganan.web.context import AdminKey, Ctx
 from langganan.webhooks import repository, service
 from langganan.webhooks.schemas import EndpointCreated, EndpointIn, EndpointList, EndpointOut, endpoint_out
 
-router = APIRouter(prefix="/v1/webhook-endpoints", tags=["webhooks"])
+router = api_router(prefix="/v1/webhook-endpoints", tags=["webhooks"])
 
 
 @router.post("", status_code=201, response_model=EndpointCreated,
