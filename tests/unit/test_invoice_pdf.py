@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
+from importlib.resources import files
 from typing import Any
 
+import pytest
+from fpdf import FPDF
 from pypdf import PdfReader
 
+from langganan.invoices import pdf_fonts
 from langganan.invoices.pdf import render_invoice_pdf
 
 BUYER_NAME = "Toko Kué Ñyonya 李"
@@ -163,6 +167,21 @@ def test_a_tax_base_that_is_the_whole_price_is_shown_as_dpp() -> None:
 def test_same_invoice_renders_the_same_bytes() -> None:
     invoice = sample_invoice(buyer={**sample_invoice()["buyer"], "name": "Toko Kue"})
     assert render_invoice_pdf(invoice) == render_invoice_pdf(invoice)
+
+
+def _read_by_fpdf2(pdf: FPDF, family: str, style: str, name: str) -> Any:
+    pdf.add_font(family, style, str(files("langganan") / "invoices" / "fonts" / name))
+    return pdf.fonts[f"{family}{style}"]
+
+
+@pytest.mark.parametrize("buyer", ["PT Toko Maju", BUYER_NAME], ids=["dejavu", "with-cjk-fallback"])
+def test_fonts_read_once_give_the_bytes_of_fonts_read_by_fpdf2_for_each_document(
+        buyer: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    invoices = [sample_invoice(buyer={**sample_invoice()["buyer"], "name": name}) for name in ("Åsa", buyer)]
+    cached = [render_invoice_pdf(invoice) for invoice in invoices]  # a second document after another's glyphs
+    monkeypatch.setattr("langganan.invoices.pdf.add_font", _read_by_fpdf2)
+    assert cached == [render_invoice_pdf(invoice) for invoice in invoices]
+    assert pdf_fonts.font_bytes.cache_info().currsize >= 2
 
 
 def test_long_descriptions_and_many_lines_span_pages() -> None:

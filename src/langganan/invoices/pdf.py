@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib.resources import as_file, files
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
-from fpdf.fonts import FontFace, TTFFont
+from fpdf.fonts import FontFace
 
 from langganan.invoices.models import InvoiceStatus, InvoiceType
+from langganan.invoices.pdf_fonts import add_font
 from langganan.kit.locales import format_when
 from langganan.kit.money import format_money
 from langganan.kit.translations import messages
@@ -104,15 +103,12 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
-def _load_fonts(pdf: FPDF, stack: ExitStack, invoice: Mapping[str, Any]) -> None:
-    fonts = files("langganan") / "invoices" / "fonts"
-    for style, name in FONT_FILES.items():
-        pdf.add_font(FONT, style, stack.enter_context(as_file(fonts / name)))
-    font = pdf.fonts[FONT]
-    cmap = font.cmap if isinstance(font, TTFFont) else {}
-    if any(ord(c) not in cmap for s in _strings(invoice) for c in s if not c.isspace()) \
-            and (fonts / FALLBACK_FILE).is_file():
-        pdf.add_font(FALLBACK, "", stack.enter_context(as_file(fonts / FALLBACK_FILE)))
+def _load_fonts(pdf: FPDF, invoice: Mapping[str, Any]) -> None:
+    """DejaVu, and the CJK fallback when the invoice has a character DejaVu lacks."""
+    fonts = {style: add_font(pdf, FONT, style, name) for style, name in FONT_FILES.items()}
+    cmap = fonts[""].cmap
+    if any(ord(c) not in cmap for s in _strings(invoice) for c in s if not c.isspace()):
+        add_font(pdf, FALLBACK, "", FALLBACK_FILE)
         pdf.set_fallback_fonts([FALLBACK], exact_match=False)
 
 
@@ -259,22 +255,21 @@ def render_invoice_pdf(
     title = f.label("credit_note" if invoice.get("type") == InvoiceType.CREDIT_NOTE else "invoice")
 
     pdf = _InvoicePDF(format="A4", unit="mm")
-    with ExitStack() as stack:
-        _load_fonts(pdf, stack, invoice)
-        pdf.set_margins(15, 15, 15)
-        pdf.set_auto_page_break(True, margin=18)
-        pdf.set_title(f"{title} {number}")
-        pdf.set_author(str(seller.get("name") or ""))
-        pdf.set_creator("langganan")
-        pdf.set_lang(lang)
-        issued = _as_datetime(invoice.get("issued_at"))
-        if issued is not None:
-            pdf.set_creation_date(issued)  # same invoice, same bytes
-        pdf.footer_text = f"{title} {number}  ·  {f.label('page')}"
-        pdf.add_page()
-        _header(pdf, invoice, seller, title, f)
-        _parties(pdf, invoice, invoice.get("buyer") or {}, f)
-        _lines(pdf, invoice, f)
-        _totals(pdf, invoice, f)
-        _settlement(pdf, invoice, seller, f)
-        return bytes(pdf.output())
+    _load_fonts(pdf, invoice)
+    pdf.set_margins(15, 15, 15)
+    pdf.set_auto_page_break(True, margin=18)
+    pdf.set_title(f"{title} {number}")
+    pdf.set_author(str(seller.get("name") or ""))
+    pdf.set_creator("langganan")
+    pdf.set_lang(lang)
+    issued = _as_datetime(invoice.get("issued_at"))
+    if issued is not None:
+        pdf.set_creation_date(issued)  # same invoice, same bytes
+    pdf.footer_text = f"{title} {number}  ·  {f.label('page')}"
+    pdf.add_page()
+    _header(pdf, invoice, seller, title, f)
+    _parties(pdf, invoice, invoice.get("buyer") or {}, f)
+    _lines(pdf, invoice, f)
+    _totals(pdf, invoice, f)
+    _settlement(pdf, invoice, seller, f)
+    return bytes(pdf.output())
