@@ -104,9 +104,14 @@ def empty_pg_database(name: str) -> Iterator[str]:
 
 
 def _truncate_pg(db: Database) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    """Every table emptied and every sequence back at 1, as a fresh migrated database. DELETE, children first,
+    rather than TRUNCATE: a test leaves a few rows, and TRUNCATE gives each of the tables new files (~175 ms
+    a test, DELETE ~3 ms)."""
+    deletes = ";".join(f'DELETE FROM "{t.name}"' for t in reversed(metadata.sorted_tables))
     with db.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        conn.execute(text(deletes))
+        conn.execute(text("SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, 1, false) "
+                          "FROM pg_sequences WHERE schemaname = current_schema()"))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -25,8 +27,10 @@ def is_empty(engine: Engine) -> bool:
     return VERSION_TABLE not in inspect(engine).get_table_names()
 
 
+@cache
 def heads() -> frozenset[str]:
-    """The revisions this version's migrations end at (one, unless the chain forks)."""
+    """The revisions this version's migrations end at (one, unless the chain forks); read once per process
+    (alembic compiles every migration script to read them)."""
     return frozenset(ScriptDirectory.from_config(alembic_config("")).get_heads())
 
 

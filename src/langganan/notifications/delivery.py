@@ -16,10 +16,12 @@ holds a working token). The invoice PDF is drawn after the claim commits (attach
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Protocol
 
 import httpx
@@ -89,6 +91,13 @@ class DeliveryReport:
         return self.succeeded + self.retrying + self.failed
 
 
+@cache
+def tls() -> ssl.SSLContext:
+    """httpx's default TLS settings (certifi's roots), made once per process: reading the roots takes ~20 ms
+    and every app makes a courier."""
+    return httpx.create_ssl_context()
+
+
 @dataclass
 class Courier:
     """Sends claimed deliveries: email through the mailer, webhooks over HTTP, signed."""
@@ -96,7 +105,7 @@ class Courier:
     mailer: Mailer
     settings: Settings
     wall: Callable[[], datetime] = wall_now
-    http: httpx.Client = field(default_factory=lambda: httpx.Client(follow_redirects=False))
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(follow_redirects=False, verify=tls()))
     # Makes emailed sign-in links (langganan.app wires portal.email_links); without it a pay link is the
     # portal's address, where the customer signs in from their product.
     links: SignInLinks | None = None
