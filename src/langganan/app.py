@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -343,6 +343,23 @@ def _not_ready(code: str, message: str, **extra: Any) -> JSONResponse:
                                            **extra}})
 
 
+def routers(settings: Settings) -> list[APIRouter]:
+    """The modules' routers the app serves, in order; the sandbox's only in sandbox mode."""
+    found = [catalog_router, accounts_router, onboarding_router, subscriptions_router, invoices_router,
+             payments_router, events_router, wallets_router, reservations_router, usage_router,
+             entitlements_router, addons_router, purchases_router, notifications_router, webhooks_router,
+             webhook_deliveries_router, promotions_router, redemptions_router, portal_api_router, legacy_router,
+             portal_router, portal_money_router, portal_cards_router, exports_router, reports_router,
+             statements_router, tax_router, tax_invoice_router, unapplied_router, auto_top_up_router,
+             api_keys_router, audit_router, console_router, console_promotions_router, console_webhooks_router,
+             console_statements_router, console_finance_router, console_unapplied_router, console_tax_router,
+             console_credit_notes_router, console_accounts_router, portal_email_links_router,
+             console_api_keys_router, console_audit_router, console_staff_router]
+    if settings.sandbox:
+        found += [sandbox_router, console_clock_router, console_emails_router]
+    return found
+
+
 def create_app(settings: Settings, db: Database | None = None, *, run_worker: bool = False,
                gateway: Gateway | None = None) -> FastAPI:
     """The application. In live mode the sandbox gateway's routes (`/v1/sandbox/*`) and the console's clock
@@ -374,25 +391,12 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
     app.state.ctx = ctx
     app.state.usage_group = grouped_ingest(ctx)
     install_error_handlers(app)
-    routers = [catalog_router, accounts_router, onboarding_router, subscriptions_router, invoices_router,
-               payments_router, events_router, wallets_router, reservations_router, usage_router,
-               entitlements_router, addons_router, purchases_router, notifications_router, webhooks_router,
-               webhook_deliveries_router, promotions_router, redemptions_router, portal_api_router, legacy_router,
-               portal_router, portal_money_router, portal_cards_router, exports_router, reports_router,
-               statements_router, tax_router, tax_invoice_router, unapplied_router, auto_top_up_router,
-               api_keys_router, audit_router,
-               console_router, console_promotions_router,
-               console_webhooks_router, console_statements_router, console_finance_router, console_unapplied_router,
-               console_tax_router, console_credit_notes_router, console_accounts_router, portal_email_links_router,
-               console_api_keys_router, console_audit_router, console_staff_router]
-    if settings.sandbox:
-        routers += [sandbox_router, console_clock_router, console_emails_router]
     # The routes as their modules built them, once per process. `include_router` would build every route
     # again for each app (FastAPI resolves each parameter's and model's validator per inclusion, lazily, on
     # the first requests that pass the route): ~0,5 s per app, paid again by every test's app. So the
     # modules' routers carry what an inclusion would add (kit.openapi.api_router), and the app's
     # dependency_overrides do not reach these routes.
-    app.router.routes.extend(route for router in routers for route in router.routes)
+    app.router.routes.extend(route for router in routers(settings) for route in router.routes)
     install_page_errors(app)
     app.mount("/static", StaticFiles(packages=[("langganan", "static")]), name="static")
     install_docs(app)
