@@ -393,7 +393,7 @@ def create_app(settings: Settings, db: Database | None = None, *, run_worker: bo
     install_error_handlers(app)
     # The routes as their modules built them, once per process. `include_router` would build every route
     # again for each app (FastAPI resolves each parameter's and model's validator per inclusion, lazily, on
-    # the first requests that pass the route): ~0,5 s per app, paid again by every test's app. So the
+    # the first requests that pass the route): a quarter to half a second per app, paid by every test's app. So the
     # modules' routers carry what an inclusion would add (kit.openapi.api_router), and the app's
     # dependency_overrides do not reach these routes.
     app.router.routes.extend(route for router in routers(settings) for route in router.routes)

@@ -1,12 +1,12 @@
 """The invoice PDF's fonts, read once per process.
 
-fpdf2's `FPDF.add_font` reads the whole font file into its metrics and character map for every document:
-~35 ms for each DejaVu face, ~250 ms for the CJK fallback, most of a PDF's time and so most of an invoice
-email's. `add_font` here gives a document a copy of the font as fpdf2 read it the first time, with the state
-that is the document's own: its font number, the glyphs it uses (the subset map) and the fontTools font that
-fpdf2 subsets in place when it writes the document (reopened from the bytes in memory, lazily: only the
-tables the subset needs are read). fpdf2 is pinned (pyproject.toml); tests/unit/test_invoice_pdf.py checks
-that a document gets the same bytes as with `FPDF.add_font`.
+fpdf2's `FPDF.add_font` reads the whole font file into its metrics and character map for every document: a fifth of
+a Latin invoice's time (98 -> 78 ms) and ~65 ms more with the CJK fallback (bench/app_and_pdf.py); every invoice and
+receipt email draws one. `add_font` here gives a document a copy of the font as fpdf2 read it the first time, with
+the state that is the document's own: its font number, the glyphs it uses (the subset map) and the fontTools font
+that fpdf2 subsets in place when it writes the document (reopened from the bytes in memory, lazily: only the tables
+the subset needs are read). fpdf2 is pinned (pyproject.toml); tests/unit/test_invoice_pdf.py checks that a document
+gets the same bytes as with `FPDF.add_font`.
 """
 
 from __future__ import annotations
