@@ -159,18 +159,30 @@ def cpu_share(before: dict[str, Any], after: dict[str, Any], seconds: float) -> 
 
 # --- databases -----------------------------------------------------------------------------------------------
 
+def fresh_pg(admin_url: str, name: str) -> str:
+    """The PostgreSQL database `name` made afresh and migrated; its URL."""
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = admin_url.rsplit("/", 1)[0] + "/" + name
+    upgrade(url)
+    return url
+
+
 def fresh_database(backend: str, tmp: Path) -> str:
     if backend == "sqlite":
         url = f"sqlite:///{tmp / 'bench.db'}"
-    else:
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{PG_DB}"'))
-        admin.dispose()
-        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + PG_DB
-    upgrade(url)
-    return url
+        upgrade(url)
+        return url
+    return fresh_pg(PG_ADMIN, PG_DB)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def seed(db: Database, n_accounts: int, hot_events: int) -> tuple[list[str], str]:
@@ -311,9 +323,7 @@ class Server:
     """uvicorn in a subprocess (own process group) on 127.0.0.1 and a free port; `stop()` always ends it."""
 
     def __init__(self, url: str, workers: int, log: Path) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
+        self.port = free_port()
         self.workers, self.log = workers, log
         with log.open("wb") as out:
             self.proc = subprocess.Popen([sys.executable, __file__, "--serve", str(self.port), str(workers)],

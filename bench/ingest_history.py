@@ -27,7 +27,6 @@ import multiprocessing
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,12 +47,11 @@ from sqlalchemy import create_engine, text
 
 from langganan.app import make_context, open_database
 from langganan.config import Settings
-from langganan.kit.migrate import upgrade
 from langganan.usage.endpoints import run_ingest
 from langganan.usage.service import UsageIn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import KEY, METER, NoPayments, seed  # (bench/ingest.py, beside this file)
+from ingest import KEY, METER, NoPayments, free_port, fresh_pg, seed  # (bench/ingest.py, beside this file)
 
 HERE = Path(__file__).resolve().parent
 SHARED_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -146,17 +144,6 @@ def measure(url: str, server: str, accounts: list[str], rows: int, ordered: bool
 
 # --- the databases --------------------------------------------------------------------------------------------
 
-def fresh(admin_url: str, name: str) -> str:
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = admin_url.rsplit("/", 1)[0] + "/" + name
-    upgrade(url)
-    return url
-
-
 def drop(admin_url: str, name: str) -> None:
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -213,19 +200,13 @@ def settings_of(url: str) -> dict[str, str]:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def temporary_cluster() -> Iterator[str]:
     """A PostgreSQL 15 cluster of its own with TUNED settings (the shared server is left as it is); its admin URL.
     initdb refuses root, so it runs as the `postgres` OS user."""
     home = Path(tempfile.mkdtemp(prefix="langganan-pg-"))
     shutil.chown(home, "postgres", "postgres")
-    data, port = home / "data", _free_port()
+    data, port = home / "data", free_port()
     as_postgres = ["runuser", "-u", "postgres", "--"]
     try:
         subprocess.run([*as_postgres, str(PG_BIN / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres",
@@ -250,7 +231,7 @@ def run_server(server: str, admin_url: str, args: argparse.Namespace) -> tuple[l
     rows; measured in turn, `--rounds` times, so that other work on the machine weighs on both alike."""
     urls, accounts = {}, {}
     for rows, name in ((0, f"{DB}_empty"), (args.rows, DB)):
-        urls[rows] = fresh(admin_url, name)
+        urls[rows] = fresh_pg(admin_url, name)
         db = open_database(urls[rows])
         accounts[rows], _hot = seed(db, args.accounts, 1)
         db.dispose()

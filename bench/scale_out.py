@@ -28,7 +28,6 @@ import itertools
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -94,12 +93,6 @@ def seed(subscriptions: int, accounts: int) -> list[str]:
     return funded
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Processes:
     """`langganan serve` and `langganan worker` subprocesses, each in its own process group, always stopped."""
 
@@ -118,7 +111,7 @@ class Processes:
 
     def serve(self, count: int) -> None:
         for i in range(count):
-            port = _free_port()
+            port = ingest.free_port()
             self._start(["serve", "--port", str(port), "--no-worker"], f"serve-{i}")
             self.ports.append(port)
         deadline = time.monotonic() + 240

@@ -225,10 +225,16 @@ BILLING = {"company_name": "PT Toko Maju Jaya", "contact_name": "Siti Rahayu", "
            "postal_code": "12930", "country": "ID", "tax_id": "01.234.567.8-012.000"}
 
 
+@contextmanager
+def started_env(database: Database, settings: Settings, app: Any = None) -> Iterator[Env]:
+    """`database` prepared for `settings` and `app` (by default the app of those settings) started in a
+    TestClient, driven with the admin key."""
+    prepare(settings, database, migrate_if_empty=False)
+    with TestClient(app or create_app(settings, database)) as client:
+        yield Env(db=database, settings=settings, client=client, headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+
+
 @pytest.fixture
 def env(database: Database) -> Iterator[Env]:
-    settings = make_settings(database)
-    prepare(settings, database, migrate_if_empty=False)
-    with TestClient(create_app(settings, database)) as client:
-        yield Env(db=database, settings=settings, client=client,
-                  headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+    with started_env(database, make_settings(database)) as started:
+        yield started

@@ -7,12 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from langganan.app import create_app, prepare
+from langganan.app import create_app
 from langganan.kit.db import Database
-from tests.conftest import ADMIN_KEY, Env, make_settings
+from tests.conftest import Env, make_settings, started_env
 
 
 class CountRequests:
@@ -37,11 +36,10 @@ def route_calls() -> list[str]:
 def env(database: Database, route_calls: list[str]) -> Iterator[Env]:
     """The suite's env, its app counting in `route_calls` what the fast lane left to the application."""
     settings = make_settings(database)
-    prepare(settings, database, migrate_if_empty=False)
     app = create_app(settings, database)
     app.add_middleware(CountRequests, calls=route_calls)
-    with TestClient(app) as client:
-        yield Env(db=database, settings=settings, client=client, headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+    with started_env(database, settings, app) as started:
+        yield started
 
 
 def send(env: Env, body: dict[str, Any], *, route: bool) -> tuple[int, Any]:
